@@ -1,0 +1,53 @@
+//! Configuration from command-line flags and the environment (`poollab --help` lists them all).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// Pool Lab: a teaching lab on database connection pooling, against a real PostgreSQL.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "poollab", version, about, long_about = None)]
+pub struct Config {
+    /// Address the lab serves the page, API and websocket on (use 0.0.0.0:PORT to serve a LAN;
+    /// port 0 picks a free one).
+    #[arg(long, env = "POOLLAB_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Use this PostgreSQL server instead of starting a private one
+    /// (e.g. postgres://user:pass@host/db). The lab creates its demo table there.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// The lab's state directory: the private cluster lives in <DIR>/pgdata and persists.
+    #[arg(long, env = "POOLLAB_DATA_DIR", default_value = ".poollab")]
+    pub data_dir: PathBuf,
+
+    /// Directory with the PostgreSQL server binaries (initdb, postgres); found automatically
+    /// under /usr/lib/postgresql/*/bin, `pg_config --bindir` or PATH when not given.
+    #[arg(long, env = "POOLLAB_PG_BIN_DIR")]
+    pub pg_bin_dir: Option<PathBuf>,
+
+    /// Loopback port of the private cluster (0: a free one).
+    #[arg(long, env = "POOLLAB_PG_PORT", default_value_t = 0)]
+    pub pg_port: u16,
+
+    /// `max_connections` of the private cluster: the server's limit that naive bursts run into.
+    #[arg(long, env = "POOLLAB_MAX_CONNECTIONS", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(10..=5000))]
+    pub max_connections: u32,
+
+    /// Size of the shared pool behind GET /demo/pooled.
+    #[arg(long, env = "POOLLAB_DEMO_POOL_SIZE", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub demo_pool_size: u32,
+
+    /// Runs that may wait in the queue at once; more get 429.
+    #[arg(long, env = "POOLLAB_MAX_QUEUED_RUNS", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_queued_runs: u32,
+
+    /// The built page (Trunk's output) served at /.
+    #[arg(long, env = "POOLLAB_STATIC_DIR", default_value = "frontend/dist")]
+    pub static_dir: PathBuf,
+}

@@ -1,0 +1,121 @@
+//! The database the lab works against: how to reach it, its schema, and the demo query.
+//!
+//! Whatever the source (the private cluster or `DATABASE_URL`), the rest of the lab sees one
+//! [`Database`]: connect options for the *admin* side (migrations, the sampler) and the *app* side
+//! (runs and demo requests). Every connection says who opened it through `application_name`, so
+//! the server's `pg_stat_activity` can be grouped by it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use poollab_shared::{ErrorKind, Query, WorkSpec};
+use serde::Serialize;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{ConnectOptions, Connection};
+
+use crate::cluster::{APP_ROLE, PrivateCluster};
+
+/// Who opened a connection, as `pg_stat_activity.application_name` shows it.
+pub mod app_name {
+    pub const NAIVE_RUN: &str = "poollab-naive";
+    pub const POOLED_RUN: &str = "poollab-pool";
+    pub const DEMO_NAIVE: &str = "poollab-demo-naive";
+    pub const DEMO_POOLED: &str = "poollab-demo-pool";
+    pub const SAMPLER: &str = "poollab-sampler";
+    pub const ADMIN: &str = "poollab-admin";
+}
+
+/// Rows in the seeded `users` table (see `migrations/`).
+const DEMO_USERS: u64 = 5_000;
+
+/// Where the lab's database is and how to log in to it.
+#[derive(Debug, Clone)]
+pub struct Database {
+    admin: PgConnectOptions,
+    app: PgConnectOptions,
+    /// True when the admin role is a superuser distinct from the app role, so the server's
+    /// reserved slots keep the sampler's connection safe from a run's burst.
+    pub sampler_reserved: bool,
+}
+
+impl Database {
+    pub fn private(cluster: &PrivateCluster) -> Database {
+        Database { admin: cluster.admin_options(), app: cluster.app_options(), sampler_reserved: true }
+    }
+
+    /// An existing server: one role does everything.
+    pub fn from_url(url: &str) -> Result<Database, sqlx::Error> {
+        let opts: PgConnectOptions = url.parse()?;
+        Ok(Database { admin: opts.clone(), app: opts, sampler_reserved: false })
+    }
+
+    pub fn admin(&self, application_name: &str) -> PgConnectOptions {
+        self.admin.clone().application_name(application_name)
+    }
+
+    pub fn app(&self, application_name: &str) -> PgConnectOptions {
+        self.app.clone().application_name(application_name)
+    }
+
+    /// Applies the migrations (the demo table) and lets the app role read it.
+    pub async fn prepare(&self) -> Result<(), sqlx::Error> {
+        let mut conn = self.admin(app_name::ADMIN).connect().await?;
+        sqlx::migrate!("./migrations").run(&mut conn).await?;
+        if self.sampler_reserved {
+            sqlx::query("GRANT SELECT ON users TO poollab_app").execute(&mut conn).await?;
+            tracing::debug!(role = APP_ROLE, "granted read access to the demo table");
+        }
+        conn.close().await
+    }
+
+    /// The server's `max_connections`.
+    pub async fn max_connections(&self) -> Result<u64, sqlx::Error> {
+        let mut conn = self.admin(app_name::ADMIN).connect().await?;
+        let text: String = sqlx::query_scalar("SHOW max_connections").fetch_one(&mut conn).await?;
+        conn.close().await?;
+        Ok(text.parse().unwrap_or(0))
+    }
+}
+
+/// What the demo query returns.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+pub struct DemoRow {
+    pub id: i32,
+    pub name: String,
+    pub email: String,
+}
+
+static NEXT_USER: AtomicU64 = AtomicU64::new(0);
+
+/// The work of one request, on a connection it already holds.
+pub async fn run_work(conn: &mut PgConnection, work: &WorkSpec) -> Result<DemoRow, sqlx::Error> {
+    // Walk through the table so successive requests touch different rows.
+    let id = (NEXT_USER.fetch_add(1, Ordering::Relaxed) % DEMO_USERS + 1) as i32;
+    match work.query {
+        Query::SelectUser => {
+            sqlx::query_as("SELECT id, name, email FROM users WHERE id = $1").bind(id).fetch_one(conn).await
+        }
+        Query::Sleep => {
+            sqlx::query_as("SELECT id, name, email FROM users, pg_sleep($2) WHERE id = $1")
+                .bind(id)
+                .bind(work.sleep_ms as f64 / 1000.0)
+                .fetch_one(conn)
+                .await
+        }
+    }
+}
+
+/// Sorts a database error into the causes the course talks about.
+pub fn classify(err: &sqlx::Error) -> ErrorKind {
+    match err {
+        sqlx::Error::PoolTimedOut => ErrorKind::AcquireTimeout,
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // too_many_connections: also "remaining connection slots are reserved".
+            Some("53300") => ErrorKind::TooManyClients,
+            // admin_shutdown, crash_shutdown, cannot_connect_now (starting up / shutting down).
+            Some("57P01" | "57P02" | "57P03") => ErrorKind::DatabaseDown,
+            _ => ErrorKind::Other,
+        },
+        sqlx::Error::Io(_) | sqlx::Error::PoolClosed => ErrorKind::DatabaseDown,
+        _ => ErrorKind::Other,
+    }
+}

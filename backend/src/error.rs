@@ -1,0 +1,56 @@
+//! Errors become HTTP responses in one place.
+//!
+//! Handlers return `Result<_, AppError>`; [`AppError`]'s `IntoResponse` picks the status and
+//! writes `{"error": "..."}` (plus `"kind"` for demo requests that the database refused).
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use poollab_shared::ErrorKind;
+use serde_json::json;
+
+use crate::runner::QueueError;
+use crate::strategy::RequestError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request body was not acceptable (malformed JSON, a field out of range, ...).
+    #[error("{message}")]
+    BadRequest { status: StatusCode, message: String },
+    #[error("no run with id {0}")]
+    RunNotFound(String),
+    #[error(transparent)]
+    QueueFull(#[from] QueueError),
+    /// A demo request failed at the database.
+    #[error("{}", .0.message)]
+    Request(RequestError),
+}
+
+impl From<JsonRejection> for AppError {
+    fn from(rejection: JsonRejection) -> Self {
+        // axum's own status: 400 for syntax errors, 415 for a wrong content type, 422 when the
+        // JSON is well-formed but not a valid run (the message then names the field).
+        AppError::BadRequest { status: rejection.status(), message: rejection.body_text() }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let message = self.to_string();
+        match self {
+            AppError::BadRequest { status, .. } => (status, Json(json!({ "error": message }))).into_response(),
+            AppError::RunNotFound(_) => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
+            AppError::QueueFull(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, Json(json!({ "error": message }))).into_response()
+            }
+            AppError::Request(e) => {
+                let status = match e.kind {
+                    ErrorKind::Other => StatusCode::INTERNAL_SERVER_ERROR,
+                    _ => StatusCode::SERVICE_UNAVAILABLE,
+                };
+                (status, Json(json!({ "error": message, "kind": e.kind.as_str() }))).into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! The metrics hub: the one place where events become the numbers people see.
+//!
+//! Requests record into the running run's [`RunRecorder`]; the [`crate::sampler`] reports what
+//! `pg_stat_activity` shows. A ticker asks the hub for a [`Frame`] ten times a second during a run
+//! (once a second when idle) and broadcasts it to every websocket. Each frame carries the counts
+//! since the previous one, and the run's last frame is emitted when the run ends, after its last
+//! request: so the frames of a run add up exactly to its summary.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use poollab_shared::{AppFrame, Frame, PoolFrame, ServerFrame, ServerMessage};
+use sqlx::PgPool;
+use tokio::sync::{broadcast, watch};
+
+use crate::recorder::{RunRecorder, Totals};
+use crate::shutdown::Shutdown;
+
+/// Frame period while a run goes.
+pub const RUN_FRAME_PERIOD: Duration = Duration::from_millis(100);
+/// Frame period when idle.
+pub const IDLE_FRAME_PERIOD: Duration = Duration::from_secs(1);
+
+/// The run the hub is watching.
+struct ActiveRun {
+    id: String,
+    recorder: Arc<RunRecorder>,
+    pool: Option<(PgPool, u64)>,
+    application_name: &'static str,
+    started: Instant,
+    emitted: Totals,
+    peak_server: u64,
+    peak_pool: u64,
+}
+
+struct HubState {
+    run: Option<ActiveRun>,
+    server: ServerFrame,
+    last_frame: Instant,
+}
+
+/// What the hub saw of a run that ended.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Peaks {
+    pub server_connections: u64,
+    pub pool_size: u64,
+}
+
+pub struct MetricsHub {
+    tx: broadcast::Sender<ServerMessage>,
+    /// True while a run goes; the ticker and the sampler speed up when it turns true.
+    running: watch::Sender<bool>,
+    seq: AtomicU64,
+    state: Mutex<HubState>,
+}
+
+impl MetricsHub {
+    pub fn new() -> Arc<MetricsHub> {
+        let (tx, _) = broadcast::channel(256);
+        Arc::new(MetricsHub {
+            tx,
+            running: watch::Sender::new(false),
+            seq: AtomicU64::new(0),
+            state: Mutex::new(HubState { run: None, server: ServerFrame::default(), last_frame: Instant::now() }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HubState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A receiver of everything the hub broadcasts (frames and run updates).
+    pub fn subscribe(&self) -> broadcast::Receiver<ServerMessage> {
+        self.tx.subscribe()
+    }
+
+    /// Sends to every subscriber; having none is fine.
+    pub fn broadcast(&self, msg: ServerMessage) {
+        let _ = self.tx.send(msg);
+    }
+
+    pub fn is_running(&self) -> bool {
+        *self.running.borrow()
+    }
+
+    /// Changes whenever a run starts or ends.
+    pub fn watch_running(&self) -> watch::Receiver<bool> {
+        self.running.subscribe()
+    }
+
+    /// The `application_name` of the running run's connections, if one runs.
+    pub fn running_application(&self) -> Option<&'static str> {
+        self.lock().run.as_ref().map(|r| r.application_name)
+    }
+
+    /// The latest view of the server.
+    pub fn server(&self) -> ServerFrame {
+        self.lock().server.clone()
+    }
+
+    pub fn begin_run(
+        &self,
+        id: &str,
+        recorder: Arc<RunRecorder>,
+        pool: Option<(PgPool, u64)>,
+        application_name: &'static str,
+    ) {
+        let mut st = self.lock();
+        st.run = Some(ActiveRun {
+            id: id.to_owned(),
+            recorder,
+            pool,
+            application_name,
+            started: Instant::now(),
+            emitted: Totals::default(),
+            peak_server: 0,
+            peak_pool: 0,
+        });
+        st.last_frame = Instant::now();
+        drop(st);
+        self.running.send_replace(true);
+    }
+
+    /// Emits the run's last frame (everything not yet sent) and stops watching it.
+    pub fn end_run(&self) -> Peaks {
+        let mut st = self.lock();
+        let frame = self.frame(&mut st);
+        let peaks = st
+            .run
+            .take()
+            .map(|r| Peaks { server_connections: r.peak_server, pool_size: r.peak_pool })
+            .unwrap_or_default();
+        drop(st);
+        self.running.send_replace(false);
+        self.broadcast(ServerMessage::Frame(frame));
+        peaks
+    }
+
+    /// Called by the sampler with each fresh reading of `pg_stat_activity`.
+    pub fn observe_server(&self, mut server: ServerFrame) {
+        let mut st = self.lock();
+        if let Some(run) = st.run.as_mut() {
+            server.run_backends =
+                server.by_application.iter().filter(|c| c.name == run.application_name).map(|c| c.count).sum();
+            run.peak_server = run.peak_server.max(server.run_backends);
+        }
+        st.server = server;
+    }
+
+    /// Builds the next frame and broadcasts it.
+    pub fn tick(&self) {
+        let frame = {
+            let mut st = self.lock();
+            self.frame(&mut st)
+        };
+        self.broadcast(ServerMessage::Frame(frame));
+    }
+
+    fn frame(&self, st: &mut HubState) -> Frame {
+        let now = Instant::now();
+        let interval = now.duration_since(st.last_frame);
+        st.last_frame = now;
+        let mut frame = Frame {
+            seq: self.seq.fetch_add(1, Ordering::Relaxed),
+            interval_ms: interval.as_millis() as u64,
+            server: st.server.clone(),
+            ..Frame::default()
+        };
+        let Some(run) = st.run.as_mut() else {
+            frame.server.run_backends = 0;
+            return frame;
+        };
+        let counters = &run.recorder.counters;
+        let (totals, p50, p99) = {
+            let mut agg = run.recorder.lock();
+            let quantile = |q| (!agg.interval.is_empty()).then(|| agg.interval.value_at_quantile(q) as f64 / 1000.0);
+            let (p50, p99) = (quantile(0.5), quantile(0.99));
+            agg.interval.reset();
+            let totals = Totals {
+                completed: agg.completed,
+                failed: agg.failed,
+                errors: agg.errors,
+                connects: counters.connects.load(Ordering::Relaxed),
+            };
+            (totals, p50, p99)
+        };
+        let connects_delta = totals.connects - run.emitted.connects;
+        let secs = interval.as_secs_f64();
+        frame.run_id = Some(run.id.clone());
+        frame.elapsed_ms = now.duration_since(run.started).as_millis() as u64;
+        frame.app = AppFrame {
+            in_flight: counters.in_flight.load(Ordering::Relaxed),
+            completed_delta: totals.completed - run.emitted.completed,
+            failed_delta: totals.failed - run.emitted.failed,
+            errors_delta: totals.errors.since(&run.emitted.errors),
+            connects_delta,
+            connects_per_s: if secs > 0.0 { (connects_delta as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
+            latency_p50_ms: p50,
+            latency_p99_ms: p99,
+        };
+        run.emitted = totals;
+        if let Some((pool, max)) = &run.pool {
+            let size = u64::from(pool.size());
+            let idle = pool.num_idle() as u64;
+            run.peak_pool = run.peak_pool.max(size).max(counters.peak_pool_size.load(Ordering::Relaxed));
+            frame.pool = Some(PoolFrame {
+                size,
+                idle,
+                in_use: size.saturating_sub(idle),
+                waiters: counters.waiters.load(Ordering::Relaxed),
+                max_connections: *max,
+            });
+        }
+        frame
+    }
+
+    /// Emits frames until shutdown: fast while a run goes, slow when idle.
+    pub async fn run_ticker(self: Arc<Self>, mut shutdown: Shutdown) {
+        let mut running = self.watch_running();
+        loop {
+            let period = if self.is_running() { RUN_FRAME_PERIOD } else { IDLE_FRAME_PERIOD };
+            tokio::select! {
+                _ = tokio::time::sleep(period) => self.tick(),
+                // A run started or ended: pick the new pace at once.
+                _ = running.changed() => {}
+                _ = shutdown.recv() => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Pool Lab's backend: a teaching lab on database connection pooling, against a real PostgreSQL.
+//!
+//! A learner fires a burst of requests at the lab and picks how each request gets its database
+//! connection: **naive** (connect, query, close) or **pooled** (a real `sqlx` pool). While the
+//! burst runs, the lab measures both sides, the app's pool and the server's own
+//! `pg_stat_activity`, and streams the figures to the page. Nothing is simulated.
+//!
+//! # The data path
+//! ```text
+//! POST /api/runs ─▶ runner (queue, one run at a time) ─▶ strategy ─▶ PostgreSQL
+//!                        │ outcome of every request              ▲
+//!                        ▼                                       │ pg_stat_activity
+//!                    recorder ─▶ metrics hub ◀── sampler ─────────┘
+//!                                   │ frames, 10 per second
+//!                                   ▼
+//!                               GET /ws ─▶ page (chart, summary)
+//! ```
+//!
+//! # Layout
+//! - [`config`]: flags and environment (`poollab --help`).
+//! - [`cluster`]: the private PostgreSQL the lab starts from the local binaries, and stops.
+//! - [`db`]: how to reach the database, its migrations, the demo query, error causes.
+//! - [`strategy`]: [`strategy::NaiveStrategy`] and [`strategy::PooledStrategy`], the two ideas the
+//!   course compares.
+//! - [`runner`]: the run queue and the burst each run fires.
+//! - [`recorder`]: one run's measurements (HDR histograms of latency and acquire wait).
+//! - [`sampler`]: the server's view, read from `pg_stat_activity` over a reserved connection.
+//! - [`hub`]: the metrics hub, the one place where events become frames.
+//! - [`routes`]: the HTTP surface (page, health, demo, runs, websocket, Prometheus metrics).
+//! - [`error`]: every error becomes a response in one place.
+//! - [`startup`]: assembles it all; [`shutdown`]: stops it all in order.
+//!
+//! The wire types (run spec, summary, frames) live in the `poollab-shared` crate, which the page
+//! uses too.
+
+pub mod cluster;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod hub;
+pub mod prom;
+pub mod recorder;
+pub mod routes;
+pub mod runner;
+pub mod sampler;
+pub mod shutdown;
+pub mod startup;
+pub mod state;
+pub mod strategy;
+
+pub use config::Config;
+pub use startup::Application;

@@ -1,0 +1,107 @@
+//! `GET /metrics`: the same figures for Prometheus, in its text format.
+//!
+//! Counters (requests by strategy and outcome) are kept as they happen; gauges (pool and server
+//! connections) are read when scraped, from the demo pool and the sampler's latest reading.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::hub::MetricsHub;
+use crate::strategy::PooledStrategy;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub strategy: &'static str,
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppLabels {
+    application: String,
+}
+
+pub struct PromMetrics {
+    registry: Registry,
+    /// Demo requests answered, by strategy and outcome (`ok` or an error kind).
+    pub requests: Family<RequestLabels, Counter>,
+    pool_connections: Family<StateLabels, Gauge>,
+    pool_waiters: Gauge,
+    server_connections: Family<AppLabels, Gauge>,
+    server_max_connections: Gauge,
+    server_up: Gauge,
+}
+
+impl PromMetrics {
+    pub fn new() -> PromMetrics {
+        let mut registry = Registry::with_prefix("poollab");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register("demo_requests", "Demo requests answered, by strategy and outcome", requests.clone());
+        let pool_connections = Family::<StateLabels, Gauge>::default();
+        registry.register("pool_connections", "Connections of the demo pool, by state", pool_connections.clone());
+        let pool_waiters = Gauge::default();
+        registry.register("pool_waiters", "Demo requests waiting for a pooled connection", pool_waiters.clone());
+        let server_connections = Family::<AppLabels, Gauge>::default();
+        registry.register(
+            "server_connections",
+            "Client backends in pg_stat_activity, by application_name",
+            server_connections.clone(),
+        );
+        let server_max_connections = Gauge::default();
+        registry.register("server_max_connections", "The server's max_connections", server_max_connections.clone());
+        let server_up = Gauge::default();
+        registry.register("server_up", "1 when the sampler reached the server", server_up.clone());
+        PromMetrics {
+            registry,
+            requests,
+            pool_connections,
+            pool_waiters,
+            server_connections,
+            server_max_connections,
+            server_up,
+        }
+    }
+
+    /// Counts one demo request.
+    pub fn count(&self, strategy: &'static str, outcome: &'static str) {
+        self.requests.get_or_create(&RequestLabels { strategy, outcome }).inc();
+    }
+
+    pub fn render(&self, hub: &MetricsHub, demo: &PooledStrategy) -> String {
+        let pool = demo.pool();
+        let size = i64::from(pool.size());
+        let idle = pool.num_idle() as i64;
+        self.pool_connections.get_or_create(&StateLabels { state: "idle" }).set(idle);
+        self.pool_connections.get_or_create(&StateLabels { state: "in_use" }).set(size - idle);
+        self.pool_waiters.set(demo.counters().waiters.load(Ordering::Relaxed) as i64);
+        let server = hub.server();
+        self.server_connections.clear();
+        for c in &server.by_application {
+            self.server_connections.get_or_create(&AppLabels { application: c.name.clone() }).set(c.count as i64);
+        }
+        self.server_max_connections.set(server.max_connections as i64);
+        self.server_up.set(i64::from(server.reachable));
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            let _ = writeln!(out, "# encoding failed");
+        }
+        out
+    }
+}
+
+impl Default for PromMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,139 @@
+//! A run's measurements: every request's outcome, aggregated as it happens.
+//!
+//! Latencies go into HDR histograms (microsecond resolution, 3 significant figures), so the
+//! percentiles in a summary are computed from every request, not from a sample.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use poollab_shared::{ErrorCounts, LatencySummary, Summary};
+
+use crate::strategy::{LiveCounters, Outcome};
+
+/// Highest latency a histogram tracks (values above are clamped): 10 minutes in microseconds.
+const MAX_US: u64 = 600_000_000;
+
+fn histogram() -> Histogram<u64> {
+    // new_with_bounds only fails for bounds like these being invalid, which they are not.
+    Histogram::new_with_bounds(1, MAX_US, 3).unwrap_or_else(|_| Histogram::new(3).expect("sigfig 3"))
+}
+
+fn micros(d: Duration) -> u64 {
+    (d.as_micros() as u64).clamp(1, MAX_US)
+}
+
+/// Percentiles of a histogram in milliseconds (zeros when it is empty).
+pub fn latency_summary(h: &Histogram<u64>) -> LatencySummary {
+    if h.is_empty() {
+        return LatencySummary::default();
+    }
+    let ms = |us: u64| us as f64 / 1000.0;
+    LatencySummary {
+        p50: ms(h.value_at_quantile(0.50)),
+        p95: ms(h.value_at_quantile(0.95)),
+        p99: ms(h.value_at_quantile(0.99)),
+        max: ms(h.max()),
+    }
+}
+
+/// Totals at one moment; frames send the difference between two of these.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub completed: u64,
+    pub failed: u64,
+    pub errors: ErrorCounts,
+    pub connects: u64,
+}
+
+#[derive(Debug)]
+pub struct Aggregates {
+    pub completed: u64,
+    pub failed: u64,
+    pub errors: ErrorCounts,
+    pub latency: Histogram<u64>,
+    pub acquire_wait: Histogram<u64>,
+    /// Latencies since the last frame; the hub takes and resets it.
+    pub interval: Histogram<u64>,
+}
+
+/// Collects the outcomes of one run's requests.
+#[derive(Debug)]
+pub struct RunRecorder {
+    pub counters: Arc<LiveCounters>,
+    aggregates: Mutex<Aggregates>,
+}
+
+impl RunRecorder {
+    pub fn new(counters: Arc<LiveCounters>) -> Self {
+        RunRecorder {
+            counters,
+            aggregates: Mutex::new(Aggregates {
+                completed: 0,
+                failed: 0,
+                errors: ErrorCounts::default(),
+                latency: histogram(),
+                acquire_wait: histogram(),
+                interval: histogram(),
+            }),
+        }
+    }
+
+    /// The aggregates, even if a request task panicked while holding them.
+    pub fn lock(&self) -> MutexGuard<'_, Aggregates> {
+        self.aggregates.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn record(&self, total: Duration, outcome: &Outcome) {
+        let mut a = self.lock();
+        match outcome {
+            Ok((_, t)) => {
+                a.completed += 1;
+                let us = micros(total);
+                a.latency.saturating_record(us);
+                a.interval.saturating_record(us);
+                // Only pooled requests wait for a connection; naive ones open their own.
+                if t.acquire_wait > Duration::ZERO {
+                    a.acquire_wait.saturating_record(micros(t.acquire_wait));
+                }
+            }
+            Err(e) => {
+                a.failed += 1;
+                a.errors.add(e.kind, 1);
+                if e.timings.acquire_wait > Duration::ZERO {
+                    a.acquire_wait.saturating_record(micros(e.timings.acquire_wait));
+                }
+            }
+        }
+    }
+
+    pub fn totals(&self) -> Totals {
+        let a = self.lock();
+        Totals {
+            completed: a.completed,
+            failed: a.failed,
+            errors: a.errors,
+            connects: self.counters.connects.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The run's summary; `peak_server_connections` and `peak_pool_size` come from the hub,
+    /// which watched the server and the pool while the run went.
+    pub fn summary(&self, duration: Duration, peak_server: u64, peak_pool: u64) -> Summary {
+        let a = self.lock();
+        let secs = duration.as_secs_f64();
+        Summary {
+            completed: a.completed,
+            failed: a.failed,
+            errors: a.errors,
+            latency_ms: latency_summary(&a.latency),
+            acquire_wait_ms: latency_summary(&a.acquire_wait),
+            peak_server_connections: peak_server,
+            peak_pool_size: peak_pool,
+            connections_opened: self.counters.connects.load(Ordering::Relaxed),
+            duration_ms: duration.as_millis() as u64,
+            throughput_per_s: if secs > 0.0 { (a.completed as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
+        }
+    }
+}

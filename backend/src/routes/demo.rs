@@ -1,0 +1,35 @@
+//! One request of a naive app and one of a pooled app, for `curl`, `wrk` and benchmarks.
+
+use axum::Json;
+use axum::extract::State;
+use poollab_shared::WorkSpec;
+
+use crate::db::DemoRow;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::strategy::Outcome;
+
+fn answer(state: &AppState, strategy: &'static str, outcome: Outcome) -> Result<Json<DemoRow>, AppError> {
+    match outcome {
+        Ok((row, _)) => {
+            state.prom.count(strategy, "ok");
+            Ok(Json(row))
+        }
+        Err(e) => {
+            state.prom.count(strategy, e.kind.as_str());
+            Err(AppError::Request(e))
+        }
+    }
+}
+
+/// Open a connection, run the demo query, close.
+pub async fn naive(State(state): State<AppState>) -> Result<Json<DemoRow>, AppError> {
+    let outcome = state.demo_naive.serve(&WorkSpec::default()).await;
+    answer(&state, "naive", outcome)
+}
+
+/// The same query through the shared pool.
+pub async fn pooled(State(state): State<AppState>) -> Result<Json<DemoRow>, AppError> {
+    let outcome = state.demo_pooled.serve(&WorkSpec::default()).await;
+    answer(&state, "pooled", outcome)
+}

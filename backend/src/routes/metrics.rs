@@ -1,0 +1,10 @@
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use crate::state::AppState;
+
+pub async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
+    let body = state.prom.render(&state.hub, &state.demo_pooled);
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
+}

@@ -1,0 +1,98 @@
+//! The sampler: the server's own view of its connections, read from `pg_stat_activity`.
+//!
+//! The pool's counters say what the *app* believes; `pg_stat_activity` says what the *server* has:
+//! one row per backend process. The sampler reads it over a connection of its own (the admin
+//! role, which may use the server's superuser-reserved slots, so a run can never take it) every
+//! 25 ms while a run goes (every second when idle), and hands each reading to the hub.
+//! If the server goes away, readings say `reachable: false` and the sampler reconnects.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poollab_shared::{CountBy, ServerFrame};
+use sqlx::postgres::PgConnection;
+use sqlx::{ConnectOptions, Connection};
+
+use crate::db::{Database, app_name};
+use crate::hub::MetricsHub;
+use crate::shutdown::Shutdown;
+
+/// Sampling period while a run goes (40 Hz): fast enough to catch a naive burst's backends.
+pub const RUN_PERIOD: Duration = Duration::from_millis(25);
+pub const IDLE_PERIOD: Duration = Duration::from_secs(1);
+
+/// Client backends by application and state, leaving out the sampler's own backend.
+const QUERY: &str = "SELECT coalesce(application_name, '') AS app, coalesce(state, 'starting') AS state, \
+                     count(*)::int8 AS n \
+                     FROM pg_stat_activity \
+                     WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() \
+                     GROUP BY 1, 2";
+
+pub struct Sampler {
+    db: Database,
+    hub: Arc<MetricsHub>,
+    max_connections: u64,
+    conn: Option<PgConnection>,
+}
+
+impl Sampler {
+    pub fn new(db: Database, hub: Arc<MetricsHub>, max_connections: u64) -> Sampler {
+        Sampler { db, hub, max_connections, conn: None }
+    }
+
+    /// One reading of `pg_stat_activity`.
+    pub async fn sample(&mut self) -> Result<ServerFrame, sqlx::Error> {
+        let conn = match self.conn.as_mut() {
+            Some(c) => c,
+            None => self.conn.insert(self.db.admin(app_name::SAMPLER).connect().await?),
+        };
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(QUERY).fetch_all(conn).await?;
+        let mut by_app: BTreeMap<String, u64> = BTreeMap::new();
+        let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
+        let mut backends = 0;
+        for (app, state, n) in rows {
+            let n = n.max(0) as u64;
+            backends += n;
+            *by_app.entry(app).or_default() += n;
+            *by_state.entry(state).or_default() += n;
+        }
+        let counts = |m: BTreeMap<String, u64>| m.into_iter().map(|(name, count)| CountBy { name, count }).collect();
+        Ok(ServerFrame {
+            reachable: true,
+            backends,
+            run_backends: 0,
+            by_application: counts(by_app),
+            by_state: counts(by_state),
+            max_connections: self.max_connections,
+        })
+    }
+
+    pub async fn run(mut self, mut shutdown: Shutdown) {
+        let mut running = self.hub.watch_running();
+        loop {
+            match self.sample().await {
+                Ok(frame) => self.hub.observe_server(frame),
+                Err(e) => {
+                    if self.conn.take().is_some() || self.hub.server().reachable {
+                        tracing::warn!(error = %e, "sampler lost the server; will reconnect");
+                    }
+                    self.hub.observe_server(ServerFrame {
+                        reachable: false,
+                        max_connections: self.max_connections,
+                        ..ServerFrame::default()
+                    });
+                }
+            }
+            let period = if self.hub.is_running() { RUN_PERIOD } else { IDLE_PERIOD };
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                _ = running.changed() => {}
+                _ = shutdown.recv() => break,
+            }
+        }
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.close().await;
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! Putting the lab together: database, background tasks, router, listener.
+//!
+//! [`Application::build`] binds the listener first (port 0 picks a free one, and [`Application::port`]
+//! tells which), so tests can start the whole lab and talk to it. [`Application::run_until`] serves
+//! until a shutdown signal, then stops the tasks, closes every pool, and finally stops the private
+//! PostgreSQL (by dropping it).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::cluster::{ClusterError, ClusterOptions, PrivateCluster};
+use crate::config::Config;
+use crate::db::{Database, app_name};
+use crate::hub::MetricsHub;
+use crate::prom::PromMetrics;
+use crate::routes;
+use crate::runner::RunQueue;
+use crate::sampler::Sampler;
+use crate::shutdown::ShutdownTrigger;
+use crate::state::AppState;
+use crate::strategy::{LiveCounters, NaiveStrategy, PooledStrategy};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error("DATABASE_URL is not a PostgreSQL URL: {0}")]
+    BadUrl(sqlx::Error),
+    #[error("cannot prepare the database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+    trigger: ShutdownTrigger,
+    tasks: Vec<JoinHandle<()>>,
+    /// Declared last so it is dropped last: the server stops after everything that used it.
+    cluster: Option<PrivateCluster>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+
+        let (db, cluster) = match &config.database_url {
+            Some(url) => {
+                tracing::info!("using the PostgreSQL server from DATABASE_URL");
+                (Database::from_url(url).map_err(StartError::BadUrl)?, None)
+            }
+            None => {
+                let cluster = PrivateCluster::start(ClusterOptions {
+                    dir: config.data_dir.clone(),
+                    bin_dir: config.pg_bin_dir.clone(),
+                    port: config.pg_port,
+                    max_connections: config.max_connections,
+                })
+                .await?;
+                (Database::private(&cluster), Some(cluster))
+            }
+        };
+        db.prepare().await?;
+        let max_connections = db.max_connections().await?;
+
+        let trigger = ShutdownTrigger::new();
+        let hub = MetricsHub::new();
+        let (queue, runner) = RunQueue::new(db.clone(), hub.clone(), config.max_queued_runs as usize);
+        let admin = PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy_with(db.admin(app_name::ADMIN));
+        let demo_spec = poollab_shared::PoolSpec { max_connections: config.demo_pool_size, ..Default::default() };
+        let state = AppState {
+            demo_naive: NaiveStrategy::new(db.app(app_name::DEMO_NAIVE), Arc::new(LiveCounters::default())),
+            demo_pooled: PooledStrategy::new(
+                db.app(app_name::DEMO_POOLED),
+                &demo_spec,
+                Arc::new(LiveCounters::default()),
+            ),
+            db: db.clone(),
+            admin,
+            queue,
+            hub: hub.clone(),
+            prom: Arc::new(PromMetrics::new()),
+            shutdown: trigger.subscribe(),
+        };
+        let tasks = vec![
+            tokio::spawn(Sampler::new(db, hub.clone(), max_connections).run(trigger.subscribe())),
+            tokio::spawn(hub.run_ticker(trigger.subscribe())),
+            tokio::spawn(runner.run(trigger.subscribe())),
+        ];
+        let router = routes::app(state.clone(), &config.static_dir);
+        Ok(Application { listener, router, state, trigger, tasks, cluster })
+    }
+
+    /// Where to point a browser: an unspecified listen address (0.0.0.0) becomes localhost.
+    pub fn local_addr_for_humans(&self) -> String {
+        match self.listener.local_addr() {
+            Ok(a) if a.ip().is_unspecified() => format!("localhost:{}", a.port()),
+            Ok(a) => a.to_string(),
+            Err(_) => "?".into(),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn cluster(&self) -> Option<&PrivateCluster> {
+        self.cluster.as_ref()
+    }
+
+    /// Fires the shutdown from outside (tests); `run_until` then returns.
+    pub fn trigger(&self) -> ShutdownTrigger {
+        self.trigger.clone()
+    }
+
+    /// Serves until `signal` resolves, then shuts down in order.
+    pub async fn run_until(mut self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let trigger = self.trigger.clone();
+        let mut stopping = self.trigger.subscribe();
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = signal => {}
+                    _ = stopping.recv() => {}
+                }
+                // The graceful shutdown waits for open connections: tell the long-lived ones
+                // (websockets) and the background tasks to finish now.
+                trigger.fire();
+            })
+            .await;
+        self.trigger.fire();
+        for task in self.tasks.drain(..) {
+            if tokio::time::timeout(Duration::from_secs(5), task).await.is_err() {
+                tracing::warn!("a background task did not stop in time");
+            }
+        }
+        self.state.demo_pooled.pool().close().await;
+        self.state.admin.close().await;
+        if let Some(mut cluster) = self.cluster.take() {
+            tokio::task::spawn_blocking(move || cluster.stop()).await.ok();
+        }
+        result
+    }
+}

@@ -1,0 +1,187 @@
+//! The two ways a request can get a database connection: the heart of the course.
+//!
+//! - [`NaiveStrategy`]: every request opens its own connection (TCP, startup, SCRAM
+//!   authentication, a fresh server process), runs its query and closes it. Simple, and under a
+//!   burst it makes the server start one backend per request.
+//! - [`PooledStrategy`]: requests borrow from a real `sqlx` pool: connections are opened once,
+//!   stored, reused, and returned when the borrower is done (the `PoolConnection` guard returns it
+//!   on drop, so it cannot be forgotten). When all are in use, requests wait in line.
+//!
+//! Both report into [`LiveCounters`] (connections opened, waiters, requests in flight) so the
+//! metrics hub can show them while the run goes.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use poollab_shared::{ErrorKind, PoolSpec, WorkSpec};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection};
+
+use crate::db::{DemoRow, classify, run_work};
+
+/// How long a naive request may take to connect before it fails with `connect_timeout`.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the query itself may take before the request gives up (`other`).
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Gauges and counters the strategies move while they work.
+#[derive(Debug, Default)]
+pub struct LiveCounters {
+    /// Real connections opened (connect + authentication).
+    pub connects: AtomicU64,
+    /// Requests inside `pool.acquire()`: waiting for a free connection, or opening one.
+    pub waiters: AtomicU64,
+    pub in_flight: AtomicU64,
+    /// Largest pool size seen by a request.
+    pub peak_pool_size: AtomicU64,
+}
+
+/// Where the time of one request went.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    pub acquire_wait: Duration,
+    pub connect: Duration,
+    pub query: Duration,
+}
+
+/// A request that failed, and why.
+#[derive(Debug, Clone)]
+pub struct RequestError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub timings: Timings,
+}
+
+impl RequestError {
+    fn new(kind: ErrorKind, message: impl Into<String>, timings: Timings) -> Self {
+        RequestError { kind, message: message.into(), timings }
+    }
+
+    fn from_sqlx(err: &sqlx::Error, timings: Timings) -> Self {
+        RequestError::new(classify(err), err.to_string(), timings)
+    }
+}
+
+pub type Outcome = Result<(DemoRow, Timings), RequestError>;
+
+/// Open, query, close: one connection per request.
+#[derive(Debug, Clone)]
+pub struct NaiveStrategy {
+    options: PgConnectOptions,
+    counters: Arc<LiveCounters>,
+}
+
+impl NaiveStrategy {
+    pub fn new(options: PgConnectOptions, counters: Arc<LiveCounters>) -> Self {
+        NaiveStrategy { options, counters }
+    }
+
+    pub async fn serve(&self, work: &WorkSpec) -> Outcome {
+        let mut t = Timings::default();
+        let start = Instant::now();
+        let connected = tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect()).await;
+        t.connect = start.elapsed();
+        let mut conn = match connected {
+            Err(_) => {
+                return Err(RequestError::new(ErrorKind::ConnectTimeout, "connect timed out", t));
+            }
+            Ok(Err(e)) => return Err(RequestError::from_sqlx(&e, t)),
+            Ok(Ok(conn)) => conn,
+        };
+        self.counters.connects.fetch_add(1, Ordering::Relaxed);
+        let start = Instant::now();
+        let result = tokio::time::timeout(QUERY_TIMEOUT, run_work(&mut conn, work)).await;
+        t.query = start.elapsed();
+        // Close politely (a Terminate message) so the server frees the backend right away.
+        let _ = conn.close().await;
+        match result {
+            Err(_) => Err(RequestError::new(ErrorKind::Other, "query timed out", t)),
+            Ok(Err(e)) => Err(RequestError::from_sqlx(&e, t)),
+            Ok(Ok(row)) => Ok((row, t)),
+        }
+    }
+}
+
+/// Acquire, query, release through a real `sqlx` pool.
+#[derive(Debug, Clone)]
+pub struct PooledStrategy {
+    pool: PgPool,
+    counters: Arc<LiveCounters>,
+}
+
+fn millis_or_never(ms: u64) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms))
+}
+
+impl PooledStrategy {
+    /// Builds the pool lazily: no connection is opened until a request asks for one (or, with
+    /// `min_connections`, until the pool's background task opens them).
+    pub fn new(options: PgConnectOptions, spec: &PoolSpec, counters: Arc<LiveCounters>) -> Self {
+        let on_connect = counters.clone();
+        let pool = PgPoolOptions::new()
+            .max_connections(spec.max_connections)
+            .min_connections(spec.min_connections)
+            .acquire_timeout(Duration::from_millis(spec.acquire_timeout_ms))
+            .idle_timeout(millis_or_never(spec.idle_timeout_ms))
+            .max_lifetime(millis_or_never(spec.max_lifetime_ms))
+            .after_connect(move |_conn, _meta| {
+                on_connect.connects.fetch_add(1, Ordering::Relaxed);
+                Box::pin(async { Ok(()) })
+            })
+            .connect_lazy_with(options);
+        PooledStrategy { pool, counters }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn counters(&self) -> &LiveCounters {
+        &self.counters
+    }
+
+    pub async fn serve(&self, work: &WorkSpec) -> Outcome {
+        let mut t = Timings::default();
+        let start = Instant::now();
+        self.counters.waiters.fetch_add(1, Ordering::Relaxed);
+        let acquired = self.pool.acquire().await;
+        self.counters.waiters.fetch_sub(1, Ordering::Relaxed);
+        t.acquire_wait = start.elapsed();
+        let mut conn = acquired.map_err(|e| RequestError::from_sqlx(&e, t))?;
+        self.counters.peak_pool_size.fetch_max(u64::from(self.pool.size()), Ordering::Relaxed);
+        let start = Instant::now();
+        let result = tokio::time::timeout(QUERY_TIMEOUT, run_work(&mut conn, work)).await;
+        t.query = start.elapsed();
+        // `conn` is a guard: dropping it here returns the connection to the pool.
+        drop(conn);
+        match result {
+            Err(_) => Err(RequestError::new(ErrorKind::Other, "query timed out", t)),
+            Ok(Err(e)) => Err(RequestError::from_sqlx(&e, t)),
+            Ok(Ok(row)) => Ok((row, t)),
+        }
+    }
+}
+
+/// A run's strategy, chosen by its spec.
+#[derive(Debug, Clone)]
+pub enum Strategy {
+    Naive(NaiveStrategy),
+    Pooled(PooledStrategy),
+}
+
+impl Strategy {
+    pub async fn serve(&self, work: &WorkSpec) -> Outcome {
+        match self {
+            Strategy::Naive(s) => s.serve(work).await,
+            Strategy::Pooled(s) => s.serve(work).await,
+        }
+    }
+
+    pub fn pool(&self) -> Option<&PgPool> {
+        match self {
+            Strategy::Naive(_) => None,
+            Strategy::Pooled(s) => Some(s.pool()),
+        }
+    }
+}

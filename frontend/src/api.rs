@@ -1,0 +1,58 @@
+//! The few HTTP calls the page makes (the contract is in DESIGN.md).
+
+use poollab_shared::{RunSpec, RunView};
+use serde::de::DeserializeOwned;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, Response};
+
+/// What the backend said, or why it could not be asked.
+fn describe(e: JsValue) -> String {
+    e.as_string().unwrap_or_else(|| format!("{e:?}"))
+}
+
+async fn fetch<T: DeserializeOwned>(method: &str, url: &str, body: Option<String>) -> Result<T, String> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(&body));
+    }
+    let request = Request::new_with_str_and_init(url, &init).map_err(describe)?;
+    request.headers().set("content-type", "application/json").map_err(describe)?;
+    let window = web_sys::window().ok_or("no window")?;
+    let response: Response = JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|e| format!("the lab is unreachable: {}", describe(e)))?
+        .dyn_into()
+        .map_err(describe)?;
+    let text = JsFuture::from(response.text().map_err(describe)?).await.map_err(describe)?;
+    let text = text.as_string().unwrap_or_default();
+    if !response.ok() {
+        // Errors come as {"error": "..."}; show the message, not the JSON.
+        let message = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+            .unwrap_or(text);
+        return Err(format!("{} {}", response.status(), message));
+    }
+    serde_json::from_str(&text).map_err(|e| format!("unexpected answer: {e}"))
+}
+
+#[derive(serde::Deserialize)]
+struct Created {
+    id: String,
+}
+
+/// Queues a run; returns its id.
+pub async fn start_run(spec: &RunSpec) -> Result<String, String> {
+    let body = serde_json::to_string(spec).map_err(|e| e.to_string())?;
+    fetch::<Created>("POST", "/api/runs", Some(body)).await.map(|c| c.id)
+}
+
+pub async fn get_run(id: &str) -> Result<RunView, String> {
+    fetch("GET", &format!("/api/runs/{id}"), None).await
+}
+
+pub async fn recent_runs() -> Result<Vec<RunView>, String> {
+    fetch("GET", "/api/runs", None).await
+}

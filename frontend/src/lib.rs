@@ -1,0 +1,113 @@
+//! Pool Lab's page: a Leptos app (client-side rendered, built to wasm by Trunk).
+//!
+//! The page holds no business logic: the backend measures, the page draws what the frames say.
+//!
+//! # The data path on this side
+//! The learner fills in [`controls`] and presses Run: [`api`] posts the run spec. The backend's
+//! frames and run updates arrive over the websocket ([`live`]) and land in signals owned by
+//! [`App`]; the [`chart`], the live [`tiles`] and the [`summary`] read those signals.
+//!
+//! # Layout
+//! - [`api`]: HTTP calls (start a run, list runs).
+//! - [`live`]: the `/ws` connection, reconnecting, turning messages into signal updates.
+//! - [`controls`]: the run form (strategy, burst size, concurrency, pool size, work).
+//! - [`chart`]: a live SVG chart of server backends and the pool, with a table as its text twin.
+//! - [`tiles`]: the latest figures of both sides, as numbers.
+//! - [`summary`]: a finished run's measured result.
+
+mod api;
+mod chart;
+mod controls;
+mod live;
+mod summary;
+mod tiles;
+
+use leptos::prelude::*;
+use poollab_shared::{Frame, RunState, RunView};
+
+use crate::chart::{Chart, Point};
+use crate::controls::Controls;
+use crate::live::Live;
+use crate::summary::{RecentRuns, SummaryCard};
+use crate::tiles::Tiles;
+
+/// The page.
+#[component]
+pub fn App() -> impl IntoView {
+    let live = Live::connect();
+    let Live { connected, latest, points, watching, runs, .. } = live;
+
+    // The run whose summary is shown: the one being watched, or the newest finished one.
+    let shown = Memo::new(move |_| {
+        let runs = runs.get();
+        watching
+            .get()
+            .and_then(|id| runs.iter().find(|r| r.id == id).cloned())
+            .or_else(|| runs.into_iter().find(|r| matches!(r.state, RunState::Done | RunState::Failed)))
+    });
+
+    view! {
+        <header class="top">
+            <h1>"Pool Lab"</h1>
+            <p class="tagline">
+                "Fire a burst of requests at a real PostgreSQL. Open a connection per request, or borrow from a pool, and watch both sides."
+            </p>
+            <p class="conn" class:ok=move || connected.get() role="status">
+                {move || if connected.get() { "live" } else { "connecting…" }}
+            </p>
+        </header>
+        <main class="layout">
+            <section class="card controls" aria-labelledby="controls-title">
+                <h2 id="controls-title">"Experiment"</h2>
+                <Controls on_started=move |view: RunView| live.track(view) />
+            </section>
+            <section class="card live" aria-labelledby="live-title">
+                <h2 id="live-title">"Live"</h2>
+                <RunStatus run=shown />
+                <Chart points=points max_connections=Signal::derive(move || latest.get().map(|f: Frame| f.server.max_connections).unwrap_or(0)) />
+                <Tiles latest=latest />
+            </section>
+            <section class="card result" aria-labelledby="summary-title" aria-live="polite">
+                <h2 id="summary-title">"Result"</h2>
+                <SummaryCard run=shown />
+            </section>
+            <section class="card history" aria-labelledby="history-title">
+                <h2 id="history-title">"Recent runs"</h2>
+                <RecentRuns runs=runs />
+            </section>
+        </main>
+        <footer class="foot">
+            "Every figure on this page is measured on a real PostgreSQL server: the pool's own counters and the server's pg_stat_activity."
+        </footer>
+    }
+}
+
+/// One line on where the shown run is.
+#[component]
+fn RunStatus(run: Memo<Option<RunView>>) -> impl IntoView {
+    let text = move || match run.get() {
+        None => "No run yet: choose a strategy and press Run.".to_owned(),
+        Some(r) => {
+            let what = format!("{:?} run of {} requests", r.spec.strategy, r.spec.requests).to_lowercase();
+            match r.state {
+                RunState::Queued => format!("Queued: {what}"),
+                RunState::Running => format!("Running: {what}"),
+                RunState::Done => format!("Done: {what}"),
+                RunState::Failed => format!("Failed: {what}: {}", r.error.unwrap_or_default()),
+            }
+        }
+    };
+    let state = move || run.get().map(|r| format!("{:?}", r.state).to_lowercase()).unwrap_or_default();
+    view! { <p class="status" data-testid="run-status" data-state=state>{text}</p> }
+}
+
+/// Keeps a point per frame for the chart: only the frames of one run at a time.
+pub(crate) fn push_point(points: RwSignal<Vec<Point>>, frame: &Frame) {
+    points.update(|p| {
+        p.push(Point::from(frame));
+        // A minute at ten frames a second is plenty for a burst; older points scroll away.
+        if p.len() > 1200 {
+            p.drain(..p.len() - 1200);
+        }
+    });
+}

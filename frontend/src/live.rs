@@ -1,0 +1,117 @@
+//! The live feed: a websocket to `/ws` that reconnects when it drops, and the signals its
+//! messages fill.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use poollab_shared::{Frame, RunState, RunView, ServerMessage};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+use web_sys::{MessageEvent, WebSocket};
+
+use crate::chart::Point;
+
+/// What the page knows from the backend, as signals.
+#[derive(Clone, Copy)]
+pub struct Live {
+    pub connected: RwSignal<bool>,
+    /// The newest frame (idle or not): the tiles show it.
+    pub latest: RwSignal<Option<Frame>>,
+    /// The chart's points: the frames of the run being watched.
+    pub points: RwSignal<Vec<Point>>,
+    /// The run the chart shows.
+    pub watching: RwSignal<Option<String>>,
+    /// Recent runs, newest first.
+    pub runs: RwSignal<Vec<RunView>>,
+}
+
+impl Live {
+    pub fn connect() -> Live {
+        let live = Live {
+            connected: RwSignal::new(false),
+            latest: RwSignal::new(None),
+            points: RwSignal::new(Vec::new()),
+            watching: RwSignal::new(None),
+            runs: RwSignal::new(Vec::new()),
+        };
+        live.open();
+        leptos::task::spawn_local(async move {
+            if let Ok(runs) = crate::api::recent_runs().await {
+                live.runs.set(runs);
+            }
+        });
+        live
+    }
+
+    /// A run this page started: show it at once, before its first update arrives.
+    pub fn track(self, view: RunView) {
+        self.watching.set(Some(view.id.clone()));
+        self.points.set(Vec::new());
+        self.upsert(view);
+    }
+
+    fn upsert(self, view: RunView) {
+        self.runs.update(|runs| match runs.iter_mut().find(|r| r.id == view.id) {
+            Some(r) => *r = view,
+            None => runs.insert(0, view),
+        });
+    }
+
+    fn on_message(self, msg: ServerMessage) {
+        match msg {
+            ServerMessage::Frame(frame) => {
+                if let Some(id) = &frame.run_id {
+                    if self.watching.with_untracked(|w| w.as_deref() != Some(id)) {
+                        self.watching.set(Some(id.clone()));
+                        self.points.set(Vec::new());
+                    }
+                    crate::push_point(self.points, &frame);
+                }
+                self.latest.set(Some(frame));
+            }
+            ServerMessage::Run(view) => {
+                if view.state == RunState::Running && self.watching.get_untracked().as_deref() != Some(&view.id) {
+                    self.watching.set(Some(view.id.clone()));
+                    self.points.set(Vec::new());
+                }
+                self.upsert(view);
+            }
+            ServerMessage::Hello { .. } | ServerMessage::Pong | ServerMessage::Error { .. } => {}
+        }
+    }
+
+    fn open(self) {
+        let Some(window) = web_sys::window() else { return };
+        let location = window.location();
+        let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
+        let host = location.host().unwrap_or_default();
+        let Ok(socket) = WebSocket::new(&format!("{scheme}://{host}/ws")) else {
+            self.retry();
+            return;
+        };
+
+        let on_open = Closure::<dyn FnMut()>::new(move || self.connected.set(true));
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            if let Some(text) = ev.data().as_string()
+                && let Ok(msg) = serde_json::from_str::<ServerMessage>(&text)
+            {
+                self.on_message(msg);
+            }
+        });
+        let on_close = Closure::<dyn FnMut()>::new(move || {
+            self.connected.set(false);
+            self.retry();
+        });
+        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        // The socket lives as long as the page; so do its handlers.
+        on_open.forget();
+        on_message.forget();
+        on_close.forget();
+    }
+
+    fn retry(self) {
+        set_timeout(move || self.open(), Duration::from_secs(1));
+    }
+}

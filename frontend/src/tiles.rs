@@ -1,0 +1,48 @@
+//! The latest figures, as numbers: the app's side and the server's side next to each other.
+
+use leptos::prelude::*;
+use poollab_shared::Frame;
+
+#[component]
+fn Tile(label: &'static str, id: &'static str, value: Signal<String>) -> impl IntoView {
+    view! {
+        <div class="tile" data-testid=id>
+            <span class="value">{move || value.get()}</span>
+            <span class="label">{label}</span>
+        </div>
+    }
+}
+
+#[component]
+pub fn Tiles(latest: RwSignal<Option<Frame>>) -> impl IntoView {
+    let num = move |f: fn(&Frame) -> String| {
+        Signal::derive(move || latest.with(|l| l.as_ref().map(f).unwrap_or_else(|| "–".into())))
+    };
+    let pool = move |f: fn(&poollab_shared::PoolFrame) -> u64| {
+        Signal::derive(move || {
+            latest.with(|l| l.as_ref().and_then(|fr| fr.pool).map(|p| f(&p).to_string()).unwrap_or_else(|| "–".into()))
+        })
+    };
+    view! {
+        <div class="tiles">
+            <div class="side">
+                <h3>"App"</h3>
+                <Tile label="requests in flight" id="tile-in-flight" value=num(|f| f.app.in_flight.to_string()) />
+                <Tile label="connects per second" id="tile-connects" value=num(|f| format!("{:.0}", f.app.connects_per_s)) />
+                <Tile label="pool size" id="tile-pool-size" value=pool(|p| p.size) />
+                <Tile label="idle" id="tile-idle" value=pool(|p| p.idle) />
+                <Tile label="in use" id="tile-in-use" value=pool(|p| p.in_use) />
+                <Tile label="waiting" id="tile-waiters" value=pool(|p| p.waiters) />
+                <Tile label="p50 latency (ms)" id="tile-p50" value=num(|f| f.app.latency_p50_ms.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())) />
+                <Tile label="errors in the last frame" id="tile-errors" value=num(|f| f.app.failed_delta.to_string()) />
+            </div>
+            <div class="side">
+                <h3>"Server (pg_stat_activity)"</h3>
+                <Tile label="backends of this run" id="tile-run-backends" value=num(|f| f.server.run_backends.to_string()) />
+                <Tile label="all client backends" id="tile-backends" value=num(|f| f.server.backends.to_string()) />
+                <Tile label="max_connections" id="tile-max" value=num(|f| f.server.max_connections.to_string()) />
+                <Tile label="server reachable" id="tile-up" value=num(|f| if f.server.reachable { "yes".into() } else { "no".into() }) />
+            </div>
+        </div>
+    }
+}

@@ -1,0 +1,120 @@
+//! The live view: what the websocket `/ws` carries.
+//!
+//! While a run goes the backend sends a [`Frame`] about ten times a second (once a second when
+//! idle). A frame holds two views side by side: the **app's** (its pool, its requests) and the
+//! **server's** (backends from `pg_stat_activity`). Counts that change are sent as deltas for the
+//! frame's interval, and the deltas of all a run's frames add up to its [`crate::Summary`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::summary::{ErrorCounts, RunView};
+
+/// One frame of the live view.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Frame {
+    /// Increases by one per frame; a gap means this client missed frames.
+    pub seq: u64,
+    /// The run these figures belong to (none when idle).
+    pub run_id: Option<String>,
+    /// Milliseconds since the run started (0 when idle).
+    pub elapsed_ms: u64,
+    /// Milliseconds this frame's deltas cover.
+    pub interval_ms: u64,
+    pub app: AppFrame,
+    /// The pool of the running pooled run (none for naive runs and when idle).
+    pub pool: Option<PoolFrame>,
+    pub server: ServerFrame,
+}
+
+/// The application's side: requests of the running run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AppFrame {
+    /// Requests started and not yet answered.
+    pub in_flight: u64,
+    pub completed_delta: u64,
+    pub failed_delta: u64,
+    pub errors_delta: ErrorCounts,
+    /// Connections opened (connect + auth) in this interval.
+    pub connects_delta: u64,
+    pub connects_per_s: f64,
+    /// Median latency of the requests completed in this interval, if any.
+    pub latency_p50_ms: Option<f64>,
+    /// 99th percentile latency of the requests completed in this interval, if any.
+    pub latency_p99_ms: Option<f64>,
+}
+
+/// The pool's own counters, read from the real `sqlx` pool.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolFrame {
+    /// Connections the pool holds (idle + in use).
+    pub size: u64,
+    pub idle: u64,
+    pub in_use: u64,
+    /// Requests waiting for a connection right now.
+    pub waiters: u64,
+    pub max_connections: u64,
+}
+
+/// The server's side, from `pg_stat_activity` (the sampler's own backend left out).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerFrame {
+    /// False when the sampler could not reach the server for this frame.
+    pub reachable: bool,
+    /// All client backends on the server except the sampler's.
+    pub backends: u64,
+    /// Backends opened by the running run (grouped by its `application_name`).
+    pub run_backends: u64,
+    pub by_application: Vec<CountBy>,
+    pub by_state: Vec<CountBy>,
+    /// The server's `max_connections` setting.
+    pub max_connections: u64,
+}
+
+/// A count of backends with one value of a column (application name, state).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountBy {
+    pub name: String,
+    pub count: u64,
+}
+
+/// Everything the server sends over `/ws`, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// First message on a new socket.
+    Hello {
+        version: String,
+    },
+    Frame(Frame),
+    /// A run changed state (queued, running, done, failed).
+    Run(RunView),
+    /// Answer to a client's ping.
+    Pong,
+    /// The client sent something the server did not understand; the socket stays open.
+    Error {
+        message: String,
+    },
+}
+
+/// What a client may send over `/ws`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientMessage {
+    Ping,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_tagged_by_type() {
+        let json = serde_json::to_string(&ServerMessage::Frame(Frame::default())).unwrap();
+        assert!(json.starts_with(r#"{"type":"frame","seq":0"#), "{json}");
+        let back: ServerMessage = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, ServerMessage::Frame(Frame::default()));
+        let ping: ClientMessage = serde_json::from_str(r#"{"type":"ping"}"#).unwrap();
+        assert_eq!(ping, ClientMessage::Ping);
+        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"shout"}"#).is_err());
+    }
+}

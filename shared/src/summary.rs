@@ -1,0 +1,179 @@
+//! What a run measured, and where a run is in its life.
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::RunSpec;
+
+/// Why a request failed, in the words a learner meets in production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The server refused a new backend: SQLSTATE 53300, `too many clients already` (or the slots
+    /// left are reserved for superusers).
+    TooManyClients,
+    /// The pool had no free connection within `acquire_timeout_ms`.
+    AcquireTimeout,
+    /// Opening a connection took longer than the connect timeout.
+    ConnectTimeout,
+    /// A circuit breaker refused the request without trying the database.
+    CircuitOpen,
+    /// The server could not be reached at all (refused, reset, shutting down).
+    DatabaseDown,
+    /// Anything else; the server log has the details.
+    Other,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 6] = [
+        ErrorKind::TooManyClients,
+        ErrorKind::AcquireTimeout,
+        ErrorKind::ConnectTimeout,
+        ErrorKind::CircuitOpen,
+        ErrorKind::DatabaseDown,
+        ErrorKind::Other,
+    ];
+
+    /// The snake_case name used on the wire and in Prometheus labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::TooManyClients => "too_many_clients",
+            ErrorKind::AcquireTimeout => "acquire_timeout",
+            ErrorKind::ConnectTimeout => "connect_timeout",
+            ErrorKind::CircuitOpen => "circuit_open",
+            ErrorKind::DatabaseDown => "database_down",
+            ErrorKind::Other => "other",
+        }
+    }
+}
+
+/// Failed requests by cause.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ErrorCounts {
+    pub too_many_clients: u64,
+    pub acquire_timeout: u64,
+    pub connect_timeout: u64,
+    pub circuit_open: u64,
+    pub database_down: u64,
+    pub other: u64,
+}
+
+impl ErrorCounts {
+    pub fn get(&self, kind: ErrorKind) -> u64 {
+        match kind {
+            ErrorKind::TooManyClients => self.too_many_clients,
+            ErrorKind::AcquireTimeout => self.acquire_timeout,
+            ErrorKind::ConnectTimeout => self.connect_timeout,
+            ErrorKind::CircuitOpen => self.circuit_open,
+            ErrorKind::DatabaseDown => self.database_down,
+            ErrorKind::Other => self.other,
+        }
+    }
+
+    pub fn add(&mut self, kind: ErrorKind, n: u64) {
+        let slot = match kind {
+            ErrorKind::TooManyClients => &mut self.too_many_clients,
+            ErrorKind::AcquireTimeout => &mut self.acquire_timeout,
+            ErrorKind::ConnectTimeout => &mut self.connect_timeout,
+            ErrorKind::CircuitOpen => &mut self.circuit_open,
+            ErrorKind::DatabaseDown => &mut self.database_down,
+            ErrorKind::Other => &mut self.other,
+        };
+        *slot += n;
+    }
+
+    pub fn total(&self) -> u64 {
+        ErrorKind::ALL.iter().map(|k| self.get(*k)).sum()
+    }
+
+    /// Counts in `self` that are not yet in `earlier` (for per-frame deltas).
+    pub fn since(&self, earlier: &ErrorCounts) -> ErrorCounts {
+        let mut d = ErrorCounts::default();
+        for k in ErrorKind::ALL {
+            d.add(k, self.get(k).saturating_sub(earlier.get(k)));
+        }
+        d
+    }
+}
+
+/// Latency percentiles of the completed requests, in milliseconds, from an HDR histogram.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// The measured result of a finished run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub completed: u64,
+    pub failed: u64,
+    pub errors: ErrorCounts,
+    /// Time from the request's start to its answer, for the requests that completed.
+    pub latency_ms: LatencySummary,
+    /// Time requests spent waiting for a pooled connection (all zero for naive runs).
+    pub acquire_wait_ms: LatencySummary,
+    /// Most backends of this run that the server's `pg_stat_activity` showed at one moment.
+    pub peak_server_connections: u64,
+    /// Largest size the run's pool reached (0 for naive runs).
+    pub peak_pool_size: u64,
+    /// Real connections (connect + authentication) the run opened.
+    pub connections_opened: u64,
+    pub duration_ms: u64,
+    pub throughput_per_s: f64,
+}
+
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Queued,
+    Running,
+    Done,
+    /// The run could not be carried out at all (e.g. the database was unreachable); see `error`.
+    Failed,
+}
+
+/// A run as `GET /api/runs/{id}` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunView {
+    pub id: String,
+    pub state: RunState,
+    pub spec: RunSpec,
+    /// Milliseconds since the Unix epoch when the run was submitted.
+    pub submitted_at_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_counts_use_the_design_field_names() {
+        let mut e = ErrorCounts::default();
+        e.add(ErrorKind::TooManyClients, 3);
+        let json = serde_json::to_value(e).unwrap();
+        assert_eq!(json["too_many_clients"], 3);
+        for k in ErrorKind::ALL {
+            assert!(json.get(k.as_str()).is_some(), "{}", k.as_str());
+        }
+        assert_eq!(e.total(), 3);
+    }
+
+    #[test]
+    fn deltas_add_back_up() {
+        let mut a = ErrorCounts::default();
+        a.add(ErrorKind::Other, 2);
+        let mut b = a;
+        b.add(ErrorKind::Other, 5);
+        b.add(ErrorKind::AcquireTimeout, 1);
+        let d = b.since(&a);
+        assert_eq!((d.other, d.acquire_timeout, d.total()), (5, 1, 6));
+    }
+}

@@ -1,0 +1,254 @@
+//! The lab over real HTTP and websockets, against real private PostgreSQL clusters.
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use poollab_shared::{RunState, ServerMessage};
+use serde_json::json;
+use support::spawn_app;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_naive_burst_opens_a_server_backend_per_request() {
+    let app = spawn_app(100).await;
+    // Each request holds its connection for 500 ms of database work, as a slow request would.
+    let run = app
+        .run(json!({ "strategy": "naive", "requests": 60, "concurrency": 60,
+                     "work": { "query": "sleep", "sleep_ms": 500 } }))
+        .await;
+    assert_eq!(run.state, RunState::Done, "{run:?}");
+    let s = run.summary.expect("summary");
+    assert_eq!(s.completed, 60, "{s:?}");
+    assert_eq!(s.connections_opened, 60, "one real connect per request: {s:?}");
+    assert!(
+        s.peak_server_connections >= 40,
+        "pg_stat_activity saw only {} backends at once",
+        s.peak_server_connections
+    );
+    assert_eq!(s.peak_pool_size, 0);
+    assert!(s.latency_ms.p50 > 0.0 && s.latency_ms.p50 <= s.latency_ms.p99 && s.latency_ms.p99 <= s.latency_ms.max);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pool_of_five_never_shows_more_than_five_app_connections() {
+    let app = spawn_app(100).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    let id = app
+        .start_run(json!({
+            "strategy": "pooled", "requests": 200, "concurrency": 50,
+            "pool": { "max_connections": 5 }, "work": { "query": "sleep", "sleep_ms": 5 }
+        }))
+        .await;
+    let mut frames = 0;
+    let mut most_waiters = 0;
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a message").expect("open");
+        let Ok(Message::Text(text)) = msg else { continue };
+        match serde_json::from_str::<ServerMessage>(&text).expect("valid message") {
+            ServerMessage::Frame(f) if f.run_id.as_deref() == Some(id.as_str()) => {
+                frames += 1;
+                assert!(f.server.run_backends <= 5, "server showed {} pool backends", f.server.run_backends);
+                let pool = f.pool.expect("a pooled run's frames show the pool");
+                assert!(pool.size <= 5 && pool.in_use <= pool.size, "{pool:?}");
+                most_waiters = most_waiters.max(pool.waiters);
+            }
+            ServerMessage::Run(r) if r.id == id && r.state == RunState::Done => break,
+            _ => {}
+        }
+    }
+    let run = app.finished(&id).await;
+    let s = run.summary.expect("summary");
+    assert_eq!((s.completed, s.failed), (200, 0), "{s:?}");
+    assert!(s.peak_server_connections >= 1 && s.peak_server_connections <= 5, "{s:?}");
+    assert!(s.peak_pool_size <= 5 && s.connections_opened <= 5, "{s:?}");
+    assert!(frames >= 2, "only {frames} frames during the run");
+    assert!(most_waiters > 0, "50 concurrent requests on 5 connections must wait in line");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_naive_burst_past_max_connections_meets_too_many_clients_and_the_lab_keeps_working() {
+    let app = spawn_app(20).await;
+    let run = app
+        .run(json!({ "strategy": "naive", "requests": 120, "concurrency": 120,
+                     "work": { "query": "sleep", "sleep_ms": 300 } }))
+        .await;
+    assert_eq!(run.state, RunState::Done, "{run:?}");
+    let s = run.summary.expect("summary");
+    assert!(s.errors.too_many_clients > 0, "no too_many_clients: {s:?}");
+    assert_eq!(s.completed + s.failed, 120, "{s:?}");
+    assert!(s.completed > 0, "{s:?}");
+    // The server is full only for the app role: the sampler's reserved slot kept looking.
+    assert!(s.peak_server_connections >= 10, "{s:?}");
+
+    let (status, health) = app.get("/healthz").await;
+    assert_eq!((status, health["database"].as_str()), (200, Some("up")));
+    let run = app.run(json!({ "strategy": "pooled", "requests": 50, "concurrency": 50 })).await;
+    assert_eq!(run.summary.expect("summary").completed, 50);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn websocket_frames_add_up_to_the_runs_summary() {
+    let app = spawn_app(100).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    let first = ws.next().await.expect("hello").expect("ok");
+    assert!(first.to_text().expect("text").contains(r#""type":"hello""#));
+
+    let id = app.start_run(json!({ "strategy": "naive", "requests": 80, "concurrency": 20 })).await;
+    let (mut completed, mut failed, mut connects, mut last_seq) = (0, 0, 0, None::<u64>);
+    let mut states = Vec::new();
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a message").expect("open");
+        let Ok(Message::Text(text)) = msg else { continue };
+        match serde_json::from_str::<ServerMessage>(&text).expect("valid message") {
+            ServerMessage::Frame(f) => {
+                if let Some(prev) = last_seq {
+                    assert_eq!(f.seq, prev + 1, "frames arrive in order, none lost");
+                }
+                last_seq = Some(f.seq);
+                if f.run_id.as_deref() == Some(id.as_str()) {
+                    completed += f.app.completed_delta;
+                    failed += f.app.failed_delta;
+                    connects += f.app.connects_delta;
+                }
+            }
+            ServerMessage::Run(r) if r.id == id => {
+                states.push(r.state);
+                if r.state == RunState::Done {
+                    let s = r.summary.expect("summary");
+                    assert_eq!((completed, failed, connects), (s.completed, s.failed, s.connections_opened));
+                    assert_eq!(s.completed, 80);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(states, vec![RunState::Queued, RunState::Running, RunState::Done]);
+
+    // Unknown messages get an error answer and the socket stays usable.
+    ws.send(Message::Text(r#"{"type":"shout"}"#.into())).await.expect("send");
+    ws.send(Message::Text("not json".into())).await.expect("send");
+    ws.send(Message::Text(r#"{"type":"ping"}"#.into())).await.expect("send");
+    let mut answers = Vec::new();
+    while answers.len() < 3 {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("answer").expect("open");
+        let Ok(Message::Text(text)) = msg else { continue };
+        match serde_json::from_str::<ServerMessage>(&text).expect("valid") {
+            ServerMessage::Frame(_) => {}
+            other => answers.push(other),
+        }
+    }
+    assert!(matches!(answers[0], ServerMessage::Error { .. }) && matches!(answers[1], ServerMessage::Error { .. }));
+    assert_eq!(answers[2], ServerMessage::Pong);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_run_specs_get_a_4xx_that_names_the_field() {
+    let app = spawn_app(50).await;
+    let cases: &[(&str, u16, &str)] = &[
+        (r#"{"strategy":"naive","requests":0}"#, 422, "requests must be between 1 and 10000"),
+        (r#"{"strategy":"naive","requests":10001}"#, 422, "requests must be between 1 and 10000"),
+        (r#"{"strategy":"naive","concurrency":5000}"#, 422, "concurrency must be between 1 and 1000"),
+        (
+            r#"{"strategy":"pooled","pool":{"max_connections":0}}"#,
+            422,
+            "pool.max_connections must be between 1 and 500",
+        ),
+        (r#"{"strategy":"pooled","pool":{"acquire_timeout_ms":0}}"#, 422, "pool.acquire_timeout_ms"),
+        (r#"{"strategy":"naive","work":{"query":"sleep","sleep_ms":60000}}"#, 422, "work.sleep_ms"),
+        (r#"{"strategy":"naive","requests":-5}"#, 422, "requests"),
+        (r#"{"strategy":"warp"}"#, 422, "unknown variant `warp`"),
+        (r#"{"strategy":"naive","request":5}"#, 422, "unknown field `request`"),
+        (r#"{"requests":5}"#, 422, "missing field `strategy`"),
+        (r#"{"strategy":"naive""#, 400, "EOF"),
+        ("this is not json", 400, "expected"),
+    ];
+    for (body, status, needle) in cases {
+        let (got, answer) = app.post_run(body).await;
+        let message = answer["error"].as_str().unwrap_or_default();
+        assert_eq!(got, *status, "{body} -> {answer}");
+        assert!(message.contains(needle), "{body} -> {message:?} should mention {needle:?}");
+    }
+
+    // Wrong content type, oversized body, unknown run.
+    let resp = app.http.post(app.url("/api/runs")).body(r#"{"strategy":"naive"}"#).send().await.expect("POST");
+    assert_eq!(resp.status().as_u16(), 415);
+    let huge = format!(r#"{{"strategy":"naive","pad":"{}"}}"#, "x".repeat(64 * 1024));
+    let (status, _) = app.post_run(&huge).await;
+    assert_eq!(status, 413);
+    let (status, answer) = app.get("/api/runs/does-not-exist").await;
+    assert_eq!(status, 404, "{answer}");
+    assert!(answer["error"].as_str().unwrap_or_default().contains("no run"));
+
+    // None of it hurt the lab.
+    let (status, _) = app.get("/healthz").await;
+    assert_eq!(status, 200);
+    let (status, runs) = app.get("/api/runs").await;
+    assert_eq!((status, runs.as_array().map(Vec::len)), (200, Some(0)), "no bad spec became a run");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn demo_endpoints_answer_with_a_real_row_and_metrics_count_them() {
+    let app = spawn_app(50).await;
+    for path in ["/demo/naive", "/demo/pooled", "/demo/pooled"] {
+        let (status, row) = app.get(path).await;
+        assert_eq!(status, 200, "{path}: {row}");
+        assert!(row["id"].as_i64().is_some() && row["email"].as_str().is_some_and(|e| e.contains('@')), "{row}");
+    }
+    let text = app.http.get(app.url("/metrics")).send().await.expect("GET").text().await.expect("text");
+    assert!(text.contains(r#"poollab_demo_requests_total{strategy="naive",outcome="ok"} 1"#), "{text}");
+    assert!(text.contains(r#"poollab_demo_requests_total{strategy="pooled",outcome="ok"} 2"#), "{text}");
+    assert!(text.contains("poollab_server_max_connections 50"), "{text}");
+    assert!(text.contains(r#"poollab_pool_connections{state="idle"}"#), "{text}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn when_the_database_goes_down_the_lab_says_so_and_recovers_when_it_is_back() {
+    use poollab::cluster::{ClusterOptions, PrivateCluster};
+    let dir = support::lab_dir();
+    let cluster_opts = ClusterOptions { dir: dir.path().join("db"), bin_dir: None, port: 0, max_connections: 50 };
+    let cluster = PrivateCluster::start(cluster_opts.clone()).await.expect("cluster");
+    let port = cluster.port();
+    let mut cfg = support::config(&dir, 50);
+    cfg.database_url = Some(cluster.admin_url());
+    let app = support::spawn_with(cfg, support::lab_dir()).await;
+    let (status, _) = app.get("/healthz").await;
+    assert_eq!(status, 200);
+
+    drop(cluster); // the server goes away
+
+    let (status, health) = app.get("/healthz").await;
+    assert_eq!((status, health["database"].as_str()), (503, Some("down")), "{health}");
+    let (status, answer) = app.get("/demo/naive").await;
+    assert_eq!((status, answer["kind"].as_str()), (503, Some("database_down")), "{answer}");
+    let (status, answer) = app.get("/demo/pooled").await;
+    assert_eq!(status, 503, "{answer}");
+    let run = app.run(json!({ "strategy": "naive", "requests": 10 })).await;
+    assert_eq!(run.state, RunState::Failed);
+    assert!(run.error.as_deref().unwrap_or_default().contains("unreachable"), "{run:?}");
+
+    // The server comes back on the same port: the lab recovers without a restart.
+    let _cluster = PrivateCluster::start(ClusterOptions { port, ..cluster_opts }).await.expect("restart");
+    let mut healthy = false;
+    for _ in 0..50 {
+        if app.get("/healthz").await.0 == 200 {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(healthy, "/healthz never came back");
+    let (status, _) = app.get("/demo/pooled").await;
+    assert_eq!(status, 200);
+    let run = app.run(json!({ "strategy": "naive", "requests": 10 })).await;
+    assert_eq!(run.summary.expect("summary").completed, 10);
+    app.stop().await;
+}

@@ -1,0 +1,125 @@
+//! The page in a real browser (headless Chromium over CDP), served by the real backend.
+//!
+//! Needs the page built (`./lab test` builds it first) and Chromium (`./lab test` installs it).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chromiumoxide::Page;
+use chromiumoxide::browser::{Browser, BrowserConfig};
+use chromiumoxide::page::ScreenshotParams;
+use futures_util::StreamExt;
+
+fn chromium() -> PathBuf {
+    std::env::var_os("CHROME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+async fn launch(profile: &Path) -> Browser {
+    let config = BrowserConfig::builder()
+        .chrome_executable(chromium())
+        .no_sandbox()
+        .user_data_dir(profile)
+        .window_size(1280, 1000)
+        .args([
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+        ])
+        .build()
+        .expect("browser config");
+    let (browser, mut handler) = Browser::launch(config).await.expect("chromium starts (apt-get install chromium)");
+    tokio::spawn(async move { while handler.next().await.is_some() {} });
+    browser
+}
+
+/// Evaluates `js` until it returns true, or fails after `secs`.
+async fn wait_for(page: &Page, js: &str, secs: u64) {
+    let started = Instant::now();
+    loop {
+        if let Ok(v) = page.evaluate(js).await
+            && v.into_value::<bool>().unwrap_or(false)
+        {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(secs), "page never satisfied: {js}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn text(page: &Page, js: &str) -> String {
+    page.evaluate(js).await.expect("evaluate").into_value::<String>().expect("string")
+}
+
+async fn set_number(page: &Page, id: &str, value: u32) {
+    let js = format!(
+        "(() => {{ const el = document.getElementById('{id}'); el.value = '{value}'; \
+         el.dispatchEvent(new Event('change', {{ bubbles: true }})); return true; }})()"
+    );
+    page.evaluate(js).await.expect("set input");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured() {
+    let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist/index.html");
+    assert!(dist.is_file(), "the page is not built: run `./lab test`, which builds it first");
+    let app = support::spawn_app(100).await;
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut browser = launch(profile.path()).await;
+    let page = browser.new_page(app.url("/")).await.expect("page opens");
+
+    // The page loads, and its websocket connects.
+    wait_for(&page, "document.querySelector('.conn.ok') !== null", 30).await;
+    assert_eq!(text(&page, "document.querySelector('h1').textContent").await, "Pool Lab");
+    assert_eq!(text(&page, "document.querySelector('[data-testid=chart]').dataset.points").await, "0");
+
+    // Naive: 60 requests at once.
+    set_number(&page, "requests", 60).await;
+    set_number(&page, "concurrency", 60).await;
+    page.find_element("#run").await.expect("Run button").click().await.expect("click");
+    wait_for(&page, "document.querySelector('[data-testid=summary]')?.dataset.completed === '60'", 60).await;
+    let points: u32 =
+        text(&page, "document.querySelector('[data-testid=chart]').dataset.points").await.parse().unwrap();
+    assert!(points >= 1, "the chart drew the run's frames");
+    let peak: u32 =
+        text(&page, "document.querySelector('[data-testid=peak-server]').textContent").await.parse().unwrap();
+    assert!(peak >= 10, "a naive burst of 60 shows many server backends, page said {peak}");
+    let desc = text(&page, "document.getElementById('chart-desc').textContent").await;
+    assert!(desc.contains("server backends of this run"), "the chart has a text alternative: {desc}");
+    save_screenshot(&page, "browser-naive.png").await;
+
+    // Pooled, chosen with the keyboard-reachable radio button: the server line stays low.
+    page.find_element("input[name=strategy][value=pooled]").await.expect("radio").click().await.expect("click");
+    set_number(&page, "pool-max", 5).await;
+    page.find_element("#run").await.expect("Run button").click().await.expect("click");
+    wait_for(
+        &page,
+        "(() => { const s = document.querySelector('[data-testid=run-status]'); \
+           return s.dataset.state === 'done' && s.textContent.includes('pooled'); })()",
+        60,
+    )
+    .await;
+    let peak: u32 =
+        text(&page, "document.querySelector('[data-testid=peak-server]').textContent").await.parse().unwrap();
+    assert!((1..=5).contains(&peak), "a pool of 5 never shows more than 5 backends, page said {peak}");
+    let rows = text(&page, "String(document.querySelectorAll('table.runs tbody tr').length)").await;
+    assert_eq!(rows, "2", "both runs are listed");
+    save_screenshot(&page, "browser-pooled.png").await;
+
+    browser.close().await.ok();
+    browser.wait().await.ok();
+    app.stop().await;
+}
+
+/// Keeps what the learner saw as a test artefact (tests/artifacts/).
+async fn save_screenshot(page: &Page, name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/artifacts");
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    page.save_screenshot(ScreenshotParams::builder().full_page(true).build(), dir.join(name))
+        .await
+        .expect("screenshot");
+}

@@ -1,0 +1,140 @@
+//! Test helpers: start the whole lab (its own private PostgreSQL, on free ports) and talk to it
+//! over real HTTP and websockets.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use poollab::shutdown::ShutdownTrigger;
+use poollab::{Application, Config};
+use poollab_shared::{RunState, RunView};
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::task::JoinHandle;
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub pg_pid: Option<u32>,
+    pub pg_dir: Option<PathBuf>,
+    trigger: ShutdownTrigger,
+    served: JoinHandle<std::io::Result<()>>,
+    _dir: TempDir,
+}
+
+/// A temp dir the `postgres` user can enter (tempfile makes them 0700).
+pub fn lab_dir() -> TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new().prefix("poollab-test-").tempdir().expect("temp dir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
+pub fn config(dir: &TempDir, max_connections: u32) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        database_url: None,
+        data_dir: dir.path().join("lab"),
+        pg_bin_dir: None,
+        pg_port: 0,
+        max_connections,
+        demo_pool_size: 10,
+        max_queued_runs: 16,
+        static_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist"),
+    }
+}
+
+/// The whole lab with a private cluster whose `max_connections` is given.
+pub async fn spawn_app(max_connections: u32) -> TestApp {
+    let dir = lab_dir();
+    let cfg = config(&dir, max_connections);
+    spawn_with(cfg, dir).await
+}
+
+pub async fn spawn_with(cfg: Config, dir: TempDir) -> TestApp {
+    let app = Application::build(cfg).await.expect("the lab starts");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let pg_pid = app.cluster().and_then(|c| c.pid());
+    let pg_dir = app.cluster().map(|c| c.data_dir());
+    let trigger = app.trigger();
+    let served = tokio::spawn(app.run_until(std::future::pending()));
+    TestApp { base, http: reqwest::Client::new(), pg_pid, pg_dir, trigger, served, _dir: dir }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws", self.base.replace("http://", "ws://"))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self.http.get(self.url(path)).send().await.expect("GET");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POSTs a raw body to /api/runs: (status, JSON answer).
+    pub async fn post_run(&self, body: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(self.url("/api/runs"))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("POST");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Starts a run that must be accepted; returns its id.
+    pub async fn start_run(&self, spec: Value) -> String {
+        let (status, body) = self.post_run(&spec.to_string()).await;
+        assert_eq!(status, 202, "run refused: {body}");
+        body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Waits until the run is done or failed (bounded: a run has a deadline of its own).
+    pub async fn finished(&self, id: &str) -> RunView {
+        let started = Instant::now();
+        loop {
+            let resp = self.http.get(self.url(&format!("/api/runs/{id}"))).send().await.expect("GET run");
+            let run: RunView = resp.json().await.expect("run JSON");
+            if matches!(run.state, RunState::Done | RunState::Failed) {
+                return run;
+            }
+            assert!(started.elapsed() < Duration::from_secs(200), "run {id} never finished");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Runs a spec to the end and returns it.
+    pub async fn run(&self, spec: Value) -> RunView {
+        let id = self.start_run(spec).await;
+        self.finished(&id).await
+    }
+
+    /// Shuts the lab down as Ctrl-C would, and waits for it (PostgreSQL included).
+    pub async fn stop(self) {
+        self.trigger.fire();
+        let _ = self.served.await;
+    }
+}
+
+/// Whether any process still has `needle` in its command line (e.g. a data directory).
+pub fn process_with_arg(needle: &str) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+        String::from_utf8_lossy(&cmdline).contains(needle).then_some(pid)
+    })
+}
+
+/// The effective uid of a process, from /proc.
+pub fn uid_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("Uid:"))?.split_whitespace().nth(2)?.parse().ok()
+}
