@@ -126,6 +126,8 @@ impl MetricsHub {
     pub fn end_run(&self) -> Peaks {
         let mut st = self.lock();
         let frame = self.frame(&mut st);
+        // Sent under the lock, so frames leave in `seq` order.
+        self.broadcast(ServerMessage::Frame(frame));
         let peaks = st
             .run
             .take()
@@ -133,7 +135,6 @@ impl MetricsHub {
             .unwrap_or_default();
         drop(st);
         self.running.send_replace(false);
-        self.broadcast(ServerMessage::Frame(frame));
         peaks
     }
 
@@ -150,10 +151,9 @@ impl MetricsHub {
 
     /// Builds the next frame and broadcasts it.
     pub fn tick(&self) {
-        let frame = {
-            let mut st = self.lock();
-            self.frame(&mut st)
-        };
+        let mut st = self.lock();
+        let frame = self.frame(&mut st);
+        // Sent under the lock, so frames leave in `seq` order (sending never blocks).
         self.broadcast(ServerMessage::Frame(frame));
     }
 

@@ -219,10 +219,11 @@ impl Runner {
         let started = Instant::now();
         let fired = tokio::time::timeout(RUN_DEADLINE, fire(strategy.clone(), spec, recorder.clone())).await;
         let duration = started.elapsed();
+        // The last frame shows the pool as the run left it; only then is the pool closed.
+        let peaks = self.hub.end_run();
         if let Some(pool) = strategy.pool() {
             pool.close().await;
         }
-        let peaks = self.hub.end_run();
         fired.map_err(|_| RunError::Deadline(RUN_DEADLINE))?;
         Ok(recorder.summary(duration, peaks.server_connections, peaks.pool_size))
     }

@@ -45,8 +45,11 @@ impl Live {
 
     /// A run this page started: show it at once, before its first update arrives.
     pub fn track(self, view: RunView) {
-        self.watching.set(Some(view.id.clone()));
-        self.points.set(Vec::new());
+        // Its frames may already be arriving: start a fresh chart only if it is a new run.
+        if self.watching.get_untracked().as_deref() != Some(view.id.as_str()) {
+            self.watching.set(Some(view.id.clone()));
+            self.points.set(Vec::new());
+        }
         self.upsert(view);
     }
 

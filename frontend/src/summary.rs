@@ -1,7 +1,7 @@
 //! A finished run's measured result, and the list of recent runs.
 
 use leptos::prelude::*;
-use poollab_shared::{ErrorKind, RunState, RunView};
+use poollab_shared::{ErrorKind, RunState, RunView, Strategy};
 
 #[component]
 pub fn SummaryCard(run: Memo<Option<RunView>>) -> impl IntoView {
@@ -29,7 +29,9 @@ pub fn SummaryCard(run: Memo<Option<RunView>>) -> impl IntoView {
                         <div><dt>"peak server connections"</dt><dd data-testid="peak-server">{s.peak_server_connections}</dd></div>
                         <div><dt>"connections opened"</dt><dd>{s.connections_opened}</dd></div>
                         <div><dt>"peak pool size"</dt><dd>{s.peak_pool_size}</dd></div>
-                        <div><dt>"p99 wait for a connection"</dt><dd>{format!("{:.1} ms", s.acquire_wait_ms.p99)}</dd></div>
+                        <div><dt>"p99 wait for a connection"</dt><dd>{
+                            if run.spec.strategy == Strategy::Pooled { format!("{:.1} ms", s.acquire_wait_ms.p99) } else { "none: no pool".into() }
+                        }</dd></div>
                         <div><dt>"duration"</dt><dd>{format!("{} ms", s.duration_ms)}</dd></div>
                         <div><dt>"throughput"</dt><dd>{format!("{:.0} req/s", s.throughput_per_s)}</dd></div>
                     </dl>
