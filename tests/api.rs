@@ -39,7 +39,7 @@ async fn a_pool_of_five_never_shows_more_than_five_app_connections() {
     let id = app
         .start_run(json!({
             "strategy": "pooled", "requests": 200, "concurrency": 50,
-            "pool": { "max_connections": 5 }, "work": { "query": "sleep", "sleep_ms": 5 }
+            "pool": { "max_connections": 5 }, "work": { "query": "sleep", "sleep_ms": 20 }
         }))
         .await;
     let mut frames = 0;
@@ -220,6 +220,7 @@ async fn when_the_database_goes_down_the_lab_says_so_and_recovers_when_it_is_bac
     let mut cfg = support::config(&dir, 50);
     cfg.database_url = Some(cluster.admin_url());
     let app = support::spawn_with(cfg, support::lab_dir()).await;
+    assert!(app.pg_pid.is_none(), "with DATABASE_URL the lab starts no cluster of its own");
     let (status, _) = app.get("/healthz").await;
     assert_eq!(status, 200);
 

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use poollab_shared::{ErrorKind, PoolSpec, WorkSpec};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection};
 
 use crate::db::{DemoRow, classify, run_work};
@@ -65,16 +65,28 @@ impl RequestError {
 
 pub type Outcome = Result<(DemoRow, Timings), RequestError>;
 
+/// The request's work on a connection it holds, bounded by [`QUERY_TIMEOUT`].
+async fn query(conn: &mut PgConnection, work: &WorkSpec, mut t: Timings) -> Outcome {
+    let start = Instant::now();
+    let result = tokio::time::timeout(QUERY_TIMEOUT, run_work(conn, work)).await;
+    t.query = start.elapsed();
+    match result {
+        Err(_) => Err(RequestError::new(ErrorKind::Other, "query timed out", t)),
+        Ok(Err(e)) => Err(RequestError::from_sqlx(&e, t)),
+        Ok(Ok(row)) => Ok((row, t)),
+    }
+}
+
 /// Open, query, close: one connection per request.
 #[derive(Debug, Clone)]
 pub struct NaiveStrategy {
-    options: PgConnectOptions,
+    options: Arc<PgConnectOptions>,
     counters: Arc<LiveCounters>,
 }
 
 impl NaiveStrategy {
     pub fn new(options: PgConnectOptions, counters: Arc<LiveCounters>) -> Self {
-        NaiveStrategy { options, counters }
+        NaiveStrategy { options: Arc::new(options), counters }
     }
 
     pub async fn serve(&self, work: &WorkSpec) -> Outcome {
@@ -90,16 +102,10 @@ impl NaiveStrategy {
             Ok(Ok(conn)) => conn,
         };
         self.counters.connects.fetch_add(1, Ordering::Relaxed);
-        let start = Instant::now();
-        let result = tokio::time::timeout(QUERY_TIMEOUT, run_work(&mut conn, work)).await;
-        t.query = start.elapsed();
+        let outcome = query(&mut conn, work, t).await;
         // Close politely (a Terminate message) so the server frees the backend right away.
         let _ = conn.close().await;
-        match result {
-            Err(_) => Err(RequestError::new(ErrorKind::Other, "query timed out", t)),
-            Ok(Err(e)) => Err(RequestError::from_sqlx(&e, t)),
-            Ok(Ok(row)) => Ok((row, t)),
-        }
+        outcome
     }
 }
 
@@ -150,16 +156,10 @@ impl PooledStrategy {
         t.acquire_wait = start.elapsed();
         let mut conn = acquired.map_err(|e| RequestError::from_sqlx(&e, t))?;
         self.counters.peak_pool_size.fetch_max(u64::from(self.pool.size()), Ordering::Relaxed);
-        let start = Instant::now();
-        let result = tokio::time::timeout(QUERY_TIMEOUT, run_work(&mut conn, work)).await;
-        t.query = start.elapsed();
+        let outcome = query(&mut conn, work, t).await;
         // `conn` is a guard: dropping it here returns the connection to the pool.
         drop(conn);
-        match result {
-            Err(_) => Err(RequestError::new(ErrorKind::Other, "query timed out", t)),
-            Ok(Err(e)) => Err(RequestError::from_sqlx(&e, t)),
-            Ok(Ok(row)) => Ok((row, t)),
-        }
+        outcome
     }
 }
 
