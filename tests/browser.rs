@@ -92,10 +92,15 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     assert!(desc.contains("server backends of this run"), "the chart has a text alternative: {desc}");
     save_screenshot(&page, "browser-naive.png").await;
 
-    // Pooled, chosen with the keyboard-reachable radio button: the server line stays low.
-    page.find_element("input[name=strategy][value=pooled]").await.expect("radio").click().await.expect("click");
-    set_number(&page, "pool-max", 5).await;
-    page.find_element("#run").await.expect("Run button").click().await.expect("click");
+    // Pooled, with the keyboard only: arrow to the next radio button, type a pool size, press
+    // Enter to submit. The server line stays low.
+    let naive_radio = page.find_element("input[name=strategy][value=naive]").await.expect("radio");
+    naive_radio.focus().await.expect("focus").press_key("ArrowDown").await.expect("arrow");
+    wait_for(&page, "document.querySelector('input[name=strategy][value=pooled]').checked", 5).await;
+    let pool_max = page.find_element("#pool-max").await.expect("pool max input");
+    pool_max.focus().await.expect("focus");
+    page.evaluate("document.getElementById('pool-max').select()").await.expect("select");
+    pool_max.type_str("5").await.expect("type").press_key("Enter").await.expect("Enter submits");
     wait_for(
         &page,
         "(() => { const s = document.querySelector('[data-testid=run-status]'); \

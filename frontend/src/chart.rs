@@ -111,7 +111,7 @@ pub fn Chart(points: RwSignal<Vec<Point>>, #[prop(into)] max_connections: Signal
     let description = move || {
         let pts = points.get();
         match pts.last() {
-            None => "No run yet.".to_owned(),
+            None => "No frames yet: the chart draws the next run live.".to_owned(),
             Some(p) => format!(
                 "At {:.1} s: {} server backends of this run, pool size {}, {} in use, {} waiting. Peak server backends: {}.",
                 p.t_s,

@@ -24,6 +24,15 @@ fn NumberField(
                 max=max
                 prop:value=move || value.get().to_string()
                 prop:disabled=move || disabled.get()
+                // While typing, take any value in range (Enter may submit before `change`);
+                // on leaving the field, pull an out-of-range value back into range.
+                on:input=move |ev| {
+                    if let Ok(v) = event_target_value(&ev).trim().parse::<u64>()
+                        && (min..=max).contains(&v)
+                    {
+                        value.set(v);
+                    }
+                }
                 on:change=move |ev| {
                     if let Ok(v) = event_target_value(&ev).trim().parse::<u64>() {
                         value.set(v.clamp(min, max));
