@@ -253,3 +253,43 @@ async fn when_the_database_goes_down_the_lab_says_so_and_recovers_when_it_is_bac
     assert_eq!(run.summary.expect("summary").completed, 10);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_short_acquire_timeout_fails_fast_when_the_pool_is_busy() {
+    let app = spawn_app(50).await;
+    // Two connections, each held 400 ms, twenty requests at once, 100 ms patience.
+    let run = app
+        .run(json!({ "strategy": "pooled", "requests": 20, "concurrency": 20,
+                     "pool": { "max_connections": 2, "acquire_timeout_ms": 100 },
+                     "work": { "query": "sleep", "sleep_ms": 400 } }))
+        .await;
+    let s = run.summary.expect("summary");
+    assert!(s.errors.acquire_timeout >= 10, "most requests give up quickly: {s:?}");
+    assert_eq!(s.completed + s.errors.acquire_timeout, 20, "{s:?}");
+    assert!(s.completed >= 2, "the ones that got a connection finished: {s:?}");
+    // They gave up after ~100 ms of waiting instead of queueing for seconds.
+    assert!(s.acquire_wait_ms.p50 < 400.0, "{s:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_warm_pool_has_its_connections_before_the_burst_and_time_is_split_by_phase() {
+    let app = spawn_app(50).await;
+    let run = app
+        .run(json!({ "strategy": "pooled", "requests": 4, "concurrency": 1,
+                     "pool": { "max_connections": 8, "min_connections": 6 },
+                     "work": { "query": "sleep", "sleep_ms": 20 } }))
+        .await;
+    let s = run.summary.expect("summary");
+    assert_eq!(s.completed, 4);
+    // One request at a time needs one connection; the other five were opened up front.
+    assert!(s.connections_opened >= 6 && s.peak_pool_size >= 6, "{s:?}");
+    assert!(s.query_ms.p50 >= 20.0, "the query slept 20 ms on the server: {s:?}");
+    assert_eq!(s.connect_ms.max, 0.0, "pooled requests do not connect themselves");
+
+    let run = app.run(json!({ "strategy": "naive", "requests": 5, "concurrency": 1 })).await;
+    let s = run.summary.expect("summary");
+    assert!(s.connect_ms.p50 > 0.0, "a naive request pays for its own connect: {s:?}");
+    assert!(s.latency_ms.p50 >= s.connect_ms.p50, "{s:?}");
+    app.stop().await;
+}

@@ -54,6 +54,8 @@ pub struct Aggregates {
     pub errors: ErrorCounts,
     pub latency: Histogram<u64>,
     pub acquire_wait: Histogram<u64>,
+    pub connect: Histogram<u64>,
+    pub query: Histogram<u64>,
     /// Latencies since the last frame; the hub takes and resets it.
     pub interval: Histogram<u64>,
 }
@@ -75,6 +77,8 @@ impl RunRecorder {
                 errors: ErrorCounts::default(),
                 latency: histogram(),
                 acquire_wait: histogram(),
+                connect: histogram(),
+                query: histogram(),
                 interval: histogram(),
             }),
         }
@@ -87,24 +91,28 @@ impl RunRecorder {
 
     pub fn record(&self, total: Duration, outcome: &Outcome) {
         let mut a = self.lock();
-        match outcome {
+        let t = match outcome {
             Ok((_, t)) => {
                 a.completed += 1;
                 let us = micros(total);
                 a.latency.saturating_record(us);
                 a.interval.saturating_record(us);
-                // Only pooled requests wait for a connection; naive ones open their own.
-                if t.acquire_wait > Duration::ZERO {
-                    a.acquire_wait.saturating_record(micros(t.acquire_wait));
-                }
+                a.query.saturating_record(micros(t.query));
+                t
             }
             Err(e) => {
                 a.failed += 1;
                 a.errors.add(e.kind, 1);
-                if e.timings.acquire_wait > Duration::ZERO {
-                    a.acquire_wait.saturating_record(micros(e.timings.acquire_wait));
-                }
+                &e.timings
             }
+        };
+        // Only pooled requests wait for a connection, and only naive ones open their own: a
+        // zero means "did not happen", not "took no time".
+        if t.acquire_wait > Duration::ZERO {
+            a.acquire_wait.saturating_record(micros(t.acquire_wait));
+        }
+        if t.connect > Duration::ZERO {
+            a.connect.saturating_record(micros(t.connect));
         }
     }
 
@@ -129,6 +137,8 @@ impl RunRecorder {
             errors: a.errors,
             latency_ms: latency_summary(&a.latency),
             acquire_wait_ms: latency_summary(&a.acquire_wait),
+            connect_ms: latency_summary(&a.connect),
+            query_ms: latency_summary(&a.query),
             peak_server_connections: peak_server,
             peak_pool_size: peak_pool,
             connections_opened: self.counters.connects.load(Ordering::Relaxed),

@@ -215,6 +215,11 @@ impl Runner {
         let recorder = Arc::new(RunRecorder::new(counters.clone()));
         let pool = strategy.pool().map(|p| (p.clone(), u64::from(spec.pool.max_connections)));
         self.hub.begin_run(id, recorder.clone(), pool, application_name);
+        if let Some(pool) = strategy.pool()
+            && spec.pool.min_connections > 0
+        {
+            warm_up(pool, spec.pool.min_connections).await;
+        }
 
         let started = Instant::now();
         let fired = tokio::time::timeout(RUN_DEADLINE, fire(strategy.clone(), spec, recorder.clone())).await;
@@ -226,6 +231,18 @@ impl Runner {
         }
         fired.map_err(|_| RunError::Deadline(RUN_DEADLINE))?;
         Ok(recorder.summary(duration, peaks.server_connections, peaks.pool_size))
+    }
+}
+
+/// A warm pool: with `min_connections`, the run opens that many connections before the burst
+/// (acquiring them all at once makes the pool open each one) and returns them, so the burst meets
+/// a ready pool. sqlx would do this itself only after its first maintenance period (the idle
+/// timeout), too late for a burst. Each acquire is bounded by the pool's acquire timeout.
+async fn warm_up(pool: &sqlx::PgPool, min_connections: u32) {
+    let opened = futures_util::future::join_all((0..min_connections).map(|_| pool.acquire())).await;
+    let failed = opened.iter().filter(|c| c.is_err()).count();
+    if failed > 0 {
+        tracing::warn!(failed, "could not open every min_connections connection before the burst");
     }
 }
 

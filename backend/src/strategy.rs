@@ -131,6 +131,7 @@ impl PooledStrategy {
             .acquire_timeout(Duration::from_millis(spec.acquire_timeout_ms))
             .idle_timeout(millis_or_never(spec.idle_timeout_ms))
             .max_lifetime(millis_or_never(spec.max_lifetime_ms))
+            .test_before_acquire(spec.test_before_acquire)
             .after_connect(move |_conn, _meta| {
                 on_connect.connects.fetch_add(1, Ordering::Relaxed);
                 Box::pin(async { Ok(()) })

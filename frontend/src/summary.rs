@@ -32,6 +32,13 @@ pub fn SummaryCard(run: Memo<Option<RunView>>) -> impl IntoView {
                         <div><dt>"p99 wait for a connection"</dt><dd>{
                             if run.spec.strategy == Strategy::Pooled { format!("{:.1} ms", s.acquire_wait_ms.p99) } else { "none: no pool".into() }
                         }</dd></div>
+                        <div><dt>"p50 connect / p50 query"</dt><dd data-testid="phases">{
+                            if run.spec.strategy == Strategy::Naive {
+                                format!("{:.1} / {:.1} ms", s.connect_ms.p50, s.query_ms.p50)
+                            } else {
+                                format!("pooled / {:.1} ms", s.query_ms.p50)
+                            }
+                        }</dd></div>
                         <div><dt>"duration"</dt><dd>{format!("{} ms", s.duration_ms)}</dd></div>
                         <div><dt>"throughput"</dt><dd>{format!("{:.0} req/s", s.throughput_per_s)}</dd></div>
                     </dl>

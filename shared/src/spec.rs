@@ -46,6 +46,9 @@ pub struct PoolSpec {
     pub idle_timeout_ms: u64,
     /// Connections are closed and replaced after this age (0: never).
     pub max_lifetime_ms: u64,
+    /// Ping an idle connection before handing it out, so a dead one is replaced instead of
+    /// failing the request (costs a round trip per acquire).
+    pub test_before_acquire: bool,
 }
 
 impl Default for PoolSpec {
@@ -56,6 +59,7 @@ impl Default for PoolSpec {
             acquire_timeout_ms: 2_000,
             idle_timeout_ms: 30_000,
             max_lifetime_ms: 1_800_000,
+            test_before_acquire: true,
         }
     }
 }

@@ -115,6 +115,11 @@ pub struct Summary {
     pub latency_ms: LatencySummary,
     /// Time requests spent waiting for a pooled connection (all zero for naive runs).
     pub acquire_wait_ms: LatencySummary,
+    /// Time naive requests spent opening their connection: TCP, startup, SCRAM authentication
+    /// (all zero for pooled runs, whose connects happen inside the pool).
+    pub connect_ms: LatencySummary,
+    /// Time the query itself took, once a connection was held.
+    pub query_ms: LatencySummary,
     /// Most backends of this run that the server's `pg_stat_activity` showed at one moment.
     pub peak_server_connections: u64,
     /// Largest size the run's pool reached (0 for naive runs).
