@@ -47,6 +47,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_queued_runs: u32,
 
+    /// Do not start the pg_stat_activity sampler and the frame ticker. Only for measuring what
+    /// they cost (the benchmark does): the page then shows no live figures.
+    #[arg(long, env = "POOLLAB_NO_LIVE")]
+    pub no_live: bool,
+
     /// The built page (Trunk's output) served at /.
     #[arg(long, env = "POOLLAB_STATIC_DIR", default_value = "frontend/dist")]
     pub static_dir: PathBuf,

@@ -80,7 +80,13 @@ impl Application {
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(2))
             .connect_lazy_with(db.admin(app_name::ADMIN));
-        let demo_spec = poollab_shared::PoolSpec { max_connections: config.demo_pool_size, ..Default::default() };
+        // The demo pool skips sqlx's ping before each acquire: on loopback it would double the
+        // round trips of every demo request (runs keep the knob, default on, for the outage lesson).
+        let demo_spec = poollab_shared::PoolSpec {
+            max_connections: config.demo_pool_size,
+            test_before_acquire: false,
+            ..Default::default()
+        };
         let state = AppState {
             demo_naive: NaiveStrategy::new(db.app(app_name::DEMO_NAIVE), Arc::new(LiveCounters::default())),
             demo_pooled: PooledStrategy::new(
@@ -95,11 +101,13 @@ impl Application {
             prom: Arc::new(PromMetrics::new()),
             shutdown: trigger.subscribe(),
         };
-        let tasks = vec![
-            tokio::spawn(Sampler::new(db, hub.clone(), max_connections).run(trigger.subscribe())),
-            tokio::spawn(hub.run_ticker(trigger.subscribe())),
-            tokio::spawn(runner.run(trigger.subscribe())),
-        ];
+        let mut tasks = vec![tokio::spawn(runner.run(trigger.subscribe()))];
+        if config.no_live {
+            tracing::warn!("--no-live: no sampler, no frames");
+        } else {
+            tasks.push(tokio::spawn(Sampler::new(db, hub.clone(), max_connections).run(trigger.subscribe())));
+            tasks.push(tokio::spawn(hub.run_ticker(trigger.subscribe())));
+        }
         let router = routes::app(state.clone(), &config.static_dir);
         Ok(Application { listener, router, state, trigger, tasks, cluster })
     }

@@ -40,6 +40,7 @@ pub fn config(dir: &TempDir, max_connections: u32) -> Config {
         max_connections,
         demo_pool_size: 10,
         max_queued_runs: 16,
+        no_live: false,
         static_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist"),
     }
 }
