@@ -44,6 +44,7 @@ async fn a_pool_of_five_never_shows_more_than_five_app_connections() {
         .await;
     let mut frames = 0;
     let mut most_waiters = 0;
+    let mut longest_wait = 0;
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a message").expect("open");
         let Ok(Message::Text(text)) = msg else { continue };
@@ -54,6 +55,7 @@ async fn a_pool_of_five_never_shows_more_than_five_app_connections() {
                 let pool = f.pool.expect("a pooled run's frames show the pool");
                 assert!(pool.size <= 5 && pool.in_use <= pool.size, "{pool:?}");
                 most_waiters = most_waiters.max(pool.waiters);
+                longest_wait = longest_wait.max(pool.oldest_wait_ms);
             }
             ServerMessage::Run(r) if r.id == id && r.state == RunState::Done => break,
             _ => {}
@@ -66,6 +68,7 @@ async fn a_pool_of_five_never_shows_more_than_five_app_connections() {
     assert!(s.peak_pool_size <= 5 && s.connections_opened <= 5, "{s:?}");
     assert!(frames >= 2, "only {frames} frames during the run");
     assert!(most_waiters > 0, "50 concurrent requests on 5 connections must wait in line");
+    assert!(longest_wait > 0, "frames show how long the oldest waiter has waited");
     app.stop().await;
 }
 
@@ -99,7 +102,7 @@ async fn websocket_frames_add_up_to_the_runs_summary() {
     assert!(first.to_text().expect("text").contains(r#""type":"hello""#));
 
     let id = app.start_run(json!({ "strategy": "naive", "requests": 80, "concurrency": 20 })).await;
-    let (mut completed, mut failed, mut connects, mut last_seq) = (0, 0, 0, None::<u64>);
+    let (mut completed, mut failed, mut connects, mut closes, mut last_seq) = (0, 0, 0, 0, None::<u64>);
     let mut states = Vec::new();
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a message").expect("open");
@@ -114,6 +117,7 @@ async fn websocket_frames_add_up_to_the_runs_summary() {
                     completed += f.app.completed_delta;
                     failed += f.app.failed_delta;
                     connects += f.app.connects_delta;
+                    closes += f.app.closes_delta;
                 }
             }
             ServerMessage::Run(r) if r.id == id => {
@@ -122,6 +126,7 @@ async fn websocket_frames_add_up_to_the_runs_summary() {
                     let s = r.summary.expect("summary");
                     assert_eq!((completed, failed, connects), (s.completed, s.failed, s.connections_opened));
                     assert_eq!(s.completed, 80);
+                    assert_eq!(closes, connects, "every naive connection was closed, and the frames say so");
                     break;
                 }
             }
@@ -297,5 +302,33 @@ async fn a_warm_pool_has_its_connections_before_the_burst_and_time_is_split_by_p
     let s = run.summary.expect("summary");
     assert!(s.connect_ms.p50 > 0.0, "a naive request pays for its own connect: {s:?}");
     assert!(s.latency_ms.p50 >= s.connect_ms.p50, "{s:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn max_lifetime_recycles_connections_and_frames_show_the_closes() {
+    let app = spawn_app(50).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    // Connections may live 100 ms; the run lasts well over a second.
+    let id = app
+        .start_run(json!({ "strategy": "pooled", "requests": 150, "concurrency": 10,
+                           "pool": { "max_connections": 5, "max_lifetime_ms": 100 },
+                           "work": { "query": "sleep", "sleep_ms": 30 } }))
+        .await;
+    let mut closes = 0;
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a message").expect("open");
+        let Ok(Message::Text(text)) = msg else { continue };
+        match serde_json::from_str::<ServerMessage>(&text).expect("valid message") {
+            ServerMessage::Frame(f) if f.run_id.as_deref() == Some(id.as_str()) => closes += f.app.closes_delta,
+            ServerMessage::Run(r) if r.id == id && r.state == RunState::Done => break,
+            _ => {}
+        }
+    }
+    let s = app.finished(&id).await.summary.expect("summary");
+    assert_eq!(s.completed, 150, "{s:?}");
+    assert!(s.connections_opened > 5, "old connections were replaced by new ones: {s:?}");
+    assert!(closes > 0, "frames showed the pool retiring connections");
+    assert!(s.peak_server_connections <= 5, "{s:?}");
     app.stop().await;
 }

@@ -177,16 +177,19 @@ impl MetricsHub {
             let quantile = |q| (!agg.interval.is_empty()).then(|| agg.interval.value_at_quantile(q) as f64 / 1000.0);
             let (p50, p99) = (quantile(0.5), quantile(0.99));
             agg.interval.reset();
-            let totals = Totals {
-                completed: agg.completed,
-                failed: agg.failed,
-                errors: agg.errors,
-                connects: counters.connects.load(Ordering::Relaxed),
+            let connects = counters.connects.load(Ordering::Relaxed);
+            // A pool's closes are what it opened minus what it still holds.
+            let closes = match &run.pool {
+                Some((pool, _)) => connects.saturating_sub(u64::from(pool.size())),
+                None => counters.closes.load(Ordering::Relaxed),
             };
+            let totals = Totals { completed: agg.completed, failed: agg.failed, errors: agg.errors, connects, closes };
             (totals, p50, p99)
         };
         let connects_delta = totals.connects - run.emitted.connects;
+        let closes_delta = totals.closes.saturating_sub(run.emitted.closes);
         let secs = interval.as_secs_f64();
+        let per_s = |n: u64| if secs > 0.0 { (n as f64 / secs * 10.0).round() / 10.0 } else { 0.0 };
         frame.run_id = Some(run.id.clone());
         frame.elapsed_ms = now.duration_since(run.started).as_millis() as u64;
         frame.app = AppFrame {
@@ -195,7 +198,9 @@ impl MetricsHub {
             failed_delta: totals.failed - run.emitted.failed,
             errors_delta: totals.errors.since(&run.emitted.errors),
             connects_delta,
-            connects_per_s: if secs > 0.0 { (connects_delta as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
+            connects_per_s: per_s(connects_delta),
+            closes_delta,
+            closes_per_s: per_s(closes_delta),
             latency_p50_ms: p50,
             latency_p99_ms: p99,
         };
@@ -209,6 +214,7 @@ impl MetricsHub {
                 idle,
                 in_use: size.saturating_sub(idle),
                 waiters: counters.waiters.load(Ordering::Relaxed),
+                oldest_wait_ms: counters.oldest_wait().map_or(0, |d| d.as_millis() as u64),
                 max_connections: *max,
             });
         }

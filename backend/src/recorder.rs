@@ -45,6 +45,7 @@ pub struct Totals {
     pub failed: u64,
     pub errors: ErrorCounts,
     pub connects: u64,
+    pub closes: u64,
 }
 
 #[derive(Debug)]
@@ -123,6 +124,7 @@ impl RunRecorder {
             failed: a.failed,
             errors: a.errors,
             connects: self.counters.connects.load(Ordering::Relaxed),
+            closes: self.counters.closes.load(Ordering::Relaxed),
         }
     }
 

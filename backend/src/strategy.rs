@@ -10,8 +10,9 @@
 //! Both report into [`LiveCounters`] (connections opened, waiters, requests in flight) so the
 //! metrics hub can show them while the run goes.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use poollab_shared::{ErrorKind, PoolSpec, WorkSpec};
@@ -30,11 +31,45 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct LiveCounters {
     /// Real connections opened (connect + authentication).
     pub connects: AtomicU64,
+    /// Connections a naive request closed (a pool's closes are derived from its size).
+    pub closes: AtomicU64,
     /// Requests inside `pool.acquire()`: waiting for a free connection, or opening one.
     pub waiters: AtomicU64,
     pub in_flight: AtomicU64,
     /// Largest pool size seen by a request.
     pub peak_pool_size: AtomicU64,
+    /// When each request now in line started waiting, by ticket (oldest first).
+    line: Mutex<BTreeMap<u64, Instant>>,
+    next_ticket: AtomicU64,
+}
+
+impl LiveCounters {
+    /// How long the request that has waited longest has been waiting, if any waits.
+    pub fn oldest_wait(&self) -> Option<Duration> {
+        let line = self.line.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        line.values().next().map(Instant::elapsed)
+    }
+
+    fn join_line(&self) -> InLine<'_> {
+        let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        self.line.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(ticket, Instant::now());
+        self.waiters.fetch_add(1, Ordering::Relaxed);
+        InLine { counters: self, ticket }
+    }
+}
+
+/// A request waiting for a pooled connection. It leaves the line when dropped, also when its
+/// wait is abandoned (a run stopped at its deadline), so the line never keeps a ghost.
+struct InLine<'a> {
+    counters: &'a LiveCounters,
+    ticket: u64,
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        self.counters.waiters.fetch_sub(1, Ordering::Relaxed);
+        self.counters.line.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&self.ticket);
+    }
 }
 
 /// Where the time of one request went.
@@ -105,6 +140,7 @@ impl NaiveStrategy {
         let outcome = query(&mut conn, work, t).await;
         // Close politely (a Terminate message) so the server frees the backend right away.
         let _ = conn.close().await;
+        self.counters.closes.fetch_add(1, Ordering::Relaxed);
         outcome
     }
 }
@@ -183,9 +219,9 @@ impl PooledStrategy {
     pub async fn serve(&self, work: &WorkSpec) -> Outcome {
         let mut t = Timings::default();
         let start = Instant::now();
-        self.counters.waiters.fetch_add(1, Ordering::Relaxed);
+        let in_line = self.counters.join_line();
         let acquired = self.pool.acquire().await;
-        self.counters.waiters.fetch_sub(1, Ordering::Relaxed);
+        drop(in_line);
         t.acquire_wait = start.elapsed();
         let mut conn = acquired.map_err(|e| RequestError::from_sqlx(&e, t))?;
         self.counters.peak_pool_size.fetch_max(u64::from(self.pool.size()), Ordering::Relaxed);

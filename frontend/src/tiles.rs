@@ -33,6 +33,8 @@ pub fn Tiles(latest: RwSignal<Option<Frame>>) -> impl IntoView {
                 <Tile label="idle" id="tile-idle" value=pool(|p| p.idle) />
                 <Tile label="in use" id="tile-in-use" value=pool(|p| p.in_use) />
                 <Tile label="waiting" id="tile-waiters" value=pool(|p| p.waiters) />
+                <Tile label="oldest wait (ms)" id="tile-oldest-wait" value=pool(|p| p.oldest_wait_ms) />
+                <Tile label="closes per second" id="tile-closes" value=num(|f| format!("{:.0}", f.app.closes_per_s)) />
                 <Tile label="p50 latency (ms)" id="tile-p50" value=num(|f| f.app.latency_p50_ms.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())) />
                 <Tile label="errors in the last frame" id="tile-errors" value=num(|f| f.app.failed_delta.to_string()) />
             </div>

@@ -37,6 +37,10 @@ pub struct AppFrame {
     /// Connections opened (connect + auth) in this interval.
     pub connects_delta: u64,
     pub connects_per_s: f64,
+    /// Connections closed in this interval: by naive requests when done, by the pool when idle
+    /// timeout or max lifetime retires one.
+    pub closes_delta: u64,
+    pub closes_per_s: f64,
     /// Median latency of the requests completed in this interval, if any.
     pub latency_p50_ms: Option<f64>,
     /// 99th percentile latency of the requests completed in this interval, if any.
@@ -52,6 +56,8 @@ pub struct PoolFrame {
     pub in_use: u64,
     /// Requests waiting for a connection right now.
     pub waiters: u64,
+    /// How long the request that has waited longest has been waiting (0 when none waits).
+    pub oldest_wait_ms: u64,
     pub max_connections: u64,
 }
 
