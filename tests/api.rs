@@ -332,3 +332,43 @@ async fn max_lifetime_recycles_connections_and_frames_show_the_closes() {
     assert!(s.peak_server_connections <= 5, "{s:?}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_leak_drains_the_pool_and_the_detector_names_the_requests_that_hold_connections() {
+    let app = spawn_app(50).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    // Every fourth request (3, 7, 11, ...) keeps its connection; four connections in all.
+    let leaky = json!({ "strategy": "pooled", "requests": 40, "concurrency": 4,
+        "pool": { "max_connections": 4, "acquire_timeout_ms": 300 },
+        "work": { "query": "sleep", "sleep_ms": 10 },
+        "leak": { "percent": 25, "detect_after_ms": 100 } });
+    let id = app.start_run(leaky.clone()).await;
+    let mut named = std::collections::BTreeSet::new();
+    let mut drained = false;
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a message").expect("open");
+        let Ok(Message::Text(text)) = msg else { continue };
+        match serde_json::from_str::<ServerMessage>(&text).expect("valid message") {
+            ServerMessage::Frame(f) if f.run_id.as_deref() == Some(id.as_str()) => {
+                named.extend(f.app.held_too_long.iter().map(|h| h.request));
+                let pool = f.pool.expect("pool");
+                drained |= pool.size == 4 && pool.idle == 0 && f.app.held_too_long_count == 4;
+            }
+            ServerMessage::Run(r) if r.id == id && r.state == RunState::Done => break,
+            _ => {}
+        }
+    }
+    let s = app.finished(&id).await.summary.expect("summary");
+    assert_eq!(s.leaked, 4, "the pool had four connections to lose: {s:?}");
+    assert!(s.errors.acquire_timeout > 0, "once drained, everyone else times out: {s:?}");
+    assert_eq!(s.leak_suspects, 4, "{s:?}");
+    assert_eq!(named, [3, 7, 11, 15].into(), "the detector names exactly the leaking requests");
+    assert!(drained, "a frame showed the pool full of leaked connections");
+
+    // The same run without the bug: every connection comes back, every request completes.
+    let mut fixed = leaky;
+    fixed["leak"]["percent"] = json!(0);
+    let s = app.run(fixed).await.summary.expect("summary");
+    assert_eq!((s.completed, s.failed, s.leaked, s.leak_suspects), (40, 0, 0, 0), "{s:?}");
+    app.stop().await;
+}

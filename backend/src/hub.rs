@@ -6,11 +6,12 @@
 //! since the previous one, and the run's last frame is emitted when the run ends, after its last
 //! request: so the frames of a run add up exactly to its summary.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use poollab_shared::{AppFrame, Frame, PoolFrame, ServerFrame, ServerMessage};
+use poollab_shared::{AppFrame, Frame, HeldConnection, PoolFrame, ServerFrame, ServerMessage};
 use sqlx::PgPool;
 use tokio::sync::{broadcast, watch};
 
@@ -32,6 +33,10 @@ struct ActiveRun {
     emitted: Totals,
     peak_server: u64,
     peak_pool: u64,
+    /// The leak detector's threshold, if the run asked for one.
+    leak_threshold: Option<Duration>,
+    /// Every request the detector has flagged during the run.
+    leak_suspects: BTreeSet<u64>,
 }
 
 struct HubState {
@@ -45,6 +50,8 @@ struct HubState {
 pub struct Peaks {
     pub server_connections: u64,
     pub pool_size: u64,
+    /// Distinct requests the leak detector flagged.
+    pub leak_suspects: u64,
 }
 
 pub struct MetricsHub {
@@ -56,13 +63,16 @@ pub struct MetricsHub {
 }
 
 impl MetricsHub {
-    pub fn new() -> Arc<MetricsHub> {
+    /// A hub for a server with this `max_connections`, which start-up has just reached (the
+    /// sampler's first reading follows).
+    pub fn new(max_connections: u64) -> Arc<MetricsHub> {
         let (tx, _) = broadcast::channel(256);
+        let server = ServerFrame { reachable: true, max_connections, ..ServerFrame::default() };
         Arc::new(MetricsHub {
             tx,
             running: watch::Sender::new(false),
             seq: AtomicU64::new(0),
-            state: Mutex::new(HubState { run: None, server: ServerFrame::default(), last_frame: Instant::now() }),
+            state: Mutex::new(HubState { run: None, server, last_frame: Instant::now() }),
         })
     }
 
@@ -105,6 +115,7 @@ impl MetricsHub {
         recorder: Arc<RunRecorder>,
         pool: Option<(PgPool, u64)>,
         application_name: &'static str,
+        leak_threshold: Option<Duration>,
     ) {
         let mut st = self.lock();
         st.run = Some(ActiveRun {
@@ -116,6 +127,8 @@ impl MetricsHub {
             emitted: Totals::default(),
             peak_server: 0,
             peak_pool: 0,
+            leak_threshold,
+            leak_suspects: BTreeSet::new(),
         });
         st.last_frame = Instant::now();
         drop(st);
@@ -131,7 +144,11 @@ impl MetricsHub {
         let peaks = st
             .run
             .take()
-            .map(|r| Peaks { server_connections: r.peak_server, pool_size: r.peak_pool })
+            .map(|r| Peaks {
+                server_connections: r.peak_server,
+                pool_size: r.peak_pool,
+                leak_suspects: r.leak_suspects.len() as u64,
+            })
             .unwrap_or_default();
         drop(st);
         self.running.send_replace(false);
@@ -203,7 +220,18 @@ impl MetricsHub {
             closes_per_s: per_s(closes_delta),
             latency_p50_ms: p50,
             latency_p99_ms: p99,
+            ..AppFrame::default()
         };
+        if let Some(threshold) = run.leak_threshold {
+            let held = counters.held_longer_than(threshold);
+            run.leak_suspects.extend(held.iter().map(|(n, _)| *n));
+            frame.app.held_too_long_count = held.len() as u64;
+            frame.app.held_too_long = held
+                .into_iter()
+                .take(10)
+                .map(|(request, d)| HeldConnection { request, held_ms: d.as_millis() as u64 })
+                .collect();
+        }
         run.emitted = totals;
         if let Some((pool, max)) = &run.pool {
             let size = u64::from(pool.size());

@@ -146,6 +146,9 @@ impl RunRecorder {
             connections_opened: self.counters.connects.load(Ordering::Relaxed),
             duration_ms: duration.as_millis() as u64,
             throughput_per_s: if secs > 0.0 { (a.completed as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
+            // Filled in by the runner, which owns the leak jar and asked the hub.
+            leaked: 0,
+            leak_suspects: 0,
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::db::{Database, app_name};
 use crate::hub::MetricsHub;
 use crate::recorder::RunRecorder;
 use crate::shutdown::Shutdown;
-use crate::strategy::{LiveCounters, NaiveStrategy, PooledStrategy, Strategy};
+use crate::strategy::{LeakJar, LiveCounters, NaiveStrategy, PooledStrategy, Request, Strategy};
 
 /// Runs kept for `GET /api/runs` (the oldest finished ones are forgotten first).
 const HISTORY: usize = 200;
@@ -214,7 +214,8 @@ impl Runner {
         };
         let recorder = Arc::new(RunRecorder::new(counters.clone()));
         let pool = strategy.pool().map(|p| (p.clone(), u64::from(spec.pool.max_connections)));
-        self.hub.begin_run(id, recorder.clone(), pool, application_name);
+        let leak_threshold = (spec.leak.detect_after_ms > 0).then(|| Duration::from_millis(spec.leak.detect_after_ms));
+        self.hub.begin_run(id, recorder.clone(), pool, application_name, leak_threshold);
         if let Some(pool) = strategy.pool()
             && spec.pool.min_connections > 0
         {
@@ -222,15 +223,22 @@ impl Runner {
         }
 
         let started = Instant::now();
-        let fired = tokio::time::timeout(RUN_DEADLINE, fire(strategy.clone(), spec, recorder.clone())).await;
+        let jar = Arc::new(LeakJar::default());
+        let fired =
+            tokio::time::timeout(RUN_DEADLINE, fire(strategy.clone(), spec, recorder.clone(), jar.clone())).await;
         let duration = started.elapsed();
-        // The last frame shows the pool as the run left it; only then is the pool closed.
+        // The last frame shows the pool as the run left it (leaks included); only then are the
+        // leaked connections let go and the pool closed.
         let peaks = self.hub.end_run();
+        let leaked = jar.release().await;
         if let Some(pool) = strategy.pool() {
             pool.close().await;
         }
         fired.map_err(|_| RunError::Deadline(RUN_DEADLINE))?;
-        Ok(recorder.summary(duration, peaks.server_connections, peaks.pool_size))
+        let mut summary = recorder.summary(duration, peaks.server_connections, peaks.pool_size);
+        summary.leaked = leaked;
+        summary.leak_suspects = peaks.leak_suspects;
+        Ok(summary)
     }
 }
 
@@ -247,18 +255,20 @@ async fn warm_up(pool: &sqlx::PgPool, min_connections: u32) {
 }
 
 /// Fires the run's requests, at most `concurrency` at once, and waits for all of them.
-async fn fire(strategy: Strategy, spec: &ValidRunSpec, recorder: Arc<RunRecorder>) {
+async fn fire(strategy: Strategy, spec: &ValidRunSpec, recorder: Arc<RunRecorder>, jar: Arc<LeakJar>) {
     let gate = Arc::new(Semaphore::new(spec.concurrency as usize));
     let strategy = Arc::new(strategy);
     let mut requests = JoinSet::new();
-    for _ in 0..spec.requests {
+    for number in 0..u64::from(spec.requests) {
         let Ok(permit) = gate.clone().acquire_owned().await else { break };
-        let (strategy, recorder, work) = (strategy.clone(), recorder.clone(), spec.work.clone());
+        let (strategy, recorder, work, jar) = (strategy.clone(), recorder.clone(), spec.work.clone(), jar.clone());
+        let leaks = spec.leak.leaks(number);
         requests.spawn(async move {
             let counters = &recorder.counters;
             counters.in_flight.fetch_add(1, Ordering::Relaxed);
             let start = Instant::now();
-            let outcome = strategy.serve(&work).await;
+            let request = Request { number: Some(number), leak_into: leaks.then_some(jar.as_ref()) };
+            let outcome = strategy.serve(&work, request).await;
             recorder.record(start.elapsed(), &outcome);
             counters.in_flight.fetch_sub(1, Ordering::Relaxed);
             if let Err(e) = &outcome {

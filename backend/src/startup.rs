@@ -74,7 +74,7 @@ impl Application {
         let max_connections = db.max_connections().await?;
 
         let trigger = ShutdownTrigger::new();
-        let hub = MetricsHub::new();
+        let hub = MetricsHub::new(max_connections);
         let (queue, runner) = RunQueue::new(db.clone(), hub.clone(), config.max_queued_runs as usize);
         let admin = PgPoolOptions::new()
             .max_connections(2)

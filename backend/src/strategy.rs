@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use poollab_shared::{ErrorKind, PoolSpec, WorkSpec};
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Postgres};
 use sqlx::{ConnectOptions, Connection};
 
 use crate::db::{DemoRow, classify, run_work};
@@ -41,6 +42,8 @@ pub struct LiveCounters {
     /// When each request now in line started waiting, by ticket (oldest first).
     line: Mutex<BTreeMap<u64, Instant>>,
     next_ticket: AtomicU64,
+    /// Since when each numbered request has held its connection: what the leak detector reads.
+    held: Mutex<BTreeMap<u64, Instant>>,
 }
 
 impl LiveCounters {
@@ -48,6 +51,27 @@ impl LiveCounters {
     pub fn oldest_wait(&self) -> Option<Duration> {
         let line = self.line.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         line.values().next().map(Instant::elapsed)
+    }
+
+    /// Requests that have held their connection for at least `threshold`, longest first.
+    pub fn held_longer_than(&self, threshold: Duration) -> Vec<(u64, Duration)> {
+        let held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut long: Vec<(u64, Duration)> =
+            held.iter().map(|(n, since)| (*n, since.elapsed())).filter(|(_, d)| *d >= threshold).collect();
+        long.sort_by_key(|(_, held)| std::cmp::Reverse(*held));
+        long
+    }
+
+    fn checkout(&self, request: Option<u64>) {
+        if let Some(n) = request {
+            self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(n, Instant::now());
+        }
+    }
+
+    fn checkin(&self, request: Option<u64>) {
+        if let Some(n) = request {
+            self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&n);
+        }
     }
 
     fn join_line(&self) -> InLine<'_> {
@@ -70,6 +94,38 @@ impl Drop for InLine<'_> {
         self.counters.waiters.fetch_sub(1, Ordering::Relaxed);
         self.counters.line.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&self.ticket);
     }
+}
+
+/// Connections that requests "forgot" to give back. The jar keeps them checked out until the run
+/// ends and then lets them go, so a leak lasts exactly one run (and closing the pool never waits
+/// for a connection that will not come back).
+#[derive(Debug, Default)]
+pub struct LeakJar {
+    pooled: Mutex<Vec<PoolConnection<Postgres>>>,
+    naive: Mutex<Vec<PgConnection>>,
+}
+
+impl LeakJar {
+    /// Lets every leaked connection go (pooled ones back to their pool, naive ones closed);
+    /// returns how many there were.
+    pub async fn release(&self) -> u64 {
+        let pooled = std::mem::take(&mut *self.pooled.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let naive = std::mem::take(&mut *self.naive.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let count = (pooled.len() + naive.len()) as u64;
+        drop(pooled);
+        for conn in naive {
+            let _ = conn.close().await;
+        }
+        count
+    }
+}
+
+/// One request as the strategies see it: its number in the run (runs number their requests, so
+/// the leak detector can name them) and, for the leak lesson, a jar to leak its connection into.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Request<'a> {
+    pub number: Option<u64>,
+    pub leak_into: Option<&'a LeakJar>,
 }
 
 /// Where the time of one request went.
@@ -124,7 +180,7 @@ impl NaiveStrategy {
         NaiveStrategy { options: Arc::new(options), counters }
     }
 
-    pub async fn serve(&self, work: &WorkSpec) -> Outcome {
+    pub async fn serve(&self, work: &WorkSpec, request: Request<'_>) -> Outcome {
         let mut t = Timings::default();
         let start = Instant::now();
         let connected = tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect()).await;
@@ -137,10 +193,17 @@ impl NaiveStrategy {
             Ok(Ok(conn)) => conn,
         };
         self.counters.connects.fetch_add(1, Ordering::Relaxed);
+        self.counters.checkout(request.number);
         let outcome = query(&mut conn, work, t).await;
+        if let Some(jar) = request.leak_into {
+            // The bug: the connection is never closed; its server backend stays.
+            jar.naive.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(conn);
+            return outcome;
+        }
         // Close politely (a Terminate message) so the server frees the backend right away.
         let _ = conn.close().await;
         self.counters.closes.fetch_add(1, Ordering::Relaxed);
+        self.counters.checkin(request.number);
         outcome
     }
 }
@@ -216,7 +279,7 @@ impl PooledStrategy {
         &self.counters
     }
 
-    pub async fn serve(&self, work: &WorkSpec) -> Outcome {
+    pub async fn serve(&self, work: &WorkSpec, request: Request<'_>) -> Outcome {
         let mut t = Timings::default();
         let start = Instant::now();
         let in_line = self.counters.join_line();
@@ -225,9 +288,19 @@ impl PooledStrategy {
         t.acquire_wait = start.elapsed();
         let mut conn = acquired.map_err(|e| RequestError::from_sqlx(&e, t))?;
         self.counters.peak_pool_size.fetch_max(u64::from(self.pool.size()), Ordering::Relaxed);
+        self.counters.checkout(request.number);
         let outcome = query(&mut conn, work, t).await;
-        // `conn` is a guard: dropping it here returns the connection to the pool.
+        if let Some(jar) = request.leak_into {
+            // The bug: the guard is stashed away instead of dropped, so the pool never gets the
+            // connection back (in real code: a guard stored in a long-lived struct or a task
+            // that never finishes).
+            jar.pooled.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(conn);
+            return outcome;
+        }
+        // The right pattern: `conn` is a guard, and dropping it returns the connection to the
+        // pool on every path (errors and panics included), so it cannot be forgotten.
         drop(conn);
+        self.counters.checkin(request.number);
         outcome
     }
 }
@@ -240,10 +313,10 @@ pub enum Strategy {
 }
 
 impl Strategy {
-    pub async fn serve(&self, work: &WorkSpec) -> Outcome {
+    pub async fn serve(&self, work: &WorkSpec, request: Request<'_>) -> Outcome {
         match self {
-            Strategy::Naive(s) => s.serve(work).await,
-            Strategy::Pooled(s) => s.serve(work).await,
+            Strategy::Naive(s) => s.serve(work, request).await,
+            Strategy::Pooled(s) => s.serve(work, request).await,
         }
     }
 

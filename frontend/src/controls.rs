@@ -1,7 +1,7 @@
 //! The run form: every knob has a label, a documented range, and is reachable by keyboard.
 
 use leptos::prelude::*;
-use poollab_shared::{Limits, PoolSpec, Query, RunSpec, RunView, Strategy, WorkSpec};
+use poollab_shared::{LeakSpec, Limits, PoolSpec, Query, RunSpec, RunView, Strategy, WorkSpec};
 
 /// A labelled number input bound to a signal, clamped to its documented range.
 #[component]
@@ -53,6 +53,8 @@ pub fn Controls(on_started: impl Fn(RunView) + Copy + 'static) -> impl IntoView 
     let acquire_timeout = RwSignal::new(2_000u64);
     // A request that does 50 ms of database work: long enough for connections to be seen.
     let sleep_ms = RwSignal::new(50u64);
+    let leak_percent = RwSignal::new(0u64);
+    let leak_detect_ms = RwSignal::new(0u64);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let naive = Signal::derive(move || strategy.get() == Strategy::Naive);
@@ -69,6 +71,10 @@ pub fn Controls(on_started: impl Fn(RunView) + Copy + 'static) -> impl IntoView 
         work: WorkSpec {
             query: if sleep_ms.get_untracked() > 0 { Query::Sleep } else { Query::SelectUser },
             sleep_ms: sleep_ms.get_untracked(),
+        },
+        leak: LeakSpec {
+            percent: leak_percent.get_untracked() as u32,
+            detect_after_ms: leak_detect_ms.get_untracked(),
         },
     };
 
@@ -121,6 +127,11 @@ pub fn Controls(on_started: impl Fn(RunView) + Copy + 'static) -> impl IntoView 
                 <legend>"The pool (pooled only)"</legend>
                 <NumberField id="pool-max" label="Pool max size" value=pool_max range=Limits::MAX_CONNECTIONS hint="connections at most" disabled=naive />
                 <NumberField id="acquire-timeout" label="Acquire timeout (ms)" value=acquire_timeout range=Limits::ACQUIRE_TIMEOUT_MS hint="wait this long for a connection, then fail" disabled=naive />
+            </fieldset>
+            <fieldset>
+                <legend>"A bug to study: leaks"</legend>
+                <NumberField id="leak-percent" label="Requests that leak (%)" value=leak_percent range=Limits::LEAK_PERCENT hint="never give their connection back" />
+                <NumberField id="leak-detect" label="Leak detection (ms)" value=leak_detect_ms range=Limits::LEAK_DETECT_AFTER_MS hint="flag connections held longer; 0: off" />
             </fieldset>
             <button id="run" type="submit" prop:disabled=move || busy.get()>"Run"</button>
             <p class="error" role="alert">{move || error.get()}</p>

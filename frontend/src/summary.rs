@@ -43,6 +43,11 @@ pub fn SummaryCard(run: Memo<Option<RunView>>) -> impl IntoView {
                         <div><dt>"throughput"</dt><dd>{format!("{:.0} req/s", s.throughput_per_s)}</dd></div>
                     </dl>
                     <ul class="errors" aria-label="failures by cause">{errors}</ul>
+                    {(s.leaked > 0 || s.leak_suspects > 0).then(|| view! {
+                        <p class="errors" data-testid="leaks">
+                            {format!("{} connections leaked; the leak detector flagged {} requests.", s.leaked, s.leak_suspects)}
+                        </p>
+                    })}
                 }
                 .into_any()
             }

@@ -37,6 +37,10 @@ pub fn Tiles(latest: RwSignal<Option<Frame>>) -> impl IntoView {
                 <Tile label="closes per second" id="tile-closes" value=num(|f| format!("{:.0}", f.app.closes_per_s)) />
                 <Tile label="p50 latency (ms)" id="tile-p50" value=num(|f| f.app.latency_p50_ms.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())) />
                 <Tile label="errors in the last frame" id="tile-errors" value=num(|f| f.app.failed_delta.to_string()) />
+                <Tile label="held too long (leak detector)" id="tile-held" value=num(|f| {
+                    let named: Vec<String> = f.app.held_too_long.iter().take(4).map(|h| format!("#{}", h.request)).collect();
+                    if named.is_empty() { "0".into() } else { format!("{} ({})", f.app.held_too_long_count, named.join(" ")) }
+                }) />
             </div>
             <div class="side">
                 <h3>"Server (pg_stat_activity)"</h3>

@@ -45,6 +45,18 @@ pub struct AppFrame {
     pub latency_p50_ms: Option<f64>,
     /// 99th percentile latency of the requests completed in this interval, if any.
     pub latency_p99_ms: Option<f64>,
+    /// The leak detector: requests holding a connection past the run's `leak.detect_after_ms`,
+    /// longest held first (at most 10 listed; `held_too_long_count` counts them all).
+    pub held_too_long: Vec<HeldConnection>,
+    pub held_too_long_count: u64,
+}
+
+/// A request that has held its connection for a suspiciously long time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldConnection {
+    /// The request's number in its run, from 0.
+    pub request: u64,
+    pub held_ms: u64,
 }
 
 /// The pool's own counters, read from the real `sqlx` pool.

@@ -14,6 +14,6 @@ pub mod frame;
 pub mod spec;
 pub mod summary;
 
-pub use frame::{AppFrame, ClientMessage, CountBy, Frame, PoolFrame, ServerFrame, ServerMessage};
-pub use spec::{Limits, PoolSpec, Query, RunSpec, SpecError, Strategy, ValidRunSpec, WorkSpec};
+pub use frame::{AppFrame, ClientMessage, CountBy, Frame, HeldConnection, PoolFrame, ServerFrame, ServerMessage};
+pub use spec::{LeakSpec, Limits, PoolSpec, Query, RunSpec, SpecError, Strategy, ValidRunSpec, WorkSpec};
 pub use summary::{ErrorCounts, ErrorKind, LatencySummary, RunState, RunView, Summary};

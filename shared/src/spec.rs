@@ -79,6 +79,18 @@ impl Default for WorkSpec {
     }
 }
 
+/// A deliberate bug, for the leak lesson: some requests never give their connection back.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LeakSpec {
+    /// Share of requests (in percent) that keep their connection instead of returning or closing
+    /// it. Leaked connections are released when the run ends.
+    pub percent: u32,
+    /// Flag requests that have held a connection longer than this (0: off), like HikariCP's
+    /// `leakDetectionThreshold`.
+    pub detect_after_ms: u64,
+}
+
 /// A run as a client sends it. Missing fields take the defaults shown in [`RunSpec::default`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,6 +104,8 @@ pub struct RunSpec {
     pub pool: PoolSpec,
     #[serde(default)]
     pub work: WorkSpec,
+    #[serde(default)]
+    pub leak: LeakSpec,
 }
 
 fn default_requests() -> u32 {
@@ -109,6 +123,7 @@ impl Default for RunSpec {
             concurrency: default_concurrency(),
             pool: PoolSpec::default(),
             work: WorkSpec::default(),
+            leak: LeakSpec::default(),
         }
     }
 }
@@ -126,6 +141,8 @@ impl Limits {
     pub const IDLE_TIMEOUT_MS: RangeInclusive<u64> = 0..=3_600_000;
     pub const MAX_LIFETIME_MS: RangeInclusive<u64> = 0..=86_400_000;
     pub const SLEEP_MS: RangeInclusive<u64> = 0..=10_000;
+    pub const LEAK_PERCENT: RangeInclusive<u64> = 0..=100;
+    pub const LEAK_DETECT_AFTER_MS: RangeInclusive<u64> = 0..=600_000;
     /// A run's unavoidable duration (waves of `concurrency` requests, each sleeping `sleep_ms`)
     /// must fit in this many milliseconds, so no run can hold the shared queue for long.
     pub const RUN_BUDGET_MS: u64 = 120_000;
@@ -167,6 +184,8 @@ impl RunSpec {
         check("pool.idle_timeout_ms", p.idle_timeout_ms, Limits::IDLE_TIMEOUT_MS)?;
         check("pool.max_lifetime_ms", p.max_lifetime_ms, Limits::MAX_LIFETIME_MS)?;
         check("work.sleep_ms", self.work.sleep_ms, Limits::SLEEP_MS)?;
+        check("leak.percent", self.leak.percent.into(), Limits::LEAK_PERCENT)?;
+        check("leak.detect_after_ms", self.leak.detect_after_ms, Limits::LEAK_DETECT_AFTER_MS)?;
         let waves = u64::from(self.requests).div_ceil(u64::from(self.concurrency));
         let estimate_ms = waves * self.work.sleep_ms;
         if estimate_ms > Limits::RUN_BUDGET_MS {
@@ -198,6 +217,15 @@ impl std::ops::Deref for ValidRunSpec {
     type Target = RunSpec;
     fn deref(&self) -> &RunSpec {
         &self.0
+    }
+}
+
+impl LeakSpec {
+    /// Whether request number `n` (from 0) of a run leaks: exactly `percent` of every hundred,
+    /// spread evenly (at 25 %: requests 3, 7, 11, ...), so runs are repeatable.
+    pub fn leaks(&self, n: u64) -> bool {
+        let p = u64::from(self.percent.min(100));
+        (n + 1) * p / 100 > n * p / 100
     }
 }
 
@@ -251,6 +279,17 @@ mod tests {
     fn unknown_fields_and_strategies_are_refused() {
         assert!(parse(r#"{"strategy":"naive","request":5}"#).unwrap_err().contains("unknown field"));
         assert!(parse(r#"{"strategy":"magic"}"#).unwrap_err().contains("unknown variant"));
+    }
+
+    #[test]
+    fn leaks_are_spread_evenly_and_exactly() {
+        let at = |percent| LeakSpec { percent, detect_after_ms: 0 };
+        let leaking = |percent| (0..100).filter(|n| at(percent).leaks(*n)).collect::<Vec<_>>();
+        assert_eq!(leaking(25)[..3], [3, 7, 11]);
+        assert_eq!(leaking(25).len(), 25);
+        assert!(leaking(0).is_empty());
+        assert_eq!(leaking(100).len(), 100);
+        assert!(parse(r#"{"strategy":"pooled","leak":{"percent":101}}"#).unwrap_err().contains("leak.percent"));
     }
 
     #[test]

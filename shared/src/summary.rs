@@ -128,6 +128,10 @@ pub struct Summary {
     pub connections_opened: u64,
     pub duration_ms: u64,
     pub throughput_per_s: f64,
+    /// Connections requests kept instead of giving back (the leak lesson's deliberate bug).
+    pub leaked: u64,
+    /// Requests the leak detector flagged: still holding a connection past `detect_after_ms`.
+    pub leak_suspects: u64,
 }
 
 /// Where a run is in its life.

@@ -7,7 +7,7 @@ use poollab_shared::WorkSpec;
 use crate::db::DemoRow;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::strategy::Outcome;
+use crate::strategy::{Outcome, Request};
 
 fn answer(state: &AppState, strategy: &'static str, outcome: Outcome) -> Result<Json<DemoRow>, AppError> {
     match outcome {
@@ -24,12 +24,12 @@ fn answer(state: &AppState, strategy: &'static str, outcome: Outcome) -> Result<
 
 /// Open a connection, run the demo query, close.
 pub async fn naive(State(state): State<AppState>) -> Result<Json<DemoRow>, AppError> {
-    let outcome = state.demo_naive.serve(&WorkSpec::default()).await;
+    let outcome = state.demo_naive.serve(&WorkSpec::default(), Request::default()).await;
     answer(&state, "naive", outcome)
 }
 
 /// The same query through the shared pool.
 pub async fn pooled(State(state): State<AppState>) -> Result<Json<DemoRow>, AppError> {
-    let outcome = state.demo_pooled.serve(&WorkSpec::default()).await;
+    let outcome = state.demo_pooled.serve(&WorkSpec::default(), Request::default()).await;
     answer(&state, "pooled", outcome)
 }
