@@ -42,26 +42,17 @@ async fn a_pool_of_five_never_shows_more_than_five_app_connections() {
             "pool": { "max_connections": 5 }, "work": { "query": "sleep", "sleep_ms": 20 }
         }))
         .await;
-    let mut frames = 0;
-    let mut most_waiters = 0;
-    let mut longest_wait = 0;
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a message").expect("open");
-        let Ok(Message::Text(text)) = msg else { continue };
-        match serde_json::from_str::<ServerMessage>(&text).expect("valid message") {
-            ServerMessage::Frame(f) if f.run_id.as_deref() == Some(id.as_str()) => {
-                frames += 1;
-                assert!(f.server.run_backends <= 5, "server showed {} pool backends", f.server.run_backends);
-                let pool = f.pool.expect("a pooled run's frames show the pool");
-                assert!(pool.size <= 5 && pool.in_use <= pool.size, "{pool:?}");
-                most_waiters = most_waiters.max(pool.waiters);
-                longest_wait = longest_wait.max(pool.oldest_wait_ms);
-            }
-            ServerMessage::Run(r) if r.id == id && r.state == RunState::Done => break,
-            _ => {}
-        }
-    }
-    let run = app.finished(&id).await;
+    let (mut frames, mut most_waiters, mut longest_wait) = (0, 0, 0);
+    let run = support::follow_run(&mut ws, &id, |f| {
+        frames += 1;
+        assert!(f.server.run_backends <= 5, "server showed {} pool backends", f.server.run_backends);
+        let pool = f.pool.expect("a pooled run's frames show the pool");
+        assert!(pool.size <= 5 && pool.in_use <= pool.size, "{pool:?}");
+        most_waiters = most_waiters.max(pool.waiters);
+        longest_wait = longest_wait.max(pool.oldest_wait_ms);
+    })
+    .await;
+    assert_eq!(run.state, RunState::Done, "{run:?}");
     let s = run.summary.expect("summary");
     assert_eq!((s.completed, s.failed), (200, 0), "{s:?}");
     assert!(s.peak_server_connections >= 1 && s.peak_server_connections <= 5, "{s:?}");
@@ -316,16 +307,9 @@ async fn max_lifetime_recycles_connections_and_frames_show_the_closes() {
                            "work": { "query": "sleep", "sleep_ms": 30 } }))
         .await;
     let mut closes = 0;
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a message").expect("open");
-        let Ok(Message::Text(text)) = msg else { continue };
-        match serde_json::from_str::<ServerMessage>(&text).expect("valid message") {
-            ServerMessage::Frame(f) if f.run_id.as_deref() == Some(id.as_str()) => closes += f.app.closes_delta,
-            ServerMessage::Run(r) if r.id == id && r.state == RunState::Done => break,
-            _ => {}
-        }
-    }
-    let s = app.finished(&id).await.summary.expect("summary");
+    let run = support::follow_run(&mut ws, &id, |f| closes += f.app.closes_delta).await;
+    assert_eq!(run.state, RunState::Done, "{run:?}");
+    let s = run.summary.expect("summary");
     assert_eq!(s.completed, 150, "{s:?}");
     assert!(s.connections_opened > 5, "old connections were replaced by new ones: {s:?}");
     assert!(closes > 0, "frames showed the pool retiring connections");
@@ -345,20 +329,14 @@ async fn a_leak_drains_the_pool_and_the_detector_names_the_requests_that_hold_co
     let id = app.start_run(leaky.clone()).await;
     let mut named = std::collections::BTreeSet::new();
     let mut drained = false;
-    loop {
-        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a message").expect("open");
-        let Ok(Message::Text(text)) = msg else { continue };
-        match serde_json::from_str::<ServerMessage>(&text).expect("valid message") {
-            ServerMessage::Frame(f) if f.run_id.as_deref() == Some(id.as_str()) => {
-                named.extend(f.app.held_too_long.iter().map(|h| h.request));
-                let pool = f.pool.expect("pool");
-                drained |= pool.size == 4 && pool.idle == 0 && f.app.held_too_long_count == 4;
-            }
-            ServerMessage::Run(r) if r.id == id && r.state == RunState::Done => break,
-            _ => {}
-        }
-    }
-    let s = app.finished(&id).await.summary.expect("summary");
+    let run = support::follow_run(&mut ws, &id, |f| {
+        named.extend(f.app.held_too_long.iter().map(|h| h.request));
+        let pool = f.pool.expect("pool");
+        drained |= pool.size == 4 && pool.idle == 0 && f.app.held_too_long_count == 4;
+    })
+    .await;
+    assert_eq!(run.state, RunState::Done, "{run:?}");
+    let s = run.summary.expect("summary");
     assert_eq!(s.leaked, 4, "the pool had four connections to lose: {s:?}");
     assert!(s.errors.acquire_timeout > 0, "once drained, everyone else times out: {s:?}");
     assert_eq!(s.leak_suspects, 4, "{s:?}");

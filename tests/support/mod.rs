@@ -139,3 +139,22 @@ pub fn uid_of(pid: u32) -> Option<u32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find(|l| l.starts_with("Uid:"))?.split_whitespace().nth(2)?.parse().ok()
 }
+
+pub type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Reads the websocket until run `id` ends (done or failed), handing each of its frames to
+/// `on_frame`; returns the run as the last update described it.
+pub async fn follow_run(ws: &mut Ws, id: &str, mut on_frame: impl FnMut(&poollab_shared::Frame)) -> RunView {
+    use futures_util::StreamExt;
+    use poollab_shared::ServerMessage;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a message").expect("open");
+        let Ok(Message::Text(text)) = msg else { continue };
+        match serde_json::from_str::<ServerMessage>(&text).expect("valid message") {
+            ServerMessage::Frame(f) if f.run_id.as_deref() == Some(id) => on_frame(&f),
+            ServerMessage::Run(r) if r.id == id && matches!(r.state, RunState::Done | RunState::Failed) => return r,
+            _ => {}
+        }
+    }
+}
