@@ -80,19 +80,16 @@ impl Application {
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(2))
             .connect_lazy_with(db.admin(app_name::ADMIN));
-        // The demo pool skips sqlx's ping before each acquire: on loopback it would double the
-        // round trips of every demo request (runs keep the knob, default on, for the outage lesson).
-        let demo_spec = poollab_shared::PoolSpec {
-            max_connections: config.demo_pool_size,
-            test_before_acquire: false,
-            ..Default::default()
-        };
+        let demo_spec = poollab_shared::PoolSpec { max_connections: config.demo_pool_size, ..Default::default() };
         let state = AppState {
             demo_naive: NaiveStrategy::new(db.app(app_name::DEMO_NAIVE), Arc::new(LiveCounters::default())),
-            demo_pooled: PooledStrategy::new(
+            // A ping before every acquire would double each demo request's round trips; a ping
+            // after a second of idleness still replaces connections a server restart killed.
+            demo_pooled: PooledStrategy::pinging_after_idle(
                 db.app(app_name::DEMO_POOLED),
                 &demo_spec,
                 Arc::new(LiveCounters::default()),
+                Duration::from_secs(1),
             ),
             db: db.clone(),
             admin,
