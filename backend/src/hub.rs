@@ -241,7 +241,7 @@ impl MetricsHub {
                 size,
                 idle,
                 in_use: size.saturating_sub(idle),
-                waiters: counters.waiters.load(Ordering::Relaxed),
+                waiters: counters.waiters(),
                 oldest_wait_ms: counters.oldest_wait().map_or(0, |d| d.as_millis() as u64),
                 max_connections: *max,
             });

@@ -4,7 +4,6 @@
 //! connections) are read when scraped, from the demo pool and the sampler's latest reading.
 
 use std::fmt::Write;
-use std::sync::atomic::Ordering;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -84,7 +83,7 @@ impl PromMetrics {
         let idle = pool.num_idle() as i64;
         self.pool_connections.get_or_create(&StateLabels { state: "idle" }).set(idle);
         self.pool_connections.get_or_create(&StateLabels { state: "in_use" }).set(size - idle);
-        self.pool_waiters.set(demo.counters().waiters.load(Ordering::Relaxed) as i64);
+        self.pool_waiters.set(demo.counters().waiters() as i64);
         let server = hub.server();
         self.server_connections.clear();
         for c in &server.by_application {

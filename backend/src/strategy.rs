@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use poollab_shared::{ErrorKind, PoolSpec, WorkSpec};
@@ -34,28 +34,36 @@ pub struct LiveCounters {
     pub connects: AtomicU64,
     /// Connections a naive request closed (a pool's closes are derived from its size).
     pub closes: AtomicU64,
-    /// Requests inside `pool.acquire()`: waiting for a free connection, or opening one.
-    pub waiters: AtomicU64,
     pub in_flight: AtomicU64,
     /// Largest pool size seen by a request.
     pub peak_pool_size: AtomicU64,
-    /// When each request now in line started waiting, by ticket (oldest first).
+    /// Requests inside `pool.acquire()` (waiting for a free connection, or opening one): when
+    /// each started waiting, by ticket, oldest first.
     line: Mutex<BTreeMap<u64, Instant>>,
     next_ticket: AtomicU64,
     /// Since when each numbered request has held its connection: what the leak detector reads.
     held: Mutex<BTreeMap<u64, Instant>>,
 }
 
+/// A lock that still serves after a request task panicked while holding it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl LiveCounters {
+    /// Requests waiting for a pooled connection right now.
+    pub fn waiters(&self) -> u64 {
+        lock(&self.line).len() as u64
+    }
+
     /// How long the request that has waited longest has been waiting, if any waits.
     pub fn oldest_wait(&self) -> Option<Duration> {
-        let line = self.line.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        line.values().next().map(Instant::elapsed)
+        lock(&self.line).values().next().map(Instant::elapsed)
     }
 
     /// Requests that have held their connection for at least `threshold`, longest first.
     pub fn held_longer_than(&self, threshold: Duration) -> Vec<(u64, Duration)> {
-        let held = self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let held = lock(&self.held);
         let mut long: Vec<(u64, Duration)> =
             held.iter().map(|(n, since)| (*n, since.elapsed())).filter(|(_, d)| *d >= threshold).collect();
         long.sort_by_key(|(_, held)| std::cmp::Reverse(*held));
@@ -64,20 +72,19 @@ impl LiveCounters {
 
     fn checkout(&self, request: Option<u64>) {
         if let Some(n) = request {
-            self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(n, Instant::now());
+            lock(&self.held).insert(n, Instant::now());
         }
     }
 
     fn checkin(&self, request: Option<u64>) {
         if let Some(n) = request {
-            self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&n);
+            lock(&self.held).remove(&n);
         }
     }
 
     fn join_line(&self) -> InLine<'_> {
         let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
-        self.line.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(ticket, Instant::now());
-        self.waiters.fetch_add(1, Ordering::Relaxed);
+        lock(&self.line).insert(ticket, Instant::now());
         InLine { counters: self, ticket }
     }
 }
@@ -91,8 +98,7 @@ struct InLine<'a> {
 
 impl Drop for InLine<'_> {
     fn drop(&mut self) {
-        self.counters.waiters.fetch_sub(1, Ordering::Relaxed);
-        self.counters.line.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).remove(&self.ticket);
+        lock(&self.counters.line).remove(&self.ticket);
     }
 }
 
@@ -109,8 +115,8 @@ impl LeakJar {
     /// Lets every leaked connection go (pooled ones back to their pool, naive ones closed);
     /// returns how many there were.
     pub async fn release(&self) -> u64 {
-        let pooled = std::mem::take(&mut *self.pooled.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-        let naive = std::mem::take(&mut *self.naive.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let pooled = std::mem::take(&mut *lock(&self.pooled));
+        let naive = std::mem::take(&mut *lock(&self.naive));
         let count = (pooled.len() + naive.len()) as u64;
         drop(pooled);
         for conn in naive {
@@ -197,7 +203,7 @@ impl NaiveStrategy {
         let outcome = query(&mut conn, work, t).await;
         if let Some(jar) = request.leak_into {
             // The bug: the connection is never closed; its server backend stays.
-            jar.naive.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(conn);
+            lock(&jar.naive).push(conn);
             return outcome;
         }
         // Close politely (a Terminate message) so the server frees the backend right away.
@@ -294,7 +300,7 @@ impl PooledStrategy {
             // The bug: the guard is stashed away instead of dropped, so the pool never gets the
             // connection back (in real code: a guard stored in a long-lived struct or a task
             // that never finishes).
-            jar.pooled.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(conn);
+            lock(&jar.pooled).push(conn);
             return outcome;
         }
         // The right pattern: `conn` is a guard, and dropping it returns the connection to the
