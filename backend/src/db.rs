@@ -56,6 +56,11 @@ impl Database {
         self.app.clone().application_name(application_name)
     }
 
+    /// The app side's TCP address, for the network proxy (none when it connects by Unix socket).
+    pub fn app_tcp_target(&self) -> Option<(String, u16)> {
+        self.app.get_socket().is_none().then(|| (self.app.get_host().to_owned(), self.app.get_port()))
+    }
+
     /// Applies the migrations (the demo table) and lets the app role read it.
     pub async fn prepare(&self) -> Result<(), sqlx::Error> {
         let mut conn = self.admin(app_name::ADMIN).connect().await?;
@@ -84,22 +89,41 @@ pub struct DemoRow {
     pub email: String,
 }
 
-static NEXT_USER: AtomicU64 = AtomicU64::new(0);
+static NEXT_DEMO_USER: AtomicU64 = AtomicU64::new(0);
 
-/// The work of one request, on a connection it already holds.
-pub async fn run_work(conn: &mut PgConnection, work: &WorkSpec) -> Result<DemoRow, sqlx::Error> {
-    // Walk through the table so successive requests touch different rows.
-    let id = (NEXT_USER.fetch_add(1, Ordering::Relaxed) % DEMO_USERS + 1) as i32;
+/// The user the next demo request asks for: demo requests walk through the table, so successive
+/// requests touch different rows.
+pub fn next_demo_user() -> i32 {
+    (NEXT_DEMO_USER.fetch_add(1, Ordering::Relaxed) % DEMO_USERS + 1) as i32
+}
+
+/// The user request `n` of a run asks for, when the run asks for `users` distinct ones.
+pub fn user_for_request(n: u64, users: u32) -> i32 {
+    (n % u64::from(users.clamp(1, DEMO_USERS as u32)) + 1) as i32
+}
+
+/// One query of a request's work, on a connection it already holds.
+pub async fn run_query(conn: &mut PgConnection, work: &WorkSpec, user: i32) -> Result<DemoRow, sqlx::Error> {
     match work.query {
         Query::SelectUser => {
-            sqlx::query_as("SELECT id, name, email FROM users WHERE id = $1").bind(id).fetch_one(conn).await
+            sqlx::query_as("SELECT id, name, email FROM users WHERE id = $1").bind(user).fetch_one(conn).await
         }
         Query::Sleep => {
             sqlx::query_as("SELECT id, name, email FROM users, pg_sleep($2) WHERE id = $1")
-                .bind(id)
+                .bind(user)
                 .bind(work.sleep_ms as f64 / 1000.0)
                 .fetch_one(conn)
                 .await
+        }
+        // No index covers lower(email): the server reads and lower-cases every row to find one.
+        // (An expression index on lower(email) would make it as cheap as the lookup by id.)
+        Query::Heavy => {
+            sqlx::query_as(
+                "SELECT id, name, email FROM users WHERE lower(email) = 'user' || $1::int || '@example.test'",
+            )
+            .bind(user)
+            .fetch_one(conn)
+            .await
         }
     }
 }

@@ -11,6 +11,7 @@ use poollab_shared::ErrorKind;
 use serde_json::json;
 
 use crate::runner::QueueError;
+use crate::store::StoreError;
 use crate::strategy::RequestError;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,10 @@ pub enum AppError {
     BadRequest { status: StatusCode, message: String },
     #[error("no run with id {0}")]
     RunNotFound(String),
+    #[error("no sweep with id {0}")]
+    SweepNotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
     #[error(transparent)]
     QueueFull(#[from] QueueError),
     /// A demo request failed at the database.
@@ -40,7 +45,13 @@ impl IntoResponse for AppError {
         let message = self.to_string();
         match self {
             AppError::BadRequest { status, .. } => (status, Json(json!({ "error": message }))).into_response(),
-            AppError::RunNotFound(_) => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
+            AppError::RunNotFound(_) | AppError::SweepNotFound(_) => {
+                (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response()
+            }
+            AppError::Store(e) => {
+                tracing::warn!(error = %e, "run store");
+                (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response()
+            }
             AppError::QueueFull(_) => {
                 (StatusCode::TOO_MANY_REQUESTS, Json(json!({ "error": message }))).into_response()
             }

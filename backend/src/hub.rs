@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use poollab_shared::{AppFrame, Frame, HeldConnection, PoolFrame, ServerFrame, ServerMessage};
-use sqlx::PgPool;
+use poollab_shared::{AppFrame, Frame, HeldConnection, OutageMode, PoolFrame, ServerFrame, ServerMessage};
 use tokio::sync::{broadcast, watch};
 
+use crate::fleet::Fleet;
 use crate::recorder::{RunRecorder, Totals};
 use crate::shutdown::Shutdown;
 
@@ -23,20 +23,35 @@ pub const RUN_FRAME_PERIOD: Duration = Duration::from_millis(100);
 /// Frame period when idle.
 pub const IDLE_FRAME_PERIOD: Duration = Duration::from_secs(1);
 
+/// What the hub needs to watch a run.
+pub struct RunWatch {
+    pub id: String,
+    pub recorder: Arc<RunRecorder>,
+    pub fleet: Arc<Fleet>,
+    /// Each instance's `pool.max_connections`.
+    pub pool_max: u64,
+    /// The leak detector's threshold, if the run asked for one.
+    pub leak_threshold: Option<Duration>,
+    /// The network proxy's outage switch, if the run goes through one.
+    pub outage: Option<watch::Receiver<Option<OutageMode>>>,
+}
+
 /// The run the hub is watching.
 struct ActiveRun {
-    id: String,
-    recorder: Arc<RunRecorder>,
-    pool: Option<(PgPool, u64)>,
-    application_name: &'static str,
+    watch: RunWatch,
     started: Instant,
     emitted: Totals,
     peak_server: u64,
     peak_pool: u64,
-    /// The leak detector's threshold, if the run asked for one.
-    leak_threshold: Option<Duration>,
     /// Every request the detector has flagged during the run.
     leak_suspects: BTreeSet<u64>,
+    /// Every frame sent during the run, for its stored timeline.
+    frames: Vec<Frame>,
+}
+
+/// Does this `application_name` belong to a run whose instances' names start with `base`?
+fn belongs_to(name: &str, base: &str) -> bool {
+    name.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
 }
 
 struct HubState {
@@ -46,12 +61,14 @@ struct HubState {
 }
 
 /// What the hub saw of a run that ended.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Peaks {
     pub server_connections: u64,
     pub pool_size: u64,
     /// Distinct requests the leak detector flagged.
     pub leak_suspects: u64,
+    /// The frames the run's watchers were sent.
+    pub frames: Vec<Frame>,
 }
 
 pub struct MetricsHub {
@@ -101,7 +118,7 @@ impl MetricsHub {
 
     /// The `application_name` of the running run's connections, if one runs.
     pub fn running_application(&self) -> Option<&'static str> {
-        self.lock().run.as_ref().map(|r| r.application_name)
+        self.lock().run.as_ref().map(|r| r.watch.fleet.application_name)
     }
 
     /// The latest view of the server.
@@ -109,26 +126,16 @@ impl MetricsHub {
         self.lock().server.clone()
     }
 
-    pub fn begin_run(
-        &self,
-        id: &str,
-        recorder: Arc<RunRecorder>,
-        pool: Option<(PgPool, u64)>,
-        application_name: &'static str,
-        leak_threshold: Option<Duration>,
-    ) {
+    pub fn begin_run(&self, watch: RunWatch) {
         let mut st = self.lock();
         st.run = Some(ActiveRun {
-            id: id.to_owned(),
-            recorder,
-            pool,
-            application_name,
+            watch,
             started: Instant::now(),
             emitted: Totals::default(),
             peak_server: 0,
             peak_pool: 0,
-            leak_threshold,
             leak_suspects: BTreeSet::new(),
+            frames: Vec::new(),
         });
         st.last_frame = Instant::now();
         drop(st);
@@ -148,6 +155,7 @@ impl MetricsHub {
                 server_connections: r.peak_server,
                 pool_size: r.peak_pool,
                 leak_suspects: r.leak_suspects.len() as u64,
+                frames: r.frames,
             })
             .unwrap_or_default();
         drop(st);
@@ -159,8 +167,9 @@ impl MetricsHub {
     pub fn observe_server(&self, mut server: ServerFrame) {
         let mut st = self.lock();
         if let Some(run) = st.run.as_mut() {
+            let base = run.watch.fleet.application_name;
             server.run_backends =
-                server.by_application.iter().filter(|c| c.name == run.application_name).map(|c| c.count).sum();
+                server.by_application.iter().filter(|c| belongs_to(&c.name, base)).map(|c| c.count).sum();
             run.peak_server = run.peak_server.max(server.run_backends);
         }
         st.server = server;
@@ -188,26 +197,40 @@ impl MetricsHub {
             frame.server.run_backends = 0;
             return frame;
         };
-        let counters = &run.recorder.counters;
+        let fleet = run.watch.fleet.clone();
+        let pools = fleet.pools();
+        let pool_size: u64 = pools.iter().map(|p| u64::from(p.size())).sum();
+        let counters = &run.watch.recorder.counters;
         let (totals, p50, p99) = {
-            let mut agg = run.recorder.lock();
+            let mut agg = run.watch.recorder.lock();
             let quantile = |q| (!agg.interval.is_empty()).then(|| agg.interval.value_at_quantile(q) as f64 / 1000.0);
             let (p50, p99) = (quantile(0.5), quantile(0.99));
             agg.interval.reset();
             let connects = counters.connects.load(Ordering::Relaxed);
             // A pool's closes are what it opened minus what it still holds.
-            let closes = match &run.pool {
-                Some((pool, _)) => connects.saturating_sub(u64::from(pool.size())),
-                None => counters.closes.load(Ordering::Relaxed),
+            let closes = if pools.is_empty() {
+                counters.closes.load(Ordering::Relaxed)
+            } else {
+                connects.saturating_sub(pool_size)
             };
-            let totals = Totals { completed: agg.completed, failed: agg.failed, errors: agg.errors, connects, closes };
+            let (cache_hits, cache_misses) = fleet.cache_counts();
+            let totals = Totals {
+                completed: agg.completed,
+                failed: agg.failed,
+                errors: agg.errors,
+                connects,
+                closes,
+                lifetime_closes: counters.lifetime_closes.load(Ordering::Relaxed),
+                cache_hits,
+                cache_misses,
+            };
             (totals, p50, p99)
         };
         let connects_delta = totals.connects - run.emitted.connects;
         let closes_delta = totals.closes.saturating_sub(run.emitted.closes);
         let secs = interval.as_secs_f64();
         let per_s = |n: u64| if secs > 0.0 { (n as f64 / secs * 10.0).round() / 10.0 } else { 0.0 };
-        frame.run_id = Some(run.id.clone());
+        frame.run_id = Some(run.watch.id.clone());
         frame.elapsed_ms = now.duration_since(run.started).as_millis() as u64;
         frame.app = AppFrame {
             in_flight: counters.in_flight.load(Ordering::Relaxed),
@@ -218,11 +241,16 @@ impl MetricsHub {
             connects_per_s: per_s(connects_delta),
             closes_delta,
             closes_per_s: per_s(closes_delta),
+            closes_lifetime_delta: totals.lifetime_closes.saturating_sub(run.emitted.lifetime_closes),
             latency_p50_ms: p50,
             latency_p99_ms: p99,
+            breaker: fleet.breaker_state(),
+            cache_hits_delta: totals.cache_hits - run.emitted.cache_hits,
+            cache_misses_delta: totals.cache_misses - run.emitted.cache_misses,
+            outage: run.watch.outage.as_ref().is_some_and(|o| o.borrow().is_some()),
             ..AppFrame::default()
         };
-        if let Some(threshold) = run.leak_threshold {
+        if let Some(threshold) = run.watch.leak_threshold {
             let held = counters.held_longer_than(threshold);
             run.leak_suspects.extend(held.iter().map(|(n, _)| *n));
             frame.app.held_too_long_count = held.len() as u64;
@@ -233,19 +261,22 @@ impl MetricsHub {
                 .collect();
         }
         run.emitted = totals;
-        if let Some((pool, max)) = &run.pool {
-            let size = u64::from(pool.size());
-            let idle = pool.num_idle() as u64;
-            run.peak_pool = run.peak_pool.max(size).max(counters.peak_pool_size.load(Ordering::Relaxed));
+        if !pools.is_empty() {
+            let idle: u64 = pools.iter().map(|p| p.num_idle() as u64).sum();
+            // A request notes the size of its own pool; with one instance that catches peaks
+            // between frames, with several the frames' sums are the fleet's peak.
+            run.peak_pool = run.peak_pool.max(pool_size).max(counters.peak_pool_size.load(Ordering::Relaxed));
             frame.pool = Some(PoolFrame {
-                size,
+                size: pool_size,
                 idle,
-                in_use: size.saturating_sub(idle),
+                in_use: pool_size.saturating_sub(idle),
                 waiters: counters.waiters(),
                 oldest_wait_ms: counters.oldest_wait().map_or(0, |d| d.as_millis() as u64),
-                max_connections: *max,
+                max_connections: run.watch.pool_max * pools.len() as u64,
+                instances: pools.len() as u64,
             });
         }
+        run.frames.push(frame.clone());
         frame
     }
 

@@ -7,13 +7,14 @@
 //!
 //! # The data path
 //! ```text
-//! POST /api/runs ─▶ runner (queue, one run at a time) ─▶ strategy ─▶ PostgreSQL
-//!                        │ outcome of every request              ▲
-//!                        ▼                                       │ pg_stat_activity
-//!                    recorder ─▶ metrics hub ◀── sampler ─────────┘
-//!                                   │ frames, 10 per second
-//!                                   ▼
-//!                               GET /ws ─▶ page (chart, summary)
+//! POST /api/runs ─▶ runner (queue, one run at a time) ─▶ load ─▶ fleet ─▶ strategy ─▶ [proxy] ─▶ PostgreSQL
+//!                        │                          (cache, breaker)                            ▲
+//!                        │ outcome of every request                                             │
+//!                        ▼                                                                      │ pg_stat_activity
+//!                    recorder ─▶ metrics hub ◀── sampler ────────────────────────────────────────┘
+//!                        │          │ frames, 10 per second
+//!                        ▼          ▼
+//!                     store     GET /ws ─▶ page (chart, summary)
 //! ```
 //!
 //! # Layout
@@ -22,8 +23,13 @@
 //! - [`db`]: how to reach the database, its migrations, the demo query, error causes.
 //! - [`strategy`]: [`strategy::NaiveStrategy`] and [`strategy::PooledStrategy`], the two ideas the
 //!   course compares.
-//! - [`runner`]: the run queue and the burst each run fires.
-//! - [`recorder`]: one run's measurements (HDR histograms of latency and acquire wait).
+//! - [`fleet`]: the app a run simulates: its instances (each with its own pool), the cache and
+//!   the circuit breaker ([`breaker`]) in front of the database.
+//! - [`proxy`]: a TCP proxy that puts network distance and staged outages between app and server.
+//! - [`runner`]: the run queue and how each run is carried out; [`load`]: the load generator
+//!   (burst, steady rate, ramp).
+//! - [`recorder`]: one run's measurements (HDR histograms, and every request's timeline).
+//! - [`store`]: runs kept in memory and in the lab's own schema, with their timelines.
 //! - [`sampler`]: the server's view, read from `pg_stat_activity` over a reserved connection.
 //! - [`hub`]: the metrics hub, the one place where events become frames.
 //! - [`routes`]: the HTTP surface (page, health, demo, runs, websocket, Prometheus metrics).
@@ -33,12 +39,16 @@
 //! The wire types (run spec, summary, frames) live in the `poollab-shared` crate, which the page
 //! uses too.
 
+pub mod breaker;
 pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod fleet;
 pub mod hub;
+pub mod load;
 pub mod prom;
+pub mod proxy;
 pub mod recorder;
 pub mod routes;
 pub mod runner;
@@ -46,6 +56,7 @@ pub mod sampler;
 pub mod shutdown;
 pub mod startup;
 pub mod state;
+pub mod store;
 pub mod strategy;
 
 pub use config::Config;

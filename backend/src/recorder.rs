@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use poollab_shared::{ErrorCounts, LatencySummary, Summary};
+use poollab_shared::{ErrorCounts, LatencySummary, RequestRecord, Summary};
 
-use crate::strategy::{LiveCounters, Outcome};
+use crate::fleet::Served;
+use crate::strategy::{LiveCounters, Timings};
 
 /// Highest latency a histogram tracks (values above are clamped): 10 minutes in microseconds.
 const MAX_US: u64 = 600_000_000;
@@ -46,6 +47,9 @@ pub struct Totals {
     pub errors: ErrorCounts,
     pub connects: u64,
     pub closes: u64,
+    pub lifetime_closes: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
 }
 
 #[derive(Debug)]
@@ -59,6 +63,8 @@ pub struct Aggregates {
     pub query: Histogram<u64>,
     /// Latencies since the last frame; the hub takes and resets it.
     pub interval: Histogram<u64>,
+    /// Every request's own record, for the run's stored timeline.
+    pub requests: Vec<RequestRecord>,
 }
 
 /// Collects the outcomes of one run's requests.
@@ -81,6 +87,7 @@ impl RunRecorder {
                 connect: histogram(),
                 query: histogram(),
                 interval: histogram(),
+                requests: Vec::new(),
             }),
         }
     }
@@ -90,21 +97,25 @@ impl RunRecorder {
         self.aggregates.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn record(&self, total: Duration, outcome: &Outcome) {
+    /// Records request `n`, sent by app instance `instance`, which started `start` into the run
+    /// and took `total`.
+    pub fn record(&self, n: u64, instance: u32, start: Duration, total: Duration, served: &Served) {
         let mut a = self.lock();
-        let t = match outcome {
+        let (t, outcome) = match &served.outcome {
             Ok((_, t)) => {
                 a.completed += 1;
                 let us = micros(total);
                 a.latency.saturating_record(us);
                 a.interval.saturating_record(us);
-                a.query.saturating_record(micros(t.query));
-                t
+                if !served.cache_hit {
+                    a.query.saturating_record(micros(t.query));
+                }
+                (t, "ok")
             }
             Err(e) => {
                 a.failed += 1;
                 a.errors.add(e.kind, 1);
-                &e.timings
+                (&e.timings, e.kind.as_str())
             }
         };
         // Only pooled requests wait for a connection, and only naive ones open their own: a
@@ -115,17 +126,26 @@ impl RunRecorder {
         if t.connect > Duration::ZERO {
             a.connect.saturating_record(micros(t.connect));
         }
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let Timings { acquire_wait, connect, query } = *t;
+        a.requests.push(RequestRecord {
+            n,
+            instance,
+            start_ms: ms(start),
+            acquire_wait_ms: ms(acquire_wait),
+            connect_ms: ms(connect),
+            query_ms: ms(query),
+            total_ms: ms(total),
+            outcome: outcome.to_owned(),
+            cache_hit: served.cache_hit,
+        });
     }
 
-    pub fn totals(&self) -> Totals {
-        let a = self.lock();
-        Totals {
-            completed: a.completed,
-            failed: a.failed,
-            errors: a.errors,
-            connects: self.counters.connects.load(Ordering::Relaxed),
-            closes: self.counters.closes.load(Ordering::Relaxed),
-        }
+    /// Takes the request records (in the order the requests finished, sorted by number).
+    pub fn take_requests(&self) -> Vec<RequestRecord> {
+        let mut requests = std::mem::take(&mut self.lock().requests);
+        requests.sort_by_key(|r| r.n);
+        requests
     }
 
     /// The run's summary; `peak_server_connections` and `peak_pool_size` come from the hub,
@@ -146,9 +166,12 @@ impl RunRecorder {
             connections_opened: self.counters.connects.load(Ordering::Relaxed),
             duration_ms: duration.as_millis() as u64,
             throughput_per_s: if secs > 0.0 { (a.completed as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
-            // Filled in by the runner, which owns the leak jar and asked the hub.
+            // Filled in by the runner, which owns the leak jar and the fleet and asked the hub.
             leaked: 0,
             leak_suspects: 0,
+            cache_hits: 0,
+            cache_misses: 0,
+            breaker_opened: 0,
         }
     }
 }

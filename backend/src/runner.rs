@@ -1,30 +1,33 @@
-//! Runs: the queue that takes them one at a time, and the burst that each one fires.
+//! Runs: the queue that takes them one at a time, and how each one is carried out.
 //!
 //! Runs share one database, so they go through a queue and run one after another: a run's
-//! figures are its own. A run fires `requests` requests, keeping at most `concurrency` in flight
-//! (a burst of 100 at concurrency 100 really has 100 requests in the air), each served by the
-//! run's strategy. Every outcome goes into the run's [`RunRecorder`], which the hub turns into
-//! frames while the run goes and which makes the summary when it ends.
+//! figures are its own. For each run the runner builds its [`Fleet`] (the simulated app: its
+//! instances and their pools, cache and breaker), puts the network proxy in front of the database
+//! if the spec asks for distance or an outage, lets the hub watch, and fires the load
+//! ([`crate::load`]). Every outcome goes into the run's [`RunRecorder`], which the hub turns into
+//! frames while the run goes and which makes the summary and the timeline when it ends; the
+//! [`RunStore`] keeps them. A sizing sweep is a group of runs, one per pool size.
 
-use std::collections::VecDeque;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::sync::{Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use poollab_shared::{RunState, RunView, ServerMessage, Strategy as StrategyKind, Summary, ValidRunSpec};
+use poollab_shared::{
+    RunState, RunView, ServerMessage, Summary, SweepPoint, SweepSpec, SweepView, Timeline, ValidRunSpec,
+};
 use sqlx::{ConnectOptions, Connection};
-use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinSet;
+use tokio::sync::mpsc;
 
 use crate::db::{Database, app_name};
-use crate::hub::MetricsHub;
+use crate::fleet::Fleet;
+use crate::hub::{MetricsHub, RunWatch};
+use crate::load::fire;
+use crate::proxy::{NetworkProxy, ProxyError};
 use crate::recorder::RunRecorder;
 use crate::shutdown::Shutdown;
-use crate::strategy::{LeakJar, LiveCounters, NaiveStrategy, PooledStrategy, Request, Strategy};
+use crate::store::RunStore;
+use crate::strategy::{LeakJar, LiveCounters};
 
-/// Runs kept for `GET /api/runs` (the oldest finished ones are forgotten first).
-const HISTORY: usize = 200;
 /// A run still going after this long is stopped and marked failed.
 pub const RUN_DEADLINE: Duration = Duration::from_secs(180);
 /// How long the pre-flight check waits for the database.
@@ -34,6 +37,8 @@ const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(3);
 pub enum QueueError {
     #[error("the run queue is full ({0} runs waiting); try again when one has finished")]
     Full(usize),
+    #[error("the run queue has room for {room} more runs; this sweep needs {needed}")]
+    NoRoomForSweep { room: usize, needed: usize },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,49 +47,12 @@ enum RunError {
     DatabaseUnreachable(String),
     #[error("the run did not finish within {0:?} and was stopped")]
     Deadline(Duration),
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
 }
 
-/// Every run the lab knows about, newest last.
-#[derive(Debug, Default)]
-pub struct RunStore {
-    runs: Mutex<VecDeque<RunView>>,
-}
-
-impl RunStore {
-    fn lock(&self) -> MutexGuard<'_, VecDeque<RunView>> {
-        self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    pub fn get(&self, id: &str) -> Option<RunView> {
-        self.lock().iter().find(|r| r.id == id).cloned()
-    }
-
-    /// Newest first.
-    pub fn recent(&self) -> Vec<RunView> {
-        self.lock().iter().rev().cloned().collect()
-    }
-
-    fn queued(&self) -> usize {
-        self.lock().iter().filter(|r| r.state == RunState::Queued).count()
-    }
-
-    fn insert(&self, run: RunView) {
-        let mut runs = self.lock();
-        if runs.len() >= HISTORY
-            && let Some(pos) = runs.iter().position(|r| matches!(r.state, RunState::Done | RunState::Failed))
-        {
-            runs.remove(pos);
-        }
-        runs.push_back(run);
-    }
-
-    fn update(&self, id: &str, f: impl FnOnce(&mut RunView)) -> Option<RunView> {
-        let mut runs = self.lock();
-        let run = runs.iter_mut().find(|r| r.id == id)?;
-        f(run);
-        Some(run.clone())
-    }
-}
+/// A sweep's points: each pool size and the run that measures it.
+type SweepRuns = Vec<(u32, String)>;
 
 /// The front of the queue: where `POST /api/runs` puts runs.
 #[derive(Clone)]
@@ -93,14 +61,15 @@ pub struct RunQueue {
     hub: Arc<MetricsHub>,
     tx: mpsc::Sender<(String, ValidRunSpec)>,
     capacity: usize,
+    /// Sizing sweeps: the pool size and run id of each point, by sweep id.
+    sweeps: Arc<Mutex<HashMap<String, SweepRuns>>>,
 }
 
 impl RunQueue {
     /// The queue and the runner that drains it (spawn [`Runner::run`]).
-    pub fn new(db: Database, hub: Arc<MetricsHub>, capacity: usize) -> (RunQueue, Runner) {
+    pub fn new(db: Database, hub: Arc<MetricsHub>, store: Arc<RunStore>, capacity: usize) -> (RunQueue, Runner) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
-        let store = Arc::new(RunStore::default());
-        let queue = RunQueue { store: store.clone(), hub: hub.clone(), tx, capacity };
+        let queue = RunQueue { store: store.clone(), hub: hub.clone(), tx, capacity, sweeps: Arc::default() };
         (queue, Runner { db, hub, store, rx })
     }
 
@@ -108,11 +77,11 @@ impl RunQueue {
         &self.store
     }
 
-    pub fn submit(&self, spec: ValidRunSpec) -> Result<RunView, QueueError> {
+    pub async fn submit(&self, spec: ValidRunSpec) -> Result<RunView, QueueError> {
         if self.store.queued() >= self.capacity {
             return Err(QueueError::Full(self.capacity));
         }
-        let id = new_run_id();
+        let id = new_id();
         let view = RunView {
             id: id.clone(),
             state: RunState::Queued,
@@ -120,21 +89,66 @@ impl RunQueue {
             submitted_at_ms: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
             summary: None,
             error: None,
+            timeline: None,
         };
+        // Stored and announced before the runner can see it, so no later state is overwritten
+        // by this one, and watchers hear "queued" before "running".
         self.store.insert(view.clone());
+        self.store.save(&view, None).await;
+        self.hub.broadcast(ServerMessage::Run(view.clone()));
         if self.tx.try_send((id.clone(), spec)).is_err() {
-            self.store.update(&id, |r| {
+            if let Some(failed) = self.store.update(&id, |r| {
                 r.state = RunState::Failed;
                 r.error = Some("the run queue is full".into());
-            });
+            }) {
+                self.store.save(&failed, None).await;
+                self.hub.broadcast(ServerMessage::Run(failed));
+            }
             return Err(QueueError::Full(self.capacity));
         }
-        self.hub.broadcast(ServerMessage::Run(view.clone()));
         Ok(view)
+    }
+
+    /// Queues one run per pool size of the sweep, all or none.
+    pub async fn submit_sweep(&self, sweep: &SweepSpec, runs: Vec<ValidRunSpec>) -> Result<String, QueueError> {
+        let room = self.capacity.saturating_sub(self.store.queued());
+        if runs.len() > room {
+            return Err(QueueError::NoRoomForSweep { room, needed: runs.len() });
+        }
+        let mut points = Vec::with_capacity(runs.len());
+        for (size, run) in sweep.sizes.iter().zip(runs) {
+            points.push((*size, self.submit(run).await?.id));
+        }
+        let id = new_id();
+        self.sweeps.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), points);
+        Ok(id)
+    }
+
+    /// A sweep's points, with the figures of those runs that have finished.
+    pub async fn sweep(&self, id: &str) -> Option<SweepView> {
+        let points = self.sweeps.lock().unwrap_or_else(|p| p.into_inner()).get(id).cloned()?;
+        let mut view = SweepView { id: id.to_owned(), done: true, points: Vec::with_capacity(points.len()) };
+        for (size, run_id) in points {
+            let run = self.store.get(&run_id).await.ok().flatten();
+            let state = run.as_ref().map_or(RunState::Failed, |r| r.state);
+            view.done &= matches!(state, RunState::Done | RunState::Failed);
+            let s = run.and_then(|r| r.summary).unwrap_or_default();
+            view.points.push(SweepPoint {
+                max_connections: size,
+                run_id,
+                state,
+                throughput_per_s: s.throughput_per_s,
+                latency_p50_ms: s.latency_ms.p50,
+                latency_p99_ms: s.latency_ms.p99,
+                failed: s.failed,
+                peak_server_connections: s.peak_server_connections,
+            });
+        }
+        Some(view)
     }
 }
 
-fn new_run_id() -> String {
+fn new_id() -> String {
     let bytes: [u8; 8] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -160,29 +174,32 @@ impl Runner {
                 result = self.execute(&id, &spec) => result,
                 _ = shutdown.recv() => return,
             };
-            match result {
-                Ok(summary) => {
+            let Some(mut view) = self.store.get(&id).await.ok().flatten() else { continue };
+            let timeline = match result {
+                Ok((summary, timeline)) => {
                     tracing::info!(run = %id, completed = summary.completed, failed = summary.failed, "run done");
-                    self.set(&id, |r| {
-                        r.state = RunState::Done;
-                        r.summary = Some(summary);
-                    });
+                    view.state = RunState::Done;
+                    view.summary = Some(summary);
+                    Some(timeline)
                 }
                 Err(e) => {
                     tracing::warn!(run = %id, error = %e, "run failed");
-                    self.set(&id, |r| {
-                        r.state = RunState::Failed;
-                        r.error = Some(e.to_string());
-                    });
+                    view.state = RunState::Failed;
+                    view.error = Some(e.to_string());
+                    None
                 }
-            }
+            };
+            // Stored first, announced after: whoever hears that a run is done can read its
+            // timeline.
+            self.store.save(&view, timeline.as_ref()).await;
+            self.set(&id, |r| *r = view);
         }
     }
 
-    fn set(&self, id: &str, f: impl FnOnce(&mut RunView)) {
-        if let Some(view) = self.store.update(id, f) {
-            self.hub.broadcast(ServerMessage::Run(view));
-        }
+    fn set(&self, id: &str, f: impl FnOnce(&mut RunView)) -> Option<RunView> {
+        let view = self.store.update(id, f)?;
+        self.hub.broadcast(ServerMessage::Run(view.clone()));
+        Some(view)
     }
 
     /// Refuses to start a burst that could only collect connection errors.
@@ -199,46 +216,74 @@ impl Runner {
         }
     }
 
-    async fn execute(&self, id: &str, spec: &ValidRunSpec) -> Result<Summary, RunError> {
+    async fn execute(&self, id: &str, spec: &ValidRunSpec) -> Result<(Summary, Timeline), RunError> {
         self.preflight().await?;
-        let counters = Arc::new(LiveCounters::default());
-        let (strategy, application_name) = match spec.strategy {
-            StrategyKind::Naive => {
-                let opts = self.db.app(app_name::NAIVE_RUN);
-                (Strategy::Naive(NaiveStrategy::new(opts, counters.clone())), app_name::NAIVE_RUN)
-            }
-            StrategyKind::Pooled => {
-                let opts = self.db.app(app_name::POOLED_RUN);
-                (Strategy::Pooled(PooledStrategy::new(opts, &spec.pool, counters.clone())), app_name::POOLED_RUN)
-            }
+        // With a network spec, the run's connections go through a proxy that adds the distance
+        // and stages the outage; everything else (the sampler, the store) goes direct.
+        let mut options = self.db.app(app_name::NAIVE_RUN);
+        let proxy = if spec.network.uses_proxy() {
+            let upstream = self.db.app_tcp_target().ok_or(ProxyError::NotTcp)?;
+            let proxy = NetworkProxy::start(upstream, Duration::from_millis(spec.network.delay_ms)).await?;
+            options = options.host("127.0.0.1").port(proxy.port());
+            Some(Arc::new(proxy))
+        } else {
+            None
         };
-        let recorder = Arc::new(RunRecorder::new(counters.clone()));
-        let pool = strategy.pool().map(|p| (p.clone(), u64::from(spec.pool.max_connections)));
-        let leak_threshold = (spec.leak.detect_after_ms > 0).then(|| Duration::from_millis(spec.leak.detect_after_ms));
-        self.hub.begin_run(id, recorder.clone(), pool, application_name, leak_threshold);
-        if let Some(pool) = strategy.pool()
-            && spec.pool.min_connections > 0
-        {
-            warm_up(pool, spec.pool.min_connections).await;
+        let counters = Arc::new(LiveCounters::default());
+        let fleet = Arc::new(Fleet::build(&options, spec, counters.clone()));
+        let recorder = Arc::new(RunRecorder::new(counters));
+        self.hub.begin_run(RunWatch {
+            id: id.to_owned(),
+            recorder: recorder.clone(),
+            fleet: fleet.clone(),
+            pool_max: u64::from(spec.pool.max_connections),
+            leak_threshold: (spec.leak.detect_after_ms > 0).then(|| Duration::from_millis(spec.leak.detect_after_ms)),
+            outage: proxy.as_ref().map(|p| p.watch_outage()),
+        });
+        if spec.pool.min_connections > 0 {
+            for pool in fleet.pools() {
+                warm_up(&pool, spec.pool.min_connections).await;
+            }
         }
 
         let started = Instant::now();
+        let outage = match (&proxy, &spec.network.outage) {
+            (Some(proxy), Some(outage)) => {
+                let (proxy, outage) = (proxy.clone(), outage.clone());
+                Some(tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(outage.start_ms)).await;
+                    proxy.set_outage(Some(outage.mode));
+                    tokio::time::sleep(Duration::from_millis(outage.duration_ms)).await;
+                    proxy.set_outage(None);
+                }))
+            }
+            _ => None,
+        };
         let jar = Arc::new(LeakJar::default());
-        let fired =
-            tokio::time::timeout(RUN_DEADLINE, fire(strategy.clone(), spec, recorder.clone(), jar.clone())).await;
+        let fired = tokio::time::timeout(RUN_DEADLINE, fire(fleet.clone(), spec, recorder.clone(), jar.clone())).await;
         let duration = started.elapsed();
+        if spec.load.linger_ms > 0 && fired.is_ok() {
+            tokio::time::sleep(Duration::from_millis(spec.load.linger_ms)).await;
+        }
+        if let Some(outage) = outage {
+            outage.abort();
+        }
+        if let Some(proxy) = &proxy {
+            proxy.set_outage(None);
+        }
         // The last frame shows the pool as the run left it (leaks included); only then are the
-        // leaked connections let go and the pool closed.
+        // leaked connections let go and the pools closed.
         let peaks = self.hub.end_run();
         let leaked = jar.release().await;
-        if let Some(pool) = strategy.pool() {
-            pool.close().await;
-        }
+        fleet.close().await;
+        drop(proxy);
         fired.map_err(|_| RunError::Deadline(RUN_DEADLINE))?;
         let mut summary = recorder.summary(duration, peaks.server_connections, peaks.pool_size);
         summary.leaked = leaked;
         summary.leak_suspects = peaks.leak_suspects;
-        Ok(summary)
+        (summary.cache_hits, summary.cache_misses) = fleet.cache_counts();
+        summary.breaker_opened = fleet.breaker_opened();
+        Ok((summary, Timeline { requests: recorder.take_requests(), frames: peaks.frames }))
     }
 }
 
@@ -251,35 +296,5 @@ async fn warm_up(pool: &sqlx::PgPool, min_connections: u32) {
     let failed = opened.iter().filter(|c| c.is_err()).count();
     if failed > 0 {
         tracing::warn!(failed, "could not open every min_connections connection before the burst");
-    }
-}
-
-/// Fires the run's requests, at most `concurrency` at once, and waits for all of them.
-async fn fire(strategy: Strategy, spec: &ValidRunSpec, recorder: Arc<RunRecorder>, jar: Arc<LeakJar>) {
-    let gate = Arc::new(Semaphore::new(spec.concurrency as usize));
-    let strategy = Arc::new(strategy);
-    let mut requests = JoinSet::new();
-    for number in 0..u64::from(spec.requests) {
-        let Ok(permit) = gate.clone().acquire_owned().await else { break };
-        let (strategy, recorder, work, jar) = (strategy.clone(), recorder.clone(), spec.work.clone(), jar.clone());
-        let leaks = spec.leak.leaks(number);
-        requests.spawn(async move {
-            let counters = &recorder.counters;
-            counters.in_flight.fetch_add(1, Ordering::Relaxed);
-            let start = Instant::now();
-            let request = Request { number: Some(number), leak_into: leaks.then_some(jar.as_ref()) };
-            let outcome = strategy.serve(&work, request).await;
-            recorder.record(start.elapsed(), &outcome);
-            counters.in_flight.fetch_sub(1, Ordering::Relaxed);
-            if let Err(e) = &outcome {
-                tracing::debug!(kind = e.kind.as_str(), error = %e.message, "request failed");
-            }
-            drop(permit);
-        });
-    }
-    while let Some(joined) = requests.join_next().await {
-        if let Err(e) = joined {
-            tracing::error!(error = %e, "a request task failed");
-        }
     }
 }

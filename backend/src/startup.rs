@@ -24,6 +24,7 @@ use crate::runner::RunQueue;
 use crate::sampler::Sampler;
 use crate::shutdown::ShutdownTrigger;
 use crate::state::AppState;
+use crate::store::{RunStore, StoreError};
 use crate::strategy::{LiveCounters, NaiveStrategy, PooledStrategy};
 
 #[derive(Debug, thiserror::Error)]
@@ -75,11 +76,13 @@ impl Application {
 
         let trigger = ShutdownTrigger::new();
         let hub = MetricsHub::new(max_connections);
-        let (queue, runner) = RunQueue::new(db.clone(), hub.clone(), config.max_queued_runs as usize);
         let admin = PgPoolOptions::new()
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(2))
             .connect_lazy_with(db.admin(app_name::ADMIN));
+        let store = Arc::new(RunStore::new(admin.clone()));
+        store.load().await.map_err(|StoreError::Database(e)| StartError::Database(e))?;
+        let (queue, runner) = RunQueue::new(db.clone(), hub.clone(), store, config.max_queued_runs as usize);
         let demo_spec = poollab_shared::PoolSpec { max_connections: config.demo_pool_size, ..Default::default() };
         let state = AppState {
             demo_naive: NaiveStrategy::new(db.app(app_name::DEMO_NAIVE), Arc::new(LiveCounters::default())),

@@ -20,7 +20,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Postgres};
 use sqlx::{ConnectOptions, Connection};
 
-use crate::db::{DemoRow, classify, run_work};
+use crate::db::{DemoRow, classify, run_query};
 
 /// How long a naive request may take to connect before it fails with `connect_timeout`.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -34,6 +34,9 @@ pub struct LiveCounters {
     pub connects: AtomicU64,
     /// Connections a naive request closed (a pool's closes are derived from its size).
     pub closes: AtomicU64,
+    /// Pooled connections retired because they reached `max_lifetime` (the rest of a pool's
+    /// closes are idle connections reaped after `idle_timeout`, or broken ones).
+    pub lifetime_closes: AtomicU64,
     pub in_flight: AtomicU64,
     /// Largest pool size seen by a request.
     pub peak_pool_size: AtomicU64,
@@ -127,11 +130,20 @@ impl LeakJar {
 }
 
 /// One request as the strategies see it: its number in the run (runs number their requests, so
-/// the leak detector can name them) and, for the leak lesson, a jar to leak its connection into.
-#[derive(Debug, Clone, Copy, Default)]
+/// the leak detector can name them), the user it asks for and, for the leak lesson, a jar to leak
+/// its connection into.
+#[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
     pub number: Option<u64>,
+    pub user: i32,
     pub leak_into: Option<&'a LeakJar>,
+}
+
+impl Request<'_> {
+    /// A one-off request (the demo endpoints) for this user.
+    pub fn for_user(user: i32) -> Self {
+        Request { number: None, user, leak_into: None }
+    }
 }
 
 /// Where the time of one request went.
@@ -151,7 +163,7 @@ pub struct RequestError {
 }
 
 impl RequestError {
-    fn new(kind: ErrorKind, message: impl Into<String>, timings: Timings) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>, timings: Timings) -> Self {
         RequestError { kind, message: message.into(), timings }
     }
 
@@ -162,16 +174,26 @@ impl RequestError {
 
 pub type Outcome = Result<(DemoRow, Timings), RequestError>;
 
-/// The request's work on a connection it holds, bounded by [`QUERY_TIMEOUT`].
-async fn query(conn: &mut PgConnection, work: &WorkSpec, mut t: Timings) -> Outcome {
-    let start = Instant::now();
-    let result = tokio::time::timeout(QUERY_TIMEOUT, run_work(conn, work)).await;
-    t.query = start.elapsed();
-    match result {
-        Err(_) => Err(RequestError::new(ErrorKind::Other, "query timed out", t)),
-        Ok(Err(e)) => Err(RequestError::from_sqlx(&e, t)),
-        Ok(Ok(row)) => Ok((row, t)),
+/// The request's work on a connection it holds: its query, each bounded by [`QUERY_TIMEOUT`];
+/// with `hold_ms`, a pause while still holding the connection (the app doing something else, like
+/// calling another service) and the query again. `t.query` counts the time in queries only.
+async fn query(conn: &mut PgConnection, work: &WorkSpec, user: i32, mut t: Timings) -> Outcome {
+    let rounds = if work.hold_ms > 0 { 2 } else { 1 };
+    let mut row = None;
+    for round in 0..rounds {
+        if round > 0 {
+            tokio::time::sleep(Duration::from_millis(work.hold_ms)).await;
+        }
+        let start = Instant::now();
+        let result = tokio::time::timeout(QUERY_TIMEOUT, run_query(conn, work, user)).await;
+        t.query += start.elapsed();
+        match result {
+            Err(_) => return Err(RequestError::new(ErrorKind::Other, "query timed out", t)),
+            Ok(Err(e)) => return Err(RequestError::from_sqlx(&e, t)),
+            Ok(Ok(r)) => row = Some(r),
+        }
     }
+    row.map(|r| (r, t)).ok_or_else(|| RequestError::new(ErrorKind::Other, "no query ran", t))
 }
 
 /// Open, query, close: one connection per request.
@@ -200,7 +222,7 @@ impl NaiveStrategy {
         };
         self.counters.connects.fetch_add(1, Ordering::Relaxed);
         self.counters.checkout(request.number);
-        let outcome = query(&mut conn, work, t).await;
+        let outcome = query(&mut conn, work, request.user, t).await;
         if let Some(jar) = request.leak_into {
             // The bug: the connection is never closed; its server backend stays.
             lock(&jar.naive).push(conn);
@@ -257,17 +279,36 @@ impl PooledStrategy {
             .min_connections(spec.min_connections)
             .acquire_timeout(Duration::from_millis(spec.acquire_timeout_ms))
             .idle_timeout(millis_or_never(spec.idle_timeout_ms))
-            .max_lifetime(millis_or_never(spec.max_lifetime_ms))
             .test_before_acquire(spec.test_before_acquire && window.is_none())
             .after_connect(move |_conn, _meta| {
                 on_connect.connects.fetch_add(1, Ordering::Relaxed);
                 Box::pin(async { Ok(()) })
             });
-        if let Some(window) = window {
-            // A failed ping makes the pool close that connection and try another (or open one).
+        // Max lifetime is enforced here rather than by sqlx's own setting, with the same effect
+        // (a connection past its age is closed when returned, or when next handed out), so the
+        // lab can count which closes were retirements: sqlx does not say why it closed one.
+        if let Some(lifetime) = millis_or_never(spec.max_lifetime_ms) {
+            let on_release = counters.clone();
+            pool = pool.after_release(move |_conn, meta| {
+                let retire = meta.age >= lifetime;
+                if retire {
+                    on_release.lifetime_closes.fetch_add(1, Ordering::Relaxed);
+                }
+                Box::pin(async move { Ok(!retire) })
+            });
+        }
+        let (on_acquire, lifetime) = (counters.clone(), millis_or_never(spec.max_lifetime_ms));
+        if window.is_some() || lifetime.is_some() {
+            // Returning false (or a failed ping) makes the pool close that connection and try
+            // another, or open a new one.
             pool = pool.before_acquire(move |conn, meta| {
+                let on_acquire = on_acquire.clone();
                 Box::pin(async move {
-                    if meta.idle_for >= window {
+                    if lifetime.is_some_and(|l| meta.age >= l) {
+                        on_acquire.lifetime_closes.fetch_add(1, Ordering::Relaxed);
+                        return Ok(false);
+                    }
+                    if window.is_some_and(|w| meta.idle_for >= w) {
                         conn.ping().await?;
                     }
                     Ok(true)
@@ -295,7 +336,7 @@ impl PooledStrategy {
         let mut conn = acquired.map_err(|e| RequestError::from_sqlx(&e, t))?;
         self.counters.peak_pool_size.fetch_max(u64::from(self.pool.size()), Ordering::Relaxed);
         self.counters.checkout(request.number);
-        let outcome = query(&mut conn, work, t).await;
+        let outcome = query(&mut conn, work, request.user, t).await;
         if let Some(jar) = request.leak_into {
             // The bug: the guard is stashed away instead of dropped, so the pool never gets the
             // connection back (in real code: a guard stored in a long-lived struct or a task

@@ -1,7 +1,10 @@
 //! The run form: every knob has a label, a documented range, and is reachable by keyboard.
 
 use leptos::prelude::*;
-use poollab_shared::{LeakSpec, Limits, PoolSpec, Query, RunSpec, RunView, Strategy, WorkSpec};
+use poollab_shared::{
+    BreakerSpec, CacheSpec, LeakSpec, Limits, LoadShape, LoadSpec, NetworkSpec, OutageMode, OutageSpec, PoolSpec,
+    Query, RunSpec, RunView, Strategy, WorkSpec,
+};
 
 /// A labelled number input bound to a signal, clamped to its documented range.
 #[component]
@@ -44,6 +47,53 @@ fn NumberField(
     }
 }
 
+/// A labelled checkbox bound to a signal.
+#[component]
+fn CheckField(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<bool>,
+    #[prop(optional)] hint: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="field check">
+            <input id=id type="checkbox" prop:checked=move || value.get() on:change=move |ev| value.set(event_target_checked(&ev)) />
+            <label for=id>{label}</label>
+            <small>{hint}</small>
+        </div>
+    }
+}
+
+/// A labelled drop-down of `(value, label)` options bound to a signal.
+#[component]
+fn SelectField<T: Copy + PartialEq + Send + Sync + 'static>(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<T>,
+    options: Vec<(T, &'static str)>,
+) -> impl IntoView {
+    let choices = options.clone();
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select
+                id=id
+                on:change=move |ev| {
+                    let picked = event_target_value(&ev);
+                    if let Some((v, _)) = choices.iter().find(|(_, l)| *l == picked) {
+                        value.set(*v);
+                    }
+                }
+            >
+                {options
+                    .into_iter()
+                    .map(|(v, l)| view! { <option value=l prop:selected=move || value.get() == v>{l}</option> })
+                    .collect_view()}
+            </select>
+        </div>
+    }
+}
+
 #[component]
 pub fn Controls(on_started: impl Fn(RunView) + Copy + 'static) -> impl IntoView {
     let strategy = RwSignal::new(Strategy::Naive);
@@ -53,25 +103,77 @@ pub fn Controls(on_started: impl Fn(RunView) + Copy + 'static) -> impl IntoView 
     let acquire_timeout = RwSignal::new(2_000u64);
     // A request that does 50 ms of database work: long enough for connections to be seen.
     let sleep_ms = RwSignal::new(50u64);
+    let query = RwSignal::new(Query::Sleep);
+    let hold_ms = RwSignal::new(0u64);
+    let users = RwSignal::new(5_000u64);
+    let shape = RwSignal::new(LoadShape::Burst);
+    let rate = RwSignal::new(100u64);
+    let ramp_to = RwSignal::new(500u64);
+    let instances = RwSignal::new(1u64);
+    let linger = RwSignal::new(0u64);
+    let pool_min = RwSignal::new(0u64);
+    let idle_timeout = RwSignal::new(30_000u64);
+    let max_lifetime = RwSignal::new(1_800_000u64);
+    let test_before_acquire = RwSignal::new(true);
+    let delay_ms = RwSignal::new(0u64);
+    let outage = RwSignal::new(None::<OutageMode>);
+    let outage_start = RwSignal::new(500u64);
+    let outage_for = RwSignal::new(2_000u64);
+    let breaker_on = RwSignal::new(false);
+    let breaker_threshold = RwSignal::new(5u64);
+    let breaker_open_ms = RwSignal::new(1_000u64);
+    let cache_on = RwSignal::new(false);
+    let cache_ttl = RwSignal::new(10_000u64);
     let leak_percent = RwSignal::new(0u64);
     let leak_detect_ms = RwSignal::new(0u64);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let naive = Signal::derive(move || strategy.get() == Strategy::Naive);
+    let burst = Signal::derive(move || shape.get() == LoadShape::Burst);
+    let no_outage = Signal::derive(move || outage.get().is_none());
 
     let spec = move || RunSpec {
         strategy: strategy.get_untracked(),
         requests: requests.get_untracked() as u32,
         concurrency: concurrency.get_untracked() as u32,
+        instances: instances.get_untracked() as u32,
         pool: PoolSpec {
             max_connections: pool_max.get_untracked() as u32,
+            min_connections: pool_min.get_untracked().min(pool_max.get_untracked()) as u32,
             acquire_timeout_ms: acquire_timeout.get_untracked(),
-            ..PoolSpec::default()
+            idle_timeout_ms: idle_timeout.get_untracked(),
+            max_lifetime_ms: max_lifetime.get_untracked(),
+            test_before_acquire: test_before_acquire.get_untracked(),
         },
         work: WorkSpec {
-            query: if sleep_ms.get_untracked() > 0 { Query::Sleep } else { Query::SelectUser },
+            query: match query.get_untracked() {
+                Query::Sleep if sleep_ms.get_untracked() == 0 => Query::SelectUser,
+                q => q,
+            },
             sleep_ms: sleep_ms.get_untracked(),
+            hold_ms: hold_ms.get_untracked(),
+            users: users.get_untracked() as u32,
         },
+        load: LoadSpec {
+            shape: shape.get_untracked(),
+            rate_per_s: rate.get_untracked() as u32,
+            ramp_to_per_s: ramp_to.get_untracked() as u32,
+            linger_ms: linger.get_untracked(),
+        },
+        network: NetworkSpec {
+            delay_ms: delay_ms.get_untracked(),
+            outage: outage.get_untracked().map(|mode| OutageSpec {
+                mode,
+                start_ms: outage_start.get_untracked(),
+                duration_ms: outage_for.get_untracked(),
+            }),
+        },
+        breaker: BreakerSpec {
+            enabled: breaker_on.get_untracked(),
+            failure_threshold: breaker_threshold.get_untracked() as u32,
+            open_ms: breaker_open_ms.get_untracked(),
+        },
+        cache: CacheSpec { enabled: cache_on.get_untracked(), ttl_ms: cache_ttl.get_untracked() },
         leak: LeakSpec {
             percent: leak_percent.get_untracked() as u32,
             detect_after_ms: leak_detect_ms.get_untracked(),
@@ -118,15 +220,45 @@ pub fn Controls(on_started: impl Fn(RunView) + Copy + 'static) -> impl IntoView 
                 {choice(Strategy::Pooled, "pooled", "borrow one from a pool, query, give it back")}
             </fieldset>
             <fieldset>
-                <legend>"The burst"</legend>
+                <legend>"The load"</legend>
                 <NumberField id="requests" label="Requests" value=requests range=Limits::REQUESTS hint="how many in all" />
                 <NumberField id="concurrency" label="Concurrency" value=concurrency range=Limits::CONCURRENCY hint="in flight at once" />
-                <NumberField id="sleep-ms" label="Query time (ms)" value=sleep_ms range=Limits::SLEEP_MS hint="0: a quick lookup; more: pg_sleep" />
+                <SelectField id="shape" label="Arrivals" value=shape options=vec![(LoadShape::Burst, "burst"), (LoadShape::Rate, "steady rate"), (LoadShape::Ramp, "ramp")] />
+                <NumberField id="rate" label="Rate (requests/s)" value=rate range=Limits::RATE_PER_S hint="steady rate, or where a ramp starts" disabled=burst />
+                <NumberField id="ramp-to" label="Ramp to (requests/s)" value=ramp_to range=Limits::RATE_PER_S hint="where a ramp ends" disabled=burst />
+                <NumberField id="linger" label="Watch afterwards (ms)" value=linger range=Limits::LINGER_MS hint="keep watching the idle pool after the last request" />
+                <NumberField id="instances" label="App instances" value=instances range=Limits::INSTANCES hint="each with its own pool" />
+            </fieldset>
+            <fieldset>
+                <legend>"The work of each request"</legend>
+                <SelectField id="query" label="Query" value=query options=vec![(Query::SelectUser, "lookup by id"), (Query::Sleep, "slow (pg_sleep)"), (Query::Heavy, "unindexed (table scan)")] />
+                <NumberField id="sleep-ms" label="Query time (ms)" value=sleep_ms range=Limits::SLEEP_MS hint="for the slow query" />
+                <NumberField id="hold-ms" label="Hold connection (ms)" value=hold_ms range=Limits::HOLD_MS hint="other work between two queries, connection held" />
+                <NumberField id="users" label="Distinct users" value=users range=Limits::USERS hint="fewer: more repeats for a cache" />
             </fieldset>
             <fieldset prop:disabled=naive>
                 <legend>"The pool (pooled only)"</legend>
-                <NumberField id="pool-max" label="Pool max size" value=pool_max range=Limits::MAX_CONNECTIONS hint="connections at most" disabled=naive />
+                <NumberField id="pool-max" label="Pool max size" value=pool_max range=Limits::MAX_CONNECTIONS hint="connections at most, per instance" disabled=naive />
+                <NumberField id="pool-min" label="Pool min size" value=pool_min range=Limits::MIN_CONNECTIONS hint="opened before the burst" disabled=naive />
                 <NumberField id="acquire-timeout" label="Acquire timeout (ms)" value=acquire_timeout range=Limits::ACQUIRE_TIMEOUT_MS hint="wait this long for a connection, then fail" disabled=naive />
+                <NumberField id="idle-timeout" label="Idle timeout (ms)" value=idle_timeout range=Limits::IDLE_TIMEOUT_MS hint="close idle connections after; 0: never" disabled=naive />
+                <NumberField id="max-lifetime" label="Max lifetime (ms)" value=max_lifetime range=Limits::MAX_LIFETIME_MS hint="replace connections older than; 0: never" disabled=naive />
+                <CheckField id="test-before-acquire" label="Test before acquire" value=test_before_acquire hint="ping an idle connection before handing it out" />
+            </fieldset>
+            <fieldset>
+                <legend>"The network"</legend>
+                <NumberField id="delay-ms" label="Added round trip (ms)" value=delay_ms range=Limits::DELAY_MS hint="distance between app and database" />
+                <SelectField id="outage" label="Outage" value=outage options=vec![(None, "none"), (Some(OutageMode::Refuse), "refuse (server gone)"), (Some(OutageMode::Blackhole), "blackhole (packets lost)")] />
+                <NumberField id="outage-start" label="Outage starts at (ms)" value=outage_start range=Limits::OUTAGE_START_MS hint="after the run starts" disabled=no_outage />
+                <NumberField id="outage-for" label="Outage lasts (ms)" value=outage_for range=Limits::OUTAGE_DURATION_MS disabled=no_outage />
+            </fieldset>
+            <fieldset>
+                <legend>"Guards in front of the database"</legend>
+                <CheckField id="breaker" label="Circuit breaker" value=breaker_on hint="fail fast while the database is failing" />
+                <NumberField id="breaker-threshold" label="Opens after failures in a row" value=breaker_threshold range=Limits::BREAKER_FAILURE_THRESHOLD />
+                <NumberField id="breaker-open" label="Stays open (ms)" value=breaker_open_ms range=Limits::BREAKER_OPEN_MS hint="then lets one trial through" />
+                <CheckField id="cache" label="Cache answers" value=cache_on hint="a hit needs no connection" />
+                <NumberField id="cache-ttl" label="Cache freshness (ms)" value=cache_ttl range=Limits::CACHE_TTL_MS />
             </fieldset>
             <fieldset>
                 <legend>"A bug to study: leaks"</legend>

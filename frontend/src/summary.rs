@@ -43,6 +43,13 @@ pub fn SummaryCard(run: Memo<Option<RunView>>) -> impl IntoView {
                         <div><dt>"throughput"</dt><dd>{format!("{:.0} req/s", s.throughput_per_s)}</dd></div>
                     </dl>
                     <ul class="errors" aria-label="failures by cause">{errors}</ul>
+                    {(s.cache_hits + s.cache_misses > 0).then(|| view! {
+                        <p data-testid="cache">{format!("Cache: {} hits, {} went to the database.", s.cache_hits, s.cache_misses)}</p>
+                    })}
+                    {(s.breaker_opened > 0).then(|| view! {
+                        <p data-testid="breaker">{format!("The circuit breaker opened {} times.", s.breaker_opened)}</p>
+                    })}
+                    <p><a href=format!("/api/runs/{}/requests.csv", run.id) download="">"Download every request (CSV)"</a></p>
                     {(s.leaked > 0 || s.leak_suspects > 0).then(|| view! {
                         <p class="errors" data-testid="leaks">
                             {format!("{} connections leaked; the leak detector flagged {} requests.", s.leaked, s.leak_suspects)}

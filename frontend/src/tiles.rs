@@ -35,6 +35,15 @@ pub fn Tiles(latest: RwSignal<Option<Frame>>) -> impl IntoView {
                 <Tile label="waiting" id="tile-waiters" value=pool(|p| p.waiters) />
                 <Tile label="oldest wait (ms)" id="tile-oldest-wait" value=pool(|p| p.oldest_wait_ms) />
                 <Tile label="closes per second" id="tile-closes" value=num(|f| format!("{:.0}", f.app.closes_per_s)) />
+                <Tile label="of which: lifetime retirements" id="tile-closes-lifetime" value=num(|f| f.app.closes_lifetime_delta.to_string()) />
+                <Tile label="circuit breaker" id="tile-breaker" value=num(|f| match f.app.breaker {
+                    None => "off".into(),
+                    Some(b) => format!("{b:?}").to_lowercase(),
+                }) />
+                <Tile label="cache hits (last frame)" id="tile-cache" value=num(|f| {
+                    let looked = f.app.cache_hits_delta + f.app.cache_misses_delta;
+                    if looked == 0 { "–".into() } else { format!("{:.0}%", 100.0 * f.app.cache_hits_delta as f64 / looked as f64) }
+                }) />
                 <Tile label="p50 latency (ms)" id="tile-p50" value=num(|f| f.app.latency_p50_ms.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())) />
                 <Tile label="errors in the last frame" id="tile-errors" value=num(|f| f.app.failed_delta.to_string()) />
                 <Tile label="held too long (leak detector)" id="tile-held" value=num(|f| {
@@ -48,6 +57,7 @@ pub fn Tiles(latest: RwSignal<Option<Frame>>) -> impl IntoView {
                 <Tile label="all client backends" id="tile-backends" value=num(|f| f.server.backends.to_string()) />
                 <Tile label="max_connections" id="tile-max" value=num(|f| f.server.max_connections.to_string()) />
                 <Tile label="server reachable" id="tile-up" value=num(|f| if f.server.reachable { "yes".into() } else { "no".into() }) />
+                <Tile label="network outage" id="tile-outage" value=num(|f| if f.app.outage { "on".into() } else { "off".into() }) />
             </div>
         </div>
     }

@@ -11,6 +11,7 @@ use crate::summary::{ErrorCounts, RunView};
 
 /// One frame of the live view.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Frame {
     /// Increases by one per frame; a gap means this client missed frames.
     pub seq: u64,
@@ -28,6 +29,7 @@ pub struct Frame {
 
 /// The application's side: requests of the running run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AppFrame {
     /// Requests started and not yet answered.
     pub in_flight: u64,
@@ -41,6 +43,9 @@ pub struct AppFrame {
     /// timeout or max lifetime retires one.
     pub closes_delta: u64,
     pub closes_per_s: f64,
+    /// Of `closes_delta`, the pooled connections retired for reaching `max_lifetime`; a pool's
+    /// other closes are idle connections reaped after `idle_timeout` (or broken ones).
+    pub closes_lifetime_delta: u64,
     /// Median latency of the requests completed in this interval, if any.
     pub latency_p50_ms: Option<f64>,
     /// 99th percentile latency of the requests completed in this interval, if any.
@@ -49,6 +54,26 @@ pub struct AppFrame {
     /// longest held first (at most 10 listed; `held_too_long_count` counts them all).
     pub held_too_long: Vec<HeldConnection>,
     pub held_too_long_count: u64,
+    /// The circuit breaker's state, when the run has one.
+    pub breaker: Option<BreakerState>,
+    /// Requests answered from the cache / sent on to the database, in this interval (both zero
+    /// when the run has no cache).
+    pub cache_hits_delta: u64,
+    pub cache_misses_delta: u64,
+    /// True while the run's staged network outage is on.
+    pub outage: bool,
+}
+
+/// Where a circuit breaker is in its cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakerState {
+    /// Requests go through; failures in a row are counted.
+    Closed,
+    /// Requests fail at once with `circuit_open`, sparing the database and the callers' time.
+    Open,
+    /// One trial request is let through to see whether the database is back.
+    HalfOpen,
 }
 
 /// A request that has held its connection for a suspiciously long time.
@@ -59,8 +84,10 @@ pub struct HeldConnection {
     pub held_ms: u64,
 }
 
-/// The pool's own counters, read from the real `sqlx` pool.
+/// The pool's own counters, read from the real `sqlx` pool (summed over the run's app
+/// instances when there are several).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PoolFrame {
     /// Connections the pool holds (idle + in use).
     pub size: u64,
@@ -70,11 +97,15 @@ pub struct PoolFrame {
     pub waiters: u64,
     /// How long the request that has waited longest has been waiting (0 when none waits).
     pub oldest_wait_ms: u64,
+    /// The most connections the pools may open together: instances × `pool.max_connections`.
     pub max_connections: u64,
+    /// How many app instances (each with its own pool) these figures add up.
+    pub instances: u64,
 }
 
 /// The server's side, from `pg_stat_activity` (the sampler's own backend left out).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ServerFrame {
     /// False when the sampler could not reach the server for this frame.
     pub reachable: bool,

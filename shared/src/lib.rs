@@ -5,15 +5,30 @@
 //! [`ServerMessage`]s (mostly [`Frame`]s) while the run goes.
 //!
 //! # Layout
-//! - [`spec`]: what a learner asks for (strategy, burst size, pool knobs, work per request) and the
-//!   documented range of every number. A [`ValidRunSpec`] can only exist if it is in range.
+//! - [`spec`]: what a learner asks for (strategy, load shape, pool knobs, work per request, app
+//!   instances, network, breaker, cache, leak).
+//! - [`limits`]: the documented range of every number; a [`ValidRunSpec`] can only exist if it is
+//!   in range.
 //! - [`summary`]: what a finished run measured (outcomes by cause, latency percentiles, peaks).
 //! - [`frame`]: the live view, about ten times a second: the app's pool and the server's backends.
+//! - [`timeline`]: a stored run's requests and frames, for replay and export.
+//! - [`sweep`]: the same load over several pool sizes: the sizing curve.
 
 pub mod frame;
+pub mod limits;
 pub mod spec;
 pub mod summary;
+pub mod sweep;
+pub mod timeline;
 
-pub use frame::{AppFrame, ClientMessage, CountBy, Frame, HeldConnection, PoolFrame, ServerFrame, ServerMessage};
-pub use spec::{LeakSpec, Limits, PoolSpec, Query, RunSpec, SpecError, Strategy, ValidRunSpec, WorkSpec};
+pub use frame::{
+    AppFrame, BreakerState, ClientMessage, CountBy, Frame, HeldConnection, PoolFrame, ServerFrame, ServerMessage,
+};
+pub use limits::{Limits, SpecError, ValidRunSpec};
+pub use spec::{
+    BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, OutageMode, OutageSpec, PoolSpec, Query,
+    RunSpec, Strategy, WorkSpec,
+};
 pub use summary::{ErrorCounts, ErrorKind, LatencySummary, RunState, RunView, Summary};
+pub use sweep::{MAX_SWEEP_SIZES, SweepError, SweepPoint, SweepSpec, SweepView};
+pub use timeline::{RequestRecord, Timeline};

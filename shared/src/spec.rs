@@ -1,14 +1,19 @@
 //! What a learner asks the lab to do: a *run*.
 //!
-//! A run fires `requests` requests at the backend, at most `concurrency` at a time, and serves each
-//! one with a strategy: **naive** (open a PostgreSQL connection, query, close) or **pooled** (borrow
-//! a connection from a `sqlx` pool built from [`PoolSpec`], query, give it back).
+//! A run fires `requests` requests at the backend and serves each one with a strategy: **naive**
+//! (open a PostgreSQL connection, query, close) or **pooled** (borrow a connection from a `sqlx`
+//! pool built from [`PoolSpec`], query, give it back). Around that core, each part of the spec
+//! switches on one idea of the course:
 //!
-//! Every number has a documented range ([`Limits`]). [`ValidRunSpec`] is the only form the engine
-//! accepts, and the only way to get one is through [`RunSpec::validate`] (serde uses it too), so an
-//! out-of-range spec is turned away at the edge with a message that names the field.
-
-use std::ops::RangeInclusive;
+//! - [`LoadSpec`]: how the requests arrive (all at once, at a steady rate, or ramping up);
+//! - [`WorkSpec`]: what each request does while it holds its connection;
+//! - `instances`: how many copies of the app fire at once, each with its own pool;
+//! - [`NetworkSpec`]: how far away the database is, and when it goes dark;
+//! - [`BreakerSpec`] and [`CacheSpec`]: the guards production puts in front of a pool;
+//! - [`LeakSpec`]: a deliberate bug for the leak lesson.
+//!
+//! Every number has a documented range ([`crate::Limits`]); [`crate::ValidRunSpec`] is the only
+//! form the engine accepts.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,10 +31,13 @@ pub enum Strategy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Query {
-    /// Look up one user of the seeded demo table by primary key: a fast, realistic query.
+    /// Look up one user of the seeded demo table by primary key: a fast, indexed query.
     SelectUser,
     /// `pg_sleep(sleep_ms)`: a slow query that holds its connection for a known time.
     Sleep,
+    /// The same user looked up by `lower(email)`, which no index covers: the server scans the
+    /// whole table. The "before" of the query-optimisation lesson.
+    Heavy,
 }
 
 /// The pool's knobs (used by the pooled strategy; the naive one has no pool).
@@ -38,7 +46,7 @@ pub enum Query {
 pub struct PoolSpec {
     /// Most connections the pool will open at once; further requests wait in line.
     pub max_connections: u32,
-    /// Connections kept open even when idle (opened in the background when the pool starts).
+    /// Connections opened before the burst and kept open even when idle.
     pub min_connections: u32,
     /// How long a request may wait for a free connection before it fails with `acquire_timeout`.
     pub acquire_timeout_ms: u64,
@@ -71,11 +79,138 @@ pub struct WorkSpec {
     pub query: Query,
     /// For `query: "sleep"`: how long the query sleeps on the server.
     pub sleep_ms: u64,
+    /// Keep the connection checked out this long after the query (the app "doing other work",
+    /// like calling another service, between two queries), then query again. 0: release at once.
+    pub hold_ms: u64,
+    /// How many distinct users the requests ask for (request `n` asks for user `n % users + 1`).
+    /// Fewer users means more repeats, which is what a cache feeds on.
+    pub users: u32,
 }
 
 impl Default for WorkSpec {
     fn default() -> Self {
-        Self { query: Query::SelectUser, sleep_ms: 0 }
+        Self { query: Query::SelectUser, sleep_ms: 0, hold_ms: 0, users: 5_000 }
+    }
+}
+
+/// When requests arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadShape {
+    /// All at once (at most `concurrency` in flight): the burst of a page going viral.
+    Burst,
+    /// One request every `1 / rate_per_s` seconds, whether or not earlier ones have finished.
+    Rate,
+    /// The rate grows evenly from `rate_per_s` to `ramp_to_per_s` over the run.
+    Ramp,
+}
+
+/// How the run's requests arrive. With `rate` and `ramp` the arrivals keep their schedule even
+/// when the database falls behind (an open loop, like real users); `concurrency` still caps how
+/// many are in flight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoadSpec {
+    pub shape: LoadShape,
+    pub rate_per_s: u32,
+    pub ramp_to_per_s: u32,
+    /// After the last request, keep watching this long (the pools stay open, frames keep coming):
+    /// time to see an idle pool shrink. Not part of the run's duration or throughput.
+    pub linger_ms: u64,
+}
+
+impl Default for LoadSpec {
+    fn default() -> Self {
+        Self { shape: LoadShape::Burst, rate_per_s: 100, ramp_to_per_s: 500, linger_ms: 0 }
+    }
+}
+
+impl LoadSpec {
+    /// When request `n` (from 0) of `requests` is due, in milliseconds from the start of the run
+    /// (always 0 for a burst). A ramp's rate grows linearly in time, so its arrivals solve
+    /// `r0 t + (r1 - r0) t² / 2T = n`, where `T` makes the run's total come out at `requests`.
+    pub fn due_ms(&self, n: u64, requests: u64) -> f64 {
+        let (r0, r1) = (f64::from(self.rate_per_s.max(1)), f64::from(self.ramp_to_per_s.max(1)));
+        let n = n as f64;
+        match self.shape {
+            LoadShape::Burst => 0.0,
+            LoadShape::Rate => n / r0 * 1000.0,
+            LoadShape::Ramp => {
+                let total_s = 2.0 * requests as f64 / (r0 + r1);
+                let a = (r1 - r0) / (2.0 * total_s);
+                let t =
+                    if a.abs() < f64::EPSILON { n / r0 } else { (-r0 + (r0 * r0 + 4.0 * a * n).sqrt()) / (2.0 * a) };
+                t * 1000.0
+            }
+        }
+    }
+}
+
+/// Outages the network proxy can stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutageMode {
+    /// The server is gone: open connections are cut and new ones refused at once.
+    Refuse,
+    /// Packets vanish: connections stay open but nothing comes back, so only timeouts notice.
+    Blackhole,
+}
+
+/// A scheduled outage inside a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageSpec {
+    pub mode: OutageMode,
+    /// Milliseconds after the run starts.
+    pub start_ms: u64,
+    pub duration_ms: u64,
+}
+
+/// The way between the app and PostgreSQL. When anything here is set, the run's connections go
+/// through an in-process TCP proxy that adds the delay and stages the outage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkSpec {
+    /// Added round-trip time (half on the way there, half on the way back).
+    pub delay_ms: u64,
+    pub outage: Option<OutageSpec>,
+}
+
+impl NetworkSpec {
+    pub fn uses_proxy(&self) -> bool {
+        self.delay_ms > 0 || self.outage.is_some()
+    }
+}
+
+/// A circuit breaker in front of the database: after `failure_threshold` failures in a row it
+/// *opens* and fails requests at once (`circuit_open`) for `open_ms`, then lets one trial request
+/// through (*half-open*): success closes it again, failure opens it for another `open_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BreakerSpec {
+    pub enabled: bool,
+    pub failure_threshold: u32,
+    pub open_ms: u64,
+}
+
+impl Default for BreakerSpec {
+    fn default() -> Self {
+        Self { enabled: false, failure_threshold: 5, open_ms: 1_000 }
+    }
+}
+
+/// A cache in front of the demo query: a hit answers without touching a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CacheSpec {
+    pub enabled: bool,
+    /// How long an answer stays fresh.
+    pub ttl_ms: u64,
+}
+
+impl Default for CacheSpec {
+    fn default() -> Self {
+        Self { enabled: false, ttl_ms: 10_000 }
     }
 }
 
@@ -100,10 +235,22 @@ pub struct RunSpec {
     pub requests: u32,
     #[serde(default = "default_concurrency")]
     pub concurrency: u32,
+    /// Copies of the app firing at once, each with its own pool of `pool.max_connections` and its
+    /// own `application_name`: the fleet maths of `instances × pool size` against the server.
+    #[serde(default = "default_instances")]
+    pub instances: u32,
     #[serde(default)]
     pub pool: PoolSpec,
     #[serde(default)]
     pub work: WorkSpec,
+    #[serde(default)]
+    pub load: LoadSpec,
+    #[serde(default)]
+    pub network: NetworkSpec,
+    #[serde(default)]
+    pub breaker: BreakerSpec,
+    #[serde(default)]
+    pub cache: CacheSpec,
     #[serde(default)]
     pub leak: LeakSpec,
 }
@@ -114,6 +261,9 @@ fn default_requests() -> u32 {
 fn default_concurrency() -> u32 {
     100
 }
+fn default_instances() -> u32 {
+    1
+}
 
 impl Default for RunSpec {
     fn default() -> Self {
@@ -121,102 +271,15 @@ impl Default for RunSpec {
             strategy: Strategy::Naive,
             requests: default_requests(),
             concurrency: default_concurrency(),
+            instances: default_instances(),
             pool: PoolSpec::default(),
             work: WorkSpec::default(),
+            load: LoadSpec::default(),
+            network: NetworkSpec::default(),
+            breaker: BreakerSpec::default(),
+            cache: CacheSpec::default(),
             leak: LeakSpec::default(),
         }
-    }
-}
-
-/// The documented range of every number in a [`RunSpec`]. The page uses them for its inputs.
-pub struct Limits;
-
-impl Limits {
-    pub const REQUESTS: RangeInclusive<u64> = 1..=10_000;
-    pub const CONCURRENCY: RangeInclusive<u64> = 1..=1_000;
-    pub const MAX_CONNECTIONS: RangeInclusive<u64> = 1..=500;
-    /// `min_connections` must also be at most `max_connections`.
-    pub const MIN_CONNECTIONS: RangeInclusive<u64> = 0..=500;
-    pub const ACQUIRE_TIMEOUT_MS: RangeInclusive<u64> = 1..=60_000;
-    pub const IDLE_TIMEOUT_MS: RangeInclusive<u64> = 0..=3_600_000;
-    pub const MAX_LIFETIME_MS: RangeInclusive<u64> = 0..=86_400_000;
-    pub const SLEEP_MS: RangeInclusive<u64> = 0..=10_000;
-    pub const LEAK_PERCENT: RangeInclusive<u64> = 0..=100;
-    pub const LEAK_DETECT_AFTER_MS: RangeInclusive<u64> = 0..=600_000;
-    /// A run's unavoidable duration (waves of `concurrency` requests, each sleeping `sleep_ms`)
-    /// must fit in this many milliseconds, so no run can hold the shared queue for long.
-    pub const RUN_BUDGET_MS: u64 = 120_000;
-}
-
-/// Why a spec was turned away. The message names the field and its allowed range.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SpecError {
-    #[error("{field} must be between {min} and {max} (got {got})")]
-    OutOfRange { field: &'static str, min: u64, max: u64, got: u64 },
-    #[error("pool.min_connections ({min}) must not exceed pool.max_connections ({max})")]
-    MinAboveMax { min: u32, max: u32 },
-    #[error(
-        "this run would take at least {estimate_ms} ms (ceil(requests / concurrency) x work.sleep_ms); the limit is {budget_ms} ms"
-    )]
-    OverBudget { estimate_ms: u64, budget_ms: u64 },
-}
-
-fn check(field: &'static str, got: u64, range: RangeInclusive<u64>) -> Result<(), SpecError> {
-    if range.contains(&got) {
-        Ok(())
-    } else {
-        Err(SpecError::OutOfRange { field, min: *range.start(), max: *range.end(), got })
-    }
-}
-
-impl RunSpec {
-    /// Checks every field against [`Limits`]; the only way to make a [`ValidRunSpec`].
-    pub fn validate(self) -> Result<ValidRunSpec, SpecError> {
-        check("requests", self.requests.into(), Limits::REQUESTS)?;
-        check("concurrency", self.concurrency.into(), Limits::CONCURRENCY)?;
-        let p = &self.pool;
-        check("pool.max_connections", p.max_connections.into(), Limits::MAX_CONNECTIONS)?;
-        check("pool.min_connections", p.min_connections.into(), Limits::MIN_CONNECTIONS)?;
-        if p.min_connections > p.max_connections {
-            return Err(SpecError::MinAboveMax { min: p.min_connections, max: p.max_connections });
-        }
-        check("pool.acquire_timeout_ms", p.acquire_timeout_ms, Limits::ACQUIRE_TIMEOUT_MS)?;
-        check("pool.idle_timeout_ms", p.idle_timeout_ms, Limits::IDLE_TIMEOUT_MS)?;
-        check("pool.max_lifetime_ms", p.max_lifetime_ms, Limits::MAX_LIFETIME_MS)?;
-        check("work.sleep_ms", self.work.sleep_ms, Limits::SLEEP_MS)?;
-        check("leak.percent", self.leak.percent.into(), Limits::LEAK_PERCENT)?;
-        check("leak.detect_after_ms", self.leak.detect_after_ms, Limits::LEAK_DETECT_AFTER_MS)?;
-        let waves = u64::from(self.requests).div_ceil(u64::from(self.concurrency));
-        let estimate_ms = waves * self.work.sleep_ms;
-        if estimate_ms > Limits::RUN_BUDGET_MS {
-            return Err(SpecError::OverBudget { estimate_ms, budget_ms: Limits::RUN_BUDGET_MS });
-        }
-        Ok(ValidRunSpec(self))
-    }
-}
-
-/// A [`RunSpec`] whose every field is within [`Limits`]. Deserializing one validates it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RunSpec", into = "RunSpec")]
-pub struct ValidRunSpec(RunSpec);
-
-impl TryFrom<RunSpec> for ValidRunSpec {
-    type Error = SpecError;
-    fn try_from(spec: RunSpec) -> Result<Self, SpecError> {
-        spec.validate()
-    }
-}
-
-impl From<ValidRunSpec> for RunSpec {
-    fn from(valid: ValidRunSpec) -> Self {
-        valid.0
-    }
-}
-
-impl std::ops::Deref for ValidRunSpec {
-    type Target = RunSpec;
-    fn deref(&self) -> &RunSpec {
-        &self.0
     }
 }
 
@@ -233,54 +296,6 @@ impl LeakSpec {
 mod tests {
     use super::*;
 
-    fn parse(json: &str) -> Result<ValidRunSpec, String> {
-        serde_json::from_str(json).map_err(|e| e.to_string())
-    }
-
-    #[test]
-    fn the_design_example_parses() {
-        let spec = parse(
-            r#"{ "strategy": "pooled", "requests": 100, "concurrency": 100,
-                 "pool": { "max_connections": 10, "min_connections": 0, "acquire_timeout_ms": 2000,
-                           "idle_timeout_ms": 30000, "max_lifetime_ms": 1800000 },
-                 "work": { "query": "sleep", "sleep_ms": 5 } }"#,
-        )
-        .expect("valid");
-        assert_eq!(spec.strategy, Strategy::Pooled);
-        assert_eq!(spec.pool.max_connections, 10);
-        assert_eq!(spec.work.query, Query::Sleep);
-    }
-
-    #[test]
-    fn missing_fields_take_defaults() {
-        let spec = parse(r#"{"strategy":"naive"}"#).expect("valid");
-        assert_eq!(*spec, RunSpec::default());
-    }
-
-    #[test]
-    fn out_of_range_names_the_field_and_range() {
-        let err = parse(r#"{"strategy":"naive","requests":0}"#).unwrap_err();
-        assert!(err.contains("requests must be between 1 and 10000 (got 0)"), "{err}");
-        let err = parse(r#"{"strategy":"pooled","pool":{"max_connections":501}}"#).unwrap_err();
-        assert!(err.contains("pool.max_connections must be between 1 and 500"), "{err}");
-        let err = parse(r#"{"strategy":"pooled","pool":{"max_connections":2,"min_connections":3}}"#).unwrap_err();
-        assert!(err.contains("min_connections (3) must not exceed"), "{err}");
-    }
-
-    #[test]
-    fn a_run_that_would_hold_the_queue_too_long_is_refused() {
-        let err =
-            parse(r#"{"strategy":"naive","requests":10000,"concurrency":1,"work":{"query":"sleep","sleep_ms":100}}"#)
-                .unwrap_err();
-        assert!(err.contains("limit is 120000 ms"), "{err}");
-    }
-
-    #[test]
-    fn unknown_fields_and_strategies_are_refused() {
-        assert!(parse(r#"{"strategy":"naive","request":5}"#).unwrap_err().contains("unknown field"));
-        assert!(parse(r#"{"strategy":"magic"}"#).unwrap_err().contains("unknown variant"));
-    }
-
     #[test]
     fn leaks_are_spread_evenly_and_exactly() {
         let at = |percent| LeakSpec { percent, detect_after_ms: 0 };
@@ -289,14 +304,26 @@ mod tests {
         assert_eq!(leaking(25).len(), 25);
         assert!(leaking(0).is_empty());
         assert_eq!(leaking(100).len(), 100);
-        assert!(parse(r#"{"strategy":"pooled","leak":{"percent":101}}"#).unwrap_err().contains("leak.percent"));
     }
 
     #[test]
-    fn a_valid_spec_round_trips_as_plain_json() {
-        let spec = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() }.validate().unwrap();
-        let json = serde_json::to_string(&spec).unwrap();
-        assert!(json.starts_with(r#"{"strategy":"pooled""#), "{json}");
-        assert_eq!(parse(&json).unwrap(), spec);
+    fn a_steady_rate_spaces_arrivals_evenly() {
+        let load = LoadSpec { shape: LoadShape::Rate, rate_per_s: 50, ..LoadSpec::default() };
+        assert_eq!(load.due_ms(0, 100), 0.0);
+        assert_eq!(load.due_ms(50, 100), 1000.0);
+        assert_eq!(LoadSpec::default().due_ms(99, 100), 0.0, "a burst fires everything at once");
+    }
+
+    #[test]
+    fn a_ramp_speeds_up_and_ends_on_time() {
+        let load = LoadSpec { shape: LoadShape::Ramp, rate_per_s: 10, ramp_to_per_s: 90, linger_ms: 0 };
+        // 100 requests at an average of 50/s take 2 s.
+        let last = load.due_ms(100, 100);
+        assert!((last - 2000.0).abs() < 1.0, "{last}");
+        let first_gap = load.due_ms(1, 100) - load.due_ms(0, 100);
+        let last_gap = load.due_ms(100, 100) - load.due_ms(99, 100);
+        assert!(first_gap > 4.0 * last_gap, "{first_gap} vs {last_gap}");
+        let flat = LoadSpec { shape: LoadShape::Ramp, rate_per_s: 20, ramp_to_per_s: 20, linger_ms: 0 };
+        assert!((flat.due_ms(20, 40) - 1000.0).abs() < 1e-6);
     }
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::spec::RunSpec;
+use crate::timeline::Timeline;
 
 /// Why a request failed, in the words a learner meets in production.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -105,8 +106,9 @@ pub struct LatencySummary {
     pub max: f64,
 }
 
-/// The measured result of a finished run.
+/// The measured result of a finished run. (Fields missing from a stored summary read as zero.)
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     pub completed: u64,
     pub failed: u64,
@@ -132,6 +134,11 @@ pub struct Summary {
     pub leaked: u64,
     /// Requests the leak detector flagged: still holding a connection past `detect_after_ms`.
     pub leak_suspects: u64,
+    /// Requests answered from the cache, and requests that went on to the database.
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    /// How many times the circuit breaker opened.
+    pub breaker_opened: u64,
 }
 
 /// Where a run is in its life.
@@ -157,6 +164,9 @@ pub struct RunView {
     pub summary: Option<Summary>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Every request and frame of the run: only with `GET /api/runs/{id}?timeline=true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Timeline>,
 }
 
 #[cfg(test)]

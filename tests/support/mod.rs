@@ -19,7 +19,7 @@ pub struct TestApp {
     pub pg_dir: Option<PathBuf>,
     trigger: ShutdownTrigger,
     served: JoinHandle<std::io::Result<()>>,
-    _dir: TempDir,
+    _dir: Option<TempDir>,
 }
 
 /// A temp dir the `postgres` user can enter (tempfile makes them 0700).
@@ -53,13 +53,20 @@ pub async fn spawn_app(max_connections: u32) -> TestApp {
 }
 
 pub async fn spawn_with(cfg: Config, dir: TempDir) -> TestApp {
+    let mut app = spawn_in(cfg).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// The lab on a data directory the caller keeps (to restart a lab on the same one).
+pub async fn spawn_in(cfg: Config) -> TestApp {
     let app = Application::build(cfg).await.expect("the lab starts");
     let base = format!("http://127.0.0.1:{}", app.port());
     let pg_pid = app.cluster().and_then(|c| c.pid());
     let pg_dir = app.cluster().map(|c| c.data_dir());
     let trigger = app.trigger();
     let served = tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { base, http: reqwest::Client::new(), pg_pid, pg_dir, trigger, served, _dir: dir }
+    TestApp { base, http: reqwest::Client::new(), pg_pid, pg_dir, trigger, served, _dir: None }
 }
 
 impl TestApp {

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use poollab_shared::WorkSpec;
 
-use crate::db::DemoRow;
+use crate::db::{DemoRow, next_demo_user};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::strategy::{Outcome, Request};
@@ -24,12 +24,12 @@ fn answer(state: &AppState, strategy: &'static str, outcome: Outcome) -> Result<
 
 /// Open a connection, run the demo query, close.
 pub async fn naive(State(state): State<AppState>) -> Result<Json<DemoRow>, AppError> {
-    let outcome = state.demo_naive.serve(&WorkSpec::default(), Request::default()).await;
+    let outcome = state.demo_naive.serve(&WorkSpec::default(), Request::for_user(next_demo_user())).await;
     answer(&state, "naive", outcome)
 }
 
 /// The same query through the shared pool.
 pub async fn pooled(State(state): State<AppState>) -> Result<Json<DemoRow>, AppError> {
-    let outcome = state.demo_pooled.serve(&WorkSpec::default(), Request::default()).await;
+    let outcome = state.demo_pooled.serve(&WorkSpec::default(), Request::for_user(next_demo_user())).await;
     answer(&state, "pooled", outcome)
 }

@@ -6,6 +6,7 @@ mod demo;
 mod health;
 mod metrics;
 mod runs;
+mod sweeps;
 mod ws;
 
 use std::path::Path;
@@ -31,6 +32,9 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .route("/demo/pooled", get(demo::pooled))
         .route("/api/runs", post(runs::create).get(runs::list))
         .route("/api/runs/{id}", get(runs::get))
+        .route("/api/runs/{id}/requests.csv", get(runs::requests_csv))
+        .route("/api/sweeps", post(sweeps::create))
+        .route("/api/sweeps/{id}", get(sweeps::get))
         .route("/ws", get(ws::upgrade))
         .route("/metrics", get(metrics::prometheus))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,8 +1,12 @@
+//! `/api/runs`: start runs, read them back (with their timeline), export them.
+
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use poollab_shared::{RunView, ValidRunSpec};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use poollab_shared::{RequestRecord, RunView, ValidRunSpec};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::AppError;
@@ -15,12 +19,53 @@ pub async fn create(
     body: Result<Json<ValidRunSpec>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let Json(spec) = body?;
-    let run = state.queue.submit(spec)?;
+    let run = state.queue.submit(spec).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": run.id, "state": run.state }))))
 }
 
-pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<RunView>, AppError> {
-    state.queue.store().get(&id).map(Json).ok_or(AppError::RunNotFound(id))
+#[derive(Debug, Deserialize)]
+pub struct RunQuery {
+    /// `?timeline=true`: include every request and frame of the run.
+    #[serde(default)]
+    timeline: bool,
+}
+
+async fn find(state: &AppState, id: &str) -> Result<RunView, AppError> {
+    state.queue.store().get(id).await?.ok_or_else(|| AppError::RunNotFound(id.to_owned()))
+}
+
+/// `GET /api/runs/{id}[?timeline=true]`. With the timeline this is also the JSON export.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<RunQuery>,
+) -> Result<Json<RunView>, AppError> {
+    let mut run = find(&state, &id).await?;
+    if query.timeline {
+        run.timeline = Some(state.queue.store().timeline(&id).await?);
+    }
+    Ok(Json(run))
+}
+
+/// `GET /api/runs/{id}/requests.csv`: one row per request, for a spreadsheet or a notebook.
+pub async fn requests_csv(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
+    find(&state, &id).await?;
+    let timeline = state.queue.store().timeline(&id).await?;
+    let mut csv = String::with_capacity(64 * (timeline.requests.len() + 1));
+    csv.push_str(RequestRecord::CSV_HEADER);
+    csv.push('\n');
+    for r in &timeline.requests {
+        csv.push_str(&r.csv_row());
+        csv.push('\n');
+    }
+    let disposition = format!("attachment; filename=\"poollab-run-{id}.csv\"");
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        csv,
+    ))
 }
 
 /// Recent runs, newest first.

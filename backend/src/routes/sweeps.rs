@@ -1,0 +1,32 @@
+//! `/api/sweeps`: the same load over several pool sizes, to draw the sizing curve.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use poollab_shared::{SweepSpec, SweepView};
+use serde_json::{Value, json};
+
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// `POST /api/sweeps` `{"run": {...pooled run...}, "sizes": [1, 2, 4, ...]}`: queues one run per
+/// size. `202 {"id": ..., "runs": [...]}`.
+pub async fn create(
+    State(state): State<AppState>,
+    body: Result<Json<SweepSpec>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let Json(sweep) = body?;
+    let runs = sweep
+        .runs()
+        .map_err(|e| AppError::BadRequest { status: StatusCode::UNPROCESSABLE_ENTITY, message: e.to_string() })?;
+    let id = state.queue.submit_sweep(&sweep, runs).await?;
+    let view = state.queue.sweep(&id).await.ok_or_else(|| AppError::SweepNotFound(id.clone()))?;
+    let runs: Vec<&str> = view.points.iter().map(|p| p.run_id.as_str()).collect();
+    Ok((StatusCode::ACCEPTED, Json(json!({ "id": id, "runs": runs }))))
+}
+
+/// `GET /api/sweeps/{id}`: each size's throughput and latency, once its run is done.
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<SweepView>, AppError> {
+    state.queue.sweep(&id).await.map(Json).ok_or(AppError::SweepNotFound(id))
+}

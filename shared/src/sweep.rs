@@ -1,0 +1,100 @@
+//! A sizing sweep: the same load over a list of pool sizes, one run per size, to draw the
+//! "too small / too large" curve. Each point is an ordinary run (it goes through the queue and
+//! streams its frames); the sweep gathers their throughput and p99.
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::{SpecError, ValidRunSpec};
+use crate::spec::{RunSpec, Strategy};
+use crate::summary::RunState;
+
+/// Most pool sizes one sweep may try.
+pub const MAX_SWEEP_SIZES: usize = 12;
+
+/// What `POST /api/sweeps` takes: a pooled run and the pool sizes to try it with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepSpec {
+    pub run: RunSpec,
+    pub sizes: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SweepError {
+    #[error("sizes must list between 1 and {MAX_SWEEP_SIZES} pool sizes (got {0})")]
+    SizeCount(usize),
+    #[error("a sweep varies the pool size, so run.strategy must be \"pooled\"")]
+    NotPooled,
+    #[error("run with pool.max_connections = {size}: {source}")]
+    Run { size: u32, source: SpecError },
+}
+
+impl SweepSpec {
+    /// One valid run spec per size, in the order given.
+    pub fn runs(&self) -> Result<Vec<ValidRunSpec>, SweepError> {
+        if self.sizes.is_empty() || self.sizes.len() > MAX_SWEEP_SIZES {
+            return Err(SweepError::SizeCount(self.sizes.len()));
+        }
+        if self.run.strategy != Strategy::Pooled {
+            return Err(SweepError::NotPooled);
+        }
+        self.sizes
+            .iter()
+            .map(|&size| {
+                let mut run = self.run.clone();
+                run.pool.max_connections = size;
+                run.pool.min_connections = run.pool.min_connections.min(size);
+                run.validate().map_err(|source| SweepError::Run { size, source })
+            })
+            .collect()
+    }
+}
+
+/// One pool size of a sweep and what its run measured (figures are zero until it is done).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub max_connections: u32,
+    pub run_id: String,
+    pub state: RunState,
+    pub throughput_per_s: f64,
+    pub latency_p50_ms: f64,
+    pub latency_p99_ms: f64,
+    pub failed: u64,
+    pub peak_server_connections: u64,
+}
+
+/// A sweep as `GET /api/sweeps/{id}` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepView {
+    pub id: String,
+    /// True when every point's run has finished.
+    pub done: bool,
+    pub points: Vec<SweepPoint>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::Limits;
+
+    #[test]
+    fn a_sweep_becomes_one_run_per_size() {
+        let sweep: SweepSpec =
+            serde_json::from_str(r#"{"run":{"strategy":"pooled","pool":{"min_connections":4}},"sizes":[1,2,8]}"#)
+                .unwrap();
+        let runs = sweep.runs().unwrap();
+        let sizes: Vec<_> = runs.iter().map(|r| (r.pool.max_connections, r.pool.min_connections)).collect();
+        assert_eq!(sizes, [(1, 1), (2, 2), (8, 4)]);
+    }
+
+    #[test]
+    fn bad_sweeps_say_why() {
+        let naive = SweepSpec { run: RunSpec::default(), sizes: vec![1] };
+        assert_eq!(naive.runs().unwrap_err(), SweepError::NotPooled);
+        let pooled = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
+        let empty = SweepSpec { run: pooled.clone(), sizes: vec![] };
+        assert_eq!(empty.runs().unwrap_err(), SweepError::SizeCount(0));
+        let huge = SweepSpec { run: pooled, sizes: vec![*Limits::MAX_CONNECTIONS.end() as u32 + 1] };
+        assert!(huge.runs().unwrap_err().to_string().contains("pool.max_connections must be between 1 and 500"));
+    }
+}

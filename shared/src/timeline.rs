@@ -1,0 +1,55 @@
+//! A stored run's timeline: every request's own story (when it started, how long it waited for a
+//! connection, connected, queried, and how it ended) and every frame the live view sent. It is
+//! what a reopened run is replayed from, and what the CSV export holds.
+
+use serde::{Deserialize, Serialize};
+
+use crate::frame::Frame;
+
+/// One request of a run. Times are milliseconds; `start_ms` counts from the run's start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// The request's number in its run, from 0.
+    pub n: u64,
+    /// Which app instance sent it, from 0.
+    pub instance: u32,
+    pub start_ms: f64,
+    pub acquire_wait_ms: f64,
+    pub connect_ms: f64,
+    pub query_ms: f64,
+    pub total_ms: f64,
+    /// `ok`, or the error kind (`too_many_clients`, `acquire_timeout`, ...).
+    pub outcome: String,
+    /// Answered from the cache without touching the database.
+    pub cache_hit: bool,
+}
+
+impl RequestRecord {
+    /// The CSV export's header row, matching [`RequestRecord::csv_row`].
+    pub const CSV_HEADER: &'static str =
+        "n,instance,start_ms,acquire_wait_ms,connect_ms,query_ms,total_ms,outcome,cache_hit";
+
+    pub fn csv_row(&self) -> String {
+        format!(
+            "{},{},{:.3},{:.3},{:.3},{:.3},{:.3},{},{}",
+            self.n,
+            self.instance,
+            self.start_ms,
+            self.acquire_wait_ms,
+            self.connect_ms,
+            self.query_ms,
+            self.total_ms,
+            self.outcome,
+            self.cache_hit
+        )
+    }
+}
+
+/// Everything recorded of a run as it went.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// In the order the requests started.
+    pub requests: Vec<RequestRecord>,
+    /// The live frames of the run, in `seq` order.
+    pub frames: Vec<Frame>,
+}

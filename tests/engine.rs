@@ -1,0 +1,336 @@
+//! The experiment engine against real PostgreSQL: load shapes, app instances, network distance
+//! and outages, the circuit breaker, the cache, idle and lifetime closes, sizing sweeps, and runs
+//! stored with their timelines.
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use poollab_shared::{BreakerState, RunState, RunView, SweepView};
+use serde_json::json;
+use support::{TestApp, spawn_app};
+
+fn summary(run: &RunView) -> &poollab_shared::Summary {
+    assert_eq!(run.state, RunState::Done, "{run:?}");
+    run.summary.as_ref().expect("a done run has a summary")
+}
+
+async fn timeline(app: &TestApp, id: &str) -> poollab_shared::Timeline {
+    let (status, body) = app.get(&format!("/api/runs/{id}?timeline=true")).await;
+    assert_eq!(status, 200, "{body}");
+    let run: RunView = serde_json::from_value(body).expect("run JSON");
+    run.timeline.expect("asked for the timeline")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_steady_rate_and_a_ramp_release_requests_on_schedule() {
+    let app = spawn_app(50).await;
+    let id = app
+        .start_run(json!({ "strategy": "pooled", "requests": 40, "load": { "shape": "rate", "rate_per_s": 40 } }))
+        .await;
+    let run = app.finished(&id).await;
+    assert_eq!(summary(&run).completed, 40);
+    let t = timeline(&app, &id).await;
+    assert_eq!(t.requests.len(), 40);
+    // Request n is due at n / 40 s: the last one at 975 ms, not all at once.
+    let last = t.requests[39].start_ms;
+    assert!((950.0..1300.0).contains(&last), "the 40th request started at {last} ms");
+
+    let id = app
+        .start_run(json!({ "strategy": "pooled", "requests": 60,
+                           "load": { "shape": "ramp", "rate_per_s": 10, "ramp_to_per_s": 110 } }))
+        .await;
+    app.finished(&id).await;
+    let t = timeline(&app, &id).await;
+    let gap = |a: usize, b: usize| (t.requests[b].start_ms - t.requests[a].start_ms) / (b - a) as f64;
+    let (early, late) = (gap(0, 5), gap(54, 59));
+    assert!(early > 3.0 * late, "a ramp speeds up: early gaps {early:.1} ms, late gaps {late:.1} ms");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn app_instances_each_bring_a_pool_and_together_meet_the_servers_limit() {
+    // 20 slots, 3 of them reserved for superusers (the sampler): 17 for the app role.
+    let app = spawn_app(20).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    let id = app
+        .start_run(json!({ "strategy": "pooled", "instances": 3, "requests": 24, "concurrency": 24,
+                           "pool": { "max_connections": 4 }, "work": { "query": "sleep", "sleep_ms": 400 } }))
+        .await;
+    let (mut names, mut most_pool) = (BTreeSet::new(), 0);
+    let run = support::follow_run(&mut ws, &id, |f| {
+        names.extend(
+            f.server.by_application.iter().filter(|c| c.name.starts_with("poollab-pool")).map(|c| c.name.clone()),
+        );
+        if let Some(p) = f.pool {
+            assert_eq!((p.instances, p.max_connections), (3, 12), "{p:?}");
+            most_pool = most_pool.max(p.size);
+        }
+    })
+    .await;
+    let s = summary(&run);
+    assert_eq!(s.failed, 0, "{s:?}");
+    assert_eq!(names, BTreeSet::from(["poollab-pool-1".into(), "poollab-pool-2".into(), "poollab-pool-3".into()]));
+    assert!(s.peak_server_connections > 4 && s.peak_server_connections <= 12, "{s:?}");
+    assert!(most_pool > 4 && most_pool <= 12, "the fleet's pools held {most_pool}");
+
+    // 4 instances x 10 connections > 17 slots: some pools cannot open theirs. sqlx retries a
+    // refused connect (53300) until the acquire timeout, so the pooled app sees acquire timeouts.
+    let run = app
+        .run(json!({ "strategy": "pooled", "instances": 4, "requests": 40, "concurrency": 40,
+                     "pool": { "max_connections": 10, "acquire_timeout_ms": 1000 },
+                     "work": { "query": "sleep", "sleep_ms": 1500 } }))
+        .await;
+    let s = summary(&run);
+    assert!(s.failed > 0 && s.errors.acquire_timeout == s.failed, "{s:?}");
+    assert!(s.peak_server_connections <= 17, "{s:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn network_distance_costs_a_connect_several_round_trips_and_a_pooled_query_one() {
+    let app = spawn_app(50).await;
+    let delay = 40.0;
+    let naive = app
+        .run(json!({ "strategy": "naive", "requests": 10, "concurrency": 5, "work": { "query": "select_user" },
+                     "network": { "delay_ms": 40 } }))
+        .await;
+    let s = summary(&naive);
+    assert_eq!(s.completed, 10);
+    // TCP is local to the proxy; then startup, SCRAM's two exchanges and the final answer.
+    assert!(s.connect_ms.p50 >= 2.5 * delay, "a connect over 40 ms took only {} ms", s.connect_ms.p50);
+    let pooled = app
+        .run(json!({ "strategy": "pooled", "requests": 40, "concurrency": 2, "pool": { "max_connections": 2 },
+                     "work": { "query": "select_user" }, "network": { "delay_ms": 40 } }))
+        .await;
+    let s = summary(&pooled);
+    assert_eq!(s.completed, 40);
+    assert!(
+        s.query_ms.p50 >= delay && s.query_ms.p50 < 2.0 * delay,
+        "a pooled query over 40 ms took {} ms (p50)",
+        s.query_ms.p50
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_outage_trips_the_breaker_which_fails_fast_and_closes_when_the_database_is_back() {
+    let app = spawn_app(50).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    let id = app
+        .start_run(json!({ "strategy": "pooled", "requests": 300, "load": { "shape": "rate", "rate_per_s": 100 },
+                           "pool": { "max_connections": 5, "acquire_timeout_ms": 500 },
+                           "network": { "outage": { "mode": "refuse", "start_ms": 800, "duration_ms": 1000 } },
+                           "breaker": { "enabled": true, "failure_threshold": 3, "open_ms": 200 } }))
+        .await;
+    let (mut states, mut saw_outage) = (Vec::new(), false);
+    let run = support::follow_run(&mut ws, &id, |f| {
+        saw_outage |= f.app.outage;
+        if let Some(b) = f.app.breaker
+            && states.last() != Some(&b)
+        {
+            states.push(b);
+        }
+    })
+    .await;
+    let s = summary(&run);
+    assert!(saw_outage, "no frame showed the outage");
+    assert!(states.contains(&BreakerState::Open), "the breaker never opened: {states:?}");
+    assert_eq!(states.last(), Some(&BreakerState::Closed), "the breaker did not close again: {states:?}");
+    assert!(s.breaker_opened >= 1 && s.errors.circuit_open > 0, "{s:?}");
+    // Refused connections fail at once, and the breaker spares most requests even that.
+    assert!(s.errors.circuit_open > s.errors.database_down, "{s:?}");
+    let t = timeline(&app, &id).await;
+    let after: Vec<_> = t.requests.iter().filter(|r| r.start_ms > 2_300.0).collect();
+    let failed: Vec<_> = after.iter().filter(|r| r.outcome != "ok").collect();
+    assert!(!after.is_empty() && failed.is_empty(), "requests after the outage failed: {failed:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_blackhole_is_only_noticed_by_timeouts() {
+    let app = spawn_app(50).await;
+    let id = app
+        .start_run(json!({ "strategy": "pooled", "requests": 120, "load": { "shape": "rate", "rate_per_s": 60 },
+                           "pool": { "max_connections": 3, "acquire_timeout_ms": 300 },
+                           "network": { "outage": { "mode": "blackhole", "start_ms": 500, "duration_ms": 800 } } }))
+        .await;
+    let run = app.finished(&id).await;
+    let s = summary(&run);
+    assert!(s.errors.acquire_timeout > 0, "{s:?}");
+    assert_eq!(s.errors.database_down, 0, "nothing refuses in a blackhole: {s:?}");
+    // Requests that met the blackhole waited out their whole acquire timeout.
+    assert!(s.acquire_wait_ms.max >= 290.0, "{s:?}");
+    let t = timeline(&app, &id).await;
+    assert!(t.requests.iter().filter(|r| r.start_ms > 1_700.0).all(|r| r.outcome == "ok"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cache_answers_repeats_without_a_connection() {
+    let app = spawn_app(50).await;
+    let id = app
+        .start_run(json!({ "strategy": "pooled", "requests": 200, "concurrency": 20,
+                           "work": { "query": "select_user", "users": 10 }, "cache": { "enabled": true } }))
+        .await;
+    let run = app.finished(&id).await;
+    let s = summary(&run);
+    assert_eq!(s.completed, 200);
+    // Ten users, and moka loads each once even when twenty ask at the same moment.
+    assert_eq!((s.cache_misses, s.cache_hits), (10, 190), "{s:?}");
+    let t = timeline(&app, &id).await;
+    assert_eq!(t.requests.iter().filter(|r| r.cache_hit).count(), 190);
+    assert!(t.requests.iter().filter(|r| r.cache_hit).all(|r| r.acquire_wait_ms == 0.0));
+    let no_cache =
+        app.run(json!({ "strategy": "pooled", "requests": 200, "concurrency": 20, "work": { "users": 10 } })).await;
+    assert_eq!(summary(&no_cache).cache_hits, 0);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn holding_a_connection_between_queries_starves_the_pool_and_a_heavy_query_is_slower() {
+    let app = spawn_app(50).await;
+    let run = app
+        .run(json!({ "strategy": "pooled", "requests": 10, "concurrency": 10, "pool": { "max_connections": 2 },
+                     "work": { "query": "select_user", "hold_ms": 100 } }))
+        .await;
+    let s = summary(&run);
+    assert_eq!(s.completed, 10);
+    // Each request holds its connection 100 ms with little query time: five waves of two.
+    assert!(s.query_ms.p99 < 100.0, "the hold is not query time: {s:?}");
+    assert!(s.acquire_wait_ms.p99 >= 300.0, "later waves waited for the holders: {s:?}");
+
+    let spec = |query: &str| {
+        json!({ "strategy": "pooled", "requests": 100, "concurrency": 1, "pool": { "max_connections": 1 },
+                "work": { "query": query } })
+    };
+    let lookup = app.run(spec("select_user")).await;
+    let heavy = app.run(spec("heavy")).await;
+    let (lookup, heavy) = (summary(&lookup).query_ms.p50, summary(&heavy).query_ms.p50);
+    assert!(heavy > 2.0 * lookup, "a table scan ({heavy} ms) vs an index lookup ({lookup} ms)");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idle_pool_shrinks_and_frames_say_why_connections_close() {
+    let app = spawn_app(50).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    let id = app
+        .start_run(json!({ "strategy": "pooled", "requests": 30, "concurrency": 30,
+                           "pool": { "max_connections": 10, "idle_timeout_ms": 200, "max_lifetime_ms": 0 },
+                           "work": { "query": "sleep", "sleep_ms": 100 }, "load": { "linger_ms": 1500 } }))
+        .await;
+    let (mut biggest, mut last, mut closes, mut lifetime) = (0, u64::MAX, 0, 0);
+    let run = support::follow_run(&mut ws, &id, |f| {
+        if let Some(p) = f.pool {
+            biggest = biggest.max(p.size);
+            last = p.size;
+        }
+        closes += f.app.closes_delta;
+        lifetime += f.app.closes_lifetime_delta;
+    })
+    .await;
+    assert_eq!(summary(&run).completed, 30);
+    assert_eq!(biggest, 10, "the burst filled the pool");
+    assert_eq!(last, 0, "idle connections were closed while the run lingered");
+    assert_eq!((closes, lifetime), (10, 0), "ten idle closes, no retirement");
+
+    let id = app
+        .start_run(json!({ "strategy": "pooled", "requests": 200, "concurrency": 4,
+                           "pool": { "max_connections": 4, "max_lifetime_ms": 100 },
+                           "work": { "query": "sleep", "sleep_ms": 20 } }))
+        .await;
+    let mut lifetime = 0;
+    let run = support::follow_run(&mut ws, &id, |f| lifetime += f.app.closes_lifetime_delta).await;
+    let s = summary(&run);
+    assert!(lifetime >= 4 && s.connections_opened >= 8, "lifetime closes {lifetime}: {s:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sizing_sweep_measures_each_pool_size() {
+    let app = spawn_app(50).await;
+    let resp = app
+        .http
+        .post(app.url("/api/sweeps"))
+        .json(&json!({ "run": { "strategy": "pooled", "requests": 40, "concurrency": 40,
+                                "work": { "query": "sleep", "sleep_ms": 25 } },
+                       "sizes": [1, 4, 16] }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(resp.status().as_u16(), 202);
+    let body: serde_json::Value = resp.json().await.expect("JSON");
+    let id = body["id"].as_str().expect("id").to_owned();
+    let sweep = loop {
+        let (status, body) = app.get(&format!("/api/sweeps/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        let sweep: SweepView = serde_json::from_value(body).expect("sweep JSON");
+        if sweep.done {
+            break sweep;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let sizes: Vec<u32> = sweep.points.iter().map(|p| p.max_connections).collect();
+    assert_eq!(sizes, [1, 4, 16]);
+    assert!(sweep.points.iter().all(|p| p.state == RunState::Done && p.failed == 0), "{sweep:?}");
+    let t: Vec<f64> = sweep.points.iter().map(|p| p.throughput_per_s).collect();
+    assert!(t[1] > 2.0 * t[0] && t[2] > t[1], "throughput by size: {t:?}");
+    assert!(sweep.points[0].peak_server_connections <= 1);
+
+    let resp = app
+        .http
+        .post(app.url("/api/sweeps"))
+        .json(&json!({ "run": { "strategy": "naive" }, "sizes": [1] }))
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(resp.status().as_u16(), 422);
+    let body: serde_json::Value = resp.json().await.expect("JSON");
+    assert!(body["error"].as_str().unwrap_or("").contains("pooled"), "{body}");
+    let (status, _) = app.get("/api/sweeps/nope").await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn runs_are_stored_with_their_timeline_and_survive_a_restart() {
+    let dir = support::lab_dir();
+    let app = support::spawn_in(support::config(&dir, 50)).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    let id = app
+        .start_run(json!({ "strategy": "naive", "requests": 30, "concurrency": 10,
+                           "work": { "query": "sleep", "sleep_ms": 30 } }))
+        .await;
+    let mut live = Vec::new();
+    support::follow_run(&mut ws, &id, |f| live.push(f.clone())).await;
+    drop(ws);
+    app.stop().await;
+
+    let app = support::spawn_in(support::config(&dir, 50)).await;
+    let (status, body) = app.get("/api/runs").await;
+    assert_eq!(status, 200);
+    assert_eq!(body[0]["id"], id.as_str(), "the stored run is listed after a restart: {body}");
+    let t = timeline(&app, &id).await;
+    let (status, body) = app.get(&format!("/api/runs/{id}")).await;
+    assert_eq!(status, 200);
+    let run: RunView = serde_json::from_value(body).expect("run");
+    let s = summary(&run);
+    assert_eq!(t.requests.len(), 30);
+    assert_eq!(t.requests.iter().map(|r| r.n).collect::<Vec<_>>(), (0..30).collect::<Vec<_>>());
+    assert!(t.requests.iter().all(|r| r.outcome == "ok" && r.connect_ms > 0.0 && r.total_ms >= r.query_ms));
+    assert_eq!(t.frames, live, "the stored frames are the ones the live view sent");
+    assert_eq!(t.frames.iter().map(|f| f.app.completed_delta).sum::<u64>(), s.completed);
+
+    let resp = app.http.get(app.url(&format!("/api/runs/{id}/requests.csv"))).send().await.expect("GET csv");
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap_or("").starts_with("text/csv"));
+    let csv = resp.text().await.expect("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "n,instance,start_ms,acquire_wait_ms,connect_ms,query_ms,total_ms,outcome,cache_hit");
+    assert_eq!(lines.len(), 31);
+    assert!(lines[1].starts_with("0,0,") && lines[1].ends_with(",ok,false"), "{}", lines[1]);
+    let (status, _) = app.get("/api/runs/0000000000000000/requests.csv").await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}
