@@ -334,3 +334,31 @@ async fn runs_are_stored_with_their_timeline_and_survive_a_restart() {
     assert_eq!(status, 404);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn metrics_show_the_running_runs_pool_and_the_server_by_state() {
+    let app = spawn_app(50).await;
+    let id = app
+        .start_run(json!({ "strategy": "pooled", "requests": 20, "concurrency": 20, "pool": { "max_connections": 5 },
+                           "work": { "query": "sleep", "sleep_ms": 400 } }))
+        .await;
+    let mut seen = None;
+    for _ in 0..50 {
+        let text = app.http.get(app.url("/metrics")).send().await.expect("GET").text().await.expect("text");
+        if text.contains(r#"poollab_run_pool_connections{state="in_use"} 5"#) {
+            seen = Some(text);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let text = seen.expect("the run's full pool never showed in /metrics");
+    assert!(text.contains("poollab_run_active 1"), "{text}");
+    assert!(text.contains("poollab_run_pool_waiters 15"), "{text}");
+    assert!(text.contains(r#"poollab_server_connections_by_state{state="active"}"#), "{text}");
+    app.finished(&id).await;
+    let text = app.http.get(app.url("/metrics")).send().await.expect("GET").text().await.expect("text");
+    assert!(
+        text.contains("poollab_run_active 0") && text.contains(r#"poollab_run_pool_connections{state="in_use"} 0"#)
+    );
+    app.stop().await;
+}

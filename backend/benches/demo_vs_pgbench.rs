@@ -83,26 +83,39 @@ impl Lab {
     }
 }
 
-/// Ten HTTP clients on a runtime of their own (a separate load generator, as wrk would be).
+/// Ten keep-alive HTTP/1.1 clients on one thread of their own: a separate, lean load generator
+/// (like wrk: a raw request written, the response read by its Content-Length), so the figures
+/// measure the lab and not an HTTP client library.
 fn http_load(url: String) -> Result<(f64, u64), BoxError> {
     std::thread::spawn(move || -> Result<(f64, u64), BoxError> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         rt.block_on(async move {
-            let client = reqwest::Client::new();
+            let rest = url.strip_prefix("http://").ok_or("not an http URL")?;
+            let (addr, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").into_bytes();
             let deadline = Instant::now() + Duration::from_secs(seconds());
             let started = Instant::now();
             let workers: Vec<_> = (0..CLIENTS)
                 .map(|_| {
-                    let (client, url) = (client.clone(), url.clone());
+                    let (addr, request) = (addr.to_owned(), request.clone());
                     tokio::spawn(async move {
                         let (mut ok, mut failed) = (0u64, 0u64);
+                        let mut conn = None;
                         while Instant::now() < deadline {
-                            match client.get(&url).send().await {
-                                Ok(r) if r.status().is_success() => {
-                                    let _ = r.bytes().await;
-                                    ok += 1;
+                            if conn.is_none() {
+                                conn = tokio::net::TcpStream::connect(&addr).await.ok().map(tokio::io::BufReader::new);
+                            }
+                            let Some(stream) = conn.as_mut() else {
+                                failed += 1;
+                                continue;
+                            };
+                            match one_request(stream, &request).await {
+                                Ok(true) => ok += 1,
+                                Ok(false) => failed += 1,
+                                Err(_) => {
+                                    failed += 1;
+                                    conn = None;
                                 }
-                                _ => failed += 1,
                             }
                         }
                         (ok, failed)
@@ -120,6 +133,37 @@ fn http_load(url: String) -> Result<(f64, u64), BoxError> {
     })
     .join()
     .map_err(|_| "load generator panicked")?
+}
+
+/// Sends one request on a kept-alive connection and reads its response; true for a 2xx.
+async fn one_request(
+    stream: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+    request: &[u8],
+) -> std::io::Result<bool> {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    stream.get_mut().write_all(request).await?;
+    let mut line = String::new();
+    stream.read_line(&mut line).await?;
+    let ok = line.split_whitespace().nth(1).is_some_and(|code| code.starts_with('2'));
+    let mut length = 0usize;
+    loop {
+        line.clear();
+        if stream.read_line(&mut line).await? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).await?;
+    Ok(ok)
 }
 
 /// A light run that keeps the live view at full speed for the whole measurement, and a websocket

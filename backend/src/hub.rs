@@ -58,6 +58,8 @@ struct HubState {
     run: Option<ActiveRun>,
     server: ServerFrame,
     last_frame: Instant,
+    /// The running run's pool as its latest frame showed it (for `/metrics`).
+    run_pool: Option<PoolFrame>,
 }
 
 /// What the hub saw of a run that ended.
@@ -89,7 +91,7 @@ impl MetricsHub {
             tx,
             running: watch::Sender::new(false),
             seq: AtomicU64::new(0),
-            state: Mutex::new(HubState { run: None, server, last_frame: Instant::now() }),
+            state: Mutex::new(HubState { run: None, server, last_frame: Instant::now(), run_pool: None }),
         })
     }
 
@@ -119,6 +121,11 @@ impl MetricsHub {
     /// The `application_name` of the running run's connections, if one runs.
     pub fn running_application(&self) -> Option<&'static str> {
         self.lock().run.as_ref().map(|r| r.watch.fleet.application_name)
+    }
+
+    /// The running run's pool (summed over its instances) as the latest frame showed it.
+    pub fn run_pool(&self) -> Option<PoolFrame> {
+        self.lock().run_pool
     }
 
     /// The latest view of the server.
@@ -158,6 +165,7 @@ impl MetricsHub {
                 frames: r.frames,
             })
             .unwrap_or_default();
+        st.run_pool = None;
         drop(st);
         self.running.send_replace(false);
         peaks
@@ -277,6 +285,7 @@ impl MetricsHub {
             });
         }
         run.frames.push(frame.clone());
+        st.run_pool = frame.pool;
         frame
     }
 

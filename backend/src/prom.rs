@@ -26,6 +26,12 @@ struct StateLabels {
     state: &'static str,
 }
 
+/// A state as `pg_stat_activity` names it (`active`, `idle`, `idle in transaction`, ...).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BackendStateLabels {
+    state: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AppLabels {
     application: String,
@@ -38,6 +44,10 @@ pub struct PromMetrics {
     pool_connections: Family<StateLabels, Gauge>,
     pool_waiters: Gauge,
     server_connections: Family<AppLabels, Gauge>,
+    server_connections_by_state: Family<BackendStateLabels, Gauge>,
+    run_pool_connections: Family<StateLabels, Gauge>,
+    run_pool_waiters: Gauge,
+    run_active: Gauge,
     server_max_connections: Gauge,
     server_up: Gauge,
 }
@@ -57,6 +67,26 @@ impl PromMetrics {
             "Client backends in pg_stat_activity, by application_name",
             server_connections.clone(),
         );
+        let server_connections_by_state = Family::<BackendStateLabels, Gauge>::default();
+        registry.register(
+            "server_connections_by_state",
+            "Client backends in pg_stat_activity, by state",
+            server_connections_by_state.clone(),
+        );
+        let run_pool_connections = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "run_pool_connections",
+            "Connections of the running run's pools (all its app instances), by state",
+            run_pool_connections.clone(),
+        );
+        let run_pool_waiters = Gauge::default();
+        registry.register(
+            "run_pool_waiters",
+            "Requests of the running run waiting for a connection",
+            run_pool_waiters.clone(),
+        );
+        let run_active = Gauge::default();
+        registry.register("run_active", "1 while a run goes", run_active.clone());
         let server_max_connections = Gauge::default();
         registry.register("server_max_connections", "The server's max_connections", server_max_connections.clone());
         let server_up = Gauge::default();
@@ -67,6 +97,10 @@ impl PromMetrics {
             pool_connections,
             pool_waiters,
             server_connections,
+            server_connections_by_state,
+            run_pool_connections,
+            run_pool_waiters,
+            run_active,
             server_max_connections,
             server_up,
         }
@@ -89,6 +123,17 @@ impl PromMetrics {
         for c in &server.by_application {
             self.server_connections.get_or_create(&AppLabels { application: c.name.clone() }).set(c.count as i64);
         }
+        self.server_connections_by_state.clear();
+        for c in &server.by_state {
+            self.server_connections_by_state
+                .get_or_create(&BackendStateLabels { state: c.name.clone() })
+                .set(c.count as i64);
+        }
+        let run_pool = hub.run_pool().unwrap_or_default();
+        self.run_pool_connections.get_or_create(&StateLabels { state: "idle" }).set(run_pool.idle as i64);
+        self.run_pool_connections.get_or_create(&StateLabels { state: "in_use" }).set(run_pool.in_use as i64);
+        self.run_pool_waiters.set(run_pool.waiters as i64);
+        self.run_active.set(i64::from(hub.is_running()));
         self.server_max_connections.set(server.max_connections as i64);
         self.server_up.set(i64::from(server.reachable));
         let mut out = String::new();
