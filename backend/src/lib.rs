@@ -26,6 +26,7 @@
 //! - [`fleet`]: the app a run simulates: its instances (each with its own pool), the cache and
 //!   the circuit breaker ([`breaker`]) in front of the database.
 //! - [`proxy`]: a TCP proxy that puts network distance and staged outages between app and server.
+//! - [`lessons`]: the course, embedded from `lessons/*.toml` and checked at start-up.
 //! - [`runner`]: the run queue and how each run is carried out; [`load`]: the load generator
 //!   (burst, steady rate, ramp).
 //! - [`recorder`]: one run's measurements (HDR histograms, and every request's timeline).
@@ -46,6 +47,7 @@ pub mod db;
 pub mod error;
 pub mod fleet;
 pub mod hub;
+pub mod lessons;
 pub mod load;
 pub mod prom;
 pub mod proxy;

@@ -35,6 +35,8 @@ pub enum StartError {
     BadUrl(sqlx::Error),
     #[error("cannot prepare the database: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Lessons(#[from] crate::lessons::LessonError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
 }
@@ -51,6 +53,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
+        let lessons = Arc::new(crate::lessons::load()?);
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
@@ -99,6 +102,7 @@ impl Application {
             queue,
             hub: hub.clone(),
             prom: Arc::new(PromMetrics::new()),
+            lessons,
             shutdown: trigger.subscribe(),
         };
         let mut tasks = vec![tokio::spawn(runner.run(trigger.subscribe()))];

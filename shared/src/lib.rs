@@ -13,8 +13,10 @@
 //! - [`frame`]: the live view, about ten times a second: the app's pool and the server's backends.
 //! - [`timeline`]: a stored run's requests and frames, for replay and export.
 //! - [`sweep`]: the same load over several pool sizes: the sizing curve.
+//! - [`lesson`]: the course's lessons and steps, and the goals checked against a summary.
 
 pub mod frame;
+pub mod lesson;
 pub mod limits;
 pub mod spec;
 pub mod summary;
@@ -24,6 +26,7 @@ pub mod timeline;
 pub use frame::{
     AppFrame, BreakerState, ClientMessage, CountBy, Frame, HeldConnection, PoolFrame, ServerFrame, ServerMessage,
 };
+pub use lesson::{Goal, GoalError, Lesson, Prediction, Step};
 pub use limits::{Limits, SpecError, ValidRunSpec};
 pub use spec::{
     BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, OutageMode, OutageSpec, PoolSpec, Query,

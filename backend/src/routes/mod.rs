@@ -4,6 +4,7 @@
 
 mod demo;
 mod health;
+mod lessons;
 mod metrics;
 mod runs;
 mod sweeps;
@@ -30,6 +31,7 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/demo/naive", get(demo::naive))
         .route("/demo/pooled", get(demo::pooled))
+        .route("/api/lessons", get(lessons::list))
         .route("/api/runs", post(runs::create).get(runs::list))
         .route("/api/runs/{id}", get(runs::get))
         .route("/api/runs/{id}/requests.csv", get(runs::requests_csv))

@@ -1,0 +1,81 @@
+//! The course, embedded: the lesson files in `lessons/`, parsed and checked at start-up.
+//!
+//! A lesson that does not parse, a preset outside the documented ranges, or a goal or prediction
+//! naming a figure a summary does not have stops the lab with a message naming the file and step,
+//! so a teacher's typo never reaches a class. `GET /api/lessons` serves them as JSON.
+
+use poollab_shared::{GoalError, Lesson, SpecError, Summary, lesson::metric};
+
+include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
+
+#[derive(Debug, thiserror::Error)]
+pub enum LessonError {
+    #[error("lessons/{file}.toml does not parse: {source}")]
+    Parse { file: String, source: toml::de::Error },
+    #[error("lessons/{file}.toml, step {step}: the preset is not a valid run: {source}")]
+    Preset { file: String, step: usize, source: SpecError },
+    #[error("lessons/{file}.toml, step {step}: {source}")]
+    Goal { file: String, step: usize, source: GoalError },
+    #[error("lessons/{file}.toml has no steps")]
+    NoSteps { file: String },
+}
+
+/// Every lesson, in file-name order, checked.
+pub fn load() -> Result<Vec<Lesson>, LessonError> {
+    LESSON_FILES.iter().map(|(id, text)| parse(id, text)).collect()
+}
+
+/// One lesson file.
+pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
+    let file = id.to_owned();
+    let mut lesson: Lesson =
+        toml::from_str(text).map_err(|source| LessonError::Parse { file: file.clone(), source })?;
+    lesson.id = file.clone();
+    if lesson.steps.is_empty() {
+        return Err(LessonError::NoSteps { file });
+    }
+    for (i, step) in lesson.steps.iter().enumerate() {
+        let step_no = i + 1;
+        step.preset.clone().validate().map_err(|source| LessonError::Preset {
+            file: file.clone(),
+            step: step_no,
+            source,
+        })?;
+        if let Some(goal) = &step.goal {
+            goal.validate().map_err(|source| LessonError::Goal { file: file.clone(), step: step_no, source })?;
+        }
+        if let Some(p) = &step.prediction {
+            metric(&Summary::default(), &p.metric).map_err(|source| LessonError::Goal {
+                file: file.clone(),
+                step: step_no,
+                source,
+            })?;
+        }
+    }
+    Ok(lesson)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_lesson_names_its_file_and_step() {
+        let text = r#"
+title = "t"
+summary = "s"
+[[steps]]
+title = "one"
+text = "x"
+preset = { strategy = "naive", requests = 0 }
+"#;
+        let err = parse("99-broken", text).unwrap_err().to_string();
+        assert!(err.contains("lessons/99-broken.toml, step 1") && err.contains("requests must be between"), "{err}");
+        let err = parse("98-typo", "title = ").unwrap_err().to_string();
+        assert!(err.starts_with("lessons/98-typo.toml does not parse"), "{err}");
+        let goal =
+            text.replace("requests = 0", "requests = 1") + "[steps.goal]\ncheck = \"peak < 3\"\nexplain = \"\"\n";
+        let err = parse("97-goal", &goal).unwrap_err().to_string();
+        assert!(err.contains("`peak` is not a figure"), "{err}");
+    }
+}
