@@ -70,7 +70,7 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     let app = support::spawn_app(100).await;
     let profile = tempfile::tempdir().expect("profile dir");
     let mut browser = launch(profile.path()).await;
-    let page = browser.new_page(app.url("/")).await.expect("page opens");
+    let page = browser.new_page(app.url("/#/sandbox")).await.expect("page opens");
 
     // The page loads, and its websocket connects.
     wait_for(&page, "document.querySelector('.conn.ok') !== null", 30).await;
@@ -114,6 +114,68 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     let rows = text(&page, "String(document.querySelectorAll('table.runs tbody tr').length)").await;
     assert_eq!(rows, "2", "both runs are listed");
     save_screenshot(&page, "browser-pooled.png").await;
+
+    browser.close().await.ok();
+    browser.wait().await.ok();
+    app.stop().await;
+}
+
+/// Lessons 1 to 4 as a learner takes them: predict, run, see the goal checked, move on; then a
+/// reload keeps the progress. A screenshot of each lesson's main view is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_learner_takes_lessons_one_to_four_and_a_reload_keeps_the_progress() {
+    let app = support::spawn_app(100).await;
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut browser = launch(profile.path()).await;
+    let page = browser.new_page(app.url("/")).await.expect("page opens");
+    wait_for(&page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 15", 30).await;
+    save_screenshot(&page, "course.png").await;
+    page.find_element("[data-lesson='01-connection-cost'] a").await.expect("lesson 1").click().await.expect("click");
+
+    // (lesson, step, prediction) in the order the Next links lead.
+    let path = [
+        ("01-connection-cost", 1, "5"),
+        ("01-connection-cost", 2, "1"),
+        ("02-connect-per-request", 1, "80"),
+        ("03-server-limit", 1, "50"),
+        ("04-enter-the-pool", 1, "10"),
+    ];
+    for (lesson, step, guess) in path {
+        let here = format!(
+            "(() => {{ const s = document.querySelector('[data-testid=step]');                return s && s.dataset.lesson === '{lesson}' && s.dataset.step === '{step}'; }})()"
+        );
+        wait_for(&page, &here, 10).await;
+        // The Run button waits for a prediction.
+        assert_eq!(text(&page, "String(document.getElementById('run').disabled)").await, "true");
+        let input = page.find_element("#prediction").await.expect("prediction input");
+        input.focus().await.expect("focus");
+        input.type_str(guess).await.expect("type").press_key("Enter").await.expect("Enter runs it");
+        wait_for(&page, "document.querySelector('[data-testid=goal]')?.dataset.passed === 'true'", 90).await;
+        let compare = text(&page, "document.querySelector('[data-testid=prediction-compare]').textContent").await;
+        assert!(compare.contains(&format!("You predicted{guess}")), "the prediction stays on screen: {compare}");
+        assert!(compare.contains("Measured"), "{compare}");
+        if step == 1 {
+            save_screenshot(&page, &format!("lesson-{lesson}.png")).await;
+        }
+        if lesson != "04-enter-the-pool" {
+            page.find_element("[data-testid=next]").await.expect("next").click().await.expect("click");
+        }
+    }
+
+    // A reload of the course page keeps what was done.
+    page.evaluate("location.hash = '#/'; true").await.expect("to the course");
+    page.reload().await.expect("reload");
+    wait_for(&page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 15", 30).await;
+    for (lesson, steps) in [("01-connection-cost", "2"), ("02-connect-per-request", "1"), ("04-enter-the-pool", "1")] {
+        let passed = text(&page, &format!("document.querySelector(\"[data-lesson='{lesson}']\").dataset.passed")).await;
+        assert_eq!(passed, steps, "{lesson} keeps its progress after a reload");
+    }
+    let untouched = text(&page, "document.querySelector(\"[data-lesson='05-pool-full']\").dataset.passed").await;
+    assert_eq!(untouched, "0");
+    page.evaluate("location.hash = '#/lesson/03-server-limit/1'; true").await.expect("open a done step");
+    wait_for(&page, "document.querySelector('[data-testid=goal]')?.dataset.passed === 'true'", 10).await;
+    let compare = text(&page, "document.querySelector('[data-testid=prediction-compare]').textContent").await;
+    assert!(compare.contains("You predicted50"), "{compare}");
 
     browser.close().await.ok();
     browser.wait().await.ok();

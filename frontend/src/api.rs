@@ -1,6 +1,6 @@
 //! The few HTTP calls the page makes (the contract is in DESIGN.md).
 
-use poollab_shared::{RunSpec, RunView};
+use poollab_shared::{Lesson, RunSpec, RunView};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -55,4 +55,9 @@ pub async fn get_run(id: &str) -> Result<RunView, String> {
 
 pub async fn recent_runs() -> Result<Vec<RunView>, String> {
     fetch("GET", "/api/runs", None).await
+}
+
+/// The course.
+pub async fn lessons() -> Result<Vec<Lesson>, String> {
+    fetch("GET", "/api/lessons", None).await
 }

@@ -94,38 +94,39 @@ fn SelectField<T: Copy + PartialEq + Send + Sync + 'static>(
     }
 }
 
+/// The run form. Its knobs start from `initial` (a lesson's preset when opened from a lesson).
 #[component]
-pub fn Controls(on_started: impl Fn(RunView) + Copy + 'static) -> impl IntoView {
-    let strategy = RwSignal::new(Strategy::Naive);
-    let requests = RwSignal::new(100u64);
-    let concurrency = RwSignal::new(100u64);
-    let pool_max = RwSignal::new(10u64);
-    let acquire_timeout = RwSignal::new(2_000u64);
-    // A request that does 50 ms of database work: long enough for connections to be seen.
-    let sleep_ms = RwSignal::new(50u64);
-    let query = RwSignal::new(Query::Sleep);
-    let hold_ms = RwSignal::new(0u64);
-    let users = RwSignal::new(5_000u64);
-    let shape = RwSignal::new(LoadShape::Burst);
-    let rate = RwSignal::new(100u64);
-    let ramp_to = RwSignal::new(500u64);
-    let instances = RwSignal::new(1u64);
-    let linger = RwSignal::new(0u64);
-    let pool_min = RwSignal::new(0u64);
-    let idle_timeout = RwSignal::new(30_000u64);
-    let max_lifetime = RwSignal::new(1_800_000u64);
-    let test_before_acquire = RwSignal::new(true);
-    let delay_ms = RwSignal::new(0u64);
-    let outage = RwSignal::new(None::<OutageMode>);
-    let outage_start = RwSignal::new(500u64);
-    let outage_for = RwSignal::new(2_000u64);
-    let breaker_on = RwSignal::new(false);
-    let breaker_threshold = RwSignal::new(5u64);
-    let breaker_open_ms = RwSignal::new(1_000u64);
-    let cache_on = RwSignal::new(false);
-    let cache_ttl = RwSignal::new(10_000u64);
-    let leak_percent = RwSignal::new(0u64);
-    let leak_detect_ms = RwSignal::new(0u64);
+pub fn Controls(initial: RunSpec, on_started: impl Fn(RunView) + Copy + 'static) -> impl IntoView {
+    let RunSpec { pool: p, work: w, load: l, network: n, breaker: b, cache: c, leak: k, .. } = initial.clone();
+    let strategy = RwSignal::new(initial.strategy);
+    let requests = RwSignal::new(u64::from(initial.requests));
+    let concurrency = RwSignal::new(u64::from(initial.concurrency));
+    let pool_max = RwSignal::new(u64::from(p.max_connections));
+    let acquire_timeout = RwSignal::new(p.acquire_timeout_ms);
+    let sleep_ms = RwSignal::new(w.sleep_ms);
+    let query = RwSignal::new(w.query);
+    let hold_ms = RwSignal::new(w.hold_ms);
+    let users = RwSignal::new(u64::from(w.users));
+    let shape = RwSignal::new(l.shape);
+    let rate = RwSignal::new(u64::from(l.rate_per_s));
+    let ramp_to = RwSignal::new(u64::from(l.ramp_to_per_s));
+    let instances = RwSignal::new(u64::from(initial.instances));
+    let linger = RwSignal::new(l.linger_ms);
+    let pool_min = RwSignal::new(u64::from(p.min_connections));
+    let idle_timeout = RwSignal::new(p.idle_timeout_ms);
+    let max_lifetime = RwSignal::new(p.max_lifetime_ms);
+    let test_before_acquire = RwSignal::new(p.test_before_acquire);
+    let delay_ms = RwSignal::new(n.delay_ms);
+    let outage = RwSignal::new(n.outage.as_ref().map(|o| o.mode));
+    let outage_start = RwSignal::new(n.outage.as_ref().map_or(500, |o| o.start_ms));
+    let outage_for = RwSignal::new(n.outage.as_ref().map_or(2_000, |o| o.duration_ms));
+    let breaker_on = RwSignal::new(b.enabled);
+    let breaker_threshold = RwSignal::new(u64::from(b.failure_threshold));
+    let breaker_open_ms = RwSignal::new(b.open_ms);
+    let cache_on = RwSignal::new(c.enabled);
+    let cache_ttl = RwSignal::new(c.ttl_ms);
+    let leak_percent = RwSignal::new(u64::from(k.percent));
+    let leak_detect_ms = RwSignal::new(k.detect_after_ms);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let naive = Signal::derive(move || strategy.get() == Strategy::Naive);
@@ -146,10 +147,7 @@ pub fn Controls(on_started: impl Fn(RunView) + Copy + 'static) -> impl IntoView 
             test_before_acquire: test_before_acquire.get_untracked(),
         },
         work: WorkSpec {
-            query: match query.get_untracked() {
-                Query::Sleep if sleep_ms.get_untracked() == 0 => Query::SelectUser,
-                q => q,
-            },
+            query: query.get_untracked(),
             sleep_ms: sleep_ms.get_untracked(),
             hold_ms: hold_ms.get_untracked(),
             users: users.get_untracked() as u32,

@@ -3,14 +3,19 @@
 //! The page holds no business logic: the backend measures, the page draws what the frames say.
 //!
 //! # The data path on this side
-//! The learner fills in [`controls`] and presses Run: [`api`] posts the run spec. The backend's
-//! frames and run updates arrive over the websocket ([`live`]) and land in signals owned by
-//! [`App`]; the [`chart`], the live [`tiles`] and the [`summary`] read those signals.
+//! A learner follows the [`course`] (a lesson step's preset) or fills in [`controls`] in the
+//! sandbox, and presses Run: [`api`] posts the run spec. The backend's frames and run updates
+//! arrive over the websocket ([`live`]) and land in signals owned by [`App`]; the [`chart`], the
+//! live [`tiles`] and the [`summary`] read those signals. [`route`] says which view is shown, and
+//! [`progress`] keeps the learner's predictions and results in the browser.
 //!
 //! # Layout
-//! - [`api`]: HTTP calls (start a run, list runs).
+//! - [`api`]: HTTP calls (lessons, start a run, list runs).
 //! - [`live`]: the `/ws` connection, reconnecting, turning messages into signal updates.
-//! - [`controls`]: the run form (strategy, burst size, concurrency, pool size, work).
+//! - [`route`]: one URL per view (`#/`, `#/lesson/<id>/<step>`, `#/sandbox`).
+//! - [`course`]: the lesson list and a step: read, predict, run, compare, goal checked.
+//! - [`progress`]: each step's prediction and result, in `localStorage`, downloadable.
+//! - [`controls`]: the sandbox's run form, every knob of the engine.
 //! - [`chart`]: a live SVG chart of server backends and the pool, with a table as its text twin.
 //! - [`tiles`]: the latest figures of both sides, as numbers.
 //! - [`summary`]: a finished run's measured result.
@@ -18,16 +23,21 @@
 mod api;
 mod chart;
 mod controls;
+mod course;
 mod live;
+mod progress;
+mod route;
 mod summary;
 mod tiles;
 
 use leptos::prelude::*;
-use poollab_shared::{Frame, RunState, RunView};
+use poollab_shared::{Frame, Lesson, Query, RunSpec, RunState, RunView, WorkSpec};
 
 use crate::chart::{Chart, Point};
 use crate::controls::Controls;
+use crate::course::{CourseHome, StepView};
 use crate::live::Live;
+use crate::route::Route;
 use crate::summary::{RecentRuns, SummaryCard};
 use crate::tiles::Tiles;
 
@@ -35,8 +45,65 @@ use crate::tiles::Tiles;
 #[component]
 pub fn App() -> impl IntoView {
     let live = Live::connect();
-    let Live { connected, latest, points, watching, runs, .. } = live;
+    let route = route::follow();
+    let progress = progress::keep();
+    let lessons = RwSignal::new(Vec::<Lesson>::new());
+    let load_error = RwSignal::new(None::<String>);
+    leptos::task::spawn_local(async move {
+        match api::lessons().await {
+            Ok(l) => lessons.set(l),
+            Err(e) => load_error.set(Some(e)),
+        }
+    });
+    // The sandbox starts from requests that do 50 ms of database work (long enough for
+    // connections to be seen), or from the lesson experiment a learner opened in it.
+    let sandbox = RwSignal::new(RunSpec {
+        work: WorkSpec { query: Query::Sleep, sleep_ms: 50, ..WorkSpec::default() },
+        ..RunSpec::default()
+    });
+    let connected = live.connected;
+    let here = move |r: Route| move || std::mem::discriminant(&route.get()) == std::mem::discriminant(&r);
 
+    view! {
+        <a class="skip" href="#main">"Skip to the content"</a>
+        <header class="top">
+            <h1>"Pool Lab"</h1>
+            <p class="tagline">
+                "Database connection pooling, measured on a real PostgreSQL: open a connection per request, or borrow from a pool, and watch both sides."
+            </p>
+            <nav class="views" aria-label="Views">
+                <a href="#/" class:current=here(Route::Course)>"Course"</a>
+                <a href="#/sandbox" class:current=here(Route::Sandbox)>"Sandbox"</a>
+            </nav>
+            <p class="conn" class:ok=move || connected.get() role="status">
+                {move || if connected.get() { "live" } else { "connecting…" }}
+            </p>
+        </header>
+        <main id="main">
+            <p class="error" role="alert">{move || load_error.get().map(|e| format!("The lessons could not be loaded: {e}"))}</p>
+            {move || match route.get() {
+                Route::Course => view! { <div class="layout-one"><CourseHome lessons=lessons progress=progress /></div> }.into_any(),
+                Route::Sandbox => view! { <Sandbox live=live initial=sandbox.get_untracked() /> }.into_any(),
+                Route::Step { lesson, step } => {
+                    let all = lessons.get();
+                    if all.is_empty() {
+                        view! { <p class="card muted">"Loading the lessons…"</p> }.into_any()
+                    } else {
+                        view! { <StepView lessons=all lesson_id=lesson index=step - 1 live=live progress=progress sandbox=sandbox /> }.into_any()
+                    }
+                }
+            }}
+        </main>
+        <footer class="foot">
+            "Every figure on this page is measured on a real PostgreSQL server: the pool's own counters and the server's pg_stat_activity."
+        </footer>
+    }
+}
+
+/// Every knob of the engine, free to play with.
+#[component]
+fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
+    let Live { latest, points, watching, runs, .. } = live;
     // The run whose summary is shown: the one being watched, or the newest finished one.
     let shown = Memo::new(move |_| {
         let runs = runs.get();
@@ -45,21 +112,11 @@ pub fn App() -> impl IntoView {
             .and_then(|id| runs.iter().find(|r| r.id == id).cloned())
             .or_else(|| runs.into_iter().find(|r| matches!(r.state, RunState::Done | RunState::Failed)))
     });
-
     view! {
-        <header class="top">
-            <h1>"Pool Lab"</h1>
-            <p class="tagline">
-                "Fire a burst of requests at a real PostgreSQL. Open a connection per request, or borrow from a pool, and watch both sides."
-            </p>
-            <p class="conn" class:ok=move || connected.get() role="status">
-                {move || if connected.get() { "live" } else { "connecting…" }}
-            </p>
-        </header>
-        <main class="layout">
+        <div class="layout">
             <section class="card controls" aria-labelledby="controls-title">
                 <h2 id="controls-title">"Experiment"</h2>
-                <Controls on_started=move |view: RunView| live.track(view) />
+                <Controls initial=initial on_started=move |view: RunView| live.track(view) />
             </section>
             <section class="card live" aria-labelledby="live-title">
                 <h2 id="live-title">"Live"</h2>
@@ -75,10 +132,7 @@ pub fn App() -> impl IntoView {
                 <h2 id="history-title">"Recent runs"</h2>
                 <RecentRuns runs=runs />
             </section>
-        </main>
-        <footer class="foot">
-            "Every figure on this page is measured on a real PostgreSQL server: the pool's own counters and the server's pg_stat_activity."
-        </footer>
+        </div>
     }
 }
 

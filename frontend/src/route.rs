@@ -1,0 +1,72 @@
+//! Where the learner is: every view has its own URL (in the hash, so the backend serves one page).
+//!
+//! `#/` the course, `#/lesson/<id>/<step>` one step of a lesson (from 1), `#/sandbox` every knob.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::closure::Closure;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Course,
+    Step { lesson: String, step: usize },
+    Sandbox,
+}
+
+impl Route {
+    pub fn parse(hash: &str) -> Route {
+        let parts: Vec<&str> = hash.trim_start_matches('#').trim_matches('/').split('/').collect();
+        match parts.as_slice() {
+            ["sandbox"] => Route::Sandbox,
+            ["lesson", lesson] => Route::Step { lesson: (*lesson).to_owned(), step: 1 },
+            ["lesson", lesson, step] => {
+                Route::Step { lesson: (*lesson).to_owned(), step: step.parse().unwrap_or(1).max(1) }
+            }
+            _ => Route::Course,
+        }
+    }
+
+    pub fn href(&self) -> String {
+        match self {
+            Route::Course => "#/".into(),
+            Route::Sandbox => "#/sandbox".into(),
+            Route::Step { lesson, step } => format!("#/lesson/{lesson}/{step}"),
+        }
+    }
+}
+
+fn current_hash() -> String {
+    web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default()
+}
+
+/// The current route, following the address bar (links, back and forward buttons).
+pub fn follow() -> RwSignal<Route> {
+    let route = RwSignal::new(Route::parse(&current_hash()));
+    if let Some(window) = web_sys::window() {
+        let on_change = Closure::<dyn FnMut()>::new(move || {
+            route.set(Route::parse(&current_hash()));
+            // A new view starts at its top.
+            if let Some(w) = web_sys::window() {
+                w.scroll_to_with_x_and_y(0.0, 0.0);
+            }
+        });
+        let _ = window.add_event_listener_with_callback("hashchange", on_change.as_ref().unchecked_ref());
+        // The listener lives as long as the page.
+        on_change.forget();
+    }
+    route
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_round_trip() {
+        for r in [Route::Course, Route::Sandbox, Route::Step { lesson: "04-enter-the-pool".into(), step: 2 }] {
+            assert_eq!(Route::parse(&r.href()), r);
+        }
+        assert_eq!(Route::parse("#/lesson/01-x"), Route::Step { lesson: "01-x".into(), step: 1 });
+        assert_eq!(Route::parse("#/nonsense"), Route::Course);
+    }
+}
