@@ -56,17 +56,3 @@ pub fn follow() -> RwSignal<Route> {
     }
     route
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn routes_round_trip() {
-        for r in [Route::Course, Route::Sandbox, Route::Step { lesson: "04-enter-the-pool".into(), step: 2 }] {
-            assert_eq!(Route::parse(&r.href()), r);
-        }
-        assert_eq!(Route::parse("#/lesson/01-x"), Route::Step { lesson: "01-x".into(), step: 1 });
-        assert_eq!(Route::parse("#/nonsense"), Route::Course);
-    }
-}
