@@ -115,6 +115,37 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     assert_eq!(rows, "2", "both runs are listed");
     save_screenshot(&page, "browser-pooled.png").await;
 
+    // Replay the pooled run from what the lab stored: every request is a lane of the waterfall,
+    // and the scrubber takes the chart back to the run's first frame.
+    page.find_element("[data-testid=replay]").await.expect("replay button").click().await.expect("click");
+    wait_for(&page, "document.querySelector('[data-testid=waterfall]')?.dataset.requests === '60'", 20).await;
+    let full: u32 =
+        text(&page, "document.querySelectorAll('[data-testid=chart]')[1].dataset.points").await.parse().unwrap();
+    page.evaluate(
+        "(() => { const s = document.getElementById('scrubber'); s.value = '0'; \
+           s.dispatchEvent(new Event('input', { bubbles: true })); return true; })()",
+    )
+    .await
+    .expect("scrub");
+    wait_for(&page, "document.querySelectorAll('[data-testid=chart]')[1].dataset.points === '1'", 5).await;
+    assert!(full > 1, "the replay had {full} frames");
+    let desc = text(&page, "document.getElementById('waterfall-desc').textContent").await;
+    assert!(desc.starts_with("60 requests."), "the waterfall has a text alternative: {desc}");
+    save_screenshot(&page, "browser-replay.png").await;
+
+    // The same load over two pool sizes: the sizing curve fills in as the runs finish.
+    let sizes = page.find_element("#sweep-sizes").await.expect("sizes");
+    sizes.focus().await.expect("focus");
+    page.evaluate("document.getElementById('sweep-sizes').select()").await.expect("select");
+    sizes.type_str("1, 4").await.expect("type");
+    page.find_element("#sweep").await.expect("sweep button").click().await.expect("click");
+    wait_for(&page, "document.querySelector('[data-testid=sweep]')?.dataset.done === 'true'", 60).await;
+    let rows = text(&page, "String(document.querySelectorAll('[data-testid=sweep] tbody tr').length)").await;
+    assert_eq!(rows, "2");
+    let curve = text(&page, "document.getElementById('sweep-desc').textContent").await;
+    assert!(curve.contains("pool 1:") && curve.contains("pool 4:") && curve.contains("req/s"), "{curve}");
+    save_screenshot(&page, "browser-sweep.png").await;
+
     browser.close().await.ok();
     browser.wait().await.ok();
     app.stop().await;

@@ -1,6 +1,6 @@
 //! The few HTTP calls the page makes (the contract is in DESIGN.md).
 
-use poollab_shared::{Lesson, RunSpec, RunView};
+use poollab_shared::{Lesson, RunSpec, RunView, SweepSpec, SweepView};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -60,4 +60,19 @@ pub async fn recent_runs() -> Result<Vec<RunView>, String> {
 /// The course.
 pub async fn lessons() -> Result<Vec<Lesson>, String> {
     fetch("GET", "/api/lessons", None).await
+}
+
+/// A finished run with its stored frames and requests.
+pub async fn timeline(id: &str) -> Result<RunView, String> {
+    fetch("GET", &format!("/api/runs/{id}?timeline=true"), None).await
+}
+
+/// Queues a sizing sweep; returns its id.
+pub async fn start_sweep(sweep: &SweepSpec) -> Result<String, String> {
+    let body = serde_json::to_string(sweep).map_err(|e| e.to_string())?;
+    fetch::<Created>("POST", "/api/sweeps", Some(body)).await.map(|c| c.id)
+}
+
+pub async fn sweep(id: &str) -> Result<SweepView, String> {
+    fetch("GET", &format!("/api/sweeps/{id}"), None).await
 }

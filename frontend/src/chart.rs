@@ -1,11 +1,12 @@
-//! A live line chart in plain SVG: the server's backends for this run (from `pg_stat_activity`)
-//! beside the pool's size, connections in use, and requests waiting. Plain SVG keeps the wasm
-//! small; a table under the chart gives the same numbers as text.
+//! Charts in plain SVG (plain SVG keeps the wasm small). [`LineChart`] draws any set of series
+//! over time with a text description and a table as its text twin; [`Chart`] feeds it a run's
+//! frames as one of three views: connections (server backends, pool size, in use, waiting, with
+//! the server's `max_connections` line), throughput and errors, or latency.
 
 use leptos::prelude::*;
 use poollab_shared::Frame;
 
-/// The figures of one frame the chart draws.
+/// The figures of one frame the charts draw.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
     pub t_s: f64,
@@ -13,65 +14,172 @@ pub struct Point {
     pub pool_size: u64,
     pub in_use: u64,
     pub waiters: u64,
+    pub completed_per_s: f64,
+    pub failed_per_s: f64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
 }
 
 impl From<&Frame> for Point {
     fn from(f: &Frame) -> Self {
         let pool = f.pool.unwrap_or_default();
+        let per_s = |n: u64| if f.interval_ms > 0 { n as f64 * 1000.0 / f.interval_ms as f64 } else { 0.0 };
         Point {
             t_s: f.elapsed_ms as f64 / 1000.0,
             server: f.server.run_backends,
             pool_size: pool.size,
             in_use: pool.in_use,
             waiters: pool.waiters,
+            completed_per_s: per_s(f.app.completed_delta),
+            failed_per_s: per_s(f.app.failed_delta),
+            p50_ms: f.app.latency_p50_ms,
+            p99_ms: f.app.latency_p99_ms,
         }
     }
 }
 
-struct Series {
-    name: &'static str,
-    class: &'static str,
-    value: fn(&Point) -> u64,
+/// One line: a name for the legend, a CSS class for its colour, and its (time s, value) points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub class: &'static str,
+    pub points: Vec<(f64, f64)>,
 }
 
-const SERIES: [Series; 4] = [
-    Series { name: "Server backends of this run", class: "s-server", value: |p| p.server },
-    Series { name: "Pool size", class: "s-size", value: |p| p.pool_size },
-    Series { name: "Pool in use", class: "s-inuse", value: |p| p.in_use },
-    Series { name: "Waiting for a connection", class: "s-wait", value: |p| p.waiters },
-];
+/// Which view of a run's frames to draw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartKind {
+    Connections,
+    Throughput,
+    Latency,
+}
+
+type Pick = fn(&Point) -> Option<f64>;
+
+impl ChartKind {
+    fn id(self) -> &'static str {
+        match self {
+            ChartKind::Connections => "chart",
+            ChartKind::Throughput => "chart-throughput",
+            ChartKind::Latency => "chart-latency",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            ChartKind::Connections => "Connections over time",
+            ChartKind::Throughput => "Requests answered and failed per second",
+            ChartKind::Latency => "Latency of the requests answered in each tenth of a second (ms)",
+        }
+    }
+
+    fn series(self) -> &'static [(&'static str, &'static str, Pick)] {
+        match self {
+            ChartKind::Connections => &[
+                ("Server backends of this run", "s-server", |p| Some(p.server as f64)),
+                ("Pool size", "s-size", |p| Some(p.pool_size as f64)),
+                ("Pool in use", "s-inuse", |p| Some(p.in_use as f64)),
+                ("Waiting for a connection", "s-wait", |p| Some(p.waiters as f64)),
+            ],
+            ChartKind::Throughput => &[
+                ("Answered per second", "s-inuse", |p| Some(p.completed_per_s)),
+                ("Failed per second", "s-bad", |p| Some(p.failed_per_s)),
+            ],
+            ChartKind::Latency => &[("p50", "s-size", |p| p.p50_ms), ("p99", "s-wait", |p| p.p99_ms)],
+        }
+    }
+}
+
+/// A run's frames as one of the [`ChartKind`] views.
+#[component]
+pub fn Chart(
+    points: RwSignal<Vec<Point>>,
+    #[prop(into)] max_connections: Signal<u64>,
+    #[prop(optional)] kind: Option<ChartKind>,
+) -> impl IntoView {
+    let kind = kind.unwrap_or(ChartKind::Connections);
+    let series = Signal::derive(move || {
+        points.with(|pts| {
+            kind.series()
+                .iter()
+                .map(|(name, class, pick)| Series {
+                    name: (*name).to_owned(),
+                    class,
+                    points: pts.iter().filter_map(|p| pick(p).map(|v| (p.t_s, v))).collect(),
+                })
+                .collect()
+        })
+    });
+    let limit = Signal::derive(move || match kind {
+        ChartKind::Connections => Some(max_connections.get() as f64).filter(|l| *l > 0.0),
+        _ => None,
+    });
+    let description = Signal::derive(move || describe(kind, &points.get()));
+    view! { <LineChart id=kind.id() title=kind.title() series=series limit=limit description=description /> }
+}
+
+fn describe(kind: ChartKind, pts: &[Point]) -> String {
+    let Some(p) = pts.last() else { return "No frames yet: the chart draws the next run live.".to_owned() };
+    match kind {
+        ChartKind::Connections => format!(
+            "At {:.1} s: {} server backends of this run, pool size {}, {} in use, {} waiting. Peak server backends: {}.",
+            p.t_s,
+            p.server,
+            p.pool_size,
+            p.in_use,
+            p.waiters,
+            pts.iter().map(|p| p.server).max().unwrap_or(0)
+        ),
+        ChartKind::Throughput => format!(
+            "At {:.1} s: {:.0} answered and {:.0} failed per second. Peak: {:.0} answered per second.",
+            p.t_s,
+            p.completed_per_s,
+            p.failed_per_s,
+            pts.iter().map(|p| p.completed_per_s).fold(0.0, f64::max)
+        ),
+        ChartKind::Latency => format!(
+            "Highest p99 of a tenth of a second: {:.1} ms; lowest p50: {:.1} ms.",
+            pts.iter().filter_map(|p| p.p99_ms).fold(0.0, f64::max),
+            pts.iter().filter_map(|p| p.p50_ms).fold(f64::INFINITY, f64::min).min(1e9)
+        ),
+    }
+}
 
 const W: f64 = 640.0;
-const H: f64 = 260.0;
-const LEFT: f64 = 44.0;
+const H: f64 = 240.0;
+const LEFT: f64 = 48.0;
 const BOTTOM: f64 = 28.0;
 const TOP: f64 = 10.0;
 const RIGHT: f64 = 10.0;
 
+/// Lines over time, with a limit line, a legend, a text description and a data table.
 #[component]
-pub fn Chart(points: RwSignal<Vec<Point>>, #[prop(into)] max_connections: Signal<u64>) -> impl IntoView {
-    // The scale: the data, and the server's limit when it is close enough to matter.
+pub fn LineChart(
+    id: &'static str,
+    #[prop(into)] title: String,
+    #[prop(into)] series: Signal<Vec<Series>>,
+    #[prop(into)] limit: Signal<Option<f64>>,
+    #[prop(into)] description: Signal<String>,
+) -> impl IntoView {
+    // The scale: the data, and the limit when it is close enough to matter.
     let scale = Memo::new(move |_| {
-        let pts = points.get();
-        let data_max = pts.iter().flat_map(|p| SERIES.iter().map(move |s| (s.value)(p))).max().unwrap_or(0);
-        let limit = max_connections.get();
-        let y_max = if limit > 0 && limit <= data_max.max(5) * 2 { limit.max(data_max) } else { data_max.max(5) };
-        let t_max = pts.last().map(|p| p.t_s).unwrap_or(0.0).max(1.0);
-        (y_max as f64 * 1.1, t_max, limit)
+        let all = series.get();
+        let data_max = all.iter().flat_map(|s| s.points.iter().map(|(_, v)| *v)).fold(0.0, f64::max);
+        let limit = limit.get().unwrap_or(0.0);
+        let y_max =
+            if limit > 0.0 && limit <= data_max.max(5.0) * 2.0 { limit.max(data_max) } else { data_max.max(5.0) };
+        let t_max = all.iter().flat_map(|s| s.points.last().map(|(t, _)| *t)).fold(1.0, f64::max);
+        (y_max * 1.1, t_max, limit)
     });
     let x = move |t: f64| LEFT + t / scale.get().1 * (W - LEFT - RIGHT);
     let y = move |v: f64| H - BOTTOM - v / scale.get().0 * (H - BOTTOM - TOP);
-
     let lines = move || {
-        let pts = points.get();
-        SERIES
-            .iter()
+        series
+            .get()
+            .into_iter()
             .map(|s| {
-                let d = pts
-                    .iter()
-                    .map(|p| format!("{:.1},{:.1}", x(p.t_s), y((s.value)(p) as f64)))
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let d =
+                    s.points.iter().map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v))).collect::<Vec<_>>().join(" ");
                 view! { <polyline class=format!("line {}", s.class) points=d data-series=s.name /> }
             })
             .collect_view()
@@ -84,7 +192,7 @@ pub fn Chart(points: RwSignal<Vec<Point>>, #[prop(into)] max_connections: Signal
         while v <= y_max {
             out.push(view! {
                 <line class="grid" x1=LEFT x2=W - RIGHT y1=y(v) y2=y(v) />
-                <text class="tick" x=LEFT - 6.0 y=y(v) + 4.0 text-anchor="end">{format!("{v}")}</text>
+                <text class="tick" x=LEFT - 6.0 y=y(v) + 4.0 text-anchor="end">{tick(v)}</text>
             });
             v += step;
         }
@@ -92,70 +200,83 @@ pub fn Chart(points: RwSignal<Vec<Point>>, #[prop(into)] max_connections: Signal
         let mut t = 0.0;
         let mut xs = Vec::new();
         while t <= t_max + 1e-9 {
-            xs.push(view! { <text class="tick" x=x(t) y=H - 8.0 text-anchor="middle">{format!("{t}s")}</text> });
+            xs.push(
+                view! { <text class="tick" x=x(t) y=H - 8.0 text-anchor="middle">{format!("{}s", tick(t))}</text> },
+            );
             t += t_step;
         }
         (out, xs)
     };
     let limit_line = move || {
         let (y_max, _, limit) = scale.get();
-        (limit > 0 && (limit as f64) <= y_max).then(|| {
+        (limit > 0.0 && limit <= y_max).then(|| {
             view! {
-                <line class="limit" x1=LEFT x2=W - RIGHT y1=y(limit as f64) y2=y(limit as f64) />
-                <text class="limit-label" x=W - RIGHT - 4.0 y=y(limit as f64) - 5.0 text-anchor="end">
+                <line class="limit" x1=LEFT x2=W - RIGHT y1=y(limit) y2=y(limit) />
+                <text class="limit-label" x=W - RIGHT - 4.0 y=y(limit) - 5.0 text-anchor="end">
                     {format!("server max_connections = {limit}")}
                 </text>
             }
         })
     };
-    let description = move || {
-        let pts = points.get();
-        match pts.last() {
-            None => "No frames yet: the chart draws the next run live.".to_owned(),
-            Some(p) => format!(
-                "At {:.1} s: {} server backends of this run, pool size {}, {} in use, {} waiting. Peak server backends: {}.",
-                p.t_s,
-                p.server,
-                p.pool_size,
-                p.in_use,
-                p.waiters,
-                pts.iter().map(|p| p.server).max().unwrap_or(0)
-            ),
-        }
+    let (title_id, desc_id) = (format!("{id}-title"), format!("{id}-desc"));
+    let labelled_by = format!("{title_id} {desc_id}");
+    let points_count = move || series.with(|s| s.first().map_or(0, |s| s.points.len()));
+    let table = move || {
+        let all = series.get();
+        let Some(first) = all.first() else { return Vec::new() };
+        let n = first.points.len();
+        // At most 40 rows: every k-th point, newest first.
+        let k = n.div_ceil(40).max(1);
+        (0..n)
+            .rev()
+            .step_by(k)
+            .map(|i| {
+                let t = first.points[i].0;
+                let cells = all
+                    .iter()
+                    .map(|s| {
+                        let v = s.points.get(i).map_or("–".to_owned(), |(_, v)| format!("{v:.1}"));
+                        view! { <td>{v}</td> }
+                    })
+                    .collect_view();
+                view! { <tr><td>{format!("{t:.1}")}</td>{cells}</tr> }
+            })
+            .collect::<Vec<_>>()
     };
-
     view! {
         <figure class="chart">
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-labelledby="chart-title chart-desc" data-testid="chart" data-points=move || points.with(Vec::len)>
-                <title id="chart-title">"Connections over time"</title>
-                <desc id="chart-desc">{description}</desc>
+            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-labelledby=labelled_by data-testid=id data-points=points_count>
+                <title id=title_id>{title.clone()}</title>
+                <desc id=desc_id>{move || description.get()}</desc>
                 {ticks}
                 {limit_line}
                 {lines}
             </svg>
             <figcaption>
+                <strong class="chart-title">{title}</strong>
                 <ul class="legend">
-                    {SERIES.iter().map(|s| view! { <li><span class=format!("swatch {}", s.class) aria-hidden="true"></span>{s.name}</li> }).collect_view()}
+                    {move || series.get().into_iter().map(|s| view! { <li><span class=format!("swatch {}", s.class) aria-hidden="true"></span>{s.name}</li> }).collect_view()}
                 </ul>
-                <p class="chart-text">{description}</p>
+                <p class="chart-text">{move || description.get()}</p>
             </figcaption>
             <details>
                 <summary>"The chart's data as a table"</summary>
                 <table>
-                    <thead><tr><th scope="col">"Time (s)"</th>{SERIES.iter().map(|s| view! { <th scope="col">{s.name}</th> }).collect_view()}</tr></thead>
-                    <tbody>
-                        {move || points.get().iter().rev().step_by(5).take(40).map(|p| view! {
-                            <tr><td>{format!("{:.1}", p.t_s)}</td>{SERIES.iter().map(|s| view! { <td>{(s.value)(p)}</td> }).collect_view()}</tr>
-                        }).collect_view()}
-                    </tbody>
+                    <thead><tr><th scope="col">"Time (s)"</th>{move || series.get().into_iter().map(|s| view! { <th scope="col">{s.name}</th> }).collect_view()}</tr></thead>
+                    <tbody>{table}</tbody>
                 </table>
             </details>
         </figure>
     }
 }
 
+/// A tick label without float noise (0.6, not 0.6000000000000001).
+fn tick(v: f64) -> String {
+    format!("{}", (v * 1000.0).round() / 1000.0)
+}
+
 /// 1, 2 or 5 times a power of ten, at least `raw`.
-fn nice_step(raw: f64) -> f64 {
+pub fn nice_step(raw: f64) -> f64 {
     if raw <= 0.0 || !raw.is_finite() {
         return 1.0;
     }
@@ -170,5 +291,5 @@ fn nice_step(raw: f64) -> f64 {
     } else {
         10.0
     };
-    (nice * mag).max(1.0)
+    (nice * mag).max(if raw < 1.0 { raw } else { 1.0 })
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use poollab_shared::{
     BreakerSpec, CacheSpec, LeakSpec, Limits, LoadShape, LoadSpec, NetworkSpec, OutageMode, OutageSpec, PoolSpec,
-    Query, RunSpec, RunView, Strategy, WorkSpec,
+    Query, RunSpec, RunView, Strategy, SweepSpec, WorkSpec,
 };
 
 /// A labelled number input bound to a signal, clamped to its documented range.
@@ -96,7 +96,11 @@ fn SelectField<T: Copy + PartialEq + Send + Sync + 'static>(
 
 /// The run form. Its knobs start from `initial` (a lesson's preset when opened from a lesson).
 #[component]
-pub fn Controls(initial: RunSpec, on_started: impl Fn(RunView) + Copy + 'static) -> impl IntoView {
+pub fn Controls(
+    initial: RunSpec,
+    on_started: impl Fn(RunView) + Copy + 'static,
+    on_sweep: impl Fn(String) + Copy + 'static,
+) -> impl IntoView {
     let RunSpec { pool: p, work: w, load: l, network: n, breaker: b, cache: c, leak: k, .. } = initial.clone();
     let strategy = RwSignal::new(initial.strategy);
     let requests = RwSignal::new(u64::from(initial.requests));
@@ -128,6 +132,7 @@ pub fn Controls(initial: RunSpec, on_started: impl Fn(RunView) + Copy + 'static)
     let leak_percent = RwSignal::new(u64::from(k.percent));
     let leak_detect_ms = RwSignal::new(k.detect_after_ms);
     let error = RwSignal::new(None::<String>);
+    let sizes = RwSignal::new("1, 2, 4, 8, 16, 32".to_owned());
     let busy = RwSignal::new(false);
     let naive = Signal::derive(move || strategy.get() == Strategy::Naive);
     let burst = Signal::derive(move || shape.get() == LoadShape::Burst);
@@ -189,6 +194,25 @@ pub fn Controls(initial: RunSpec, on_started: impl Fn(RunView) + Copy + 'static)
                     Ok(view) => on_started(view),
                     Err(e) => error.set(Some(e)),
                 },
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+
+    let sweep = move |_| {
+        let parsed: Result<Vec<u32>, _> =
+            sizes.get_untracked().split(',').map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::parse).collect();
+        let Ok(sizes) = parsed else {
+            error.set(Some("Pool sizes: whole numbers separated by commas.".into()));
+            return;
+        };
+        let sweep = SweepSpec { run: RunSpec { strategy: Strategy::Pooled, ..spec() }, sizes };
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match crate::api::start_sweep(&sweep).await {
+                Ok(id) => on_sweep(id),
                 Err(e) => error.set(Some(e)),
             }
             busy.set(false);
@@ -264,6 +288,15 @@ pub fn Controls(initial: RunSpec, on_started: impl Fn(RunView) + Copy + 'static)
                 <NumberField id="leak-detect" label="Leak detection (ms)" value=leak_detect_ms range=Limits::LEAK_DETECT_AFTER_MS hint="flag connections held longer; 0: off" />
             </fieldset>
             <button id="run" type="submit" prop:disabled=move || busy.get()>"Run"</button>
+            <fieldset class="sweep-form">
+                <legend>"Or: the same load over several pool sizes"</legend>
+                <div class="field">
+                    <label for="sweep-sizes">"Pool sizes"</label>
+                    <input id="sweep-sizes" type="text" inputmode="numeric" prop:value=move || sizes.get() on:input=move |ev| sizes.set(event_target_value(&ev)) />
+                    <small>"comma-separated, up to 12; one pooled run each"</small>
+                </div>
+                <button id="sweep" type="button" class="secondary" prop:disabled=move || busy.get() on:click=sweep>"Sweep pool sizes"</button>
+            </fieldset>
             <p class="error" role="alert">{move || error.get()}</p>
         </form>
     }

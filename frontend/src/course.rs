@@ -10,6 +10,7 @@ use poollab_shared::{Lesson, RunSpec, RunState, lesson::metric};
 use crate::chart::Chart;
 use crate::live::Live;
 use crate::progress::{Progress, StepRecord, step_key};
+use crate::replay::RunReplay;
 use crate::route::Route;
 use crate::summary::SummaryCard;
 use crate::tiles::Tiles;
@@ -246,6 +247,7 @@ pub fn StepView(
                 <h2 id="step-result-title">"Result"</h2>
                 <SummaryCard run=shown />
             </section>
+            <div class="step-replay"><RunReplay run=shown runs=live.runs /></div>
         </div>
     }
     .into_any()

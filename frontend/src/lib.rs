@@ -16,7 +16,11 @@
 //! - [`course`]: the lesson list and a step: read, predict, run, compare, goal checked.
 //! - [`progress`]: each step's prediction and result, in `localStorage`, downloadable.
 //! - [`controls`]: the sandbox's run form, every knob of the engine.
-//! - [`chart`]: a live SVG chart of server backends and the pool, with a table as its text twin.
+//! - [`chart`]: SVG line charts (connections, throughput and errors, latency), each with a text
+//!   description and a table as its text twin.
+//! - [`replay`]: a stored run replayed under a time scrubber, its requests as a waterfall, and its
+//!   server line beside another run's.
+//! - [`sweep`]: the sizing curve of a sweep over pool sizes.
 //! - [`tiles`]: the latest figures of both sides, as numbers.
 //! - [`summary`]: a finished run's measured result.
 
@@ -26,19 +30,23 @@ mod controls;
 mod course;
 mod live;
 mod progress;
+mod replay;
 mod route;
 mod summary;
+mod sweep;
 mod tiles;
 
 use leptos::prelude::*;
 use poollab_shared::{Frame, Lesson, Query, RunSpec, RunState, RunView, WorkSpec};
 
-use crate::chart::{Chart, Point};
+use crate::chart::{Chart, ChartKind, Point};
 use crate::controls::Controls;
 use crate::course::{CourseHome, StepView};
 use crate::live::Live;
+use crate::replay::RunReplay;
 use crate::route::Route;
 use crate::summary::{RecentRuns, SummaryCard};
+use crate::sweep::SweepCurve;
 use crate::tiles::Tiles;
 
 /// The page.
@@ -104,6 +112,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
     let Live { latest, points, watching, runs, .. } = live;
+    let sweep = RwSignal::new(None::<String>);
     // The run whose summary is shown: the one being watched, or the newest finished one.
     let shown = Memo::new(move |_| {
         let runs = runs.get();
@@ -116,18 +125,22 @@ fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
         <div class="layout">
             <section class="card controls" aria-labelledby="controls-title">
                 <h2 id="controls-title">"Experiment"</h2>
-                <Controls initial=initial on_started=move |view: RunView| live.track(view) />
+                <Controls initial=initial on_started=move |view: RunView| live.track(view) on_sweep=move |id| sweep.set(Some(id)) />
             </section>
             <section class="card live" aria-labelledby="live-title">
                 <h2 id="live-title">"Live"</h2>
                 <RunStatus run=shown />
                 <Chart points=points max_connections=Signal::derive(move || latest.get().map(|f: Frame| f.server.max_connections).unwrap_or(0)) />
                 <Tiles latest=latest />
+                <Chart points=points max_connections=0u64 kind=ChartKind::Throughput />
+                <Chart points=points max_connections=0u64 kind=ChartKind::Latency />
             </section>
             <section class="card result" aria-labelledby="summary-title" aria-live="polite">
                 <h2 id="summary-title">"Result"</h2>
                 <SummaryCard run=shown />
             </section>
+            {move || sweep.get().map(|id| view! { <SweepCurve id=id /> })}
+            <RunReplay run=shown runs=runs />
             <section class="card history" aria-labelledby="history-title">
                 <h2 id="history-title">"Recent runs"</h2>
                 <RecentRuns runs=runs />
