@@ -91,6 +91,8 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     let desc = text(&page, "document.getElementById('chart-desc').textContent").await;
     assert!(desc.contains("server backends of this run"), "the chart has a text alternative: {desc}");
     save_screenshot(&page, "browser-naive.png").await;
+    // Screen readers hear a short summary of the live figures (a polite live region).
+    wait_for(&page, "document.querySelector('[data-testid=live-summary]').textContent.length > 0", 10).await;
 
     // Pooled, with the keyboard only: arrow to the next radio button, type a pool size, press
     // Enter to submit. The server line stays low.
@@ -207,6 +209,17 @@ async fn a_learner_takes_lessons_one_to_four_and_a_reload_keeps_the_progress() {
     wait_for(&page, "document.querySelector('[data-testid=goal]')?.dataset.passed === 'true'", 10).await;
     let compare = text(&page, "document.querySelector('[data-testid=prediction-compare]').textContent").await;
     assert!(compare.contains("You predicted50"), "{compare}");
+
+    // The capstone is scored: the fewest server connections that meet its target.
+    page.evaluate("location.hash = '#/lesson/15-capstone/1'; true").await.expect("to the capstone");
+    wait_for(&page, "document.querySelector('[data-testid=step]')?.dataset.lesson === '15-capstone'", 10).await;
+    let input = page.find_element("#prediction").await.expect("prediction input");
+    input.focus().await.expect("focus");
+    input.type_str("10").await.expect("type").press_key("Enter").await.expect("Enter runs it");
+    wait_for(&page, "document.querySelector('[data-testid=goal]')?.dataset.passed === 'true'", 60).await;
+    let score = text(&page, "document.querySelector('[data-testid=score]').textContent").await;
+    assert!(score.starts_with("Your score: ") && score.contains("peak server connections"), "{score}");
+    save_screenshot(&page, "lesson-15-capstone.png").await;
 
     browser.close().await.ok();
     browser.wait().await.ok();

@@ -1,7 +1,8 @@
 //! Charts in plain SVG (plain SVG keeps the wasm small). [`LineChart`] draws any set of series
 //! over time with a text description and a table as its text twin; [`Chart`] feeds it a run's
-//! frames as one of three views: connections (server backends, pool size, in use, waiting, with
-//! the server's `max_connections` line), throughput and errors, or latency.
+//! frames as one of four views: connections (server backends, pool size, in use, waiting, with
+//! the server's `max_connections` line), the whole server's backends by state, throughput and
+//! errors, or latency.
 
 use leptos::prelude::*;
 use poollab_shared::Frame;
@@ -18,12 +19,18 @@ pub struct Point {
     pub failed_per_s: f64,
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
+    /// All client backends on the server, and those `active`, `idle`, `idle in transaction`.
+    pub server_all: u64,
+    pub server_active: u64,
+    pub server_idle: u64,
+    pub server_idle_in_tx: u64,
 }
 
 impl From<&Frame> for Point {
     fn from(f: &Frame) -> Self {
         let pool = f.pool.unwrap_or_default();
         let per_s = |n: u64| if f.interval_ms > 0 { n as f64 * 1000.0 / f.interval_ms as f64 } else { 0.0 };
+        let state = |name: &str| f.server.by_state.iter().find(|c| c.name == name).map_or(0, |c| c.count);
         Point {
             t_s: f.elapsed_ms as f64 / 1000.0,
             server: f.server.run_backends,
@@ -34,6 +41,10 @@ impl From<&Frame> for Point {
             failed_per_s: per_s(f.app.failed_delta),
             p50_ms: f.app.latency_p50_ms,
             p99_ms: f.app.latency_p99_ms,
+            server_all: f.server.backends,
+            server_active: state("active"),
+            server_idle: state("idle"),
+            server_idle_in_tx: state("idle in transaction"),
         }
     }
 }
@@ -50,6 +61,7 @@ pub struct Series {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChartKind {
     Connections,
+    ServerStates,
     Throughput,
     Latency,
 }
@@ -60,6 +72,7 @@ impl ChartKind {
     fn id(self) -> &'static str {
         match self {
             ChartKind::Connections => "chart",
+            ChartKind::ServerStates => "chart-server-states",
             ChartKind::Throughput => "chart-throughput",
             ChartKind::Latency => "chart-latency",
         }
@@ -68,6 +81,7 @@ impl ChartKind {
     fn title(self) -> &'static str {
         match self {
             ChartKind::Connections => "Connections over time",
+            ChartKind::ServerStates => "The whole server's client backends by state (pg_stat_activity)",
             ChartKind::Throughput => "Requests answered and failed per second",
             ChartKind::Latency => "Latency of the requests answered in each tenth of a second (ms)",
         }
@@ -80,6 +94,12 @@ impl ChartKind {
                 ("Pool size", "s-size", |p| Some(p.pool_size as f64)),
                 ("Pool in use", "s-inuse", |p| Some(p.in_use as f64)),
                 ("Waiting for a connection", "s-wait", |p| Some(p.waiters as f64)),
+            ],
+            ChartKind::ServerStates => &[
+                ("All client backends", "s-server", |p| Some(p.server_all as f64)),
+                ("active (running a query)", "s-inuse", |p| Some(p.server_active as f64)),
+                ("idle (connected, doing nothing)", "s-size", |p| Some(p.server_idle as f64)),
+                ("idle in transaction", "s-wait", |p| Some(p.server_idle_in_tx as f64)),
             ],
             ChartKind::Throughput => &[
                 ("Answered per second", "s-inuse", |p| Some(p.completed_per_s)),
@@ -111,7 +131,7 @@ pub fn Chart(
         })
     });
     let limit = Signal::derive(move || match kind {
-        ChartKind::Connections => Some(max_connections.get() as f64).filter(|l| *l > 0.0),
+        ChartKind::Connections | ChartKind::ServerStates => Some(max_connections.get() as f64).filter(|l| *l > 0.0),
         _ => None,
     });
     let description = Signal::derive(move || describe(kind, &points.get()));
@@ -129,6 +149,15 @@ fn describe(kind: ChartKind, pts: &[Point]) -> String {
             p.in_use,
             p.waiters,
             pts.iter().map(|p| p.server).max().unwrap_or(0)
+        ),
+        ChartKind::ServerStates => format!(
+            "At {:.1} s the server had {} client backends: {} active, {} idle, {} idle in transaction. Peak: {}.",
+            p.t_s,
+            p.server_all,
+            p.server_active,
+            p.server_idle,
+            p.server_idle_in_tx,
+            pts.iter().map(|p| p.server_all).max().unwrap_or(0)
         ),
         ChartKind::Throughput => format!(
             "At {:.1} s: {:.0} answered and {:.0} failed per second. Peak: {:.0} answered per second.",

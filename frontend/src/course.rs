@@ -13,7 +13,7 @@ use crate::progress::{Progress, StepRecord, step_key};
 use crate::replay::RunReplay;
 use crate::route::Route;
 use crate::summary::SummaryCard;
-use crate::tiles::Tiles;
+use crate::tiles::{LiveSummary, Tiles};
 
 /// The list of lessons with the learner's progress.
 #[component]
@@ -112,6 +112,7 @@ pub fn StepView(
         let Some(summary) = view.summary.as_ref().filter(|_| view.state == RunState::Done) else { return };
         let measured = step_for_effect.prediction.as_ref().and_then(|p| metric(summary, &p.metric).ok());
         let passed = step_for_effect.goal.as_ref().map(|g| g.check(summary).unwrap_or(false));
+        let score = step_for_effect.score.as_ref().and_then(|m| metric(summary, m).ok());
         // A step without a goal is passed by running it.
         let passed = passed.unwrap_or(true);
         let already = progress.with_untracked(|p| {
@@ -125,6 +126,7 @@ pub fn StepView(
                 rec.run_id = Some(view.id.clone());
                 rec.measured = measured;
                 rec.passed = Some(passed);
+                rec.score = score;
             });
         }
     });
@@ -204,6 +206,9 @@ pub fn StepView(
                     " "
                     {goal.map(|g| if passed { g.explain } else { format!("The check was: {}", g.check) })}
                     {(!passed && !hint.is_empty()).then(|| view! { <p class="hint">{hint.clone()}</p> })}
+                    {(passed && step.score.is_some()).then(|| rec.score).flatten().map(|score| view! {
+                        <p class="score" data-testid="score">{format!("Your score: {score} ({}; lower is better). Try a smaller pool in the sandbox.", step.score.clone().unwrap_or_default().replace('_', " "))}</p>
+                    })}
                 </div>
             })
         }
@@ -242,6 +247,7 @@ pub fn StepView(
                 <h2 id="step-live-title">"Live"</h2>
                 <Chart points=live.points max_connections=max_connections />
                 <Tiles latest=live.latest />
+                <LiveSummary latest=live.latest />
             </section>
             <section class="card result" aria-labelledby="step-result-title" aria-live="polite">
                 <h2 id="step-result-title">"Result"</h2>

@@ -47,7 +47,7 @@ use crate::replay::RunReplay;
 use crate::route::Route;
 use crate::summary::{RecentRuns, SummaryCard};
 use crate::sweep::SweepCurve;
-use crate::tiles::Tiles;
+use crate::tiles::{LiveSummary, Tiles};
 
 /// The page.
 #[component]
@@ -132,6 +132,8 @@ fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
                 <RunStatus run=shown />
                 <Chart points=points max_connections=Signal::derive(move || latest.get().map(|f: Frame| f.server.max_connections).unwrap_or(0)) />
                 <Tiles latest=latest />
+                <LiveSummary latest=latest />
+                <Chart points=points max_connections=Signal::derive(move || latest.get().map(|f: Frame| f.server.max_connections).unwrap_or(0)) kind=ChartKind::ServerStates />
                 <Chart points=points max_connections=0u64 kind=ChartKind::Throughput />
                 <Chart points=points max_connections=0u64 kind=ChartKind::Latency />
             </section>

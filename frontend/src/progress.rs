@@ -15,6 +15,9 @@ pub struct StepRecord {
     pub measured: Option<f64>,
     pub passed: Option<bool>,
     pub run_id: Option<String>,
+    /// The step's score, for a scored step (lower is better).
+    #[serde(default)]
+    pub score: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -62,3 +62,44 @@ pub fn Tiles(latest: RwSignal<Option<Frame>>) -> impl IntoView {
         </div>
     }
 }
+
+/// Most often the screen-reader summary of the live figures changes.
+const ANNOUNCE_EVERY_MS: f64 = 5_000.0;
+
+/// The live figures in one sentence for screen readers: a polite live region, updated at most
+/// every five seconds (and when a run ends), so it informs without talking over everything.
+#[component]
+pub fn LiveSummary(latest: RwSignal<Option<Frame>>) -> impl IntoView {
+    let said = RwSignal::new(String::new());
+    let last = StoredValue::new(0.0f64);
+    let was_running = StoredValue::new(false);
+    Effect::new(move |_| {
+        let Some(f) = latest.get() else { return };
+        let running = f.run_id.is_some();
+        let now = js_sys::Date::now();
+        let run_ended = was_running.get_value() && !running;
+        was_running.set_value(running);
+        if !running && !run_ended {
+            return;
+        }
+        if !run_ended && now - last.get_value() < ANNOUNCE_EVERY_MS {
+            return;
+        }
+        last.set_value(now);
+        let pool = f
+            .pool
+            .map(|p| format!(" The pool holds {}, {} in use, {} waiting.", p.size, p.in_use, p.waiters))
+            .unwrap_or_default();
+        said.set(if run_ended {
+            "The run has ended; its result is below.".to_owned()
+        } else {
+            format!(
+                "{:.0} seconds in: {} requests in flight, {} server backends for this run.{pool}",
+                f.elapsed_ms as f64 / 1000.0,
+                f.app.in_flight,
+                f.server.run_backends
+            )
+        });
+    });
+    view! { <p class="sr-only" aria-live="polite" data-testid="live-summary">{move || said.get()}</p> }
+}

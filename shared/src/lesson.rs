@@ -38,6 +38,10 @@ pub struct Step {
     pub goal: Option<Goal>,
     #[serde(default)]
     pub hint: String,
+    /// A summary figure to score the step by, lower is better (the capstone: the fewest
+    /// connections that meet the goal).
+    #[serde(default)]
+    pub score: Option<String>,
 }
 
 /// A question answered with a number before the run, compared afterwards with the measured one.
