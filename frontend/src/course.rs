@@ -206,7 +206,7 @@ pub fn StepView(
                     " "
                     {goal.map(|g| if passed { g.explain } else { format!("The check was: {}", g.check) })}
                     {(!passed && !hint.is_empty()).then(|| view! { <p class="hint">{hint.clone()}</p> })}
-                    {(passed && step.score.is_some()).then(|| rec.score).flatten().map(|score| view! {
+                    {rec.score.filter(|_| passed && step.score.is_some()).map(|score| view! {
                         <p class="score" data-testid="score">{format!("Your score: {score} ({}; lower is better). Try a smaller pool in the sandbox.", step.score.clone().unwrap_or_default().replace('_', " "))}</p>
                     })}
                 </div>
