@@ -124,6 +124,8 @@ async fn websocket_frames_add_up_to_the_runs_summary() {
             _ => {}
         }
     }
+    // A queued run may be announced again as it moves up the line.
+    states.dedup();
     assert_eq!(states, vec![RunState::Queued, RunState::Running, RunState::Done]);
 
     // Unknown messages get an error answer and the socket stays usable.

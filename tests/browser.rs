@@ -226,6 +226,39 @@ async fn a_learner_takes_lessons_one_to_four_and_a_reload_keeps_the_progress() {
     app.stop().await;
 }
 
+/// The instructor leads the class to a step: a learner's page follows, until the learner leaves
+/// follow mode. A locked lab says so on every page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_learners_page_follows_the_instructor_until_it_leaves_follow_mode() {
+    let app = support::spawn_app(50).await;
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut browser = launch(profile.path()).await;
+    let page = browser.new_page(app.url("/#/")).await.expect("page opens");
+    wait_for(&page, "document.querySelector('.conn.ok') !== null", 30).await;
+    let instructor = |path: &'static str, body: serde_json::Value| {
+        let req = app.http.post(app.url(path)).bearer_auth(support::INSTRUCTOR_TOKEN).json(&body);
+        async move { assert_eq!(req.send().await.expect("POST").status().as_u16(), 200) }
+    };
+    instructor("/api/class/follow", serde_json::json!({ "follow": { "lesson": "05-pool-full", "step": 1 } })).await;
+    wait_for(&page, "location.hash === '#/lesson/05-pool-full/1'", 10).await;
+    wait_for(&page, "document.querySelector('[data-testid=step]')?.dataset.lesson === '05-pool-full'", 10).await;
+    instructor("/api/class/lock", serde_json::json!({ "locked": true })).await;
+    wait_for(&page, "document.querySelector('[data-testid=class-banner]').textContent.includes('locked')", 10).await;
+    save_screenshot(&page, "browser-following.png").await;
+
+    page.find_element("[data-testid=follow-toggle]").await.expect("toggle").click().await.expect("click");
+    instructor("/api/class/follow", serde_json::json!({ "follow": { "lesson": "06-fail-fast", "step": 1 } })).await;
+    wait_for(&page, "document.querySelector('[data-testid=class-banner]').textContent.includes('06-fail-fast')", 10)
+        .await;
+    assert_eq!(text(&page, "location.hash").await, "#/lesson/05-pool-full/1", "a learner who left stays put");
+    page.find_element("[data-testid=follow-toggle]").await.expect("toggle").click().await.expect("click");
+    wait_for(&page, "location.hash === '#/lesson/06-fail-fast/1'", 10).await;
+
+    browser.close().await.ok();
+    browser.wait().await.ok();
+    app.stop().await;
+}
+
 /// Keeps what the learner saw as a test artefact (tests/artifacts/).
 async fn save_screenshot(page: &Page, name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/artifacts");

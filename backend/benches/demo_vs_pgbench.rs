@@ -66,6 +66,8 @@ async fn start_lab(url: &str, no_live: bool) -> Result<Lab, BoxError> {
         max_connections: 100,
         demo_pool_size: CLIENTS as u32,
         max_queued_runs: 4,
+        max_queued_per_learner: 4,
+        instructor_token: None,
         no_live,
         static_dir: "frontend/dist".into(),
     };

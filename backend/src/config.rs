@@ -47,6 +47,16 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_queued_runs: u32,
 
+    /// Runs one learner may have waiting at once; more get 429.
+    #[arg(long, env = "POOLLAB_MAX_QUEUED_PER_LEARNER", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_queued_per_learner: u32,
+
+    /// The instructor's secret: sent as `Authorization: Bearer <token>`, it lets its holder lock
+    /// the lab, set the step everyone follows, and jump the queue. No token: no instructor.
+    #[arg(long, env = "POOLLAB_INSTRUCTOR_TOKEN", hide_env_values = true)]
+    pub instructor_token: Option<String>,
+
     /// Do not start the pg_stat_activity sampler and the frame ticker. Only for measuring what
     /// they cost (the benchmark does): the page then shows no live figures.
     #[arg(long, env = "POOLLAB_NO_LIVE")]

@@ -23,6 +23,12 @@ pub enum AppError {
     RunNotFound(String),
     #[error("no sweep with id {0}")]
     SweepNotFound(String),
+    #[error("the instructor token is wrong")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the lab is locked by the instructor: only the instructor's runs go for now")]
+    Locked,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -40,6 +46,13 @@ impl From<JsonRejection> for AppError {
     }
 }
 
+impl AppError {
+    /// A well-formed request that asks for something impossible (422).
+    pub fn unprocessable(message: impl Into<String>) -> Self {
+        AppError::BadRequest { status: StatusCode::UNPROCESSABLE_ENTITY, message: message.into() }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let message = self.to_string();
@@ -48,6 +61,9 @@ impl IntoResponse for AppError {
             AppError::RunNotFound(_) | AppError::SweepNotFound(_) => {
                 (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response()
             }
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, Json(json!({ "error": message }))).into_response(),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),
+            AppError::Locked => (StatusCode::LOCKED, Json(json!({ "error": message }))).into_response(),
             AppError::Store(e) => {
                 tracing::warn!(error = %e, "run store");
                 (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response()

@@ -27,6 +27,8 @@
 //!   the circuit breaker ([`breaker`]) in front of the database.
 //! - [`proxy`]: a TCP proxy that puts network distance and staged outages between app and server.
 //! - [`lessons`]: the course, embedded from `lessons/*.toml` and checked at start-up.
+//! - [`class`]: the classroom: instructor token, lock, the step everyone follows.
+//! - [`queue`]: the fair line runs wait in (round robin across learners, instructor first).
 //! - [`runner`]: the run queue and how each run is carried out; [`load`]: the load generator
 //!   (burst, steady rate, ramp).
 //! - [`recorder`]: one run's measurements (HDR histograms, and every request's timeline).
@@ -41,6 +43,7 @@
 //! uses too.
 
 pub mod breaker;
+pub mod class;
 pub mod cluster;
 pub mod config;
 pub mod db;
@@ -51,6 +54,7 @@ pub mod lessons;
 pub mod load;
 pub mod prom;
 pub mod proxy;
+pub mod queue;
 pub mod recorder;
 pub mod routes;
 pub mod runner;

@@ -16,13 +16,14 @@ use poollab_shared::{
     RunState, RunView, ServerMessage, Summary, SweepPoint, SweepSpec, SweepView, Timeline, ValidRunSpec,
 };
 use sqlx::{ConnectOptions, Connection};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use crate::db::{Database, app_name};
 use crate::fleet::Fleet;
 use crate::hub::{MetricsHub, RunWatch};
 use crate::load::fire;
 use crate::proxy::{NetworkProxy, ProxyError};
+use crate::queue::{FairQueue, Waiting, Who};
 use crate::recorder::RunRecorder;
 use crate::shutdown::Shutdown;
 use crate::store::RunStore;
@@ -39,6 +40,8 @@ pub enum QueueError {
     Full(usize),
     #[error("the run queue has room for {room} more runs; this sweep needs {needed}")]
     NoRoomForSweep { room: usize, needed: usize },
+    #[error("you already have {0} runs waiting; wait for one to finish")]
+    LearnerLimit(usize),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,28 +62,71 @@ type SweepRuns = Vec<(u32, String)>;
 pub struct RunQueue {
     store: Arc<RunStore>,
     hub: Arc<MetricsHub>,
-    tx: mpsc::Sender<(String, ValidRunSpec)>,
+    line: Arc<Mutex<FairQueue>>,
+    /// Wakes the runner when a run joins the line.
+    ready: Arc<Notify>,
     capacity: usize,
+    per_learner: usize,
     /// Sizing sweeps: the pool size and run id of each point, by sweep id.
     sweeps: Arc<Mutex<HashMap<String, SweepRuns>>>,
 }
 
 impl RunQueue {
-    /// The queue and the runner that drains it (spawn [`Runner::run`]).
-    pub fn new(db: Database, hub: Arc<MetricsHub>, store: Arc<RunStore>, capacity: usize) -> (RunQueue, Runner) {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        let queue = RunQueue { store: store.clone(), hub: hub.clone(), tx, capacity, sweeps: Arc::default() };
-        (queue, Runner { db, hub, store, rx })
+    /// The queue and the runner that drains it (spawn [`Runner::run`]). At most `capacity` runs
+    /// wait in all, and at most `per_learner` of any one learner's.
+    pub fn new(
+        db: Database,
+        hub: Arc<MetricsHub>,
+        store: Arc<RunStore>,
+        capacity: usize,
+        per_learner: usize,
+    ) -> (RunQueue, Runner) {
+        let queue = RunQueue {
+            store: store.clone(),
+            hub: hub.clone(),
+            line: Arc::default(),
+            ready: Arc::new(Notify::new()),
+            capacity: capacity.max(1),
+            per_learner: per_learner.max(1),
+            sweeps: Arc::default(),
+        };
+        (queue.clone(), Runner { db, hub, store, queue })
     }
 
     pub fn store(&self) -> &RunStore {
         &self.store
     }
 
-    pub async fn submit(&self, spec: ValidRunSpec) -> Result<RunView, QueueError> {
-        if self.store.queued() >= self.capacity {
-            return Err(QueueError::Full(self.capacity));
+    fn line(&self) -> std::sync::MutexGuard<'_, FairQueue> {
+        self.line.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Refuses a run the line has no room for (in all, or for this learner).
+    fn admit(&self, who: &Who, runs: usize) -> Result<(), QueueError> {
+        let line = self.line();
+        let room = self.capacity.saturating_sub(line.len());
+        if runs > room {
+            return Err(if runs == 1 {
+                QueueError::Full(self.capacity)
+            } else {
+                QueueError::NoRoomForSweep { room, needed: runs }
+            });
         }
+        if let Who::Learner(name) = who {
+            let mine = line.queued_by(name);
+            if mine + runs > self.per_learner {
+                return Err(QueueError::LearnerLimit(mine));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn submit(&self, spec: ValidRunSpec, who: &Who) -> Result<RunView, QueueError> {
+        self.admit(who, 1)?;
+        self.enqueue(spec, who).await
+    }
+
+    async fn enqueue(&self, spec: ValidRunSpec, who: &Who) -> Result<RunView, QueueError> {
         let id = new_id();
         let view = RunView {
             id: id.clone(),
@@ -89,6 +135,7 @@ impl RunQueue {
             submitted_at_ms: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
             summary: None,
             error: None,
+            position: None,
             timeline: None,
         };
         // Stored and announced before the runner can see it, so no later state is overwritten
@@ -96,28 +143,53 @@ impl RunQueue {
         self.store.insert(view.clone());
         self.store.save(&view, None).await;
         self.hub.broadcast(ServerMessage::Run(view.clone()));
-        if self.tx.try_send((id.clone(), spec)).is_err() {
-            if let Some(failed) = self.store.update(&id, |r| {
-                r.state = RunState::Failed;
-                r.error = Some("the run queue is full".into());
-            }) {
-                self.store.save(&failed, None).await;
-                self.hub.broadcast(ServerMessage::Run(failed));
+        self.line().push(who, Waiting { id: id.clone(), spec });
+        self.ready.notify_one();
+        self.announce_positions();
+        Ok(self.store.get(&id).await.ok().flatten().unwrap_or(view))
+    }
+
+    /// Tells every queued run its place in line (the page shows "you are #3 in line").
+    fn announce_positions(&self) {
+        let order = self.line().order();
+        for (i, id) in order.iter().enumerate() {
+            let position = Some(i as u32 + 1);
+            let changed = self.store.update(id, |r| {
+                if r.state == RunState::Queued {
+                    r.position = position;
+                }
+            });
+            if let Some(view) = changed.filter(|v| v.position == position) {
+                self.hub.broadcast(ServerMessage::Run(view));
             }
-            return Err(QueueError::Full(self.capacity));
         }
-        Ok(view)
+    }
+
+    /// Waits for the next run in line.
+    async fn next(&self) -> Waiting {
+        loop {
+            // Taken in its own statement: the line's lock must be released before positions are
+            // announced (which lock it again).
+            let next = self.line().pop();
+            if let Some(run) = next {
+                self.announce_positions();
+                return run;
+            }
+            self.ready.notified().await;
+        }
     }
 
     /// Queues one run per pool size of the sweep, all or none.
-    pub async fn submit_sweep(&self, sweep: &SweepSpec, runs: Vec<ValidRunSpec>) -> Result<String, QueueError> {
-        let room = self.capacity.saturating_sub(self.store.queued());
-        if runs.len() > room {
-            return Err(QueueError::NoRoomForSweep { room, needed: runs.len() });
-        }
+    pub async fn submit_sweep(
+        &self,
+        sweep: &SweepSpec,
+        runs: Vec<ValidRunSpec>,
+        who: &Who,
+    ) -> Result<String, QueueError> {
+        self.admit(who, runs.len())?;
         let mut points = Vec::with_capacity(runs.len());
         for (size, run) in sweep.sizes.iter().zip(runs) {
-            points.push((*size, self.submit(run).await?.id));
+            points.push((*size, self.enqueue(run, who).await?.id));
         }
         let id = new_id();
         self.sweeps.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), points);
@@ -158,17 +230,20 @@ pub struct Runner {
     db: Database,
     hub: Arc<MetricsHub>,
     store: Arc<RunStore>,
-    rx: mpsc::Receiver<(String, ValidRunSpec)>,
+    queue: RunQueue,
 }
 
 impl Runner {
-    pub async fn run(mut self, mut shutdown: Shutdown) {
+    pub async fn run(self, mut shutdown: Shutdown) {
         loop {
-            let (id, spec) = tokio::select! {
-                next = self.rx.recv() => match next { Some(next) => next, None => return },
+            let Waiting { id, spec } = tokio::select! {
+                next = self.queue.next() => next,
                 _ = shutdown.recv() => return,
             };
-            self.set(&id, |r| r.state = RunState::Running);
+            self.set(&id, |r| {
+                r.state = RunState::Running;
+                r.position = None;
+            });
             tracing::info!(run = %id, strategy = ?spec.strategy, requests = spec.requests, concurrency = spec.concurrency, "run starting");
             let result = tokio::select! {
                 result = self.execute(&id, &spec) => result,

@@ -85,7 +85,13 @@ impl Application {
             .connect_lazy_with(db.admin(app_name::ADMIN));
         let store = Arc::new(RunStore::new(admin.clone()));
         store.load().await.map_err(|StoreError::Database(e)| StartError::Database(e))?;
-        let (queue, runner) = RunQueue::new(db.clone(), hub.clone(), store, config.max_queued_runs as usize);
+        let (queue, runner) = RunQueue::new(
+            db.clone(),
+            hub.clone(),
+            store,
+            config.max_queued_runs as usize,
+            config.max_queued_per_learner as usize,
+        );
         let demo_spec = poollab_shared::PoolSpec { max_connections: config.demo_pool_size, ..Default::default() };
         let state = AppState {
             demo_naive: NaiveStrategy::new(db.app(app_name::DEMO_NAIVE), Arc::new(LiveCounters::default())),
@@ -103,6 +109,7 @@ impl Application {
             hub: hub.clone(),
             prom: Arc::new(PromMetrics::new()),
             lessons,
+            class: Arc::new(crate::class::Class::new(config.instructor_token.clone())),
             shutdown: trigger.subscribe(),
         };
         let mut tasks = vec![tokio::spawn(runner.run(trigger.subscribe()))];

@@ -23,6 +23,8 @@ pub struct AppState {
     pub queue: RunQueue,
     pub hub: Arc<MetricsHub>,
     pub prom: Arc<PromMetrics>,
+    /// The classroom: the instructor's token, the lock, the step to follow.
+    pub class: Arc<crate::class::Class>,
     /// The course (`GET /api/lessons`).
     pub lessons: Arc<Vec<poollab_shared::Lesson>>,
     /// Long-lived handlers (websockets) end when this fires.

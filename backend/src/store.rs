@@ -57,6 +57,7 @@ fn view_of(row: RunRow) -> RunView {
         submitted_at_ms: submitted_at_ms.max(0) as u64,
         summary: summary.map(|Json(s)| s),
         error,
+        position: None,
         timeline: None,
     }
 }
@@ -116,10 +117,6 @@ impl RunStore {
     /// Newest first.
     pub fn recent(&self) -> Vec<RunView> {
         self.lock().iter().rev().cloned().collect()
-    }
-
-    pub fn queued(&self) -> usize {
-        self.lock().iter().filter(|r| r.state == RunState::Queued).count()
     }
 
     pub fn insert(&self, run: RunView) {

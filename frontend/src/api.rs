@@ -1,6 +1,6 @@
 //! The few HTTP calls the page makes (the contract is in DESIGN.md).
 
-use poollab_shared::{Lesson, RunSpec, RunView, SweepSpec, SweepView};
+use poollab_shared::{ClassState, FollowStep, Lesson, RunSpec, RunView, SweepSpec, SweepView};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -18,7 +18,14 @@ async fn fetch<T: DeserializeOwned>(method: &str, url: &str, body: Option<String
         init.set_body(&JsValue::from_str(&body));
     }
     let request = Request::new_with_str_and_init(url, &init).map_err(describe)?;
-    request.headers().set("content-type", "application/json").map_err(describe)?;
+    let headers = request.headers();
+    headers.set("content-type", "application/json").map_err(describe)?;
+    // Who is asking: this browser's learner id (for a fair share of the queue), and the
+    // instructor's token when this browser signed in as the instructor.
+    headers.set("x-poollab-learner", &crate::identity::learner_id()).map_err(describe)?;
+    if let Some(token) = crate::identity::instructor_token() {
+        headers.set("authorization", &format!("Bearer {token}")).map_err(describe)?;
+    }
     let window = web_sys::window().ok_or("no window")?;
     let response: Response = JsFuture::from(window.fetch_with_request(&request))
         .await
@@ -75,4 +82,14 @@ pub async fn start_sweep(sweep: &SweepSpec) -> Result<String, String> {
 
 pub async fn sweep(id: &str) -> Result<SweepView, String> {
     fetch("GET", &format!("/api/sweeps/{id}"), None).await
+}
+
+/// Instructor: locks or unlocks the lab.
+pub async fn lock(locked: bool) -> Result<ClassState, String> {
+    fetch("POST", "/api/class/lock", Some(serde_json::json!({ "locked": locked }).to_string())).await
+}
+
+/// Instructor: asks every page to follow a step (or lets them go, with `None`).
+pub async fn follow(step: Option<FollowStep>) -> Result<ClassState, String> {
+    fetch("POST", "/api/class/follow", Some(serde_json::json!({ "follow": step }).to_string())).await
 }

@@ -235,6 +235,9 @@ pub fn StepView(
                         "Run the experiment"
                     </button>
                     <p class="error" role="alert">{move || error.get()}</p>
+                    {move || run.get().and_then(|r| r.position).map(|p| view! {
+                        <p class="status" data-testid="position">{format!("Waiting in line: you are #{p}. The database serves one run at a time.")}</p>
+                    })}
                 </form>
                 {compare}
                 {verdict}

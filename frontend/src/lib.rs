@@ -15,6 +15,8 @@
 //! - [`route`]: one URL per view (`#/`, `#/lesson/<id>/<step>`, `#/sandbox`).
 //! - [`course`]: the lesson list and a step: read, predict, run, compare, goal checked.
 //! - [`progress`]: each step's prediction and result, in `localStorage`, downloadable.
+//! - [`identity`]: this browser's anonymous learner id, or the instructor's token.
+//! - [`instructor`]: the instructor's controls (lock the lab, lead the class to a step).
 //! - [`controls`]: the sandbox's run form, every knob of the engine.
 //! - [`chart`]: SVG line charts (connections, throughput and errors, latency), each with a text
 //!   description and a table as its text twin.
@@ -28,6 +30,8 @@ mod api;
 mod chart;
 mod controls;
 mod course;
+mod identity;
+mod instructor;
 mod live;
 mod progress;
 mod replay;
@@ -70,6 +74,18 @@ pub fn App() -> impl IntoView {
         ..RunSpec::default()
     });
     let connected = live.connected;
+    let class = live.class;
+    // Follow mode: when the instructor leads the class to a step, go there (a learner can leave
+    // follow mode, and rejoin).
+    let following = RwSignal::new(true);
+    Effect::new(move |_| {
+        if let (Some(step), true) = (class.with(|c| c.follow.clone()), following.get()) {
+            let target = Route::Step { lesson: step.lesson, step: step.step as usize };
+            if route.get_untracked() != target {
+                route::go(&target);
+            }
+        }
+    });
     let here = move |r: Route| move || std::mem::discriminant(&route.get()) == std::mem::discriminant(&r);
 
     view! {
@@ -87,11 +103,30 @@ pub fn App() -> impl IntoView {
                 {move || if connected.get() { "live" } else { "connecting…" }}
             </p>
         </header>
+        <div class="class-banner" role="status" data-testid="class-banner">
+            {move || class.with(|c| c.locked).then(|| view! {
+                <p class="locked">"The lab is locked by your instructor: only their runs go for now. Watch theirs live."</p>
+            })}
+            {move || class.with(|c| c.follow.clone()).map(|f| view! {
+                <p class="following">
+                    {move || if following.get() {
+                        format!("Following your instructor: lesson {}, step {}.", f.lesson, f.step)
+                    } else {
+                        format!("Your instructor is on lesson {}, step {}.", f.lesson, f.step)
+                    }}
+                    " "
+                    <button type="button" class="secondary" data-testid="follow-toggle" on:click=move |_| following.update(|f| *f = !*f)>
+                        {move || if following.get() { "Leave follow mode" } else { "Follow again" }}
+                    </button>
+                </p>
+            })}
+        </div>
         <main id="main">
             <p class="error" role="alert">{move || load_error.get().map(|e| format!("The lessons could not be loaded: {e}"))}</p>
             {move || match route.get() {
                 Route::Course => view! { <div class="layout-one"><CourseHome lessons=lessons progress=progress /></div> }.into_any(),
                 Route::Sandbox => view! { <Sandbox live=live initial=sandbox.get_untracked() /> }.into_any(),
+                Route::Instructor => view! { <div class="layout-one"><instructor::InstructorPanel lessons=lessons class=class /></div> }.into_any(),
                 Route::Step { lesson, step } => {
                     let all = lessons.get();
                     if all.is_empty() {
@@ -159,7 +194,10 @@ fn RunStatus(run: Memo<Option<RunView>>) -> impl IntoView {
         Some(r) => {
             let what = format!("{:?} run of {} requests", r.spec.strategy, r.spec.requests).to_lowercase();
             match r.state {
-                RunState::Queued => format!("Queued: {what}"),
+                RunState::Queued => match r.position {
+                    Some(p) => format!("Queued, #{p} in line: {what}"),
+                    None => format!("Queued: {what}"),
+                },
                 RunState::Running => format!("Running: {what}"),
                 RunState::Done => format!("Done: {what}"),
                 RunState::Failed => format!("Failed: {what}: {}", r.error.unwrap_or_default()),

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use poollab_shared::{Frame, RunState, RunView, ServerMessage};
+use poollab_shared::{ClassState, Frame, RunState, RunView, ServerMessage};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{MessageEvent, WebSocket};
@@ -23,6 +23,8 @@ pub struct Live {
     pub watching: RwSignal<Option<String>>,
     /// Recent runs, newest first.
     pub runs: RwSignal<Vec<RunView>>,
+    /// What the instructor has set for the class (lock, step to follow).
+    pub class: RwSignal<ClassState>,
 }
 
 impl Live {
@@ -33,6 +35,7 @@ impl Live {
             points: RwSignal::new(Vec::new()),
             watching: RwSignal::new(None),
             runs: RwSignal::new(Vec::new()),
+            class: RwSignal::new(ClassState::default()),
         };
         live.open();
         leptos::task::spawn_local(async move {
@@ -79,6 +82,7 @@ impl Live {
                 }
                 self.upsert(view);
             }
+            ServerMessage::Class(class) => self.class.set(class),
             ServerMessage::Hello { .. } | ServerMessage::Pong | ServerMessage::Error { .. } => {}
         }
     }

@@ -1,6 +1,7 @@
 //! Where the learner is: every view has its own URL (in the hash, so the backend serves one page).
 //!
-//! `#/` the course, `#/lesson/<id>/<step>` one step of a lesson (from 1), `#/sandbox` every knob.
+//! `#/` the course, `#/lesson/<id>/<step>` one step of a lesson (from 1), `#/sandbox` every knob,
+//! `#/instructor` the instructor's controls.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -11,6 +12,7 @@ pub enum Route {
     Course,
     Step { lesson: String, step: usize },
     Sandbox,
+    Instructor,
 }
 
 impl Route {
@@ -18,6 +20,7 @@ impl Route {
         let parts: Vec<&str> = hash.trim_start_matches('#').trim_matches('/').split('/').collect();
         match parts.as_slice() {
             ["sandbox"] => Route::Sandbox,
+            ["instructor"] => Route::Instructor,
             ["lesson", lesson] => Route::Step { lesson: (*lesson).to_owned(), step: 1 },
             ["lesson", lesson, step] => {
                 Route::Step { lesson: (*lesson).to_owned(), step: step.parse().unwrap_or(1).max(1) }
@@ -30,6 +33,7 @@ impl Route {
         match self {
             Route::Course => "#/".into(),
             Route::Sandbox => "#/sandbox".into(),
+            Route::Instructor => "#/instructor".into(),
             Route::Step { lesson, step } => format!("#/lesson/{lesson}/{step}"),
         }
     }
@@ -55,4 +59,11 @@ pub fn follow() -> RwSignal<Route> {
         on_change.forget();
     }
     route
+}
+
+/// Goes to a route, as following a link would.
+pub fn go(route: &Route) {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_hash(&route.href());
+    }
 }

@@ -135,14 +135,34 @@ pub enum ServerMessage {
         version: String,
     },
     Frame(Frame),
-    /// A run changed state (queued, running, done, failed).
+    /// A run changed state (queued, running, done, failed) or moved up the line.
     Run(RunView),
+    /// The classroom's state: sent after `hello` and whenever the instructor changes it.
+    Class(ClassState),
     /// Answer to a client's ping.
     Pong,
     /// The client sent something the server did not understand; the socket stays open.
     Error {
         message: String,
     },
+}
+
+/// What the instructor has set for the whole class.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClassState {
+    /// Only the instructor's runs are accepted while locked.
+    pub locked: bool,
+    /// The lesson step the instructor asks everyone to follow, if any.
+    pub follow: Option<FollowStep>,
+}
+
+/// A lesson step, by lesson id and step number (from 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowStep {
+    pub lesson: String,
+    pub step: u32,
 }
 
 /// What a client may send over `/ws`.

@@ -24,7 +24,8 @@ pub mod sweep;
 pub mod timeline;
 
 pub use frame::{
-    AppFrame, BreakerState, ClientMessage, CountBy, Frame, HeldConnection, PoolFrame, ServerFrame, ServerMessage,
+    AppFrame, BreakerState, ClassState, ClientMessage, CountBy, FollowStep, Frame, HeldConnection, PoolFrame,
+    ServerFrame, ServerMessage,
 };
 pub use lesson::{Goal, GoalError, Lesson, Prediction, Step};
 pub use limits::{Limits, SpecError, ValidRunSpec};

@@ -22,6 +22,9 @@ pub struct TestApp {
     _dir: Option<TempDir>,
 }
 
+/// The instructor token test labs start with.
+pub const INSTRUCTOR_TOKEN: &str = "test-instructor-token";
+
 /// A temp dir the `postgres` user can enter (tempfile makes them 0700).
 pub fn lab_dir() -> TempDir {
     use std::os::unix::fs::PermissionsExt;
@@ -40,6 +43,8 @@ pub fn config(dir: &TempDir, max_connections: u32) -> Config {
         max_connections,
         demo_pool_size: 10,
         max_queued_runs: 16,
+        max_queued_per_learner: 16,
+        instructor_token: Some(INSTRUCTOR_TOKEN.into()),
         no_live: false,
         static_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist"),
     }

@@ -2,6 +2,7 @@
 //!
 //! A function builds the `Router` so tests can drive it without a socket, and `main` only binds.
 
+mod class;
 mod demo;
 mod health;
 mod lessons;
@@ -32,6 +33,9 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .route("/demo/naive", get(demo::naive))
         .route("/demo/pooled", get(demo::pooled))
         .route("/api/lessons", get(lessons::list))
+        .route("/api/class", get(class::get))
+        .route("/api/class/lock", post(class::lock))
+        .route("/api/class/follow", post(class::follow))
         .route("/api/runs", post(runs::create).get(runs::list))
         .route("/api/runs/{id}", get(runs::get))
         .route("/api/runs/{id}/requests.csv", get(runs::requests_csv))

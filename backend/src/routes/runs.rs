@@ -10,16 +10,22 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::AppError;
+use crate::queue::Who;
 use crate::state::AppState;
 
 /// `POST /api/runs`: validates the spec (deserializing a `ValidRunSpec` checks every range) and
-/// queues the run. `202 {"id": ...}`.
+/// queues the run, fairly among learners (the instructor's first). `202 {"id": ...}`; a locked
+/// lab is a `423` for learners, a learner with too many runs waiting a `429`.
 pub async fn create(
+    who: Who,
     State(state): State<AppState>,
     body: Result<Json<ValidRunSpec>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let Json(spec) = body?;
-    let run = state.queue.submit(spec).await?;
+    if state.class.is_locked() && who != Who::Instructor {
+        return Err(AppError::Locked);
+    }
+    let run = state.queue.submit(spec, &who).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": run.id, "state": run.state }))))
 }
 

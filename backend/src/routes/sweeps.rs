@@ -8,19 +8,22 @@ use poollab_shared::{SweepSpec, SweepView};
 use serde_json::{Value, json};
 
 use crate::error::AppError;
+use crate::queue::Who;
 use crate::state::AppState;
 
 /// `POST /api/sweeps` `{"run": {...pooled run...}, "sizes": [1, 2, 4, ...]}`: queues one run per
 /// size. `202 {"id": ..., "runs": [...]}`.
 pub async fn create(
+    who: Who,
     State(state): State<AppState>,
     body: Result<Json<SweepSpec>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let Json(sweep) = body?;
-    let runs = sweep
-        .runs()
-        .map_err(|e| AppError::BadRequest { status: StatusCode::UNPROCESSABLE_ENTITY, message: e.to_string() })?;
-    let id = state.queue.submit_sweep(&sweep, runs).await?;
+    let runs = sweep.runs().map_err(|e| AppError::unprocessable(e.to_string()))?;
+    if state.class.is_locked() && who != Who::Instructor {
+        return Err(AppError::Locked);
+    }
+    let id = state.queue.submit_sweep(&sweep, runs, &who).await?;
     let view = state.queue.sweep(&id).await.ok_or_else(|| AppError::SweepNotFound(id.clone()))?;
     let runs: Vec<&str> = view.points.iter().map(|p| p.run_id.as_str()).collect();
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id, "runs": runs }))))

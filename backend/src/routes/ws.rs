@@ -30,11 +30,14 @@ async fn serve(socket: WebSocket, state: AppState) {
     // Replies to this client go through the sending task, which owns the sink.
     let (reply_tx, mut replies) = mpsc::channel::<ServerMessage>(8);
 
-    let hello = ServerMessage::Hello { version: env!("CARGO_PKG_VERSION").to_owned() };
+    // A new socket first hears who it talks to, then the classroom's state (locked, step to follow).
+    let mut first = vec![
+        ServerMessage::Class(state.class.state()),
+        ServerMessage::Hello { version: env!("CARGO_PKG_VERSION").to_owned() },
+    ];
     let mut send = tokio::spawn(async move {
-        let mut first = Some(hello);
         loop {
-            let msg = if let Some(msg) = first.take() {
+            let msg = if let Some(msg) = first.pop() {
                 msg
             } else {
                 tokio::select! {

@@ -1,0 +1,84 @@
+//! The instructor's controls: sign in with the lab's token, lock the lab so only your runs go, and
+//! lead every page to a lesson step (learners can leave follow mode and rejoin).
+
+use leptos::prelude::*;
+use poollab_shared::{ClassState, FollowStep, Lesson};
+
+use crate::identity::{instructor_token, set_instructor_token};
+
+#[component]
+pub fn InstructorPanel(lessons: RwSignal<Vec<Lesson>>, class: RwSignal<ClassState>) -> impl IntoView {
+    let signed_in = RwSignal::new(instructor_token().is_some());
+    let token = RwSignal::new(String::new());
+    let lesson = RwSignal::new(String::new());
+    let step = RwSignal::new(1u32);
+    let error = RwSignal::new(None::<String>);
+    let done = move |result: Result<ClassState, String>| match result {
+        Ok(state) => {
+            class.set(state);
+            error.set(None);
+        }
+        Err(e) => error.set(Some(e)),
+    };
+    let sign_in = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        set_instructor_token(Some(token.get_untracked().trim()));
+        signed_in.set(true);
+    };
+    let set_lock = move |locked: bool| leptos::task::spawn_local(async move { done(crate::api::lock(locked).await) });
+    let lead = move |_| {
+        let mut chosen = lesson.get_untracked();
+        if chosen.is_empty() {
+            chosen = lessons.with_untracked(|l| l.first().map(|l| l.id.clone()).unwrap_or_default());
+        }
+        let target = FollowStep { lesson: chosen, step: step.get_untracked() };
+        leptos::task::spawn_local(async move { done(crate::api::follow(Some(target)).await) });
+    };
+    let release = move |_| leptos::task::spawn_local(async move { done(crate::api::follow(None).await) });
+    let sign_out = move |_| {
+        set_instructor_token(None);
+        signed_in.set(false);
+    };
+
+    view! {
+        <section class="card instructor" aria-labelledby="instructor-title">
+            <h2 id="instructor-title">"Instructor"</h2>
+            <Show when=move || signed_in.get() fallback=move || view! {
+                <form on:submit=sign_in>
+                    <div class="field">
+                        <label for="token">"Instructor token"</label>
+                        <input id="token" type="password" autocomplete="off" prop:value=move || token.get() on:input=move |ev| token.set(event_target_value(&ev)) />
+                        <small>"The token the lab was started with (--instructor-token). Kept in this tab only."</small>
+                    </div>
+                    <button type="submit" class="secondary">"Sign in"</button>
+                </form>
+            }>
+                <p>{move || if class.with(|c| c.locked) { "The lab is locked: only your runs go." } else { "The lab is open: everyone's runs take turns." }}</p>
+                <p>
+                    <button type="button" class="secondary" data-testid="lock" on:click=move |_| set_lock(true)>"Lock the lab"</button>
+                    " "
+                    <button type="button" class="secondary" data-testid="unlock" on:click=move |_| set_lock(false)>"Unlock"</button>
+                </p>
+                <div class="field">
+                    <label for="lead-lesson">"Lead the class to"</label>
+                    <select id="lead-lesson" on:change=move |ev| lesson.set(event_target_value(&ev))>
+                        {move || lessons.get().into_iter().map(|l| view! { <option value=l.id.clone()>{l.title}</option> }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="lead-step">"Step"</label>
+                    <input id="lead-step" type="number" min="1" prop:value=move || step.get().to_string()
+                        on:input=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<u32>() { step.set(v.max(1)) } } />
+                </div>
+                <p>
+                    <button type="button" class="secondary" data-testid="lead" on:click=lead>"Everyone to this step"</button>
+                    " "
+                    <button type="button" class="secondary" on:click=release>"Let the class roam"</button>
+                    " "
+                    <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
+                </p>
+            </Show>
+            <p class="error" role="alert">{move || error.get()}</p>
+        </section>
+    }
+}

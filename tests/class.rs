@@ -1,0 +1,151 @@
+//! The classroom over real HTTP and websockets: the instructor's token, the lock, follow mode,
+//! and a queue that is fair across learners.
+
+mod support;
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use poollab_shared::{ClassState, FollowStep, RunState, ServerMessage};
+use serde_json::{Value, json};
+use support::{INSTRUCTOR_TOKEN, TestApp, Ws, spawn_app};
+use tokio_tungstenite::tungstenite::Message;
+
+/// POSTs JSON as a learner (`Some(id)`), the instructor (`None`), or with a given bearer token.
+async fn post(app: &TestApp, path: &str, body: Value, learner: Option<&str>, token: Option<&str>) -> (u16, Value) {
+    let mut req = app.http.post(app.url(path)).json(&body);
+    if let Some(id) = learner {
+        req = req.header("x-poollab-learner", id);
+    }
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let resp = req.send().await.expect("POST");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// The next classroom state a socket hears.
+async fn next_class(ws: &mut Ws) -> ClassState {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a message").expect("open");
+        let Ok(Message::Text(text)) = msg else { continue };
+        if let Ok(ServerMessage::Class(c)) = serde_json::from_str::<ServerMessage>(&text) {
+            return c;
+        }
+    }
+}
+
+/// A run that keeps the runner busy for a while, so others pile up in the line.
+fn slow_run() -> Value {
+    json!({ "strategy": "naive", "requests": 1, "concurrency": 1, "work": { "query": "sleep", "sleep_ms": 1500 } })
+}
+
+fn quick_run() -> Value {
+    json!({ "strategy": "pooled", "requests": 5, "concurrency": 5 })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn only_the_instructor_can_lock_the_lab_and_a_locked_lab_takes_only_their_runs() {
+    let app = spawn_app(50).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    assert_eq!(next_class(&mut ws).await, ClassState::default(), "a new socket hears the class state");
+
+    let lock = json!({ "locked": true });
+    let (status, body) = post(&app, "/api/class/lock", lock.clone(), Some("ann"), None).await;
+    assert_eq!(status, 403, "a learner cannot lock: {body}");
+    let (status, _) = post(&app, "/api/class/lock", lock.clone(), None, Some("guess")).await;
+    assert_eq!(status, 401, "a wrong token is refused");
+    let (status, body) = post(&app, "/api/class/lock", lock, None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!((status, body["locked"].as_bool()), (200, Some(true)));
+    assert!(next_class(&mut ws).await.locked, "every page hears the lock");
+
+    let (status, body) = post(&app, "/api/runs", quick_run(), Some("ann"), None).await;
+    assert_eq!(status, 423, "{body}");
+    assert!(body["error"].as_str().unwrap_or("").contains("locked"), "{body}");
+    let (status, body) = post(&app, "/api/runs", quick_run(), None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["id"].as_str().expect("id").to_owned();
+    assert_eq!(app.finished(&id).await.state, RunState::Done);
+
+    let (status, _) = post(&app, "/api/class/lock", json!({ "locked": false }), None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 200);
+    let (status, _) = post(&app, "/api/runs", quick_run(), Some("ann"), None).await;
+    assert_eq!(status, 202, "unlocked, learners run again");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_page_hears_the_step_to_follow_and_a_late_one_gets_it_on_connecting() {
+    let app = spawn_app(50).await;
+    let (mut first, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    let (mut second, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    next_class(&mut first).await;
+    next_class(&mut second).await;
+
+    let step = json!({ "follow": { "lesson": "04-enter-the-pool", "step": 1 } });
+    let (status, _) = post(&app, "/api/class/follow", step.clone(), Some("ann"), None).await;
+    assert_eq!(status, 403, "a learner cannot lead the class");
+    let (status, body) = post(&app, "/api/class/follow", step, None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    let want = Some(FollowStep { lesson: "04-enter-the-pool".into(), step: 1 });
+    assert_eq!(next_class(&mut first).await.follow, want);
+    assert_eq!(next_class(&mut second).await.follow, want);
+    let (mut late, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    assert_eq!(next_class(&mut late).await.follow, want, "a page that joins later follows too");
+    let (status, _) = app.get("/api/class").await;
+    assert_eq!(status, 200);
+
+    let bad = json!({ "follow": { "lesson": "04-enter-the-pool", "step": 9 } });
+    let (status, body) = post(&app, "/api/class/follow", bad, None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = post(&app, "/api/class/follow", json!({ "follow": null }), None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 200);
+    assert_eq!(next_class(&mut first).await.follow, None, "the class is let go");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn learners_runs_interleave_and_each_learner_has_a_limit() {
+    let dir = support::lab_dir();
+    let mut cfg = support::config(&dir, 50);
+    cfg.max_queued_per_learner = 2;
+    let app = support::spawn_with(cfg, dir).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+
+    // Keep the runner busy, then ann queues two runs before bob queues two.
+    let (status, _) = post(&app, "/api/runs", slow_run(), Some("carol"), None).await;
+    assert_eq!(status, 202);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut ids = Vec::new();
+    for learner in ["ann", "ann", "bob", "bob"] {
+        let (status, body) = post(&app, "/api/runs", quick_run(), Some(learner), None).await;
+        assert_eq!(status, 202, "{body}");
+        ids.push(body["id"].as_str().expect("id").to_owned());
+    }
+    let (a1, a2, b1, b2) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+    let (status, body) = post(&app, "/api/runs", quick_run(), Some("ann"), None).await;
+    assert_eq!(status, 429, "a third waiting run of ann's is refused: {body}");
+    assert!(body["error"].as_str().unwrap_or("").contains("2 runs waiting"), "{body}");
+
+    // Each queued run knows its place: ann, bob, ann, bob.
+    let (_, view) = app.get(&format!("/api/runs/{a2}")).await;
+    assert_eq!(view["position"], 3, "{view}");
+    let (_, view) = app.get(&format!("/api/runs/{b1}")).await;
+    assert_eq!(view["position"], 2, "{view}");
+
+    let mut started = Vec::new();
+    while started.len() < 4 {
+        let msg = tokio::time::timeout(Duration::from_secs(30), ws.next()).await.expect("a message").expect("open");
+        let Ok(Message::Text(text)) = msg else { continue };
+        if let Ok(ServerMessage::Run(r)) = serde_json::from_str::<ServerMessage>(&text)
+            && r.state == RunState::Running
+            && ids.contains(&r.id)
+            && !started.contains(&r.id)
+        {
+            started.push(r.id);
+        }
+    }
+    assert_eq!(started, [a1.clone(), b1.clone(), a2.clone(), b2.clone()], "turns alternate between learners");
+    app.stop().await;
+}
