@@ -1,10 +1,12 @@
-//! Embeds the course: every `lessons/*.toml` file at the top of the repository becomes part of
+//! Embeds the course (and the built page): every `lessons/*.toml` file at the top of the repository becomes part of
 //! the binary, so a teacher adds or edits a lesson without touching Rust (the file name, minus
 //! `.toml`, is the lesson's id and sets its order).
 
 use std::path::PathBuf;
 
 fn main() {
+    // The built page is embedded too (see routes/page.rs); rebuild when Trunk rebuilds it.
+    println!("cargo:rerun-if-changed={}", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist").display());
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../lessons");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)

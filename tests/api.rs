@@ -363,3 +363,25 @@ async fn a_leak_drains_the_pool_and_the_detector_names_the_requests_that_hold_co
     assert_eq!((s.completed, s.failed, s.leaked, s.leak_suspects), (40, 0, 0, 0), "{s:?}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_page_is_served_from_the_binary_itself() {
+    let dir = support::lab_dir();
+    let mut cfg = support::config(&dir, 20);
+    cfg.static_dir = None;
+    let app = support::spawn_with(cfg, dir).await;
+    let resp = app.http.get(app.url("/")).send().await.expect("GET /");
+    assert_eq!(resp.status().as_u16(), 200, "run `./lab test`, which builds the page first");
+    assert!(resp.headers()["content-type"].to_str().unwrap_or("").starts_with("text/html"));
+    let html = resp.text().await.expect("html");
+    assert!(html.contains("<title>Pool Lab"), "{html}");
+    // The wasm the page loads comes from the binary too, with the type browsers insist on.
+    let wasm = html.split('"').find(|s| s.ends_with("_bg.wasm")).expect("index.html names its wasm").to_owned();
+    let resp = app.http.get(app.url(&format!("/{}", wasm.trim_start_matches('/')))).send().await.expect("GET wasm");
+    assert_eq!(resp.status().as_u16(), 200, "{wasm}");
+    assert_eq!(resp.headers()["content-type"], "application/wasm");
+    // Any other path is the page (its own routes live after '#').
+    let resp = app.http.get(app.url("/lesson/whatever")).send().await.expect("GET");
+    assert!(resp.text().await.expect("html").contains("<title>Pool Lab"));
+    app.stop().await;
+}

@@ -69,7 +69,7 @@ async fn start_lab(url: &str, no_live: bool) -> Result<Lab, BoxError> {
         max_queued_per_learner: 4,
         instructor_token: None,
         no_live,
-        static_dir: "frontend/dist".into(),
+        static_dir: None,
     };
     let app = Application::build(config).await?;
     let base = format!("http://127.0.0.1:{}", app.port());

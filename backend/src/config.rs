@@ -62,7 +62,8 @@ pub struct Config {
     #[arg(long, env = "POOLLAB_NO_LIVE")]
     pub no_live: bool,
 
-    /// The built page (Trunk's output) served at /.
-    #[arg(long, env = "POOLLAB_STATIC_DIR", default_value = "frontend/dist")]
-    pub static_dir: PathBuf,
+    /// Serve the page from this folder (a Trunk build) instead of the copy built into the binary:
+    /// for working on the page.
+    #[arg(long, env = "POOLLAB_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
 }

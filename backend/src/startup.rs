@@ -119,7 +119,7 @@ impl Application {
             tasks.push(tokio::spawn(Sampler::new(db, hub.clone(), max_connections).run(trigger.subscribe())));
             tasks.push(tokio::spawn(hub.run_ticker(trigger.subscribe())));
         }
-        let router = routes::app(state.clone(), &config.static_dir);
+        let router = routes::app(state.clone(), config.static_dir.as_deref());
         Ok(Application { listener, router, state, trigger, tasks, cluster })
     }
 

@@ -46,7 +46,7 @@ pub fn config(dir: &TempDir, max_connections: u32) -> Config {
         max_queued_per_learner: 16,
         instructor_token: Some(INSTRUCTOR_TOKEN.into()),
         no_live: false,
-        static_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist"),
+        static_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist")),
     }
 }
 

@@ -7,6 +7,7 @@ mod demo;
 mod health;
 mod lessons;
 mod metrics;
+mod page;
 mod runs;
 mod sweeps;
 mod ws;
@@ -15,8 +16,6 @@ use std::path::Path;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::response::Html;
 use axum::routing::{get, post};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
@@ -27,7 +26,7 @@ use crate::state::AppState;
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The whole HTTP surface of the lab (see DESIGN.md for the contract).
-pub fn app(state: AppState, static_dir: &Path) -> Router {
+pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
     let api = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/demo/naive", get(demo::naive))
@@ -45,23 +44,21 @@ pub fn app(state: AppState, static_dir: &Path) -> Router {
         .route("/metrics", get(metrics::prometheus))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);
-    let page = if static_dir.join("index.html").is_file() {
-        let index = static_dir.join("index.html");
-        Router::new().fallback_service(ServeDir::new(static_dir).fallback(ServeFile::new(index)))
-    } else {
-        tracing::warn!(dir = %static_dir.display(), "the page is not built; `./lab run` builds it");
-        Router::new().fallback(page_not_built)
+    let page = match static_dir {
+        Some(dir) if dir.join("index.html").is_file() => {
+            let index = dir.join("index.html");
+            Router::new().fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
+        }
+        Some(dir) => {
+            tracing::warn!(dir = %dir.display(), "no index.html in --static-dir; serving the embedded page");
+            Router::new().fallback(page::embedded)
+        }
+        None => {
+            if !page::is_embedded() {
+                tracing::warn!("the page was not built into this binary; `./lab run` builds it first");
+            }
+            Router::new().fallback(page::embedded)
+        }
     };
     api.merge(page).layer(TraceLayer::new_for_http())
-}
-
-async fn page_not_built() -> (StatusCode, Html<&'static str>) {
-    (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Html(
-            "<!doctype html><title>Pool Lab</title><h1>Pool Lab</h1><p>The page has not been built. \
-              Start the lab with <code>./lab run</code>, which builds it, or point \
-              <code>--static-dir</code> at a Trunk build.</p>",
-        ),
-    )
 }
