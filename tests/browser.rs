@@ -212,6 +212,22 @@ async fn a_learner_takes_lessons_one_to_four_and_a_reload_keeps_the_progress() {
         }
     }
 
+    // The page told the instructor: the class's predictions for lesson 3 hold this learner's 50,
+    // and what they measured.
+    let h: poollab_shared::PredictionHistogram = app
+        .http
+        .get(app.url("/api/class/predictions?lesson=03-server-limit&step=1"))
+        .bearer_auth(support::INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("histogram");
+    assert_eq!(h.count, 1, "{h:?}");
+    assert_eq!(h.bins[0].from, 50.0);
+    assert!(h.measured_median.is_some_and(|m| m > 0.0), "{h:?}");
+
     // A reload of the course page keeps what was done.
     page.evaluate("location.hash = '#/'; true").await.expect("to the course");
     page.reload().await.expect("reload");

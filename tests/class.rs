@@ -149,3 +149,42 @@ async fn learners_runs_interleave_and_each_learner_has_a_limit() {
     assert_eq!(started, [a1.clone(), b1.clone(), a2.clone(), b2.clone()], "turns alternate between learners");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_instructor_sees_the_class_predictions_before_the_answer_and_exports_progress() {
+    let app = spawn_app(50).await;
+    let report = |prediction: Option<f64>, measured: Option<f64>| {
+        json!({ "lesson": "02-connect-per-request", "step": 1, "name": "Ann, B.", "prediction": prediction,
+                "measured": measured, "passed": measured.map(|_| true) })
+    };
+    for (learner, guess) in [("ann", 10.0), ("bob", 80.0), ("cat", 75.0)] {
+        let (status, _) = post(&app, "/api/class/progress", report(Some(guess), None), Some(learner), None).await;
+        assert_eq!(status, 204);
+    }
+    // Ann's run ends: the measured figure joins her prediction.
+    let (status, _) = post(&app, "/api/class/progress", report(None, Some(71.0)), Some("ann"), None).await;
+    assert_eq!(status, 204);
+
+    let path = "/api/class/predictions?lesson=02-connect-per-request&step=1";
+    let resp = app.http.get(app.url(path)).header("x-poollab-learner", "ann").send().await.expect("GET");
+    assert_eq!(resp.status().as_u16(), 403, "learners do not see each other's predictions");
+    let resp = app.http.get(app.url(path)).bearer_auth(INSTRUCTOR_TOKEN).send().await.expect("GET");
+    let h: poollab_shared::PredictionHistogram = resp.json().await.expect("histogram");
+    assert_eq!(h.count, 3);
+    assert_eq!(h.bins.iter().map(|b| b.count).sum::<u64>(), 3);
+    // Ten bins from 10 to 80: 10 in the first, 75 and 80 in the last.
+    assert_eq!((h.bins.first().map(|b| b.count), h.bins.last().map(|b| b.count)), (Some(1), Some(2)));
+    assert_eq!(h.measured_median, Some(71.0));
+
+    let resp =
+        app.http.get(app.url("/api/class/progress.csv")).bearer_auth(INSTRUCTOR_TOKEN).send().await.expect("GET");
+    assert_eq!(resp.status().as_u16(), 200);
+    let csv = resp.text().await.expect("csv");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "learner,name,lesson,step,prediction,measured,passed");
+    assert_eq!(lines[1], r#""ann","Ann, B.",02-connect-per-request,1,10,71,true"#);
+    assert_eq!(lines.len(), 4);
+    let (status, body) = app.get("/api/class/progress").await;
+    assert_eq!(status, 403, "{body}");
+    app.stop().await;
+}

@@ -6,12 +6,13 @@
 //! (only their runs are accepted) and ask every page to follow a lesson step; both are broadcast
 //! over the websocket as a [`ClassState`].
 
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use poollab_shared::ClassState;
+use poollab_shared::{ClassState, PredictionHistogram, StepReport};
 
 use crate::error::AppError;
 use crate::queue::Who;
@@ -21,15 +22,70 @@ use crate::state::AppState;
 pub const LEARNER_HEADER: &str = "x-poollab-learner";
 /// Longest learner id kept (longer ones are cut).
 const MAX_LEARNER_ID: usize = 64;
+/// Learners whose progress is kept (a class, with room; reports from more are refused).
+pub const MAX_LEARNERS: usize = 2_000;
+/// Longest display name kept.
+const MAX_NAME: usize = 40;
+
+/// One learner's reports, by step (`<lesson>/<step>`).
+#[derive(Debug, Clone, Default)]
+pub struct LearnerProgress {
+    pub name: String,
+    pub steps: BTreeMap<String, StepReport>,
+}
 
 pub struct Class {
     token: Option<String>,
     state: Mutex<ClassState>,
+    progress: Mutex<BTreeMap<String, LearnerProgress>>,
 }
 
 impl Class {
     pub fn new(token: Option<String>) -> Class {
-        Class { token: token.filter(|t| !t.is_empty()), state: Mutex::new(ClassState::default()) }
+        Class {
+            token: token.filter(|t| !t.is_empty()),
+            state: Mutex::new(ClassState::default()),
+            progress: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    fn progress(&self) -> MutexGuard<'_, BTreeMap<String, LearnerProgress>> {
+        self.progress.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records a learner's report on a step (a later report fills in what an earlier one left
+    /// out: the prediction comes at Run, the measured figure at the end). False when the class is
+    /// full.
+    pub fn report(&self, learner: &str, mut report: StepReport) -> bool {
+        let mut all = self.progress();
+        if !all.contains_key(learner) && all.len() >= MAX_LEARNERS {
+            return false;
+        }
+        let entry = all.entry(learner.to_owned()).or_default();
+        if let Some(name) = report.name.take() {
+            entry.name = name.trim().chars().take(MAX_NAME).collect();
+        }
+        let key = format!("{}/{}", report.lesson, report.step);
+        let step = entry.steps.entry(key).or_insert_with(|| report.clone());
+        step.prediction = report.prediction.or(step.prediction);
+        step.measured = report.measured.or(step.measured);
+        step.passed = report.passed.or(step.passed);
+        true
+    }
+
+    /// Everyone's progress, by learner id.
+    pub fn progress_snapshot(&self) -> BTreeMap<String, LearnerProgress> {
+        self.progress().clone()
+    }
+
+    /// The class's predictions (and measured figures) for one step.
+    pub fn predictions(&self, lesson: &str, step: u32) -> PredictionHistogram {
+        let key = format!("{lesson}/{step}");
+        let all = self.progress();
+        let reports: Vec<&StepReport> = all.values().filter_map(|p| p.steps.get(&key)).collect();
+        let predicted: Vec<f64> = reports.iter().filter_map(|r| r.prediction).collect();
+        let measured: Vec<f64> = reports.iter().filter_map(|r| r.measured).collect();
+        PredictionHistogram::of(&predicted, &measured, 10)
     }
 
     fn lock(&self) -> MutexGuard<'_, ClassState> {

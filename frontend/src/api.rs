@@ -1,6 +1,8 @@
 //! The few HTTP calls the page makes (the contract is in DESIGN.md).
 
-use poollab_shared::{ClassState, FollowStep, Lesson, RunSpec, RunView, SweepSpec, SweepView};
+use poollab_shared::{
+    ClassState, FollowStep, Lesson, PredictionHistogram, RunSpec, RunView, StepReport, SweepSpec, SweepView,
+};
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -41,6 +43,10 @@ async fn fetch<T: DeserializeOwned>(method: &str, url: &str, body: Option<String
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
             .unwrap_or(text);
         return Err(format!("{} {}", response.status(), message));
+    }
+    if response.status() == 204 || text.is_empty() {
+        // No content (a report was taken): an empty JSON value stands in.
+        return serde_json::from_str("null").map_err(|e| format!("unexpected answer: {e}"));
     }
     serde_json::from_str(&text).map_err(|e| format!("unexpected answer: {e}"))
 }
@@ -92,4 +98,33 @@ pub async fn lock(locked: bool) -> Result<ClassState, String> {
 /// Instructor: asks every page to follow a step (or lets them go, with `None`).
 pub async fn follow(step: Option<FollowStep>) -> Result<ClassState, String> {
     fetch("POST", "/api/class/follow", Some(serde_json::json!({ "follow": step }).to_string())).await
+}
+
+/// Tells the instructor how a step went (best effort: a lost report only leaves a gap).
+pub async fn report(report: &StepReport) {
+    if let Ok(body) = serde_json::to_string(report) {
+        let _ = fetch::<Option<serde_json::Value>>("POST", "/api/class/progress", Some(body)).await;
+    }
+}
+
+/// Instructor: the class's predictions for a step.
+pub async fn predictions(lesson: &str, step: u32) -> Result<PredictionHistogram, String> {
+    fetch("GET", &format!("/api/class/predictions?lesson={lesson}&step={step}"), None).await
+}
+
+/// Instructor: every learner's steps, as CSV text.
+pub async fn class_csv() -> Result<String, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let init = RequestInit::new();
+    let request = Request::new_with_str_and_init("/api/class/progress.csv", &init).map_err(describe)?;
+    if let Some(token) = crate::identity::instructor_token() {
+        request.headers().set("authorization", &format!("Bearer {token}")).map_err(describe)?;
+    }
+    let response: Response =
+        JsFuture::from(window.fetch_with_request(&request)).await.map_err(describe)?.dyn_into().map_err(describe)?;
+    if !response.ok() {
+        return Err(format!("{} the class's progress is for the instructor", response.status()));
+    }
+    let text = JsFuture::from(response.text().map_err(describe)?).await.map_err(describe)?;
+    Ok(text.as_string().unwrap_or_default())
 }

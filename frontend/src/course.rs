@@ -5,7 +5,7 @@
 //! tests use ([`poollab_shared::Goal::check`]) on the run's measured summary.
 
 use leptos::prelude::*;
-use poollab_shared::{Lesson, RunSpec, RunState, lesson::metric};
+use poollab_shared::{Lesson, RunSpec, RunState, StepReport, lesson::metric};
 
 use crate::chart::Chart;
 use crate::live::Live;
@@ -38,6 +38,13 @@ pub fn CourseHome(lessons: RwSignal<Vec<Lesson>>, progress: RwSignal<Progress>) 
                     }
                 }).collect_view()}
             </ol>
+            <div class="field name">
+                <label for="display-name">"Your name for your instructor (optional)"</label>
+                <input id="display-name" type="text" maxlength="40" autocomplete="nickname"
+                    prop:value=crate::identity::display_name().unwrap_or_default()
+                    on:change=move |ev| crate::identity::set_display_name(&event_target_value(&ev)) />
+                <small>"No account: your progress stays in this browser; your instructor sees your predictions and results."</small>
+            </div>
             <p>
                 <a href=move || progress.with(Progress::download_href) download="poollab-progress.json">"Download my progress (JSON)"</a>
             </p>
@@ -105,8 +112,10 @@ pub fn StepView(
         live.runs.with(|runs| runs.iter().find(|r| r.id == id).cloned())
     });
 
-    // When the run ends, record what was measured and whether the goal was met.
+    // When the run ends, record what was measured and whether the goal was met (and tell the
+    // instructor).
     let (step_for_effect, key_for_effect) = (step.clone(), key.clone());
+    let (lesson_for_report, step_no) = (lesson.id.clone(), index as u32 + 1);
     Effect::new(move |_| {
         let Some(view) = run.get() else { return };
         let Some(summary) = view.summary.as_ref().filter(|_| view.state == RunState::Done) else { return };
@@ -121,6 +130,15 @@ pub fn StepView(
                 .is_some_and(|r| r.run_id.as_deref() == Some(view.id.as_str()) && r.passed.is_some())
         });
         if !already {
+            let report = StepReport {
+                lesson: lesson_for_report.clone(),
+                step: step_no,
+                name: crate::identity::display_name(),
+                prediction: None,
+                measured,
+                passed: Some(passed),
+            };
+            leptos::task::spawn_local(async move { crate::api::report(&report).await });
             progress.update(|p| {
                 let rec = p.steps.entry(key_for_effect.clone()).or_default();
                 rec.run_id = Some(view.id.clone());
@@ -133,6 +151,7 @@ pub fn StepView(
 
     let preset = step.preset.clone();
     let key_for_run = key.clone();
+    let lesson_for_run = lesson.id.clone();
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let prediction = guess.with_untracked(|g| g.trim().parse::<f64>().ok());
@@ -144,6 +163,15 @@ pub fn StepView(
             let rec = p.steps.entry(key_for_run.clone()).or_default();
             *rec = StepRecord { prediction, ..StepRecord::default() };
         });
+        let report = StepReport {
+            lesson: lesson_for_run.clone(),
+            step: step_no,
+            name: crate::identity::display_name(),
+            prediction,
+            measured: None,
+            passed: None,
+        };
+        leptos::task::spawn_local(async move { crate::api::report(&report).await });
         let spec = preset.clone();
         busy.set(true);
         error.set(None);

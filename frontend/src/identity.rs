@@ -37,3 +37,16 @@ pub fn set_instructor_token(token: Option<&str>) {
         };
     }
 }
+
+const NAME_KEY: &str = "poollab.name";
+
+/// The name the learner chose to show their instructor (optional).
+pub fn display_name() -> Option<String> {
+    local().and_then(|s| s.get_item(NAME_KEY).ok().flatten()).filter(|n| !n.trim().is_empty())
+}
+
+pub fn set_display_name(name: &str) {
+    if let Some(s) = local() {
+        let _ = s.set_item(NAME_KEY, name.trim());
+    }
+}

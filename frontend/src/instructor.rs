@@ -2,7 +2,7 @@
 //! lead every page to a lesson step (learners can leave follow mode and rejoin).
 
 use leptos::prelude::*;
-use poollab_shared::{ClassState, FollowStep, Lesson};
+use poollab_shared::{ClassState, FollowStep, Lesson, PredictionHistogram};
 
 use crate::identity::{instructor_token, set_instructor_token};
 
@@ -35,6 +35,33 @@ pub fn InstructorPanel(lessons: RwSignal<Vec<Lesson>>, class: RwSignal<ClassStat
         leptos::task::spawn_local(async move { done(crate::api::follow(Some(target)).await) });
     };
     let release = move |_| leptos::task::spawn_local(async move { done(crate::api::follow(None).await) });
+    // The class's predictions for the step the class is on, and (on request) what was measured.
+    let histogram = RwSignal::new(None::<PredictionHistogram>);
+    let revealed = RwSignal::new(false);
+    let load_predictions = move |_| {
+        let Some(f) = class.with_untracked(|c| c.follow.clone()) else {
+            error.set(Some("Lead the class to a step first.".into()));
+            return;
+        };
+        revealed.set(false);
+        leptos::task::spawn_local(async move {
+            match crate::api::predictions(&f.lesson, f.step).await {
+                Ok(h) => histogram.set(Some(h)),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let csv_href = RwSignal::new(None::<String>);
+    let export = move |_| {
+        leptos::task::spawn_local(async move {
+            match crate::api::class_csv().await {
+                Ok(csv) => {
+                    csv_href.set(Some(format!("data:text/csv;charset=utf-8,{}", js_sys::encode_uri_component(&csv))))
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
     let sign_out = move |_| {
         set_instructor_token(None);
         signed_in.set(false);
@@ -76,6 +103,36 @@ pub fn InstructorPanel(lessons: RwSignal<Vec<Lesson>>, class: RwSignal<ClassStat
                     <button type="button" class="secondary" on:click=release>"Let the class roam"</button>
                     " "
                     <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
+                </p>
+                <h3>"The class's predictions"</h3>
+                <p>
+                    <button type="button" class="secondary" data-testid="show-predictions" on:click=load_predictions>"Show predictions for the class's step"</button>
+                    " "
+                    <button type="button" class="secondary" on:click=move |_| revealed.set(true)>"Reveal what was measured"</button>
+                </p>
+                {move || histogram.get().map(|h| {
+                    let most = h.bins.iter().map(|b| b.count).max().unwrap_or(1).max(1);
+                    view! {
+                        <p data-testid="prediction-count">{format!("{} predictions", h.count)}</p>
+                        <ul class="histogram" aria-label="Predictions by range">
+                            {h.bins.iter().map(|b| view! {
+                                <li>
+                                    <span class="range">{format!("{:.0}–{:.0}", b.from, b.to)}</span>
+                                    <span class="bar" style=format!("width: {}%", b.count * 100 / most)></span>
+                                    <span class="n">{b.count}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        {move || revealed.get().then(|| view! {
+                            <p class="verdict ok">{h.measured_median.map_or("Nobody has measured it yet.".to_owned(), |m| format!("Measured (median of the class's runs): {m:.1}"))}</p>
+                        })}
+                    }
+                })}
+                <h3>"Progress"</h3>
+                <p>
+                    <button type="button" class="secondary" on:click=export>"Prepare the class's progress as CSV"</button>
+                    " "
+                    {move || csv_href.get().map(|href| view! { <a href=href download="poollab-class.csv">"Download poollab-class.csv"</a> })}
                 </p>
             </Show>
             <p class="error" role="alert">{move || error.get()}</p>

@@ -14,7 +14,9 @@
 //! - [`timeline`]: a stored run's requests and frames, for replay and export.
 //! - [`sweep`]: the same load over several pool sizes: the sizing curve.
 //! - [`lesson`]: the course's lessons and steps, and the goals checked against a summary.
+//! - [`class`]: what learners report to their instructor, and the class's predictions.
 
+pub mod class;
 pub mod frame;
 pub mod lesson;
 pub mod limits;
@@ -23,6 +25,7 @@ pub mod summary;
 pub mod sweep;
 pub mod timeline;
 
+pub use class::{HistogramBin, PredictionHistogram, StepReport};
 pub use frame::{
     AppFrame, BreakerState, ClassState, ClientMessage, CountBy, FollowStep, Frame, HeldConnection, PoolFrame,
     ServerFrame, ServerMessage,

@@ -1,13 +1,17 @@
 //! `/api/class`: the classroom state, and what the instructor can change.
 
 use axum::Json;
-use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
-use poollab_shared::{ClassState, FollowStep, ServerMessage};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use poollab_shared::{ClassState, FollowStep, PredictionHistogram, ServerMessage, StepReport};
 use serde::Deserialize;
+use serde_json::{Value, json};
 
 use crate::class::Instructor;
 use crate::error::AppError;
+use crate::queue::Who;
 use crate::state::AppState;
 
 /// `GET /api/class`: whether the lab is locked and which step to follow.
@@ -59,4 +63,73 @@ fn announce(state: &AppState, f: impl FnOnce(&mut ClassState)) -> ClassState {
     let class = state.class.update(f);
     state.hub.broadcast(ServerMessage::Class(class.clone()));
     class
+}
+
+/// `POST /api/class/progress` (a learner's page): one step's prediction and result.
+pub async fn report(
+    who: Who,
+    State(state): State<AppState>,
+    body: Result<Json<StepReport>, JsonRejection>,
+) -> Result<StatusCode, AppError> {
+    let Json(report) = body?;
+    let Who::Learner(learner) = who else { return Ok(StatusCode::NO_CONTENT) };
+    if !state.class.report(&learner, report) {
+        return Err(AppError::Forbidden("the class is full: no more learners' progress is kept".into()));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/class/progress` (instructor): every learner's steps.
+pub async fn progress(_: Instructor, State(state): State<AppState>) -> Json<Value> {
+    let learners: Vec<Value> = state
+        .class
+        .progress_snapshot()
+        .into_iter()
+        .map(|(id, p)| json!({ "learner": id, "name": p.name, "steps": p.steps.into_values().collect::<Vec<_>>() }))
+        .collect();
+    Json(json!({ "learners": learners }))
+}
+
+/// `GET /api/class/progress.csv` (instructor): one row per learner and step.
+pub async fn progress_csv(_: Instructor, State(state): State<AppState>) -> impl IntoResponse {
+    let field = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    // Names are the learners' own words: quoted, so a comma cannot shift the columns.
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut csv = String::from("learner,name,lesson,step,prediction,measured,passed\n");
+    for (id, p) in state.class.progress_snapshot() {
+        for r in p.steps.values() {
+            csv.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                quote(&id),
+                quote(&p.name),
+                r.lesson,
+                r.step,
+                field(r.prediction),
+                field(r.measured),
+                r.passed.map(|b| b.to_string()).unwrap_or_default()
+            ));
+        }
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"poollab-class.csv\""),
+        ],
+        csv,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StepQuery {
+    lesson: String,
+    step: u32,
+}
+
+/// `GET /api/class/predictions?lesson=..&step=..` (instructor): the class's predictions.
+pub async fn predictions(
+    _: Instructor,
+    State(state): State<AppState>,
+    Query(q): Query<StepQuery>,
+) -> Json<PredictionHistogram> {
+    Json(state.class.predictions(&q.lesson, q.step))
 }
