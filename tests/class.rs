@@ -110,6 +110,7 @@ async fn learners_runs_interleave_and_each_learner_has_a_limit() {
     let dir = support::lab_dir();
     let mut cfg = support::config(&dir, 50);
     cfg.max_queued_per_learner = 2;
+    cfg.learner_max_requests = 50;
     let app = support::spawn_with(cfg, dir).await;
     let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
 
@@ -128,11 +129,19 @@ async fn learners_runs_interleave_and_each_learner_has_a_limit() {
     assert_eq!(status, 429, "a third waiting run of ann's is refused: {body}");
     assert!(body["error"].as_str().unwrap_or("").contains("2 runs waiting"), "{body}");
 
-    // Each queued run knows its place: ann, bob, ann, bob.
+    // A run bigger than the class allows is refused, for learners only.
+    let big = json!({ "strategy": "pooled", "requests": 51 });
+    let (status, body) = post(&app, "/api/runs", big.clone(), Some("dan"), None).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"].as_str().unwrap_or("").contains("at most 50 requests"), "{body}");
+    let (status, body) = post(&app, "/api/runs", big, None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 202, "the instructor's run is not limited: {body}");
+
+    // Each queued run knows its place: ann, bob, ann, bob (the instructor's went first).
     let (_, view) = app.get(&format!("/api/runs/{a2}")).await;
-    assert_eq!(view["position"], 3, "{view}");
+    assert_eq!(view["position"], 4, "{view}");
     let (_, view) = app.get(&format!("/api/runs/{b1}")).await;
-    assert_eq!(view["position"], 2, "{view}");
+    assert_eq!(view["position"], 3, "{view}");
 
     let mut started = Vec::new();
     while started.len() < 4 {

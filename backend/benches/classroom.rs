@@ -49,6 +49,7 @@ async fn main() -> Result<(), BoxError> {
         demo_pool_size: 10,
         max_queued_runs: (2 * n) as u32,
         max_queued_per_learner: 2,
+        learner_max_requests: 10_000,
         instructor_token: None,
         no_live: false,
         static_dir: None,

@@ -67,6 +67,7 @@ async fn start_lab(url: &str, no_live: bool) -> Result<Lab, BoxError> {
         demo_pool_size: CLIENTS as u32,
         max_queued_runs: 4,
         max_queued_per_learner: 4,
+        learner_max_requests: 10_000,
         instructor_token: None,
         no_live,
         static_dir: None,

@@ -52,6 +52,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_queued_per_learner: u32,
 
+    /// Most requests one learner's run may fire (the instructor's runs are not limited): keeps
+    /// a class's runs short on a shared database.
+    #[arg(long, env = "POOLLAB_LEARNER_MAX_REQUESTS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub learner_max_requests: u32,
+
     /// The instructor's secret: sent as `Authorization: Bearer <token>`, it lets its holder lock
     /// the lab, set the step everyone follows, and jump the queue. No token: no instructor.
     #[arg(long, env = "POOLLAB_INSTRUCTOR_TOKEN", hide_env_values = true)]

@@ -68,6 +68,9 @@ impl IntoResponse for AppError {
                 tracing::warn!(error = %e, "run store");
                 (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response()
             }
+            AppError::QueueFull(QueueError::TooBig { .. }) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": message }))).into_response()
+            }
             AppError::QueueFull(_) => {
                 (StatusCode::TOO_MANY_REQUESTS, Json(json!({ "error": message }))).into_response()
             }

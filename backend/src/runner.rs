@@ -42,6 +42,8 @@ pub enum QueueError {
     NoRoomForSweep { room: usize, needed: usize },
     #[error("you already have {0} runs waiting; wait for one to finish")]
     LearnerLimit(usize),
+    #[error("in this class a run may fire at most {max} requests (this one asks for {asked})")]
+    TooBig { asked: u32, max: u32 },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +69,8 @@ pub struct RunQueue {
     ready: Arc<Notify>,
     capacity: usize,
     per_learner: usize,
+    /// Most requests in a learner's run.
+    learner_max_requests: u32,
     /// Sizing sweeps: the pool size and run id of each point, by sweep id.
     sweeps: Arc<Mutex<HashMap<String, SweepRuns>>>,
 }
@@ -80,6 +84,7 @@ impl RunQueue {
         store: Arc<RunStore>,
         capacity: usize,
         per_learner: usize,
+        learner_max_requests: u32,
     ) -> (RunQueue, Runner) {
         let queue = RunQueue {
             store: store.clone(),
@@ -88,6 +93,7 @@ impl RunQueue {
             ready: Arc::new(Notify::new()),
             capacity: capacity.max(1),
             per_learner: per_learner.max(1),
+            learner_max_requests,
             sweeps: Arc::default(),
         };
         (queue.clone(), Runner { db, hub, store, queue })
@@ -99,6 +105,16 @@ impl RunQueue {
 
     fn line(&self) -> std::sync::MutexGuard<'_, FairQueue> {
         self.line.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Refuses a learner's run larger than the class allows.
+    fn check_size(&self, who: &Who, spec: &ValidRunSpec) -> Result<(), QueueError> {
+        match who {
+            Who::Learner(_) if spec.requests > self.learner_max_requests => {
+                Err(QueueError::TooBig { asked: spec.requests, max: self.learner_max_requests })
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Refuses a run the line has no room for (in all, or for this learner).
@@ -122,6 +138,7 @@ impl RunQueue {
     }
 
     pub async fn submit(&self, spec: ValidRunSpec, who: &Who) -> Result<RunView, QueueError> {
+        self.check_size(who, &spec)?;
         self.admit(who, 1)?;
         self.enqueue(spec, who).await
     }
@@ -186,6 +203,9 @@ impl RunQueue {
         runs: Vec<ValidRunSpec>,
         who: &Who,
     ) -> Result<String, QueueError> {
+        for run in &runs {
+            self.check_size(who, run)?;
+        }
         self.admit(who, runs.len())?;
         let mut points = Vec::with_capacity(runs.len());
         for (size, run) in sweep.sizes.iter().zip(runs) {

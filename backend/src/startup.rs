@@ -91,6 +91,7 @@ impl Application {
             store,
             config.max_queued_runs as usize,
             config.max_queued_per_learner as usize,
+            config.learner_max_requests,
         );
         let demo_spec = poollab_shared::PoolSpec { max_connections: config.demo_pool_size, ..Default::default() };
         let state = AppState {

@@ -44,6 +44,7 @@ pub fn config(dir: &TempDir, max_connections: u32) -> Config {
         demo_pool_size: 10,
         max_queued_runs: 16,
         max_queued_per_learner: 16,
+        learner_max_requests: 10_000,
         instructor_token: Some(INSTRUCTOR_TOKEN.into()),
         no_live: false,
         static_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist")),
