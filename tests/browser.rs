@@ -285,6 +285,15 @@ async fn a_learners_page_follows_the_instructor_until_it_leaves_follow_mode() {
     page.find_element("[data-testid=follow-toggle]").await.expect("toggle").click().await.expect("click");
     wait_for(page, "location.hash === '#/lesson/06-fail-fast/1'", 10).await;
 
+    // A class burst: the learner clicks in from the banner, and the count goes up for everyone.
+    let arm = serde_json::json!({ "run": { "strategy": "naive" }, "per_click": 5 });
+    instructor("/api/class/burst", arm).await;
+    wait_for(page, "document.querySelector('[data-testid=class-burst]')?.textContent.includes('0 in so far')", 10)
+        .await;
+    page.find_element("[data-testid=class-burst] button").await.expect("I'm in").click().await.expect("click");
+    wait_for(page, "document.querySelector('[data-testid=class-burst]')?.textContent.includes('1 in so far')", 10)
+        .await;
+
     session.close().await;
     app.stop().await;
 }

@@ -197,3 +197,40 @@ async fn the_instructor_sees_the_class_predictions_before_the_answer_and_exports
     assert_eq!(status, 403, "{body}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_class_burst_gathers_every_learners_click_into_one_run() {
+    let app = spawn_app(100).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    next_class(&mut ws).await;
+    let arm = json!({ "run": { "strategy": "naive", "work": { "query": "sleep", "sleep_ms": 200 } }, "per_click": 4 });
+    let (status, _) = post(&app, "/api/class/burst", arm.clone(), Some("ann"), None).await;
+    assert_eq!(status, 403, "only the instructor arms a class burst");
+    let (status, _) = post(&app, "/api/class/burst/click", json!({}), Some("ann"), None).await;
+    assert_eq!(status, 409, "nothing to click into yet");
+    let (status, body) = post(&app, "/api/class/burst", arm, None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(next_class(&mut ws).await.burst.map(|b| (b.clicks, b.per_click)), Some((0, 4)));
+
+    for learner in ["ann", "bob", "cat", "ann"] {
+        let (status, _) = post(&app, "/api/class/burst/click", json!({}), Some(learner), None).await;
+        assert_eq!(status, 200);
+    }
+    let mut clicks = 0;
+    while clicks < 3 {
+        clicks = next_class(&mut ws).await.burst.map_or(0, |b| b.clicks);
+    }
+    assert_eq!(clicks, 3, "a learner clicks in once");
+
+    let (status, body) = post(&app, "/api/class/burst/fire", json!({}), None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["requests"], 12, "three learners times four requests");
+    // (Earlier click announcements may still be on their way; the burst is spent after them.)
+    while next_class(&mut ws).await.burst.is_some() {}
+    let id = body["id"].as_str().expect("id").to_owned();
+    let run = support::follow_run(&mut ws, &id, |_| {}).await;
+    let s = run.summary.expect("summary");
+    assert_eq!((s.completed, s.connections_opened), (12, 12), "one shared naive run: {s:?}");
+    assert!(s.peak_server_connections >= 6, "the twelve fired at once: {s:?}");
+    app.stop().await;
+}

@@ -6,13 +6,13 @@
 //! (only their runs are accepted) and ask every page to follow a lesson step; both are broadcast
 //! over the websocket as a [`ClassState`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use poollab_shared::{ClassState, PredictionHistogram, StepReport};
+use poollab_shared::{ClassBurst, ClassState, PredictionHistogram, RunSpec, StepReport};
 
 use crate::error::AppError;
 use crate::queue::Who;
@@ -38,6 +38,8 @@ pub struct Class {
     token: Option<String>,
     state: Mutex<ClassState>,
     progress: Mutex<BTreeMap<String, LearnerProgress>>,
+    /// The armed class burst's run (its size is set when it fires) and who clicked in.
+    burst: Mutex<Option<(RunSpec, BTreeSet<String>)>>,
 }
 
 impl Class {
@@ -46,7 +48,48 @@ impl Class {
             token: token.filter(|t| !t.is_empty()),
             state: Mutex::new(ClassState::default()),
             progress: Mutex::new(BTreeMap::new()),
+            burst: Mutex::new(None),
         }
+    }
+
+    fn burst(&self) -> MutexGuard<'_, Option<(RunSpec, BTreeSet<String>)>> {
+        self.burst.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Arms a class burst of `spec`, each learner's click adding `per_click` requests; returns
+    /// the new class state.
+    pub fn arm_burst(&self, spec: RunSpec, per_click: u32) -> ClassState {
+        let strategy = spec.strategy;
+        *self.burst() = Some((spec, BTreeSet::new()));
+        self.update(|c| c.burst = Some(ClassBurst { clicks: 0, per_click, strategy }))
+    }
+
+    /// A learner clicks in (once each); the new class state, or none if no burst is armed.
+    pub fn click_burst(&self, learner: &str) -> Option<ClassState> {
+        let clicks = {
+            let mut burst = self.burst();
+            let (_, learners) = burst.as_mut()?;
+            if learners.len() >= MAX_LEARNERS && !learners.contains(learner) {
+                return None;
+            }
+            learners.insert(learner.to_owned());
+            learners.len() as u64
+        };
+        Some(self.update(|c| {
+            if let Some(b) = c.burst.as_mut() {
+                b.clicks = clicks;
+            }
+        }))
+    }
+
+    /// Takes the armed burst: its run spec with the clicks' requests, and the new class state.
+    pub fn take_burst(&self) -> Option<(RunSpec, ClassState)> {
+        let (mut spec, learners) = self.burst().take()?;
+        let per_click = self.lock().burst.as_ref().map_or(1, |b| b.per_click);
+        let requests = (learners.len() as u32).max(1) * per_click;
+        spec.requests = requests;
+        spec.concurrency = requests.min(1_000);
+        Some((spec, self.update(|c| c.burst = None)))
     }
 
     fn progress(&self) -> MutexGuard<'_, BTreeMap<String, LearnerProgress>> {

@@ -29,6 +29,8 @@ pub enum AppError {
     Forbidden(String),
     #[error("the lab is locked by the instructor: only the instructor's runs go for now")]
     Locked,
+    #[error("no class burst is armed")]
+    NoBurst,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -64,6 +66,7 @@ impl IntoResponse for AppError {
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, Json(json!({ "error": message }))).into_response(),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),
             AppError::Locked => (StatusCode::LOCKED, Json(json!({ "error": message }))).into_response(),
+            AppError::NoBurst => (StatusCode::CONFLICT, Json(json!({ "error": message }))).into_response(),
             AppError::Store(e) => {
                 tracing::warn!(error = %e, "run store");
                 (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response()

@@ -128,3 +128,25 @@ pub async fn class_csv() -> Result<String, String> {
     let text = JsFuture::from(response.text().map_err(describe)?).await.map_err(describe)?;
     Ok(text.as_string().unwrap_or_default())
 }
+
+/// A learner clicks into the armed class burst.
+pub async fn click_burst() -> Result<ClassState, String> {
+    fetch("POST", "/api/class/burst/click", Some("{}".into())).await
+}
+
+/// Instructor: arms a class burst of `run`, each click adding `per_click` requests.
+pub async fn arm_burst(run: &RunSpec, per_click: u32) -> Result<ClassState, String> {
+    let body = serde_json::json!({ "run": run, "per_click": per_click }).to_string();
+    fetch("POST", "/api/class/burst", Some(body)).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct Fired {
+    pub id: String,
+    pub requests: u32,
+}
+
+/// Instructor: fires the class burst as one run.
+pub async fn fire_burst() -> Result<Fired, String> {
+    fetch("POST", "/api/class/burst/fire", Some("{}".into())).await
+}

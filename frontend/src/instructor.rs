@@ -2,7 +2,7 @@
 //! lead every page to a lesson step (learners can leave follow mode and rejoin).
 
 use leptos::prelude::*;
-use poollab_shared::{ClassState, FollowStep, Lesson, PredictionHistogram};
+use poollab_shared::{ClassState, FollowStep, Lesson, PredictionHistogram, Query, RunSpec, Strategy, WorkSpec};
 
 use crate::identity::{instructor_token, set_instructor_token};
 
@@ -62,6 +62,27 @@ pub fn InstructorPanel(lessons: RwSignal<Vec<Lesson>>, class: RwSignal<ClassStat
             }
         });
     };
+    // A class burst: naive requests of 200 ms, five per learner who clicks in.
+    let arm = move |_| {
+        let run = RunSpec {
+            strategy: Strategy::Naive,
+            work: WorkSpec { query: Query::Sleep, sleep_ms: 200, ..WorkSpec::default() },
+            ..RunSpec::default()
+        };
+        leptos::task::spawn_local(async move { done(crate::api::arm_burst(&run, 5).await) });
+    };
+    let fired = RwSignal::new(None::<String>);
+    let fire = move |_| {
+        leptos::task::spawn_local(async move {
+            match crate::api::fire_burst().await {
+                Ok(f) => fired.set(Some(format!(
+                    "Fired: one run of {} requests ({}). Everyone is watching it live.",
+                    f.requests, f.id
+                ))),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
     let sign_out = move |_| {
         set_instructor_token(None);
         signed_in.set(false);
@@ -104,6 +125,14 @@ pub fn InstructorPanel(lessons: RwSignal<Vec<Lesson>>, class: RwSignal<ClassStat
                     " "
                     <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
                 </p>
+                <h3>"Class burst"</h3>
+                <p>{move || class.with(|c| c.burst.as_ref().map_or("No class burst armed.".to_owned(), |b| format!("{} learners are in ({} requests each).", b.clicks, b.per_click)))}</p>
+                <p>
+                    <button type="button" class="secondary" on:click=arm>"Arm a class burst (naive, 5 requests per learner)"</button>
+                    " "
+                    <button type="button" class="secondary" on:click=fire>"Fire it"</button>
+                </p>
+                <p role="status">{move || fired.get()}</p>
                 <h3>"The class's predictions"</h3>
                 <p>
                     <button type="button" class="secondary" data-testid="show-predictions" on:click=load_predictions>"Show predictions for the class's step"</button>

@@ -107,6 +107,18 @@ pub fn App() -> impl IntoView {
             {move || class.with(|c| c.locked).then(|| view! {
                 <p class="locked">"The lab is locked by your instructor: only their runs go for now. Watch theirs live."</p>
             })}
+            {move || class.with(|c| c.burst.clone()).map(|b| {
+                let joined = RwSignal::new(false);
+                view! {
+                    <p class="following" data-testid="class-burst">
+                        {format!("Class burst: {} in so far, {} {} requests each. ", b.clicks, b.per_click, format!("{:?}", b.strategy).to_lowercase())}
+                        <button type="button" class="secondary" prop:disabled=move || joined.get()
+                            on:click=move |_| { joined.set(true); leptos::task::spawn_local(async move { let _ = api::click_burst().await; }); }>
+                            {move || if joined.get() { "You are in" } else { "I'm in!" }}
+                        </button>
+                    </p>
+                }
+            })}
             {move || class.with(|c| c.follow.clone()).map(|f| view! {
                 <p class="following">
                     {move || if following.get() {

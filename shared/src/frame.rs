@@ -155,6 +155,17 @@ pub struct ClassState {
     pub locked: bool,
     /// The lesson step the instructor asks everyone to follow, if any.
     pub follow: Option<FollowStep>,
+    /// A class burst the instructor has armed: learners click in, then it fires as one run.
+    pub burst: Option<ClassBurst>,
+}
+
+/// An armed class burst: every learner who clicks in adds `per_click` requests to one shared run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassBurst {
+    /// Learners who have clicked in so far.
+    pub clicks: u64,
+    pub per_click: u32,
+    pub strategy: crate::spec::Strategy,
 }
 
 /// A lesson step, by lesson id and step number (from 1).

@@ -27,8 +27,8 @@ pub mod timeline;
 
 pub use class::{HistogramBin, PredictionHistogram, StepReport};
 pub use frame::{
-    AppFrame, BreakerState, ClassState, ClientMessage, CountBy, FollowStep, Frame, HeldConnection, PoolFrame,
-    ServerFrame, ServerMessage,
+    AppFrame, BreakerState, ClassBurst, ClassState, ClientMessage, CountBy, FollowStep, Frame, HeldConnection,
+    PoolFrame, ServerFrame, ServerMessage,
 };
 pub use lesson::{Goal, GoalError, Lesson, Prediction, Step};
 pub use limits::{Limits, SpecError, ValidRunSpec};

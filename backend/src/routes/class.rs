@@ -5,7 +5,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use poollab_shared::{ClassState, FollowStep, PredictionHistogram, ServerMessage, StepReport};
+use poollab_shared::{ClassState, FollowStep, Limits, PredictionHistogram, RunSpec, ServerMessage, StepReport};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -132,4 +132,54 @@ pub async fn predictions(
     Query(q): Query<StepQuery>,
 ) -> Json<PredictionHistogram> {
     Json(state.class.predictions(&q.lesson, q.step))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArmBurst {
+    /// The run every click feeds (its `requests` and `concurrency` are set when it fires).
+    run: RunSpec,
+    /// Requests each learner's click adds.
+    per_click: u32,
+}
+
+/// `POST /api/class/burst {"run": {...}, "per_click": 5}` (instructor): arms a class burst.
+pub async fn arm_burst(
+    _: Instructor,
+    State(state): State<AppState>,
+    body: Result<Json<ArmBurst>, JsonRejection>,
+) -> Result<Json<ClassState>, AppError> {
+    let Json(ArmBurst { run, per_click }) = body?;
+    if !(1..=50).contains(&per_click) {
+        return Err(AppError::unprocessable(format!("per_click must be between 1 and 50 (got {per_click})")));
+    }
+    // The largest burst it could become must be a valid run.
+    let largest = RunSpec {
+        requests: *Limits::REQUESTS.end() as u32,
+        concurrency: *Limits::CONCURRENCY.end() as u32,
+        ..run.clone()
+    };
+    largest.validate().map_err(|e| AppError::unprocessable(e.to_string()))?;
+    let class = state.class.arm_burst(run, per_click);
+    state.hub.broadcast(ServerMessage::Class(class.clone()));
+    Ok(Json(class))
+}
+
+/// `POST /api/class/burst/click` (a learner): joins the armed burst (once per learner).
+pub async fn click_burst(who: Who, State(state): State<AppState>) -> Result<Json<ClassState>, AppError> {
+    let Who::Learner(learner) = who else { return Ok(Json(state.class.state())) };
+    let class = state.class.click_burst(&learner).ok_or(AppError::NoBurst)?;
+    state.hub.broadcast(ServerMessage::Class(class.clone()));
+    Ok(Json(class))
+}
+
+/// `POST /api/class/burst/fire` (instructor): everyone's clicks fire at once as one run, which
+/// goes first in line and which every page watches. `202 {"id": ..., "requests": ...}`.
+pub async fn fire_burst(_: Instructor, State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), AppError> {
+    let (spec, class) = state.class.take_burst().ok_or(AppError::NoBurst)?;
+    state.hub.broadcast(ServerMessage::Class(class));
+    let requests = spec.requests;
+    let spec = spec.validate().map_err(|e| AppError::unprocessable(e.to_string()))?;
+    let run = state.queue.submit(spec, &Who::Instructor).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "id": run.id, "requests": requests }))))
 }
