@@ -298,6 +298,33 @@ async fn a_learners_page_follows_the_instructor_until_it_leaves_follow_mode() {
     app.stop().await;
 }
 
+/// The instructor signs in on the page, locks the lab, and sees the class's progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_instructor_panel_signs_in_locks_the_lab_and_shows_progress() {
+    let app = support::spawn_app(50).await;
+    let report = serde_json::json!({ "lesson": "01-connection-cost", "step": 1, "name": "Ann", "passed": true });
+    let sent =
+        app.http.post(app.url("/api/class/progress")).header("x-poollab-learner", "ann").json(&report).send().await;
+    assert_eq!(sent.expect("POST").status().as_u16(), 204);
+    let session = Session::open(&app, "/#/instructor").await;
+    let page = &session.page;
+    wait_for(page, "document.getElementById('token') !== null", 30).await;
+    let token = page.find_element("#token").await.expect("token field");
+    token.focus().await.expect("focus");
+    token.type_str(support::INSTRUCTOR_TOKEN).await.expect("type").press_key("Enter").await.expect("sign in");
+    wait_for(page, "document.querySelector('[data-testid=lock]') !== null", 10).await;
+    page.find_element("[data-testid=lock]").await.expect("lock").click().await.expect("click");
+    wait_for(page, "document.querySelector('[data-testid=class-banner]').textContent.includes('locked')", 10).await;
+    let (_, class) = app.get("/api/class").await;
+    assert_eq!(class["locked"], true, "{class}");
+    page.find_element("[data-testid=refresh-progress]").await.expect("progress").click().await.expect("click");
+    wait_for(page, "document.querySelector('[data-testid=class-progress] tbody')?.textContent.includes('Ann')", 10)
+        .await;
+    save_screenshot(page, "browser-instructor.png").await;
+    session.close().await;
+    app.stop().await;
+}
+
 /// Keeps what the learner saw as a test artefact (tests/artifacts/).
 async fn save_screenshot(page: &Page, name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/artifacts");

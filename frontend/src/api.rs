@@ -150,3 +150,21 @@ pub struct Fired {
 pub async fn fire_burst() -> Result<Fired, String> {
     fetch("POST", "/api/class/burst/fire", Some("{}".into())).await
 }
+
+/// One learner's progress as the instructor sees it.
+#[derive(serde::Deserialize, Clone, PartialEq)]
+pub struct LearnerRow {
+    pub learner: String,
+    pub name: String,
+    pub steps: Vec<StepReport>,
+}
+
+#[derive(serde::Deserialize)]
+struct ClassProgress {
+    learners: Vec<LearnerRow>,
+}
+
+/// Instructor: every learner's steps.
+pub async fn class_progress() -> Result<Vec<LearnerRow>, String> {
+    fetch::<ClassProgress>("GET", "/api/class/progress", None).await.map(|p| p.learners)
+}

@@ -51,6 +51,15 @@ pub fn InstructorPanel(lessons: RwSignal<Vec<Lesson>>, class: RwSignal<ClassStat
             }
         });
     };
+    let rows = RwSignal::new(None::<Vec<crate::api::LearnerRow>>);
+    let refresh = move |_| {
+        leptos::task::spawn_local(async move {
+            match crate::api::class_progress().await {
+                Ok(r) => rows.set(Some(r)),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
     let csv_href = RwSignal::new(None::<String>);
     let export = move |_| {
         leptos::task::spawn_local(async move {
@@ -158,6 +167,20 @@ pub fn InstructorPanel(lessons: RwSignal<Vec<Lesson>>, class: RwSignal<ClassStat
                     }
                 })}
                 <h3>"Progress"</h3>
+                <p><button type="button" class="secondary" data-testid="refresh-progress" on:click=refresh>"Show the class's progress"</button></p>
+                {move || rows.get().map(|rows| view! {
+                    <table class="runs" data-testid="class-progress">
+                        <thead><tr><th scope="col">"learner"</th><th scope="col">"steps run"</th><th scope="col">"goals met"</th><th scope="col">"latest step"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| {
+                                let met = r.steps.iter().filter(|s| s.passed == Some(true)).count();
+                                let latest = r.steps.last().map(|s| format!("{} / {}", s.lesson, s.step)).unwrap_or_default();
+                                let who = if r.name.is_empty() { r.learner.clone() } else { r.name.clone() };
+                                view! { <tr><td>{who}</td><td>{r.steps.len()}</td><td>{met}</td><td>{latest}</td></tr> }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                })}
                 <p>
                     <button type="button" class="secondary" on:click=export>"Prepare the class's progress as CSV"</button>
                     " "
