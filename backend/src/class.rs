@@ -34,12 +34,18 @@ pub struct LearnerProgress {
     pub steps: BTreeMap<String, StepReport>,
 }
 
+struct ArmedBurst {
+    spec: RunSpec,
+    per_click: u32,
+    learners: BTreeSet<String>,
+}
+
 pub struct Class {
     token: Option<String>,
     state: Mutex<ClassState>,
     progress: Mutex<BTreeMap<String, LearnerProgress>>,
-    /// The armed class burst's run (its size is set when it fires) and who clicked in.
-    burst: Mutex<Option<(RunSpec, BTreeSet<String>)>>,
+    /// The armed class burst: its run (sized when it fires), requests per click, who clicked in.
+    burst: Mutex<Option<ArmedBurst>>,
 }
 
 impl Class {
@@ -52,7 +58,7 @@ impl Class {
         }
     }
 
-    fn burst(&self) -> MutexGuard<'_, Option<(RunSpec, BTreeSet<String>)>> {
+    fn burst(&self) -> MutexGuard<'_, Option<ArmedBurst>> {
         self.burst.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -60,7 +66,7 @@ impl Class {
     /// the new class state.
     pub fn arm_burst(&self, spec: RunSpec, per_click: u32) -> ClassState {
         let strategy = spec.strategy;
-        *self.burst() = Some((spec, BTreeSet::new()));
+        *self.burst() = Some(ArmedBurst { spec, per_click, learners: BTreeSet::new() });
         self.update(|c| c.burst = Some(ClassBurst { clicks: 0, per_click, strategy }))
     }
 
@@ -68,7 +74,7 @@ impl Class {
     pub fn click_burst(&self, learner: &str) -> Option<ClassState> {
         let clicks = {
             let mut burst = self.burst();
-            let (_, learners) = burst.as_mut()?;
+            let learners = &mut burst.as_mut()?.learners;
             if learners.len() >= MAX_LEARNERS && !learners.contains(learner) {
                 return None;
             }
@@ -84,8 +90,7 @@ impl Class {
 
     /// Takes the armed burst: its run spec with the clicks' requests, and the new class state.
     pub fn take_burst(&self) -> Option<(RunSpec, ClassState)> {
-        let (mut spec, learners) = self.burst().take()?;
-        let per_click = self.lock().burst.as_ref().map_or(1, |b| b.per_click);
+        let ArmedBurst { mut spec, per_click, learners } = self.burst().take()?;
         let requests = (learners.len() as u32).max(1) * per_click;
         spec.requests = requests;
         spec.concurrency = requests.min(1_000);

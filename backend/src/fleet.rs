@@ -90,8 +90,9 @@ impl Fleet {
         self.instances.iter().filter_map(|i| i.strategy.pool().cloned()).collect()
     }
 
-    pub fn instance_count(&self) -> usize {
-        self.instances.len()
+    /// Which instance serves request `n` (round robin, as a load balancer would).
+    pub fn instance_of(&self, n: u64) -> usize {
+        (n % self.instances.len() as u64) as usize
     }
 
     pub fn breaker_state(&self) -> Option<BreakerState> {
@@ -109,7 +110,7 @@ impl Fleet {
 
     /// Serves request `n` on instance `n % instances`.
     pub async fn serve(&self, n: u64, work: &WorkSpec, request: Request<'_>) -> Served {
-        let instance = &self.instances[(n % self.instances.len() as u64) as usize];
+        let instance = &self.instances[self.instance_of(n)];
         let Some(cache) = &self.cache else {
             return Served { outcome: self.through_breaker(instance, work, request).await, cache_hit: false };
         };

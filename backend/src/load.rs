@@ -61,7 +61,7 @@ pub async fn fire(fleet: Arc<Fleet>, spec: &ValidRunSpec, recorder: Arc<RunRecor
                 leak_into: spec.leak.leaks(n).then_some(jar.as_ref()),
             };
             let served = fleet.serve(n, &spec.work, request).await;
-            let instance = (n % fleet.instance_count() as u64) as u32;
+            let instance = fleet.instance_of(n) as u32;
             recorder.record(n, instance, arrived - started, arrived.elapsed(), &served);
             counters.in_flight.fetch_sub(1, Ordering::Relaxed);
             if let Err(e) = &served.outcome {

@@ -13,7 +13,8 @@ fn describe(e: JsValue) -> String {
     e.as_string().unwrap_or_else(|| format!("{e:?}"))
 }
 
-async fn fetch<T: DeserializeOwned>(method: &str, url: &str, body: Option<String>) -> Result<T, String> {
+/// The answer's body as text, or the backend's error message.
+async fn fetch_text(method: &str, url: &str, body: Option<String>) -> Result<String, String> {
     let init = RequestInit::new();
     init.set_method(method);
     if let Some(body) = body {
@@ -44,7 +45,12 @@ async fn fetch<T: DeserializeOwned>(method: &str, url: &str, body: Option<String
             .unwrap_or(text);
         return Err(format!("{} {}", response.status(), message));
     }
-    if response.status() == 204 || text.is_empty() {
+    Ok(text)
+}
+
+async fn fetch<T: DeserializeOwned>(method: &str, url: &str, body: Option<String>) -> Result<T, String> {
+    let text = fetch_text(method, url, body).await?;
+    if text.is_empty() {
         // No content (a report was taken): an empty JSON value stands in.
         return serde_json::from_str("null").map_err(|e| format!("unexpected answer: {e}"));
     }
@@ -114,19 +120,7 @@ pub async fn predictions(lesson: &str, step: u32) -> Result<PredictionHistogram,
 
 /// Instructor: every learner's steps, as CSV text.
 pub async fn class_csv() -> Result<String, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let init = RequestInit::new();
-    let request = Request::new_with_str_and_init("/api/class/progress.csv", &init).map_err(describe)?;
-    if let Some(token) = crate::identity::instructor_token() {
-        request.headers().set("authorization", &format!("Bearer {token}")).map_err(describe)?;
-    }
-    let response: Response =
-        JsFuture::from(window.fetch_with_request(&request)).await.map_err(describe)?.dyn_into().map_err(describe)?;
-    if !response.ok() {
-        return Err(format!("{} the class's progress is for the instructor", response.status()));
-    }
-    let text = JsFuture::from(response.text().map_err(describe)?).await.map_err(describe)?;
-    Ok(text.as_string().unwrap_or_default())
+    fetch_text("GET", "/api/class/progress.csv", None).await
 }
 
 /// A learner clicks into the armed class burst.
