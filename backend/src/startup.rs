@@ -23,7 +23,7 @@ use crate::routes;
 use crate::runner::RunQueue;
 use crate::sampler::Sampler;
 use crate::shutdown::ShutdownTrigger;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::store::{RunStore, StoreError};
 use crate::strategy::{LiveCounters, NaiveStrategy, PooledStrategy};
 
@@ -94,7 +94,7 @@ impl Application {
             config.learner_max_requests,
         );
         let demo_spec = poollab_shared::PoolSpec { max_connections: config.demo_pool_size, ..Default::default() };
-        let state = AppState {
+        let state = AppState::new(Shared {
             demo_naive: NaiveStrategy::new(db.app(app_name::DEMO_NAIVE), Arc::new(LiveCounters::default())),
             // A ping before every acquire would double each demo request's round trips; a ping
             // after a second of idleness still replaces connections a server restart killed.
@@ -112,7 +112,7 @@ impl Application {
             lessons,
             class: Arc::new(crate::class::Class::new(config.instructor_token.clone())),
             shutdown: trigger.subscribe(),
-        };
+        });
         let mut tasks = vec![tokio::spawn(runner.run(trigger.subscribe()))];
         if config.no_live {
             tracing::warn!("--no-live: no sampler, no frames");

@@ -1,5 +1,10 @@
-//! The application state every handler shares: one `Clone` struct, no globals.
+//! The application state every handler shares, no globals.
+//!
+//! axum hands every request its own clone of the state, so [`AppState`] is a handle: one `Arc`
+//! to the [`Shared`] parts, cheap to clone (the demo endpoints serve tens of thousands of requests
+//! a second, and cloning every pool, queue and option struct each time showed up in profiles).
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use sqlx::PgPool;
@@ -12,7 +17,23 @@ use crate::shutdown::Shutdown;
 use crate::strategy::{NaiveStrategy, PooledStrategy};
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub db: Database,
     /// A small pool for the lab's own checks (`/healthz`), apart from every run.
     pub admin: PgPool,
