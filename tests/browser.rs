@@ -274,7 +274,12 @@ async fn a_learners_page_follows_the_instructor_until_it_leaves_follow_mode() {
     wait_for(page, "location.hash === '#/lesson/05-pool-full/1'", 10).await;
     wait_for(page, "document.querySelector('[data-testid=step]')?.dataset.lesson === '05-pool-full'", 10).await;
     instructor("/api/class/lock", serde_json::json!({ "locked": true })).await;
-    wait_for(page, "document.querySelector('[data-testid=class-banner]').textContent.includes('locked')", 10).await;
+    wait_for(
+        page,
+        "document.querySelector('[data-testid=class-banner]').textContent.includes('locked by your instructor')",
+        10,
+    )
+    .await;
     save_screenshot(page, "browser-following.png").await;
 
     page.find_element("[data-testid=follow-toggle]").await.expect("toggle").click().await.expect("click");
@@ -314,9 +319,25 @@ async fn the_instructor_panel_signs_in_locks_the_lab_and_shows_progress() {
     token.type_str(support::INSTRUCTOR_TOKEN).await.expect("type").press_key("Enter").await.expect("sign in");
     wait_for(page, "document.querySelector('[data-testid=lock]') !== null", 10).await;
     page.find_element("[data-testid=lock]").await.expect("lock").click().await.expect("click");
-    wait_for(page, "document.querySelector('[data-testid=class-banner]').textContent.includes('locked')", 10).await;
+    // The banner speaks to the instructor, not of them.
+    wait_for(
+        page,
+        "document.querySelector('[data-testid=class-banner]').textContent.includes('You locked the lab')",
+        10,
+    )
+    .await;
     let (_, class) = app.get("/api/class").await;
     assert_eq!(class["locked"], true, "{class}");
+    // Leading the class moves the learners' pages, not the instructor's own.
+    page.find_element("[data-testid=lead]").await.expect("lead").click().await.expect("click");
+    wait_for(page, "document.querySelector('[data-testid=leading]')?.textContent.includes('step 1')", 10).await;
+    let (_, class) = app.get("/api/class").await;
+    assert_eq!(class["follow"]["step"], 1, "{class}");
+    // Give a wrongly following page time to move before checking that it did not.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(text(page, "location.hash").await, "#/instructor", "the instructor's page stays on the panel");
+    let banner = text(page, "document.querySelector('[data-testid=class-banner]').textContent").await;
+    assert!(!banner.contains("Following your instructor"), "{banner}");
     page.find_element("[data-testid=refresh-progress]").await.expect("progress").click().await.expect("click");
     wait_for(page, "document.querySelector('[data-testid=class-progress] tbody')?.textContent.includes('Ann')", 10)
         .await;

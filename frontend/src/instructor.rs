@@ -4,11 +4,15 @@
 use leptos::prelude::*;
 use poollab_shared::{ClassState, FollowStep, Lesson, PredictionHistogram, Query, RunSpec, Strategy, WorkSpec};
 
-use crate::identity::{instructor_token, set_instructor_token};
+use crate::identity::set_instructor_token;
 
 #[component]
-pub fn InstructorPanel(lessons: RwSignal<Vec<Lesson>>, class: RwSignal<ClassState>) -> impl IntoView {
-    let signed_in = RwSignal::new(instructor_token().is_some());
+pub fn InstructorPanel(
+    lessons: RwSignal<Vec<Lesson>>,
+    class: RwSignal<ClassState>,
+    /// Whether this page holds the token; the whole page reads it (banners, follow mode).
+    signed_in: RwSignal<bool>,
+) -> impl IntoView {
     let token = RwSignal::new(String::new());
     let lesson = RwSignal::new(String::new());
     let step = RwSignal::new(1u32);
@@ -127,6 +131,10 @@ pub fn InstructorPanel(lessons: RwSignal<Vec<Lesson>>, class: RwSignal<ClassStat
                     <input id="lead-step" type="number" min="1" prop:value=move || step.get().to_string()
                         on:input=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<u32>() { step.set(v.max(1)) } } />
                 </div>
+                <p data-testid="leading">{move || class.with(|c| c.follow.as_ref().map_or(
+                    "The class roams: each learner goes where they like.".to_owned(),
+                    |f| format!("The class follows you to {}, step {}.", f.lesson, f.step),
+                ))}</p>
                 <p>
                     <button type="button" class="secondary" data-testid="lead" on:click=lead>"Everyone to this step"</button>
                     " "

@@ -75,10 +75,16 @@ pub fn App() -> impl IntoView {
     });
     let connected = live.connected;
     let class = live.class;
+    // Whether this page holds the instructor's token: the banners then speak to the instructor,
+    // and follow mode leaves their page alone (they lead; they do not follow themselves).
+    let instructor = RwSignal::new(identity::instructor_token().is_some());
     // Follow mode: when the instructor leads the class to a step, go there (a learner can leave
     // follow mode, and rejoin).
     let following = RwSignal::new(true);
     Effect::new(move |_| {
+        if instructor.get() {
+            return;
+        }
         if let (Some(step), true) = (class.with(|c| c.follow.clone()), following.get()) {
             let target = Route::Step { lesson: step.lesson, step: step.step as usize };
             if route.get_untracked() != target {
@@ -104,8 +110,10 @@ pub fn App() -> impl IntoView {
             </p>
         </header>
         <div class="class-banner" role="status" data-testid="class-banner">
-            {move || class.with(|c| c.locked).then(|| view! {
-                <p class="locked">"The lab is locked by your instructor: only their runs go for now. Watch theirs live."</p>
+            {move || class.with(|c| c.locked).then(|| if instructor.get() {
+                view! { <p class="locked">"You locked the lab: only your runs go, and the class watches them live."</p> }
+            } else {
+                view! { <p class="locked">"The lab is locked by your instructor: only their runs go for now. Watch theirs live."</p> }
             })}
             {move || class.with(|c| c.burst.clone()).map(|b| {
                 let joined = RwSignal::new(false);
@@ -119,7 +127,7 @@ pub fn App() -> impl IntoView {
                     </p>
                 }
             })}
-            {move || class.with(|c| c.follow.clone()).map(|f| view! {
+            {move || class.with(|c| c.follow.clone()).filter(|_| !instructor.get()).map(|f| view! {
                 <p class="following">
                     {move || if following.get() {
                         format!("Following your instructor: lesson {}, step {}.", f.lesson, f.step)
@@ -138,7 +146,7 @@ pub fn App() -> impl IntoView {
             {move || match route.get() {
                 Route::Course => view! { <div class="layout-one"><CourseHome lessons=lessons progress=progress /></div> }.into_any(),
                 Route::Sandbox => view! { <Sandbox live=live initial=sandbox.get_untracked() /> }.into_any(),
-                Route::Instructor => view! { <div class="layout-one"><instructor::InstructorPanel lessons=lessons class=class /></div> }.into_any(),
+                Route::Instructor => view! { <div class="layout-one"><instructor::InstructorPanel lessons=lessons class=class signed_in=instructor /></div> }.into_any(),
                 Route::Step { lesson, step } => {
                     let all = lessons.get();
                     if all.is_empty() {
