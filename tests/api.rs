@@ -380,6 +380,18 @@ async fn the_page_is_served_from_the_binary_itself() {
     let resp = app.http.get(app.url(&format!("/{}", wasm.trim_start_matches('/')))).send().await.expect("GET wasm");
     assert_eq!(resp.status().as_u16(), 200, "{wasm}");
     assert_eq!(resp.headers()["content-type"], "application/wasm");
+    let plain = resp.bytes().await.expect("wasm");
+    assert!(plain.starts_with(b"\0asm"), "a client that does not ask for gzip gets the wasm as is");
+    // Browsers ask for gzip, and get about a third of the bytes (the API's answers stay plain).
+    let url = app.url(&format!("/{}", wasm.trim_start_matches('/')));
+    let resp = app.http.get(url).header("accept-encoding", "gzip").send().await.expect("GET wasm, gzip");
+    assert_eq!(resp.headers().get("content-encoding").map(|v| v.as_bytes()), Some(&b"gzip"[..]));
+    assert_eq!(resp.headers()["content-type"], "application/wasm");
+    let gzipped = resp.bytes().await.expect("gzipped wasm");
+    assert!(gzipped.starts_with(&[0x1f, 0x8b]), "a gzip stream");
+    assert!(gzipped.len() * 2 < plain.len(), "{} gzipped vs {} plain", gzipped.len(), plain.len());
+    let resp = app.http.get(app.url("/api/lessons")).header("accept-encoding", "gzip").send().await.expect("GET");
+    assert!(resp.headers().get("content-encoding").is_none(), "the API is not compressed");
     // Any other path is the page (its own routes live after '#').
     let resp = app.http.get(app.url("/lesson/whatever")).send().await.expect("GET");
     assert!(resp.text().await.expect("html").contains("<title>Pool Lab"));
