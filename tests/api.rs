@@ -377,14 +377,14 @@ async fn the_page_is_served_from_the_binary_itself() {
     assert!(html.contains("<title>Pool Lab"), "{html}");
     // The wasm the page loads comes from the binary too, with the type browsers insist on.
     let wasm = html.split('"').find(|s| s.ends_with("_bg.wasm")).expect("index.html names its wasm").to_owned();
-    let resp = app.http.get(app.url(&format!("/{}", wasm.trim_start_matches('/')))).send().await.expect("GET wasm");
+    let wasm_url = app.url(&format!("/{}", wasm.trim_start_matches('/')));
+    let resp = app.http.get(&wasm_url).send().await.expect("GET wasm");
     assert_eq!(resp.status().as_u16(), 200, "{wasm}");
     assert_eq!(resp.headers()["content-type"], "application/wasm");
     let plain = resp.bytes().await.expect("wasm");
     assert!(plain.starts_with(b"\0asm"), "a client that does not ask for gzip gets the wasm as is");
     // Browsers ask for gzip, and get about a third of the bytes (the API's answers stay plain).
-    let url = app.url(&format!("/{}", wasm.trim_start_matches('/')));
-    let resp = app.http.get(url).header("accept-encoding", "gzip").send().await.expect("GET wasm, gzip");
+    let resp = app.http.get(&wasm_url).header("accept-encoding", "gzip").send().await.expect("GET wasm, gzip");
     assert_eq!(resp.headers().get("content-encoding").map(|v| v.as_bytes()), Some(&b"gzip"[..]));
     assert_eq!(resp.headers()["content-type"], "application/wasm");
     let gzipped = resp.bytes().await.expect("gzipped wasm");

@@ -26,7 +26,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use poollab::cluster::{ClusterOptions, DATABASE, PrivateCluster, find_bin_dir};
+use poollab::db::{next_demo_user, run_query};
 use poollab::{Application, Config};
+use poollab_shared::WorkSpec;
 
 const CLIENTS: usize = 10;
 
@@ -42,9 +44,8 @@ fn rounds() -> usize {
 
 /// The lab's demo query, as pgbench runs it.
 const QUERY: &str = "\\set id random(1, 5000)\nSELECT id, name, email FROM users WHERE id = :id;\n";
-/// The same, then one empty round trip: what a sqlx pool checkout asks of the server.
-const QUERY_AND_SYNC: &str =
-    "\\set id random(1, 5000)\nSELECT id, name, email FROM users WHERE id = :id;\n\\startpipeline\n\\endpipeline\n";
+/// Appended to [`QUERY`]: one empty round trip, what a sqlx pool checkout adds on release.
+const SYNC: &str = "\\startpipeline\n\\endpipeline\n";
 
 /// pgbench against the cluster with the lab's demo query; returns transactions per second.
 fn pgbench(cluster: &PrivateCluster, script: &Path, extra: &[&str]) -> Result<f64, BoxError> {
@@ -202,8 +203,9 @@ async fn keep_live(lab: &Lab) -> Result<tokio::task::JoinHandle<u64>, BoxError> 
     }))
 }
 
-/// Ten tasks that acquire from a sqlx pool of ten, run the demo query, and release: the pool
-/// alone, in process, with no HTTP in front (like the demo pool, no ping before each acquire).
+/// Ten tasks that acquire from a sqlx pool of ten, run the demo endpoint's query (the lab's own
+/// `run_query`), and release: the pool alone, in process, with no HTTP in front (like the demo
+/// pool, no ping before each acquire).
 async fn sqlx_pool_alone(url: &str) -> Result<f64, BoxError> {
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(CLIENTS as u32)
@@ -212,18 +214,14 @@ async fn sqlx_pool_alone(url: &str) -> Result<f64, BoxError> {
         .await?;
     let deadline = Instant::now() + Duration::from_secs(seconds());
     let started = Instant::now();
-    let workers: Vec<_> = (0..CLIENTS as i32)
-        .map(|w| {
+    let workers: Vec<_> = (0..CLIENTS)
+        .map(|_| {
             let pool = pool.clone();
             tokio::spawn(async move {
                 let mut done = 0u64;
                 while Instant::now() < deadline {
-                    let user = 1 + (w * 499 + done as i32) % 5000;
-                    let row: Result<(i32, String, String), _> =
-                        sqlx::query_as("SELECT id, name, email FROM users WHERE id = $1")
-                            .bind(user)
-                            .fetch_one(&pool)
-                            .await;
+                    let Ok(mut conn) = pool.acquire().await else { continue };
+                    let row = run_query(&mut conn, &WorkSpec::default(), next_demo_user()).await;
                     done += u64::from(row.is_ok());
                 }
                 done
@@ -287,7 +285,7 @@ async fn main() -> Result<(), BoxError> {
     let query = dir.path().join("query.sql");
     std::fs::write(&query, QUERY)?;
     let query_and_sync = dir.path().join("query_and_sync.sql");
-    std::fs::write(&query_and_sync, QUERY_AND_SYNC)?;
+    std::fs::write(&query_and_sync, format!("{QUERY}{SYNC}"))?;
 
     let lab = start_lab(&url, false).await?; // creates the demo table pgbench queries
     println!(

@@ -110,10 +110,12 @@ pub fn App() -> impl IntoView {
             </p>
         </header>
         <div class="class-banner" role="status" data-testid="class-banner">
-            {move || class.with(|c| c.locked).then(|| if instructor.get() {
-                view! { <p class="locked">"You locked the lab: only your runs go, and the class watches them live."</p> }
-            } else {
-                view! { <p class="locked">"The lab is locked by your instructor: only their runs go for now. Watch theirs live."</p> }
+            {move || class.with(|c| c.locked).then(|| view! {
+                <p class="locked">{if instructor.get() {
+                    "You locked the lab: only your runs go, and the class watches them live."
+                } else {
+                    "The lab is locked by your instructor: only their runs go for now. Watch theirs live."
+                }}</p>
             })}
             {move || class.with(|c| c.burst.clone()).map(|b| {
                 let joined = RwSignal::new(false);
