@@ -170,9 +170,12 @@ async fn the_instructor_sees_the_class_predictions_before_the_answer_and_exports
         let (status, _) = post(&app, "/api/class/progress", report(Some(guess), None), Some(learner), None).await;
         assert_eq!(status, 204);
     }
-    // Ann's run ends: the measured figure joins her prediction.
-    let (status, _) = post(&app, "/api/class/progress", report(None, Some(71.0)), Some("ann"), None).await;
-    assert_eq!(status, 204);
+    // Ann's and Cat's runs end: the measured figure joins each prediction. Ann's 10 is far from
+    // her 71; Cat's 75 is within a quarter of her 70.
+    for (learner, measured) in [("ann", 71.0), ("cat", 70.0)] {
+        let (status, _) = post(&app, "/api/class/progress", report(None, Some(measured)), Some(learner), None).await;
+        assert_eq!(status, 204);
+    }
 
     let path = "/api/class/predictions?lesson=02-connect-per-request&step=1";
     let resp = app.http.get(app.url(path)).header("x-poollab-learner", "ann").send().await.expect("GET");
@@ -184,14 +187,15 @@ async fn the_instructor_sees_the_class_predictions_before_the_answer_and_exports
     // Ten bins from 10 to 80: 10 in the first, 75 and 80 in the last.
     assert_eq!((h.bins.first().map(|b| b.count), h.bins.last().map(|b| b.count)), (Some(1), Some(2)));
     assert_eq!(h.measured_median, Some(71.0));
+    assert_eq!(h.close, 1, "one prediction was within a quarter of its own run's figure: {h:?}");
 
     let resp =
         app.http.get(app.url("/api/class/progress.csv")).bearer_auth(INSTRUCTOR_TOKEN).send().await.expect("GET");
     assert_eq!(resp.status().as_u16(), 200);
     let csv = resp.text().await.expect("csv");
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "learner,name,lesson,step,prediction,measured,passed");
-    assert_eq!(lines[1], r#""ann","Ann, B.",02-connect-per-request,1,10,71,true"#);
+    assert_eq!(lines[0], "learner,name,lesson,step,prediction,measured,passed,close");
+    assert_eq!(lines[1], r#""ann","Ann, B.",02-connect-per-request,1,10,71,true,false"#);
     assert_eq!(lines.len(), 4);
     let (status, body) = app.get("/api/class/progress").await;
     assert_eq!(status, 403, "{body}");

@@ -15,13 +15,6 @@ fn summary(run: &RunView) -> &poollab_shared::Summary {
     run.summary.as_ref().expect("a done run has a summary")
 }
 
-async fn timeline(app: &TestApp, id: &str) -> poollab_shared::Timeline {
-    let (status, body) = app.get(&format!("/api/runs/{id}?timeline=true")).await;
-    assert_eq!(status, 200, "{body}");
-    let run: RunView = serde_json::from_value(body).expect("run JSON");
-    run.timeline.expect("asked for the timeline")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_steady_rate_and_a_ramp_release_requests_on_schedule() {
     let app = spawn_app(50).await;
@@ -30,7 +23,7 @@ async fn a_steady_rate_and_a_ramp_release_requests_on_schedule() {
         .await;
     let run = app.finished(&id).await;
     assert_eq!(summary(&run).completed, 40);
-    let t = timeline(&app, &id).await;
+    let t = app.timeline(&id).await;
     assert_eq!(t.requests.len(), 40);
     // Request n is due at n / 40 s: the last one at 975 ms, not all at once.
     let last = t.requests[39].start_ms;
@@ -41,7 +34,7 @@ async fn a_steady_rate_and_a_ramp_release_requests_on_schedule() {
                            "load": { "shape": "ramp", "rate_per_s": 10, "ramp_to_per_s": 110 } }))
         .await;
     app.finished(&id).await;
-    let t = timeline(&app, &id).await;
+    let t = app.timeline(&id).await;
     let gap = |a: usize, b: usize| (t.requests[b].start_ms - t.requests[a].start_ms) / (b - a) as f64;
     let (early, late) = (gap(0, 5), gap(54, 59));
     assert!(early > 3.0 * late, "a ramp speeds up: early gaps {early:.1} ms, late gaps {late:.1} ms");
@@ -75,15 +68,40 @@ async fn app_instances_each_bring_a_pool_and_together_meet_the_servers_limit() {
     assert!(most_pool > 4 && most_pool <= 12, "the fleet's pools held {most_pool}");
 
     // 4 instances x 10 connections > 17 slots: some pools cannot open theirs. sqlx retries a
-    // refused connect (53300) until the acquire timeout, so the pooled app sees acquire timeouts.
-    let run = app
-        .run(json!({ "strategy": "pooled", "instances": 4, "requests": 40, "concurrency": 40,
-                     "pool": { "max_connections": 10, "acquire_timeout_ms": 1000 },
-                     "work": { "query": "sleep", "sleep_ms": 1500 } }))
+    // refused connect (53300) until the acquire timeout, so the pooled app sees acquire timeouts,
+    // and only the server's log counts the refusals.
+    let id = app
+        .start_run(json!({ "strategy": "pooled", "instances": 4, "requests": 40, "concurrency": 40,
+                           "pool": { "max_connections": 10, "acquire_timeout_ms": 1000 },
+                           "work": { "query": "sleep", "sleep_ms": 1500 } }))
         .await;
+    let (mut most_in_use, mut most_connecting, mut refused) = (0, 0, 0);
+    let run = support::follow_run(&mut ws, &id, |f| {
+        let fleet = f.pool.expect("a pooled fleet has a pool");
+        // Every connection a pool counts is idle, in use, or still being opened: never more in
+        // use than the server could have given.
+        assert_eq!(fleet.idle + fleet.in_use + fleet.connecting, fleet.size, "{fleet:?}");
+        assert!(fleet.in_use <= 17, "in use {} past the server's 17 slots: {fleet:?}", fleet.in_use);
+        assert_eq!(f.instances.len(), 4);
+        let sum = |pick: fn(&poollab_shared::PoolFrame) -> u64| {
+            f.instances.iter().filter_map(|i| i.pool.as_ref()).map(pick).sum::<u64>()
+        };
+        assert_eq!((sum(|p| p.size), sum(|p| p.in_use), sum(|p| p.waiters)), (fleet.size, fleet.in_use, fleet.waiters));
+        assert_eq!(f.instances.iter().map(|i| i.server_backends).sum::<u64>(), f.server.run_backends, "{f:?}");
+        assert_eq!(f.server.run_by_state.iter().map(|c| c.count).sum::<u64>(), f.server.run_backends);
+        assert_eq!(f.server.reserved_connections, 3);
+        most_in_use = most_in_use.max(fleet.in_use);
+        most_connecting = most_connecting.max(fleet.connecting);
+        refused = f.server.refused.expect("the private cluster's log is read");
+    })
+    .await;
     let s = summary(&run);
     assert!(s.failed > 0 && s.errors.acquire_timeout == s.failed, "{s:?}");
+    assert_eq!(s.errors.too_many_clients, 0, "sqlx hides the refusals from the app: {s:?}");
     assert!(s.peak_server_connections <= 17, "{s:?}");
+    assert!(most_in_use > 4 && most_connecting > 0, "in use {most_in_use}, connecting {most_connecting}");
+    assert!(refused > 0 && s.refused_connects == Some(refused), "the server refused {refused}: {s:?}");
+    assert_eq!(s.peak_in_use, most_in_use.max(s.peak_in_use), "{s:?}");
     app.stop().await;
 }
 
@@ -140,7 +158,7 @@ async fn an_outage_trips_the_breaker_which_fails_fast_and_closes_when_the_databa
     assert!(s.breaker_opened >= 1 && s.errors.circuit_open > 0, "{s:?}");
     // Refused connections fail at once, and the breaker spares most requests even that.
     assert!(s.errors.circuit_open > s.errors.database_down, "{s:?}");
-    let t = timeline(&app, &id).await;
+    let t = app.timeline(&id).await;
     let after: Vec<_> = t.requests.iter().filter(|r| r.start_ms > 2_300.0).collect();
     let failed: Vec<_> = after.iter().filter(|r| r.outcome != "ok").collect();
     assert!(!after.is_empty() && failed.is_empty(), "requests after the outage failed: {failed:?}");
@@ -161,7 +179,7 @@ async fn a_blackhole_is_only_noticed_by_timeouts() {
     assert_eq!(s.errors.database_down, 0, "nothing refuses in a blackhole: {s:?}");
     // Requests that met the blackhole waited out their whole acquire timeout.
     assert!(s.acquire_wait_ms.max >= 290.0, "{s:?}");
-    let t = timeline(&app, &id).await;
+    let t = app.timeline(&id).await;
     assert!(t.requests.iter().filter(|r| r.start_ms > 1_700.0).all(|r| r.outcome == "ok"));
     app.stop().await;
 }
@@ -178,7 +196,7 @@ async fn a_cache_answers_repeats_without_a_connection() {
     assert_eq!(s.completed, 200);
     // Ten users, and moka loads each once even when twenty ask at the same moment.
     assert_eq!((s.cache_misses, s.cache_hits), (10, 190), "{s:?}");
-    let t = timeline(&app, &id).await;
+    let t = app.timeline(&id).await;
     assert_eq!(t.requests.iter().filter(|r| r.cache_hit).count(), 190);
     assert!(t.requests.iter().filter(|r| r.cache_hit).all(|r| r.acquire_wait_ms == 0.0));
     let no_cache =
@@ -311,7 +329,7 @@ async fn runs_are_stored_with_their_timeline_and_survive_a_restart() {
     let (status, body) = app.get("/api/runs").await;
     assert_eq!(status, 200);
     assert_eq!(body[0]["id"], id.as_str(), "the stored run is listed after a restart: {body}");
-    let t = timeline(&app, &id).await;
+    let t = app.timeline(&id).await;
     let (status, body) = app.get(&format!("/api/runs/{id}")).await;
     assert_eq!(status, 200);
     let run: RunView = serde_json::from_value(body).expect("run");

@@ -1,23 +1,50 @@
-//! The course's claims are true on this lab: every lesson parses, and every step's reference
-//! experiment, run against a real private PostgreSQL configured as `./lab run` configures it,
-//! meets the step's goal.
+//! The course's claims are true on this lab: every lesson parses, no text types a number that a
+//! run or the server should say, and every step's reference experiment, run against a real private
+//! PostgreSQL configured as `./lab run` configures it, meets the step's goal.
 
 mod support;
 
+use poollab_shared::lesson::{fill, typed};
 use poollab_shared::{Lesson, RunState};
 use support::spawn_app;
 
+/// Numbers a text may type: names of things, not figures of a run.
+const NOT_FIGURES: [&str; 1] = [
+    // SQLSTATE of "too many clients".
+    "53300",
+];
+
+/// The numbers typed in a text, outside its `{…}` placeholders.
+fn typed_numbers(text: &str) -> Vec<String> {
+    typed(text)
+        .split(|c: char| !(c.is_alphanumeric() || c == '.' || c == '_' || c == '-'))
+        .map(|w| w.trim_matches(|c: char| c == '.' || c == '-'))
+        .filter(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .filter(|w| !NOT_FIGURES.contains(w))
+        .map(str::to_owned)
+        .collect()
+}
+
 #[test]
-fn the_course_has_every_lesson_and_each_one_is_valid() {
+fn the_course_has_every_lesson_and_no_text_types_a_figure() {
     let lessons = poollab::lessons::load().expect("every lesson file is valid");
     assert_eq!(lessons.len(), 15, "the course has fifteen lessons");
+    let mut typed = Vec::new();
     for lesson in &lessons {
         assert!(!lesson.title.is_empty() && !lesson.summary.is_empty(), "{}", lesson.id);
-        for step in &lesson.steps {
+        for (i, step) in lesson.steps.iter().enumerate() {
             assert!(step.text.split_whitespace().count() >= 20, "{}: '{}' explains too little", lesson.id, step.title);
+            assert!(step.goal.is_some(), "{} step {}: every step checks its claim", lesson.id, i + 1);
+            assert!(step.figure().is_some(), "{} step {}: every step names its figure", lesson.id, i + 1);
+            for (field, text) in step.texts() {
+                for n in typed_numbers(text) {
+                    typed.push(format!("{} step {} {field}: `{n}`", lesson.id, i + 1));
+                }
+            }
         }
     }
-    assert!(lessons.iter().all(|l| l.steps.iter().any(|s| s.goal.is_some())), "every lesson checks something");
+    assert!(typed.is_empty(), "texts name figures instead of typing them:\n{}", typed.join("\n"));
+    assert_eq!(typed_numbers("{requests} requests, 80 at once, SQLSTATE 53300, p99, SHA-256"), ["80"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -31,16 +58,41 @@ async fn every_steps_reference_experiment_meets_its_goal() {
     let mut failures = Vec::new();
     for lesson in &lessons {
         for (i, step) in lesson.steps.iter().enumerate() {
-            let run = app.run(serde_json::to_value(&step.preset).expect("preset JSON")).await;
+            let id = app.start_run(serde_json::to_value(&step.preset).expect("preset JSON")).await;
+            let run = app.finished(&id).await;
             let where_ = format!("{} step {} ({})", lesson.id, i + 1, step.title);
             let Some(summary) = run.summary.filter(|_| run.state == RunState::Done) else {
                 failures.push(format!("{where_}: the run did not finish: {:?}", run.error));
                 continue;
             };
+            // The server's limits as the run's own frames carried them, as the page reads them.
+            let timeline = app.timeline(&id).await;
+            let server = timeline.frames.last().expect("a run has frames").server.facts();
+            assert_eq!((server.max_connections, server.reserved_connections), (100, 3));
+            let figures = step.figures(server, Some(&summary));
+            if let Some(model) = &step.model {
+                let r = model.apply(&figures).expect("the model can be worked out");
+                println!(
+                    "{where_}: model {} = {} {}, measured {} ({}; {})",
+                    r.sum,
+                    r.expected,
+                    model.unit,
+                    r.measured,
+                    if r.holds { "holds" } else { "departs" },
+                    fill(&model.why, &figures)
+                );
+            }
             if let Some(goal) = &step.goal
-                && !goal.check(&summary).expect("goals were validated")
+                && !goal.check(&figures).expect("goals were validated")
             {
                 failures.push(format!("{where_}: `{}` does not hold: {summary:?}", goal.check));
+            } else if let Some(goal) = &step.goal {
+                let claim = fill(&goal.explain, &figures);
+                assert!(
+                    !claim.contains('…') && !claim.contains('?'),
+                    "{where_}: the claim names a figure the run lacks: {claim}"
+                );
+                println!("{where_}: {claim}");
             }
         }
     }

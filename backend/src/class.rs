@@ -115,9 +115,7 @@ impl Class {
         }
         let key = format!("{}/{}", report.lesson, report.step);
         let step = entry.steps.entry(key).or_insert_with(|| report.clone());
-        step.prediction = report.prediction.or(step.prediction);
-        step.measured = report.measured.or(step.measured);
-        step.passed = report.passed.or(step.passed);
+        step.merge(&report);
         true
     }
 
@@ -133,7 +131,9 @@ impl Class {
         let reports: Vec<&StepReport> = all.values().filter_map(|p| p.steps.get(&key)).collect();
         let predicted: Vec<f64> = reports.iter().filter_map(|r| r.prediction).collect();
         let measured: Vec<f64> = reports.iter().filter_map(|r| r.measured).collect();
-        PredictionHistogram::of(&predicted, &measured, 10)
+        let mut histogram = PredictionHistogram::of(&predicted, &measured, 10);
+        histogram.close = reports.iter().filter(|r| r.close == Some(true)).count() as u64;
+        histogram
     }
 
     fn lock(&self) -> MutexGuard<'_, ClassState> {

@@ -17,11 +17,13 @@
 //! server is also told to stop if the lab process dies (`PR_SET_PDEATHSIG`).
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -88,6 +90,8 @@ pub struct PrivateCluster {
     dir: PathBuf,
     secrets: Secrets,
     max_connections: u32,
+    /// Connections the server refused for lack of slots, as its log tells.
+    refusals: Arc<AtomicU64>,
 }
 
 /// Passwords of the two roles, made at `initdb` and kept in `<dir>/secrets` (mode 0600).
@@ -219,7 +223,9 @@ impl PrivateCluster {
             .args(["-c", "superuser_reserved_connections=3"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(io("postgres log"))?)
-            .stderr(log)
+            // The server logs to stderr, which the lab copies into the log file and reads on the
+            // way: every connection it refuses for lack of slots is counted there.
+            .stderr(Stdio::piped())
             .env("LC_ALL", "C");
         if let Some(r) = run_as {
             cmd.uid(r.uid.as_raw()).gid(r.gid.as_raw()).current_dir("/");
@@ -234,11 +240,15 @@ impl PrivateCluster {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(io("starting postgres"))?;
+        let mut child = cmd.spawn().map_err(io("starting postgres"))?;
         tracing::info!(pid = child.id(), port, dir = %pgdata.display(), "private PostgreSQL starting");
+        let refusals = Arc::new(AtomicU64::new(0));
+        if let Some(stderr) = child.stderr.take() {
+            copy_log(stderr, log, refusals.clone()).map_err(io("reading the postgres log"))?;
+        }
 
         let mut cluster =
-            PrivateCluster { child: Some(child), port, dir, secrets, max_connections: opts.max_connections };
+            PrivateCluster { child: Some(child), port, dir, secrets, max_connections: opts.max_connections, refusals };
         cluster.wait_ready(&log_path, log_start).await?;
         cluster.ensure_database_and_roles().await?;
         Ok(cluster)
@@ -302,6 +312,13 @@ impl PrivateCluster {
 
     pub fn max_connections(&self) -> u32 {
         self.max_connections
+    }
+
+    /// How many connections the server has refused with SQLSTATE 53300 ("too many clients
+    /// already", or the last slots being reserved for superusers) since it started. A pool
+    /// retries such a refusal inside `acquire`, so the app alone never sees most of them.
+    pub fn refusals(&self) -> Arc<AtomicU64> {
+        self.refusals.clone()
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -430,6 +447,31 @@ impl Secrets {
     }
 }
 
+/// Whether a server log line is a refused connection: SQLSTATE 53300, logged in the C locale as
+/// "sorry, too many clients already" or "remaining connection slots are reserved for ...".
+fn is_refusal(line: &[u8]) -> bool {
+    let line = String::from_utf8_lossy(line);
+    line.contains("FATAL")
+        && (line.contains("too many clients already") || line.contains("connection slots are reserved"))
+}
+
+/// Copies the server's stderr into its log file line by line, counting refusals, until the server
+/// exits (its end of the pipe closes).
+fn copy_log(from: impl Read + Send + 'static, mut to: File, refusals: Arc<AtomicU64>) -> std::io::Result<()> {
+    std::thread::Builder::new().name("postgres-log".into()).spawn(move || {
+        for line in BufReader::new(from).split(b'\n') {
+            let Ok(line) = line else { break };
+            if is_refusal(&line) {
+                refusals.fetch_add(1, Ordering::Relaxed);
+            }
+            if to.write_all(&line).and_then(|()| to.write_all(b"\n")).is_err() {
+                break;
+            }
+        }
+    })?;
+    Ok(())
+}
+
 fn log_tail(path: &Path, from: u64) -> String {
     let mut text = String::new();
     if let Ok(mut f) = File::open(path) {
@@ -438,4 +480,19 @@ fn log_tail(path: &Path, from: u64) -> String {
     }
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_are_told_apart_from_other_log_lines() {
+        assert!(is_refusal(b"2026-11-25 12:00:00.000 UTC [123] FATAL:  sorry, too many clients already"));
+        assert!(is_refusal(
+            b"FATAL:  remaining connection slots are reserved for non-replication superuser connections"
+        ));
+        assert!(!is_refusal(b"LOG:  database system is ready to accept connections"));
+        assert!(!is_refusal(b"FATAL:  password authentication failed for user \"x\""));
+    }
 }

@@ -7,7 +7,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use poollab_shared::{ErrorKind, Query, WorkSpec};
+use poollab_shared::{ErrorKind, Query, ServerFacts, WorkSpec};
 use serde::Serialize;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -72,12 +72,19 @@ impl Database {
         conn.close().await
     }
 
-    /// The server's `max_connections`.
-    pub async fn max_connections(&self) -> Result<u64, sqlx::Error> {
+    /// The server's limits: `max_connections`, and the slots of it kept for superusers.
+    pub async fn limits(&self) -> Result<ServerFacts, sqlx::Error> {
         let mut conn = self.admin(app_name::ADMIN).connect().await?;
-        let text: String = sqlx::query_scalar("SHOW max_connections").fetch_one(&mut conn).await?;
+        let (max, reserved): (String, String) = sqlx::query_as(
+            "SELECT current_setting('max_connections'), current_setting('superuser_reserved_connections')",
+        )
+        .fetch_one(&mut conn)
+        .await?;
         conn.close().await?;
-        Ok(text.parse().unwrap_or(0))
+        Ok(ServerFacts {
+            max_connections: max.parse().unwrap_or(0),
+            reserved_connections: reserved.parse().unwrap_or(0),
+        })
     }
 }
 

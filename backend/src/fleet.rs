@@ -34,8 +34,10 @@ pub struct Served {
 }
 
 /// One copy of the app.
-struct Instance {
-    strategy: Strategy,
+pub struct Instance {
+    /// The `application_name` its connections carry.
+    pub name: String,
+    pub strategy: Strategy,
 }
 
 pub struct Fleet {
@@ -68,7 +70,7 @@ impl Fleet {
                         Strategy::Pooled(PooledStrategy::new(options, &spec.pool, counters.clone()))
                     }
                 };
-                Instance { strategy }
+                Instance { name, strategy }
             })
             .collect();
         let cache = spec.cache.enabled.then(|| {
@@ -83,6 +85,11 @@ impl Fleet {
             cache_hits: AtomicU64::new(0),
             cache_misses: AtomicU64::new(0),
         }
+    }
+
+    /// The app's instances, in order.
+    pub fn instances(&self) -> &[Instance] {
+        &self.instances
     }
 
     /// The instances' pools (none for a naive fleet).

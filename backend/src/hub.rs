@@ -11,12 +11,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use poollab_shared::{AppFrame, Frame, HeldConnection, OutageMode, PoolFrame, ServerFrame, ServerMessage};
+use poollab_shared::{
+    AppFrame, CountBy, Frame, HeldConnection, InstanceFrame, OutageMode, PoolFrame, RunTotals, ServerFrame,
+    ServerMessage,
+};
 use tokio::sync::{broadcast, watch};
 
 use crate::fleet::Fleet;
 use crate::recorder::{RunRecorder, Totals};
+use crate::sampler::{Backends, ServerReading};
 use crate::shutdown::Shutdown;
+use poollab_shared::ServerFacts;
 
 /// Frame period while a run goes.
 pub const RUN_FRAME_PERIOD: Duration = Duration::from_millis(100);
@@ -43,6 +48,10 @@ struct ActiveRun {
     emitted: Totals,
     peak_server: u64,
     peak_pool: u64,
+    peak_in_use: u64,
+    peak_waiters: u64,
+    /// The server's count of refused connects when the run began.
+    refused_before: Option<u64>,
     /// Every request the detector has flagged during the run.
     leak_suspects: BTreeSet<u64>,
     /// Every frame sent during the run, for its stored timeline.
@@ -57,6 +66,9 @@ fn belongs_to(name: &str, base: &str) -> bool {
 struct HubState {
     run: Option<ActiveRun>,
     server: ServerFrame,
+    /// The latest reading's backends by application and state, which the run's share is
+    /// picked from.
+    backends: Vec<Backends>,
     last_frame: Instant,
     /// The running run's pool as its latest frame showed it (for `/metrics`).
     run_pool: Option<PoolFrame>,
@@ -67,6 +79,12 @@ struct HubState {
 pub struct Peaks {
     pub server_connections: u64,
     pub pool_size: u64,
+    pub in_use: u64,
+    pub waiters: u64,
+    /// The pools' size in the last frame.
+    pub pool_size_at_end: u64,
+    /// Connects the server refused while the run went (its log), when the lab can read it.
+    pub refused: Option<u64>,
     /// Distinct requests the leak detector flagged.
     pub leak_suspects: u64,
     /// The frames the run's watchers were sent.
@@ -75,6 +93,9 @@ pub struct Peaks {
 
 pub struct MetricsHub {
     tx: broadcast::Sender<ServerMessage>,
+    /// Connects the server has refused since it started, counted from its log (the private
+    /// cluster's; none with `DATABASE_URL`).
+    refusals: Option<Arc<AtomicU64>>,
     /// True while a run goes; the ticker and the sampler speed up when it turns true.
     running: watch::Sender<bool>,
     seq: AtomicU64,
@@ -82,17 +103,34 @@ pub struct MetricsHub {
 }
 
 impl MetricsHub {
-    /// A hub for a server with this `max_connections`, which start-up has just reached (the
-    /// sampler's first reading follows).
-    pub fn new(max_connections: u64) -> Arc<MetricsHub> {
+    /// A hub for a server with these limits, which start-up has just reached (the sampler's
+    /// first reading follows). `refusals` counts the connects the server refuses, if the lab can
+    /// read its log.
+    pub fn new(facts: ServerFacts, refusals: Option<Arc<AtomicU64>>) -> Arc<MetricsHub> {
         let (tx, _) = broadcast::channel(256);
-        let server = ServerFrame { reachable: true, max_connections, ..ServerFrame::default() };
+        let server = ServerFrame {
+            reachable: true,
+            max_connections: facts.max_connections,
+            reserved_connections: facts.reserved_connections,
+            ..ServerFrame::default()
+        };
         Arc::new(MetricsHub {
             tx,
+            refusals,
             running: watch::Sender::new(false),
             seq: AtomicU64::new(0),
-            state: Mutex::new(HubState { run: None, server, last_frame: Instant::now(), run_pool: None }),
+            state: Mutex::new(HubState {
+                run: None,
+                server,
+                backends: Vec::new(),
+                last_frame: Instant::now(),
+                run_pool: None,
+            }),
         })
+    }
+
+    fn refused_so_far(&self) -> Option<u64> {
+        self.refusals.as_ref().map(|r| r.load(Ordering::Relaxed))
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
@@ -134,6 +172,7 @@ impl MetricsHub {
     }
 
     pub fn begin_run(&self, watch: RunWatch) {
+        let refused_before = self.refused_so_far();
         let mut st = self.lock();
         st.run = Some(ActiveRun {
             watch,
@@ -141,6 +180,9 @@ impl MetricsHub {
             emitted: Totals::default(),
             peak_server: 0,
             peak_pool: 0,
+            peak_in_use: 0,
+            peak_waiters: 0,
+            refused_before,
             leak_suspects: BTreeSet::new(),
             frames: Vec::new(),
         });
@@ -153,6 +195,7 @@ impl MetricsHub {
     pub fn end_run(&self) -> Peaks {
         let mut st = self.lock();
         let frame = self.frame(&mut st);
+        let (pool_size_at_end, refused) = (frame.pool.map_or(0, |p| p.size), frame.server.refused);
         // Sent under the lock, so frames leave in `seq` order.
         self.broadcast(ServerMessage::Frame(frame));
         let peaks = st
@@ -161,6 +204,10 @@ impl MetricsHub {
             .map(|r| Peaks {
                 server_connections: r.peak_server,
                 pool_size: r.peak_pool,
+                in_use: r.peak_in_use,
+                waiters: r.peak_waiters,
+                pool_size_at_end,
+                refused,
                 leak_suspects: r.leak_suspects.len() as u64,
                 frames: r.frames,
             })
@@ -172,15 +219,23 @@ impl MetricsHub {
     }
 
     /// Called by the sampler with each fresh reading of `pg_stat_activity`.
-    pub fn observe_server(&self, mut server: ServerFrame) {
+    pub fn observe_server(&self, reading: ServerReading) {
+        let ServerReading { frame: mut server, backends } = reading;
         let mut st = self.lock();
+        server.reserved_connections = st.server.reserved_connections;
         if let Some(run) = st.run.as_mut() {
             let base = run.watch.fleet.application_name;
-            server.run_backends =
-                server.by_application.iter().filter(|c| belongs_to(&c.name, base)).map(|c| c.count).sum();
+            let mut by_state = std::collections::BTreeMap::<&str, u64>::new();
+            for b in backends.iter().filter(|b| belongs_to(&b.application, base)) {
+                *by_state.entry(&b.state).or_default() += b.count;
+            }
+            server.run_backends = by_state.values().sum();
+            server.run_by_state =
+                by_state.into_iter().map(|(name, count)| CountBy { name: name.to_owned(), count }).collect();
             run.peak_server = run.peak_server.max(server.run_backends);
         }
         st.server = server;
+        st.backends = backends;
     }
 
     /// Builds the next frame and broadcasts it.
@@ -203,11 +258,29 @@ impl MetricsHub {
         };
         let Some(run) = st.run.as_mut() else {
             frame.server.run_backends = 0;
+            frame.server.run_by_state.clear();
             return frame;
         };
         let fleet = run.watch.fleet.clone();
-        let pools = fleet.pools();
-        let pool_size: u64 = pools.iter().map(|p| u64::from(p.size())).sum();
+        // Each instance on its own: what its connections are doing, and what the server sees.
+        frame.instances = fleet
+            .instances()
+            .iter()
+            .map(|i| {
+                let gauges = i.strategy.gauges();
+                let pool = i.strategy.pool().map(|p| gauges.pool(p, run.watch.pool_max));
+                let server_backends = st.backends.iter().filter(|b| b.application == i.name).map(|b| b.count).sum();
+                InstanceFrame {
+                    name: i.name.clone(),
+                    connecting: pool.map_or_else(|| gauges.connecting.load(Ordering::Relaxed), |p| p.connecting),
+                    holding: gauges.holding.load(Ordering::Relaxed),
+                    pool,
+                    server_backends,
+                }
+            })
+            .collect();
+        let pools: Vec<PoolFrame> = frame.instances.iter().filter_map(|i| i.pool).collect();
+        let pool_size: u64 = pools.iter().map(|p| p.size).sum();
         let counters = &run.watch.recorder.counters;
         let (totals, p50, p99) = {
             let mut agg = run.watch.recorder.lock();
@@ -256,6 +329,15 @@ impl MetricsHub {
             cache_hits_delta: totals.cache_hits - run.emitted.cache_hits,
             cache_misses_delta: totals.cache_misses - run.emitted.cache_misses,
             outage: run.watch.outage.as_ref().is_some_and(|o| o.borrow().is_some()),
+            connecting: frame.instances.iter().map(|i| i.connecting).sum(),
+            holding: frame.instances.iter().map(|i| i.holding).sum(),
+            totals: RunTotals {
+                completed: totals.completed,
+                failed: totals.failed,
+                errors: totals.errors,
+                connects: totals.connects,
+                closes: totals.closes,
+            },
             ..AppFrame::default()
         };
         if let Some(threshold) = run.watch.leak_threshold {
@@ -268,22 +350,25 @@ impl MetricsHub {
                 .map(|(request, d)| HeldConnection { request, held_ms: d.as_millis() as u64 })
                 .collect();
         }
+        frame.server.refused = self.refused_so_far().zip(run.refused_before).map(|(now, before)| now - before);
         run.emitted = totals;
-        if !pools.is_empty() {
-            let idle: u64 = pools.iter().map(|p| p.num_idle() as u64).sum();
-            // A request notes the size of its own pool; with one instance that catches peaks
-            // between frames, with several the frames' sums are the fleet's peak.
-            run.peak_pool = run.peak_pool.max(pool_size).max(counters.peak_pool_size.load(Ordering::Relaxed));
-            frame.pool = Some(PoolFrame {
-                size: pool_size,
-                idle,
-                in_use: pool_size.saturating_sub(idle),
-                waiters: counters.waiters(),
-                oldest_wait_ms: counters.oldest_wait().map_or(0, |d| d.as_millis() as u64),
-                max_connections: run.watch.pool_max * pools.len() as u64,
-                instances: pools.len() as u64,
-            });
+        frame.pool = (!pools.is_empty()).then(|| PoolFrame {
+            size: pool_size,
+            idle: pools.iter().map(|p| p.idle).sum(),
+            in_use: pools.iter().map(|p| p.in_use).sum(),
+            connecting: pools.iter().map(|p| p.connecting).sum(),
+            waiters: pools.iter().map(|p| p.waiters).sum(),
+            oldest_wait_ms: pools.iter().map(|p| p.oldest_wait_ms).max().unwrap_or(0),
+            max_connections: run.watch.pool_max * pools.len() as u64,
+            instances: pools.len() as u64,
+        });
+        // A request notes the size of its own pool; with one instance that catches peaks between
+        // frames, with several the frames' sums are the fleet's peak.
+        if let Some(p) = frame.pool {
+            run.peak_pool = run.peak_pool.max(p.size).max(counters.peak_pool_size.load(Ordering::Relaxed));
+            run.peak_waiters = run.peak_waiters.max(p.waiters);
         }
+        run.peak_in_use = run.peak_in_use.max(frame.pool.map_or(frame.app.holding, |p| p.in_use));
         run.frames.push(frame.clone());
         st.run_pool = frame.pool;
         frame

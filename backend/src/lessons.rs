@@ -1,10 +1,11 @@
 //! The course, embedded: the lesson files in `lessons/`, parsed and checked at start-up.
 //!
-//! A lesson that does not parse, a preset outside the documented ranges, or a goal or prediction
-//! naming a figure a summary does not have stops the lab with a message naming the file and step,
-//! so a teacher's typo never reaches a class. `GET /api/lessons` serves them as JSON.
+//! A lesson that does not parse, a preset outside the documented ranges, or a text, model, goal,
+//! prediction or view naming a figure that does not exist stops the lab with a message naming the
+//! file, the step and the part, so a teacher's typo never reaches a class. `GET /api/lessons`
+//! serves them as JSON.
 
-use poollab_shared::{GoalError, Lesson, SpecError, Summary, lesson::metric};
+use poollab_shared::{GoalError, Lesson, SpecError};
 
 include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
 
@@ -41,16 +42,7 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
             step: step_no,
             source,
         })?;
-        if let Some(goal) = &step.goal {
-            goal.validate().map_err(|source| LessonError::Goal { file: file.clone(), step: step_no, source })?;
-        }
-        if let Some(p) = &step.prediction {
-            metric(&Summary::default(), &p.metric).map_err(|source| LessonError::Goal {
-                file: file.clone(),
-                step: step_no,
-                source,
-            })?;
-        }
+        step.check_names().map_err(|source| LessonError::Goal { file: file.clone(), step: step_no, source })?;
     }
     Ok(lesson)
 }
@@ -76,6 +68,6 @@ preset = { strategy = "naive", requests = 0 }
         let goal =
             text.replace("requests = 0", "requests = 1") + "[steps.goal]\ncheck = \"peak < 3\"\nexplain = \"\"\n";
         let err = parse("97-goal", &goal).unwrap_err().to_string();
-        assert!(err.contains("`peak` is not a figure"), "{err}");
+        assert!(err.contains("step 1: goal.check: `peak` is not a figure"), "{err}");
     }
 }

@@ -112,12 +112,11 @@ impl PromMetrics {
     }
 
     pub fn render(&self, hub: &MetricsHub, demo: &PooledStrategy) -> String {
-        let pool = demo.pool();
-        let size = i64::from(pool.size());
-        let idle = pool.num_idle() as i64;
-        self.pool_connections.get_or_create(&StateLabels { state: "idle" }).set(idle);
-        self.pool_connections.get_or_create(&StateLabels { state: "in_use" }).set(size - idle);
-        self.pool_waiters.set(demo.counters().waiters() as i64);
+        let pool = demo.gauges().pool(demo.pool(), 0);
+        for (state, n) in [("idle", pool.idle), ("in_use", pool.in_use), ("connecting", pool.connecting)] {
+            self.pool_connections.get_or_create(&StateLabels { state }).set(n as i64);
+        }
+        self.pool_waiters.set(pool.waiters as i64);
         let server = hub.server();
         self.server_connections.clear();
         for c in &server.by_application {
@@ -130,8 +129,9 @@ impl PromMetrics {
                 .set(c.count as i64);
         }
         let run_pool = hub.run_pool().unwrap_or_default();
-        self.run_pool_connections.get_or_create(&StateLabels { state: "idle" }).set(run_pool.idle as i64);
-        self.run_pool_connections.get_or_create(&StateLabels { state: "in_use" }).set(run_pool.in_use as i64);
+        for (state, n) in [("idle", run_pool.idle), ("in_use", run_pool.in_use), ("connecting", run_pool.connecting)] {
+            self.run_pool_connections.get_or_create(&StateLabels { state }).set(n as i64);
+        }
         self.run_pool_waiters.set(run_pool.waiters as i64);
         self.run_active.set(i64::from(hub.is_running()));
         self.server_max_connections.set(server.max_connections as i64);

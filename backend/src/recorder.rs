@@ -164,6 +164,13 @@ impl RunRecorder {
             peak_server_connections: peak_server,
             peak_pool_size: peak_pool,
             connections_opened: self.counters.connects.load(Ordering::Relaxed),
+            // Filled in by the runner from what the hub saw.
+            peak_in_use: 0,
+            peak_waiters: 0,
+            pool_size_at_end: 0,
+            closes_idle: 0,
+            closes_lifetime: 0,
+            refused_connects: None,
             duration_ms: duration.as_millis() as u64,
             throughput_per_s: if secs > 0.0 { (a.completed as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
             // Filled in by the runner, which owns the leak jar and the fleet and asked the hub.

@@ -374,6 +374,16 @@ impl Runner {
         drop(proxy);
         fired.map_err(|_| RunError::Deadline(RUN_DEADLINE))?;
         let mut summary = recorder.summary(duration, peaks.server_connections, peaks.pool_size);
+        summary.peak_in_use = peaks.in_use;
+        summary.peak_waiters = peaks.waiters;
+        summary.pool_size_at_end = peaks.pool_size_at_end;
+        summary.refused_connects = peaks.refused;
+        if spec.strategy == poollab_shared::Strategy::Pooled {
+            // A pool's closes: what it opened and no longer holds (the last frame's sums).
+            let closes = peaks.frames.last().map_or(0, |f| f.app.totals.closes);
+            summary.closes_lifetime = recorder.counters.lifetime_closes.load(std::sync::atomic::Ordering::Relaxed);
+            summary.closes_idle = closes.saturating_sub(summary.closes_lifetime);
+        }
         summary.leaked = leaked;
         summary.leak_suspects = peaks.leak_suspects;
         (summary.cache_hits, summary.cache_misses) = fleet.cache_counts();

@@ -29,6 +29,21 @@ const QUERY: &str = "SELECT coalesce(application_name, '') AS app, coalesce(stat
                      WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() \
                      GROUP BY 1, 2";
 
+/// Backends of one application in one state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backends {
+    pub application: String,
+    pub state: String,
+    pub count: u64,
+}
+
+/// One reading of `pg_stat_activity`: the server's frame, and the counts it was summed from.
+#[derive(Debug, Clone, Default)]
+pub struct ServerReading {
+    pub frame: ServerFrame,
+    pub backends: Vec<Backends>,
+}
+
 pub struct Sampler {
     db: Database,
     hub: Arc<MetricsHub>,
@@ -42,7 +57,7 @@ impl Sampler {
     }
 
     /// One reading of `pg_stat_activity`.
-    pub async fn sample(&mut self) -> Result<ServerFrame, sqlx::Error> {
+    pub async fn sample(&mut self) -> Result<ServerReading, sqlx::Error> {
         let conn = match self.conn.as_mut() {
             Some(c) => c,
             None => self.conn.insert(self.db.admin(app_name::SAMPLER).connect().await?),
@@ -50,22 +65,24 @@ impl Sampler {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(QUERY).fetch_all(conn).await?;
         let mut by_app: BTreeMap<String, u64> = BTreeMap::new();
         let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
-        let mut backends = 0;
-        for (app, state, n) in rows {
-            let n = n.max(0) as u64;
-            backends += n;
-            *by_app.entry(app).or_default() += n;
-            *by_state.entry(state).or_default() += n;
+        let backends: Vec<Backends> = rows
+            .into_iter()
+            .map(|(application, state, n)| Backends { application, state, count: n.max(0) as u64 })
+            .collect();
+        for b in &backends {
+            *by_app.entry(b.application.clone()).or_default() += b.count;
+            *by_state.entry(b.state.clone()).or_default() += b.count;
         }
         let counts = |m: BTreeMap<String, u64>| m.into_iter().map(|(name, count)| CountBy { name, count }).collect();
-        Ok(ServerFrame {
+        let frame = ServerFrame {
             reachable: true,
-            backends,
-            run_backends: 0,
+            backends: backends.iter().map(|b| b.count).sum(),
             by_application: counts(by_app),
             by_state: counts(by_state),
             max_connections: self.max_connections,
-        })
+            ..ServerFrame::default()
+        };
+        Ok(ServerReading { frame, backends })
     }
 
     pub async fn run(mut self, mut shutdown: Shutdown) {
@@ -77,10 +94,13 @@ impl Sampler {
                     if self.conn.take().is_some() || self.hub.server().reachable {
                         tracing::warn!(error = %e, "sampler lost the server; will reconnect");
                     }
-                    self.hub.observe_server(ServerFrame {
-                        reachable: false,
-                        max_connections: self.max_connections,
-                        ..ServerFrame::default()
+                    self.hub.observe_server(ServerReading {
+                        frame: ServerFrame {
+                            reachable: false,
+                            max_connections: self.max_connections,
+                            ..ServerFrame::default()
+                        },
+                        backends: Vec::new(),
                     });
                 }
             }

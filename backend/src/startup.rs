@@ -75,10 +75,10 @@ impl Application {
             }
         };
         db.prepare().await?;
-        let max_connections = db.max_connections().await?;
+        let limits = db.limits().await?;
 
         let trigger = ShutdownTrigger::new();
-        let hub = MetricsHub::new(max_connections);
+        let hub = MetricsHub::new(limits, cluster.as_ref().map(PrivateCluster::refusals));
         let admin = PgPoolOptions::new()
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(2))
@@ -117,7 +117,7 @@ impl Application {
         if config.no_live {
             tracing::warn!("--no-live: no sampler, no frames");
         } else {
-            tasks.push(tokio::spawn(Sampler::new(db, hub.clone(), max_connections).run(trigger.subscribe())));
+            tasks.push(tokio::spawn(Sampler::new(db, hub.clone(), limits.max_connections).run(trigger.subscribe())));
             tasks.push(tokio::spawn(hub.run_ticker(trigger.subscribe())));
         }
         let router = routes::app(state.clone(), config.static_dir.as_deref());

@@ -7,15 +7,16 @@
 //!   stored, reused, and returned when the borrower is done (the `PoolConnection` guard returns it
 //!   on drop, so it cannot be forgotten). When all are in use, requests wait in line.
 //!
-//! Both report into [`LiveCounters`] (connections opened, waiters, requests in flight) so the
-//! metrics hub can show them while the run goes.
+//! Both report into [`LiveCounters`] (the run's connections opened and closed, requests in flight)
+//! and into their instance's [`InstanceGauges`] (requests waiting, connections being opened, held,
+//! or pinged), so the metrics hub can show them while the run goes.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use poollab_shared::{ErrorKind, PoolSpec, WorkSpec};
+use poollab_shared::{ErrorKind, PoolFrame, PoolSpec, WorkSpec};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Postgres};
 use sqlx::{ConnectOptions, Connection};
@@ -27,7 +28,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the query itself may take before the request gives up (`other`).
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Gauges and counters the strategies move while they work.
+/// Counters of a whole run (every instance's requests add to them).
 #[derive(Debug, Default)]
 pub struct LiveCounters {
     /// Real connections opened (connect + authentication).
@@ -40,12 +41,27 @@ pub struct LiveCounters {
     pub in_flight: AtomicU64,
     /// Largest pool size seen by a request.
     pub peak_pool_size: AtomicU64,
-    /// Requests inside `pool.acquire()` (waiting for a free connection, or opening one): when
-    /// each started waiting, by ticket, oldest first.
-    line: Mutex<BTreeMap<u64, Instant>>,
-    next_ticket: AtomicU64,
     /// Since when each numbered request has held its connection: what the leak detector reads.
     held: Mutex<BTreeMap<u64, Instant>>,
+}
+
+/// What one app instance's connections are doing right now: the gauges the picture of the pool
+/// is drawn from. sqlx's own counters say how many connections a pool has (`size`) and how many
+/// are idle; these say what the others are doing.
+#[derive(Debug, Default)]
+pub struct InstanceGauges {
+    /// Requests inside `pool.acquire()` (waiting for a free connection, or for one being
+    /// opened for them): when each started waiting, by ticket, oldest first.
+    line: Mutex<BTreeMap<u64, Instant>>,
+    next_ticket: AtomicU64,
+    /// Naive requests opening their own connection.
+    pub connecting: AtomicU64,
+    /// Connections requests hold: a naive request's own (until closed), or one lent by the pool
+    /// (until given back, or forever when leaked).
+    pub holding: AtomicU64,
+    /// Pooled connections the pool is pinging: before lending an idle one
+    /// (`test_before_acquire`), and on the way back (sqlx pings every returned connection).
+    pub checking: AtomicU64,
 }
 
 /// A lock that still serves after a request task panicked while holding it.
@@ -54,16 +70,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LiveCounters {
-    /// Requests waiting for a pooled connection right now.
-    pub fn waiters(&self) -> u64 {
-        lock(&self.line).len() as u64
-    }
-
-    /// How long the request that has waited longest has been waiting, if any waits.
-    pub fn oldest_wait(&self) -> Option<Duration> {
-        lock(&self.line).values().next().map(Instant::elapsed)
-    }
-
     /// Requests that have held their connection for at least `threshold`, longest first.
     pub fn held_longer_than(&self, threshold: Duration) -> Vec<(u64, Duration)> {
         let held = lock(&self.held);
@@ -84,24 +90,73 @@ impl LiveCounters {
             lock(&self.held).remove(&n);
         }
     }
+}
+
+impl InstanceGauges {
+    /// Requests waiting for a pooled connection right now.
+    pub fn waiters(&self) -> u64 {
+        lock(&self.line).len() as u64
+    }
+
+    /// How long the request that has waited longest has been waiting, if any waits.
+    pub fn oldest_wait(&self) -> Option<Duration> {
+        lock(&self.line).values().next().map(Instant::elapsed)
+    }
 
     fn join_line(&self) -> InLine<'_> {
         let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
         lock(&self.line).insert(ticket, Instant::now());
-        InLine { counters: self, ticket }
+        InLine { gauges: self, ticket }
+    }
+
+    /// What the pool's connections are doing, from sqlx's counts and these gauges: every
+    /// connection of `size` is idle, in use (lent, or being pinged) or still being opened.
+    pub fn pool(&self, pool: &PgPool, max_connections: u64) -> PoolFrame {
+        let size = u64::from(pool.size());
+        let idle = (pool.num_idle() as u64).min(size);
+        let busy = self.holding.load(Ordering::Relaxed) + self.checking.load(Ordering::Relaxed);
+        // The counts are read one after another while requests move; clamped, the three parts
+        // always add up to the size, as they do inside sqlx.
+        let in_use = busy.min(size - idle);
+        PoolFrame {
+            size,
+            idle,
+            in_use,
+            connecting: size - idle - in_use,
+            waiters: self.waiters(),
+            oldest_wait_ms: self.oldest_wait().map_or(0, |d| d.as_millis() as u64),
+            max_connections,
+            instances: 1,
+        }
     }
 }
 
 /// A request waiting for a pooled connection. It leaves the line when dropped, also when its
 /// wait is abandoned (a run stopped at its deadline), so the line never keeps a ghost.
 struct InLine<'a> {
-    counters: &'a LiveCounters,
+    gauges: &'a InstanceGauges,
     ticket: u64,
 }
 
 impl Drop for InLine<'_> {
     fn drop(&mut self) {
-        lock(&self.counters.line).remove(&self.ticket);
+        lock(&self.gauges.line).remove(&self.ticket);
+    }
+}
+
+/// Counts a gauge up now and down when dropped, on every path.
+struct Up<'a>(&'a AtomicU64);
+
+impl<'a> Up<'a> {
+    fn new(gauge: &'a AtomicU64) -> Self {
+        gauge.fetch_add(1, Ordering::Relaxed);
+        Up(gauge)
+    }
+}
+
+impl Drop for Up<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -201,17 +256,24 @@ async fn query(conn: &mut PgConnection, work: &WorkSpec, user: i32, mut t: Timin
 pub struct NaiveStrategy {
     options: Arc<PgConnectOptions>,
     counters: Arc<LiveCounters>,
+    gauges: Arc<InstanceGauges>,
 }
 
 impl NaiveStrategy {
     pub fn new(options: PgConnectOptions, counters: Arc<LiveCounters>) -> Self {
-        NaiveStrategy { options: Arc::new(options), counters }
+        NaiveStrategy { options: Arc::new(options), counters, gauges: Arc::default() }
+    }
+
+    pub fn gauges(&self) -> &InstanceGauges {
+        &self.gauges
     }
 
     pub async fn serve(&self, work: &WorkSpec, request: Request<'_>) -> Outcome {
         let mut t = Timings::default();
         let start = Instant::now();
+        let connecting = Up::new(&self.gauges.connecting);
         let connected = tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect()).await;
+        drop(connecting);
         t.connect = start.elapsed();
         let mut conn = match connected {
             Err(_) => {
@@ -222,14 +284,18 @@ impl NaiveStrategy {
         };
         self.counters.connects.fetch_add(1, Ordering::Relaxed);
         self.counters.checkout(request.number);
+        let holding = Up::new(&self.gauges.holding);
         let outcome = query(&mut conn, work, request.user, t).await;
         if let Some(jar) = request.leak_into {
-            // The bug: the connection is never closed; its server backend stays.
+            // The bug: the connection is never closed; its server backend stays (and the
+            // gauge keeps counting it as held).
+            std::mem::forget(holding);
             lock(&jar.naive).push(conn);
             return outcome;
         }
         // Close politely (a Terminate message) so the server frees the backend right away.
         let _ = conn.close().await;
+        drop(holding);
         self.counters.closes.fetch_add(1, Ordering::Relaxed);
         self.counters.checkin(request.number);
         outcome
@@ -241,17 +307,28 @@ impl NaiveStrategy {
 pub struct PooledStrategy {
     pool: PgPool,
     counters: Arc<LiveCounters>,
+    gauges: Arc<InstanceGauges>,
 }
 
 fn millis_or_never(ms: u64) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms))
 }
 
+/// When the pool pings an idle connection before lending it.
+#[derive(Debug, Clone, Copy)]
+enum Test {
+    Never,
+    Always,
+    /// Only after it has been idle this long.
+    AfterIdle(Duration),
+}
+
 impl PooledStrategy {
     /// Builds the pool lazily: no connection is opened until a request asks for one (or until a
     /// run warms it to `min_connections`).
     pub fn new(options: PgConnectOptions, spec: &PoolSpec, counters: Arc<LiveCounters>) -> Self {
-        Self::build(options, spec, counters, None)
+        let test = if spec.test_before_acquire { Test::Always } else { Test::Never };
+        Self::build(options, spec, counters, test)
     }
 
     /// Like [`PooledStrategy::new`], but instead of pinging every connection before handing it
@@ -264,30 +341,30 @@ impl PooledStrategy {
         counters: Arc<LiveCounters>,
         window: Duration,
     ) -> Self {
-        Self::build(options, spec, counters, Some(window))
+        Self::build(options, spec, counters, Test::AfterIdle(window))
     }
 
-    fn build(
-        options: PgConnectOptions,
-        spec: &PoolSpec,
-        counters: Arc<LiveCounters>,
-        window: Option<Duration>,
-    ) -> Self {
+    fn build(options: PgConnectOptions, spec: &PoolSpec, counters: Arc<LiveCounters>, test: Test) -> Self {
+        let gauges = Arc::new(InstanceGauges::default());
         let on_connect = counters.clone();
+        // sqlx's own `test_before_acquire` is done in `before_acquire` below instead (the same
+        // ping, and a failed one closes the connection all the same), so the gauges can count the
+        // connections being pinged.
         let mut pool = PgPoolOptions::new()
             .max_connections(spec.max_connections)
             .min_connections(spec.min_connections)
             .acquire_timeout(Duration::from_millis(spec.acquire_timeout_ms))
             .idle_timeout(millis_or_never(spec.idle_timeout_ms))
-            .test_before_acquire(spec.test_before_acquire && window.is_none())
+            .test_before_acquire(false)
             .after_connect(move |_conn, _meta| {
                 on_connect.connects.fetch_add(1, Ordering::Relaxed);
                 Box::pin(async { Ok(()) })
             });
+        let lifetime = millis_or_never(spec.max_lifetime_ms);
         // Max lifetime is enforced here rather than by sqlx's own setting, with the same effect
         // (a connection past its age is closed when returned, or when next handed out), so the
         // lab can count which closes were retirements: sqlx does not say why it closed one.
-        if let Some(lifetime) = millis_or_never(spec.max_lifetime_ms) {
+        if let Some(lifetime) = lifetime {
             let on_release = counters.clone();
             pool = pool.after_release(move |_conn, meta| {
                 let retire = meta.age >= lifetime;
@@ -297,25 +374,31 @@ impl PooledStrategy {
                 Box::pin(async move { Ok(!retire) })
             });
         }
-        let (on_acquire, lifetime) = (counters.clone(), millis_or_never(spec.max_lifetime_ms));
-        if window.is_some() || lifetime.is_some() {
+        if lifetime.is_some() || !matches!(test, Test::Never) {
+            let (on_acquire, pinging) = (counters.clone(), gauges.clone());
             // Returning false (or a failed ping) makes the pool close that connection and try
             // another, or open a new one.
             pool = pool.before_acquire(move |conn, meta| {
-                let on_acquire = on_acquire.clone();
+                let (on_acquire, pinging) = (on_acquire.clone(), pinging.clone());
                 Box::pin(async move {
                     if lifetime.is_some_and(|l| meta.age >= l) {
                         on_acquire.lifetime_closes.fetch_add(1, Ordering::Relaxed);
                         return Ok(false);
                     }
-                    if window.is_some_and(|w| meta.idle_for >= w) {
+                    let ping = match test {
+                        Test::Never => false,
+                        Test::Always => true,
+                        Test::AfterIdle(window) => meta.idle_for >= window,
+                    };
+                    if ping {
+                        let _checking = Up::new(&pinging.checking);
                         conn.ping().await?;
                     }
                     Ok(true)
                 })
             });
         }
-        PooledStrategy { pool: pool.connect_lazy_with(options), counters }
+        PooledStrategy { pool: pool.connect_lazy_with(options), counters, gauges }
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -326,27 +409,45 @@ impl PooledStrategy {
         &self.counters
     }
 
+    pub fn gauges(&self) -> &InstanceGauges {
+        &self.gauges
+    }
+
     pub async fn serve(&self, work: &WorkSpec, request: Request<'_>) -> Outcome {
         let mut t = Timings::default();
         let start = Instant::now();
-        let in_line = self.counters.join_line();
+        let in_line = self.gauges.join_line();
         let acquired = self.pool.acquire().await;
         drop(in_line);
         t.acquire_wait = start.elapsed();
         let mut conn = acquired.map_err(|e| RequestError::from_sqlx(&e, t))?;
         self.counters.peak_pool_size.fetch_max(u64::from(self.pool.size()), Ordering::Relaxed);
         self.counters.checkout(request.number);
+        let holding = Up::new(&self.gauges.holding);
         let outcome = query(&mut conn, work, request.user, t).await;
         if let Some(jar) = request.leak_into {
             // The bug: the guard is stashed away instead of dropped, so the pool never gets the
             // connection back (in real code: a guard stored in a long-lived struct or a task
-            // that never finishes).
+            // that never finishes). The gauge keeps counting it as held.
+            std::mem::forget(holding);
             lock(&jar.pooled).push(conn);
             return outcome;
         }
         // The right pattern: `conn` is a guard, and dropping it returns the connection to the
-        // pool on every path (errors and panics included), so it cannot be forgotten.
+        // pool on every path (errors and panics included), so it cannot be forgotten. Dropping it
+        // spawns sqlx's return: a ping, then back among the idle ones. The lab spawns that same
+        // return itself, to see when the connection is really back.
+        // (`return_to_pool` is what sqlx's `Drop` runs; the guard dropped after it has nothing
+        // left to return.)
+        let back = conn.return_to_pool();
         drop(conn);
+        self.gauges.checking.fetch_add(1, Ordering::Relaxed);
+        drop(holding);
+        let gauges = self.gauges.clone();
+        tokio::spawn(async move {
+            back.await;
+            gauges.checking.fetch_sub(1, Ordering::Relaxed);
+        });
         self.counters.checkin(request.number);
         outcome
     }
@@ -371,6 +472,13 @@ impl Strategy {
         match self {
             Strategy::Naive(_) => None,
             Strategy::Pooled(s) => Some(s.pool()),
+        }
+    }
+
+    pub fn gauges(&self) -> &InstanceGauges {
+        match self {
+            Strategy::Naive(s) => s.gauges(),
+            Strategy::Pooled(s) => s.gauges(),
         }
     }
 }

@@ -5,7 +5,7 @@
 //! tests use ([`poollab_shared::Goal::check`]) on the run's measured summary.
 
 use leptos::prelude::*;
-use poollab_shared::{Lesson, RunSpec, RunState, StepReport, lesson::metric};
+use poollab_shared::{Lesson, RunSpec, RunState, StepReport};
 
 use crate::chart::Chart;
 use crate::live::Live;
@@ -119,9 +119,11 @@ pub fn StepView(
     Effect::new(move |_| {
         let Some(view) = run.get() else { return };
         let Some(summary) = view.summary.as_ref().filter(|_| view.state == RunState::Done) else { return };
-        let measured = step_for_effect.prediction.as_ref().and_then(|p| metric(summary, &p.metric).ok());
-        let passed = step_for_effect.goal.as_ref().map(|g| g.check(summary).unwrap_or(false));
-        let score = step_for_effect.score.as_ref().and_then(|m| metric(summary, m).ok());
+        let server = live.latest.with_untracked(|f| f.as_ref().map(|f| f.server.facts()).unwrap_or_default());
+        let figures = step_for_effect.figures(server, Some(summary));
+        let measured = step_for_effect.prediction.as_ref().and_then(|p| summary.figure(&p.metric));
+        let passed = step_for_effect.goal.as_ref().map(|g| g.check(&figures).unwrap_or(false));
+        let score = step_for_effect.score.as_ref().and_then(|m| summary.figure(m));
         // A step without a goal is passed by running it.
         let passed = passed.unwrap_or(true);
         let already = progress.with_untracked(|p| {
@@ -137,6 +139,7 @@ pub fn StepView(
                 prediction: None,
                 measured,
                 passed: Some(passed),
+                close: None,
             };
             leptos::task::spawn_local(async move { crate::api::report(&report).await });
             progress.update(|p| {
@@ -170,6 +173,7 @@ pub fn StepView(
             prediction,
             measured: None,
             passed: None,
+            close: None,
         };
         leptos::task::spawn_local(async move { crate::api::report(&report).await });
         let spec = preset.clone();

@@ -170,7 +170,10 @@ pub fn InstructorPanel(
                             }).collect_view()}
                         </ul>
                         {move || revealed.get().then(|| view! {
-                            <p class="verdict ok">{h.measured_median.map_or("Nobody has measured it yet.".to_owned(), |m| format!("Measured (median of the class's runs): {m:.1}"))}</p>
+                            <p class="verdict ok" data-testid="reveal">
+                                {h.measured_median.map_or("Nobody has measured it yet.".to_owned(), |m| format!("Measured (median of the class's runs): {m:.1}. "))}
+                                {format!("{} of {} predicted within a quarter of what their own run measured.", h.close, h.count)}
+                            </p>
                         })}
                     }
                 })}
@@ -178,13 +181,14 @@ pub fn InstructorPanel(
                 <p><button type="button" class="secondary" data-testid="refresh-progress" on:click=refresh>"Show the class's progress"</button></p>
                 {move || rows.get().map(|rows| view! {
                     <table class="runs" data-testid="class-progress">
-                        <thead><tr><th scope="col">"learner"</th><th scope="col">"steps run"</th><th scope="col">"goals met"</th><th scope="col">"latest step"</th></tr></thead>
+                        <thead><tr><th scope="col">"learner"</th><th scope="col">"steps run"</th><th scope="col">"claims held"</th><th scope="col">"predictions close"</th><th scope="col">"latest step"</th></tr></thead>
                         <tbody>
                             {rows.into_iter().map(|r| {
                                 let met = r.steps.iter().filter(|s| s.passed == Some(true)).count();
+                                let close = r.steps.iter().filter(|s| s.close == Some(true)).count();
                                 let latest = r.steps.last().map(|s| format!("{} / {}", s.lesson, s.step)).unwrap_or_default();
                                 let who = if r.name.is_empty() { r.learner.clone() } else { r.name.clone() };
-                                view! { <tr><td>{who}</td><td>{r.steps.len()}</td><td>{met}</td><td>{latest}</td></tr> }
+                                view! { <tr><td>{who}</td><td>{r.steps.len()}</td><td>{met}</td><td>{close}</td><td>{latest}</td></tr> }
                             }).collect_view()}
                         </tbody>
                     </table>

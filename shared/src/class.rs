@@ -16,8 +16,27 @@ pub struct StepReport {
     pub prediction: Option<f64>,
     #[serde(default)]
     pub measured: Option<f64>,
+    /// Whether the step's claim held on the learner's run.
     #[serde(default)]
     pub passed: Option<bool>,
+    /// Whether the prediction was within a quarter of what was measured
+    /// ([`crate::lesson::prediction_close`]); worked out when both are known.
+    #[serde(default)]
+    pub close: Option<bool>,
+}
+
+impl StepReport {
+    /// Takes what a later report adds (the prediction comes at Run, the measured figure at the
+    /// end) and works out whether the prediction was close.
+    pub fn merge(&mut self, later: &StepReport) {
+        self.prediction = later.prediction.or(self.prediction);
+        self.measured = later.measured.or(self.measured);
+        self.passed = later.passed.or(self.passed);
+        self.close = match (self.prediction, self.measured) {
+            (Some(p), Some(m)) => Some(crate::lesson::prediction_close(p, m)),
+            _ => None,
+        };
+    }
 }
 
 /// The class's predictions for one step.
@@ -28,6 +47,9 @@ pub struct PredictionHistogram {
     pub bins: Vec<HistogramBin>,
     /// The median of what learners measured, for the reveal (none until someone has run it).
     pub measured_median: Option<f64>,
+    /// Learners whose prediction was within a quarter of what their own run measured.
+    #[serde(default)]
+    pub close: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +73,7 @@ impl PredictionHistogram {
             count: predictions.len() as u64,
             bins: Vec::new(),
             measured_median: median(measured),
+            close: 0,
         };
         if predictions.is_empty() {
             return out;

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::figures::ServerFacts;
 use crate::summary::{ErrorCounts, RunView};
 
 /// One frame of the live view.
@@ -24,7 +25,36 @@ pub struct Frame {
     pub app: AppFrame,
     /// The pool of the running pooled run (none for naive runs and when idle).
     pub pool: Option<PoolFrame>,
+    /// Each app instance of the running run on its own (one for a single app).
+    pub instances: Vec<InstanceFrame>,
     pub server: ServerFrame,
+}
+
+/// One app instance of the running run: its own connections, and what the server sees of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InstanceFrame {
+    /// The `application_name` its connections carry (`poollab-pool-2`).
+    pub name: String,
+    /// Connections being opened right now (a naive request's own, or its pool's).
+    pub connecting: u64,
+    /// Connections its requests hold right now.
+    pub holding: u64,
+    /// Its pool (none for a naive app).
+    pub pool: Option<PoolFrame>,
+    /// Its backends as the server's `pg_stat_activity` shows them.
+    pub server_backends: u64,
+}
+
+/// What a run has done so far: the sums of its frames' deltas.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunTotals {
+    pub completed: u64,
+    pub failed: u64,
+    pub errors: ErrorCounts,
+    pub connects: u64,
+    pub closes: u64,
 }
 
 /// The application's side: requests of the running run.
@@ -62,6 +92,12 @@ pub struct AppFrame {
     pub cache_misses_delta: u64,
     /// True while the run's staged network outage is on.
     pub outage: bool,
+    /// Connections being opened right now (TCP, startup, authentication), every instance's.
+    pub connecting: u64,
+    /// Connections requests hold right now (naive: their own; pooled: lent by a pool).
+    pub holding: u64,
+    /// The run so far.
+    pub totals: RunTotals,
 }
 
 /// Where a circuit breaker is in its cycle.
@@ -89,10 +125,16 @@ pub struct HeldConnection {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PoolFrame {
-    /// Connections the pool holds (idle + in use).
+    /// Connections the pool counts: `idle + in_use + connecting`.
     pub size: u64,
+    /// Open and free to lend.
     pub idle: u64,
+    /// Open and busy: lent to a request, or being checked by the pool as it is handed out or
+    /// given back (sqlx pings a connection on its way back to the pool).
     pub in_use: u64,
+    /// Being opened: sqlx counts a connection in the pool's size from the moment it starts
+    /// connecting (and, for an instant, while it closes one).
+    pub connecting: u64,
     /// Requests waiting for a connection right now.
     pub waiters: u64,
     /// How long the request that has waited longest has been waiting (0 when none waits).
@@ -117,6 +159,25 @@ pub struct ServerFrame {
     pub by_state: Vec<CountBy>,
     /// The server's `max_connections` setting.
     pub max_connections: u64,
+    /// Its `superuser_reserved_connections`: slots only superusers (the lab's sampler) may take.
+    pub reserved_connections: u64,
+    /// The running run's backends by state (`active`, `idle`, `idle in transaction`, ...).
+    pub run_by_state: Vec<CountBy>,
+    /// Connection attempts the server refused as `too many clients` since the run started, from
+    /// its own log (only for the lab's private cluster; none otherwise).
+    pub refused: Option<u64>,
+}
+
+impl ServerFrame {
+    /// The limits a lesson's text can name.
+    pub fn facts(&self) -> ServerFacts {
+        ServerFacts { max_connections: self.max_connections, reserved_connections: self.reserved_connections }
+    }
+
+    /// Backends of the running run in one state.
+    pub fn run_in_state(&self, state: &str) -> u64 {
+        self.run_by_state.iter().filter(|c| c.name == state).map(|c| c.count).sum()
+    }
 }
 
 /// A count of backends with one value of a column (application name, state).

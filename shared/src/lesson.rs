@@ -1,14 +1,25 @@
-//! The course: lessons, their steps, and the goal each step checks against a measured summary.
+//! The course: lessons, their steps, and what each step shows, claims and checks.
 //!
 //! Lessons are content files (`lessons/NN-name.toml` at the top of the repository), embedded in
-//! the backend at build time and served as JSON (`GET /api/lessons`). A step has text, an
-//! experiment preset (a run spec), an optional prediction the learner makes before running, and a
-//! goal such as `peak_server_connections <= 10 && failed == 0`, checked against the run's
-//! [`Summary`] by [`Goal::check`] on the page and, for every lesson's reference experiment, in the
-//! test suite: the course's claims are true on this lab.
+//! the backend at build time and served as JSON (`GET /api/lessons`). A step has:
+//!
+//! - **text** that never types a measured number: it writes `{requests}`, `{server.app_slots}` or
+//!   `{peak_server_connections}` and the page fills in the preset's, the server's or the run's own
+//!   figure ([`fill`]; names in [`crate::figures`]);
+//! - an experiment **preset** (a run spec) and, before it runs, a **prediction** the learner makes;
+//! - a **model**: one line of arithmetic over those figures (`(requests / pool.max_connections -
+//!   1) * work.sleep_ms`), shown with the run's numbers beside what was measured, and a sentence
+//!   for when the two part ways;
+//! - a **goal**: the step's claim as comparisons (`peak_server_connections <= pool.max_connections
+//!   && failed == 0`), checked by [`Goal::check`] on the page and, for every step, in the test
+//!   suite, so the course only claims what this lab measures;
+//! - a **view**: which parts of the picture and which charts the step shows, and the one figure
+//!   it is about.
 
 use serde::{Deserialize, Serialize};
 
+use crate::expr::{Expr, ExprError, number};
+use crate::figures::{Figures, ServerFacts, Source, Targets, info};
 use crate::spec::RunSpec;
 use crate::summary::Summary;
 
@@ -28,20 +39,27 @@ pub struct Lesson {
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub title: String,
-    /// Plain words; paragraphs are separated by blank lines.
+    /// Plain words, with `{figure}` placeholders; paragraphs are separated by blank lines.
     pub text: String,
     /// The experiment the step runs.
     pub preset: RunSpec,
     #[serde(default)]
     pub prediction: Option<Prediction>,
     #[serde(default)]
+    pub model: Option<Model>,
+    #[serde(default)]
     pub goal: Option<Goal>,
+    #[serde(default)]
+    pub view: StepView,
     #[serde(default)]
     pub hint: String,
     /// A summary figure to score the step by, lower is better (the capstone: the fewest
     /// connections that meet the goal).
     #[serde(default)]
     pub score: Option<String>,
+    /// The step's own aims, named `target.<name>` in its texts and goal.
+    #[serde(default, skip_serializing_if = "Targets::is_empty")]
+    pub targets: Targets,
 }
 
 /// A question answered with a number before the run, compared afterwards with the measured one.
@@ -55,105 +73,400 @@ pub struct Prediction {
     pub unit: String,
 }
 
+/// The step's idea as one line of arithmetic, compared with what the run measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Model {
+    /// What the sum stands for, in words (with placeholders): "the last request waits for the
+    /// waves ahead of it".
+    pub says: String,
+    /// The arithmetic, over figures of the spec, the server and the run.
+    pub formula: String,
+    /// The measured figure the model predicts.
+    pub measured: String,
+    #[serde(default)]
+    pub unit: String,
+    /// One sentence (with placeholders) for when the measurement departs from the model by more
+    /// than [`CLOSE_WITHIN`]: why the real system differs.
+    #[serde(default)]
+    pub why: String,
+}
+
 /// What the run must show, e.g. `errors.too_many_clients > 0`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Goal {
-    /// Comparisons joined by `&&`; each side is a summary figure (`latency_ms.p99`) or a number.
+    /// Comparisons joined by `&&`; each side is arithmetic over figures (`latency_ms.p99`,
+    /// `requests`, `server.app_slots`) and numbers.
     pub check: String,
-    /// What it means when it holds, in plain words.
+    /// The claim in plain words (with placeholders), shown when it held.
     pub explain: String,
+}
+
+/// Parts of the picture of app, pool, line and server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    /// The app's instances: their pools' slots, or a naive app's own connections.
+    App,
+    /// Requests waiting for a pooled connection.
+    Line,
+    /// The way to the server: added delay, an outage.
+    Network,
+    /// The cache and the circuit breaker in front of the pools.
+    Guards,
+    /// The server's backends against `max_connections`, and refused connects.
+    Server,
+}
+
+/// The charts a step can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChartName {
+    /// Server backends, pool size, in use, opening, waiting over time.
+    Connections,
+    /// Every request as a lane: wait, connect, query.
+    Waterfall,
+    Latency,
+    /// Answered and failed per second.
+    Throughput,
+    /// The whole server's backends by state.
+    ServerStates,
+    /// Each app instance's connections against the server's limit.
+    Instances,
+}
+
+impl Part {
+    pub const ALL: [Part; 5] = [Part::App, Part::Line, Part::Network, Part::Guards, Part::Server];
+}
+
+/// What a step shows: the parts of the picture, its charts, and the figure it is about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StepView {
+    pub picture: Vec<Part>,
+    pub charts: Vec<ChartName>,
+    /// The summary figure the step is about (defaults to the prediction's).
+    pub figure: Option<String>,
+}
+
+impl Default for StepView {
+    fn default() -> Self {
+        StepView { picture: Part::ALL.to_vec(), charts: vec![ChartName::Connections], figure: None }
+    }
+}
+
+/// A prediction is close when it is within this share of the measured figure.
+pub const CLOSE_WITHIN: f64 = 0.25;
+
+/// Whether a prediction was close to what was measured: within [`CLOSE_WITHIN`] of it (of 1 when
+/// the measured figure is below 1, so only a prediction of 0 is close to a measured 0).
+pub fn prediction_close(predicted: f64, measured: f64) -> bool {
+    (predicted - measured).abs() <= CLOSE_WITHIN * measured.abs().max(1.0)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GoalError {
-    #[error("`{0}` is not a comparison (a figure, one of < <= == != >= >, and a figure or a number)")]
+    #[error("`{0}` is not a comparison (arithmetic, one of < <= == != >= >, and arithmetic)")]
     NotAComparison(String),
+    #[error(transparent)]
+    Expr(#[from] ExprError),
     #[error("`{0}` is not a figure of a run's summary")]
-    UnknownMetric(String),
+    NotASummaryFigure(String),
+    #[error("{field}: {source}")]
+    In { field: &'static str, source: Box<GoalError> },
 }
 
-/// One side of a comparison.
-enum Operand {
-    Number(f64),
-    Metric(String),
-}
-
-/// A summary figure by its path in the summary's JSON (`failed`, `errors.acquire_timeout`, ...).
-pub fn metric(summary: &Summary, path: &str) -> Result<f64, GoalError> {
-    let json = serde_json::to_value(summary).unwrap_or_default();
-    path.split('.')
-        .try_fold(&json, |v, key| v.get(key))
-        .and_then(serde_json::Value::as_f64)
-        .ok_or_else(|| GoalError::UnknownMetric(path.to_owned()))
+impl GoalError {
+    fn within(self, field: &'static str) -> GoalError {
+        GoalError::In { field, source: Box::new(self) }
+    }
 }
 
 const OPERATORS: [&str; 6] = ["<=", ">=", "==", "!=", "<", ">"];
 
-fn parse_operand(text: &str) -> Operand {
-    match text.trim().parse::<f64>() {
-        Ok(n) => Operand::Number(n),
-        Err(_) => Operand::Metric(text.trim().to_owned()),
-    }
-}
-
-impl Goal {
-    /// Whether the summary meets the goal, or why the goal cannot be read.
-    pub fn check(&self, summary: &Summary) -> Result<bool, GoalError> {
-        let mut all = true;
-        for part in self.check.split("&&") {
+/// A goal's comparisons, parsed.
+fn comparisons(check: &str) -> Result<Vec<(Expr, &'static str, Expr)>, GoalError> {
+    check
+        .split("&&")
+        .map(|part| {
             let (op, at) = OPERATORS
                 .iter()
                 .find_map(|op| part.find(op).map(|at| (*op, at)))
                 .ok_or_else(|| GoalError::NotAComparison(part.trim().to_owned()))?;
-            let value = |operand: Operand| match operand {
-                Operand::Number(n) => Ok(n),
-                Operand::Metric(path) => metric(summary, &path),
-            };
-            let left = value(parse_operand(&part[..at]))?;
-            let right = value(parse_operand(&part[at + op.len()..]))?;
+            Ok((Expr::parse(&part[..at])?, op, Expr::parse(&part[at + op.len()..])?))
+        })
+        .collect()
+}
+
+impl Goal {
+    /// Whether the run's figures meet the goal, or why the goal cannot be read.
+    pub fn check(&self, figures: &Figures) -> Result<bool, GoalError> {
+        let get = |name: &str| figures.get(name);
+        let mut all = true;
+        for (left, op, right) in comparisons(&self.check)? {
+            let (l, r) = (left.eval(&get)?, right.eval(&get)?);
             all &= match op {
-                "<=" => left <= right,
-                ">=" => left >= right,
-                "==" => left == right,
-                "!=" => left != right,
-                "<" => left < right,
-                _ => left > right,
+                "<=" => l <= r,
+                ">=" => l >= r,
+                "==" => l == r,
+                "!=" => l != r,
+                "<" => l < r,
+                _ => l > r,
             };
         }
         Ok(all)
     }
+}
 
-    /// Checks that every figure the goal names exists (on an empty summary).
-    pub fn validate(&self) -> Result<(), GoalError> {
-        self.check(&Summary::default()).map(|_| ())
+/// Checks that every name in an expression is a figure (or one of `targets`).
+fn known(expr: &Expr, targets: &Targets) -> Result<(), GoalError> {
+    let unknown = expr.figures().into_iter().find(|n| match Figures::source(n) {
+        Some(Source::Target) => n.strip_prefix("target.").is_none_or(|t| !targets.contains_key(t)),
+        Some(_) => false,
+        None => true,
+    });
+    match unknown {
+        Some(unknown) => Err(ExprError::UnknownFigure(unknown.to_owned()).into()),
+        None => Ok(()),
+    }
+}
+
+fn summary_figure(name: &str) -> Result<(), GoalError> {
+    info(name).map(|_| ()).ok_or_else(|| GoalError::NotASummaryFigure(name.to_owned()))
+}
+
+/// The `{…}` placeholders of a text, each as its arithmetic, in order, with the text between.
+enum Piece<'t> {
+    Text(&'t str),
+    Figure(Result<Expr, ExprError>),
+}
+
+fn pieces(text: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else { break };
+        out.push(Piece::Text(&rest[..open]));
+        out.push(Piece::Figure(Expr::parse(&rest[open + 1..open + close])));
+        rest = &rest[open + close + 1..];
+    }
+    out.push(Piece::Text(rest));
+    out
+}
+
+/// Checks that a text's placeholders are arithmetic over known figures.
+pub fn check_text(text: &str, targets: &Targets) -> Result<(), GoalError> {
+    for piece in pieces(text) {
+        if let Piece::Figure(expr) = piece {
+            known(&expr?, targets)?;
+        }
+    }
+    Ok(())
+}
+
+/// The text outside its `{…}` placeholders: what the author typed.
+pub fn typed(text: &str) -> String {
+    pieces(text)
+        .into_iter()
+        .map(|p| match p {
+            Piece::Text(t) => t,
+            Piece::Figure(_) => " ",
+        })
+        .collect()
+}
+
+/// The text with every `{…}` replaced by its value now; a figure not known yet (the run's, before
+/// it is done) reads `…`.
+pub fn fill(text: &str, figures: &Figures) -> String {
+    let get = |name: &str| figures.get(name);
+    pieces(text)
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Text(t) => t.to_owned(),
+            Piece::Figure(Ok(e)) => e.eval(&get).map(number).unwrap_or_else(|_| "…".into()),
+            Piece::Figure(Err(_)) => "?".into(),
+        })
+        .collect()
+}
+
+/// Whether a text names figures only a finished run has.
+pub fn needs_run(text: &str) -> bool {
+    pieces(text).iter().any(|p| match p {
+        Piece::Figure(Ok(e)) => e.figures().iter().any(|n| Figures::source(n) == Some(Source::Summary)),
+        _ => false,
+    })
+}
+
+/// A model worked out with a run's figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelResult {
+    /// The sum with the run's numbers: `(100 ÷ 5 − 1) × 50`.
+    pub sum: String,
+    pub expected: f64,
+    pub measured: f64,
+    /// Whether the measurement is within [`CLOSE_WITHIN`] of the model.
+    pub holds: bool,
+}
+
+impl Model {
+    /// The model against a finished run (none when a figure is missing).
+    pub fn apply(&self, figures: &Figures) -> Option<ModelResult> {
+        let get = |name: &str| figures.get(name);
+        let expr = Expr::parse(&self.formula).ok()?;
+        let expected = expr.eval(&get).ok().filter(|v| v.is_finite())?;
+        let measured = figures.get(&self.measured)?;
+        Some(ModelResult { sum: expr.render(&get), expected, measured, holds: prediction_close(expected, measured) })
+    }
+}
+
+impl Step {
+    /// The figure the step is about.
+    pub fn figure(&self) -> Option<&str> {
+        self.view.figure.as_deref().or(self.prediction.as_ref().map(|p| p.metric.as_str()))
+    }
+
+    /// The figures this step's texts, model and goal can name, with the server's limits and (once
+    /// done) its run's summary.
+    pub fn figures<'a>(&'a self, server: ServerFacts, summary: Option<&'a Summary>) -> Figures<'a> {
+        Figures { spec: &self.preset, server, summary, targets: Some(&self.targets) }
+    }
+
+    /// Every text of the step a learner reads, by its name in the lesson file.
+    pub fn texts(&self) -> Vec<(&'static str, &str)> {
+        let mut out = vec![("title", self.title.as_str()), ("text", &self.text), ("hint", &self.hint)];
+        if let Some(p) = &self.prediction {
+            out.push(("prediction.question", &p.question));
+        }
+        if let Some(g) = &self.goal {
+            out.push(("goal.explain", &g.explain));
+        }
+        if let Some(m) = &self.model {
+            out.extend([("model.says", m.says.as_str()), ("model.why", &m.why)]);
+        }
+        out
+    }
+
+    /// Checks that everything the step names is a figure, that its arithmetic reads, and that its
+    /// prediction, model and view name summary figures. The error says which part is wrong.
+    pub fn check_names(&self) -> Result<(), GoalError> {
+        let targets = &self.targets;
+        for (field, text) in self.texts() {
+            check_text(text, targets).map_err(|e| e.within(field))?;
+        }
+        if let Some(goal) = &self.goal {
+            for (l, _, r) in comparisons(&goal.check).map_err(|e| e.within("goal.check"))? {
+                known(&l, targets).and(known(&r, targets)).map_err(|e| e.within("goal.check"))?;
+            }
+        }
+        if let Some(p) = &self.prediction {
+            summary_figure(&p.metric).map_err(|e| e.within("prediction.metric"))?;
+        }
+        if let Some(m) = &self.model {
+            let formula = Expr::parse(&m.formula).map_err(|e| GoalError::from(e).within("model.formula"))?;
+            known(&formula, targets).map_err(|e| e.within("model.formula"))?;
+            summary_figure(&m.measured).map_err(|e| e.within("model.measured"))?;
+        }
+        if let Some(f) = &self.view.figure {
+            summary_figure(f).map_err(|e| e.within("view.figure"))?;
+        }
+        if let Some(s) = &self.score {
+            summary_figure(s).map_err(|e| e.within("score"))?;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::figures::ServerFacts;
+    use crate::summary::Summary;
 
     fn goal(check: &str) -> Goal {
         Goal { check: check.into(), explain: String::new() }
     }
 
+    const SERVER: ServerFacts = ServerFacts { max_connections: 100, reserved_connections: 3 };
+
     #[test]
-    fn goals_compare_figures_with_numbers_and_with_each_other() {
+    fn goals_compare_arithmetic_over_the_runs_figures() {
+        let spec = RunSpec { requests: 10, ..RunSpec::default() };
         let mut s = Summary { completed: 10, peak_server_connections: 8, ..Summary::default() };
         s.errors.too_many_clients = 3;
         s.connect_ms.p50 = 4.0;
         s.query_ms.p50 = 0.5;
-        assert_eq!(goal("peak_server_connections <= 10 && completed == 10").check(&s), Ok(true));
-        assert_eq!(goal("errors.too_many_clients > 3").check(&s), Ok(false));
-        assert_eq!(goal("connect_ms.p50 > query_ms.p50").check(&s), Ok(true));
-        assert_eq!(goal("failed != 0").check(&s), Ok(false));
+        let f = Figures::of(&spec, SERVER, Some(&s));
+        assert_eq!(goal("peak_server_connections <= 10 && completed == requests").check(&f), Ok(true));
+        assert_eq!(goal("errors.too_many_clients > 3").check(&f), Ok(false));
+        assert_eq!(goal("connect_ms.p50 > 4 * query_ms.p50").check(&f), Ok(true));
+        assert_eq!(goal("peak_server_connections < server.app_slots - 90").check(&f), Ok(false));
+        assert_eq!(goal("failed != 0").check(&f), Ok(false));
     }
 
     #[test]
-    fn unreadable_goals_say_what_is_wrong() {
-        assert_eq!(goal("peak <= 10").validate(), Err(GoalError::UnknownMetric("peak".into())));
-        assert_eq!(goal("failed is zero").validate(), Err(GoalError::NotAComparison("failed is zero".into())));
-        assert!(goal("latency_ms.p99 < 5 && errors.other == 0").validate().is_ok());
+    fn unreadable_steps_say_what_is_wrong() {
+        let step = |goal: &str, text: &str| Step {
+            title: "t".into(),
+            text: text.into(),
+            preset: RunSpec::default(),
+            prediction: None,
+            model: None,
+            goal: Some(Goal { check: goal.into(), explain: String::new() }),
+            view: StepView::default(),
+            hint: String::new(),
+            score: None,
+            targets: Targets::from([("p99_ms".to_owned(), 200.0)]),
+        };
+        let err = step("peak <= 10", "").check_names().unwrap_err().to_string();
+        assert_eq!(err, "goal.check: `peak` is not a figure of the run, its spec or the server");
+        let err = step("failed is zero", "").check_names().unwrap_err().to_string();
+        assert!(err.contains("is not a comparison"), "{err}");
+        let err = step("failed == 0", "A burst of {requets}.").check_names().unwrap_err().to_string();
+        assert_eq!(err, "text: `requets` is not a figure of the run, its spec or the server");
+        assert!(
+            step("latency_ms.p99 < target.p99_ms && errors.other == 0", "{requests} at once").check_names().is_ok()
+        );
+        let err = step("latency_ms.p99 < target.p95_ms", "").check_names().unwrap_err().to_string();
+        assert!(err.contains("`target.p95_ms` is not a figure"), "{err}");
+    }
+
+    #[test]
+    fn texts_are_filled_with_the_presets_the_servers_and_the_runs_figures() {
+        let spec = RunSpec { requests: 150, ..RunSpec::default() };
+        let text = "{requests} requests, {server.app_slots} slots: {requests - server.app_slots} too many; peak {peak_server_connections}.";
+        let before = Figures::of(&spec, SERVER, None);
+        assert_eq!(fill(text, &before), "150 requests, 97 slots: 53 too many; peak ….");
+        assert_eq!(typed("{requests} requests, {server.app_slots} slots"), "  requests,   slots");
+        assert!(needs_run(text) && !needs_run("{requests} at once"));
+        let s = Summary { peak_server_connections: 97, ..Summary::default() };
+        let after = Figures { summary: Some(&s), ..before };
+        assert!(fill(text, &after).ends_with("peak 97."));
+        assert_eq!(fill("no figures {", &after), "no figures {");
+    }
+
+    #[test]
+    fn a_model_is_worked_out_with_the_runs_numbers() {
+        let spec = RunSpec { requests: 100, ..RunSpec::default() };
+        let mut s = Summary::default();
+        s.acquire_wait_ms.p99 = 987.0;
+        let f = Figures::of(&spec, SERVER, Some(&s));
+        let model = Model {
+            says: String::new(),
+            formula: "(requests / 5 - 1) * 50".into(),
+            measured: "acquire_wait_ms.p99".into(),
+            unit: "ms".into(),
+            why: String::new(),
+        };
+        let r = model.apply(&f).unwrap();
+        assert_eq!((r.sum.as_str(), r.expected, r.measured, r.holds), ("(100 ÷ 5 − 1) × 50", 950.0, 987.0, true));
+    }
+
+    #[test]
+    fn a_prediction_is_close_within_a_quarter() {
+        assert!(prediction_close(950.0, 987.0));
+        assert!(!prediction_close(200.0, 987.0));
+        assert!(prediction_close(0.0, 0.0) && prediction_close(0.2, 0.0) && !prediction_close(1.0, 0.0));
+        assert!(prediction_close(125.0, 100.0) && !prediction_close(126.0, 100.0));
     }
 }

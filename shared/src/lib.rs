@@ -13,10 +13,14 @@
 //! - [`frame`]: the live view, about ten times a second: the app's pool and the server's backends.
 //! - [`timeline`]: a stored run's requests and frames, for replay and export.
 //! - [`sweep`]: the same load over several pool sizes: the sizing curve.
-//! - [`lesson`]: the course's lessons and steps, and the goals checked against a summary.
+//! - [`lesson`]: the course's lessons and steps: texts filled with figures, models, goals, views.
+//! - [`figures`]: every figure a lesson may name (of the spec, the server, the run's summary).
+//! - [`expr`]: the arithmetic lessons write their models and goals in.
 //! - [`class`]: what learners report to their instructor, and the class's predictions.
 
 pub mod class;
+pub mod expr;
+pub mod figures;
 pub mod frame;
 pub mod lesson;
 pub mod limits;
@@ -26,11 +30,12 @@ pub mod sweep;
 pub mod timeline;
 
 pub use class::{HistogramBin, PredictionHistogram, StepReport};
+pub use figures::{Figures, ServerFacts};
 pub use frame::{
     AppFrame, BreakerState, ClassBurst, ClassState, ClientMessage, CountBy, FollowStep, Frame, HeldConnection,
-    PoolFrame, ServerFrame, ServerMessage,
+    InstanceFrame, PoolFrame, RunTotals, ServerFrame, ServerMessage,
 };
-pub use lesson::{Goal, GoalError, Lesson, Prediction, Step};
+pub use lesson::{ChartName, Goal, GoalError, Lesson, Model, Part, Prediction, Step, StepView};
 pub use limits::{Limits, SpecError, ValidRunSpec};
 pub use spec::{
     BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, OutageMode, OutageSpec, PoolSpec, Query,

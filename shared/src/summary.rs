@@ -126,8 +126,24 @@ pub struct Summary {
     pub peak_server_connections: u64,
     /// Largest size the run's pool reached (0 for naive runs).
     pub peak_pool_size: u64,
+    /// Most connections the run's requests held at one moment (pooled: lent out by the pools;
+    /// naive: their own, open).
+    pub peak_in_use: u64,
+    /// Most requests waiting for a pooled connection at one moment.
+    pub peak_waiters: u64,
+    /// What the pools held when the run ended (after its linger): an idle timeout shrinks it.
+    pub pool_size_at_end: u64,
     /// Real connections (connect + authentication) the run opened.
     pub connections_opened: u64,
+    /// Pooled connections closed for idling past `idle_timeout` (or found broken).
+    pub closes_idle: u64,
+    /// Pooled connections retired for reaching `max_lifetime`.
+    pub closes_lifetime: u64,
+    /// Connection attempts the server refused with `too many clients` while the run went, as its
+    /// own log counts them (sqlx retries these inside a pool, so the app never sees most of
+    /// them). Only known for the lab's private cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused_connects: Option<u64>,
     pub duration_ms: u64,
     pub throughput_per_s: f64,
     /// Connections requests kept instead of giving back (the leak lesson's deliberate bug).

@@ -125,6 +125,14 @@ impl TestApp {
         }
     }
 
+    /// A finished run's stored frames and requests.
+    pub async fn timeline(&self, id: &str) -> poollab_shared::Timeline {
+        let (status, body) = self.get(&format!("/api/runs/{id}?timeline=true")).await;
+        assert_eq!(status, 200, "{body}");
+        let run: RunView = serde_json::from_value(body).expect("run JSON");
+        run.timeline.expect("asked for the timeline")
+    }
+
     /// Runs a spec to the end and returns it.
     pub async fn run(&self, spec: Value) -> RunView {
         let id = self.start_run(spec).await;

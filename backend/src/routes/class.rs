@@ -95,18 +95,19 @@ pub async fn progress_csv(_: Instructor, State(state): State<AppState>) -> impl 
     let field = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     // Names are the learners' own words: quoted, so a comma cannot shift the columns.
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let mut csv = String::from("learner,name,lesson,step,prediction,measured,passed\n");
+    let mut csv = String::from("learner,name,lesson,step,prediction,measured,passed,close\n");
     for (id, p) in state.class.progress_snapshot() {
         for r in p.steps.values() {
             csv.push_str(&format!(
-                "{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{}\n",
                 quote(&id),
                 quote(&p.name),
                 r.lesson,
                 r.step,
                 field(r.prediction),
                 field(r.measured),
-                r.passed.map(|b| b.to_string()).unwrap_or_default()
+                r.passed.map(|b| b.to_string()).unwrap_or_default(),
+                r.close.map(|b| b.to_string()).unwrap_or_default()
             ));
         }
     }

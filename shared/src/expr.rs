@@ -1,0 +1,414 @@
+//! The arithmetic a lesson writes with: `(requests / pool.max_connections - 1) * work.sleep_ms`.
+//!
+//! Lessons never type a measured number. Their texts, models and goals name figures instead (a
+//! figure of the step's run spec, of the server, or of the run's summary; see [`crate::figures`])
+//! and combine them with `+ - * /`, parentheses, and `min(a, b)`, `max(a, b)`, `ceil(a)`,
+//! `floor(a)`. An [`Expr`] is parsed once; it can then be evaluated against any figures and
+//! rendered as the sum a learner reads, with the numbers filled in: `(100 ÷ 5 − 1) × 50`.
+
+use std::fmt::Write;
+
+/// Why an expression cannot be read or worked out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExprError {
+    #[error("`{text}` is not arithmetic: {why}")]
+    Syntax { text: String, why: String },
+    #[error("`{0}` is not a figure of the run, its spec or the server")]
+    UnknownFigure(String),
+}
+
+/// A parsed expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    text: String,
+    node: Node,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    Number(f64),
+    Figure(String),
+    Neg(Box<Node>),
+    Binary(Box<Node>, Op, Box<Node>),
+    Call(Func, Vec<Node>),
+    /// Parentheses as the author wrote them, kept so the rendered sum reads the same.
+    Group(Box<Node>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Func {
+    Min,
+    Max,
+    Ceil,
+    Floor,
+}
+
+impl Func {
+    fn named(name: &str) -> Option<(Func, usize)> {
+        Some(match name {
+            "min" => (Func::Min, 2),
+            "max" => (Func::Max, 2),
+            "ceil" => (Func::Ceil, 1),
+            "floor" => (Func::Floor, 1),
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Func::Min => "min",
+            Func::Max => "max",
+            Func::Ceil => "ceil",
+            Func::Floor => "floor",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Number(f64),
+    Name(String),
+    Op(char),
+    Open,
+    Close,
+    Comma,
+}
+
+fn tokens(text: &str) -> Result<Vec<Token>, String> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some(&(i, c)) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '0'..='9' | '.' => {
+                let mut end = i;
+                while let Some(&(j, d)) = chars.peek()
+                    && (d.is_ascii_digit() || d == '.' || d == '_')
+                {
+                    end = j + d.len_utf8();
+                    chars.next();
+                }
+                let digits = text[i..end].replace('_', "");
+                out.push(Token::Number(digits.parse().map_err(|_| format!("`{digits}` is not a number"))?));
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let mut end = i;
+                while let Some(&(j, d)) = chars.peek()
+                    && (d.is_ascii_alphanumeric() || d == '_' || d == '.')
+                {
+                    end = j + d.len_utf8();
+                    chars.next();
+                }
+                out.push(Token::Name(text[i..end].to_owned()));
+            }
+            '+' | '-' | '*' | '/' | '×' | '÷' | '−' => {
+                chars.next();
+                out.push(Token::Op(match c {
+                    '×' => '*',
+                    '÷' => '/',
+                    '−' => '-',
+                    c => c,
+                }));
+            }
+            '(' => {
+                chars.next();
+                out.push(Token::Open);
+            }
+            ')' => {
+                chars.next();
+                out.push(Token::Close);
+            }
+            ',' => {
+                chars.next();
+                out.push(Token::Comma);
+            }
+            c => return Err(format!("`{c}` is not allowed")),
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    at: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.at)
+    }
+
+    fn next(&mut self) -> Option<Token> {
+        let t = self.tokens.get(self.at).cloned();
+        self.at += 1;
+        t
+    }
+
+    fn expect(&mut self, want: Token, what: &str) -> Result<(), String> {
+        match self.next() {
+            Some(t) if t == want => Ok(()),
+            _ => Err(format!("expected {what}")),
+        }
+    }
+
+    fn sum(&mut self) -> Result<Node, String> {
+        let mut left = self.product()?;
+        while let Some(Token::Op(c @ ('+' | '-'))) = self.peek() {
+            let op = if *c == '+' { Op::Add } else { Op::Sub };
+            self.next();
+            left = Node::Binary(Box::new(left), op, Box::new(self.product()?));
+        }
+        Ok(left)
+    }
+
+    fn product(&mut self) -> Result<Node, String> {
+        let mut left = self.unary()?;
+        while let Some(Token::Op(c @ ('*' | '/'))) = self.peek() {
+            let op = if *c == '*' { Op::Mul } else { Op::Div };
+            self.next();
+            left = Node::Binary(Box::new(left), op, Box::new(self.unary()?));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Node, String> {
+        if let Some(Token::Op('-')) = self.peek() {
+            self.next();
+            return Ok(Node::Neg(Box::new(self.unary()?)));
+        }
+        self.atom()
+    }
+
+    fn atom(&mut self) -> Result<Node, String> {
+        match self.next() {
+            Some(Token::Number(n)) => Ok(Node::Number(n)),
+            Some(Token::Open) => {
+                let inner = self.sum()?;
+                self.expect(Token::Close, "`)`")?;
+                Ok(Node::Group(Box::new(inner)))
+            }
+            Some(Token::Name(name)) if self.peek() == Some(&Token::Open) => {
+                let (func, arity) = Func::named(&name).ok_or_else(|| format!("`{name}` is not a function"))?;
+                self.next();
+                let mut args = vec![self.sum()?];
+                while self.peek() == Some(&Token::Comma) {
+                    self.next();
+                    args.push(self.sum()?);
+                }
+                self.expect(Token::Close, "`)`")?;
+                if args.len() != arity {
+                    return Err(format!("{name} takes {arity} argument(s)"));
+                }
+                Ok(Node::Call(func, args))
+            }
+            Some(Token::Name(name)) => Ok(Node::Figure(name)),
+            Some(_) => Err("a number, a figure or `(` is missing".into()),
+            None => Err("it ends too soon".into()),
+        }
+    }
+}
+
+impl Expr {
+    pub fn parse(text: &str) -> Result<Expr, ExprError> {
+        let syntax = |why: String| ExprError::Syntax { text: text.trim().to_owned(), why };
+        let mut parser = Parser { tokens: tokens(text).map_err(syntax)?, at: 0 };
+        let node = parser.sum().map_err(syntax)?;
+        if parser.at < parser.tokens.len() {
+            return Err(syntax("something follows the end".into()));
+        }
+        Ok(Expr { text: text.trim().to_owned(), node })
+    }
+
+    /// As the author wrote it.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Works the expression out, asking `figure` for every name in it.
+    pub fn eval(&self, figure: &dyn Fn(&str) -> Option<f64>) -> Result<f64, ExprError> {
+        eval(&self.node, figure)
+    }
+
+    /// The names of the figures it uses.
+    pub fn figures(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        collect(&self.node, &mut out);
+        out
+    }
+
+    /// The sum with every figure replaced by its value, as a learner reads it: `(100 ÷ 5 − 1) × 50`.
+    pub fn render(&self, figure: &dyn Fn(&str) -> Option<f64>) -> String {
+        let mut out = String::new();
+        render(&self.node, figure, &mut out);
+        out
+    }
+}
+
+fn collect<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
+    match node {
+        Node::Number(_) => {}
+        Node::Figure(name) => out.push(name),
+        Node::Neg(n) | Node::Group(n) => collect(n, out),
+        Node::Binary(a, _, b) => {
+            collect(a, out);
+            collect(b, out);
+        }
+        Node::Call(_, args) => args.iter().for_each(|a| collect(a, out)),
+    }
+}
+
+fn eval(node: &Node, figure: &dyn Fn(&str) -> Option<f64>) -> Result<f64, ExprError> {
+    Ok(match node {
+        Node::Number(n) => *n,
+        Node::Figure(name) => figure(name).ok_or_else(|| ExprError::UnknownFigure(name.clone()))?,
+        Node::Neg(n) => -eval(n, figure)?,
+        Node::Group(n) => eval(n, figure)?,
+        Node::Binary(a, op, b) => {
+            let (a, b) = (eval(a, figure)?, eval(b, figure)?);
+            match op {
+                Op::Add => a + b,
+                Op::Sub => a - b,
+                Op::Mul => a * b,
+                // A figure of zero (no run yet, say) gives no answer rather than infinity.
+                Op::Div if b == 0.0 => f64::NAN,
+                Op::Div => a / b,
+            }
+        }
+        Node::Call(func, args) => {
+            let v = args.iter().map(|a| eval(a, figure)).collect::<Result<Vec<_>, _>>()?;
+            match func {
+                Func::Min => v[0].min(v[1]),
+                Func::Max => v[0].max(v[1]),
+                Func::Ceil => v[0].ceil(),
+                Func::Floor => v[0].floor(),
+            }
+        }
+    })
+}
+
+fn render(node: &Node, figure: &dyn Fn(&str) -> Option<f64>, out: &mut String) {
+    match node {
+        Node::Number(n) => out.push_str(&number(*n)),
+        Node::Figure(name) => match figure(name) {
+            Some(v) => out.push_str(&number(v)),
+            None => out.push('?'),
+        },
+        Node::Neg(n) => {
+            out.push('−');
+            render(n, figure, out);
+        }
+        Node::Group(n) => {
+            out.push('(');
+            render(n, figure, out);
+            out.push(')');
+        }
+        Node::Binary(a, op, b) => {
+            render(a, figure, out);
+            out.push_str(match op {
+                Op::Add => " + ",
+                Op::Sub => " − ",
+                Op::Mul => " × ",
+                Op::Div => " ÷ ",
+            });
+            render(b, figure, out);
+        }
+        Node::Call(func, args) => {
+            let _ = write!(out, "{}(", func.name());
+            for (i, a) in args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                render(a, figure, out);
+            }
+            out.push(')');
+        }
+    }
+}
+
+/// A figure as a person would say it: whole numbers from 100 up, one decimal below (none when it
+/// would be `.0`), thousands grouped with a thin space.
+pub fn number(v: f64) -> String {
+    if !v.is_finite() {
+        return "?".into();
+    }
+    let rounded = if v.abs() >= 100.0 { v.round() } else { (v * 10.0).round() / 10.0 };
+    let text = if rounded.fract() == 0.0 { format!("{rounded:.0}") } else { format!("{rounded:.1}") };
+    let (sign, digits) = text.strip_prefix('-').map_or(("", text.as_str()), |d| ("−", d));
+    let (whole, frac) = digits.split_once('.').map_or((digits, None), |(w, f)| (w, Some(f)));
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 && whole.len() > 4 {
+            grouped.push('\u{2009}');
+        }
+        grouped.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figures(name: &str) -> Option<f64> {
+        match name {
+            "requests" => Some(100.0),
+            "pool.max_connections" => Some(5.0),
+            "work.sleep_ms" => Some(50.0),
+            "zero" => Some(0.0),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn arithmetic_follows_the_usual_rules() {
+        let e = Expr::parse("(requests / pool.max_connections - 1) * work.sleep_ms").unwrap();
+        assert_eq!(e.eval(&figures), Ok(950.0));
+        assert_eq!(Expr::parse("1 + 2 * 3").unwrap().eval(&figures), Ok(7.0));
+        assert_eq!(Expr::parse("-2 * -3").unwrap().eval(&figures), Ok(6.0));
+        assert_eq!(Expr::parse("min(requests, 80) + max(1, ceil(2.2)) - floor(1.9)").unwrap().eval(&figures), Ok(82.0));
+        assert_eq!(Expr::parse("100 × 2 ÷ 4 − 1").unwrap().eval(&figures), Ok(49.0));
+        assert!(Expr::parse("requests / zero").unwrap().eval(&figures).unwrap().is_nan());
+    }
+
+    #[test]
+    fn the_sum_is_rendered_with_the_runs_numbers() {
+        let e = Expr::parse("(requests / pool.max_connections - 1) * work.sleep_ms").unwrap();
+        assert_eq!(e.render(&figures), "(100 ÷ 5 − 1) × 50");
+        assert_eq!(e.figures(), ["requests", "pool.max_connections", "work.sleep_ms"]);
+        assert_eq!(Expr::parse("min(requests, 97)").unwrap().render(&figures), "min(100, 97)");
+    }
+
+    #[test]
+    fn bad_arithmetic_says_why() {
+        for bad in ["", "1 +", "(1", "1 2", "requests $ 2", "sqrt(4)", "min(1)"] {
+            assert!(matches!(Expr::parse(bad), Err(ExprError::Syntax { .. })), "{bad}");
+        }
+        let unknown = Expr::parse("peak * 2").unwrap().eval(&figures);
+        assert_eq!(unknown, Err(ExprError::UnknownFigure("peak".into())));
+    }
+
+    #[test]
+    fn numbers_read_as_people_say_them() {
+        assert_eq!(number(950.0), "950");
+        assert_eq!(number(987.34), "987");
+        assert_eq!(number(4.26), "4.3");
+        assert_eq!(number(12.0), "12");
+        assert_eq!(number(12_345.0), "12\u{2009}345");
+        assert_eq!(number(1_000.0), "1000");
+        assert_eq!(number(-3.0), "−3");
+        assert_eq!(number(f64::NAN), "?");
+    }
+}

@@ -1,0 +1,286 @@
+//! Every figure a lesson may name, and where its value comes from.
+//!
+//! A lesson's texts, models and goals are written with names, never with measured numbers typed
+//! in. A name is one of:
+//!
+//! - a figure of the step's **run spec**: `requests`, `pool.max_connections`, `work.sleep_ms`, ...
+//!   (known before the run: the text can say "100 requests" because the preset fires 100);
+//! - a figure of the **server**: `server.max_connections`, `server.reserved_connections` and
+//!   `server.app_slots` (what is left for applications), read from the real server;
+//! - a figure of the run's **summary**: `peak_server_connections`, `acquire_wait_ms.p99`, ... (known
+//!   once the run is done);
+//! - one of the step's own **targets**: `target.p99_ms` (the capstone's aims, written once in the
+//!   lesson file).
+//!
+//! [`Figures`] answers a name from the three; [`SUMMARY_FIGURES`] gives each summary figure the words
+//! and unit the page shows it with.
+
+use crate::spec::{LoadShape, Query, RunSpec, Strategy};
+use crate::summary::{ErrorKind, LatencySummary, Summary};
+
+/// What the lab knows of the server a run went to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerFacts {
+    /// The server's `max_connections`.
+    pub max_connections: u64,
+    /// Its `superuser_reserved_connections`: slots only a superuser (the lab's sampler) may take.
+    pub reserved_connections: u64,
+}
+
+impl ServerFacts {
+    /// Connections left for applications.
+    pub fn app_slots(&self) -> u64 {
+        self.max_connections.saturating_sub(self.reserved_connections)
+    }
+
+    pub fn figure(&self, name: &str) -> Option<f64> {
+        Some(match name {
+            "server.max_connections" => self.max_connections as f64,
+            "server.reserved_connections" => self.reserved_connections as f64,
+            "server.app_slots" => self.app_slots() as f64,
+            _ => return None,
+        })
+    }
+}
+
+/// A summary figure as the page names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FigureInfo {
+    pub name: &'static str,
+    /// In the words of the course: "p99 wait for a connection".
+    pub label: &'static str,
+    pub unit: &'static str,
+}
+
+macro_rules! figures {
+    ($($name:literal => $label:literal, $unit:literal;)*) => {
+        /// Every figure of a run's summary, with its words and unit.
+        pub const SUMMARY_FIGURES: &[FigureInfo] = &[$(FigureInfo { name: $name, label: $label, unit: $unit }),*];
+    };
+}
+
+figures! {
+    "completed" => "requests answered", "";
+    "failed" => "requests failed", "";
+    "errors.too_many_clients" => "refused by the server (too many clients)", "";
+    "errors.acquire_timeout" => "gave up waiting for a connection (acquire timeout)", "";
+    "errors.connect_timeout" => "gave up connecting (connect timeout)", "";
+    "errors.circuit_open" => "refused by the circuit breaker", "";
+    "errors.database_down" => "failed: database unreachable", "";
+    "errors.other" => "failed for another reason", "";
+    "latency_ms.p50" => "median latency", "ms";
+    "latency_ms.p95" => "p95 latency", "ms";
+    "latency_ms.p99" => "p99 latency", "ms";
+    "latency_ms.max" => "slowest request", "ms";
+    "acquire_wait_ms.p50" => "median wait for a connection", "ms";
+    "acquire_wait_ms.p95" => "p95 wait for a connection", "ms";
+    "acquire_wait_ms.p99" => "p99 wait for a connection", "ms";
+    "acquire_wait_ms.max" => "longest wait for a connection", "ms";
+    "connect_ms.p50" => "median connect", "ms";
+    "connect_ms.p95" => "p95 connect", "ms";
+    "connect_ms.p99" => "p99 connect", "ms";
+    "connect_ms.max" => "slowest connect", "ms";
+    "query_ms.p50" => "median query", "ms";
+    "query_ms.p95" => "p95 query", "ms";
+    "query_ms.p99" => "p99 query", "ms";
+    "query_ms.max" => "slowest query", "ms";
+    "peak_server_connections" => "peak server backends of this run", "";
+    "peak_pool_size" => "peak pool size", "";
+    "peak_in_use" => "peak connections in use", "";
+    "peak_waiters" => "peak requests waiting for a connection", "";
+    "pool_size_at_end" => "pool size at the end", "";
+    "connections_opened" => "connections opened", "";
+    "closes_idle" => "idle connections closed", "";
+    "closes_lifetime" => "connections retired at max lifetime", "";
+    "refused_connects" => "connects the server refused (its log)", "";
+    "duration_ms" => "duration", "ms";
+    "throughput_per_s" => "throughput", "req/s";
+    "leaked" => "connections leaked", "";
+    "leak_suspects" => "requests the leak detector flagged", "";
+    "cache_hits" => "answered by the cache", "";
+    "cache_misses" => "sent on to the database", "";
+    "breaker_opened" => "times the breaker opened", "";
+}
+
+/// The words and unit of a summary figure.
+pub fn info(name: &str) -> Option<&'static FigureInfo> {
+    SUMMARY_FIGURES.iter().find(|f| f.name == name)
+}
+
+fn quantile(l: &LatencySummary, q: &str) -> Option<f64> {
+    Some(match q {
+        "p50" => l.p50,
+        "p95" => l.p95,
+        "p99" => l.p99,
+        "max" => l.max,
+        _ => return None,
+    })
+}
+
+impl Summary {
+    /// A figure by its name in [`SUMMARY_FIGURES`].
+    pub fn figure(&self, name: &str) -> Option<f64> {
+        if let Some(kind) = name.strip_prefix("errors.") {
+            return ErrorKind::ALL.iter().find(|k| k.as_str() == kind).map(|k| self.errors.get(*k) as f64);
+        }
+        if let Some((family, q)) = name.split_once('.') {
+            let l = match family {
+                "latency_ms" => &self.latency_ms,
+                "acquire_wait_ms" => &self.acquire_wait_ms,
+                "connect_ms" => &self.connect_ms,
+                "query_ms" => &self.query_ms,
+                _ => return None,
+            };
+            return quantile(l, q);
+        }
+        let n = |v: u64| Some(v as f64);
+        match name {
+            "completed" => n(self.completed),
+            "failed" => n(self.failed),
+            "peak_server_connections" => n(self.peak_server_connections),
+            "peak_pool_size" => n(self.peak_pool_size),
+            "peak_in_use" => n(self.peak_in_use),
+            "peak_waiters" => n(self.peak_waiters),
+            "pool_size_at_end" => n(self.pool_size_at_end),
+            "connections_opened" => n(self.connections_opened),
+            "closes_idle" => n(self.closes_idle),
+            "closes_lifetime" => n(self.closes_lifetime),
+            "refused_connects" => self.refused_connects.map(|v| v as f64),
+            "duration_ms" => n(self.duration_ms),
+            "throughput_per_s" => Some(self.throughput_per_s),
+            "leaked" => n(self.leaked),
+            "leak_suspects" => n(self.leak_suspects),
+            "cache_hits" => n(self.cache_hits),
+            "cache_misses" => n(self.cache_misses),
+            "breaker_opened" => n(self.breaker_opened),
+            _ => None,
+        }
+    }
+}
+
+impl RunSpec {
+    /// A number of the spec by its JSON path (`requests`, `pool.max_connections`, ...). Switches
+    /// read as 0 or 1 (`cache.enabled`, `strategy.pooled`).
+    pub fn figure(&self, name: &str) -> Option<f64> {
+        let b = |v: bool| Some(f64::from(u8::from(v)));
+        let n = |v: u64| Some(v as f64);
+        let outage = self.network.outage.as_ref();
+        match name {
+            "requests" => n(self.requests.into()),
+            "concurrency" => n(self.concurrency.into()),
+            "instances" => n(self.instances.into()),
+            "strategy.pooled" => b(self.strategy == Strategy::Pooled),
+            "pool.max_connections" => n(self.pool.max_connections.into()),
+            "pool.min_connections" => n(self.pool.min_connections.into()),
+            "pool.acquire_timeout_ms" => n(self.pool.acquire_timeout_ms),
+            "pool.idle_timeout_ms" => n(self.pool.idle_timeout_ms),
+            "pool.max_lifetime_ms" => n(self.pool.max_lifetime_ms),
+            "work.sleep_ms" => n(if self.work.query == Query::Sleep { self.work.sleep_ms } else { 0 }),
+            "work.hold_ms" => n(self.work.hold_ms),
+            "work.users" => n(self.work.users.into()),
+            "load.rate_per_s" => n(if self.load.shape == LoadShape::Burst { 0 } else { self.load.rate_per_s.into() }),
+            "load.ramp_to_per_s" => n(self.load.ramp_to_per_s.into()),
+            "load.linger_ms" => n(self.load.linger_ms),
+            "network.delay_ms" => n(self.network.delay_ms),
+            "network.outage.start_ms" => n(outage.map_or(0, |o| o.start_ms)),
+            "network.outage.duration_ms" => n(outage.map_or(0, |o| o.duration_ms)),
+            "breaker.failure_threshold" => n(self.breaker.failure_threshold.into()),
+            "breaker.open_ms" => n(self.breaker.open_ms),
+            "cache.enabled" => b(self.cache.enabled),
+            "cache.ttl_ms" => n(self.cache.ttl_ms),
+            "leak.percent" => n(self.leak.percent.into()),
+            "leak.detect_after_ms" => n(self.leak.detect_after_ms),
+            _ => None,
+        }
+    }
+}
+
+/// Where a name's value comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Spec,
+    Server,
+    /// Known only once the run is done.
+    Summary,
+    /// One of the step's own targets (whether the step has it is checked with the step).
+    Target,
+}
+
+/// A step's own targets (`target.p99_ms`), which its text and goal name like any figure.
+pub type Targets = std::collections::BTreeMap<String, f64>;
+
+/// The figures a step can name: its run spec, its targets, the server, and (once the run is
+/// done) its summary.
+#[derive(Debug, Clone, Copy)]
+pub struct Figures<'a> {
+    pub spec: &'a RunSpec,
+    pub server: ServerFacts,
+    pub summary: Option<&'a Summary>,
+    pub targets: Option<&'a Targets>,
+}
+
+impl<'a> Figures<'a> {
+    /// The figures of a run outside any lesson step.
+    pub fn of(spec: &'a RunSpec, server: ServerFacts, summary: Option<&'a Summary>) -> Self {
+        Figures { spec, server, summary, targets: None }
+    }
+
+    /// The value of a name, if it is known now.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        if let Some(target) = name.strip_prefix("target.") {
+            return self.targets.and_then(|t| t.get(target).copied());
+        }
+        self.spec
+            .figure(name)
+            .or_else(|| self.server.figure(name))
+            .or_else(|| self.summary.and_then(|s| s.figure(name)))
+    }
+
+    /// Where a name comes from, or none if no figure has that name.
+    pub fn source(name: &str) -> Option<Source> {
+        let spec = RunSpec::default();
+        if spec.figure(name).is_some() {
+            Some(Source::Spec)
+        } else if ServerFacts::default().figure(name).is_some() {
+            Some(Source::Server)
+        } else if info(name).is_some() {
+            Some(Source::Summary)
+        } else if name.starts_with("target.") {
+            Some(Source::Target)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_figure_can_be_read_and_no_name_is_ambiguous() {
+        let s = Summary { refused_connects: Some(0), ..Summary::default() };
+        for f in SUMMARY_FIGURES {
+            assert!(s.figure(f.name).is_some(), "{} is listed but cannot be read", f.name);
+            assert_eq!(RunSpec::default().figure(f.name), None, "{} is both a spec and a summary figure", f.name);
+            assert_eq!(Figures::source(f.name), Some(Source::Summary));
+        }
+        assert_eq!(Figures::source("pool.max_connections"), Some(Source::Spec));
+        assert_eq!(Figures::source("server.app_slots"), Some(Source::Server));
+        assert_eq!(Figures::source("peak"), None);
+    }
+
+    #[test]
+    fn figures_come_from_the_spec_the_server_and_the_summary() {
+        let spec = RunSpec { requests: 150, ..RunSpec::default() };
+        let summary = Summary { peak_server_connections: 97, ..Summary::default() };
+        let server = ServerFacts { max_connections: 100, reserved_connections: 3 };
+        let before = Figures::of(&spec, server, None);
+        assert_eq!(before.get("requests"), Some(150.0));
+        assert_eq!(before.get("server.app_slots"), Some(97.0));
+        assert_eq!(before.get("peak_server_connections"), None, "not known before the run");
+        let after = Figures { summary: Some(&summary), ..before };
+        assert_eq!(after.get("peak_server_connections"), Some(97.0));
+        assert_eq!(after.get("work.sleep_ms"), Some(0.0), "a select_user request sleeps 0 ms");
+    }
+}
