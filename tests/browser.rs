@@ -4,85 +4,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
-use chromiumoxide::Page;
-use chromiumoxide::browser::{Browser, BrowserConfig};
-use chromiumoxide::page::ScreenshotParams;
-use futures_util::StreamExt;
-
-fn chromium() -> PathBuf {
-    std::env::var_os("CHROME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
-}
-
-async fn launch(profile: &Path) -> Browser {
-    let config = BrowserConfig::builder()
-        .chrome_executable(chromium())
-        .no_sandbox()
-        .user_data_dir(profile)
-        .window_size(1280, 1000)
-        .args([
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            "--disable-dev-shm-usage",
-        ])
-        .build()
-        .expect("browser config");
-    let (browser, mut handler) = Browser::launch(config).await.expect("chromium starts (apt-get install chromium)");
-    tokio::spawn(async move { while handler.next().await.is_some() {} });
-    browser
-}
-
-/// A fresh browser (own profile) with one page open at `path` of the lab.
-struct Session {
-    browser: Browser,
-    page: Page,
-    _profile: tempfile::TempDir,
-}
-
-impl Session {
-    async fn open(app: &support::TestApp, path: &str) -> Session {
-        let profile = tempfile::tempdir().expect("profile dir");
-        let browser = launch(profile.path()).await;
-        let page = browser.new_page(app.url(path)).await.expect("page opens");
-        Session { browser, page, _profile: profile }
-    }
-
-    async fn close(mut self) {
-        self.browser.close().await.ok();
-        self.browser.wait().await.ok();
-    }
-}
-
-/// Evaluates `js` until it returns true, or fails after `secs`.
-async fn wait_for(page: &Page, js: &str, secs: u64) {
-    let started = Instant::now();
-    loop {
-        if let Ok(v) = page.evaluate(js).await
-            && v.into_value::<bool>().unwrap_or(false)
-        {
-            return;
-        }
-        assert!(started.elapsed() < Duration::from_secs(secs), "page never satisfied: {js}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn text(page: &Page, js: &str) -> String {
-    page.evaluate(js).await.expect("evaluate").into_value::<String>().expect("string")
-}
-
-async fn set_number(page: &Page, id: &str, value: u32) {
-    let js = format!(
-        "(() => {{ const el = document.getElementById('{id}'); el.value = '{value}'; \
-         el.dispatchEvent(new Event('change', {{ bubbles: true }})); return true; }})()"
-    );
-    page.evaluate(js).await.expect("set input");
-}
+use support::browser::{Session, save_screenshot, set_number, text, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured() {
@@ -136,23 +60,31 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     assert_eq!(rows, "2", "both runs are listed");
     save_screenshot(page, "browser-pooled.png").await;
 
-    // Replay the pooled run from what the lab stored: every request is a lane of the waterfall,
-    // and the scrubber takes the chart back to the run's first frame.
-    page.find_element("[data-testid=replay]").await.expect("replay button").click().await.expect("click");
+    // The stored run is read back by itself: every request is a lane of the waterfall, and the
+    // scrubber takes the picture back to the run's first frame and the chart's cursor with it.
     wait_for(page, "document.querySelector('[data-testid=waterfall]')?.dataset.requests === '60'", 20).await;
-    let full: u32 =
-        text(page, "document.querySelectorAll('[data-testid=chart]')[1].dataset.points").await.parse().unwrap();
+    let last_seq = text(page, "document.querySelector('[data-testid=picture]').dataset.seq").await;
     page.evaluate(
         "(() => { const s = document.getElementById('scrubber'); s.value = '0'; \
            s.dispatchEvent(new Event('input', { bubbles: true })); return true; })()",
     )
     .await
     .expect("scrub");
-    wait_for(page, "document.querySelectorAll('[data-testid=chart]')[1].dataset.points === '1'", 5).await;
-    assert!(full > 1, "the replay had {full} frames");
+    wait_for(page, "document.querySelector('[data-testid=chart] .cursor') !== null", 5).await;
+    let first_seq = text(page, "document.querySelector('[data-testid=picture]').dataset.seq").await;
+    assert!(first_seq.parse::<u64>().unwrap() < last_seq.parse::<u64>().unwrap(), "{first_seq} then {last_seq}");
     let desc = text(page, "document.getElementById('waterfall-desc').textContent").await;
     assert!(desc.starts_with("60 requests."), "the waterfall has a text alternative: {desc}");
     save_screenshot(page, "browser-replay.png").await;
+
+    // The run has its own address, and from there one knob can change before running it again.
+    page.find_element("a[href^='#/run/']").await.expect("the run's link").click().await.expect("click");
+    wait_for(page, "document.querySelector('[data-testid=run-page]') !== null", 10).await;
+    wait_for(page, "Number(document.querySelector('[data-testid=picture]')?.dataset.elapsed) > 0", 20).await;
+    save_screenshot(page, "browser-run-page.png").await;
+    page.find_element("[data-testid=fork]").await.expect("fork").click().await.expect("click");
+    wait_for(page, "location.hash === '#/sandbox' && document.getElementById('pool-max')?.value === '5'", 10).await;
+    assert_eq!(text(page, "document.getElementById('requests').value").await, "60", "the sandbox has the run's spec");
 
     // The same load over two pool sizes: the sizing curve fills in as the runs finish.
     let sizes = page.find_element("#sweep-sizes").await.expect("sizes");
@@ -166,93 +98,6 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     let curve = text(page, "document.getElementById('sweep-desc').textContent").await;
     assert!(curve.contains("pool 1:") && curve.contains("pool 4:") && curve.contains("req/s"), "{curve}");
     save_screenshot(page, "browser-sweep.png").await;
-
-    session.close().await;
-    app.stop().await;
-}
-
-/// Lessons 1 to 4 as a learner takes them: predict, run, see the goal checked, move on; then a
-/// reload keeps the progress. A screenshot of each lesson's main view is kept.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_learner_takes_lessons_one_to_four_and_a_reload_keeps_the_progress() {
-    let app = support::spawn_app(100).await;
-    let session = Session::open(&app, "/").await;
-    let page = &session.page;
-    wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 15", 30).await;
-    save_screenshot(page, "course.png").await;
-    page.find_element("[data-lesson='01-connection-cost'] a").await.expect("lesson 1").click().await.expect("click");
-
-    // (lesson, step, prediction) in the order the Next links lead.
-    let path = [
-        ("01-connection-cost", 1, "5"),
-        ("01-connection-cost", 2, "1"),
-        ("02-connect-per-request", 1, "80"),
-        ("03-server-limit", 1, "50"),
-        ("04-enter-the-pool", 1, "10"),
-    ];
-    for (lesson, step, guess) in path {
-        let here = format!(
-            "(() => {{ const s = document.querySelector('[data-testid=step]');                return s && s.dataset.lesson === '{lesson}' && s.dataset.step === '{step}'; }})()"
-        );
-        wait_for(page, &here, 10).await;
-        // The Run button waits for a prediction.
-        assert_eq!(text(page, "String(document.getElementById('run').disabled)").await, "true");
-        let input = page.find_element("#prediction").await.expect("prediction input");
-        input.focus().await.expect("focus");
-        input.type_str(guess).await.expect("type").press_key("Enter").await.expect("Enter runs it");
-        wait_for(page, "document.querySelector('[data-testid=goal]')?.dataset.passed === 'true'", 90).await;
-        let compare = text(page, "document.querySelector('[data-testid=prediction-compare]').textContent").await;
-        assert!(compare.contains(&format!("You predicted{guess}")), "the prediction stays on screen: {compare}");
-        assert!(compare.contains("Measured"), "{compare}");
-        if step == 1 {
-            save_screenshot(page, &format!("lesson-{lesson}.png")).await;
-        }
-        if lesson != "04-enter-the-pool" {
-            page.find_element("[data-testid=next]").await.expect("next").click().await.expect("click");
-        }
-    }
-
-    // The page told the instructor: the class's predictions for lesson 3 hold this learner's 50,
-    // and what they measured.
-    let h: poollab_shared::PredictionHistogram = app
-        .http
-        .get(app.url("/api/class/predictions?lesson=03-server-limit&step=1"))
-        .bearer_auth(support::INSTRUCTOR_TOKEN)
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("histogram");
-    assert_eq!(h.count, 1, "{h:?}");
-    assert_eq!(h.bins[0].from, 50.0);
-    assert!(h.measured_median.is_some_and(|m| m > 0.0), "{h:?}");
-
-    // A reload of the course page keeps what was done.
-    page.evaluate("location.hash = '#/'; true").await.expect("to the course");
-    page.reload().await.expect("reload");
-    wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 15", 30).await;
-    for (lesson, steps) in [("01-connection-cost", "2"), ("02-connect-per-request", "1"), ("04-enter-the-pool", "1")] {
-        let passed = text(page, &format!("document.querySelector(\"[data-lesson='{lesson}']\").dataset.passed")).await;
-        assert_eq!(passed, steps, "{lesson} keeps its progress after a reload");
-    }
-    let untouched = text(page, "document.querySelector(\"[data-lesson='05-pool-full']\").dataset.passed").await;
-    assert_eq!(untouched, "0");
-    page.evaluate("location.hash = '#/lesson/03-server-limit/1'; true").await.expect("open a done step");
-    wait_for(page, "document.querySelector('[data-testid=goal]')?.dataset.passed === 'true'", 10).await;
-    let compare = text(page, "document.querySelector('[data-testid=prediction-compare]').textContent").await;
-    assert!(compare.contains("You predicted50"), "{compare}");
-
-    // The capstone is scored: the fewest server connections that meet its target.
-    page.evaluate("location.hash = '#/lesson/15-capstone/1'; true").await.expect("to the capstone");
-    wait_for(page, "document.querySelector('[data-testid=step]')?.dataset.lesson === '15-capstone'", 10).await;
-    let input = page.find_element("#prediction").await.expect("prediction input");
-    input.focus().await.expect("focus");
-    input.type_str("10").await.expect("type").press_key("Enter").await.expect("Enter runs it");
-    wait_for(page, "document.querySelector('[data-testid=goal]')?.dataset.passed === 'true'", 60).await;
-    let score = text(page, "document.querySelector('[data-testid=score]').textContent").await;
-    assert!(score.starts_with("Your score: ") && score.contains("peak server connections"), "{score}");
-    save_screenshot(page, "lesson-15-capstone.png").await;
 
     session.close().await;
     app.stop().await;
@@ -344,13 +189,4 @@ async fn the_instructor_panel_signs_in_locks_the_lab_and_shows_progress() {
     save_screenshot(page, "browser-instructor.png").await;
     session.close().await;
     app.stop().await;
-}
-
-/// Keeps what the learner saw as a test artefact (tests/artifacts/).
-async fn save_screenshot(page: &Page, name: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/artifacts");
-    std::fs::create_dir_all(&dir).expect("artifacts dir");
-    page.save_screenshot(ScreenshotParams::builder().full_page(true).build(), dir.join(name))
-        .await
-        .expect("screenshot");
 }

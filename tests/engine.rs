@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use poollab_shared::{BreakerState, RunState, RunView, SweepView};
 use serde_json::json;
-use support::{TestApp, spawn_app};
+use support::spawn_app;
 
 fn summary(run: &RunView) -> &poollab_shared::Summary {
     assert_eq!(run.state, RunState::Done, "{run:?}");

@@ -100,6 +100,8 @@ pub struct MetricsHub {
     running: watch::Sender<bool>,
     seq: AtomicU64,
     state: Mutex<HubState>,
+    /// Counts the sampler's readings, so a run's end can wait for one taken after it.
+    readings: watch::Sender<u64>,
 }
 
 impl MetricsHub {
@@ -118,6 +120,7 @@ impl MetricsHub {
             tx,
             refusals,
             running: watch::Sender::new(false),
+            readings: watch::Sender::new(0),
             seq: AtomicU64::new(0),
             state: Mutex::new(HubState {
                 run: None,
@@ -236,6 +239,25 @@ impl MetricsHub {
         }
         st.server = server;
         st.backends = backends;
+        drop(st);
+        self.readings.send_modify(|n| *n += 1);
+    }
+
+    /// Waits until the sampler has read the server after this call (at most `limit`), so that a
+    /// run's last frame pairs the app as it ended with the server as it was then, not as it was
+    /// a sampling period earlier.
+    pub async fn fresh_server_reading(&self, limit: Duration) {
+        let mut readings = self.readings.subscribe();
+        readings.mark_unchanged();
+        // The reading in progress may have started before the run ended: wait for the next one.
+        let two = async {
+            for _ in 0..2 {
+                if readings.changed().await.is_err() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(limit, two).await;
     }
 
     /// Builds the next frame and broadcasts it.
@@ -337,6 +359,8 @@ impl MetricsHub {
                 errors: totals.errors,
                 connects: totals.connects,
                 closes: totals.closes,
+                cache_hits: totals.cache_hits,
+                cache_misses: totals.cache_misses,
             },
             ..AppFrame::default()
         };

@@ -31,6 +31,8 @@ use crate::strategy::{LeakJar, LiveCounters};
 
 /// A run still going after this long is stopped and marked failed.
 pub const RUN_DEADLINE: Duration = Duration::from_secs(180);
+/// How long a run's end waits for the sampler to read the server once more.
+const SERVER_READING_WAIT: Duration = Duration::from_millis(250);
 /// How long the pre-flight check waits for the database.
 const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -366,8 +368,10 @@ impl Runner {
         if let Some(proxy) = &proxy {
             proxy.set_outage(None);
         }
-        // The last frame shows the pool as the run left it (leaks included); only then are the
-        // leaked connections let go and the pools closed.
+        // The last frame shows the pool as the run left it (leaks included), beside a reading of
+        // the server taken after it; only then are the leaked connections let go and the pools
+        // closed.
+        self.hub.fresh_server_reading(SERVER_READING_WAIT).await;
         let peaks = self.hub.end_run();
         let leaked = jar.release().await;
         fleet.close().await;

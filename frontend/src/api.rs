@@ -39,10 +39,11 @@ async fn fetch_text(method: &str, url: &str, body: Option<String>) -> Result<Str
     let text = text.as_string().unwrap_or_default();
     if !response.ok() {
         // Errors come as {"error": "..."}; show the message, not the JSON.
-        let message = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-            .unwrap_or(text);
+        #[derive(serde::Deserialize)]
+        struct ErrorBody {
+            error: String,
+        }
+        let message = serde_json::from_str::<ErrorBody>(&text).map_or(text, |b| b.error);
         return Err(format!("{} {}", response.status(), message));
     }
     Ok(text)
@@ -50,11 +51,13 @@ async fn fetch_text(method: &str, url: &str, body: Option<String>) -> Result<Str
 
 async fn fetch<T: DeserializeOwned>(method: &str, url: &str, body: Option<String>) -> Result<T, String> {
     let text = fetch_text(method, url, body).await?;
-    if text.is_empty() {
-        // No content (a report was taken): an empty JSON value stands in.
-        return serde_json::from_str("null").map_err(|e| format!("unexpected answer: {e}"));
-    }
     serde_json::from_str(&text).map_err(|e| format!("unexpected answer: {e}"))
+}
+
+/// POSTs `body` as JSON and reads the answer.
+async fn post<T: DeserializeOwned>(url: &str, body: &impl serde::Serialize) -> Result<T, String> {
+    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
+    fetch("POST", url, Some(body)).await
 }
 
 #[derive(serde::Deserialize)]
@@ -98,18 +101,26 @@ pub async fn sweep(id: &str) -> Result<SweepView, String> {
 
 /// Instructor: locks or unlocks the lab.
 pub async fn lock(locked: bool) -> Result<ClassState, String> {
-    fetch("POST", "/api/class/lock", Some(serde_json::json!({ "locked": locked }).to_string())).await
+    #[derive(serde::Serialize)]
+    struct Lock {
+        locked: bool,
+    }
+    post("/api/class/lock", &Lock { locked }).await
 }
 
 /// Instructor: asks every page to follow a step (or lets them go, with `None`).
 pub async fn follow(step: Option<FollowStep>) -> Result<ClassState, String> {
-    fetch("POST", "/api/class/follow", Some(serde_json::json!({ "follow": step }).to_string())).await
+    #[derive(serde::Serialize)]
+    struct Follow {
+        follow: Option<FollowStep>,
+    }
+    post("/api/class/follow", &Follow { follow: step }).await
 }
 
 /// Tells the instructor how a step went (best effort: a lost report only leaves a gap).
 pub async fn report(report: &StepReport) {
     if let Ok(body) = serde_json::to_string(report) {
-        let _ = fetch::<Option<serde_json::Value>>("POST", "/api/class/progress", Some(body)).await;
+        let _ = fetch_text("POST", "/api/class/progress", Some(body)).await;
     }
 }
 
@@ -130,8 +141,12 @@ pub async fn click_burst() -> Result<ClassState, String> {
 
 /// Instructor: arms a class burst of `run`, each click adding `per_click` requests.
 pub async fn arm_burst(run: &RunSpec, per_click: u32) -> Result<ClassState, String> {
-    let body = serde_json::json!({ "run": run, "per_click": per_click }).to_string();
-    fetch("POST", "/api/class/burst", Some(body)).await
+    #[derive(serde::Serialize)]
+    struct Arm<'a> {
+        run: &'a RunSpec,
+        per_click: u32,
+    }
+    post("/api/class/burst", &Arm { run, per_click }).await
 }
 
 #[derive(serde::Deserialize)]

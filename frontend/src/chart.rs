@@ -1,53 +1,13 @@
-//! Charts in plain SVG (plain SVG keeps the wasm small). [`LineChart`] draws any set of series
-//! over time with a text description and a table as its text twin; [`Chart`] feeds it a run's
-//! frames as one of four views: connections (server backends, pool size, in use, waiting, with
-//! the server's `max_connections` line), the whole server's backends by state, throughput and
-//! errors, or latency.
+//! Charts in plain SVG (plain SVG keeps the wasm small). [`LineChart`] draws series over the
+//! run's time, with units on both axes, the server's limit as a line (or a marker when it is far
+//! off the scale), the run's events marked on the time axis, a cursor where the picture is, and a
+//! text description and a table as its text twins. [`Chart`] feeds it a run's frames as one of
+//! four views: connections, the whole server by state, throughput and errors, or latency.
 
 use leptos::prelude::*;
-use poollab_shared::Frame;
+use poollab_shared::{BreakerState, Frame};
 
-/// The figures of one frame the charts draw.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
-    pub t_s: f64,
-    pub server: u64,
-    pub pool_size: u64,
-    pub in_use: u64,
-    pub waiters: u64,
-    pub completed_per_s: f64,
-    pub failed_per_s: f64,
-    pub p50_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    /// All client backends on the server, and those `active`, `idle`, `idle in transaction`.
-    pub server_all: u64,
-    pub server_active: u64,
-    pub server_idle: u64,
-    pub server_idle_in_tx: u64,
-}
-
-impl From<&Frame> for Point {
-    fn from(f: &Frame) -> Self {
-        let pool = f.pool.unwrap_or_default();
-        let per_s = |n: u64| if f.interval_ms > 0 { n as f64 * 1000.0 / f.interval_ms as f64 } else { 0.0 };
-        let state = |name: &str| f.server.by_state.iter().find(|c| c.name == name).map_or(0, |c| c.count);
-        Point {
-            t_s: f.elapsed_ms as f64 / 1000.0,
-            server: f.server.run_backends,
-            pool_size: pool.size,
-            in_use: pool.in_use,
-            waiters: pool.waiters,
-            completed_per_s: per_s(f.app.completed_delta),
-            failed_per_s: per_s(f.app.failed_delta),
-            p50_ms: f.app.latency_p50_ms,
-            p99_ms: f.app.latency_p99_ms,
-            server_all: f.server.backends,
-            server_active: state("active"),
-            server_idle: state("idle"),
-            server_idle_in_tx: state("idle in transaction"),
-        }
-    }
-}
+use crate::tape::Tape;
 
 /// One line: a name for the legend, a CSS class for its colour, and its (time s, value) points.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +17,55 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
+/// Something that happened at a moment of the run, marked on the time axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub t_s: f64,
+    pub label: String,
+}
+
+/// The moments of a run worth marking, read from its frames: the outage beginning and ending, the
+/// breaker opening and closing, the leak detector first flagging a request, idle connections
+/// closed.
+pub fn events(frames: &[Frame]) -> Vec<Event> {
+    let mut out = Vec::new();
+    let mut prev: Option<&Frame> = None;
+    let mut leak_seen = false;
+    let mut idle_marked = false;
+    // A pool's closes during or after an outage are broken connections, not idle ones.
+    let mut outage_seen = false;
+    for f in frames {
+        let t_s = f.elapsed_ms as f64 / 1000.0;
+        let mut mark = |label: &str| out.push(Event { t_s, label: label.to_owned() });
+        if let Some(p) = prev {
+            if f.app.outage && !p.app.outage {
+                mark("outage begins");
+            }
+            if !f.app.outage && p.app.outage {
+                mark("outage ends");
+            }
+            match (p.app.breaker, f.app.breaker) {
+                (Some(a), Some(BreakerState::Open)) if a != BreakerState::Open => mark("breaker opens"),
+                (Some(a), Some(BreakerState::Closed)) if a != BreakerState::Closed => mark("breaker closes"),
+                _ => {}
+            }
+        }
+        if !leak_seen && f.app.held_too_long_count > 0 {
+            leak_seen = true;
+            mark("leak detected");
+        }
+        // A pool's closes that are not retirements are idle closes (or broken connections).
+        outage_seen |= f.app.outage;
+        let idle_closes = f.app.closes_delta.saturating_sub(f.app.closes_lifetime_delta);
+        if f.pool.is_some() && idle_closes > 0 && !idle_marked {
+            idle_marked = true;
+            mark(if outage_seen { "broken connections closed" } else { "idle closes begin" });
+        }
+        prev = Some(f);
+    }
+    out
+}
+
 /// Which view of a run's frames to draw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChartKind {
@@ -64,9 +73,22 @@ pub enum ChartKind {
     ServerStates,
     Throughput,
     Latency,
+    Churn,
 }
 
-type Pick = fn(&Point) -> Option<f64>;
+type Pick = fn(&Frame) -> Option<f64>;
+
+fn per_s(f: &Frame, n: u64) -> f64 {
+    if f.interval_ms > 0 { n as f64 * 1000.0 / f.interval_ms as f64 } else { 0.0 }
+}
+
+fn pool(f: &Frame, pick: fn(&poollab_shared::PoolFrame) -> u64) -> Option<f64> {
+    f.pool.as_ref().map(|p| pick(p) as f64)
+}
+
+fn state(f: &Frame, name: &str) -> f64 {
+    f.server.by_state.iter().filter(|c| c.name == name).map(|c| c.count).sum::<u64>() as f64
+}
 
 impl ChartKind {
     fn id(self) -> &'static str {
@@ -75,6 +97,7 @@ impl ChartKind {
             ChartKind::ServerStates => "chart-server-states",
             ChartKind::Throughput => "chart-throughput",
             ChartKind::Latency => "chart-latency",
+            ChartKind::Churn => "chart-churn",
         }
     }
 
@@ -83,122 +106,152 @@ impl ChartKind {
             ChartKind::Connections => "Connections over time",
             ChartKind::ServerStates => "The whole server's client backends by state (pg_stat_activity)",
             ChartKind::Throughput => "Requests answered and failed per second",
-            ChartKind::Latency => "Latency of the requests answered in each tenth of a second (ms)",
+            ChartKind::Latency => "Latency of the requests answered in each tenth of a second",
+            ChartKind::Churn => "Connections opened and closed since the run started",
+        }
+    }
+
+    fn unit(self) -> &'static str {
+        match self {
+            ChartKind::Connections | ChartKind::ServerStates | ChartKind::Churn => "connections",
+            ChartKind::Throughput => "requests per second",
+            ChartKind::Latency => "milliseconds",
         }
     }
 
     fn series(self) -> &'static [(&'static str, &'static str, Pick)] {
         match self {
             ChartKind::Connections => &[
-                ("Server backends of this run", "s-server", |p| Some(p.server as f64)),
-                ("Pool size", "s-size", |p| Some(p.pool_size as f64)),
-                ("Pool in use", "s-inuse", |p| Some(p.in_use as f64)),
-                ("Waiting for a connection", "s-wait", |p| Some(p.waiters as f64)),
+                ("server backends of this run", "s-server", |f| Some(f.server.run_backends as f64)),
+                ("pool: in use", "s-inuse", |f| pool(f, |p| p.in_use)),
+                ("pool: opening", "s-connecting", |f| pool(f, |p| p.connecting)),
+                ("pool: size", "s-size", |f| pool(f, |p| p.size)),
+                ("waiting for a connection", "s-wait", |f| pool(f, |p| p.waiters)),
+                ("naive: connections open", "s-inuse", |f| f.pool.is_none().then_some(f.app.holding as f64)),
+                ("naive: connecting", "s-connecting", |f| f.pool.is_none().then_some(f.app.connecting as f64)),
             ],
             ChartKind::ServerStates => &[
-                ("All client backends", "s-server", |p| Some(p.server_all as f64)),
-                ("active (running a query)", "s-inuse", |p| Some(p.server_active as f64)),
-                ("idle (connected, doing nothing)", "s-size", |p| Some(p.server_idle as f64)),
-                ("idle in transaction", "s-wait", |p| Some(p.server_idle_in_tx as f64)),
+                ("all client backends", "s-server", |f| Some(f.server.backends as f64)),
+                ("active (running a query)", "s-inuse", |f| Some(state(f, "active"))),
+                ("idle (connected, doing nothing)", "s-size", |f| Some(state(f, "idle"))),
+                ("idle in transaction", "s-wait", |f| Some(state(f, "idle in transaction"))),
             ],
             ChartKind::Throughput => &[
-                ("Answered per second", "s-inuse", |p| Some(p.completed_per_s)),
-                ("Failed per second", "s-bad", |p| Some(p.failed_per_s)),
+                ("answered per second", "s-inuse", |f| Some(per_s(f, f.app.completed_delta))),
+                ("failed per second", "s-bad", |f| Some(per_s(f, f.app.failed_delta))),
             ],
-            ChartKind::Latency => &[("p50", "s-size", |p| p.p50_ms), ("p99", "s-wait", |p| p.p99_ms)],
+            ChartKind::Latency => {
+                &[("p50", "s-size", |f| f.app.latency_p50_ms), ("p99", "s-wait", |f| f.app.latency_p99_ms)]
+            }
+            ChartKind::Churn => &[
+                ("opened so far", "s-connecting", |f| Some(f.app.totals.connects as f64)),
+                ("closed so far", "s-server", |f| Some(f.app.totals.closes as f64)),
+                ("open now (pool size)", "s-size", |f| pool(f, |p| p.size)),
+            ],
         }
     }
 }
 
 /// A run's frames as one of the [`ChartKind`] views.
 #[component]
-pub fn Chart(
-    points: RwSignal<Vec<Point>>,
-    #[prop(into)] max_connections: Signal<u64>,
-    #[prop(optional)] kind: Option<ChartKind>,
-) -> impl IntoView {
-    let kind = kind.unwrap_or(ChartKind::Connections);
+pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
     let series = Signal::derive(move || {
-        points.with(|pts| {
+        tape.with_frames(|frames| {
             kind.series()
                 .iter()
                 .map(|(name, class, pick)| Series {
                     name: (*name).to_owned(),
                     class,
-                    points: pts.iter().filter_map(|p| pick(p).map(|v| (p.t_s, v))).collect(),
+                    points: frames.iter().filter_map(|f| pick(f).map(|v| (f.elapsed_ms as f64 / 1000.0, v))).collect(),
                 })
+                // The legend lists only what is drawn: a naive run has no pool lines.
+                .filter(|s| !s.points.is_empty())
                 .collect()
         })
     });
     let limit = Signal::derive(move || match kind {
-        ChartKind::Connections | ChartKind::ServerStates => Some(max_connections.get() as f64).filter(|l| *l > 0.0),
+        ChartKind::Connections | ChartKind::ServerStates | ChartKind::Churn => {
+            Some(tape.server().max_connections as f64).filter(|l| *l > 0.0)
+        }
         _ => None,
     });
-    let description = Signal::derive(move || describe(kind, &points.get()));
-    view! { <LineChart id=kind.id() title=kind.title() series=series limit=limit description=description /> }
+    let events = Signal::derive(move || tape.with_frames(events));
+    let cursor =
+        Signal::derive(move || tape.cursor.get().and_then(|_| tape.frame()).map(|f| f.elapsed_ms as f64 / 1000.0));
+    let description = Signal::derive(move || tape.with_frames(|frames| describe(kind, frames)));
+    view! {
+        <LineChart id=kind.id() title=kind.title() unit=kind.unit() series=series limit=limit events=events cursor=cursor description=description />
+    }
 }
 
-fn describe(kind: ChartKind, pts: &[Point]) -> String {
-    let Some(p) = pts.last() else { return "No frames yet: the chart draws the next run live.".to_owned() };
+fn describe(kind: ChartKind, frames: &[Frame]) -> String {
+    let Some(f) = frames.last() else { return "No frames yet: the chart draws the next run live.".to_owned() };
+    let t = f.elapsed_ms as f64 / 1000.0;
+    let most = |pick: fn(&Frame) -> f64| frames.iter().map(pick).fold(0.0, f64::max);
     match kind {
         ChartKind::Connections => format!(
-            "At {:.1} s: {} server backends of this run, pool size {}, {} in use, {} waiting. Peak server backends: {}.",
-            p.t_s,
-            p.server,
-            p.pool_size,
-            p.in_use,
-            p.waiters,
-            pts.iter().map(|p| p.server).max().unwrap_or(0)
+            "Over {t:.1} s: at most {} server backends of this run{}.",
+            most(|f| f.server.run_backends as f64),
+            match f.pool {
+                Some(_) => format!(
+                    ", {} pool connections in use and {} requests waiting at once",
+                    most(|f| f.pool.map_or(0.0, |p| p.in_use as f64)),
+                    most(|f| f.pool.map_or(0.0, |p| p.waiters as f64))
+                ),
+                None => format!(", {} requests connecting at once", most(|f| f.app.connecting as f64)),
+            }
         ),
         ChartKind::ServerStates => format!(
-            "At {:.1} s the server had {} client backends: {} active, {} idle, {} idle in transaction. Peak: {}.",
-            p.t_s,
-            p.server_all,
-            p.server_active,
-            p.server_idle,
-            p.server_idle_in_tx,
-            pts.iter().map(|p| p.server_all).max().unwrap_or(0)
+            "Over {t:.1} s the server had at most {} client backends; at the end {} active and {} idle.",
+            most(|f| f.server.backends as f64),
+            state(f, "active"),
+            state(f, "idle")
         ),
         ChartKind::Throughput => format!(
-            "At {:.1} s: {:.0} answered and {:.0} failed per second. Peak: {:.0} answered per second.",
-            p.t_s,
-            p.completed_per_s,
-            p.failed_per_s,
-            pts.iter().map(|p| p.completed_per_s).fold(0.0, f64::max)
+            "Over {t:.1} s: at most {:.0} answered and {:.0} failed per second.",
+            most(|f| per_s(f, f.app.completed_delta)),
+            most(|f| per_s(f, f.app.failed_delta))
+        ),
+        ChartKind::Churn => format!(
+            "Over {t:.1} s the app opened {} connections and closed {}.",
+            f.app.totals.connects, f.app.totals.closes
         ),
         ChartKind::Latency => format!(
-            "Highest p99 of a tenth of a second: {:.1} ms; lowest p50: {:.1} ms.",
-            pts.iter().filter_map(|p| p.p99_ms).fold(0.0, f64::max),
-            pts.iter().filter_map(|p| p.p50_ms).fold(f64::INFINITY, f64::min).min(1e9)
+            "Over {t:.1} s: the highest p99 of a tenth of a second was {:.1} ms.",
+            most(|f| f.app.latency_p99_ms.unwrap_or(0.0))
         ),
     }
 }
 
-const W: f64 = 640.0;
-const H: f64 = 240.0;
-const LEFT: f64 = 48.0;
-const BOTTOM: f64 = 28.0;
-const TOP: f64 = 10.0;
-const RIGHT: f64 = 10.0;
+const W: f64 = 720.0;
+const H: f64 = 230.0;
+const LEFT: f64 = 58.0;
+const BOTTOM: f64 = 40.0;
+const TOP: f64 = 24.0;
+const RIGHT: f64 = 12.0;
 
-/// Lines over time, with a limit line, a legend, a text description and a data table.
+/// Lines over time, with axes, a limit, events, a cursor, a legend, a text description and a
+/// data table.
 #[component]
 pub fn LineChart(
     id: &'static str,
     #[prop(into)] title: String,
+    unit: &'static str,
     #[prop(into)] series: Signal<Vec<Series>>,
     #[prop(into)] limit: Signal<Option<f64>>,
+    #[prop(into, optional)] events: Signal<Vec<Event>>,
+    #[prop(into, optional)] cursor: Signal<Option<f64>>,
     #[prop(into)] description: Signal<String>,
 ) -> impl IntoView {
-    // The scale: the data, and the limit when it is close enough to matter.
+    // The scale fits the lines drawn; the limit joins it only when it is near them.
     let scale = Memo::new(move |_| {
         let all = series.get();
         let data_max = all.iter().flat_map(|s| s.points.iter().map(|(_, v)| *v)).fold(0.0, f64::max);
         let limit = limit.get().unwrap_or(0.0);
-        let y_max =
-            if limit > 0.0 && limit <= data_max.max(5.0) * 2.0 { limit.max(data_max) } else { data_max.max(5.0) };
-        let t_max = all.iter().flat_map(|s| s.points.last().map(|(t, _)| *t)).fold(1.0, f64::max);
-        (y_max * 1.1, t_max, limit)
+        let fits = limit > 0.0 && limit <= data_max.max(4.0) * 1.5;
+        let y_max = if fits { limit.max(data_max) } else { data_max.max(4.0) };
+        let t_max = all.iter().flat_map(|s| s.points.last().map(|(t, _)| *t)).fold(0.5, f64::max);
+        (nice_max(y_max * 1.08), t_max, limit, fits)
     });
     let x = move |t: f64| LEFT + t / scale.get().1 * (W - LEFT - RIGHT);
     let y = move |v: f64| H - BOTTOM - v / scale.get().0 * (H - BOTTOM - TOP);
@@ -214,39 +267,67 @@ pub fn LineChart(
             .collect_view()
     };
     let ticks = move || {
-        let (y_max, t_max, _) = scale.get();
+        let (y_max, t_max, _, _) = scale.get();
         let step = nice_step(y_max / 4.0);
         let mut out = Vec::new();
         let mut v = 0.0;
-        while v <= y_max {
+        while v <= y_max + 1e-9 {
             out.push(view! {
                 <line class="grid" x1=LEFT x2=W - RIGHT y1=y(v) y2=y(v) />
                 <text class="tick" x=LEFT - 6.0 y=y(v) + 4.0 text-anchor="end">{tick(v)}</text>
             });
             v += step;
         }
-        let t_step = nice_step(t_max / 5.0);
+        let t_step = nice_step(t_max / 6.0);
         let mut t = 0.0;
         let mut xs = Vec::new();
         while t <= t_max + 1e-9 {
-            xs.push(
-                view! { <text class="tick" x=x(t) y=H - 8.0 text-anchor="middle">{format!("{}s", tick(t))}</text> },
-            );
+            xs.push(view! { <text class="tick" x=x(t) y=H - BOTTOM + 15.0 text-anchor="middle">{tick(t)}</text> });
             t += t_step;
         }
         (out, xs)
     };
-    let limit_line = move || {
-        let (y_max, _, limit) = scale.get();
-        (limit > 0.0 && limit <= y_max).then(|| {
-            view! {
-                <line class="limit" x1=LEFT x2=W - RIGHT y1=y(limit) y2=y(limit) />
-                <text class="limit-label" x=W - RIGHT - 4.0 y=y(limit) - 5.0 text-anchor="end">
-                    {format!("server max_connections = {limit}")}
-                </text>
+    let limit_mark = move || {
+        let (_, _, limit, fits) = scale.get();
+        (limit > 0.0).then(|| {
+            if fits {
+                view! {
+                    <line class="limit" x1=LEFT x2=W - RIGHT y1=y(limit) y2=y(limit) />
+                    <text class="limit-label" x=W - RIGHT - 4.0 y=y(limit) - 5.0 text-anchor="end">
+                        {format!("server max_connections = {limit}")}
+                    </text>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <text class="limit-label" x=W - RIGHT - 4.0 y=TOP - 8.0 text-anchor="end">
+                        {format!("↑ server max_connections = {limit}, far above")}
+                    </text>
+                }
+                .into_any()
             }
         })
     };
+    let event_marks = move || {
+        events
+            .get()
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let ex = x(e.t_s);
+                let ly = TOP + 10.0 + (i % 3) as f64 * 11.0;
+                let name = e.label.clone();
+                view! {
+                    <g class="event" data-event=name>
+                        <line class="event-line" x1=ex x2=ex y1=TOP y2=H - BOTTOM />
+                        <text class="event-label" x=ex + 3.0 y=ly>{e.label}</text>
+                    </g>
+                }
+            })
+            .collect_view()
+    };
+    let cursor_mark =
+        move || cursor.get().map(|t| view! { <line class="cursor" x1=x(t) x2=x(t) y1=TOP - 4.0 y2=H - BOTTOM /> });
     let (title_id, desc_id) = (format!("{id}-title"), format!("{id}-desc"));
     let labelled_by = format!("{title_id} {desc_id}");
     let points_count = move || series.with(|s| s.first().map_or(0, |s| s.points.len()));
@@ -274,15 +355,19 @@ pub fn LineChart(
     };
     view! {
         <figure class="chart">
+            <strong class="chart-title">{title.clone()}</strong>
             <svg viewBox=format!("0 0 {W} {H}") role="img" aria-labelledby=labelled_by data-testid=id data-points=points_count>
-                <title id=title_id>{title.clone()}</title>
+                <title id=title_id>{title}</title>
                 <desc id=desc_id>{move || description.get()}</desc>
                 {ticks}
-                {limit_line}
+                <text class="axis" x="12" y=(H - BOTTOM + TOP) / 2.0 transform=format!("rotate(-90 12 {})", (H - BOTTOM + TOP) / 2.0) text-anchor="middle">{unit}</text>
+                <text class="axis" x=(W + LEFT) / 2.0 y=H - 6.0 text-anchor="middle">"seconds since the run started"</text>
+                {limit_mark}
+                {event_marks}
                 {lines}
+                {cursor_mark}
             </svg>
             <figcaption>
-                <strong class="chart-title">{title}</strong>
                 <ul class="legend">
                     {move || series.get().into_iter().map(|s| view! { <li><span class=format!("swatch {}", s.class) aria-hidden="true"></span>{s.name}</li> }).collect_view()}
                 </ul>
@@ -302,6 +387,12 @@ pub fn LineChart(
 /// A tick label without float noise (0.6, not 0.6000000000000001).
 fn tick(v: f64) -> String {
     format!("{}", (v * 1000.0).round() / 1000.0)
+}
+
+/// The top of an axis: a round number at least `v`.
+fn nice_max(v: f64) -> f64 {
+    let step = nice_step(v / 4.0);
+    (v / step).ceil() * step
 }
 
 /// 1, 2 or 5 times a power of ten, at least `raw`.

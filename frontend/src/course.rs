@@ -1,19 +1,22 @@
-//! The course: the lesson list, and one step of a lesson: read, predict, run, compare.
+//! The course: the lesson list, and one step of a lesson: read, predict, run, and see what the run
+//! showed.
 //!
-//! A step's prediction is asked before its Run button works, and stays on screen beside the
-//! measured figure afterwards. Whether the goal was met is decided by the same code the backend's
-//! tests use ([`poollab_shared::Goal::check`]) on the run's measured summary.
+//! A step shows its own view, declared in its lesson file: the parts of the [`PoolPicture`] that
+//! matter to it, its charts, and the one figure it is about; everything else waits behind
+//! "Details". The picture and charts follow the step's run live, then keep showing it (its last
+//! frame, or wherever the scrubber is) until the next. The texts are filled with the preset's, the
+//! server's and the run's own figures, and whether the claim held is decided by the same code the
+//! backend's tests use ([`poollab_shared::Goal::check`]).
 
 use leptos::prelude::*;
+use poollab_shared::lesson::{fill, prediction_close};
 use poollab_shared::{Lesson, RunSpec, RunState, StepReport};
 
-use crate::chart::Chart;
 use crate::live::Live;
 use crate::progress::{Progress, StepRecord, step_key};
-use crate::replay::RunReplay;
 use crate::route::Route;
-use crate::summary::SummaryCard;
-use crate::tiles::{LiveSummary, Tiles};
+use crate::stage::{Details, Stage, StepCharts};
+use crate::tape::Tape;
 
 /// The list of lessons with the learner's progress.
 #[component]
@@ -52,28 +55,6 @@ pub fn CourseHome(lessons: RwSignal<Vec<Lesson>>, progress: RwSignal<Progress>) 
     }
 }
 
-/// The lessons down the side of a step, the current one marked.
-#[component]
-fn LessonNav(lessons: Vec<Lesson>, current: String, progress: RwSignal<Progress>) -> impl IntoView {
-    view! {
-        <nav class="card lesson-nav" aria-label="Lessons">
-            <a href="#/">"All lessons"</a>
-            <ol>
-                {lessons.into_iter().map(|l| {
-                    let here = l.id == current;
-                    let done = progress.with_untracked(|p| p.passed_in(&l.id)) == l.steps.len();
-                    let href = Route::Step { lesson: l.id.clone(), step: 1 }.href();
-                    view! {
-                        <li class:here=here class:done=done>
-                            <a href=href aria-current=here.then_some("page")>{l.title}</a>
-                        </li>
-                    }
-                }).collect_view()}
-            </ol>
-        </nav>
-    }
-}
-
 /// One step of a lesson.
 #[component]
 pub fn StepView(
@@ -98,6 +79,11 @@ pub fn StepView(
     } else {
         lessons.get(pos + 1).map(|l| Route::Step { lesson: l.id.clone(), step: 1 })
     };
+    let previous = if index > 0 {
+        Some(Route::Step { lesson: lesson.id.clone(), step: index })
+    } else {
+        pos.checked_sub(1).map(|p| Route::Step { lesson: lessons[p].id.clone(), step: lessons[p].steps.len() })
+    };
 
     let guess = RwSignal::new(record.prediction.map(|p| p.to_string()).unwrap_or_default());
     let run_id = RwSignal::new(record.run_id.clone());
@@ -105,51 +91,50 @@ pub fn StepView(
     let error = RwSignal::new(None::<String>);
     let needs_guess = step.prediction.is_some();
     let guessed = move || guess.with(|g| g.trim().parse::<f64>().is_ok());
-
-    // The run of this step, as the live feed knows it.
-    let run = Memo::new(move |_| {
-        let id = run_id.get()?;
-        live.runs.with(|runs| runs.iter().find(|r| r.id == id).cloned())
+    let tape = Tape::new(run_id.into(), live);
+    let run = tape.run;
+    let summary = Memo::new(move |_| {
+        run.with(|r| r.as_ref().filter(|r| r.state == RunState::Done).and_then(|r| r.summary.clone()))
     });
 
-    // When the run ends, record what was measured and whether the goal was met (and tell the
-    // instructor).
+    // When the run ends, record what was measured, whether the prediction was close and whether
+    // the claim held (and tell the instructor).
     let (step_for_effect, key_for_effect) = (step.clone(), key.clone());
     let (lesson_for_report, step_no) = (lesson.id.clone(), index as u32 + 1);
     Effect::new(move |_| {
-        let Some(view) = run.get() else { return };
-        let Some(summary) = view.summary.as_ref().filter(|_| view.state == RunState::Done) else { return };
-        let server = live.latest.with_untracked(|f| f.as_ref().map(|f| f.server.facts()).unwrap_or_default());
-        let figures = step_for_effect.figures(server, Some(summary));
+        let Some(summary) = summary.get() else { return };
+        let Some(id) = run.with_untracked(|r| r.as_ref().map(|r| r.id.clone())) else { return };
+        let figures = step_for_effect.figures(tape.server(), Some(&summary));
         let measured = step_for_effect.prediction.as_ref().and_then(|p| summary.figure(&p.metric));
-        let passed = step_for_effect.goal.as_ref().map(|g| g.check(&figures).unwrap_or(false));
-        let score = step_for_effect.score.as_ref().and_then(|m| summary.figure(m));
         // A step without a goal is passed by running it.
-        let passed = passed.unwrap_or(true);
+        let passed = step_for_effect.goal.as_ref().is_none_or(|g| g.check(&figures).unwrap_or(false));
+        let score = step_for_effect.score.as_ref().and_then(|m| summary.figure(m));
         let already = progress.with_untracked(|p| {
-            p.steps
-                .get(&key_for_effect)
-                .is_some_and(|r| r.run_id.as_deref() == Some(view.id.as_str()) && r.passed.is_some())
+            p.steps.get(&key_for_effect).is_some_and(|r| r.run_id.as_deref() == Some(id.as_str()) && r.passed.is_some())
         });
-        if !already {
-            let report = StepReport {
-                lesson: lesson_for_report.clone(),
-                step: step_no,
-                name: crate::identity::display_name(),
-                prediction: None,
-                measured,
-                passed: Some(passed),
-                close: None,
-            };
-            leptos::task::spawn_local(async move { crate::api::report(&report).await });
-            progress.update(|p| {
-                let rec = p.steps.entry(key_for_effect.clone()).or_default();
-                rec.run_id = Some(view.id.clone());
-                rec.measured = measured;
-                rec.passed = Some(passed);
-                rec.score = score;
-            });
+        if already {
+            return;
         }
+        let prediction = progress.with_untracked(|p| p.steps.get(&key_for_effect).and_then(|r| r.prediction));
+        let close = prediction.zip(measured).map(|(p, m)| prediction_close(p, m));
+        let report = StepReport {
+            lesson: lesson_for_report.clone(),
+            step: step_no,
+            name: crate::identity::display_name(),
+            prediction: None,
+            measured,
+            passed: Some(passed),
+            close,
+        };
+        leptos::task::spawn_local(async move { crate::api::report(&report).await });
+        progress.update(|p| {
+            let rec = p.steps.entry(key_for_effect.clone()).or_default();
+            rec.run_id = Some(id);
+            rec.measured = measured;
+            rec.passed = Some(passed);
+            rec.close = close;
+            rec.score = score;
+        });
     });
 
     let preset = step.preset.clone();
@@ -194,15 +179,38 @@ pub fn StepView(
         });
     };
 
-    let record_now = {
-        let key = key.clone();
-        move || progress.with(|p| p.steps.get(&key).cloned().unwrap_or_default())
+    // The texts, filled with the preset's and the server's figures (and the run's, once done).
+    let figures_text = {
+        let step = step.clone();
+        move |text: String| {
+            let server = tape.server();
+            summary.with(|s| fill(&text, &step.figures(server, s.as_ref())))
+        }
+    };
+    let title = {
+        let (f, t) = (figures_text.clone(), step.title.clone());
+        move || f(t.clone())
+    };
+    let paragraphs = {
+        let (f, text) = (figures_text.clone(), step.text.clone());
+        move || {
+            f(text.clone())
+                .split("\n\n")
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .map(|p| view! { <p>{p}</p> })
+                .collect_view()
+        }
     };
     let prediction_view = step.prediction.clone().map(|p| {
         let unit = p.unit.clone();
+        let question = {
+            let f = figures_text.clone();
+            move || f(p.question.clone())
+        };
         view! {
             <div class="field prediction">
-                <label for="prediction">{p.question.clone()}</label>
+                <label for="prediction">{question}</label>
                 <input id="prediction" type="number" step="any" inputmode="decimal" required=true
                     prop:value=move || guess.get()
                     on:input=move |ev| guess.set(event_target_value(&ev)) />
@@ -210,91 +218,83 @@ pub fn StepView(
             </div>
         }
     });
-    let compare = {
-        let (step, record_now) = (step.clone(), record_now.clone());
-        move || {
-            let rec = record_now();
-            let p = step.prediction.as_ref()?;
-            let measured = rec.measured?;
-            let unit = if p.unit.is_empty() { String::new() } else { format!(" {}", p.unit) };
-            Some(view! {
-                <div class="compare" data-testid="prediction-compare">
-                    <div><span class="label">"You predicted"</span><span class="value">{rec.prediction.map_or("–".into(), |v| format!("{v}{unit}"))}</span></div>
-                    <div><span class="label">"Measured"</span><span class="value" data-testid="measured">{format!("{}{unit}", round(measured))}</span></div>
-                </div>
-            })
-        }
-    };
-    let verdict = {
-        let step = step.clone();
-        move || {
-            let rec = record_now();
-            let passed = rec.passed?;
-            let goal = step.goal.clone();
-            let hint = step.hint.clone();
-            Some(view! {
-                <div class="verdict" class:ok=passed data-testid="goal" data-passed=passed.to_string() role="status">
-                    <strong>{if passed { "Goal met." } else { "Goal not met." }}</strong>
-                    " "
-                    {goal.map(|g| if passed { g.explain } else { format!("The check was: {}", g.check) })}
-                    {(!passed && !hint.is_empty()).then(|| view! { <p class="hint">{hint.clone()}</p> })}
-                    {rec.score.filter(|_| passed && step.score.is_some()).map(|score| view! {
-                        <p class="score" data-testid="score">{format!("Your score: {score} ({}; lower is better). Try a smaller pool in the sandbox.", step.score.clone().unwrap_or_default().replace('_', " "))}</p>
-                    })}
-                </div>
-            })
-        }
-    };
-    let shown = Memo::new(move |_| run.get());
-    let max_connections =
-        Signal::derive(move || live.latest.with(|l| l.as_ref().map_or(0, |f| f.server.max_connections)));
-    let paragraphs = step.text.split("\n\n").map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect::<Vec<_>>();
     let steps_total = lesson.steps.len();
     let sandbox_spec = step.preset.clone();
     let running =
         move || run.with(|r| r.as_ref().is_some_and(|r| matches!(r.state, RunState::Queued | RunState::Running)));
+    let status = move || {
+        run.get().map(|r| match r.state {
+            RunState::Queued => match r.position {
+                Some(p) => format!("Waiting in line: you are #{p}. The database serves one run at a time."),
+                None => "Waiting in line.".to_owned(),
+            },
+            RunState::Running => "Running: the picture follows it live.".to_owned(),
+            RunState::Done => {
+                "Done: the picture shows the run's last frame; drag the slider to go back through it.".to_owned()
+            }
+            RunState::Failed => format!("The run failed: {}", r.error.unwrap_or_default()),
+        })
+    };
+    let outcome = {
+        let step = step.clone();
+        let key = key.clone();
+        move || {
+            let summary = summary.get()?;
+            let prediction = progress.with(|p| p.steps.get(&key).and_then(|r| r.prediction));
+            let score = (step.score.is_some()).then(|| {
+                let name = step.score.clone().unwrap_or_default();
+                let value = summary.figure(&name).unwrap_or(0.0);
+                let passed = step.goal.as_ref().is_none_or(|g| g.check(&step.figures(tape.server(), Some(&summary))).unwrap_or(false));
+                passed.then(|| view! {
+                    <p class="score" data-testid="score">{format!("Your score: {value} ({}; lower is better). Try a smaller pool in the sandbox.", name.replace('_', " "))}</p>
+                })
+            });
+            Some(view! {
+                <section class="card outcome" aria-labelledby="outcome-title" data-testid="outcome">
+                    <h3 id="outcome-title">"What the run showed"</h3>
+                    <crate::outcome::Outcome step=step.clone() summary=summary server=tape.server() prediction=prediction />
+                    {score}
+                </section>
+            })
+        }
+    };
+    let parts = step.view.picture.clone();
+    let charts = step.view.charts.clone();
+    let preset_for_stage = step.preset.clone();
 
     view! {
-        <div class="course-layout">
-            <LessonNav lessons=lessons.clone() current=lesson.id.clone() progress=progress />
-            <article class="card step" aria-labelledby="step-title" data-testid="step" data-lesson=lesson.id.clone() data-step=index + 1>
-                <p class="crumb">{format!("Lesson {} · step {} of {}", pos + 1, index + 1, steps_total)}</p>
-                <h2 id="step-title">{lesson.title.clone()} ": " {step.title.clone()}</h2>
-                {paragraphs.into_iter().map(|p| view! { <p>{p}</p> }).collect_view()}
-                <form class="predict" on:submit=start>
-                    {prediction_view}
-                    <button id="run" type="submit" prop:disabled=move || busy.get() || running() || (needs_guess && !guessed())>
-                        "Run the experiment"
-                    </button>
-                    <p class="error" role="alert">{move || error.get()}</p>
-                    {move || run.get().and_then(|r| r.position).map(|p| view! {
-                        <p class="status" data-testid="position">{format!("Waiting in line: you are #{p}. The database serves one run at a time.")}</p>
-                    })}
-                </form>
-                {compare}
-                {verdict}
-                <p class="step-links">
-                    <a href="#/sandbox" on:click=move |_| sandbox.set(sandbox_spec.clone())>"Open this experiment in the sandbox"</a>
-                    {next.map(|r| view! { <a class="next" data-testid="next" href=r.href()>"Next step →"</a> })}
-                </p>
-            </article>
-            <section class="card live" aria-labelledby="step-live-title">
-                <h2 id="step-live-title">"Live"</h2>
-                <Chart points=live.points max_connections=max_connections />
-                <Tiles latest=live.latest />
-                <LiveSummary latest=live.latest />
-            </section>
-            <section class="card result" aria-labelledby="step-result-title" aria-live="polite">
-                <h2 id="step-result-title">"Result"</h2>
-                <SummaryCard run=shown />
-            </section>
-            <div class="step-replay"><RunReplay run=shown runs=live.runs /></div>
+        <div class="step-page">
+            <nav class="crumbs" aria-label="Where you are">
+                <a href="#/">"All lessons"</a>
+                <span>{format!("Lesson {} of {}: {}", pos + 1, lessons.len(), lesson.title)}</span>
+                <span class="muted">{format!("step {} of {}", index + 1, steps_total)}</span>
+                <span class="spacer"></span>
+                {previous.map(|r| view! { <a class="prev" href=r.href()>"← Previous"</a> })}
+                {next.clone().map(|r| view! { <a class="next" data-testid="next" href=r.href()>"Next step →"</a> })}
+            </nav>
+            <div class="step-top">
+                <article class="card step" aria-labelledby="step-title" data-testid="step" data-lesson=lesson.id.clone() data-step=index + 1>
+                    <h2 id="step-title">{title}</h2>
+                    <div class="step-text">{paragraphs}</div>
+                    <form class="predict" on:submit=start>
+                        {prediction_view}
+                        <button id="run" type="submit" prop:disabled=move || busy.get() || running() || (needs_guess && !guessed())>
+                            "Run the experiment"
+                        </button>
+                        <p class="error" role="alert">{move || error.get()}</p>
+                        <p class="status" data-testid="position">{status}</p>
+                    </form>
+                    <p class="step-links">
+                        <a href="#/sandbox" on:click=move |_| sandbox.set(sandbox_spec.clone())>"Open this experiment in the sandbox"</a>
+                        {move || run.with(|r| r.as_ref().map(|r| Route::Run(r.id.clone()).href())).map(|href| view! { <a href=href data-testid="run-link">"This run's own page"</a> })}
+                    </p>
+                </article>
+                <Stage tape=tape live=live parts=parts preset=preset_for_stage />
+            </div>
+            {outcome}
+            <StepCharts tape=tape charts=charts.clone() />
+            <Details tape=tape live=live shown=charts />
         </div>
     }
     .into_any()
-}
-
-/// A measured figure as a person would say it.
-fn round(v: f64) -> String {
-    if v.fract() == 0.0 || v.abs() >= 100.0 { format!("{v:.0}") } else { format!("{v:.1}") }
 }

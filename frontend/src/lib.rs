@@ -5,53 +5,65 @@
 //! # The data path on this side
 //! A learner follows the [`course`] (a lesson step's preset) or fills in [`controls`] in the
 //! sandbox, and presses Run: [`api`] posts the run spec. The backend's frames and run updates
-//! arrive over the websocket ([`live`]) and land in signals owned by [`App`]; the [`chart`], the
-//! live [`tiles`] and the [`summary`] read those signals. [`route`] says which view is shown, and
-//! [`progress`] keeps the learner's predictions and results in the browser.
+//! arrive over the websocket ([`live`]); a [`tape`] holds the frames of the run a view shows (live
+//! while it runs, the stored ones after), and the [`picture`], the [`chart`]s and the [`tiles`]
+//! all draw the tape's frame. [`route`] says which view is shown, and [`progress`] keeps the
+//! learner's predictions and results in the browser.
 //!
 //! # Layout
-//! - [`api`]: HTTP calls (lessons, start a run, list runs).
-//! - [`live`]: the `/ws` connection, reconnecting, turning messages into signal updates.
-//! - [`route`]: one URL per view (`#/`, `#/lesson/<id>/<step>`, `#/sandbox`).
-//! - [`course`]: the lesson list and a step: read, predict, run, compare, goal checked.
+//! - [`api`]: HTTP calls (lessons, start a run, read runs back).
+//! - [`live`]: the `/ws` connection, reconnecting, turning messages into signals.
+//! - [`tape`]: one run's frames and requests, and the scrubber that moves through them.
+//! - [`picture`]: the pool drawn: instances and their slots, the line, the link, the server.
+//! - [`stage`]: the picture with its scrubber, a set of charts, and the Details drawer.
+//! - [`route`]: one URL per view (`#/`, `#/lesson/<id>/<step>`, `#/sandbox`, `#/run/<id>`).
+//! - [`course`]: the lesson list and a step: read, predict, run, see what it showed.
+//! - [`outcome`]: a step's figure, the prediction beside it, its model's sum, its claim.
+//! - [`run_page`]: one stored run at its own address, to share and to fork.
 //! - [`progress`]: each step's prediction and result, in `localStorage`, downloadable.
 //! - [`identity`]: this browser's anonymous learner id, or the instructor's token.
 //! - [`instructor`]: the instructor's controls (lock the lab, lead the class to a step).
 //! - [`controls`]: the sandbox's run form, every knob of the engine.
-//! - [`chart`]: SVG line charts (connections, throughput and errors, latency), each with a text
-//!   description and a table as its text twin.
-//! - [`replay`]: a stored run replayed under a time scrubber, its requests as a waterfall, and its
-//!   server line beside another run's.
+//! - [`chart`]: SVG line charts with units, limits and events, each with a text twin.
+//! - [`waterfall`]: every request as a lane: wait, connect, query.
+//! - [`instances`]: each app instance's connections against the server's limit.
+//! - [`compare`]: a run's server line beside another run's.
 //! - [`sweep`]: the sizing curve of a sweep over pool sizes.
-//! - [`tiles`]: the latest figures of both sides, as numbers.
-//! - [`summary`]: a finished run's measured result.
+//! - [`tiles`]: every figure of one frame, as numbers.
+//! - [`summary`]: a finished run's measured result, and the list of recent runs.
 
 mod api;
 mod chart;
+mod compare;
 mod controls;
 mod course;
 mod identity;
+mod instances;
 mod instructor;
 mod live;
+mod outcome;
+mod picture;
 mod progress;
-mod replay;
 mod route;
+mod run_page;
+mod stage;
 mod summary;
 mod sweep;
+mod tape;
 mod tiles;
+mod waterfall;
 
 use leptos::prelude::*;
-use poollab_shared::{Frame, Lesson, Query, RunSpec, RunState, RunView, WorkSpec};
+use poollab_shared::{Lesson, Part, Query, RunSpec, RunState, RunView, WorkSpec};
 
-use crate::chart::{Chart, ChartKind, Point};
 use crate::controls::Controls;
 use crate::course::{CourseHome, StepView};
 use crate::live::Live;
-use crate::replay::RunReplay;
 use crate::route::Route;
+use crate::stage::{Details, Stage, StepCharts};
 use crate::summary::{RecentRuns, SummaryCard};
 use crate::sweep::SweepCurve;
-use crate::tiles::{LiveSummary, Tiles};
+use crate::tape::Tape;
 
 /// The page.
 #[component]
@@ -121,7 +133,7 @@ pub fn App() -> impl IntoView {
                 let joined = RwSignal::new(false);
                 view! {
                     <p class="following" data-testid="class-burst">
-                        {format!("Class burst: {} in so far, {} {} requests each. ", b.clicks, b.per_click, format!("{:?}", b.strategy).to_lowercase())}
+                        {format!("Class burst: {} in so far, {} {} requests each. ", b.clicks, b.per_click, b.strategy.as_str())}
                         <button type="button" class="secondary" prop:disabled=move || joined.get()
                             on:click=move |_| { joined.set(true); leptos::task::spawn_local(async move { let _ = api::click_burst().await; }); }>
                             {move || if joined.get() { "You are in" } else { "I'm in!" }}
@@ -148,6 +160,7 @@ pub fn App() -> impl IntoView {
             {move || match route.get() {
                 Route::Course => view! { <div class="layout-one"><CourseHome lessons=lessons progress=progress /></div> }.into_any(),
                 Route::Sandbox => view! { <Sandbox live=live initial=sandbox.get_untracked() /> }.into_any(),
+                Route::Run(id) => view! { <run_page::RunPage id=id live=live sandbox=sandbox /> }.into_any(),
                 Route::Instructor => view! { <div class="layout-one"><instructor::InstructorPanel lessons=lessons class=class signed_in=instructor /></div> }.into_any(),
                 Route::Step { lesson, step } => {
                     let all = lessons.get();
@@ -168,53 +181,50 @@ pub fn App() -> impl IntoView {
 /// Every knob of the engine, free to play with.
 #[component]
 fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
-    let Live { latest, points, watching, runs, .. } = live;
     let sweep = RwSignal::new(None::<String>);
-    // The run whose summary is shown: the one being watched, or the newest finished one.
-    let shown = Memo::new(move |_| {
-        let runs = runs.get();
-        watching
-            .get()
-            .and_then(|id| runs.iter().find(|r| r.id == id).cloned())
-            .or_else(|| runs.into_iter().find(|r| matches!(r.state, RunState::Done | RunState::Failed)))
+    // The run shown: the one being watched, or the newest finished one.
+    let shown_id = Signal::derive(move || {
+        live.watching.get().or_else(|| {
+            live.runs.with(|runs| {
+                runs.iter().find(|r| matches!(r.state, RunState::Done | RunState::Failed)).map(|r| r.id.clone())
+            })
+        })
     });
+    let tape = Tape::new(shown_id, live);
+    let run = Memo::new(move |_| tape.run.get());
     view! {
         <div class="layout">
             <section class="card controls" aria-labelledby="controls-title">
                 <h2 id="controls-title">"Experiment"</h2>
                 <Controls initial=initial on_started=move |view: RunView| live.track(view) on_sweep=move |id| sweep.set(Some(id)) />
             </section>
-            <section class="card live" aria-labelledby="live-title">
-                <h2 id="live-title">"Live"</h2>
-                <RunStatus run=shown />
-                <Chart points=points max_connections=Signal::derive(move || latest.get().map(|f: Frame| f.server.max_connections).unwrap_or(0)) />
-                <Tiles latest=latest />
-                <LiveSummary latest=latest />
-                <Chart points=points max_connections=Signal::derive(move || latest.get().map(|f: Frame| f.server.max_connections).unwrap_or(0)) kind=ChartKind::ServerStates />
-                <Chart points=points max_connections=0u64 kind=ChartKind::Throughput />
-                <Chart points=points max_connections=0u64 kind=ChartKind::Latency />
-            </section>
-            <section class="card result" aria-labelledby="summary-title" aria-live="polite">
-                <h2 id="summary-title">"Result"</h2>
-                <SummaryCard run=shown />
-            </section>
-            {move || sweep.get().map(|id| view! { <SweepCurve id=id /> })}
-            <RunReplay run=shown runs=runs />
-            <section class="card history" aria-labelledby="history-title">
-                <h2 id="history-title">"Recent runs"</h2>
-                <RecentRuns runs=runs />
-            </section>
+            <div class="sandbox-main">
+                <RunStatus run=run />
+                <Stage tape=tape live=live parts=Part::ALL.to_vec() />
+                <section class="card result" aria-labelledby="summary-title" aria-live="polite">
+                    <h2 id="summary-title">"Result"</h2>
+                    <SummaryCard run=run />
+                    {move || run.with(|r| r.as_ref().map(|r| Route::Run(r.id.clone()).href())).map(|href| view! { <p><a href=href>"This run's own page, to share or to change one knob"</a></p> })}
+                </section>
+                <StepCharts tape=tape charts=vec![poollab_shared::ChartName::Connections, poollab_shared::ChartName::Throughput] />
+                {move || sweep.get().map(|id| view! { <SweepCurve id=id /> })}
+                <Details tape=tape live=live shown=vec![poollab_shared::ChartName::Connections, poollab_shared::ChartName::Throughput] />
+                <section class="card history" aria-labelledby="history-title">
+                    <h2 id="history-title">"Recent runs"</h2>
+                    <RecentRuns runs=live.runs />
+                </section>
+            </div>
         </div>
     }
 }
 
 /// One line on where the shown run is.
 #[component]
-fn RunStatus(run: Memo<Option<RunView>>) -> impl IntoView {
+pub(crate) fn RunStatus(run: Memo<Option<RunView>>) -> impl IntoView {
     let text = move || match run.get() {
         None => "No run yet: choose a strategy and press Run.".to_owned(),
         Some(r) => {
-            let what = format!("{:?} run of {} requests", r.spec.strategy, r.spec.requests).to_lowercase();
+            let what = format!("{} run of {} requests", r.spec.strategy.as_str(), r.spec.requests);
             match r.state {
                 RunState::Queued => match r.position {
                     Some(p) => format!("Queued, #{p} in line: {what}"),
@@ -226,17 +236,6 @@ fn RunStatus(run: Memo<Option<RunView>>) -> impl IntoView {
             }
         }
     };
-    let state = move || run.get().map(|r| format!("{:?}", r.state).to_lowercase()).unwrap_or_default();
+    let state = move || run.get().map(|r| r.state.as_str()).unwrap_or_default();
     view! { <p class="status" data-testid="run-status" data-state=state>{text}</p> }
-}
-
-/// Keeps a point per frame for the chart: only the frames of one run at a time.
-pub(crate) fn push_point(points: RwSignal<Vec<Point>>, frame: &Frame) {
-    points.update(|p| {
-        p.push(Point::from(frame));
-        // A minute at ten frames a second is plenty for a burst; older points scroll away.
-        if p.len() > 1200 {
-            p.drain(..p.len() - 1200);
-        }
-    });
 }

@@ -9,17 +9,18 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{MessageEvent, WebSocket};
 
-use crate::chart::Point;
+/// Frames of the watched run kept in the page.
+const MAX_LIVE_FRAMES: usize = 1_200;
 
 /// What the page knows from the backend, as signals.
 #[derive(Clone, Copy)]
 pub struct Live {
     pub connected: RwSignal<bool>,
-    /// The newest frame (idle or not): the tiles show it.
+    /// The newest frame, idle or not: what the server is like now.
     pub latest: RwSignal<Option<Frame>>,
-    /// The chart's points: the frames of the run being watched.
-    pub points: RwSignal<Vec<Point>>,
-    /// The run the chart shows.
+    /// The frames of the run being watched, as they arrive.
+    pub frames: RwSignal<Vec<Frame>>,
+    /// The run whose frames are arriving (the one running now, or the last one that ran).
     pub watching: RwSignal<Option<String>>,
     /// Recent runs, newest first.
     pub runs: RwSignal<Vec<RunView>>,
@@ -32,7 +33,7 @@ impl Live {
         let live = Live {
             connected: RwSignal::new(false),
             latest: RwSignal::new(None),
-            points: RwSignal::new(Vec::new()),
+            frames: RwSignal::new(Vec::new()),
             watching: RwSignal::new(None),
             runs: RwSignal::new(Vec::new()),
             class: RwSignal::new(ClassState::default()),
@@ -50,10 +51,15 @@ impl Live {
     pub fn track(self, view: RunView) {
         // Its frames may already be arriving: start a fresh chart only if it is a new run.
         if self.watching.get_untracked().as_deref() != Some(view.id.as_str()) {
-            self.watching.set(Some(view.id.clone()));
-            self.points.set(Vec::new());
+            self.watch(&view.id);
         }
         self.upsert(view);
+    }
+
+    /// Starts collecting the frames of run `id` (the previous run's are let go).
+    fn watch(self, id: &str) {
+        self.watching.set(Some(id.to_owned()));
+        self.frames.set(Vec::new());
     }
 
     fn upsert(self, view: RunView) {
@@ -68,17 +74,22 @@ impl Live {
             ServerMessage::Frame(frame) => {
                 if let Some(id) = &frame.run_id {
                     if self.watching.with_untracked(|w| w.as_deref() != Some(id)) {
-                        self.watching.set(Some(id.clone()));
-                        self.points.set(Vec::new());
+                        self.watch(id);
                     }
-                    crate::push_point(self.points, &frame);
+                    self.frames.update(|f| {
+                        f.push(frame.clone());
+                        // Two minutes at ten frames a second; a finished run is read back whole
+                        // from the store.
+                        if f.len() > MAX_LIVE_FRAMES {
+                            f.drain(..f.len() - MAX_LIVE_FRAMES);
+                        }
+                    });
                 }
                 self.latest.set(Some(frame));
             }
             ServerMessage::Run(view) => {
                 if view.state == RunState::Running && self.watching.get_untracked().as_deref() != Some(&view.id) {
-                    self.watching.set(Some(view.id.clone()));
-                    self.points.set(Vec::new());
+                    self.watch(&view.id);
                 }
                 self.upsert(view);
             }
@@ -100,7 +111,7 @@ impl Live {
         let on_open = Closure::<dyn FnMut()>::new(move || self.connected.set(true));
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             if let Some(text) = ev.data().as_string()
-                && let Ok(msg) = serde_json::from_str::<ServerMessage>(&text)
+                && let Ok(msg) = ServerMessage::decode(&text)
             {
                 self.on_message(msg);
             }

@@ -1,5 +1,5 @@
 //! A learner's progress, kept in the browser (no account): each step's prediction, what was
-//! measured, and whether the goal was met. It survives a reload and can be downloaded as JSON.
+//! measured, whether the prediction was close, and whether the step's claim held. It survives a reload and can be downloaded as JSON.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +13,11 @@ const KEY: &str = "poollab.progress.v1";
 pub struct StepRecord {
     pub prediction: Option<f64>,
     pub measured: Option<f64>,
+    /// Whether the step's claim held on the learner's run.
     pub passed: Option<bool>,
+    /// Whether the prediction was within a quarter of what was measured.
+    #[serde(default)]
+    pub close: Option<bool>,
     pub run_id: Option<String>,
     /// The step's score, for a scored step (lower is better).
     #[serde(default)]

@@ -1,7 +1,8 @@
 //! Where the learner is: every view has its own URL (in the hash, so the backend serves one page).
 //!
 //! `#/` the course, `#/lesson/<id>/<step>` one step of a lesson (from 1), `#/sandbox` every knob,
-//! `#/instructor` the instructor's controls.
+//! `#/run/<id>` one stored run (to share, replay and fork), `#/instructor` the instructor's
+//! controls.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -12,6 +13,7 @@ pub enum Route {
     Course,
     Step { lesson: String, step: usize },
     Sandbox,
+    Run(String),
     Instructor,
 }
 
@@ -21,6 +23,7 @@ impl Route {
         match parts.as_slice() {
             ["sandbox"] => Route::Sandbox,
             ["instructor"] => Route::Instructor,
+            ["run", id] if !id.is_empty() => Route::Run((*id).to_owned()),
             ["lesson", lesson] => Route::Step { lesson: (*lesson).to_owned(), step: 1 },
             ["lesson", lesson, step] => {
                 Route::Step { lesson: (*lesson).to_owned(), step: step.parse().unwrap_or(1).max(1) }
@@ -34,6 +37,7 @@ impl Route {
             Route::Course => "#/".into(),
             Route::Sandbox => "#/sandbox".into(),
             Route::Instructor => "#/instructor".into(),
+            Route::Run(id) => format!("#/run/{id}"),
             Route::Step { lesson, step } => format!("#/lesson/{lesson}/{step}"),
         }
     }

@@ -76,11 +76,11 @@ pub fn RecentRuns(runs: RwSignal<Vec<RunView>>) -> impl IntoView {
                     let done = r.summary.is_some();
                     view! {
                         <tr>
-                            <td>{format!("{:?}", r.spec.strategy).to_lowercase()}</td>
+                            <td><a href=crate::route::Route::Run(r.id.clone()).href()>{r.spec.strategy.as_str()}</a></td>
                             <td>{r.spec.requests}</td>
                             <td>{r.spec.concurrency}</td>
                             <td>{r.spec.pool.max_connections}</td>
-                            <td>{format!("{:?}", r.state).to_lowercase()}</td>
+                            <td>{r.state.as_str()}</td>
                             <td>{if done { format!("{} / {}", s.completed, s.failed) } else { "–".into() }}</td>
                             <td>{if done { format!("{:.1}", s.latency_ms.p99) } else { "–".into() }}</td>
                             <td>{if done { s.peak_server_connections.to_string() } else { "–".into() }}</td>

@@ -71,7 +71,7 @@ pub fn SweepCurve(id: String) -> impl IntoView {
                         p.max_connections, p.throughput_per_s, p.latency_p99_ms
                     )
                 } else {
-                    format!("pool {}: {:?}", p.max_connections, p.state).to_lowercase()
+                    format!("pool {}: {}", p.max_connections, p.state.as_str())
                 }
             })
             .collect::<Vec<_>>()
@@ -99,7 +99,7 @@ pub fn SweepCurve(id: String) -> impl IntoView {
                 <thead><tr><th scope="col">"pool size"</th><th scope="col">"state"</th><th scope="col">"req/s"</th><th scope="col">"p50 ms"</th><th scope="col">"p99 ms"</th><th scope="col">"failed"</th><th scope="col">"peak server"</th></tr></thead>
                 <tbody>
                     {move || points().into_iter().map(|p| view! {
-                        <tr><td>{p.max_connections}</td><td>{format!("{:?}", p.state).to_lowercase()}</td><td>{format!("{:.0}", p.throughput_per_s)}</td><td>{format!("{:.1}", p.latency_p50_ms)}</td><td>{format!("{:.1}", p.latency_p99_ms)}</td><td>{p.failed}</td><td>{p.peak_server_connections}</td></tr>
+                        <tr><td>{p.max_connections}</td><td>{p.state.as_str()}</td><td>{format!("{:.0}", p.throughput_per_s)}</td><td>{format!("{:.1}", p.latency_p50_ms)}</td><td>{format!("{:.1}", p.latency_p99_ms)}</td><td>{p.failed}</td><td>{p.peak_server_connections}</td></tr>
                     }).collect_view()}
                 </tbody>
             </table>

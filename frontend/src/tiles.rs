@@ -14,7 +14,7 @@ fn Tile(label: &'static str, id: &'static str, value: Signal<String>) -> impl In
 }
 
 #[component]
-pub fn Tiles(latest: RwSignal<Option<Frame>>) -> impl IntoView {
+pub fn Tiles(#[prop(into)] latest: Signal<Option<Frame>>) -> impl IntoView {
     let num = move |f: fn(&Frame) -> String| {
         Signal::derive(move || latest.with(|l| l.as_ref().map(f).unwrap_or_else(|| "–".into())))
     };
@@ -32,20 +32,22 @@ pub fn Tiles(latest: RwSignal<Option<Frame>>) -> impl IntoView {
                 <Tile label="pool size" id="tile-pool-size" value=pool(|p| p.size) />
                 <Tile label="idle" id="tile-idle" value=pool(|p| p.idle) />
                 <Tile label="in use" id="tile-in-use" value=pool(|p| p.in_use) />
+                <Tile label="opening" id="tile-connecting" value=pool(|p| p.connecting) />
                 <Tile label="waiting" id="tile-waiters" value=pool(|p| p.waiters) />
                 <Tile label="oldest wait (ms)" id="tile-oldest-wait" value=pool(|p| p.oldest_wait_ms) />
                 <Tile label="closes per second" id="tile-closes" value=num(|f| format!("{:.0}", f.app.closes_per_s)) />
                 <Tile label="of which: lifetime retirements" id="tile-closes-lifetime" value=num(|f| f.app.closes_lifetime_delta.to_string()) />
                 <Tile label="circuit breaker" id="tile-breaker" value=num(|f| match f.app.breaker {
                     None => "off".into(),
-                    Some(b) => format!("{b:?}").to_lowercase(),
+                    Some(b) => b.as_str().into(),
                 }) />
-                <Tile label="cache hits (last frame)" id="tile-cache" value=num(|f| {
-                    let looked = f.app.cache_hits_delta + f.app.cache_misses_delta;
-                    if looked == 0 { "–".into() } else { format!("{:.0}%", 100.0 * f.app.cache_hits_delta as f64 / looked as f64) }
+                <Tile label="cache hits so far" id="tile-cache" value=num(|f| {
+                    let t = f.app.totals;
+                    if t.cache_hits + t.cache_misses == 0 { "–".into() } else { format!("{} of {}", t.cache_hits, t.cache_hits + t.cache_misses) }
                 }) />
                 <Tile label="p50 latency (ms)" id="tile-p50" value=num(|f| f.app.latency_p50_ms.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())) />
-                <Tile label="errors in the last frame" id="tile-errors" value=num(|f| f.app.failed_delta.to_string()) />
+                <Tile label="failed so far" id="tile-errors" value=num(|f| f.app.totals.failed.to_string()) />
+                <Tile label="connections opened so far" id="tile-connects-total" value=num(|f| f.app.totals.connects.to_string()) />
                 <Tile label="held too long (leak detector)" id="tile-held" value=num(|f| {
                     let named: Vec<String> = f.app.held_too_long.iter().take(4).map(|h| format!("#{}", h.request)).collect();
                     if named.is_empty() { "0".into() } else { format!("{} ({})", f.app.held_too_long_count, named.join(" ")) }
@@ -56,6 +58,7 @@ pub fn Tiles(latest: RwSignal<Option<Frame>>) -> impl IntoView {
                 <Tile label="backends of this run" id="tile-run-backends" value=num(|f| f.server.run_backends.to_string()) />
                 <Tile label="all client backends" id="tile-backends" value=num(|f| f.server.backends.to_string()) />
                 <Tile label="max_connections" id="tile-max" value=num(|f| f.server.max_connections.to_string()) />
+                <Tile label="refused so far (its log)" id="tile-refused" value=num(|f| f.server.refused.map_or("–".into(), |n| n.to_string())) />
                 <Tile label="server reachable" id="tile-up" value=num(|f| if f.server.reachable { "yes".into() } else { "no".into() }) />
                 <Tile label="network outage" id="tile-outage" value=num(|f| if f.app.outage { "on".into() } else { "off".into() }) />
             </div>

@@ -7,9 +7,9 @@
 //!   `{peak_server_connections}` and the page fills in the preset's, the server's or the run's own
 //!   figure ([`fill`]; names in [`crate::figures`]);
 //! - an experiment **preset** (a run spec) and, before it runs, a **prediction** the learner makes;
-//! - a **model**: one line of arithmetic over those figures (`(requests / pool.max_connections -
-//!   1) * work.sleep_ms`), shown with the run's numbers beside what was measured, and a sentence
-//!   for when the two part ways;
+//! - a **model**: one line of arithmetic over those figures
+//!   (`(requests / pool.max_connections - 1) * work.sleep_ms`), shown with the run's numbers beside
+//!   what was measured, and a sentence for when the two part ways;
 //! - a **goal**: the step's claim as comparisons (`peak_server_connections <= pool.max_connections
 //!   && failed == 0`), checked by [`Goal::check`] on the page and, for every step, in the test
 //!   suite, so the course only claims what this lab measures;
@@ -134,6 +134,8 @@ pub enum ChartName {
     ServerStates,
     /// Each app instance's connections against the server's limit.
     Instances,
+    /// Connections opened and closed so far: a pool's churn.
+    Churn,
 }
 
 impl Part {

@@ -27,6 +27,15 @@ pub enum Strategy {
     Pooled,
 }
 
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Naive => "naive",
+            Strategy::Pooled => "pooled",
+        }
+    }
+}
+
 /// What each request asks the database to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -2,6 +2,8 @@
 //! over real HTTP and websockets.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

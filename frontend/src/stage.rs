@@ -1,0 +1,137 @@
+//! The parts every view of a run is built from: the stage (the picture of the pool and the server,
+//! with the scrubber under it), a set of charts, and the "Details" drawer with every other figure.
+//! They all read one [`Tape`], so they always show the same frame.
+
+use leptos::prelude::*;
+use poollab_shared::{ChartName, Frame, InstanceFrame, Part, PoolFrame, RunSpec, Strategy};
+
+use crate::chart::{Chart, ChartKind};
+use crate::compare::Compare;
+use crate::instances::InstanceBars;
+use crate::live::Live;
+use crate::picture::PoolPicture;
+use crate::summary::SummaryCard;
+use crate::tape::{Peaks, Scrubber, Tape};
+use crate::tiles::{LiveSummary, Tiles};
+use crate::waterfall::Waterfall;
+
+/// The state before a run: the server as it is now, and the app's pools with nothing opened yet.
+fn before_the_run(latest: Option<Frame>, spec: &RunSpec) -> Option<Frame> {
+    let mut frame = latest?;
+    frame.run_id = None;
+    frame.elapsed_ms = 0;
+    frame.app = Default::default();
+    frame.server.run_backends = 0;
+    frame.server.run_by_state.clear();
+    frame.server.refused = None;
+    let pool = (spec.strategy == Strategy::Pooled).then(|| PoolFrame {
+        max_connections: u64::from(spec.pool.max_connections),
+        instances: 1,
+        ..PoolFrame::default()
+    });
+    frame.instances = (0..spec.instances.max(1)).map(|_| InstanceFrame { pool, ..InstanceFrame::default() }).collect();
+    frame.pool = pool.map(|p| PoolFrame {
+        max_connections: p.max_connections * u64::from(spec.instances.max(1)),
+        instances: u64::from(spec.instances.max(1)),
+        ..p
+    });
+    Some(frame)
+}
+
+/// A frame stored before frames described each instance reads as one instance.
+fn with_instances(mut frame: Frame) -> Frame {
+    if frame.instances.is_empty() {
+        frame.instances.push(InstanceFrame {
+            name: String::new(),
+            connecting: frame.pool.map_or(frame.app.connecting, |p| p.connecting),
+            holding: frame.app.holding,
+            pool: frame.pool,
+            server_backends: frame.server.run_backends,
+        });
+    }
+    frame
+}
+
+/// The picture of the run, its scrubber, and a line of where it is.
+#[component]
+pub fn Stage(tape: Tape, live: Live, parts: Vec<Part>, #[prop(optional)] preset: Option<RunSpec>) -> impl IntoView {
+    let spec = Signal::derive({
+        let preset = preset.clone();
+        move || tape.run.with(|r| r.as_ref().map(|r| r.spec.clone())).or_else(|| preset.clone())
+    });
+    let frame = Signal::derive(move || match tape.frame() {
+        Some(f) => Some(with_instances(f)),
+        None => spec.with(|s| s.as_ref().and_then(|s| before_the_run(live.latest.get(), s))),
+    });
+    let peaks = Signal::derive(move || tape.peaks());
+    let heading = move || match tape.run.with(|r| r.as_ref().map(|r| r.state)) {
+        None => "Before the run",
+        Some(poollab_shared::RunState::Queued) => "Waiting for its turn",
+        Some(poollab_shared::RunState::Running) => "Live",
+        Some(_) if tape.cursor.get().is_some() => "Going back through the run",
+        Some(_) => "The run's last moment",
+    };
+    view! {
+        <section class="card stage" aria-labelledby="stage-title">
+            <h3 id="stage-title">{heading}</h3>
+            <PoolPicture frame=frame spec=spec peaks=Signal::derive(move || if tape.len() > 0 { peaks.get() } else { Peaks::default() }) parts=parts />
+            <Scrubber tape=tape />
+            <p class="error" role="alert">{move || tape.error.get()}</p>
+        </section>
+    }
+}
+
+fn chart(tape: Tape, name: ChartName) -> AnyView {
+    match name {
+        ChartName::Connections => view! { <Chart tape=tape kind=ChartKind::Connections /> }.into_any(),
+        ChartName::ServerStates => view! { <Chart tape=tape kind=ChartKind::ServerStates /> }.into_any(),
+        ChartName::Throughput => view! { <Chart tape=tape kind=ChartKind::Throughput /> }.into_any(),
+        ChartName::Latency => view! { <Chart tape=tape kind=ChartKind::Latency /> }.into_any(),
+        ChartName::Waterfall => view! { <Waterfall tape=tape /> }.into_any(),
+        ChartName::Instances => view! { <InstanceBars tape=tape /> }.into_any(),
+        ChartName::Churn => view! { <Chart tape=tape kind=ChartKind::Churn /> }.into_any(),
+    }
+}
+
+/// Every chart there is, in the order the Details drawer shows them.
+const ALL_CHARTS: [ChartName; 7] = [
+    ChartName::Connections,
+    ChartName::Churn,
+    ChartName::Waterfall,
+    ChartName::Throughput,
+    ChartName::Latency,
+    ChartName::ServerStates,
+    ChartName::Instances,
+];
+
+/// A step's own charts, each across the page.
+#[component]
+pub fn StepCharts(tape: Tape, charts: Vec<ChartName>) -> impl IntoView {
+    (!charts.is_empty()).then(|| {
+        view! {
+            <section class="charts" aria-label="The step's charts">
+                {charts.into_iter().map(|c| view! { <div class="card">{chart(tape, c)}</div> }).collect_view()}
+            </section>
+        }
+    })
+}
+
+/// Every figure of the run that the view above does not show, behind one toggle.
+#[component]
+pub fn Details(tape: Tape, live: Live, shown: Vec<ChartName>) -> impl IntoView {
+    let others: Vec<ChartName> = ALL_CHARTS.into_iter().filter(|c| !shown.contains(c)).collect();
+    let frame = Signal::derive(move || tape.frame());
+    let run = Memo::new(move |_| tape.run.get());
+    view! {
+        <details class="card details" data-testid="details">
+            <summary>"Details: every figure of this run"</summary>
+            <h3>"At the picture's moment"</h3>
+            <Tiles latest=frame />
+            <LiveSummary latest=live.latest />
+            <h3>"The run's result"</h3>
+            <SummaryCard run=run />
+            {others.into_iter().map(|c| chart(tape, c)).collect_view()}
+            <Compare tape=tape runs=live.runs />
+        </details>
+    }
+}

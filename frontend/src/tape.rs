@@ -1,0 +1,168 @@
+//! One run as a view shows it: its frames, its requests, and where the scrubber is.
+//!
+//! While the run goes, its frames are the live ones; once it is over (or when an old run is
+//! opened) they are the ones the lab stored, read back with every request's record. The picture,
+//! the charts and the tiles all read the same [`Tape`], so what they draw is the same frame, and
+//! after a run they keep showing it (its last frame, or wherever the scrubber is) until the next.
+
+use leptos::prelude::*;
+use poollab_shared::{Frame, RequestRecord, RunState, RunView, ServerFacts, Timeline};
+
+use crate::live::Live;
+
+#[derive(Clone, Copy)]
+pub struct Tape {
+    /// The run shown, as the live feed last described it (or as it was stored).
+    pub run: Memo<Option<RunView>>,
+    /// The run's stored timeline, once read.
+    stored: RwSignal<Option<(RunView, Timeline)>>,
+    live: Live,
+    /// The frame the scrubber is on; none follows the newest.
+    pub cursor: RwSignal<Option<usize>>,
+    pub error: RwSignal<Option<String>>,
+}
+
+/// The most each figure reached over the frames of a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Peaks {
+    pub server: u64,
+    pub in_use: u64,
+    pub connecting: u64,
+    pub waiters: u64,
+    pub holding: u64,
+}
+
+impl Peaks {
+    pub fn of(frames: &[Frame]) -> Peaks {
+        frames.iter().fold(Peaks::default(), |p, f| {
+            let pool = f.pool.unwrap_or_default();
+            Peaks {
+                server: p.server.max(f.server.run_backends),
+                in_use: p.in_use.max(pool.in_use),
+                connecting: p.connecting.max(f.app.connecting),
+                waiters: p.waiters.max(pool.waiters),
+                holding: p.holding.max(f.app.holding),
+            }
+        })
+    }
+}
+
+impl Tape {
+    /// The tape of the run `run_id` names.
+    pub fn new(run_id: Signal<Option<String>>, live: Live) -> Tape {
+        let stored = RwSignal::new(None::<(RunView, Timeline)>);
+        let cursor = RwSignal::new(None::<usize>);
+        let error = RwSignal::new(None::<String>);
+        let run = Memo::new(move |_| {
+            let id = run_id.get()?;
+            live.runs
+                .with(|runs| runs.iter().find(|r| r.id == id).cloned())
+                .or_else(|| stored.with(|s| s.as_ref().filter(|(r, _)| r.id == id).map(|(r, _)| r.clone())))
+        });
+        // A run that is over (or that the live feed does not know) is read back from the store,
+        // once: its frames and every request's record.
+        Effect::new(move |_| {
+            let Some(id) = run_id.get() else { return };
+            let over = run.with(|r| r.as_ref().is_none_or(|r| matches!(r.state, RunState::Done | RunState::Failed)));
+            if !over || stored.with_untracked(|s| s.as_ref().is_some_and(|(r, _)| r.id == id)) {
+                return;
+            }
+            leptos::task::spawn_local(async move {
+                match crate::api::timeline(&id).await {
+                    Ok(mut view) => {
+                        let timeline = view.timeline.take().unwrap_or_default();
+                        stored.set(Some((view, timeline)));
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        });
+        // Another run: the scrubber follows the newest frame again.
+        Effect::new(move |previous: Option<Option<String>>| {
+            let id = run_id.get();
+            if previous.is_some_and(|p| p != id) {
+                cursor.set(None);
+            }
+            id
+        });
+        Tape { run, stored, live, cursor, error }
+    }
+
+    fn id(&self) -> Option<String> {
+        self.run.with(|r| r.as_ref().map(|r| r.id.clone()))
+    }
+
+    /// Runs `f` on the run's frames: the stored ones once read, the live ones before.
+    pub fn with_frames<R>(&self, f: impl FnOnce(&[Frame]) -> R) -> R {
+        let id = self.id();
+        let stored = self.stored.with(|s| s.as_ref().is_some_and(|(r, _)| Some(&r.id) == id.as_ref()));
+        if stored {
+            return self.stored.with(|s| f(s.as_ref().map_or(&[][..], |(_, t)| &t.frames)));
+        }
+        if id.is_some() && self.live.watching.with(|w| *w == id) {
+            return self.live.frames.with(|frames| f(frames));
+        }
+        f(&[])
+    }
+
+    /// The frame the scrubber is on (the newest when it follows).
+    pub fn frame(&self) -> Option<Frame> {
+        let at = self.cursor.get();
+        self.with_frames(|frames| match at {
+            Some(i) => frames.get(i.min(frames.len().saturating_sub(1))).cloned(),
+            None => frames.last().cloned(),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.with_frames(<[Frame]>::len)
+    }
+
+    /// Where the scrubber is, as a frame index.
+    pub fn position(&self) -> usize {
+        let len = self.len();
+        self.cursor.get().map_or(len.saturating_sub(1), |i| i.min(len.saturating_sub(1)))
+    }
+
+    pub fn peaks(&self) -> Peaks {
+        self.with_frames(Peaks::of)
+    }
+
+    /// Every request of the run, once it is over and read back.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        let id = self.id();
+        self.stored.with(|s| {
+            s.as_ref().filter(|(r, _)| Some(&r.id) == id.as_ref()).map(|(_, t)| t.requests.clone()).unwrap_or_default()
+        })
+    }
+
+    /// The server's limits as the run's frames carried them, or as the server is now.
+    pub fn server(&self) -> ServerFacts {
+        self.with_frames(|f| f.last().map(|f| f.server.facts()))
+            .or_else(|| self.live.latest.with(|l| l.as_ref().map(|f| f.server.facts())))
+            .unwrap_or_default()
+    }
+}
+
+/// A slider under the picture that moves the tape through the run's frames (keyboard: arrows).
+#[component]
+pub fn Scrubber(tape: Tape) -> impl IntoView {
+    let len = move || tape.len();
+    let time = move || tape.frame().map_or(0.0, |f| f.elapsed_ms as f64 / 1000.0);
+    let following = move || tape.cursor.get().is_none();
+    view! {
+        <div class="scrub" data-testid="scrubber-box">
+            <label for="scrubber">{move || format!("{:.1} s into the run", time())}</label>
+            <input id="scrubber" type="range" min="0" max=move || len().saturating_sub(1) step="1"
+                prop:disabled=move || len() < 2
+                prop:value=move || tape.position().to_string()
+                on:input=move |ev| {
+                    if let Ok(v) = event_target_value(&ev).parse::<usize>() {
+                        tape.cursor.set((v + 1 < len()).then_some(v));
+                    }
+                } />
+            <button type="button" class="secondary small" prop:disabled=following
+                on:click=move |_| tape.cursor.set(None)>"To the end"</button>
+        </div>
+    }
+}

@@ -1,0 +1,212 @@
+//! The course in a real browser: every step shows its own view after its run (its figure, the
+//! prediction beside it, its model's sum, its charts, the picture of its last frame), and the
+//! picture draws exactly the frame it was given.
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use poollab_shared::{ChartName, Frame, Lesson, ServerMessage};
+use serde::Deserialize;
+use support::browser::{Session, save_screenshot, text, wait_for};
+use support::spawn_app;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The element each chart is drawn in.
+fn chart_id(chart: ChartName) -> &'static str {
+    match chart {
+        ChartName::Connections => "chart",
+        ChartName::Waterfall => "waterfall",
+        ChartName::Latency => "chart-latency",
+        ChartName::Throughput => "chart-throughput",
+        ChartName::ServerStates => "chart-server-states",
+        ChartName::Instances => "chart-instances",
+        ChartName::Churn => "chart-churn",
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_step_shows_its_own_view_after_its_run() {
+    let app = spawn_app(100).await;
+    let (_, body) = app.get("/api/lessons").await;
+    let lessons: Vec<Lesson> = serde_json::from_value(body).expect("lessons");
+    let session = Session::open(&app, "/").await;
+    let page = &session.page;
+    wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 15", 30).await;
+    save_screenshot(page, "course.png").await;
+
+    for lesson in &lessons {
+        for (i, step) in lesson.steps.iter().enumerate() {
+            let n = i + 1;
+            let here = format!("{} step {n}", lesson.id);
+            page.evaluate(format!("location.hash = '#/lesson/{}/{n}'; true", lesson.id)).await.expect("go to the step");
+            wait_for(
+                page,
+                &format!(
+                    "(() => {{ const s = document.querySelector('[data-testid=step]'); \
+                       return s && s.dataset.lesson === '{}' && s.dataset.step === '{n}'; }})()",
+                    lesson.id
+                ),
+                10,
+            )
+            .await;
+            // Before the run the text is filled with the preset's and the server's figures, and
+            // the picture shows the empty pool and the server as it is.
+            wait_for(page, "document.querySelector('[data-testid=picture]') !== null", 10).await;
+            let words = text(page, "document.querySelector('[data-testid=step] .step-text').textContent").await;
+            assert!(!words.contains('{') && !words.contains('…'), "{here}: a figure was left unfilled: {words}");
+            if step.prediction.is_some() {
+                assert_eq!(text(page, "String(document.getElementById('run').disabled)").await, "true", "{here}");
+                let input = page.find_element("#prediction").await.expect("prediction input");
+                input.focus().await.expect("focus");
+                input.type_str("10").await.expect("type").press_key("Enter").await.expect("Enter runs it");
+            } else {
+                page.find_element("#run").await.expect("Run").click().await.expect("click");
+            }
+            wait_for(page, "document.querySelector('[data-testid=goal]') !== null", 90).await;
+            assert_eq!(
+                text(page, "document.querySelector('[data-testid=goal]').dataset.passed").await,
+                "true",
+                "{here}: the claim held on the reference run"
+            );
+            let claim = text(page, "document.querySelector('[data-testid=goal]').textContent").await;
+            assert!(!claim.contains('…') && !claim.contains('{'), "{here}: {claim}");
+            // The step's own figure, big, and the prediction beside what was measured.
+            let figure = text(page, "document.querySelector('[data-testid=key-figure]')?.dataset.figure ?? ''").await;
+            assert_eq!(Some(figure.as_str()), step.figure(), "{here}: the step's figure is shown");
+            if step.prediction.is_some() {
+                let compare =
+                    text(page, "document.querySelector('[data-testid=prediction-compare]').textContent").await;
+                assert!(compare.contains("You predicted10") && compare.contains("Measured"), "{here}: {compare}");
+                assert!(compare.contains("close") || compare.contains("Close"), "{here}: {compare}");
+            }
+            if step.model.is_some() {
+                let sum = text(page, "document.querySelector('[data-testid=model-sum]').textContent").await;
+                assert!(sum.contains("measured") && !sum.contains('?'), "{here}: the model's sum: {sum}");
+            }
+            // The picture keeps showing the run: its last frame, not an idle one.
+            wait_for(page, "Number(document.querySelector('[data-testid=picture]')?.dataset.elapsed) > 0", 20).await;
+            for chart in &step.view.charts {
+                let id = chart_id(*chart);
+                wait_for(page, &format!("document.querySelector('.charts [data-testid={id}]') !== null"), 20).await;
+                if *chart == ChartName::Waterfall {
+                    wait_for(
+                        page,
+                        "Number(document.querySelector('.charts [data-testid=waterfall]')?.dataset.requests) > 0",
+                        20,
+                    )
+                    .await;
+                }
+            }
+            if step.score.is_some() {
+                let score = text(page, "document.querySelector('[data-testid=score]').textContent").await;
+                assert!(score.starts_with("Your score: ") && score.contains("peak server connections"), "{score}");
+            }
+            save_screenshot(page, &format!("step-{}-{n}.png", lesson.id)).await;
+        }
+    }
+
+    // The instructor saw this learner's prediction, and whether it was close.
+    let h: poollab_shared::PredictionHistogram = app
+        .http
+        .get(app.url("/api/class/predictions?lesson=03-server-limit&step=1"))
+        .bearer_auth(support::INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("histogram");
+    assert_eq!((h.count, h.bins[0].from), (1, 10.0), "{h:?}");
+    assert!(h.measured_median.is_some_and(|m| m > 10.0 * 1.25) && h.close == 0, "10 refusals was not close: {h:?}");
+
+    // A reload keeps the progress, and a done step shows its run again from the store.
+    page.evaluate("location.hash = '#/'; true").await.expect("to the course");
+    page.reload().await.expect("reload");
+    wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 15", 30).await;
+    for lesson in &lessons {
+        let passed =
+            text(page, &format!("document.querySelector(\"[data-lesson='{}']\").dataset.passed", lesson.id)).await;
+        assert_eq!(passed, lesson.steps.len().to_string(), "{} keeps its progress after a reload", lesson.id);
+    }
+    page.evaluate("location.hash = '#/lesson/05-pool-full/1'; true").await.expect("open a done step");
+    wait_for(page, "document.querySelector('[data-testid=goal]')?.dataset.passed === 'true'", 10).await;
+    wait_for(page, "Number(document.querySelector('[data-testid=picture]')?.dataset.elapsed) > 0", 10).await;
+    session.close().await;
+    app.stop().await;
+}
+
+/// What the page drew, read back from the picture.
+#[derive(Debug, Deserialize)]
+struct Drawn {
+    seq: u64,
+    in_use: u64,
+    connecting: u64,
+    idle: u64,
+    waiters: u64,
+    server: u64,
+}
+
+const READ_PICTURE: &str = "(() => { const p = document.querySelector('[data-testid=picture]'); \
+    if (!p || !p.dataset.elapsed || p.dataset.elapsed === '0') return ''; \
+    const n = (sel) => p.querySelectorAll(sel).length; \
+    return JSON.stringify({ seq: Number(p.dataset.seq), \
+      in_use: n('[data-testid=pool-slots] rect.in-use'), connecting: n('[data-testid=pool-slots] rect.connecting'), \
+      idle: n('[data-testid=pool-slots] rect.idle'), waiters: n('[data-testid=line] circle.waiter'), \
+      server: n('[data-testid=server] rect.cell[data-state^=run]') }); })()";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_picture_draws_the_frame_it_was_given() {
+    let app = spawn_app(50).await;
+    let session = Session::open(&app, "/#/sandbox").await;
+    let page = &session.page;
+    wait_for(page, "document.querySelector('.conn.ok') !== null", 30).await;
+    // The test hears the same frames the page does, on a websocket of its own.
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    let id = app
+        .start_run(serde_json::json!({ "strategy": "pooled", "requests": 40, "concurrency": 40,
+                                       "pool": { "max_connections": 5 }, "work": { "query": "sleep", "sleep_ms": 150 } }))
+        .await;
+    let mut frames: HashMap<u64, Frame> = HashMap::new();
+    let mut drawn = Vec::new();
+    let started = Instant::now();
+    let mut done = false;
+    while !done {
+        assert!(started.elapsed() < Duration::from_secs(60), "the run never ended");
+        // Between two looks at the page, take what the websocket has.
+        while let Ok(Some(Ok(Message::Text(t)))) = tokio::time::timeout(Duration::from_millis(20), ws.next()).await {
+            match ServerMessage::decode(&t).expect("a message") {
+                ServerMessage::Frame(f) if f.run_id.as_deref() == Some(id.as_str()) => {
+                    frames.insert(f.seq, f);
+                }
+                ServerMessage::Run(r) if r.id == id && r.summary.is_some() => done = true,
+                _ => {}
+            }
+        }
+        let json = text(page, READ_PICTURE).await;
+        if !json.is_empty() {
+            drawn.push(serde_json::from_str::<Drawn>(&json).expect("drawn"));
+        }
+    }
+    let mut compared = 0;
+    let mut busy = 0;
+    for d in drawn {
+        let Some(f) = frames.get(&d.seq) else { continue };
+        let pool = f.pool.expect("a pooled run's frame has its pool");
+        assert_eq!(
+            (d.in_use, d.connecting, d.idle, d.waiters, d.server),
+            (pool.in_use, pool.connecting, pool.idle, pool.waiters, f.server.run_backends),
+            "frame {} drawn as {d:?}, sent as {pool:?} with {} server backends",
+            d.seq,
+            f.server.run_backends
+        );
+        compared += 1;
+        busy += u64::from(pool.in_use > 0 && pool.waiters > 0);
+    }
+    assert!(compared >= 5 && busy >= 3, "compared {compared} frames, {busy} with connections in use and a line");
+    save_screenshot(page, "picture-live.png").await;
+    session.close().await;
+    app.stop().await;
+}
