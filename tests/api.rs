@@ -383,17 +383,56 @@ async fn the_page_is_served_from_the_binary_itself() {
     assert_eq!(resp.headers()["content-type"], "application/wasm");
     let plain = resp.bytes().await.expect("wasm");
     assert!(plain.starts_with(b"\0asm"), "a client that does not ask for gzip gets the wasm as is");
-    // Browsers ask for gzip, and get about a third of the bytes (the API's answers stay plain).
+    // A client that takes gzip only gets the gzip twin the build made, a third of the bytes.
     let resp = app.http.get(&wasm_url).header("accept-encoding", "gzip").send().await.expect("GET wasm, gzip");
     assert_eq!(resp.headers().get("content-encoding").map(|v| v.as_bytes()), Some(&b"gzip"[..]));
     assert_eq!(resp.headers()["content-type"], "application/wasm");
+    assert_eq!(resp.headers()["vary"], "accept-encoding");
     let gzipped = resp.bytes().await.expect("gzipped wasm");
     assert!(gzipped.starts_with(&[0x1f, 0x8b]), "a gzip stream");
     assert!(gzipped.len() * 2 < plain.len(), "{} gzipped vs {} plain", gzipped.len(), plain.len());
+    // Browsers take brotli too, and get the brotli twin, smaller still.
+    let resp = app.http.get(&wasm_url).header("accept-encoding", "gzip, deflate, br, zstd").send().await.expect("GET");
+    assert_eq!(resp.headers().get("content-encoding").map(|v| v.as_bytes()), Some(&b"br"[..]));
+    let brotli = resp.bytes().await.expect("brotli wasm");
+    let built =
+        std::fs::read(support::dist().join(format!("{}.br", wasm.trim_start_matches('/')))).expect("the .br twin");
+    assert_eq!(brotli.as_ref(), built.as_slice(), "the twin the build made");
+    assert!(brotli.len() < gzipped.len(), "{} brotli vs {} gzip", brotli.len(), gzipped.len());
     let resp = app.http.get(app.url("/api/lessons")).header("accept-encoding", "gzip").send().await.expect("GET");
     assert!(resp.headers().get("content-encoding").is_none(), "the API is not compressed");
     // Any other path is the page (its own routes live after '#').
     let resp = app.http.get(app.url("/lesson/whatever")).send().await.expect("GET");
     assert!(resp.text().await.expect("html").contains("<title>Pool Lab"));
+    app.stop().await;
+}
+
+/// The page's weight budget: a learner on a classroom's Wi-Fi downloads at most 200 KB of it (the
+/// build compresses it with brotli, which every browser takes), and its wasm stays under 700 KB
+/// as built. The build prints both (`frontend/compress.mjs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_page_is_light_on_the_wire() {
+    let app = support::spawn_app(20).await;
+    let get = |path: String| {
+        let req = app.http.get(app.url(&path)).header("accept-encoding", "gzip, deflate, br");
+        async move { req.send().await.expect("GET").bytes().await.expect("body").len() }
+    };
+    let html = std::fs::read_to_string(support::dist().join("index.html")).expect("the page is built");
+    let mut on_the_wire = get("/".into()).await;
+    let assets: Vec<&str> = html
+        .split('"')
+        .filter(|s| s.starts_with('/') && [".wasm", ".js", ".css"].iter().any(|e| s.ends_with(e)))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert!(assets.iter().any(|a| a.ends_with(".wasm")) && assets.len() >= 3, "{assets:?}");
+    for asset in &assets {
+        on_the_wire += get((*asset).to_owned()).await;
+    }
+    let wasm = assets.iter().find(|a| a.ends_with(".wasm")).expect("a wasm");
+    let wasm_size = std::fs::metadata(support::dist().join(wasm.trim_start_matches('/'))).expect("wasm").len();
+    println!("page: {} KB on the wire, wasm {} KB as built", on_the_wire / 1024, wasm_size / 1024);
+    assert!(on_the_wire <= 200 * 1024, "the page weighs {on_the_wire} bytes on the wire (budget 200 KB)");
+    assert!(wasm_size <= 700 * 1024, "the wasm is {wasm_size} bytes (budget 700 KB)");
     app.stop().await;
 }

@@ -63,6 +63,8 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     // The stored run is read back by itself: every request is a lane of the waterfall, and the
     // scrubber takes the picture back to the run's first frame and the chart's cursor with it.
     wait_for(page, "document.querySelector('[data-testid=waterfall]')?.dataset.requests === '60'", 20).await;
+    page.find_element("[data-testid=scrubber-box] button").await.expect("To the end").click().await.expect("click");
+    wait_for(page, "document.querySelector('[data-testid=chart] .cursor') === null", 5).await;
     let last_seq = text(page, "document.querySelector('[data-testid=picture]').dataset.seq").await;
     page.evaluate(
         "(() => { const s = document.getElementById('scrubber'); s.value = '0'; \

@@ -43,7 +43,7 @@ async fn fetch_text(method: &str, url: &str, body: Option<String>) -> Result<Str
         struct ErrorBody {
             error: String,
         }
-        let message = serde_json::from_str::<ErrorBody>(&text).map_or(text, |b| b.error);
+        let message = crate::json::parse::<ErrorBody>(&text).map_or(text, |b| b.error);
         return Err(format!("{} {}", response.status(), message));
     }
     Ok(text)
@@ -51,12 +51,12 @@ async fn fetch_text(method: &str, url: &str, body: Option<String>) -> Result<Str
 
 async fn fetch<T: DeserializeOwned>(method: &str, url: &str, body: Option<String>) -> Result<T, String> {
     let text = fetch_text(method, url, body).await?;
-    serde_json::from_str(&text).map_err(|e| format!("unexpected answer: {e}"))
+    crate::json::parse(&text).map_err(|e| format!("unexpected answer: {e}"))
 }
 
 /// POSTs `body` as JSON and reads the answer.
 async fn post<T: DeserializeOwned>(url: &str, body: &impl serde::Serialize) -> Result<T, String> {
-    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
+    let body = crate::json::stringify(body)?;
     fetch("POST", url, Some(body)).await
 }
 
@@ -67,7 +67,7 @@ struct Created {
 
 /// Queues a run; returns its id.
 pub async fn start_run(spec: &RunSpec) -> Result<String, String> {
-    let body = serde_json::to_string(spec).map_err(|e| e.to_string())?;
+    let body = crate::json::stringify(spec)?;
     fetch::<Created>("POST", "/api/runs", Some(body)).await.map(|c| c.id)
 }
 
@@ -91,7 +91,7 @@ pub async fn timeline(id: &str) -> Result<RunView, String> {
 
 /// Queues a sizing sweep; returns its id.
 pub async fn start_sweep(sweep: &SweepSpec) -> Result<String, String> {
-    let body = serde_json::to_string(sweep).map_err(|e| e.to_string())?;
+    let body = crate::json::stringify(sweep)?;
     fetch::<Created>("POST", "/api/sweeps", Some(body)).await.map(|c| c.id)
 }
 
@@ -119,7 +119,7 @@ pub async fn follow(step: Option<FollowStep>) -> Result<ClassState, String> {
 
 /// Tells the instructor how a step went (best effort: a lost report only leaves a gap).
 pub async fn report(report: &StepReport) {
-    if let Ok(body) = serde_json::to_string(report) {
+    if let Ok(body) = crate::json::stringify(report) {
         let _ = fetch_text("POST", "/api/class/progress", Some(body)).await;
     }
 }

@@ -34,6 +34,7 @@ pub fn events(frames: &[Frame]) -> Vec<Event> {
     let mut idle_marked = false;
     // A pool's closes during or after an outage are broken connections, not idle ones.
     let mut outage_seen = false;
+    let mut lifetime_so_far = 0;
     for f in frames {
         let t_s = f.elapsed_ms as f64 / 1000.0;
         let mut mark = |label: &str| out.push(Event { t_s, label: label.to_owned() });
@@ -56,7 +57,10 @@ pub fn events(frames: &[Frame]) -> Vec<Event> {
         }
         // A pool's closes that are not retirements are idle closes (or broken connections).
         outage_seen |= f.app.outage;
-        let idle_closes = f.app.closes_delta.saturating_sub(f.app.closes_lifetime_delta);
+        // Retirements are counted as they are decided and closes once they are done, so compare
+        // what the run has done so far, not one frame's deltas.
+        lifetime_so_far += f.app.closes_lifetime_delta;
+        let idle_closes = f.app.totals.closes.saturating_sub(lifetime_so_far);
         if f.pool.is_some() && idle_closes > 0 && !idle_marked {
             idle_marked = true;
             mark(if outage_seen { "broken connections closed" } else { "idle closes begin" });
@@ -113,7 +117,8 @@ impl ChartKind {
 
     fn unit(self) -> &'static str {
         match self {
-            ChartKind::Connections | ChartKind::ServerStates | ChartKind::Churn => "connections",
+            ChartKind::Connections => "connections, or requests waiting",
+            ChartKind::ServerStates | ChartKind::Churn => "connections",
             ChartKind::Throughput => "requests per second",
             ChartKind::Latency => "milliseconds",
         }
@@ -309,13 +314,20 @@ pub fn LineChart(
         })
     };
     let event_marks = move || {
+        // Each label takes the first row where it does not run into the one before it.
+        let mut row_ends: Vec<f64> = Vec::new();
         events
             .get()
             .into_iter()
-            .enumerate()
-            .map(|(i, e)| {
+            .map(|e| {
                 let ex = x(e.t_s);
-                let ly = TOP + 10.0 + (i % 3) as f64 * 11.0;
+                let width = e.label.len() as f64 * 5.6 + 8.0;
+                let row = row_ends.iter().position(|end| *end < ex).unwrap_or(row_ends.len());
+                if row == row_ends.len() {
+                    row_ends.push(0.0);
+                }
+                row_ends[row] = ex + width;
+                let ly = TOP + 10.0 + row as f64 * 12.0;
                 let name = e.label.clone();
                 view! {
                     <g class="event" data-event=name>
@@ -353,9 +365,15 @@ pub fn LineChart(
             })
             .collect::<Vec<_>>()
     };
+    let too_quick = move || {
+        (points_count() > 0 && points_count() < 4).then(|| view! {
+            <p class="note-quick">"This run was over in a few tenths of a second, quicker than the chart's ten frames a second can draw: the waterfall shows every request of it."</p>
+        })
+    };
     view! {
         <figure class="chart">
             <strong class="chart-title">{title.clone()}</strong>
+            {too_quick}
             <svg viewBox=format!("0 0 {W} {H}") role="img" aria-labelledby=labelled_by data-testid=id data-points=points_count>
                 <title id=title_id>{title}</title>
                 <desc id=desc_id>{move || description.get()}</desc>

@@ -6,16 +6,17 @@ use poollab_shared::{
     Query, RunSpec, RunView, Strategy, SweepSpec, WorkSpec,
 };
 
-/// A labelled number input bound to a signal, clamped to its documented range.
-#[component]
-fn NumberField(
+/// A labelled number input bound to a signal, clamped to its documented range. (Plain functions
+/// rather than components: the form has dozens of fields, and a component's props builder per
+/// call would weigh on the page.)
+fn number_field(
     id: &'static str,
     label: &'static str,
     value: RwSignal<u64>,
     range: std::ops::RangeInclusive<u64>,
-    #[prop(optional)] hint: &'static str,
-    #[prop(into, optional)] disabled: Signal<bool>,
-) -> impl IntoView {
+    hint: &'static str,
+    disabled: Signal<bool>,
+) -> impl IntoView + use<> {
     let (min, max) = (*range.start(), *range.end());
     view! {
         <div class="field">
@@ -48,13 +49,12 @@ fn NumberField(
 }
 
 /// A labelled checkbox bound to a signal.
-#[component]
-fn CheckField(
+fn check_field(
     id: &'static str,
     label: &'static str,
     value: RwSignal<bool>,
-    #[prop(optional)] hint: &'static str,
-) -> impl IntoView {
+    hint: &'static str,
+) -> impl IntoView + use<> {
     view! {
         <div class="field check">
             <input id=id type="checkbox" prop:checked=move || value.get() on:change=move |ev| value.set(event_target_checked(&ev)) />
@@ -65,13 +65,12 @@ fn CheckField(
 }
 
 /// A labelled drop-down of `(value, label)` options bound to a signal.
-#[component]
-fn SelectField<T: Copy + PartialEq + Send + Sync + 'static>(
+fn select_field<T: Copy + PartialEq + Send + Sync + 'static>(
     id: &'static str,
     label: &'static str,
     value: RwSignal<T>,
     options: Vec<(T, &'static str)>,
-) -> impl IntoView {
+) -> impl IntoView + use<T> {
     let choices = options.clone();
     view! {
         <div class="field">
@@ -243,49 +242,49 @@ pub fn Controls(
             </fieldset>
             <fieldset>
                 <legend>"The load"</legend>
-                <NumberField id="requests" label="Requests" value=requests range=Limits::REQUESTS hint="how many in all" />
-                <NumberField id="concurrency" label="Concurrency" value=concurrency range=Limits::CONCURRENCY hint="in flight at once" />
-                <SelectField id="shape" label="Arrivals" value=shape options=vec![(LoadShape::Burst, "burst"), (LoadShape::Rate, "steady rate"), (LoadShape::Ramp, "ramp")] />
-                <NumberField id="rate" label="Rate (requests/s)" value=rate range=Limits::RATE_PER_S hint="steady rate, or where a ramp starts" disabled=burst />
-                <NumberField id="ramp-to" label="Ramp to (requests/s)" value=ramp_to range=Limits::RATE_PER_S hint="where a ramp ends" disabled=burst />
-                <NumberField id="linger" label="Watch afterwards (ms)" value=linger range=Limits::LINGER_MS hint="keep watching the idle pool after the last request" />
-                <NumberField id="instances" label="App instances" value=instances range=Limits::INSTANCES hint="each with its own pool" />
+                {number_field("requests", "Requests", requests, Limits::REQUESTS, "how many in all", Signal::stored(false))}
+                {number_field("concurrency", "Concurrency", concurrency, Limits::CONCURRENCY, "in flight at once", Signal::stored(false))}
+                {select_field("shape", "Arrivals", shape, vec![(LoadShape::Burst, "burst"), (LoadShape::Rate, "steady rate"), (LoadShape::Ramp, "ramp")])}
+                {number_field("rate", "Rate (requests/s)", rate, Limits::RATE_PER_S, "steady rate, or where a ramp starts", burst.into())}
+                {number_field("ramp-to", "Ramp to (requests/s)", ramp_to, Limits::RATE_PER_S, "where a ramp ends", burst.into())}
+                {number_field("linger", "Watch afterwards (ms)", linger, Limits::LINGER_MS, "keep watching the idle pool after the last request", Signal::stored(false))}
+                {number_field("instances", "App instances", instances, Limits::INSTANCES, "each with its own pool", Signal::stored(false))}
             </fieldset>
             <fieldset>
                 <legend>"The work of each request"</legend>
-                <SelectField id="query" label="Query" value=query options=vec![(Query::SelectUser, "lookup by id"), (Query::Sleep, "slow (pg_sleep)"), (Query::Heavy, "unindexed (table scan)")] />
-                <NumberField id="sleep-ms" label="Query time (ms)" value=sleep_ms range=Limits::SLEEP_MS hint="for the slow query" />
-                <NumberField id="hold-ms" label="Hold connection (ms)" value=hold_ms range=Limits::HOLD_MS hint="other work between two queries, connection held" />
-                <NumberField id="users" label="Distinct users" value=users range=Limits::USERS hint="fewer: more repeats for a cache" />
+                {select_field("query", "Query", query, vec![(Query::SelectUser, "lookup by id"), (Query::Sleep, "slow (pg_sleep)"), (Query::Heavy, "unindexed (table scan)")])}
+                {number_field("sleep-ms", "Query time (ms)", sleep_ms, Limits::SLEEP_MS, "for the slow query", Signal::stored(false))}
+                {number_field("hold-ms", "Hold connection (ms)", hold_ms, Limits::HOLD_MS, "other work between two queries, connection held", Signal::stored(false))}
+                {number_field("users", "Distinct users", users, Limits::USERS, "fewer: more repeats for a cache", Signal::stored(false))}
             </fieldset>
             <fieldset prop:disabled=naive>
                 <legend>"The pool (pooled only)"</legend>
-                <NumberField id="pool-max" label="Pool max size" value=pool_max range=Limits::MAX_CONNECTIONS hint="connections at most, per instance" disabled=naive />
-                <NumberField id="pool-min" label="Pool min size" value=pool_min range=Limits::MIN_CONNECTIONS hint="opened before the burst" disabled=naive />
-                <NumberField id="acquire-timeout" label="Acquire timeout (ms)" value=acquire_timeout range=Limits::ACQUIRE_TIMEOUT_MS hint="wait this long for a connection, then fail" disabled=naive />
-                <NumberField id="idle-timeout" label="Idle timeout (ms)" value=idle_timeout range=Limits::IDLE_TIMEOUT_MS hint="close idle connections after; 0: never" disabled=naive />
-                <NumberField id="max-lifetime" label="Max lifetime (ms)" value=max_lifetime range=Limits::MAX_LIFETIME_MS hint="replace connections older than; 0: never" disabled=naive />
-                <CheckField id="test-before-acquire" label="Test before acquire" value=test_before_acquire hint="ping an idle connection before handing it out" />
+                {number_field("pool-max", "Pool max size", pool_max, Limits::MAX_CONNECTIONS, "connections at most, per instance", naive.into())}
+                {number_field("pool-min", "Pool min size", pool_min, Limits::MIN_CONNECTIONS, "opened before the burst", naive.into())}
+                {number_field("acquire-timeout", "Acquire timeout (ms)", acquire_timeout, Limits::ACQUIRE_TIMEOUT_MS, "wait this long for a connection, then fail", naive.into())}
+                {number_field("idle-timeout", "Idle timeout (ms)", idle_timeout, Limits::IDLE_TIMEOUT_MS, "close idle connections after; 0: never", naive.into())}
+                {number_field("max-lifetime", "Max lifetime (ms)", max_lifetime, Limits::MAX_LIFETIME_MS, "replace connections older than; 0: never", naive.into())}
+                {check_field("test-before-acquire", "Test before acquire", test_before_acquire, "ping an idle connection before handing it out")}
             </fieldset>
             <fieldset>
                 <legend>"The network"</legend>
-                <NumberField id="delay-ms" label="Added round trip (ms)" value=delay_ms range=Limits::DELAY_MS hint="distance between app and database" />
-                <SelectField id="outage" label="Outage" value=outage options=vec![(None, "none"), (Some(OutageMode::Refuse), "refuse (server gone)"), (Some(OutageMode::Blackhole), "blackhole (packets lost)")] />
-                <NumberField id="outage-start" label="Outage starts at (ms)" value=outage_start range=Limits::OUTAGE_START_MS hint="after the run starts" disabled=no_outage />
-                <NumberField id="outage-for" label="Outage lasts (ms)" value=outage_for range=Limits::OUTAGE_DURATION_MS disabled=no_outage />
+                {number_field("delay-ms", "Added round trip (ms)", delay_ms, Limits::DELAY_MS, "distance between app and database", Signal::stored(false))}
+                {select_field("outage", "Outage", outage, vec![(None, "none"), (Some(OutageMode::Refuse), "refuse (server gone)"), (Some(OutageMode::Blackhole), "blackhole (packets lost)")])}
+                {number_field("outage-start", "Outage starts at (ms)", outage_start, Limits::OUTAGE_START_MS, "after the run starts", no_outage.into())}
+                {number_field("outage-for", "Outage lasts (ms)", outage_for, Limits::OUTAGE_DURATION_MS, "", no_outage.into())}
             </fieldset>
             <fieldset>
                 <legend>"Guards in front of the database"</legend>
-                <CheckField id="breaker" label="Circuit breaker" value=breaker_on hint="fail fast while the database is failing" />
-                <NumberField id="breaker-threshold" label="Opens after failures in a row" value=breaker_threshold range=Limits::BREAKER_FAILURE_THRESHOLD />
-                <NumberField id="breaker-open" label="Stays open (ms)" value=breaker_open_ms range=Limits::BREAKER_OPEN_MS hint="then lets one trial through" />
-                <CheckField id="cache" label="Cache answers" value=cache_on hint="a hit needs no connection" />
-                <NumberField id="cache-ttl" label="Cache freshness (ms)" value=cache_ttl range=Limits::CACHE_TTL_MS />
+                {check_field("breaker", "Circuit breaker", breaker_on, "fail fast while the database is failing")}
+                {number_field("breaker-threshold", "Opens after failures in a row", breaker_threshold, Limits::BREAKER_FAILURE_THRESHOLD, "", Signal::stored(false))}
+                {number_field("breaker-open", "Stays open (ms)", breaker_open_ms, Limits::BREAKER_OPEN_MS, "then lets one trial through", Signal::stored(false))}
+                {check_field("cache", "Cache answers", cache_on, "a hit needs no connection")}
+                {number_field("cache-ttl", "Cache freshness (ms)", cache_ttl, Limits::CACHE_TTL_MS, "", Signal::stored(false))}
             </fieldset>
             <fieldset>
                 <legend>"A bug to study: leaks"</legend>
-                <NumberField id="leak-percent" label="Requests that leak (%)" value=leak_percent range=Limits::LEAK_PERCENT hint="never give their connection back" />
-                <NumberField id="leak-detect" label="Leak detection (ms)" value=leak_detect_ms range=Limits::LEAK_DETECT_AFTER_MS hint="flag connections held longer; 0: off" />
+                {number_field("leak-percent", "Requests that leak (%)", leak_percent, Limits::LEAK_PERCENT, "never give their connection back", Signal::stored(false))}
+                {number_field("leak-detect", "Leak detection (ms)", leak_detect_ms, Limits::LEAK_DETECT_AFTER_MS, "flag connections held longer; 0: off", Signal::stored(false))}
             </fieldset>
             <button id="run" type="submit" prop:disabled=move || busy.get()>"Run"</button>
             <fieldset class="sweep-form">

@@ -27,6 +27,11 @@ pub fn CourseHome(lessons: RwSignal<Vec<Lesson>>, progress: RwSignal<Progress>) 
             <p class="muted">
                 "Fifteen short lessons. Each step explains one idea, asks what you expect, runs the experiment on a real PostgreSQL, and checks what was measured."
             </p>
+            <p class="muted">
+                "Words you will meet: a "<strong>"naive"</strong>" app opens a new database connection for every request and closes it afterwards; a "
+                <strong>"pooled"</strong>" app borrows one from a pool of connections it keeps open (here a real sqlx pool, the Rust library). A "
+                <strong>"backend"</strong>" is the process PostgreSQL runs for each connection. The picture of each step is drawn from the lab's measurements, live while a run goes."
+            </p>
             <ol class="lessons" data-testid="lesson-list">
                 {move || lessons.get().into_iter().map(|l| {
                     let total = l.steps.len();
@@ -35,7 +40,7 @@ pub fn CourseHome(lessons: RwSignal<Vec<Lesson>>, progress: RwSignal<Progress>) 
                     view! {
                         <li data-lesson=l.id.clone() data-passed=passed class:done=passed == total>
                             <a href=href>{l.title.clone()}</a>
-                            <span class="progress-note">{format!("{passed} of {total} steps")}</span>
+                            <span class="progress-note">{format!("{passed} of {total} step{}", if total == 1 { "" } else { "s" })}</span>
                             <p class="muted">{l.summary.clone()}</p>
                         </li>
                     }
@@ -229,9 +234,7 @@ pub fn StepView(
                 None => "Waiting in line.".to_owned(),
             },
             RunState::Running => "Running: the picture follows it live.".to_owned(),
-            RunState::Done => {
-                "Done: the picture shows the run's last frame; drag the slider to go back through it.".to_owned()
-            }
+            RunState::Done => "Done: drag the slider under the picture to move through the run.".to_owned(),
             RunState::Failed => format!("The run failed: {}", r.error.unwrap_or_default()),
         })
     };
@@ -289,7 +292,7 @@ pub fn StepView(
                         {move || run.with(|r| r.as_ref().map(|r| Route::Run(r.id.clone()).href())).map(|href| view! { <a href=href data-testid="run-link">"This run's own page"</a> })}
                     </p>
                 </article>
-                <Stage tape=tape live=live parts=parts preset=preset_for_stage />
+                <Stage tape=tape live=live parts=parts preset=preset_for_stage moment=step.view.moment />
             </div>
             {outcome}
             <StepCharts tape=tape charts=charts.clone() />

@@ -7,6 +7,8 @@ use crate::tape::Tape;
 
 const W: f64 = 720.0;
 const LEFT: f64 = 96.0;
+/// Room on the right for each bar's figures.
+const RIGHT: f64 = 190.0;
 const BAR: f64 = 18.0;
 
 #[component]
@@ -15,7 +17,7 @@ pub fn InstanceBars(tape: Tape) -> impl IntoView {
         let frame = tape.frame()?;
         let server = frame.server.facts();
         let scale_max = (server.max_connections.max(1)) as f64;
-        let x = move |v: f64| LEFT + v / scale_max * (W - LEFT - 20.0);
+        let x = move |v: f64| LEFT + v / scale_max * (W - LEFT - RIGHT);
         let rows = frame.instances.len();
         let height = 60.0 + rows as f64 * (BAR + 8.0) + 30.0;
         let mut at = 0.0;
@@ -38,16 +40,13 @@ pub fn InstanceBars(tape: Tape) -> impl IntoView {
                 let y = 60.0 + i as f64 * (BAR + 8.0);
                 let pool = inst.pool.unwrap_or_default();
                 let label = format!("app {}", i + 1);
-                let text = format!(
-                    "{} backends on the server · pool {} in use, {} opening, {} waiting",
-                    inst.server_backends, pool.in_use, pool.connecting, pool.waiters
-                );
+                let text = format!("{} on the server, {} opening", inst.server_backends, pool.connecting);
                 view! {
                     <g data-testid="instance-bar" data-backends=inst.server_backends>
                         <text class="tick" x=LEFT - 8.0 y=y + 13.0 text-anchor="end">{label}</text>
                         <rect class=format!("fleet i{}", i % 6) x=LEFT y=y width=(x(inst.server_backends as f64) - LEFT).max(0.0) height=BAR />
                         <rect class="fleet-opening" x=x(inst.server_backends as f64) y=y width=(x((inst.server_backends + pool.connecting) as f64) - x(inst.server_backends as f64)).max(0.0) height=BAR />
-                        <text class="note" x=x((inst.server_backends + pool.connecting) as f64) + 6.0 y=y + 13.0>{text}</text>
+                        <text class="note" x=W - 16.0 y=y + 13.0 text-anchor="end">{text}</text>
                     </g>
                 }
             })

@@ -40,6 +40,7 @@ mod course;
 mod identity;
 mod instances;
 mod instructor;
+mod json;
 mod live;
 mod outcome;
 mod picture;

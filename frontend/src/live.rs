@@ -111,7 +111,7 @@ impl Live {
         let on_open = Closure::<dyn FnMut()>::new(move || self.connected.set(true));
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             if let Some(text) = ev.data().as_string()
-                && let Ok(msg) = ServerMessage::decode(&text)
+                && let Some(msg) = decode(&text)
             {
                 self.on_message(msg);
             }
@@ -132,4 +132,18 @@ impl Live {
     fn retry(self) {
         set_timeout(move || self.open(), Duration::from_secs(1));
     }
+}
+
+/// Reads a server message: its `type` first, then the rest as that type. (The same JSON as the
+/// internally tagged `ServerMessage`; serde's own way of reading such an enum buffers the payload
+/// and compiles a second reader for every type in it, which the page's size would pay for.)
+fn decode(text: &str) -> Option<ServerMessage> {
+    let value = js_sys::JSON::parse(text).ok()?;
+    let kind = js_sys::Reflect::get(&value, &"type".into()).ok()?.as_string()?;
+    Some(match kind.as_str() {
+        "frame" => ServerMessage::Frame(crate::json::from_value(value).ok()?),
+        "run" => ServerMessage::Run(crate::json::from_value(value).ok()?),
+        "class" => ServerMessage::Class(crate::json::from_value(value).ok()?),
+        _ => return None,
+    })
 }

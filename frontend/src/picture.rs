@@ -211,7 +211,7 @@ fn line(frame: &Frame, peaks: Peaks, pooled: bool, y: f64) -> AnyView {
             view! { <circle class="waiter" cx=cx cy=cy r="4.5" /> }
         })
         .collect_view();
-    let after = y + 62.0 + rows(dots, cols) * 14.0 + 6.0;
+    let after = y + 70.0 + rows(dots, cols) * 14.0 + 6.0;
     let more = (pool.waiters > dots).then(
         || view! { <text class="note" x=LINE_X y=after>{format!("+{} more waiting", pool.waiters - dots)}</text> },
     );
@@ -388,7 +388,7 @@ pub fn PoolPicture(
                     <li><span class="swatch sq idle" aria-hidden="true"></span>"idle in the pool"</li>
                     <li><span class="swatch sq unopened" aria-hidden="true"></span>"room in the pool"</li>
                     <li><span class="swatch dot" aria-hidden="true"></span>"a waiting request"</li>
-                    <li><span class="swatch sq other" aria-hidden="true"></span>"other clients"</li>
+                    <li><span class="swatch sq other" aria-hidden="true"></span>"other clients (the lab's own among them)"</li>
                     <li><span class="swatch sq reserved" aria-hidden="true"></span>"reserved for superusers"</li>
                 </ul>
                 <p class="chart-text" data-testid="picture-text">{move || frame.get().zip(spec.get()).map(|(f, s)| describe(&f, &s))}</p>

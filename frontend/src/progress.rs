@@ -42,12 +42,12 @@ impl Progress {
     pub fn load() -> Progress {
         storage()
             .and_then(|s| s.get_item(KEY).ok().flatten())
-            .and_then(|json| serde_json::from_str(&json).ok())
+            .and_then(|json| crate::json::parse(&json).ok())
             .unwrap_or_default()
     }
 
     pub fn save(&self) {
-        if let (Some(s), Ok(json)) = (storage(), serde_json::to_string(self)) {
+        if let (Some(s), Ok(json)) = (storage(), crate::json::stringify(self)) {
             let _ = s.set_item(KEY, &json);
         }
     }
@@ -60,7 +60,7 @@ impl Progress {
 
     /// The progress as a `data:` URL, for a download link.
     pub fn download_href(&self) -> String {
-        let json = serde_json::to_string_pretty(self).unwrap_or_default();
+        let json = crate::json::stringify(self).unwrap_or_default();
         format!("data:application/json;charset=utf-8,{}", js_sys::encode_uri_component(&json))
     }
 }

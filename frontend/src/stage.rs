@@ -3,7 +3,7 @@
 //! They all read one [`Tape`], so they always show the same frame.
 
 use leptos::prelude::*;
-use poollab_shared::{ChartName, Frame, InstanceFrame, Part, PoolFrame, RunSpec, Strategy};
+use poollab_shared::{ChartName, Frame, InstanceFrame, Moment, Part, PoolFrame, RunSpec, Strategy};
 
 use crate::chart::{Chart, ChartKind};
 use crate::compare::Compare;
@@ -52,9 +52,29 @@ fn with_instances(mut frame: Frame) -> Frame {
     frame
 }
 
-/// The picture of the run, its scrubber, and a line of where it is.
+/// The picture of the run, its scrubber, and a line of where it is. Once the run is over the
+/// picture opens on `moment` (its busiest frame, unless a step wants its end).
 #[component]
-pub fn Stage(tape: Tape, live: Live, parts: Vec<Part>, #[prop(optional)] preset: Option<RunSpec>) -> impl IntoView {
+pub fn Stage(
+    tape: Tape,
+    live: Live,
+    parts: Vec<Part>,
+    #[prop(optional)] preset: Option<RunSpec>,
+    #[prop(optional)] moment: Moment,
+) -> impl IntoView {
+    // Once per run, when its stored frames arrive.
+    Effect::new(move |opened: Option<Option<String>>| {
+        let id = tape.run.with(|r| r.as_ref().map(|r| r.id.clone()));
+        let over = tape.is_over();
+        let opened = opened.flatten();
+        if over && opened != id {
+            if moment == Moment::Busiest {
+                tape.to_busiest();
+            }
+            return id;
+        }
+        opened
+    });
     let spec = Signal::derive({
         let preset = preset.clone();
         move || tape.run.with(|r| r.as_ref().map(|r| r.spec.clone())).or_else(|| preset.clone())
@@ -65,11 +85,14 @@ pub fn Stage(tape: Tape, live: Live, parts: Vec<Part>, #[prop(optional)] preset:
     });
     let peaks = Signal::derive(move || tape.peaks());
     let heading = move || match tape.run.with(|r| r.as_ref().map(|r| r.state)) {
-        None => "Before the run",
-        Some(poollab_shared::RunState::Queued) => "Waiting for its turn",
-        Some(poollab_shared::RunState::Running) => "Live",
-        Some(_) if tape.cursor.get().is_some() => "Going back through the run",
-        Some(_) => "The run's last moment",
+        None => "Before the run".to_owned(),
+        Some(poollab_shared::RunState::Queued) => "Waiting for its turn".to_owned(),
+        Some(poollab_shared::RunState::Running) => "Live".to_owned(),
+        Some(_) if tape.cursor.get().is_some() => {
+            let at = tape.frame().map_or(0.0, |f| f.elapsed_ms as f64 / 1000.0);
+            format!("The run at {at:.1} s: drag the slider through it")
+        }
+        Some(_) => "The run's last moment".to_owned(),
     };
     view! {
         <section class="card stage" aria-labelledby="stage-title">

@@ -3,7 +3,8 @@
 //! While the run goes, its frames are the live ones; once it is over (or when an old run is
 //! opened) they are the ones the lab stored, read back with every request's record. The picture,
 //! the charts and the tiles all read the same [`Tape`], so what they draw is the same frame, and
-//! after a run they keep showing it (its last frame, or wherever the scrubber is) until the next.
+//! after a run they keep showing it (its busiest moment or its end, wherever the scrubber is)
+//! until the next.
 
 use leptos::prelude::*;
 use poollab_shared::{Frame, RequestRecord, RunState, RunView, ServerFacts, Timeline};
@@ -30,6 +31,13 @@ pub struct Peaks {
     pub connecting: u64,
     pub waiters: u64,
     pub holding: u64,
+}
+
+/// How much is going on in a frame: the run's backends, connections in use or opening, and
+/// requests waiting.
+fn busyness(f: &Frame) -> u64 {
+    let pool = f.pool.map_or(0, |p| p.in_use + p.waiters);
+    f.server.run_backends + pool + f.app.connecting + f.app.holding
 }
 
 impl Peaks {
@@ -103,6 +111,22 @@ impl Tape {
             return self.live.frames.with(|frames| f(frames));
         }
         f(&[])
+    }
+
+    /// Puts the scrubber on the run's busiest frame (the first, when several tie).
+    pub fn to_busiest(&self) {
+        let at = self.with_frames(|frames| {
+            frames.iter().enumerate().max_by_key(|(i, f)| (busyness(f), std::cmp::Reverse(*i))).map(|(i, _)| i)
+        });
+        if let Some(i) = at.filter(|i| i + 1 < self.len()) {
+            self.cursor.set(Some(i));
+        }
+    }
+
+    /// Whether the run is over and its stored frames are on the tape.
+    pub fn is_over(&self) -> bool {
+        let id = self.id();
+        self.stored.with(|s| s.as_ref().is_some_and(|(r, _)| Some(&r.id) == id.as_ref()))
     }
 
     /// The frame the scrubber is on (the newest when it follows).

@@ -3,8 +3,7 @@
 use leptos::prelude::*;
 use poollab_shared::Frame;
 
-#[component]
-fn Tile(label: &'static str, id: &'static str, value: Signal<String>) -> impl IntoView {
+fn tile(label: &'static str, id: &'static str, value: Signal<String>) -> impl IntoView + use<> {
     view! {
         <div class="tile" data-testid=id>
             <span class="value">{move || value.get()}</span>
@@ -27,40 +26,40 @@ pub fn Tiles(#[prop(into)] latest: Signal<Option<Frame>>) -> impl IntoView {
         <div class="tiles">
             <div class="side">
                 <h3>"App"</h3>
-                <Tile label="requests in flight" id="tile-in-flight" value=num(|f| f.app.in_flight.to_string()) />
-                <Tile label="connects per second" id="tile-connects" value=num(|f| format!("{:.0}", f.app.connects_per_s)) />
-                <Tile label="pool size" id="tile-pool-size" value=pool(|p| p.size) />
-                <Tile label="idle" id="tile-idle" value=pool(|p| p.idle) />
-                <Tile label="in use" id="tile-in-use" value=pool(|p| p.in_use) />
-                <Tile label="opening" id="tile-connecting" value=pool(|p| p.connecting) />
-                <Tile label="waiting" id="tile-waiters" value=pool(|p| p.waiters) />
-                <Tile label="oldest wait (ms)" id="tile-oldest-wait" value=pool(|p| p.oldest_wait_ms) />
-                <Tile label="closes per second" id="tile-closes" value=num(|f| format!("{:.0}", f.app.closes_per_s)) />
-                <Tile label="of which: lifetime retirements" id="tile-closes-lifetime" value=num(|f| f.app.closes_lifetime_delta.to_string()) />
-                <Tile label="circuit breaker" id="tile-breaker" value=num(|f| match f.app.breaker {
+                {tile("requests in flight", "tile-in-flight", num(|f| f.app.in_flight.to_string()))}
+                {tile("connects per second", "tile-connects", num(|f| format!("{:.0}", f.app.connects_per_s)))}
+                {tile("pool size", "tile-pool-size", pool(|p| p.size))}
+                {tile("idle", "tile-idle", pool(|p| p.idle))}
+                {tile("in use", "tile-in-use", pool(|p| p.in_use))}
+                {tile("opening", "tile-connecting", pool(|p| p.connecting))}
+                {tile("waiting", "tile-waiters", pool(|p| p.waiters))}
+                {tile("oldest wait (ms)", "tile-oldest-wait", pool(|p| p.oldest_wait_ms))}
+                {tile("closes per second", "tile-closes", num(|f| format!("{:.0}", f.app.closes_per_s)))}
+                {tile("of which: lifetime retirements", "tile-closes-lifetime", num(|f| f.app.closes_lifetime_delta.to_string()))}
+                {tile("circuit breaker", "tile-breaker", num(|f| match f.app.breaker {
                     None => "off".into(),
                     Some(b) => b.as_str().into(),
-                }) />
-                <Tile label="cache hits so far" id="tile-cache" value=num(|f| {
+                }))}
+                {tile("cache hits so far", "tile-cache", num(|f| {
                     let t = f.app.totals;
                     if t.cache_hits + t.cache_misses == 0 { "–".into() } else { format!("{} of {}", t.cache_hits, t.cache_hits + t.cache_misses) }
-                }) />
-                <Tile label="p50 latency (ms)" id="tile-p50" value=num(|f| f.app.latency_p50_ms.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())) />
-                <Tile label="failed so far" id="tile-errors" value=num(|f| f.app.totals.failed.to_string()) />
-                <Tile label="connections opened so far" id="tile-connects-total" value=num(|f| f.app.totals.connects.to_string()) />
-                <Tile label="held too long (leak detector)" id="tile-held" value=num(|f| {
+                }))}
+                {tile("p50 latency (ms)", "tile-p50", num(|f| f.app.latency_p50_ms.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())))}
+                {tile("failed so far", "tile-errors", num(|f| f.app.totals.failed.to_string()))}
+                {tile("connections opened so far", "tile-connects-total", num(|f| f.app.totals.connects.to_string()))}
+                {tile("held too long (leak detector)", "tile-held", num(|f| {
                     let named: Vec<String> = f.app.held_too_long.iter().take(4).map(|h| format!("#{}", h.request)).collect();
                     if named.is_empty() { "0".into() } else { format!("{} ({})", f.app.held_too_long_count, named.join(" ")) }
-                }) />
+                }))}
             </div>
             <div class="side">
                 <h3>"Server (pg_stat_activity)"</h3>
-                <Tile label="backends of this run" id="tile-run-backends" value=num(|f| f.server.run_backends.to_string()) />
-                <Tile label="all client backends" id="tile-backends" value=num(|f| f.server.backends.to_string()) />
-                <Tile label="max_connections" id="tile-max" value=num(|f| f.server.max_connections.to_string()) />
-                <Tile label="refused so far (its log)" id="tile-refused" value=num(|f| f.server.refused.map_or("–".into(), |n| n.to_string())) />
-                <Tile label="server reachable" id="tile-up" value=num(|f| if f.server.reachable { "yes".into() } else { "no".into() }) />
-                <Tile label="network outage" id="tile-outage" value=num(|f| if f.app.outage { "on".into() } else { "off".into() }) />
+                {tile("backends of this run", "tile-run-backends", num(|f| f.server.run_backends.to_string()))}
+                {tile("all client backends", "tile-backends", num(|f| f.server.backends.to_string()))}
+                {tile("max_connections", "tile-max", num(|f| f.server.max_connections.to_string()))}
+                {tile("refused so far (its log)", "tile-refused", num(|f| f.server.refused.map_or("–".into(), |n| n.to_string())))}
+                {tile("server reachable", "tile-up", num(|f| if f.server.reachable { "yes".into() } else { "no".into() }))}
+                {tile("network outage", "tile-outage", num(|f| if f.app.outage { "on".into() } else { "off".into() }))}
             </div>
         </div>
     }

@@ -7,8 +7,10 @@ use poollab_shared::RequestRecord;
 use crate::tape::Tape;
 
 const LANE: f64 = 4.0;
-const WIDTH: f64 = 640.0;
+const WIDTH: f64 = 720.0;
 const LEFT: f64 = 8.0;
+/// Room under the lanes for the time axis.
+const AXIS: f64 = 34.0;
 /// Requests drawn (the first ones of the run); the table and the CSV have them all.
 const SHOWN: usize = 150;
 
@@ -16,9 +18,37 @@ const SHOWN: usize = 150;
 /// of its time (waiting for a slot, holding the connection between queries, answering).
 #[component]
 pub fn Waterfall(tape: Tape) -> impl IntoView {
-    let requests = Signal::derive(move || tape.requests());
+    // Lanes in the order the requests' work began (their query, once they had a connection), so
+    // waves read as a staircase.
+    let requests = Signal::derive(move || {
+        let mut all = tape.requests();
+        all.sort_by(|a, b| {
+            (a.start_ms + a.acquire_wait_ms + a.connect_ms).total_cmp(&(b.start_ms + b.acquire_wait_ms + b.connect_ms))
+        });
+        all
+    });
     let end = move || requests.with(|r| r.iter().take(SHOWN).map(|r| r.start_ms + r.total_ms).fold(1.0, f64::max));
-    let height = move || requests.with(|r| r.len().min(SHOWN) as f64 * LANE + 24.0);
+    let lanes_h = move || requests.with(|r| r.len().min(SHOWN) as f64 * LANE);
+    let height = move || lanes_h() + AXIS;
+    let axis = move || {
+        let (end, y) = (end(), lanes_h());
+        let scale = (WIDTH - LEFT * 2.0) / end;
+        let step = crate::chart::nice_step(end / 6.0);
+        let mut ticks = Vec::new();
+        let mut t = 0.0;
+        while t <= end + 1e-9 {
+            let x = LEFT + t * scale;
+            ticks.push(view! {
+                <line class="grid" x1=x x2=x y1="0" y2=y + 4.0 />
+                <text class="tick" x=x y=y + 16.0 text-anchor="middle">{format!("{}", (t * 10.0).round() / 10.0)}</text>
+            });
+            t += step;
+        }
+        view! {
+            {ticks}
+            <text class="axis" x=WIDTH / 2.0 y=y + 30.0 text-anchor="middle">"milliseconds since the run started"</text>
+        }
+    };
     let bars = move || {
         let scale = (WIDTH - LEFT * 2.0) / end();
         requests.with(|rs| {
@@ -81,14 +111,15 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
                 data-requests=move || requests.with(|r| r.len().min(SHOWN))>
                 <title id="waterfall-title">"Every request: wait, connect, query"</title>
                 <desc id="waterfall-desc">{describe}</desc>
+                {axis}
                 {bars}
             </svg>
             <figcaption>
                 <ul class="legend">
-                    <li><span class="swatch s-wait" aria-hidden="true"></span>"waiting for a connection"</li>
-                    <li><span class="swatch s-server" aria-hidden="true"></span>"connecting"</li>
+                    <li><span class="swatch s-wait" aria-hidden="true"></span>"waiting for a pooled connection (while the pool opens one, too)"</li>
+                    <li><span class="swatch s-server" aria-hidden="true"></span>"opening its own connection"</li>
                     <li><span class="swatch s-inuse" aria-hidden="true"></span>"querying"</li>
-                    <li><span class="swatch s-rest" aria-hidden="true"></span>"the rest (a slot, holding, answering)"</li>
+                    <li><span class="swatch s-rest" aria-hidden="true"></span>"the rest: closing, holding between queries, answering"</li>
                     <li><span class="swatch s-bad" aria-hidden="true"></span>"failed"</li>
                 </ul>
                 <p class="chart-text">{describe}</p>

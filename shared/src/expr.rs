@@ -336,10 +336,15 @@ fn render(node: &Node, figure: &dyn Fn(&str) -> Option<f64>, out: &mut String) {
 }
 
 /// A figure as a person would say it: whole numbers from 100 up, one decimal below (none when it
-/// would be `.0`), thousands grouped with a thin space.
+/// would be `.0`), two significant digits below 1 (`0.043`, never a misleading `0`), thousands
+/// grouped with a thin space.
 pub fn number(v: f64) -> String {
     if !v.is_finite() {
         return "?".into();
+    }
+    if v != 0.0 && v.abs() < 1.0 {
+        let decimals = (1 - v.abs().log10().floor() as i32).clamp(1, 6) as usize;
+        return format!("{v:.decimals$}").replace('-', "−");
     }
     let rounded = if v.abs() >= 100.0 { v.round() } else { (v * 10.0).round() / 10.0 };
     let text = if rounded.fract() == 0.0 { format!("{rounded:.0}") } else { format!("{rounded:.1}") };
@@ -410,5 +415,9 @@ mod tests {
         assert_eq!(number(1_000.0), "1000");
         assert_eq!(number(-3.0), "−3");
         assert_eq!(number(f64::NAN), "?");
+        assert_eq!(
+            (number(0.73), number(0.0432), number(0.0049), number(0.0)),
+            ("0.73".into(), "0.043".into(), "0.0049".into(), "0".into())
+        );
     }
 }

@@ -221,42 +221,6 @@ pub enum ServerMessage {
     },
 }
 
-impl ServerMessage {
-    /// Reads a message off the wire: the same JSON as `serde_json::from_str::<ServerMessage>`, read
-    /// by looking at its `type` first and then reading the payload as that type. serde's own way
-    /// of reading an internally tagged enum buffers the payload and so compiles a second reader
-    /// for every type inside it; the page, whose size learners download, uses this one.
-    pub fn decode(text: &str) -> Result<ServerMessage, serde_json::Error> {
-        #[derive(Deserialize)]
-        struct Tag {
-            #[serde(rename = "type")]
-            kind: String,
-        }
-        #[derive(Deserialize)]
-        struct Message {
-            message: String,
-        }
-        #[derive(Deserialize)]
-        struct Version {
-            version: String,
-        }
-        Ok(match serde_json::from_str::<Tag>(text)?.kind.as_str() {
-            "frame" => ServerMessage::Frame(serde_json::from_str(text)?),
-            "run" => ServerMessage::Run(serde_json::from_str(text)?),
-            "class" => ServerMessage::Class(serde_json::from_str(text)?),
-            "hello" => ServerMessage::Hello { version: serde_json::from_str::<Version>(text)?.version },
-            "pong" => ServerMessage::Pong,
-            "error" => ServerMessage::Error { message: serde_json::from_str::<Message>(text)?.message },
-            other => {
-                return Err(serde::de::Error::unknown_variant(
-                    other,
-                    &["frame", "run", "class", "hello", "pong", "error"],
-                ));
-            }
-        })
-    }
-}
-
 /// What the instructor has set for the whole class.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -296,34 +260,6 @@ pub enum ClientMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decode_reads_what_serde_writes() {
-        let frame = Frame {
-            seq: 7,
-            run_id: Some("r".into()),
-            pool: Some(PoolFrame { size: 3, idle: 1, in_use: 1, connecting: 1, ..PoolFrame::default() }),
-            instances: vec![InstanceFrame { name: "poollab-pool".into(), holding: 1, ..InstanceFrame::default() }],
-            ..Frame::default()
-        };
-        let class = ClassState { locked: true, follow: Some(FollowStep { lesson: "l".into(), step: 2 }), burst: None };
-        let run: RunView =
-            serde_json::from_str(r#"{"id":"x","state":"queued","spec":{"strategy":"naive"},"submitted_at_ms":1}"#)
-                .unwrap();
-        for msg in [
-            ServerMessage::Frame(frame),
-            ServerMessage::Run(run),
-            ServerMessage::Class(class),
-            ServerMessage::Hello { version: "1".into() },
-            ServerMessage::Pong,
-            ServerMessage::Error { message: "no".into() },
-        ] {
-            let json = serde_json::to_string(&msg).unwrap();
-            assert_eq!(ServerMessage::decode(&json).unwrap(), msg, "{json}");
-        }
-        assert!(ServerMessage::decode(r#"{"type":"shout"}"#).is_err());
-        assert!(ServerMessage::decode("not json").is_err());
-    }
 
     #[test]
     fn messages_are_tagged_by_type() {

@@ -138,6 +138,17 @@ pub enum ChartName {
     Churn,
 }
 
+/// Which moment of a finished run the picture opens on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Moment {
+    /// When the most was going on: backends, connections in use or opening, requests waiting.
+    #[default]
+    Busiest,
+    /// The run's last frame (when how the run ends is the point: a pool that shrank).
+    End,
+}
+
 impl Part {
     pub const ALL: [Part; 5] = [Part::App, Part::Line, Part::Network, Part::Guards, Part::Server];
 }
@@ -150,11 +161,18 @@ pub struct StepView {
     pub charts: Vec<ChartName>,
     /// The summary figure the step is about (defaults to the prediction's).
     pub figure: Option<String>,
+    /// The moment of the run the picture opens on once the run is over.
+    pub moment: Moment,
 }
 
 impl Default for StepView {
     fn default() -> Self {
-        StepView { picture: Part::ALL.to_vec(), charts: vec![ChartName::Connections], figure: None }
+        StepView {
+            picture: Part::ALL.to_vec(),
+            charts: vec![ChartName::Connections],
+            figure: None,
+            moment: Moment::Busiest,
+        }
     }
 }
 

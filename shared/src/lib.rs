@@ -35,7 +35,7 @@ pub use frame::{
     AppFrame, BreakerState, ClassBurst, ClassState, ClientMessage, CountBy, FollowStep, Frame, HeldConnection,
     InstanceFrame, PoolFrame, RunTotals, ServerFrame, ServerMessage,
 };
-pub use lesson::{ChartName, Goal, GoalError, Lesson, Model, Part, Prediction, Step, StepView};
+pub use lesson::{ChartName, Goal, GoalError, Lesson, Model, Moment, Part, Prediction, Step, StepView};
 pub use limits::{Limits, SpecError, ValidRunSpec};
 pub use spec::{
     BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, OutageMode, OutageSpec, PoolSpec, Query,

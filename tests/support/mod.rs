@@ -49,8 +49,13 @@ pub fn config(dir: &TempDir, max_connections: u32) -> Config {
         learner_max_requests: 10_000,
         instructor_token: Some(INSTRUCTOR_TOKEN.into()),
         no_live: false,
-        static_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist")),
+        static_dir: Some(dist()),
     }
+}
+
+/// Where Trunk builds the page.
+pub fn dist() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist")
 }
 
 /// The whole lab with a private cluster whose `max_connections` is given.

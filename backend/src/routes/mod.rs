@@ -17,7 +17,6 @@ use std::path::Path;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
@@ -54,7 +53,11 @@ pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
     let page = match static_dir {
         Some(dir) if dir.join("index.html").is_file() => {
             let index = dir.join("index.html");
-            Router::new().fallback_service(ServeDir::new(dir).fallback(ServeFile::new(index)))
+            let files = ServeDir::new(dir)
+                .precompressed_br()
+                .precompressed_gzip()
+                .fallback(ServeFile::new(index).precompressed_br().precompressed_gzip());
+            Router::new().fallback_service(files)
         }
         Some(dir) => {
             tracing::warn!(dir = %dir.display(), "no index.html in --static-dir; serving the embedded page");
@@ -67,9 +70,8 @@ pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
             Router::new().fallback(page::embedded)
         }
     };
-    // The page is compressed for browsers that ask (all do): its wasm is about 900 KB as built and
-    // a third of that gzipped, which a classroom's Wi-Fi feels. The API stays uncompressed: its
-    // answers are small, and the demo endpoints are measured against pgbench.
-    let page = page.layer(CompressionLayer::new());
+    // The page goes out compressed by the build (brotli or gzip, whichever the browser takes), so
+    // a classroom's Wi-Fi carries a fraction of the wasm. The API stays uncompressed: its answers
+    // are small, and the demo endpoints are measured against pgbench.
     api.merge(page).layer(TraceLayer::new_for_http())
 }

@@ -5,7 +5,7 @@
 //! debug builds rust-embed reads the same folder from disk instead.) `--static-dir` serves a folder
 //! instead, for working on the page.
 
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
 #[derive(rust_embed::Embed)]
@@ -32,19 +32,39 @@ pub fn is_embedded() -> bool {
     Page::get("index.html").is_some()
 }
 
-/// A file of the page; any other path gets the page itself (its routes live after `#`).
-pub async fn embedded(uri: Uri) -> Response {
+/// Whether an `Accept-Encoding` header accepts `coding` (a listed coding whose `q` is not 0).
+fn accepts(header: &str, coding: &str) -> bool {
+    header.split(',').any(|item| {
+        let mut parts = item.split(';').map(str::trim);
+        parts.next().is_some_and(|c| c.eq_ignore_ascii_case(coding))
+            && parts.all(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()).is_none_or(|q| q > 0.0))
+    })
+}
+
+/// A file of the page; any other path gets the page itself (its routes live after `#`). Each file
+/// was built with a brotli and a gzip twin (`frontend/compress.mjs`), and a browser gets the
+/// smallest one it accepts.
+pub async fn embedded(uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let (path, file) = match Page::get(path).filter(|_| !path.is_empty()) {
-        Some(file) => (path, file),
-        None => match Page::get("index.html") {
-            Some(file) => ("index.html", file),
-            None => return not_built().into_response(),
-        },
+    let path = if !path.is_empty() && Page::get(path).is_some() { path } else { "index.html" };
+    let accepted = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let twin = [("br", ".br"), ("gzip", ".gz")]
+        .into_iter()
+        .filter(|(coding, _)| accepts(accepted, coding))
+        .find_map(|(coding, ext)| Page::get(&format!("{path}{ext}")).map(|f| (Some(coding), f)));
+    let Some((encoding, file)) = twin.or_else(|| Page::get(path).map(|f| (None, f))) else {
+        return not_built().into_response();
     };
     // Trunk names assets by content hash, so they can be cached for good; the page itself not.
     let cache = if path == "index.html" { "no-cache" } else { "public, max-age=31536000, immutable" };
-    ([(header::CONTENT_TYPE, content_type(path)), (header::CACHE_CONTROL, cache)], file.data).into_response()
+    let mut response =
+        ([(header::CONTENT_TYPE, content_type(path)), (header::CACHE_CONTROL, cache)], file.data).into_response();
+    let h = response.headers_mut();
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(coding) = encoding {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    response
 }
 
 pub fn not_built() -> (StatusCode, Html<&'static str>) {
@@ -56,4 +76,18 @@ pub fn not_built() -> (StatusCode, Html<&'static str>) {
               <code>--static-dir</code> at a Trunk build.</p>",
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts;
+
+    #[test]
+    fn accept_encoding_is_read_with_its_weights() {
+        assert!(accepts("gzip, deflate, br, zstd", "br"));
+        assert!(accepts("gzip;q=1.0, br;q=0.5", "br"));
+        assert!(!accepts("gzip, br;q=0", "br"));
+        assert!(accepts("GZIP", "gzip"));
+        assert!(!accepts("", "gzip") && !accepts("identity", "br"));
+    }
 }
