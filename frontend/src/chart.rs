@@ -235,6 +235,159 @@ const BOTTOM: f64 = 40.0;
 const TOP: f64 = 24.0;
 const RIGHT: f64 = 12.0;
 
+/// What [`LineChart`] draws: the lines, and what goes around them.
+struct Drawing<'a> {
+    id: &'a str,
+    title: &'a str,
+    unit: &'a str,
+    series: &'a [Series],
+    limit: Option<f64>,
+    events: &'a [Event],
+    cursor: Option<f64>,
+    description: &'a str,
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The chart as SVG text (redrawn whole at every frame, which text does with little code).
+fn svg(d: &Drawing) -> String {
+    use std::fmt::Write;
+    let data_max = d.series.iter().flat_map(|s| s.points.iter().map(|(_, v)| *v)).fold(0.0, f64::max);
+    // The scale fits the lines drawn; the limit joins it only when it is near them.
+    let limit = d.limit.unwrap_or(0.0);
+    let fits = limit > 0.0 && limit <= data_max.max(4.0) * 1.5;
+    let y_max = nice_max(if fits { limit.max(data_max) } else { data_max.max(4.0) } * 1.08);
+    let t_max = d.series.iter().flat_map(|s| s.points.last().map(|(t, _)| *t)).fold(0.5, f64::max);
+    let x = |t: f64| LEFT + t / t_max * (W - LEFT - RIGHT);
+    let y = |v: f64| H - BOTTOM - v / y_max * (H - BOTTOM - TOP);
+    let points = d.series.first().map_or(0, |s| s.points.len());
+    let mut o = String::with_capacity(4096);
+    let _ = write!(
+        o,
+        r#"<svg viewBox="0 0 {W} {H}" role="img" aria-labelledby="{id}-title {id}-desc" data-testid="{id}" data-points="{points}"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
+        escape(d.title),
+        escape(d.description),
+        id = d.id
+    );
+    let step = nice_step(y_max / 4.0);
+    let mut v = 0.0;
+    while v <= y_max + 1e-9 {
+        let _ = write!(
+            o,
+            r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{yv:.1}" y2="{yv:.1}"/><text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            W - RIGHT,
+            LEFT - 6.0,
+            y(v) + 4.0,
+            tick(v),
+            yv = y(v)
+        );
+        v += step;
+    }
+    let t_step = nice_step(t_max / 6.0);
+    let mut t = 0.0;
+    while t <= t_max + 1e-9 {
+        let _ = write!(
+            o,
+            r#"<text class="tick" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
+            x(t),
+            H - BOTTOM + 15.0,
+            tick(t)
+        );
+        t += t_step;
+    }
+    let mid = (H - BOTTOM + TOP) / 2.0;
+    let _ = write!(
+        o,
+        r#"<text class="axis" x="12" y="{mid}" transform="rotate(-90 12 {mid})" text-anchor="middle">{}</text><text class="axis" x="{}" y="{}" text-anchor="middle">seconds since the run started</text>"#,
+        escape(d.unit),
+        (W + LEFT) / 2.0,
+        H - 6.0
+    );
+    if limit > 0.0 {
+        if fits {
+            let _ = write!(
+                o,
+                r#"<line class="limit" x1="{LEFT}" x2="{}" y1="{ly:.1}" y2="{ly:.1}"/><text class="limit-label" x="{}" y="{:.1}" text-anchor="end">server max_connections = {limit}</text>"#,
+                W - RIGHT,
+                W - RIGHT - 4.0,
+                y(limit) - 5.0,
+                ly = y(limit)
+            );
+        } else {
+            let _ = write!(
+                o,
+                r#"<text class="limit-label" x="{}" y="{}" text-anchor="end">↑ server max_connections = {limit}, far above</text>"#,
+                W - RIGHT - 4.0,
+                TOP - 8.0
+            );
+        }
+    }
+    // Each event label takes the first row where it does not run into the one before it.
+    let mut row_ends: Vec<f64> = Vec::new();
+    for e in d.events {
+        let ex = x(e.t_s);
+        let row = row_ends.iter().position(|end| *end < ex).unwrap_or(row_ends.len());
+        if row == row_ends.len() {
+            row_ends.push(0.0);
+        }
+        row_ends[row] = ex + e.label.len() as f64 * 5.6 + 8.0;
+        let _ = write!(
+            o,
+            r#"<g class="event" data-event="{label}"><line class="event-line" x1="{ex:.1}" x2="{ex:.1}" y1="{TOP}" y2="{}"/><text class="event-label" x="{:.1}" y="{}">{label}</text></g>"#,
+            H - BOTTOM,
+            ex + 3.0,
+            TOP + 10.0 + row as f64 * 12.0,
+            label = escape(&e.label)
+        );
+    }
+    for s in d.series {
+        let _ = write!(o, r#"<polyline class="line {}" data-series="{}" points=""#, s.class, escape(&s.name));
+        for (t, v) in &s.points {
+            let _ = write!(o, "{:.1},{:.1} ", x(*t), y(*v));
+        }
+        o.push_str(r#""/>"#);
+    }
+    if let Some(t) = d.cursor {
+        let _ = write!(
+            o,
+            r#"<line class="cursor" x1="{cx:.1}" x2="{cx:.1}" y1="{}" y2="{}"/>"#,
+            TOP - 4.0,
+            H - BOTTOM,
+            cx = x(t)
+        );
+    }
+    o.push_str("</svg><ul class=\"legend\">");
+    for s in d.series {
+        let _ = write!(o, r#"<li><span class="swatch {}" aria-hidden="true"></span>{}</li>"#, s.class, escape(&s.name));
+    }
+    let _ = write!(o, r#"</ul><p class="chart-text">{}</p>"#, escape(d.description));
+    o
+}
+
+/// The chart's data as table rows: at most 40, every k-th point, newest first.
+fn rows(series: &[Series]) -> String {
+    use std::fmt::Write;
+    let Some(first) = series.first() else { return String::new() };
+    let n = first.points.len();
+    let k = n.div_ceil(40).max(1);
+    let mut o = String::new();
+    for i in (0..n).rev().step_by(k) {
+        let _ = write!(o, "<tr><td>{:.1}</td>", first.points[i].0);
+        for s in series {
+            match s.points.get(i) {
+                Some((_, v)) => {
+                    let _ = write!(o, "<td>{v:.1}</td>");
+                }
+                None => o.push_str("<td>–</td>"),
+            }
+        }
+        o.push_str("</tr>");
+    }
+    o
+}
+
 /// Lines over time, with axes, a limit, events, a cursor, a legend, a text description and a
 /// data table.
 #[component]
@@ -248,154 +401,40 @@ pub fn LineChart(
     #[prop(into, optional)] cursor: Signal<Option<f64>>,
     #[prop(into)] description: Signal<String>,
 ) -> impl IntoView {
-    // The scale fits the lines drawn; the limit joins it only when it is near them.
-    let scale = Memo::new(move |_| {
-        let all = series.get();
-        let data_max = all.iter().flat_map(|s| s.points.iter().map(|(_, v)| *v)).fold(0.0, f64::max);
-        let limit = limit.get().unwrap_or(0.0);
-        let fits = limit > 0.0 && limit <= data_max.max(4.0) * 1.5;
-        let y_max = if fits { limit.max(data_max) } else { data_max.max(4.0) };
-        let t_max = all.iter().flat_map(|s| s.points.last().map(|(t, _)| *t)).fold(0.5, f64::max);
-        (nice_max(y_max * 1.08), t_max, limit, fits)
-    });
-    let x = move |t: f64| LEFT + t / scale.get().1 * (W - LEFT - RIGHT);
-    let y = move |v: f64| H - BOTTOM - v / scale.get().0 * (H - BOTTOM - TOP);
-    let lines = move || {
-        series
-            .get()
-            .into_iter()
-            .map(|s| {
-                let d =
-                    s.points.iter().map(|(t, v)| format!("{:.1},{:.1}", x(*t), y(*v))).collect::<Vec<_>>().join(" ");
-                view! { <polyline class=format!("line {}", s.class) points=d data-series=s.name /> }
+    let heading = title.clone();
+    let drawn = move || {
+        series.with(|all| {
+            svg(&Drawing {
+                id,
+                title: &title,
+                unit,
+                series: all,
+                limit: limit.get(),
+                events: &events.get(),
+                cursor: cursor.get(),
+                description: &description.get(),
             })
-            .collect_view()
-    };
-    let ticks = move || {
-        let (y_max, t_max, _, _) = scale.get();
-        let step = nice_step(y_max / 4.0);
-        let mut out = Vec::new();
-        let mut v = 0.0;
-        while v <= y_max + 1e-9 {
-            out.push(view! {
-                <line class="grid" x1=LEFT x2=W - RIGHT y1=y(v) y2=y(v) />
-                <text class="tick" x=LEFT - 6.0 y=y(v) + 4.0 text-anchor="end">{tick(v)}</text>
-            });
-            v += step;
-        }
-        let t_step = nice_step(t_max / 6.0);
-        let mut t = 0.0;
-        let mut xs = Vec::new();
-        while t <= t_max + 1e-9 {
-            xs.push(view! { <text class="tick" x=x(t) y=H - BOTTOM + 15.0 text-anchor="middle">{tick(t)}</text> });
-            t += t_step;
-        }
-        (out, xs)
-    };
-    let limit_mark = move || {
-        let (_, _, limit, fits) = scale.get();
-        (limit > 0.0).then(|| {
-            if fits {
-                view! {
-                    <line class="limit" x1=LEFT x2=W - RIGHT y1=y(limit) y2=y(limit) />
-                    <text class="limit-label" x=W - RIGHT - 4.0 y=y(limit) - 5.0 text-anchor="end">
-                        {format!("server max_connections = {limit}")}
-                    </text>
-                }
-                .into_any()
-            } else {
-                view! {
-                    <text class="limit-label" x=W - RIGHT - 4.0 y=TOP - 8.0 text-anchor="end">
-                        {format!("↑ server max_connections = {limit}, far above")}
-                    </text>
-                }
-                .into_any()
-            }
         })
     };
-    let event_marks = move || {
-        // Each label takes the first row where it does not run into the one before it.
-        let mut row_ends: Vec<f64> = Vec::new();
-        events
-            .get()
-            .into_iter()
-            .map(|e| {
-                let ex = x(e.t_s);
-                let width = e.label.len() as f64 * 5.6 + 8.0;
-                let row = row_ends.iter().position(|end| *end < ex).unwrap_or(row_ends.len());
-                if row == row_ends.len() {
-                    row_ends.push(0.0);
-                }
-                row_ends[row] = ex + width;
-                let ly = TOP + 10.0 + row as f64 * 12.0;
-                let name = e.label.clone();
-                view! {
-                    <g class="event" data-event=name>
-                        <line class="event-line" x1=ex x2=ex y1=TOP y2=H - BOTTOM />
-                        <text class="event-label" x=ex + 3.0 y=ly>{e.label}</text>
-                    </g>
-                }
-            })
-            .collect_view()
-    };
-    let cursor_mark =
-        move || cursor.get().map(|t| view! { <line class="cursor" x1=x(t) x2=x(t) y1=TOP - 4.0 y2=H - BOTTOM /> });
-    let (title_id, desc_id) = (format!("{id}-title"), format!("{id}-desc"));
-    let labelled_by = format!("{title_id} {desc_id}");
-    let points_count = move || series.with(|s| s.first().map_or(0, |s| s.points.len()));
-    let table = move || {
-        let all = series.get();
-        let Some(first) = all.first() else { return Vec::new() };
-        let n = first.points.len();
-        // At most 40 rows: every k-th point, newest first.
-        let k = n.div_ceil(40).max(1);
-        (0..n)
-            .rev()
-            .step_by(k)
-            .map(|i| {
-                let t = first.points[i].0;
-                let cells = all
-                    .iter()
-                    .map(|s| {
-                        let v = s.points.get(i).map_or("–".to_owned(), |(_, v)| format!("{v:.1}"));
-                        view! { <td>{v}</td> }
-                    })
-                    .collect_view();
-                view! { <tr><td>{format!("{t:.1}")}</td>{cells}</tr> }
-            })
-            .collect::<Vec<_>>()
-    };
     let too_quick = move || {
-        (points_count() > 0 && points_count() < 4).then(|| view! {
+        let points = series.with(|s| s.first().map_or(0, |s| s.points.len()));
+        (points > 0 && points < 4).then(|| view! {
             <p class="note-quick">"This run was over in a few tenths of a second, quicker than the chart's ten frames a second can draw: the waterfall shows every request of it."</p>
         })
     };
+    let head = move || {
+        series.with(|s| s.iter().map(|s| format!("<th scope=\"col\">{}</th>", escape(&s.name))).collect::<String>())
+    };
     view! {
         <figure class="chart">
-            <strong class="chart-title">{title.clone()}</strong>
+            <strong class="chart-title">{heading}</strong>
             {too_quick}
-            <svg viewBox=format!("0 0 {W} {H}") role="img" aria-labelledby=labelled_by data-testid=id data-points=points_count>
-                <title id=title_id>{title}</title>
-                <desc id=desc_id>{move || description.get()}</desc>
-                {ticks}
-                <text class="axis" x="12" y=(H - BOTTOM + TOP) / 2.0 transform=format!("rotate(-90 12 {})", (H - BOTTOM + TOP) / 2.0) text-anchor="middle">{unit}</text>
-                <text class="axis" x=(W + LEFT) / 2.0 y=H - 6.0 text-anchor="middle">"seconds since the run started"</text>
-                {limit_mark}
-                {event_marks}
-                {lines}
-                {cursor_mark}
-            </svg>
-            <figcaption>
-                <ul class="legend">
-                    {move || series.get().into_iter().map(|s| view! { <li><span class=format!("swatch {}", s.class) aria-hidden="true"></span>{s.name}</li> }).collect_view()}
-                </ul>
-                <p class="chart-text">{move || description.get()}</p>
-            </figcaption>
+            <div class="chart-frame" inner_html=drawn></div>
             <details>
                 <summary>"The chart's data as a table"</summary>
                 <table>
-                    <thead><tr><th scope="col">"Time (s)"</th>{move || series.get().into_iter().map(|s| view! { <th scope="col">{s.name}</th> }).collect_view()}</tr></thead>
-                    <tbody>{table}</tbody>
+                    <thead inner_html=move || format!("<tr><th scope=\"col\">Time (s)</th>{}</tr>", head())></thead>
+                    <tbody inner_html=move || series.with(|s| rows(s))></tbody>
                 </table>
             </details>
         </figure>

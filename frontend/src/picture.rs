@@ -6,6 +6,12 @@
 //! it draws is what was measured. Every square is one connection or one server slot; the counts
 //! are the frame's own (`pool.in_use` green squares, `pool.waiters` dots in the line, the server's
 //! `run_backends` filled slots).
+//!
+//! It is redrawn whole for every frame, so it is written as SVG text (as RaftScope's `render.js`
+//! does) rather than as a tree of reactive elements: the same drawing with far less code in the
+//! page a learner downloads.
+
+use std::fmt::Write;
 
 use leptos::prelude::*;
 use poollab_shared::{BreakerState, Frame, InstanceFrame, Part, RunSpec, Strategy};
@@ -48,75 +54,49 @@ impl Slot {
     }
 }
 
-fn squares(x0: f64, y0: f64, cols: usize, states: &[(Slot, u64)]) -> impl IntoView + use<> {
+/// SVG text being written. Every text that is not the lab's own goes through [`Svg::text`],
+/// which escapes it.
+struct Svg(String);
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+impl Svg {
+    fn raw(&mut self, s: &str) -> &mut Self {
+        self.0.push_str(s);
+        self
+    }
+
+    /// `<text class=.. x=.. y=..>words</text>`.
+    fn text(&mut self, class: &str, x: f64, y: f64, words: &str) -> &mut Self {
+        let _ = write!(self.0, r#"<text class="{class}" x="{x:.1}" y="{y:.1}">{}</text>"#, escape(words));
+        self
+    }
+
+    fn rect(&mut self, class: &str, state: &str, x: f64, y: f64, w: f64, h: f64) -> &mut Self {
+        let _ = write!(
+            self.0,
+            r#"<rect class="{class}" data-state="{state}" x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" rx="2"/>"#
+        );
+        self
+    }
+}
+
+fn squares(svg: &mut Svg, x0: f64, y0: f64, cols: usize, states: &[(Slot, u64)]) {
     let mut i = 0usize;
-    let mut out = Vec::new();
     for &(state, n) in states {
         for _ in 0..n {
             let (x, y) = (x0 + (i % cols) as f64 * STEP, y0 + (i / cols) as f64 * STEP);
-            out.push(view! { <rect class=format!("slot {}", state.class()) data-state=state.class() x=x y=y width=SQ height=SQ rx="2" /> });
+            let class = format!("slot {}", state.class());
+            svg.rect(&class, state.class(), x, y, SQ, SQ);
             i += 1;
         }
     }
-    out.collect_view()
 }
 
 fn rows(n: u64, cols: usize) -> f64 {
     (n as f64 / cols as f64).ceil().max(1.0)
-}
-
-/// One app instance: its pool's slots, or a naive app's own connections.
-fn instance(i: &InstanceFrame, label: String, spec: &RunSpec, y: f64, several: bool) -> (AnyView, f64) {
-    let body_y = y + 34.0;
-    let (view, squares_drawn) = match (spec.strategy, i.pool) {
-        (Strategy::Pooled, Some(p)) => {
-            let room = p.max_connections.max(p.size);
-            let unopened = room - p.size;
-            let drawn = room.min(MOST_SQUARES);
-            let states = clip(
-                &[
-                    (Slot::InUse, p.in_use),
-                    (Slot::Connecting, p.connecting),
-                    (Slot::Idle, p.idle),
-                    (Slot::Unopened, unopened),
-                ],
-                drawn,
-            );
-            let more = (room > drawn).then(|| view! { <text class="note" x=APP_X y=body_y + rows(drawn, APP_COLS) * STEP + 12.0>{format!("+{} more slots", room - drawn)}</text> });
-            (
-                view! {
-                    <text class="label" x=APP_X y=y + 12.0>{label}</text>
-                    <text class="note" x=APP_X y=y + 27.0>{format!("{} in use · {} opening · {} idle", p.in_use, p.connecting, p.idle)}</text>
-                    {squares(APP_X, body_y, APP_COLS, &states)}
-                    {more}
-                }
-                .into_any(),
-                drawn,
-            )
-        }
-        _ => {
-            let total = i.connecting + i.holding;
-            let drawn = total.min(MOST_SQUARES);
-            let states = clip(&[(Slot::InUse, i.holding), (Slot::Connecting, i.connecting)], drawn);
-            let more = (total > drawn).then(|| view! { <text class="note" x=APP_X y=body_y + rows(drawn, APP_COLS) * STEP + 10.0>{format!("+{} more", total - drawn)}</text> });
-            let empty =
-                (total == 0).then(|| view! { <text class="note" x=APP_X y=body_y + 9.0>"no connection open"</text> });
-            (
-                view! {
-                    <text class="label" x=APP_X y=y + 12.0>{label}</text>
-                    <text class="note" x=APP_X y=y + 27.0>{format!("{} connecting · {} open", i.connecting, i.holding)}</text>
-                    {squares(APP_X, body_y, APP_COLS, &states)}
-                    {more}
-                    {empty}
-                }
-                .into_any(),
-                drawn,
-            )
-        }
-    };
-    let sees = several.then(|| view! { <text class="note server-sees" x=APP_X y=body_y + rows(squares_drawn, APP_COLS) * STEP + 12.0>{format!("the server sees {} of its backends", i.server_backends)}</text> });
-    let height = 34.0 + rows(squares_drawn, APP_COLS) * STEP + if several { 26.0 } else { 10.0 };
-    (view! { <g class="instance" data-name=i.name.clone()>{view}{sees}</g> }.into_any(), height)
 }
 
 /// The first `n` squares of `states`, in order.
@@ -131,16 +111,82 @@ fn clip(states: &[(Slot, u64)], mut n: u64) -> Vec<(Slot, u64)> {
         .collect()
 }
 
+/// One app instance: its pool's slots, or a naive app's own connections. Returns its height.
+fn instance(svg: &mut Svg, i: &InstanceFrame, label: &str, spec: &RunSpec, y: f64, several: bool) -> f64 {
+    let body_y = y + 34.0;
+    let _ = write!(svg.0, r#"<g class="instance" data-name="{}">"#, escape(&i.name));
+    svg.text("label", APP_X, y + 12.0, label);
+    let drawn = match (spec.strategy, i.pool) {
+        (Strategy::Pooled, Some(p)) => {
+            let room = p.max_connections.max(p.size);
+            let drawn = room.min(MOST_SQUARES);
+            let states = [
+                (Slot::InUse, p.in_use),
+                (Slot::Connecting, p.connecting),
+                (Slot::Idle, p.idle),
+                (Slot::Unopened, room - p.size),
+            ];
+            svg.text(
+                "note",
+                APP_X,
+                y + 27.0,
+                &format!("{} in use · {} opening · {} idle", p.in_use, p.connecting, p.idle),
+            );
+            squares(svg, APP_X, body_y, APP_COLS, &clip(&states, drawn));
+            if room > drawn {
+                svg.text(
+                    "note",
+                    APP_X,
+                    body_y + rows(drawn, APP_COLS) * STEP + 12.0,
+                    &format!("+{} more slots", room - drawn),
+                );
+            }
+            drawn
+        }
+        _ => {
+            let total = i.connecting + i.holding;
+            let drawn = total.min(MOST_SQUARES);
+            svg.text("note", APP_X, y + 27.0, &format!("{} connecting · {} open", i.connecting, i.holding));
+            squares(
+                svg,
+                APP_X,
+                body_y,
+                APP_COLS,
+                &clip(&[(Slot::InUse, i.holding), (Slot::Connecting, i.connecting)], drawn),
+            );
+            if total > drawn {
+                svg.text(
+                    "note",
+                    APP_X,
+                    body_y + rows(drawn, APP_COLS) * STEP + 12.0,
+                    &format!("+{} more", total - drawn),
+                );
+            }
+            if total == 0 {
+                svg.text("note", APP_X, body_y + 11.0, "no connection open");
+            }
+            drawn
+        }
+    };
+    if several {
+        let y = body_y + rows(drawn, APP_COLS) * STEP + 12.0;
+        svg.text("note server-sees", APP_X, y, &format!("the server sees {} of its backends", i.server_backends));
+    }
+    svg.raw("</g>");
+    34.0 + rows(drawn, APP_COLS) * STEP + if several { 26.0 } else { 10.0 }
+}
+
 /// The server's connection slots, filled with this run's backends by state and everyone else's.
-fn server(frame: &Frame, peaks: Peaks, y: f64) -> (AnyView, f64) {
+/// Returns its height.
+fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     let s = &frame.server;
     let max = s.max_connections.max(1);
     let (cols, cell) = if max <= 120 {
-        (10usize, STEP)
+        (12usize, 18.0)
     } else if max <= 600 {
-        (25, 7.0)
+        (24, 9.0)
     } else {
-        (50, 3.5)
+        (48, 4.5)
     };
     let size = cell - if cell > 5.0 { 3.0 } else { 0.5 };
     let run = |state: &str| s.run_in_state(state);
@@ -160,130 +206,165 @@ fn server(frame: &Frame, peaks: Peaks, y: f64) -> (AnyView, f64) {
         ("free", free - reserved),
         ("reserved", reserved),
     ];
-    let gx = SERVER_X + 10.0;
-    let gy = y + 40.0;
-    let mut i = 0usize;
-    let mut cells = Vec::new();
+    let (gx, gy) = (SERVER_X + 10.0, y + 40.0);
+    let grid_h = (max as f64 / cols as f64).ceil() * cell;
+    let _ = write!(svg.0, r#"<g data-testid="server" data-run-backends="{}" data-max="{max}">"#, s.run_backends);
+    let _ = write!(
+        svg.0,
+        r#"<rect class="box" x="{SERVER_X}" y="{y}" width="{}" height="{}" rx="8"/>"#,
+        W - SERVER_X - 2.0,
+        grid_h + 130.0
+    );
+    svg.text("label", gx, y + 18.0, &format!("PostgreSQL · {} of {max} used", used.min(max)));
+    svg.text("note", gx, y + 33.0, &format!("max_connections {max}, {} reserved", s.reserved_connections));
+    let mut i = 0u64;
     for (kind, n) in kinds {
-        for _ in 0..n.min(max) {
-            if i as u64 >= max {
+        for _ in 0..n {
+            if i >= max {
                 break;
             }
-            let (x, cy) = (gx + (i % cols) as f64 * cell, gy + (i / cols) as f64 * cell);
-            cells.push(view! { <rect class=format!("cell {kind}") data-state=kind x=x y=cy width=size height=size rx="1.5" /> });
+            let (x, cy) = (gx + (i as usize % cols) as f64 * cell, gy + (i as usize / cols) as f64 * cell);
+            svg.rect(&format!("cell {kind}"), kind, x, cy, size, size);
             i += 1;
         }
     }
-    let grid_h = (max as f64 / cols as f64).ceil() * cell;
     let refused = s.refused.unwrap_or(frame.app.totals.errors.too_many_clients);
     let below = gy + grid_h + 18.0;
-    let refused_class = if refused > 0 { "refused on" } else { "refused" };
-    let view = view! {
-        <g data-testid="server" data-run-backends=s.run_backends data-max=max>
-            <rect class="box" x=SERVER_X y=y width=W - SERVER_X - 2.0 height=grid_h + 130.0 rx="8" />
-            <text class="label" x=gx y=y + 18.0>{format!("PostgreSQL · {} of {max} used", used.min(max))}</text>
-            <text class="note" x=gx y=y + 33.0>{format!("max_connections {max}, {} reserved", s.reserved_connections)}</text>
-            {cells}
-            <text class="figure-text" x=gx y=below>{format!("this run: {} backends", s.run_backends)}</text>
-            <text class="note" x=gx y=below + 16.0>{format!("{active} active · {idle} idle")}</text>
-            {(in_tx > 0).then(|| view! { <text class="note" x=gx + 130.0 y=below + 16.0>{format!("{in_tx} idle in tx")}</text> })}
-            <text class="note" x=gx y=below + 32.0>{format!("peak of this run: {}", peaks.server)}</text>
-            <text class=refused_class x=gx y=below + 52.0 data-testid="refused" data-refused=refused>
-                {format!("refused: {refused}")}
-            </text>
-            <text class="note" x=gx y=below + 67.0>"(too many clients)"</text>
-            {(!s.reachable).then(|| view! { <text class="refused on" x=gx y=below + 85.0>"unreachable"</text> })}
-        </g>
+    svg.text("figure-text", gx, below, &format!("this run: {} backends", s.run_backends));
+    svg.text("note", gx, below + 16.0, &format!("{active} active · {idle} idle"));
+    if in_tx > 0 {
+        svg.text("note", gx + 130.0, below + 16.0, &format!("{in_tx} idle in tx"));
     }
-    .into_any();
-    (view, grid_h + 134.0)
+    svg.text("note", gx, below + 32.0, &format!("peak of this run: {}", peaks.server));
+    let _ = write!(
+        svg.0,
+        r#"<text class="{}" x="{gx}" y="{}" data-testid="refused" data-refused="{refused}">refused: {refused}</text>"#,
+        if refused > 0 { "refused on" } else { "refused" },
+        below + 52.0
+    );
+    svg.text("note", gx, below + 67.0, "(too many clients)");
+    if !s.reachable {
+        svg.text("refused on", gx, below + 85.0, "unreachable");
+    }
+    svg.raw("</g>");
+    grid_h + 134.0
 }
 
 /// Requests in flight, and the line of those waiting for a pooled connection.
-fn line(frame: &Frame, peaks: Peaks, pooled: bool, y: f64) -> AnyView {
+fn line(svg: &mut Svg, frame: &Frame, peaks: Peaks, pooled: bool, y: f64) {
     let pool = frame.pool.unwrap_or_default();
-    let cols = 10usize;
-    let dots = pool.waiters.min(LINE_DOTS);
-    let circles = (0..dots)
-        .map(|i| {
-            let (cx, cy) =
-                (LINE_X + 6.0 + (i as usize % cols) as f64 * 13.0, y + 46.0 + (i as usize / cols) as f64 * 13.0);
-            view! { <circle class="waiter" cx=cx cy=cy r="4.5" /> }
-        })
-        .collect_view();
-    let after = y + 70.0 + rows(dots, cols) * 14.0 + 6.0;
-    let more = (pool.waiters > dots).then(
-        || view! { <text class="note" x=LINE_X y=after>{format!("+{} more waiting", pool.waiters - dots)}</text> },
-    );
-    let waiting = pooled.then(|| {
-        view! {
-            <text class="figure-text" x=LINE_X y=y + 48.0>{format!("{} waiting", pool.waiters)}</text>
-            {circles}
-            {more}
-            <text class="note" x=LINE_X y=after + 14.0>{format!("oldest waited {} ms", pool.oldest_wait_ms)}</text>
-            <text class="note" x=LINE_X y=after + 30.0>{format!("peak: {} waiting", peaks.waiters)}</text>
+    let _ = write!(svg.0, r#"<g data-testid="line" data-waiters="{}">"#, pool.waiters);
+    svg.text("label", LINE_X, y + 12.0, "Requests");
+    svg.text("note", LINE_X, y + 27.0, &format!("{} in flight", frame.app.in_flight));
+    if pooled {
+        let cols = 10usize;
+        let dots = pool.waiters.min(LINE_DOTS);
+        svg.text("figure-text", LINE_X, y + 48.0, &format!("{} waiting", pool.waiters));
+        for i in 0..dots as usize {
+            let (cx, cy) = (LINE_X + 7.0 + (i % cols) as f64 * 14.0, y + 70.0 + (i / cols) as f64 * 14.0);
+            let _ = write!(svg.0, r#"<circle class="waiter" cx="{cx:.1}" cy="{cy:.1}" r="5.5"/>"#);
         }
-    });
-    view! {
-        <g data-testid="line" data-waiters=pool.waiters>
-            <text class="label" x=LINE_X y=y + 12.0>"Requests"</text>
-            <text class="note" x=LINE_X y=y + 12.0 dy="15">{format!("{} in flight", frame.app.in_flight)}</text>
-            {waiting}
-        </g>
+        let after = y + 70.0 + rows(dots, cols) * 14.0 + 6.0;
+        if pool.waiters > dots {
+            svg.text("note", LINE_X, after, &format!("+{} more waiting", pool.waiters - dots));
+        }
+        svg.text("note", LINE_X, after + 14.0, &format!("oldest waited {} ms", pool.oldest_wait_ms));
+        svg.text("note", LINE_X, after + 30.0, &format!("peak: {} waiting", peaks.waiters));
     }
-    .into_any()
+    svg.raw("</g>");
 }
 
 /// The way from the app to the server, and the guards on it.
-fn link(frame: &Frame, spec: &RunSpec, parts: &[Part], y: f64) -> AnyView {
+fn link(svg: &mut Svg, frame: &Frame, spec: &RunSpec, parts: &[Part], y: f64) {
     let (x1, x2) = (LINK_X - 4.0, SERVER_X - 4.0);
     let mid = (x1 + x2) / 2.0;
-    let network = parts.contains(&Part::Network);
-    let outage = network && frame.app.outage;
-    let delay = (network && spec.network.delay_ms > 0)
-        .then(|| view! { <text class="note mid" x=mid y=y - 6.0>{format!("+{} ms", spec.network.delay_ms)}</text> });
-    let cut = outage.then(|| {
-        view! {
-            <text class="refused on mid" x=mid y=y + 5.0>"✕"</text>
-            <text class="refused on mid" x=mid y=y + 20.0>"outage"</text>
-        }
-    });
+    let outage = parts.contains(&Part::Network) && frame.app.outage;
+    let _ = write!(
+        svg.0,
+        r#"<g data-testid="link" data-outage="{outage}"><line class="{}" x1="{x1}" y1="{y}" x2="{x2}" y2="{y}"/>"#,
+        if outage { "link cut" } else { "link" }
+    );
+    if parts.contains(&Part::Network) && spec.network.delay_ms > 0 {
+        svg.text("note mid", mid, y - 6.0, &format!("+{} ms", spec.network.delay_ms));
+    }
+    if outage {
+        svg.text("refused on mid", mid, y + 5.0, "✕").text("refused on mid", mid, y + 20.0, "outage");
+    }
     let guards = parts.contains(&Part::Guards);
-    let breaker = frame.app.breaker.filter(|_| guards).map(|b| {
+    if let Some(b) = frame.app.breaker.filter(|_| guards) {
         let class = match b {
             BreakerState::Closed => "breaker closed",
             BreakerState::Open => "breaker open",
             BreakerState::HalfOpen => "breaker half-open",
         };
-        view! {
-            <g data-testid="breaker" data-state=b.as_str()>
-                <rect class=class x=mid - 34.0 y=y + 28.0 width="68" height="30" rx="5" />
-                <text class="note mid" x=mid y=y + 41.0>"breaker"</text>
-                <text class="label mid" x=mid y=y + 53.0>{b.as_str()}</text>
-            </g>
-        }
-    });
-    let t = frame.app.totals;
-    let cache = (guards && spec.cache.enabled).then(|| {
-        view! {
-            <g data-testid="cache">
-                <rect class="cache" x=mid - 34.0 y=y - 64.0 width="68" height="40" rx="5" />
-                <text class="note mid" x=mid y=y - 51.0>"cache"</text>
-                <text class="label mid" x=mid y=y - 38.0>{format!("{} hits", t.cache_hits)}</text>
-                <text class="note mid" x=mid y=y - 27.0>{format!("{} misses", t.cache_misses)}</text>
-            </g>
-        }
-    });
-    view! {
-        <g data-testid="link" data-outage=outage.to_string()>
-            <line class=if outage { "link cut" } else { "link" } x1=x1 y1=y x2=x2 y2=y />
-            {delay}
-            {cut}
-            {breaker}
-            {cache}
-        </g>
+        let _ = write!(
+            svg.0,
+            r#"<g data-testid="breaker" data-state="{}"><rect class="{class}" x="{}" y="{}" width="68" height="30" rx="5"/>"#,
+            b.as_str(),
+            mid - 34.0,
+            y + 28.0
+        );
+        svg.text("note mid", mid, y + 41.0, "breaker").text("label mid", mid, y + 53.0, b.as_str()).raw("</g>");
     }
-    .into_any()
+    if guards && spec.cache.enabled {
+        let t = frame.app.totals;
+        let _ = write!(
+            svg.0,
+            r#"<g data-testid="cache"><rect class="cache" x="{}" y="{}" width="68" height="40" rx="5"/>"#,
+            mid - 34.0,
+            y - 64.0
+        );
+        svg.text("note mid", mid, y - 51.0, "cache")
+            .text("label mid", mid, y - 38.0, &format!("{} hits", t.cache_hits))
+            .text("note mid", mid, y - 27.0, &format!("{} misses", t.cache_misses))
+            .raw("</g>");
+    }
+    svg.raw("</g>");
+}
+
+/// The whole picture of one frame, as SVG text.
+fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
+    let pooled = spec.strategy == Strategy::Pooled;
+    let several = frame.instances.len() > 1;
+    // The app first, to know how tall the picture is.
+    let mut app = Svg(String::new());
+    let mut y = TOP;
+    if parts.contains(&Part::App) {
+        for (n, i) in frame.instances.iter().enumerate() {
+            let label = match (several, pooled) {
+                (true, true) => format!("app {} · pool of {}", n + 1, spec.pool.max_connections),
+                (true, false) => format!("app {} · a connection per request", n + 1),
+                (false, true) => format!("app · pool of {}", spec.pool.max_connections),
+                (false, false) => "app · a connection per request".to_owned(),
+            };
+            y += instance(&mut app, i, &label, spec, y, several);
+        }
+    }
+    let mut rest = Svg(String::new());
+    let server_h = if parts.contains(&Part::Server) { server(&mut rest, frame, peaks, TOP) } else { 0.0 };
+    if parts.contains(&Part::Line) || !pooled {
+        line(&mut rest, frame, peaks, pooled && parts.contains(&Part::Line), TOP);
+    }
+    link(&mut rest, frame, spec, parts, TOP + 60.0);
+    let height = y.max(TOP + server_h).max(TOP + 170.0) + 10.0;
+    let peak_app = if pooled {
+        format!("peak: {} in use, {} opening", peaks.in_use, peaks.connecting)
+    } else {
+        format!("peak: {} open, {} connecting", peaks.holding, peaks.connecting)
+    };
+    let mut svg = Svg(String::with_capacity(app.0.len() + rest.0.len() + 1024));
+    let _ = write!(
+        svg.0,
+        r#"<svg class="picture" viewBox="0 0 {W} {height:.0}" role="img" aria-labelledby="picture-title picture-desc" data-testid="picture" data-seq="{}" data-elapsed="{}">"#,
+        frame.seq, frame.elapsed_ms
+    );
+    svg.raw(r#"<title id="picture-title">The pool and the server</title><desc id="picture-desc">"#)
+        .raw(&escape(&describe(frame, spec)))
+        .raw("</desc>");
+    svg.text("heading", APP_X, 16.0, if pooled { "The app and its pool" } else { "The app" });
+    svg.text("note", APP_X, 32.0, &peak_app).text("heading", SERVER_X, 16.0, "The server");
+    svg.raw(&rest.0).raw(r#"<g data-testid="pool-slots">"#).raw(&app.0).raw("</g></svg>");
+    svg.0
 }
 
 /// One sentence of what the picture shows: its text alternative.
@@ -328,59 +409,13 @@ pub fn PoolPicture(
 ) -> impl IntoView {
     let drawn = move || {
         let (Some(frame), Some(spec)) = (frame.get(), spec.get()) else {
-            return view! { <p class="muted picture-empty">"The picture draws the next run: the app's connections, the line, and the server's slots."</p> }.into_any();
+            return r#"<p class="muted picture-empty">The picture draws the next run: the app's connections, the line, and the server's slots.</p>"#.to_owned();
         };
-        let peaks = peaks.get();
-        let pooled = spec.strategy == Strategy::Pooled;
-        let several = frame.instances.len() > 1;
-        let mut y = TOP;
-        let mut blocks = Vec::new();
-        if parts.contains(&Part::App) {
-            for (n, i) in frame.instances.iter().enumerate() {
-                let label = match (several, pooled) {
-                    (true, true) => format!("app {} · pool of {}", n + 1, spec.pool.max_connections),
-                    (true, false) => format!("app {} · a connection per request", n + 1),
-                    (false, true) => format!("app · pool of {}", spec.pool.max_connections),
-                    (false, false) => "app · a connection per request".to_owned(),
-                };
-                let (v, h) = instance(i, label, &spec, y, several);
-                blocks.push(v);
-                y += h;
-            }
-        }
-        let app_bottom = y;
-        let (server_view, server_h) =
-            if parts.contains(&Part::Server) { server(&frame, peaks, TOP) } else { (().into_any(), 0.0) };
-        let link_y = TOP + 60.0;
-        let line_view = (parts.contains(&Part::Line) || !pooled)
-            .then(|| line(&frame, peaks, pooled && parts.contains(&Part::Line), TOP));
-        let link_view = link(&frame, &spec, &parts, link_y);
-        let height = app_bottom.max(TOP + server_h).max(TOP + 170.0) + 10.0;
-        let peak_app = if pooled {
-            format!("peak: {} in use, {} opening", peaks.in_use, peaks.connecting)
-        } else {
-            format!("peak: {} open, {} connecting", peaks.holding, peaks.connecting)
-        };
-        let desc = describe(&frame, &spec);
-        view! {
-            <svg class="picture" viewBox=format!("0 0 {W} {height}") role="img" aria-labelledby="picture-title picture-desc"
-                data-testid="picture" data-seq=frame.seq data-elapsed=frame.elapsed_ms>
-                <title id="picture-title">"The pool and the server"</title>
-                <desc id="picture-desc">{desc}</desc>
-                <text class="heading" x=APP_X y="16">{if pooled { "The app and its pool" } else { "The app" }}</text>
-                <text class="note" x=APP_X y="32">{peak_app}</text>
-                <text class="heading" x=SERVER_X y="16">"The server"</text>
-                {line_view}
-                <g data-testid="pool-slots">{blocks}</g>
-                {link_view}
-                {server_view}
-            </svg>
-        }
-        .into_any()
+        draw(&frame, &spec, peaks.get(), &parts)
     };
     view! {
         <figure class="picture-box">
-            {drawn}
+            <div class="picture-frame" inner_html=drawn></div>
             <figcaption>
                 <ul class="legend">
                     <li><span class="swatch sq in-use" aria-hidden="true"></span>"in use"</li>

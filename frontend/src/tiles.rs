@@ -1,66 +1,76 @@
-//! The latest figures, as numbers: the app's side and the server's side next to each other.
+//! Every figure of one frame, as numbers: the app's side and the server's side next to each other.
 
 use leptos::prelude::*;
 use poollab_shared::Frame;
 
-fn tile(label: &'static str, id: &'static str, value: Signal<String>) -> impl IntoView + use<> {
+type Figure = (&'static str, fn(&Frame) -> String);
+
+fn pool(f: &Frame, pick: fn(&poollab_shared::PoolFrame) -> u64) -> String {
+    f.pool.map_or_else(|| "–".into(), |p| pick(&p).to_string())
+}
+
+/// The app's side of one frame, as a list of figures (one table, drawn from data: the page draws
+/// many figures with little code).
+const APP: &[Figure] = &[
+    ("requests in flight", |f| f.app.in_flight.to_string()),
+    ("connects per second", |f| format!("{:.0}", f.app.connects_per_s)),
+    ("pool size", |f| pool(f, |p| p.size)),
+    ("idle", |f| pool(f, |p| p.idle)),
+    ("in use", |f| pool(f, |p| p.in_use)),
+    ("opening", |f| pool(f, |p| p.connecting)),
+    ("waiting", |f| pool(f, |p| p.waiters)),
+    ("oldest wait (ms)", |f| pool(f, |p| p.oldest_wait_ms)),
+    ("closes per second", |f| format!("{:.0}", f.app.closes_per_s)),
+    ("of which: lifetime retirements", |f| f.app.closes_lifetime_delta.to_string()),
+    ("circuit breaker", |f| f.app.breaker.map_or("off", |b| b.as_str()).to_owned()),
+    ("cache hits so far", |f| {
+        let t = f.app.totals;
+        if t.cache_hits + t.cache_misses == 0 {
+            "–".into()
+        } else {
+            format!("{} of {}", t.cache_hits, t.cache_hits + t.cache_misses)
+        }
+    }),
+    ("p50 latency (ms)", |f| f.app.latency_p50_ms.map_or_else(|| "–".into(), |v| format!("{v:.1}"))),
+    ("failed so far", |f| f.app.totals.failed.to_string()),
+    ("connections opened so far", |f| f.app.totals.connects.to_string()),
+    ("held too long (leak detector)", |f| {
+        let named: Vec<String> = f.app.held_too_long.iter().take(4).map(|h| format!("#{}", h.request)).collect();
+        if named.is_empty() { "0".into() } else { format!("{} ({})", f.app.held_too_long_count, named.join(" ")) }
+    }),
+];
+
+/// The server's side of one frame.
+const SERVER: &[Figure] = &[
+    ("backends of this run", |f| f.server.run_backends.to_string()),
+    ("all client backends", |f| f.server.backends.to_string()),
+    ("max_connections", |f| f.server.max_connections.to_string()),
+    ("refused so far (its log)", |f| f.server.refused.map_or_else(|| "–".into(), |n| n.to_string())),
+    ("server reachable", |f| if f.server.reachable { "yes" } else { "no" }.to_owned()),
+    ("network outage", |f| if f.app.outage { "on" } else { "off" }.to_owned()),
+];
+
+fn side(title: &'static str, figures: &'static [Figure], frame: Signal<Option<Frame>>) -> impl IntoView + use<> {
     view! {
-        <div class="tile" data-testid=id>
-            <span class="value">{move || value.get()}</span>
-            <span class="label">{label}</span>
-        </div>
+        <table class="figures">
+            <caption>{title}</caption>
+            <tbody>
+                {move || frame.with(|f| figures.iter().map(|(label, value)| {
+                    let v = f.as_ref().map_or_else(|| "–".to_owned(), value);
+                    view! { <tr><th scope="row">{*label}</th><td>{v}</td></tr> }
+                }).collect_view())}
+            </tbody>
+        </table>
     }
 }
 
+/// Every figure of one frame, the app's side beside the server's.
 #[component]
 pub fn Tiles(#[prop(into)] latest: Signal<Option<Frame>>) -> impl IntoView {
-    let num = move |f: fn(&Frame) -> String| {
-        Signal::derive(move || latest.with(|l| l.as_ref().map(f).unwrap_or_else(|| "–".into())))
-    };
-    let pool = move |f: fn(&poollab_shared::PoolFrame) -> u64| {
-        Signal::derive(move || {
-            latest.with(|l| l.as_ref().and_then(|fr| fr.pool).map(|p| f(&p).to_string()).unwrap_or_else(|| "–".into()))
-        })
-    };
     view! {
         <div class="tiles">
-            <div class="side">
-                <h3>"App"</h3>
-                {tile("requests in flight", "tile-in-flight", num(|f| f.app.in_flight.to_string()))}
-                {tile("connects per second", "tile-connects", num(|f| format!("{:.0}", f.app.connects_per_s)))}
-                {tile("pool size", "tile-pool-size", pool(|p| p.size))}
-                {tile("idle", "tile-idle", pool(|p| p.idle))}
-                {tile("in use", "tile-in-use", pool(|p| p.in_use))}
-                {tile("opening", "tile-connecting", pool(|p| p.connecting))}
-                {tile("waiting", "tile-waiters", pool(|p| p.waiters))}
-                {tile("oldest wait (ms)", "tile-oldest-wait", pool(|p| p.oldest_wait_ms))}
-                {tile("closes per second", "tile-closes", num(|f| format!("{:.0}", f.app.closes_per_s)))}
-                {tile("of which: lifetime retirements", "tile-closes-lifetime", num(|f| f.app.closes_lifetime_delta.to_string()))}
-                {tile("circuit breaker", "tile-breaker", num(|f| match f.app.breaker {
-                    None => "off".into(),
-                    Some(b) => b.as_str().into(),
-                }))}
-                {tile("cache hits so far", "tile-cache", num(|f| {
-                    let t = f.app.totals;
-                    if t.cache_hits + t.cache_misses == 0 { "–".into() } else { format!("{} of {}", t.cache_hits, t.cache_hits + t.cache_misses) }
-                }))}
-                {tile("p50 latency (ms)", "tile-p50", num(|f| f.app.latency_p50_ms.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())))}
-                {tile("failed so far", "tile-errors", num(|f| f.app.totals.failed.to_string()))}
-                {tile("connections opened so far", "tile-connects-total", num(|f| f.app.totals.connects.to_string()))}
-                {tile("held too long (leak detector)", "tile-held", num(|f| {
-                    let named: Vec<String> = f.app.held_too_long.iter().take(4).map(|h| format!("#{}", h.request)).collect();
-                    if named.is_empty() { "0".into() } else { format!("{} ({})", f.app.held_too_long_count, named.join(" ")) }
-                }))}
-            </div>
-            <div class="side">
-                <h3>"Server (pg_stat_activity)"</h3>
-                {tile("backends of this run", "tile-run-backends", num(|f| f.server.run_backends.to_string()))}
-                {tile("all client backends", "tile-backends", num(|f| f.server.backends.to_string()))}
-                {tile("max_connections", "tile-max", num(|f| f.server.max_connections.to_string()))}
-                {tile("refused so far (its log)", "tile-refused", num(|f| f.server.refused.map_or("–".into(), |n| n.to_string())))}
-                {tile("server reachable", "tile-up", num(|f| if f.server.reachable { "yes".into() } else { "no".into() }))}
-                {tile("network outage", "tile-outage", num(|f| if f.app.outage { "on".into() } else { "off".into() }))}
-            </div>
+            {side("App", APP, latest)}
+            {side("Server (pg_stat_activity)", SERVER, latest)}
         </div>
     }
 }

@@ -60,7 +60,7 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
                     let mut x = LEFT + r.start_ms * scale;
                     let mut parts = Vec::new();
                     for (ms, class) in
-                        [(r.acquire_wait_ms, "s-wait"), (r.connect_ms, "s-server"), (r.query_ms, "s-inuse")]
+                        [(r.acquire_wait_ms, "s-wait"), (r.connect_ms, "s-connecting"), (r.query_ms, "s-inuse")]
                     {
                         if ms > 0.0 {
                             parts.push((x, ms * scale, class));
@@ -117,7 +117,7 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
             <figcaption>
                 <ul class="legend">
                     <li><span class="swatch s-wait" aria-hidden="true"></span>"waiting for a pooled connection (while the pool opens one, too)"</li>
-                    <li><span class="swatch s-server" aria-hidden="true"></span>"opening its own connection"</li>
+                    <li><span class="swatch s-connecting" aria-hidden="true"></span>"opening its own connection"</li>
                     <li><span class="swatch s-inuse" aria-hidden="true"></span>"querying"</li>
                     <li><span class="swatch s-rest" aria-hidden="true"></span>"the rest: closing, holding between queries, answering"</li>
                     <li><span class="swatch s-bad" aria-hidden="true"></span>"failed"</li>
