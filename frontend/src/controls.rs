@@ -245,8 +245,8 @@ pub fn Controls(
                 {number_field("requests", "Requests", requests, Limits::REQUESTS, "how many in all", Signal::stored(false))}
                 {number_field("concurrency", "Concurrency", concurrency, Limits::CONCURRENCY, "in flight at once", Signal::stored(false))}
                 {select_field("shape", "Arrivals", shape, vec![(LoadShape::Burst, "burst"), (LoadShape::Rate, "steady rate"), (LoadShape::Ramp, "ramp")])}
-                {number_field("rate", "Rate (requests/s)", rate, Limits::RATE_PER_S, "steady rate, or where a ramp starts", burst.into())}
-                {number_field("ramp-to", "Ramp to (requests/s)", ramp_to, Limits::RATE_PER_S, "where a ramp ends", burst.into())}
+                {number_field("rate", "Rate (requests/s)", rate, Limits::RATE_PER_S, "steady rate, or where a ramp starts", burst)}
+                {number_field("ramp-to", "Ramp to (requests/s)", ramp_to, Limits::RATE_PER_S, "where a ramp ends", burst)}
                 {number_field("linger", "Watch afterwards (ms)", linger, Limits::LINGER_MS, "keep watching the idle pool after the last request", Signal::stored(false))}
                 {number_field("instances", "App instances", instances, Limits::INSTANCES, "each with its own pool", Signal::stored(false))}
             </fieldset>
@@ -259,19 +259,19 @@ pub fn Controls(
             </fieldset>
             <fieldset prop:disabled=naive>
                 <legend>"The pool (pooled only)"</legend>
-                {number_field("pool-max", "Pool max size", pool_max, Limits::MAX_CONNECTIONS, "connections at most, per instance", naive.into())}
-                {number_field("pool-min", "Pool min size", pool_min, Limits::MIN_CONNECTIONS, "opened before the burst", naive.into())}
-                {number_field("acquire-timeout", "Acquire timeout (ms)", acquire_timeout, Limits::ACQUIRE_TIMEOUT_MS, "wait this long for a connection, then fail", naive.into())}
-                {number_field("idle-timeout", "Idle timeout (ms)", idle_timeout, Limits::IDLE_TIMEOUT_MS, "close idle connections after; 0: never", naive.into())}
-                {number_field("max-lifetime", "Max lifetime (ms)", max_lifetime, Limits::MAX_LIFETIME_MS, "replace connections older than; 0: never", naive.into())}
+                {number_field("pool-max", "Pool max size", pool_max, Limits::MAX_CONNECTIONS, "connections at most, per instance", naive)}
+                {number_field("pool-min", "Pool min size", pool_min, Limits::MIN_CONNECTIONS, "opened before the burst", naive)}
+                {number_field("acquire-timeout", "Acquire timeout (ms)", acquire_timeout, Limits::ACQUIRE_TIMEOUT_MS, "wait this long for a connection, then fail", naive)}
+                {number_field("idle-timeout", "Idle timeout (ms)", idle_timeout, Limits::IDLE_TIMEOUT_MS, "close idle connections after; 0: never", naive)}
+                {number_field("max-lifetime", "Max lifetime (ms)", max_lifetime, Limits::MAX_LIFETIME_MS, "replace connections older than; 0: never", naive)}
                 {check_field("test-before-acquire", "Test before acquire", test_before_acquire, "ping an idle connection before handing it out")}
             </fieldset>
             <fieldset>
                 <legend>"The network"</legend>
                 {number_field("delay-ms", "Added round trip (ms)", delay_ms, Limits::DELAY_MS, "distance between app and database", Signal::stored(false))}
                 {select_field("outage", "Outage", outage, vec![(None, "none"), (Some(OutageMode::Refuse), "refuse (server gone)"), (Some(OutageMode::Blackhole), "blackhole (packets lost)")])}
-                {number_field("outage-start", "Outage starts at (ms)", outage_start, Limits::OUTAGE_START_MS, "after the run starts", no_outage.into())}
-                {number_field("outage-for", "Outage lasts (ms)", outage_for, Limits::OUTAGE_DURATION_MS, "", no_outage.into())}
+                {number_field("outage-start", "Outage starts at (ms)", outage_start, Limits::OUTAGE_START_MS, "after the run starts", no_outage)}
+                {number_field("outage-for", "Outage lasts (ms)", outage_for, Limits::OUTAGE_DURATION_MS, "", no_outage)}
             </fieldset>
             <fieldset>
                 <legend>"Guards in front of the database"</legend>

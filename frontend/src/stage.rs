@@ -69,7 +69,7 @@ pub fn Stage(
         let opened = opened.flatten();
         if over && opened != id {
             if moment == Moment::Busiest {
-                tape.to_busiest();
+                tape.go_to_busiest();
             }
             return id;
         }

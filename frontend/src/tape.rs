@@ -114,7 +114,7 @@ impl Tape {
     }
 
     /// Puts the scrubber on the run's busiest frame (the first, when several tie).
-    pub fn to_busiest(&self) {
+    pub fn go_to_busiest(&self) {
         let at = self.with_frames(|frames| {
             frames.iter().enumerate().max_by_key(|(i, f)| (busyness(f), std::cmp::Reverse(*i))).map(|(i, _)| i)
         });
