@@ -19,10 +19,12 @@
 //!
 //! # Layout
 //! - [`config`]: flags and environment (`poollab --help`).
-//! - [`cluster`]: the private PostgreSQL the lab starts from the local binaries, and stops.
+//! - [`cluster`]: the private PostgreSQL the lab starts from the local binaries, and stops; it
+//!   reads the server's log on the way to its file, counting the connects it refuses.
 //! - [`db`]: how to reach the database, its migrations, the demo query, error causes.
 //! - [`strategy`]: [`strategy::NaiveStrategy`] and [`strategy::PooledStrategy`], the two ideas the
-//!   course compares.
+//!   course compares, and the gauges that say what each connection is doing (opening, lent,
+//!   being pinged by the pool) beside sqlx's own counts.
 //! - [`fleet`]: the app a run simulates: its instances (each with its own pool), the cache and
 //!   the circuit breaker ([`breaker`]) in front of the database.
 //! - [`proxy`]: a TCP proxy that puts network distance and staged outages between app and server.
@@ -34,7 +36,8 @@
 //! - [`recorder`]: one run's measurements (HDR histograms, and every request's timeline).
 //! - [`store`]: runs kept in memory and in the lab's own schema, with their timelines.
 //! - [`sampler`]: the server's view, read from `pg_stat_activity` over a reserved connection.
-//! - [`hub`]: the metrics hub, the one place where events become frames.
+//! - [`hub`]: the metrics hub, the one place where events become frames: the app's side (each
+//!   instance's pool and connections) beside the server's (`pg_stat_activity`, its refusals).
 //! - [`routes`]: the HTTP surface (page, health, demo, runs, websocket, Prometheus metrics).
 //! - [`error`]: every error becomes a response in one place.
 //! - [`startup`]: assembles it all; [`shutdown`]: stops it all in order.
