@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 use poollab_shared::{BreakerState, Frame};
 
+use crate::escape;
 use crate::tape::Tape;
 
 /// One line: a name for the legend, a CSS class for its colour, and its (time s, value) points.
@@ -245,10 +246,6 @@ struct Drawing<'a> {
     events: &'a [Event],
     cursor: Option<f64>,
     description: &'a str,
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// The chart as SVG text (redrawn whole at every frame, which text does with little code).

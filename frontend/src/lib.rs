@@ -240,3 +240,8 @@ pub(crate) fn RunStatus(run: Memo<Option<RunView>>) -> impl IntoView {
     let state = move || run.get().map(|r| r.state.as_str()).unwrap_or_default();
     view! { <p class="status" data-testid="run-status" data-state=state>{text}</p> }
 }
+
+/// Text made safe to put inside SVG or HTML written as text (the picture and the charts).
+pub(crate) fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}

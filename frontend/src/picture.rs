@@ -16,6 +16,7 @@ use std::fmt::Write;
 use leptos::prelude::*;
 use poollab_shared::{BreakerState, Frame, InstanceFrame, Part, RunSpec, Strategy};
 
+use crate::escape;
 use crate::tape::Peaks;
 
 const W: f64 = 760.0;
@@ -57,10 +58,6 @@ impl Slot {
 /// SVG text being written. Every text that is not the lab's own goes through [`Svg::text`],
 /// which escapes it.
 struct Svg(String);
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 impl Svg {
     fn raw(&mut self, s: &str) -> &mut Self {
@@ -116,58 +113,32 @@ fn instance(svg: &mut Svg, i: &InstanceFrame, label: &str, spec: &RunSpec, y: f6
     let body_y = y + 34.0;
     let _ = write!(svg.0, r#"<g class="instance" data-name="{}">"#, escape(&i.name));
     svg.text("label", APP_X, y + 12.0, label);
-    let drawn = match (spec.strategy, i.pool) {
+    // A pool shows its every slot; a naive app only the connections its requests have.
+    let (note, states, total, more) = match (spec.strategy, i.pool) {
         (Strategy::Pooled, Some(p)) => {
             let room = p.max_connections.max(p.size);
-            let drawn = room.min(MOST_SQUARES);
-            let states = [
+            let states = vec![
                 (Slot::InUse, p.in_use),
                 (Slot::Connecting, p.connecting),
                 (Slot::Idle, p.idle),
                 (Slot::Unopened, room - p.size),
             ];
-            svg.text(
-                "note",
-                APP_X,
-                y + 27.0,
-                &format!("{} in use · {} opening · {} idle", p.in_use, p.connecting, p.idle),
-            );
-            squares(svg, APP_X, body_y, APP_COLS, &clip(&states, drawn));
-            if room > drawn {
-                svg.text(
-                    "note",
-                    APP_X,
-                    body_y + rows(drawn, APP_COLS) * STEP + 12.0,
-                    &format!("+{} more slots", room - drawn),
-                );
-            }
-            drawn
+            (format!("{} in use · {} opening · {} idle", p.in_use, p.connecting, p.idle), states, room, "more slots")
         }
         _ => {
-            let total = i.connecting + i.holding;
-            let drawn = total.min(MOST_SQUARES);
-            svg.text("note", APP_X, y + 27.0, &format!("{} connecting · {} open", i.connecting, i.holding));
-            squares(
-                svg,
-                APP_X,
-                body_y,
-                APP_COLS,
-                &clip(&[(Slot::InUse, i.holding), (Slot::Connecting, i.connecting)], drawn),
-            );
-            if total > drawn {
-                svg.text(
-                    "note",
-                    APP_X,
-                    body_y + rows(drawn, APP_COLS) * STEP + 12.0,
-                    &format!("+{} more", total - drawn),
-                );
-            }
-            if total == 0 {
-                svg.text("note", APP_X, body_y + 11.0, "no connection open");
-            }
-            drawn
+            let states = vec![(Slot::InUse, i.holding), (Slot::Connecting, i.connecting)];
+            (format!("{} connecting · {} open", i.connecting, i.holding), states, i.connecting + i.holding, "more")
         }
     };
+    let drawn = total.min(MOST_SQUARES);
+    svg.text("note", APP_X, y + 27.0, &note);
+    squares(svg, APP_X, body_y, APP_COLS, &clip(&states, drawn));
+    if total > drawn {
+        svg.text("note", APP_X, body_y + rows(drawn, APP_COLS) * STEP + 12.0, &format!("+{} {more}", total - drawn));
+    }
+    if total == 0 {
+        svg.text("note", APP_X, body_y + 11.0, "no connection open");
+    }
     if several {
         let y = body_y + rows(drawn, APP_COLS) * STEP + 12.0;
         svg.text("note server-sees", APP_X, y, &format!("the server sees {} of its backends", i.server_backends));
@@ -215,7 +186,7 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
         W - SERVER_X - 2.0,
         grid_h + 130.0
     );
-    svg.text("label", gx, y + 18.0, &format!("PostgreSQL · {} of {max} used", used.min(max)));
+    svg.text("label", gx, y + 18.0, &format!("PostgreSQL: {} of {max} taken", used.min(max)));
     svg.text("note", gx, y + 33.0, &format!("max_connections {max}, {} reserved", s.reserved_connections));
     let mut i = 0u64;
     for (kind, n) in kinds {
