@@ -94,6 +94,7 @@ async fn websocket_frames_add_up_to_the_runs_summary() {
 
     let id = app.start_run(json!({ "strategy": "naive", "requests": 80, "concurrency": 20 })).await;
     let (mut completed, mut failed, mut connects, mut closes, mut last_seq) = (0, 0, 0, 0, None::<u64>);
+    let mut peak = 0;
     let mut states = Vec::new();
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(60), ws.next()).await.expect("a message").expect("open");
@@ -109,6 +110,8 @@ async fn websocket_frames_add_up_to_the_runs_summary() {
                     failed += f.app.failed_delta;
                     connects += f.app.connects_delta;
                     closes += f.app.closes_delta;
+                    peak = peak.max(f.server.run_backends_peak);
+                    assert!(f.server.run_backends_peak >= f.server.run_backends, "{:?}", f.server);
                 }
             }
             ServerMessage::Run(r) if r.id == id => {
@@ -118,6 +121,7 @@ async fn websocket_frames_add_up_to_the_runs_summary() {
                     assert_eq!((completed, failed, connects), (s.completed, s.failed, s.connections_opened));
                     assert_eq!(s.completed, 80);
                     assert_eq!(closes, connects, "every naive connection was closed, and the frames say so");
+                    assert_eq!(peak, s.peak_server_connections, "the frames carry the peak the summary has");
                     break;
                 }
             }

@@ -50,6 +50,8 @@ struct ActiveRun {
     peak_pool: u64,
     peak_in_use: u64,
     peak_waiters: u64,
+    /// The most backends of the run in the readings since the last frame.
+    interval_peak_server: u64,
     /// The server's count of refused connects when the run began.
     refused_before: Option<u64>,
     /// Every request the detector has flagged during the run.
@@ -185,6 +187,7 @@ impl MetricsHub {
             peak_pool: 0,
             peak_in_use: 0,
             peak_waiters: 0,
+            interval_peak_server: 0,
             refused_before,
             leak_suspects: BTreeSet::new(),
             frames: Vec::new(),
@@ -233,6 +236,7 @@ impl MetricsHub {
                 *by_state.entry(&b.state).or_default() += b.count;
             }
             server.run_backends = by_state.values().sum();
+            run.interval_peak_server = run.interval_peak_server.max(server.run_backends);
             server.run_by_state =
                 by_state.into_iter().map(|(name, count)| CountBy { name: name.to_owned(), count }).collect();
             run.peak_server = run.peak_server.max(server.run_backends);
@@ -375,6 +379,8 @@ impl MetricsHub {
                 .collect();
         }
         frame.server.refused = self.refused_so_far().zip(run.refused_before).map(|(now, before)| now - before);
+        frame.server.run_backends_peak = run.interval_peak_server.max(frame.server.run_backends);
+        run.interval_peak_server = 0;
         run.emitted = totals;
         frame.pool = (!pools.is_empty()).then(|| PoolFrame {
             size: pool_size,

@@ -150,8 +150,8 @@ impl ChartKind {
                 &[("p50", "s-size", |f| f.app.latency_p50_ms), ("p99", "s-wait", |f| f.app.latency_p99_ms)]
             }
             ChartKind::Churn => &[
-                ("opened so far", "s-connecting", |f| Some(f.app.totals.connects as f64)),
-                ("closed so far", "s-server", |f| Some(f.app.totals.closes as f64)),
+                ("opened so far", "s-inuse", |f| Some(f.app.totals.connects as f64)),
+                ("closed so far", "s-closed", |f| Some(f.app.totals.closes as f64)),
                 ("open now (pool size)", "s-size", |f| pool(f, |p| p.size)),
             ],
         }
@@ -197,7 +197,7 @@ fn describe(kind: ChartKind, frames: &[Frame]) -> String {
     match kind {
         ChartKind::Connections => format!(
             "Over {t:.1} s: at most {} server backends of this run{}.",
-            most(|f| f.server.run_backends as f64),
+            most(|f| f.server.run_backends_peak.max(f.server.run_backends) as f64),
             match f.pool {
                 Some(_) => format!(
                     ", {} pool connections in use and {} requests waiting at once",
@@ -349,9 +349,10 @@ fn svg(d: &Drawing) -> String {
     if let Some(t) = d.cursor {
         let _ = write!(
             o,
-            r#"<line class="cursor" x1="{cx:.1}" x2="{cx:.1}" y1="{}" y2="{}"/>"#,
+            r#"<line class="cursor" x1="{cx:.1}" x2="{cx:.1}" y1="{}" y2="{}"/><text class="cursor-label" x="{cx:.1}" y="{}" text-anchor="middle">the picture</text>"#,
             TOP - 4.0,
             H - BOTTOM,
+            TOP - 7.0,
             cx = x(t)
         );
     }
@@ -416,7 +417,7 @@ pub fn LineChart(
     let too_quick = move || {
         let points = series.with(|s| s.first().map_or(0, |s| s.points.len()));
         (points > 0 && points < 4).then(|| view! {
-            <p class="note-quick">"This run was over in a few tenths of a second, quicker than the chart's ten frames a second can draw: the waterfall shows every request of it."</p>
+            <p class="note-quick">"This run was over in a few tenths of a second, quicker than the chart's ten frames a second can draw: its figures are in the result above."</p>
         })
     };
     let head = move || {

@@ -201,7 +201,7 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     }
     let refused = s.refused.unwrap_or(frame.app.totals.errors.too_many_clients);
     let below = gy + grid_h + 18.0;
-    svg.text("figure-text", gx, below, &format!("this run: {} backends", s.run_backends));
+    svg.text("figure-text", gx, below, &format!("this run: {}", count(s.run_backends, "backend", "backends")));
     svg.text("note", gx, below + 16.0, &format!("{active} active · {idle} idle"));
     if in_tx > 0 {
         svg.text("note", gx + 130.0, below + 16.0, &format!("{in_tx} idle in tx"));
@@ -338,33 +338,44 @@ fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
     svg.0
 }
 
+/// `n` and a word, in the plural when `n` is not 1.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// One sentence of what the picture shows: its text alternative.
 pub fn describe(frame: &Frame, spec: &RunSpec) -> String {
     let s = &frame.server;
     let app = match frame.pool {
         Some(p) => format!(
-            "The {} {} connections: {} in use, {} opening, {} idle; {} requests wait for one.",
+            "The {} {}: {} in use, {} opening, {} idle; {} for one.",
             if frame.instances.len() > 1 { "pools hold" } else { "pool holds" },
-            p.size,
+            count(p.size, "connection", "connections"),
             p.in_use,
             p.connecting,
             p.idle,
-            p.waiters
+            count(p.waiters, "request waits", "requests wait")
         ),
         None => format!(
-            "{} requests are opening their own connection and {} hold one.",
-            frame.app.connecting, frame.app.holding
+            "{} opening a connection of its own, and {}.",
+            count(frame.app.connecting, "request is", "requests are"),
+            count(frame.app.holding, "holds one", "hold one")
         ),
     };
+    let active = s.run_in_state("active");
+    // A connection the app holds is idle on the server whenever the server is waiting for the
+    // app's next message: the app's own work, the network, a ping on the way.
+    let gap = (frame.pool.map_or(frame.app.holding, |p| p.in_use) > active && s.run_backends > 0)
+        .then_some(" A connection the app counts in use shows idle on the server while the server waits for the app's next message.")
+        .unwrap_or_default();
     format!(
-        "At {:.1} s of this {} run: {app} The server has {} of this run's backends ({} active) out of {} slots{}.",
+        "At {:.1} s of this {} run: {app} The server has {} ({active} active) out of {} slots{}.{gap}",
         frame.elapsed_ms as f64 / 1000.0,
         spec.strategy.as_str(),
-        s.run_backends,
-        s.run_in_state("active"),
+        count(s.run_backends, "backend of this run", "backends of this run"),
         s.max_connections,
         match s.refused {
-            Some(n) if n > 0 => format!(", and has refused {n} connects"),
+            Some(n) if n > 0 => format!(", and has refused {}", count(n, "connect", "connects")),
             _ => String::new(),
         }
     )
@@ -391,7 +402,7 @@ pub fn PoolPicture(
                 <ul class="legend">
                     <li><span class="swatch sq in-use" aria-hidden="true"></span>"in use"</li>
                     <li><span class="swatch sq connecting" aria-hidden="true"></span>"opening"</li>
-                    <li><span class="swatch sq idle" aria-hidden="true"></span>"idle in the pool"</li>
+                    <li><span class="swatch sq idle" aria-hidden="true"></span>"idle (in a pool; on the server, waiting for its client)"</li>
                     <li><span class="swatch sq unopened" aria-hidden="true"></span>"room in the pool"</li>
                     <li><span class="swatch dot" aria-hidden="true"></span>"a waiting request"</li>
                     <li><span class="swatch sq other" aria-hidden="true"></span>"other clients (the lab's own among them)"</li>

@@ -36,7 +36,7 @@ pub fn SummaryCard(run: Memo<Option<RunView>>) -> impl IntoView {
                             if run.spec.strategy == Strategy::Naive {
                                 format!("{:.1} / {:.1} ms", s.connect_ms.p50, s.query_ms.p50)
                             } else {
-                                format!("none of its own / {:.1} ms", s.query_ms.p50)
+                                format!("opened by the pool / {:.1} ms", s.query_ms.p50)
                             }
                         }</dd></div>
                         <div><dt>"duration"</dt><dd>{format!("{} ms", s.duration_ms)}</dd></div>

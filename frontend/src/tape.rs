@@ -33,11 +33,12 @@ pub struct Peaks {
     pub holding: u64,
 }
 
-/// How much is going on in a frame: the run's backends, connections in use or opening, and
-/// requests waiting.
+/// How much is going on in a frame: the run's backends, connections in use or opening, requests
+/// waiting, and requests failing.
 fn busyness(f: &Frame) -> u64 {
     let pool = f.pool.map_or(0, |p| p.in_use + p.waiters);
-    f.server.run_backends + pool + f.app.connecting + f.app.holding
+    // Failures count too: an outage, a breaker refusing, a pool timing requests out.
+    f.server.run_backends + pool + f.app.connecting + f.app.holding + 2 * f.app.failed_delta
 }
 
 impl Peaks {
@@ -45,7 +46,7 @@ impl Peaks {
         frames.iter().fold(Peaks::default(), |p, f| {
             let pool = f.pool.unwrap_or_default();
             Peaks {
-                server: p.server.max(f.server.run_backends),
+                server: p.server.max(f.server.run_backends_peak).max(f.server.run_backends),
                 in_use: p.in_use.max(pool.in_use),
                 connecting: p.connecting.max(f.app.connecting),
                 waiters: p.waiters.max(pool.waiters),

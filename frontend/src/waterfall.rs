@@ -11,6 +11,8 @@ const WIDTH: f64 = 720.0;
 const LEFT: f64 = 8.0;
 /// Room under the lanes for the time axis.
 const AXIS: f64 = 34.0;
+/// Room above the first lane.
+const TOP: f64 = 6.0;
 /// Requests drawn (the first ones of the run); the table and the CSV have them all.
 const SHOWN: usize = 150;
 
@@ -28,7 +30,7 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
         all
     });
     let end = move || requests.with(|r| r.iter().take(SHOWN).map(|r| r.start_ms + r.total_ms).fold(1.0, f64::max));
-    let lanes_h = move || requests.with(|r| r.len().min(SHOWN) as f64 * LANE);
+    let lanes_h = move || TOP + requests.with(|r| r.len().min(SHOWN) as f64 * LANE);
     let height = move || lanes_h() + AXIS;
     let axis = move || {
         let (end, y) = (end(), lanes_h());
@@ -56,7 +58,7 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
                 .take(SHOWN)
                 .enumerate()
                 .flat_map(|(i, r)| {
-                    let y = i as f64 * LANE;
+                    let y = TOP + i as f64 * LANE;
                     let mut x = LEFT + r.start_ms * scale;
                     let mut parts = Vec::new();
                     for (ms, class) in

@@ -168,6 +168,9 @@ pub struct ServerFrame {
     pub backends: u64,
     /// Backends opened by the running run (grouped by its `application_name`).
     pub run_backends: u64,
+    /// The most backends of the running run in any reading since the previous frame (the server
+    /// is read 40 times a second, frames go out 10): what a run's peak is the largest of.
+    pub run_backends_peak: u64,
     pub by_application: Vec<CountBy>,
     pub by_state: Vec<CountBy>,
     /// The server's `max_connections` setting.
