@@ -365,9 +365,11 @@ pub fn describe(frame: &Frame, spec: &RunSpec) -> String {
     let active = s.run_in_state("active");
     // A connection the app holds is idle on the server whenever the server is waiting for the
     // app's next message: the app's own work, the network, a ping on the way.
-    let gap = (frame.pool.map_or(frame.app.holding, |p| p.in_use) > active && s.run_backends > 0)
-        .then_some(" A connection the app counts in use shows idle on the server while the server waits for the app's next message.")
-        .unwrap_or_default();
+    let gap = if frame.pool.map_or(frame.app.holding, |p| p.in_use) > active && s.run_backends > 0 {
+        " A connection the app counts in use shows idle on the server while the server waits for the app's next message."
+    } else {
+        ""
+    };
     format!(
         "At {:.1} s of this {} run: {app} The server has {} ({active} active) out of {} slots{}.{gap}",
         frame.elapsed_ms as f64 / 1000.0,
