@@ -61,6 +61,8 @@ pub struct Aggregates {
     pub acquire_wait: Histogram<u64>,
     pub connect: Histogram<u64>,
     pub query: Histogram<u64>,
+    /// How long failed requests took to fail.
+    pub failed_after: Histogram<u64>,
     /// Latencies since the last frame; the hub takes and resets it.
     pub interval: Histogram<u64>,
     /// Every request's own record, for the run's stored timeline.
@@ -86,6 +88,7 @@ impl RunRecorder {
                 acquire_wait: histogram(),
                 connect: histogram(),
                 query: histogram(),
+                failed_after: histogram(),
                 interval: histogram(),
                 requests: Vec::new(),
             }),
@@ -115,6 +118,7 @@ impl RunRecorder {
             Err(e) => {
                 a.failed += 1;
                 a.errors.add(e.kind, 1);
+                a.failed_after.saturating_record(micros(total));
                 (&e.timings, e.kind.as_str())
             }
         };
@@ -161,6 +165,7 @@ impl RunRecorder {
             acquire_wait_ms: latency_summary(&a.acquire_wait),
             connect_ms: latency_summary(&a.connect),
             query_ms: latency_summary(&a.query),
+            failed_ms: latency_summary(&a.failed_after),
             peak_server_connections: peak_server,
             peak_pool_size: peak_pool,
             connections_opened: self.counters.connects.load(Ordering::Relaxed),

@@ -20,7 +20,7 @@ fn apart(expected: f64, measured: f64) -> String {
         return "exactly the model".into();
     }
     if expected == 0.0 {
-        return "where the model expects none".into();
+        return format!("{} more", number(measured - expected));
     }
     let ratio = measured / expected;
     if (0.5..=2.0).contains(&ratio) {

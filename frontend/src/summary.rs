@@ -43,6 +43,9 @@ pub fn SummaryCard(run: Memo<Option<RunView>>) -> impl IntoView {
                         <div><dt>"throughput"</dt><dd>{format!("{:.0} req/s", s.throughput_per_s)}</dd></div>
                     </dl>
                     <ul class="errors" aria-label="failures by cause">{errors}</ul>
+                    {(s.failed > 0).then(|| view! {
+                        <p data-testid="failed-after">{format!("A failed request took {:.1} ms to fail at the median ({:.1} ms at worst).", s.failed_ms.p50, s.failed_ms.max)}</p>
+                    })}
                     {(s.cache_hits + s.cache_misses > 0).then(|| view! {
                         <p data-testid="cache">{format!("Cache: {} hits, {} went to the database.", s.cache_hits, s.cache_misses)}</p>
                     })}

@@ -84,6 +84,10 @@ figures! {
     "query_ms.p95" => "p95 query", "ms";
     "query_ms.p99" => "p99 query", "ms";
     "query_ms.max" => "slowest query", "ms";
+    "failed_ms.p50" => "median time to fail", "ms";
+    "failed_ms.p95" => "p95 time to fail", "ms";
+    "failed_ms.p99" => "p99 time to fail", "ms";
+    "failed_ms.max" => "slowest failure", "ms";
     "peak_server_connections" => "peak server backends of this run", "";
     "peak_pool_size" => "peak pool size", "";
     "peak_in_use" => "peak connections in use", "";
@@ -129,6 +133,7 @@ impl Summary {
                 "acquire_wait_ms" => &self.acquire_wait_ms,
                 "connect_ms" => &self.connect_ms,
                 "query_ms" => &self.query_ms,
+                "failed_ms" => &self.failed_ms,
                 _ => return None,
             };
             return quantile(l, q);

@@ -122,6 +122,8 @@ pub struct Summary {
     pub connect_ms: LatencySummary,
     /// Time the query itself took, once a connection was held.
     pub query_ms: LatencySummary,
+    /// Time from a failed request's start to its failure: how long a user waited for an error.
+    pub failed_ms: LatencySummary,
     /// Most backends of this run that the server's `pg_stat_activity` showed at one moment.
     pub peak_server_connections: u64,
     /// Largest size the run's pool reached (0 for naive runs).
