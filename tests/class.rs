@@ -128,6 +128,12 @@ async fn learners_runs_interleave_and_each_learner_has_a_limit() {
     let (status, body) = post(&app, "/api/runs", quick_run(), Some("ann"), None).await;
     assert_eq!(status, 429, "a third waiting run of ann's is refused: {body}");
     assert!(body["error"].as_str().unwrap_or("").contains("2 runs waiting"), "{body}");
+    // A sweep goes in line whole: not beside ann's waiting runs (and eve, with none waiting, may
+    // queue one of more sizes than her limit of two; see the end).
+    let sweep = json!({ "run": quick_run(), "sizes": [1, 2, 4] });
+    let (status, body) = post(&app, "/api/sweeps", sweep.clone(), Some("ann"), None).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body["error"].as_str().unwrap_or("").contains("a sweep goes in line whole"), "{body}");
 
     // A run bigger than the class allows is refused, for learners only.
     let big = json!({ "strategy": "pooled", "requests": 51 });
@@ -156,6 +162,13 @@ async fn learners_runs_interleave_and_each_learner_has_a_limit() {
         }
     }
     assert_eq!(started, [a1.clone(), b1.clone(), a2.clone(), b2.clone()], "turns alternate between learners");
+
+    let (status, body) = post(&app, "/api/sweeps", sweep, Some("eve"), None).await;
+    assert_eq!(status, 202, "a learner with nothing waiting may queue a sweep of three: {body}");
+    for run in body["runs"].as_array().expect("runs") {
+        let view = app.finished(run.as_str().expect("id")).await;
+        assert_eq!(view.state, RunState::Done, "{view:?}");
+    }
     app.stop().await;
 }
 

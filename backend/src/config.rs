@@ -47,7 +47,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_queued_runs: u32,
 
-    /// Runs one learner may have waiting at once; more get 429.
+    /// Runs one learner may have waiting at once; more get 429. A sizing sweep goes in line whole
+    /// when the learner has nothing else waiting.
     #[arg(long, env = "POOLLAB_MAX_QUEUED_PER_LEARNER", default_value_t = 3,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub max_queued_per_learner: u32,

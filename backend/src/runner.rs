@@ -44,6 +44,8 @@ pub enum QueueError {
     NoRoomForSweep { room: usize, needed: usize },
     #[error("you already have {0} runs waiting; wait for one to finish")]
     LearnerLimit(usize),
+    #[error("a sweep goes in line whole, and you have {0} runs waiting: wait for them to finish")]
+    SweepWhileWaiting(usize),
     #[error("in this class a run may fire at most {max} requests (this one asks for {asked})")]
     TooBig { asked: u32, max: u32 },
 }
@@ -79,7 +81,7 @@ pub struct RunQueue {
 
 impl RunQueue {
     /// The queue and the runner that drains it (spawn [`Runner::run`]). At most `capacity` runs
-    /// wait in all, and at most `per_learner` of any one learner's.
+    /// wait in all, and at most `per_learner` of any one learner's (or one sweep, whole).
     pub fn new(
         db: Database,
         hub: Arc<MetricsHub>,
@@ -132,7 +134,12 @@ impl RunQueue {
         }
         if let Who::Learner(name) = who {
             let mine = line.queued_by(name);
-            if mine + runs > self.per_learner {
+            // A sweep goes in line whole: a learner with nothing else waiting may queue one of
+            // any size the API allows, which the per-learner limit alone would forbid.
+            if runs > 1 && mine > 0 {
+                return Err(QueueError::SweepWhileWaiting(mine));
+            }
+            if runs == 1 && mine + 1 > self.per_learner {
                 return Err(QueueError::LearnerLimit(mine));
             }
         }
