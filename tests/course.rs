@@ -24,6 +24,7 @@ fn chart_id(chart: ChartName) -> &'static str {
         ChartName::ServerStates => "chart-server-states",
         ChartName::Instances => "chart-instances",
         ChartName::Churn => "chart-churn",
+        ChartName::Sizing => "sweep",
     }
 }
 

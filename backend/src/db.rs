@@ -84,6 +84,7 @@ impl Database {
         Ok(ServerFacts {
             max_connections: max.parse().unwrap_or(0),
             reserved_connections: reserved.parse().unwrap_or(0),
+            cpus: 0,
         })
     }
 }

@@ -116,6 +116,7 @@ impl MetricsHub {
             reachable: true,
             max_connections: facts.max_connections,
             reserved_connections: facts.reserved_connections,
+            cpus: facts.cpus,
             ..ServerFrame::default()
         };
         Arc::new(MetricsHub {
@@ -229,6 +230,7 @@ impl MetricsHub {
         let ServerReading { frame: mut server, backends } = reading;
         let mut st = self.lock();
         server.reserved_connections = st.server.reserved_connections;
+        server.cpus = st.server.cpus;
         if let Some(run) = st.run.as_mut() {
             let base = run.watch.fleet.application_name;
             let mut by_state = std::collections::BTreeMap::<&str, u64>::new();

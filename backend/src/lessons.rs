@@ -5,7 +5,7 @@
 //! file, the step and the part, so a teacher's typo never reaches a class. `GET /api/lessons`
 //! serves them as JSON.
 
-use poollab_shared::{GoalError, Lesson, SpecError};
+use poollab_shared::{GoalError, Lesson, SpecError, SweepError, SweepSpec};
 
 include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
 
@@ -19,6 +19,8 @@ pub enum LessonError {
     Goal { file: String, step: usize, source: GoalError },
     #[error("lessons/{file}.toml has no steps")]
     NoSteps { file: String },
+    #[error("lessons/{file}.toml, step {step}: the sweep is not valid: {source}")]
+    Sweep { file: String, step: usize, source: SweepError },
 }
 
 /// Every lesson, in file-name order, checked.
@@ -43,6 +45,10 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
             source,
         })?;
         step.check_names().map_err(|source| LessonError::Goal { file: file.clone(), step: step_no, source })?;
+        if !step.sweep.is_empty() {
+            let sweep = SweepSpec { run: step.preset.clone(), sizes: step.sweep.clone() };
+            sweep.runs().map_err(|source| LessonError::Sweep { file: file.clone(), step: step_no, source })?;
+        }
     }
     Ok(lesson)
 }

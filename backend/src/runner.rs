@@ -241,6 +241,7 @@ impl RunQueue {
                 throughput_per_s: s.throughput_per_s,
                 latency_p50_ms: s.latency_ms.p50,
                 latency_p99_ms: s.latency_ms.p99,
+                query_p50_ms: s.query_ms.p50,
                 failed: s.failed,
                 peak_server_connections: s.peak_server_connections,
             });

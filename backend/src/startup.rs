@@ -75,7 +75,12 @@ impl Application {
             }
         };
         db.prepare().await?;
-        let limits = db.limits().await?;
+        let mut limits = db.limits().await?;
+        // The private cluster runs on this machine, so its CPUs are ours; a server behind
+        // DATABASE_URL may be anywhere, and the lab does not guess.
+        if cluster.is_some() {
+            limits.cpus = std::thread::available_parallelism().map_or(0, |n| n.get() as u64);
+        }
 
         let trigger = ShutdownTrigger::new();
         let hub = MetricsHub::new(limits, cluster.as_ref().map(PrivateCluster::refusals));

@@ -10,9 +10,10 @@
 
 use leptos::prelude::*;
 use poollab_shared::lesson::{fill, prediction_close};
-use poollab_shared::{Lesson, RunSpec, RunState, StepReport};
+use poollab_shared::{Lesson, RunSpec, RunState, StepReport, SweepSpec, SweepView};
 
 use crate::live::Live;
+use crate::outcome::{Measured, Outcome};
 use crate::progress::{Progress, StepRecord, step_key};
 use crate::route::Route;
 use crate::stage::{Details, Stage, StepCharts};
@@ -96,10 +97,37 @@ pub fn StepView(
     let error = RwSignal::new(None::<String>);
     let needs_guess = step.prediction.is_some();
     let guessed = move || guess.with(|g| g.trim().parse::<f64>().is_ok());
-    let tape = Tape::new(run_id.into(), live);
+    // A sweep step runs its preset once per pool size; the picture follows whichever of its runs
+    // is going (or went last).
+    let is_sweep = !step.sweep.is_empty();
+    let sweep_id = RwSignal::new(record.sweep_id.clone());
+    let sweep_view = RwSignal::new(None::<SweepView>);
+    Effect::new(move |_| {
+        if let Some(id) = sweep_id.get() {
+            crate::sweep::watch_into(id, sweep_view, error);
+        }
+    });
+    let shown_run = Signal::derive(move || {
+        if !is_sweep {
+            return run_id.get();
+        }
+        sweep_view
+            .with(|v| v.as_ref()?.points.iter().rev().find(|p| p.state != RunState::Queued).map(|p| p.run_id.clone()))
+    });
+    let tape = Tape::new(shown_run, live);
     let run = tape.run;
-    let summary = Memo::new(move |_| {
-        run.with(|r| r.as_ref().filter(|r| r.state == RunState::Done).and_then(|r| r.summary.clone()))
+    // What the step measured, once it is done: its run's summary, or its sweep's points.
+    let measured = Memo::new(move |_| {
+        if is_sweep {
+            sweep_view.with(|v| v.as_ref().filter(|v| v.done).map(|v| Measured::Sweep(v.points.clone())))
+        } else {
+            run.with(|r| {
+                r.as_ref()
+                    .filter(|r| r.state == RunState::Done)
+                    .and_then(|r| r.summary.clone())
+                    .map(|s| Measured::Run(Box::new(s)))
+            })
+        }
     });
 
     // When the run ends, record what was measured, whether the prediction was close and whether
@@ -107,15 +135,23 @@ pub fn StepView(
     let (step_for_effect, key_for_effect) = (step.clone(), key.clone());
     let (lesson_for_report, step_no) = (lesson.id.clone(), index as u32 + 1);
     Effect::new(move |_| {
-        let Some(summary) = summary.get() else { return };
-        let Some(id) = run.with_untracked(|r| r.as_ref().map(|r| r.id.clone())) else { return };
-        let figures = step_for_effect.figures(tape.server(), Some(&summary));
-        let measured = step_for_effect.prediction.as_ref().and_then(|p| summary.figure(&p.metric));
+        let Some(outcome) = measured.get() else { return };
+        let id =
+            if is_sweep { sweep_id.get_untracked() } else { run.with_untracked(|r| r.as_ref().map(|r| r.id.clone())) };
+        let Some(id) = id else { return };
+        let figures = match &outcome {
+            Measured::Run(summary) => step_for_effect.figures(tape.server(), Some(summary)),
+            Measured::Sweep(points) => step_for_effect.sweep_figures(tape.server(), points),
+        };
+        let measured = step_for_effect.prediction.as_ref().and_then(|p| figures.get(&p.metric));
         // A step without a goal is passed by running it.
         let passed = step_for_effect.goal.as_ref().is_none_or(|g| g.check(&figures).unwrap_or(false));
-        let score = step_for_effect.score.as_ref().and_then(|m| summary.figure(m));
+        let score = step_for_effect.score.as_ref().and_then(|m| figures.get(m));
         let already = progress.with_untracked(|p| {
-            p.steps.get(&key_for_effect).is_some_and(|r| r.run_id.as_deref() == Some(id.as_str()) && r.passed.is_some())
+            p.steps.get(&key_for_effect).is_some_and(|r| {
+                let recorded = if is_sweep { &r.sweep_id } else { &r.run_id };
+                recorded.as_deref() == Some(id.as_str()) && r.passed.is_some()
+            })
         });
         if already {
             return;
@@ -134,7 +170,11 @@ pub fn StepView(
         leptos::task::spawn_local(async move { crate::api::report(&report).await });
         progress.update(|p| {
             let rec = p.steps.entry(key_for_effect.clone()).or_default();
-            rec.run_id = Some(id);
+            if is_sweep {
+                rec.sweep_id = Some(id);
+            } else {
+                rec.run_id = Some(id);
+            }
             rec.measured = measured;
             rec.passed = Some(passed);
             rec.close = close;
@@ -143,6 +183,7 @@ pub fn StepView(
     });
 
     let preset = step.preset.clone();
+    let sweep_sizes = is_sweep.then(|| step.sweep.clone());
     let key_for_run = key.clone();
     let lesson_for_run = lesson.id.clone();
     let start = move |ev: leptos::ev::SubmitEvent| {
@@ -169,6 +210,22 @@ pub fn StepView(
         let spec = preset.clone();
         busy.set(true);
         error.set(None);
+        if let Some(sizes) = sweep_sizes.clone() {
+            let sweep = SweepSpec { run: spec, sizes };
+            let key = key_for_run.clone();
+            leptos::task::spawn_local(async move {
+                match crate::api::start_sweep(&sweep).await {
+                    Ok(id) => {
+                        progress.update(|p| p.steps.entry(key).or_default().sweep_id = Some(id.clone()));
+                        sweep_view.set(None);
+                        sweep_id.set(Some(id));
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+                busy.set(false);
+            });
+            return;
+        }
         leptos::task::spawn_local(async move {
             match crate::api::start_run(&spec).await {
                 Ok(id) => {
@@ -189,7 +246,11 @@ pub fn StepView(
         let step = step.clone();
         move |text: String| {
             let server = tape.server();
-            summary.with(|s| fill(&text, &step.figures(server, s.as_ref())))
+            measured.with(|m| match m {
+                Some(Measured::Sweep(points)) => fill(&text, &step.sweep_figures(server, points)),
+                Some(Measured::Run(summary)) => fill(&text, &step.figures(server, Some(summary))),
+                None => fill(&text, &step.figures(server, None)),
+            })
         }
     };
     let title = {
@@ -225,9 +286,21 @@ pub fn StepView(
     });
     let steps_total = lesson.steps.len();
     let sandbox_spec = step.preset.clone();
-    let running =
-        move || run.with(|r| r.as_ref().is_some_and(|r| matches!(r.state, RunState::Queued | RunState::Running)));
+    let sweeping =
+        move || is_sweep && sweep_id.with(Option::is_some) && sweep_view.with(|v| v.as_ref().is_none_or(|v| !v.done));
+    let running = move || {
+        sweeping() || run.with(|r| r.as_ref().is_some_and(|r| matches!(r.state, RunState::Queued | RunState::Running)))
+    };
     let status = move || {
+        if sweeping() {
+            let (done, all) = sweep_view.with(|v| {
+                v.as_ref()
+                    .map_or((0, 0), |v| (v.points.iter().filter(|p| p.state == RunState::Done).count(), v.points.len()))
+            });
+            return Some(format!(
+                "Sweeping: {done} of {all} pool sizes measured; the picture follows the run going now."
+            ));
+        }
         run.get().map(|r| match r.state {
             RunState::Queued => match r.position {
                 Some(p) => format!("Waiting in line: you are #{p}. The database serves one run at a time."),
@@ -242,8 +315,12 @@ pub fn StepView(
         let step = step.clone();
         let key = key.clone();
         move || {
-            let summary = summary.get()?;
+            let measured = measured.get()?;
             let prediction = progress.with(|p| p.steps.get(&key).and_then(|r| r.prediction));
+            let summary = match &measured {
+                Measured::Run(s) => (**s).clone(),
+                Measured::Sweep(_) => Default::default(),
+            };
             let score = (step.score.is_some()).then(|| {
                 let name = step.score.clone().unwrap_or_default();
                 let value = summary.figure(&name).unwrap_or(0.0);
@@ -255,7 +332,7 @@ pub fn StepView(
             Some(view! {
                 <section class="card outcome" aria-labelledby="outcome-title" data-testid="outcome">
                     <h3 id="outcome-title">"What the run showed"</h3>
-                    <crate::outcome::Outcome step=step.clone() summary=summary server=tape.server() prediction=prediction />
+                    <Outcome step=step.clone() measured=measured server=tape.server() prediction=prediction />
                     {score}
                 </section>
             })
@@ -295,7 +372,7 @@ pub fn StepView(
                 <Stage tape=tape live=live parts=parts preset=preset_for_stage moment=step.view.moment />
             </div>
             {outcome}
-            <StepCharts tape=tape charts=charts.clone() />
+            <StepCharts tape=tape charts=charts.clone() sweep=Signal::derive(move || sweep_view.get()) />
             <Details tape=tape live=live shown=charts />
         </div>
     }

@@ -182,7 +182,7 @@ pub fn App() -> impl IntoView {
 /// Every knob of the engine, free to play with.
 #[component]
 fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
-    let sweep = RwSignal::new(None::<String>);
+    let sweep = RwSignal::new(None::<(RwSignal<Option<poollab_shared::SweepView>>, RwSignal<Option<String>>)>);
     // The run shown: the one being watched, or the newest finished one.
     let shown_id = Signal::derive(move || {
         live.watching.get().or_else(|| {
@@ -197,7 +197,7 @@ fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
         <div class="layout">
             <section class="card controls" aria-labelledby="controls-title">
                 <h2 id="controls-title">"Experiment"</h2>
-                <Controls initial=initial on_started=move |view: RunView| live.track(view) on_sweep=move |id| sweep.set(Some(id)) />
+                <Controls initial=initial on_started=move |view: RunView| live.track(view) on_sweep=move |id| sweep.set(Some(crate::sweep::watch(id))) />
             </section>
             <div class="sandbox-main">
                 <RunStatus run=run />
@@ -208,7 +208,7 @@ fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
                     {move || run.with(|r| r.as_ref().map(|r| Route::Run(r.id.clone()).href())).map(|href| view! { <p><a href=href>"This run's own page, to share or to change one knob"</a></p> })}
                 </section>
                 <StepCharts tape=tape charts=vec![poollab_shared::ChartName::Connections, poollab_shared::ChartName::Throughput] />
-                {move || sweep.get().map(|id| view! { <SweepCurve id=id /> })}
+                {move || sweep.get().map(|(view_of, error)| view! { <SweepCurve view_of=view_of error=error /> })}
                 <Details tape=tape live=live shown=vec![poollab_shared::ChartName::Connections, poollab_shared::ChartName::Throughput] />
                 <section class="card history" aria-labelledby="history-title">
                     <h2 id="history-title">"Recent runs"</h2>

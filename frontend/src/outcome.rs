@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use poollab_shared::expr::number;
 use poollab_shared::figures::info;
 use poollab_shared::lesson::{fill, prediction_close};
-use poollab_shared::{ServerFacts, Step, Summary};
+use poollab_shared::{ServerFacts, Step, Summary, SweepPoint};
 
 /// A figure with its unit: `987 ms`, `12 req/s`, `48`.
 pub fn with_unit(v: f64, unit: &str) -> String {
@@ -48,14 +48,24 @@ fn off_by(guess: f64, measured: f64) -> String {
     }
 }
 
-/// A step's outcome, once its run is done.
+/// What a step measured: one run's summary, or a sweep's points.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measured {
+    Run(Box<Summary>),
+    Sweep(Vec<SweepPoint>),
+}
+
+/// A step's outcome, once its run (or sweep) is done.
 #[component]
-pub fn Outcome(step: Step, summary: Summary, server: ServerFacts, prediction: Option<f64>) -> impl IntoView {
-    let figures = step.figures(server, Some(&summary));
+pub fn Outcome(step: Step, measured: Measured, server: ServerFacts, prediction: Option<f64>) -> impl IntoView {
+    let figures = match &measured {
+        Measured::Run(summary) => step.figures(server, Some(summary)),
+        Measured::Sweep(points) => step.sweep_figures(server, points),
+    };
     let figure = step.figure().map(str::to_owned);
     let key = figure.as_deref().and_then(|name| {
         let i = info(name)?;
-        Some((i, summary.figure(name)?))
+        Some((i, figures.get(name)?))
     });
     let key_view = key.map(|(i, v)| {
         view! {
@@ -66,7 +76,7 @@ pub fn Outcome(step: Step, summary: Summary, server: ServerFacts, prediction: Op
         }
     });
     let predicted = step.prediction.as_ref().and_then(|p| {
-        let measured = summary.figure(&p.metric)?;
+        let measured = figures.get(&p.metric)?;
         let unit = info(&p.metric).map_or("", |i| i.unit);
         let guess = prediction?;
         let close = prediction_close(guess, measured);

@@ -19,6 +19,9 @@ pub struct StepRecord {
     #[serde(default)]
     pub close: Option<bool>,
     pub run_id: Option<String>,
+    /// A sweep step's sweep.
+    #[serde(default)]
+    pub sweep_id: Option<String>,
     /// The step's score, for a scored step (lower is better).
     #[serde(default)]
     pub score: Option<f64>,

@@ -3,7 +3,7 @@
 //! They all read one [`Tape`], so they always show the same frame.
 
 use leptos::prelude::*;
-use poollab_shared::{ChartName, Frame, InstanceFrame, Moment, Part, PoolFrame, RunSpec, Strategy};
+use poollab_shared::{ChartName, Frame, InstanceFrame, Moment, Part, PoolFrame, RunSpec, Strategy, SweepView};
 
 use crate::chart::{Chart, ChartKind};
 use crate::compare::Compare;
@@ -11,6 +11,7 @@ use crate::instances::InstanceBars;
 use crate::live::Live;
 use crate::picture::PoolPicture;
 use crate::summary::SummaryCard;
+use crate::sweep::SweepCurve;
 use crate::tape::{Peaks, Scrubber, Tape};
 use crate::tiles::{LiveSummary, Tiles};
 use crate::waterfall::Waterfall;
@@ -104,8 +105,9 @@ pub fn Stage(
     }
 }
 
-fn chart(tape: Tape, name: ChartName) -> AnyView {
+fn chart(tape: Tape, name: ChartName, sweep: Signal<Option<SweepView>>) -> AnyView {
     match name {
+        ChartName::Sizing => view! { <SweepCurve view_of=sweep error=Signal::stored(None::<String>) /> }.into_any(),
         ChartName::Connections => view! { <Chart tape=tape kind=ChartKind::Connections /> }.into_any(),
         ChartName::ServerStates => view! { <Chart tape=tape kind=ChartKind::ServerStates /> }.into_any(),
         ChartName::Throughput => view! { <Chart tape=tape kind=ChartKind::Throughput /> }.into_any(),
@@ -127,13 +129,17 @@ const ALL_CHARTS: [ChartName; 7] = [
     ChartName::Instances,
 ];
 
-/// A step's own charts, each across the page.
+/// A step's own charts, each across the page (a sweep step's sizing curve from `sweep`).
 #[component]
-pub fn StepCharts(tape: Tape, charts: Vec<ChartName>) -> impl IntoView {
+pub fn StepCharts(
+    tape: Tape,
+    charts: Vec<ChartName>,
+    #[prop(into, optional)] sweep: Signal<Option<SweepView>>,
+) -> impl IntoView {
     (!charts.is_empty()).then(|| {
         view! {
             <section class="charts" aria-label="The step's charts">
-                {charts.into_iter().map(|c| view! { <div class="card">{chart(tape, c)}</div> }).collect_view()}
+                {charts.into_iter().map(|c| view! { <div class="card">{chart(tape, c, sweep)}</div> }).collect_view()}
             </section>
         }
     })
@@ -153,7 +159,7 @@ pub fn Details(tape: Tape, live: Live, shown: Vec<ChartName>) -> impl IntoView {
             <LiveSummary latest=live.latest />
             <h3>"The run's result"</h3>
             <SummaryCard run=run />
-            {others.into_iter().map(|c| chart(tape, c)).collect_view()}
+            {others.into_iter().map(|c| chart(tape, c, Signal::stored(None))).collect_view()}
             <Compare tape=tape runs=live.runs />
         </details>
     }

@@ -1,25 +1,31 @@
-//! The sizing curve: one load over several pool sizes, throughput and p99 per size, drawn as the
-//! sweep's runs finish. Too small: requests queue and throughput is capped. Larger: throughput
-//! flattens (or falls) while the server carries more connections.
+//! The sizing curve: one load over several pool sizes, drawn as the sweep's runs finish:
+//! throughput, p99 latency and the median query by size. Too small: requests queue and throughput
+//! is capped. Larger: throughput flattens, and past the server's capacity each query takes longer,
+//! because the connections now wait for the server instead of for the pool.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use poollab_shared::{SweepPoint, SweepView};
 
-const W: f64 = 640.0;
-const H: f64 = 220.0;
+const W: f64 = 360.0;
+const H: f64 = 200.0;
 const PAD: f64 = 48.0;
 
-#[component]
-pub fn SweepCurve(id: String) -> impl IntoView {
+/// A sweep's view, read again every half second until every point's run is done (a sweep is a
+/// few runs through the queue).
+pub fn watch(id: String) -> (RwSignal<Option<SweepView>>, RwSignal<Option<String>>) {
     let view_of = RwSignal::new(None::<SweepView>);
     let error = RwSignal::new(None::<String>);
-    let poll_id = id.clone();
-    // Poll until every point's run is done (a sweep is a few runs through the queue).
+    watch_into(id, view_of, error);
+    (view_of, error)
+}
+
+/// Like [`watch`], into signals the caller owns.
+pub fn watch_into(id: String, view_of: RwSignal<Option<SweepView>>, error: RwSignal<Option<String>>) {
     leptos::task::spawn_local(async move {
         loop {
-            match crate::api::sweep(&poll_id).await {
+            match crate::api::sweep(&id).await {
                 Ok(v) => {
                     let done = v.done;
                     view_of.set(Some(v));
@@ -35,40 +41,23 @@ pub fn SweepCurve(id: String) -> impl IntoView {
             sleep(Duration::from_millis(500)).await;
         }
     });
+}
+
+/// The sizing curve of a sweep: throughput, p99 latency and the median query by pool size.
+#[component]
+pub fn SweepCurve(
+    #[prop(into)] view_of: Signal<Option<SweepView>>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
     let points = move || view_of.with(|v| v.as_ref().map(|v| v.points.clone()).unwrap_or_default());
-    let curve = move |pick: fn(&SweepPoint) -> f64, class: &'static str| {
-        let pts = points();
-        let done: Vec<&SweepPoint> = pts.iter().filter(|p| p.throughput_per_s > 0.0).collect();
-        let max = done.iter().map(|p| pick(p)).fold(1.0, f64::max) * 1.1;
-        let n = pts.len().max(2) as f64;
-        let x = |i: usize| PAD + i as f64 / (n - 1.0) * (W - 2.0 * PAD);
-        let y = |v: f64| H - 28.0 - v / max * (H - 40.0);
-        let line = pts
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.throughput_per_s > 0.0)
-            .map(|(i, p)| format!("{:.1},{:.1}", x(i), y(pick(p))))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let labels = pts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| view! { <text class="tick" x=x(i) y=H - 8.0 text-anchor="middle">{p.max_connections}</text> })
-            .collect_view();
-        view! {
-            <polyline class=format!("line {class}") points=line />
-            {labels}
-            <text class="tick" x=PAD - 6.0 y=y(max / 1.1) + 4.0 text-anchor="end">{format!("{:.0}", max / 1.1)}</text>
-        }
-    };
     let describe = move || {
         points()
             .iter()
             .map(|p| {
                 if p.throughput_per_s > 0.0 {
                     format!(
-                        "pool {}: {:.0} req/s, p99 {:.1} ms",
-                        p.max_connections, p.throughput_per_s, p.latency_p99_ms
+                        "pool {}: {:.0} req/s, p99 {:.1} ms, median query {:.2} ms",
+                        p.max_connections, p.throughput_per_s, p.latency_p99_ms, p.query_p50_ms
                     )
                 } else {
                     format!("pool {}: {}", p.max_connections, p.state.as_str())
@@ -77,29 +66,26 @@ pub fn SweepCurve(id: String) -> impl IntoView {
             .collect::<Vec<_>>()
             .join("; ")
     };
+    let panel =
+        move |id: &'static str,
+              title: &'static str,
+              unit: &'static str,
+              pick: fn(&SweepPoint) -> f64,
+              class: &'static str| { move || curve(id, title, unit, &points(), pick, class, &describe()) };
     view! {
         <section class="card sweep" aria-labelledby="sweep-title" data-testid="sweep" data-done=move || view_of.with(|v| v.as_ref().is_some_and(|v| v.done).to_string())>
             <h2 id="sweep-title">"Sizing curve"</h2>
-            <figure class="chart">
-                <svg viewBox=format!("0 0 {W} {H}") role="img" aria-labelledby="sweep-chart-title sweep-desc">
-                    <title id="sweep-chart-title">"Throughput by pool size"</title>
-                    <desc id="sweep-desc">{describe}</desc>
-                    {move || curve(|p| p.throughput_per_s, "s-inuse")}
-                </svg>
-                <figcaption><strong class="chart-title">"Throughput (req/s) by pool size"</strong></figcaption>
-            </figure>
-            <figure class="chart">
-                <svg viewBox=format!("0 0 {W} {H}") role="img" aria-labelledby="sweep-p99-title sweep-desc">
-                    <title id="sweep-p99-title">"p99 latency by pool size"</title>
-                    {move || curve(|p| p.latency_p99_ms, "s-wait")}
-                </svg>
-                <figcaption><strong class="chart-title">"p99 latency (ms) by pool size"</strong><p class="chart-text">{describe}</p></figcaption>
-            </figure>
+            <div class="sweep-panels">
+                <figure class="chart" inner_html=panel("sweep-throughput", "Throughput by pool size", "requests per second", |p| p.throughput_per_s, "s-inuse")></figure>
+                <figure class="chart" inner_html=panel("sweep-p99", "p99 latency by pool size", "milliseconds", |p| p.latency_p99_ms, "s-wait")></figure>
+                <figure class="chart" inner_html=panel("sweep-query", "Median query by pool size: how long each held its connection", "milliseconds", |p| p.query_p50_ms, "s-size")></figure>
+            </div>
+            <p class="chart-text" id="sweep-desc">{describe}</p>
             <table class="runs">
-                <thead><tr><th scope="col">"pool size"</th><th scope="col">"state"</th><th scope="col">"req/s"</th><th scope="col">"p50 ms"</th><th scope="col">"p99 ms"</th><th scope="col">"failed"</th><th scope="col">"peak server"</th></tr></thead>
+                <thead><tr><th scope="col">"pool size"</th><th scope="col">"state"</th><th scope="col">"req/s"</th><th scope="col">"p50 ms"</th><th scope="col">"p99 ms"</th><th scope="col">"query p50 ms"</th><th scope="col">"failed"</th><th scope="col">"peak server"</th></tr></thead>
                 <tbody>
                     {move || points().into_iter().map(|p| view! {
-                        <tr><td>{p.max_connections}</td><td>{p.state.as_str()}</td><td>{format!("{:.0}", p.throughput_per_s)}</td><td>{format!("{:.1}", p.latency_p50_ms)}</td><td>{format!("{:.1}", p.latency_p99_ms)}</td><td>{p.failed}</td><td>{p.peak_server_connections}</td></tr>
+                        <tr><td><a href=crate::route::Route::Run(p.run_id.clone()).href()>{p.max_connections}</a></td><td>{p.state.as_str()}</td><td>{format!("{:.0}", p.throughput_per_s)}</td><td>{format!("{:.1}", p.latency_p50_ms)}</td><td>{format!("{:.1}", p.latency_p99_ms)}</td><td>{format!("{:.2}", p.query_p50_ms)}</td><td>{p.failed}</td><td>{p.peak_server_connections}</td></tr>
                     }).collect_view()}
                 </tbody>
             </table>
@@ -108,8 +94,70 @@ pub fn SweepCurve(id: String) -> impl IntoView {
     }
 }
 
+/// One figure of the sweep by pool size, as SVG text: sizes evenly along the bottom, the figure
+/// up the side.
+fn curve(
+    id: &str,
+    title: &str,
+    unit: &str,
+    points: &[SweepPoint],
+    pick: fn(&SweepPoint) -> f64,
+    class: &str,
+    desc: &str,
+) -> String {
+    use std::fmt::Write;
+    let done: Vec<(usize, f64)> =
+        points.iter().enumerate().filter(|(_, p)| p.throughput_per_s > 0.0).map(|(i, p)| (i, pick(p))).collect();
+    let top = crate::chart::nice_step(done.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(1e-3) / 3.0) * 3.0;
+    let top = top.max(done.iter().map(|(_, v)| *v).fold(0.0, f64::max) * 1.05);
+    let n = points.len().max(2) as f64;
+    let x = |i: usize| PAD + i as f64 / (n - 1.0) * (W - PAD - 16.0);
+    let y = |v: f64| H - 36.0 - v / top * (H - 56.0);
+    let mut o = format!(
+        r#"<svg viewBox="0 0 {W} {H}" role="img" aria-label="{} " data-testid="{id}"><title>{}</title>"#,
+        crate::escape(title),
+        crate::escape(title)
+    );
+    for k in 0..=3 {
+        let v = top * k as f64 / 3.0;
+        let _ = write!(
+            o,
+            r#"<line class="grid" x1="{PAD}" x2="{}" y1="{yv:.1}" y2="{yv:.1}"/><text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            W - 16.0,
+            PAD - 6.0,
+            y(v) + 4.0,
+            poollab_shared::expr::number(v),
+            yv = y(v)
+        );
+    }
+    for (i, p) in points.iter().enumerate() {
+        let _ = write!(
+            o,
+            r#"<text class="tick" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
+            x(i),
+            H - 20.0,
+            p.max_connections
+        );
+    }
+    let _ = write!(
+        o,
+        r#"<text class="axis" x="{}" y="{}" text-anchor="middle">pool size (connections)</text><text class="axis" x="4" y="12">{}</text>"#,
+        (W + PAD) / 2.0,
+        H - 4.0,
+        crate::escape(unit)
+    );
+    let line: String = done.iter().map(|(i, v)| format!("{:.1},{:.1} ", x(*i), y(*v))).collect();
+    let _ = write!(o, r#"<polyline class="line {class}" points="{line}"/>"#);
+    for (i, v) in &done {
+        let _ = write!(o, r#"<circle class="dot {class}" cx="{:.1}" cy="{:.1}" r="3.5"/>"#, x(*i), y(*v));
+    }
+    let _ = write!(o, r#"</svg><strong class="chart-title">{}</strong>"#, crate::escape(title));
+    let _ = desc;
+    o
+}
+
 /// Waits in the browser without blocking it (a `setTimeout` as a future).
-async fn sleep(d: Duration) {
+pub(crate) async fn sleep(d: Duration) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, d.as_millis() as i32);

@@ -17,6 +17,7 @@
 
 use crate::spec::{LoadShape, Query, RunSpec, Strategy};
 use crate::summary::{ErrorKind, LatencySummary, Summary};
+use crate::sweep::SweepPoint;
 
 /// What the lab knows of the server a run went to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,6 +26,9 @@ pub struct ServerFacts {
     pub max_connections: u64,
     /// Its `superuser_reserved_connections`: slots only a superuser (the lab's sampler) may take.
     pub reserved_connections: u64,
+    /// The CPUs the server runs on, when the lab knows (its private cluster runs on the lab's
+    /// own machine); 0 when it does not.
+    pub cpus: u64,
 }
 
 impl ServerFacts {
@@ -38,6 +42,8 @@ impl ServerFacts {
             "server.max_connections" => self.max_connections as f64,
             "server.reserved_connections" => self.reserved_connections as f64,
             "server.app_slots" => self.app_slots() as f64,
+            // Unknown (0) reads as unknown, never as "0 CPUs".
+            "server.cpus" => return (self.cpus > 0).then_some(self.cpus as f64),
             _ => return None,
         })
     }
@@ -106,9 +112,63 @@ figures! {
     "breaker_opened" => "times the breaker opened", "";
 }
 
-/// The words and unit of a summary figure.
+/// What a sizing sweep measured, by size: the figures a sweep step names.
+pub const SWEEP_FIGURES: &[FigureInfo] = &[
+    FigureInfo { name: "sweep.best_size", label: "connections where throughput stopped growing", unit: "" },
+    FigureInfo { name: "sweep.best_throughput", label: "best throughput of the sweep", unit: "req/s" },
+    FigureInfo { name: "sweep.smallest_throughput", label: "throughput of the smallest pool", unit: "req/s" },
+    FigureInfo { name: "sweep.largest_throughput", label: "throughput of the largest pool", unit: "req/s" },
+    FigureInfo { name: "sweep.smallest_query_ms", label: "median query, smallest pool", unit: "ms" },
+    FigureInfo { name: "sweep.largest_query_ms", label: "median query, largest pool", unit: "ms" },
+    FigureInfo { name: "sweep.smallest_p99_ms", label: "p99 latency, smallest pool", unit: "ms" },
+    FigureInfo { name: "sweep.largest_p99_ms", label: "p99 latency, largest pool", unit: "ms" },
+];
+
+/// The words and unit of a measured figure (a run's summary, or a sweep's).
 pub fn info(name: &str) -> Option<&'static FigureInfo> {
-    SUMMARY_FIGURES.iter().find(|f| f.name == name)
+    SUMMARY_FIGURES.iter().chain(SWEEP_FIGURES).find(|f| f.name == name)
+}
+
+/// A sizing sweep as a step sees it: the pool sizes it tries (known before it runs) and, once
+/// done, what each one measured.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepFigures<'a> {
+    pub sizes: &'a [u32],
+    pub points: Option<&'a [SweepPoint]>,
+}
+
+/// The pool size past which throughput stops growing: the smallest whose throughput is within a
+/// tenth of the sweep's best.
+pub fn best_size(points: &[SweepPoint]) -> Option<u32> {
+    let best = points.iter().map(|p| p.throughput_per_s).fold(0.0, f64::max);
+    points.iter().filter(|p| p.throughput_per_s >= 0.9 * best).map(|p| p.max_connections).min()
+}
+
+impl SweepFigures<'_> {
+    pub fn figure(&self, name: &str) -> Option<f64> {
+        let size = |pick: fn(&[u32]) -> Option<&u32>| pick(self.sizes).map(|s| f64::from(*s));
+        match name {
+            "sweep.smallest_size" => return size(|s| s.iter().min()),
+            "sweep.largest_size" => return size(|s| s.iter().max()),
+            _ => {}
+        }
+        let points = self.points?;
+        let at = |largest: bool| {
+            let pick = points.iter().filter(|p| p.throughput_per_s > 0.0);
+            if largest { pick.max_by_key(|p| p.max_connections) } else { pick.min_by_key(|p| p.max_connections) }
+        };
+        Some(match name {
+            "sweep.best_size" => f64::from(best_size(points)?),
+            "sweep.best_throughput" => points.iter().map(|p| p.throughput_per_s).fold(0.0, f64::max),
+            "sweep.smallest_throughput" => at(false)?.throughput_per_s,
+            "sweep.largest_throughput" => at(true)?.throughput_per_s,
+            "sweep.smallest_query_ms" => at(false)?.query_p50_ms,
+            "sweep.largest_query_ms" => at(true)?.query_p50_ms,
+            "sweep.smallest_p99_ms" => at(false)?.latency_p99_ms,
+            "sweep.largest_p99_ms" => at(true)?.latency_p99_ms,
+            _ => return None,
+        })
+    }
 }
 
 fn quantile(l: &LatencySummary, q: &str) -> Option<f64> {
@@ -209,31 +269,37 @@ pub enum Source {
     Summary,
     /// One of the step's own targets (whether the step has it is checked with the step).
     Target,
+    /// A sweep step's (its sizes before it runs, the rest once it is done).
+    Sweep,
 }
 
 /// A step's own targets (`target.p99_ms`), which its text and goal name like any figure.
 pub type Targets = std::collections::BTreeMap<String, f64>;
 
-/// The figures a step can name: its run spec, its targets, the server, and (once the run is
-/// done) its summary.
+/// The figures a step can name: its run spec, its targets, the server, (once the run is done)
+/// its summary, and for a sweep step the sweep's.
 #[derive(Debug, Clone, Copy)]
 pub struct Figures<'a> {
     pub spec: &'a RunSpec,
     pub server: ServerFacts,
     pub summary: Option<&'a Summary>,
     pub targets: Option<&'a Targets>,
+    pub sweep: Option<SweepFigures<'a>>,
 }
 
 impl<'a> Figures<'a> {
     /// The figures of a run outside any lesson step.
     pub fn of(spec: &'a RunSpec, server: ServerFacts, summary: Option<&'a Summary>) -> Self {
-        Figures { spec, server, summary, targets: None }
+        Figures { spec, server, summary, targets: None, sweep: None }
     }
 
     /// The value of a name, if it is known now.
     pub fn get(&self, name: &str) -> Option<f64> {
         if let Some(target) = name.strip_prefix("target.") {
             return self.targets.and_then(|t| t.get(target).copied());
+        }
+        if name.starts_with("sweep.") {
+            return self.sweep.and_then(|s| s.figure(name));
         }
         self.spec
             .figure(name)
@@ -246,12 +312,16 @@ impl<'a> Figures<'a> {
         let spec = RunSpec::default();
         if spec.figure(name).is_some() {
             Some(Source::Spec)
-        } else if ServerFacts::default().figure(name).is_some() {
+        } else if (ServerFacts { cpus: 1, ..ServerFacts::default() }).figure(name).is_some() {
             Some(Source::Server)
-        } else if info(name).is_some() {
+        } else if SUMMARY_FIGURES.iter().any(|f| f.name == name) {
             Some(Source::Summary)
         } else if name.starts_with("target.") {
             Some(Source::Target)
+        } else if matches!(name, "sweep.smallest_size" | "sweep.largest_size")
+            || SWEEP_FIGURES.iter().any(|f| f.name == name)
+        {
+            Some(Source::Sweep)
         } else {
             None
         }
@@ -276,10 +346,37 @@ mod tests {
     }
 
     #[test]
+    fn a_sweep_says_where_throughput_stopped_growing() {
+        let point = |size, throughput, query| SweepPoint {
+            max_connections: size,
+            run_id: String::new(),
+            state: crate::summary::RunState::Done,
+            throughput_per_s: throughput,
+            latency_p50_ms: 0.0,
+            latency_p99_ms: 0.0,
+            query_p50_ms: query,
+            failed: 0,
+            peak_server_connections: 0,
+        };
+        let points = [point(1, 1000.0, 0.6), point(4, 2600.0, 0.8), point(16, 2750.0, 2.4), point(64, 2200.0, 7.3)];
+        let sizes = [1, 4, 16, 64];
+        let f = SweepFigures { sizes: &sizes, points: Some(&points) };
+        assert_eq!(f.figure("sweep.best_size"), Some(4.0), "2600 is within a tenth of 2750");
+        assert_eq!(
+            (f.figure("sweep.largest_throughput"), f.figure("sweep.largest_query_ms")),
+            (Some(2200.0), Some(7.3))
+        );
+        assert_eq!(f.figure("sweep.smallest_query_ms"), Some(0.6));
+        let before = SweepFigures { sizes: &sizes, points: None };
+        assert_eq!((before.figure("sweep.largest_size"), before.figure("sweep.best_size")), (Some(64.0), None));
+        assert_eq!(Figures::source("sweep.best_size"), Some(Source::Sweep));
+    }
+
+    #[test]
     fn figures_come_from_the_spec_the_server_and_the_summary() {
         let spec = RunSpec { requests: 150, ..RunSpec::default() };
         let summary = Summary { peak_server_connections: 97, ..Summary::default() };
-        let server = ServerFacts { max_connections: 100, reserved_connections: 3 };
+        let server = ServerFacts { max_connections: 100, reserved_connections: 3, cpus: 2 };
         let before = Figures::of(&spec, server, None);
         assert_eq!(before.get("requests"), Some(150.0));
         assert_eq!(before.get("server.app_slots"), Some(97.0));

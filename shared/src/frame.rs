@@ -177,6 +177,8 @@ pub struct ServerFrame {
     pub max_connections: u64,
     /// Its `superuser_reserved_connections`: slots only superusers (the lab's sampler) may take.
     pub reserved_connections: u64,
+    /// The CPUs it runs on, when the lab knows (0 when it does not).
+    pub cpus: u64,
     /// The running run's backends by state (`active`, `idle`, `idle in transaction`, ...).
     pub run_by_state: Vec<CountBy>,
     /// Connection attempts the server refused as `too many clients` since the run started, from
@@ -187,7 +189,11 @@ pub struct ServerFrame {
 impl ServerFrame {
     /// The limits a lesson's text can name.
     pub fn facts(&self) -> ServerFacts {
-        ServerFacts { max_connections: self.max_connections, reserved_connections: self.reserved_connections }
+        ServerFacts {
+            max_connections: self.max_connections,
+            reserved_connections: self.reserved_connections,
+            cpus: self.cpus,
+        }
     }
 
     /// Backends of the running run in one state.

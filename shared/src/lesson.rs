@@ -19,9 +19,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::expr::{Expr, ExprError, number};
-use crate::figures::{Figures, ServerFacts, Source, Targets, info};
+use crate::figures::{Figures, ServerFacts, Source, SweepFigures, Targets, info};
 use crate::spec::RunSpec;
 use crate::summary::Summary;
+use crate::sweep::SweepPoint;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,6 +61,10 @@ pub struct Step {
     /// The step's own aims, named `target.<name>` in its texts and goal.
     #[serde(default, skip_serializing_if = "Targets::is_empty")]
     pub targets: Targets,
+    /// Pool sizes to run the preset with, one run each: a sizing sweep. Its figures are the
+    /// sweep's (`sweep.best_size`, ...), not one run's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<u32>,
 }
 
 /// A question answered with a number before the run, compared afterwards with the measured one.
@@ -136,6 +141,8 @@ pub enum ChartName {
     Instances,
     /// Connections opened and closed so far: a pool's churn.
     Churn,
+    /// A sweep step's throughput, latency and query time by pool size.
+    Sizing,
 }
 
 /// Which moment of a finished run the picture opens on.
@@ -195,6 +202,8 @@ pub enum GoalError {
     NotASummaryFigure(String),
     #[error("{field}: {source}")]
     In { field: &'static str, source: Box<GoalError> },
+    #[error("`{name}` is {} figure, and this step {}", if *.sweep { "a run's" } else { "a sweep's" }, if *.sweep { "is a sweep" } else { "is one run" })]
+    WrongKind { name: String, sweep: bool },
 }
 
 impl GoalError {
@@ -254,6 +263,18 @@ fn known(expr: &Expr, targets: &Targets) -> Result<(), GoalError> {
 
 fn summary_figure(name: &str) -> Result<(), GoalError> {
     info(name).map(|_| ()).ok_or_else(|| GoalError::NotASummaryFigure(name.to_owned()))
+}
+
+/// Every figure an expression names.
+fn names_in(text: &str) -> Vec<String> {
+    pieces(text)
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Figure(Ok(e)) => Some(e.figures().into_iter().map(str::to_owned).collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 /// The `{…}` placeholders of a text, each as its arithmetic, in order, with the text between.
@@ -349,7 +370,14 @@ impl Step {
     /// The figures this step's texts, model and goal can name, with the server's limits and (once
     /// done) its run's summary.
     pub fn figures<'a>(&'a self, server: ServerFacts, summary: Option<&'a Summary>) -> Figures<'a> {
-        Figures { spec: &self.preset, server, summary, targets: Some(&self.targets) }
+        let sweep = (!self.sweep.is_empty()).then_some(SweepFigures { sizes: &self.sweep, points: None });
+        Figures { spec: &self.preset, server, summary, targets: Some(&self.targets), sweep }
+    }
+
+    /// A sweep step's figures once its sweep has measured `points`.
+    pub fn sweep_figures<'a>(&'a self, server: ServerFacts, points: &'a [SweepPoint]) -> Figures<'a> {
+        let sweep = Some(SweepFigures { sizes: &self.sweep, points: Some(points) });
+        Figures { sweep, ..self.figures(server, None) }
     }
 
     /// Every text of the step a learner reads, by its name in the lesson file.
@@ -393,6 +421,28 @@ impl Step {
         if let Some(s) = &self.score {
             summary_figure(s).map_err(|e| e.within("score"))?;
         }
+        // A sweep step has the sweep's figures and no one run's; a run step the other way round.
+        let mut named: Vec<String> = self.texts().into_iter().flat_map(|(_, t)| names_in(t)).collect();
+        if let Some(goal) = &self.goal {
+            for (l, _, r) in comparisons(&goal.check)? {
+                named.extend(l.figures().into_iter().chain(r.figures()).map(str::to_owned));
+            }
+        }
+        if let Some(m) = &self.model {
+            named.extend(Expr::parse(&m.formula)?.figures().into_iter().map(str::to_owned));
+            named.push(m.measured.clone());
+        }
+        named.extend(self.prediction.iter().map(|p| p.metric.clone()));
+        named.extend(self.view.figure.iter().cloned());
+        let sweep = !self.sweep.is_empty();
+        let wrong = named.into_iter().find(|n| match Figures::source(n) {
+            Some(Source::Sweep) => !sweep,
+            Some(Source::Summary) => sweep,
+            _ => false,
+        });
+        if let Some(name) = wrong {
+            return Err(GoalError::WrongKind { name, sweep });
+        }
         Ok(())
     }
 }
@@ -407,7 +457,7 @@ mod tests {
         Goal { check: check.into(), explain: String::new() }
     }
 
-    const SERVER: ServerFacts = ServerFacts { max_connections: 100, reserved_connections: 3 };
+    const SERVER: ServerFacts = ServerFacts { max_connections: 100, reserved_connections: 3, cpus: 2 };
 
     #[test]
     fn goals_compare_arithmetic_over_the_runs_figures() {
@@ -425,6 +475,29 @@ mod tests {
     }
 
     #[test]
+    fn a_sweep_step_names_the_sweeps_figures_and_a_run_step_a_runs() {
+        let step = |sweep: Vec<u32>, check: &str| Step {
+            title: "t".into(),
+            text: "from {sweep.smallest_size} connections"
+                .replace("{sweep.smallest_size}", if sweep.is_empty() { "" } else { "{sweep.smallest_size}" }),
+            preset: RunSpec::default(),
+            prediction: None,
+            model: None,
+            goal: Some(Goal { check: check.into(), explain: String::new() }),
+            view: StepView::default(),
+            hint: String::new(),
+            score: None,
+            targets: Targets::new(),
+            sweep,
+        };
+        assert!(step(vec![1, 4], "sweep.best_size < sweep.largest_size").check_names().is_ok());
+        let err = step(vec![1, 4], "failed == 0").check_names().unwrap_err().to_string();
+        assert_eq!(err, "`failed` is a run's figure, and this step is a sweep");
+        let err = step(vec![], "sweep.best_size > 1").check_names().unwrap_err().to_string();
+        assert_eq!(err, "`sweep.best_size` is a sweep's figure, and this step is one run");
+    }
+
+    #[test]
     fn unreadable_steps_say_what_is_wrong() {
         let step = |goal: &str, text: &str| Step {
             title: "t".into(),
@@ -437,6 +510,7 @@ mod tests {
             hint: String::new(),
             score: None,
             targets: Targets::from([("p99_ms".to_owned(), 200.0)]),
+            sweep: Vec::new(),
         };
         let err = step("peak <= 10", "").check_names().unwrap_err().to_string();
         assert_eq!(err, "goal.check: `peak` is not a figure of the run, its spec or the server");

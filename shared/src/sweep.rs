@@ -59,6 +59,9 @@ pub struct SweepPoint {
     pub throughput_per_s: f64,
     pub latency_p50_ms: f64,
     pub latency_p99_ms: f64,
+    /// The median time a query held its connection: what grows when connections crowd the server.
+    #[serde(default)]
+    pub query_p50_ms: f64,
     pub failed: u64,
     pub peak_server_connections: u64,
 }

@@ -140,6 +140,24 @@ impl TestApp {
         run.timeline.expect("asked for the timeline")
     }
 
+    /// Runs a sizing sweep of `run` over `sizes` to the end and returns it.
+    pub async fn sweep(&self, run: &poollab_shared::RunSpec, sizes: &[u32]) -> poollab_shared::SweepView {
+        let body = serde_json::json!({ "run": run, "sizes": sizes });
+        let resp = self.http.post(self.url("/api/sweeps")).json(&body).send().await.expect("POST sweep");
+        assert_eq!(resp.status().as_u16(), 202, "sweep refused");
+        let id = resp.json::<Value>().await.expect("JSON")["id"].as_str().expect("id").to_owned();
+        let started = Instant::now();
+        loop {
+            let (_, view) = self.get(&format!("/api/sweeps/{id}")).await;
+            let view: poollab_shared::SweepView = serde_json::from_value(view).expect("sweep JSON");
+            if view.done {
+                return view;
+            }
+            assert!(started.elapsed() < Duration::from_secs(300), "sweep {id} never finished");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Runs a spec to the end and returns it.
     pub async fn run(&self, spec: Value) -> RunView {
         let id = self.start_run(spec).await;
