@@ -82,7 +82,7 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     // The run has its own address, and from there one knob can change before running it again.
     page.find_element("a[href^='#/run/']").await.expect("the run's link").click().await.expect("click");
     wait_for(page, "document.querySelector('[data-testid=run-page]') !== null", 10).await;
-    wait_for(page, "Number(document.querySelector('[data-testid=picture]')?.dataset.elapsed) > 0", 20).await;
+    wait_for(page, "(document.querySelector('[data-testid=picture]')?.dataset.run ?? '') !== ''", 20).await;
     save_screenshot(page, "browser-run-page.png").await;
     page.find_element("[data-testid=fork]").await.expect("fork").click().await.expect("click");
     wait_for(page, "location.hash === '#/sandbox' && document.getElementById('pool-max')?.value === '5'", 10).await;

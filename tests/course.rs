@@ -87,8 +87,8 @@ async fn every_step_shows_its_own_view_after_its_run() {
                 let sum = text(page, "document.querySelector('[data-testid=model-sum]').textContent").await;
                 assert!(sum.contains("measured") && !sum.contains('?'), "{here}: the model's sum: {sum}");
             }
-            // The picture keeps showing the run: its last frame, not an idle one.
-            wait_for(page, "Number(document.querySelector('[data-testid=picture]')?.dataset.elapsed) > 0", 20).await;
+            // The picture keeps showing the run: a frame of it, not an idle one.
+            wait_for(page, "(document.querySelector('[data-testid=picture]')?.dataset.run ?? '') !== ''", 20).await;
             for chart in &step.view.charts {
                 let id = chart_id(*chart);
                 wait_for(page, &format!("document.querySelector('.charts [data-testid={id}]') !== null"), 20).await;
@@ -134,7 +134,7 @@ async fn every_step_shows_its_own_view_after_its_run() {
     }
     page.evaluate("location.hash = '#/lesson/05-pool-full/1'; true").await.expect("open a done step");
     wait_for(page, "document.querySelector('[data-testid=goal]')?.dataset.passed === 'true'", 10).await;
-    wait_for(page, "Number(document.querySelector('[data-testid=picture]')?.dataset.elapsed) > 0", 10).await;
+    wait_for(page, "(document.querySelector('[data-testid=picture]')?.dataset.run ?? '') !== ''", 10).await;
     session.close().await;
     app.stop().await;
 }
@@ -151,7 +151,7 @@ struct Drawn {
 }
 
 const READ_PICTURE: &str = "(() => { const p = document.querySelector('[data-testid=picture]'); \
-    if (!p || !p.dataset.elapsed || p.dataset.elapsed === '0') return ''; \
+    if (!p || !p.dataset.run) return ''; \
     const n = (sel) => p.querySelectorAll(sel).length; \
     return JSON.stringify({ seq: Number(p.dataset.seq), \
       in_use: n('[data-testid=pool-slots] rect.in-use'), connecting: n('[data-testid=pool-slots] rect.connecting'), \

@@ -326,8 +326,10 @@ fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
     let mut svg = Svg(String::with_capacity(app.0.len() + rest.0.len() + 1024));
     let _ = write!(
         svg.0,
-        r#"<svg class="picture" viewBox="0 0 {W} {height:.0}" role="img" aria-labelledby="picture-title picture-desc" data-testid="picture" data-seq="{}" data-elapsed="{}">"#,
-        frame.seq, frame.elapsed_ms
+        r#"<svg class="picture" viewBox="0 0 {W} {height:.0}" role="img" aria-labelledby="picture-title picture-desc" data-testid="picture" data-seq="{}" data-elapsed="{}" data-run="{}">"#,
+        frame.seq,
+        frame.elapsed_ms,
+        escape(frame.run_id.as_deref().unwrap_or(""))
     );
     svg.raw(r#"<title id="picture-title">The pool and the server</title><desc id="picture-desc">"#)
         .raw(&escape(&describe(frame, spec)))

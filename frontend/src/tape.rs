@@ -114,12 +114,15 @@ impl Tape {
         f(&[])
     }
 
-    /// Puts the scrubber on the run's busiest frame (the first, when several tie).
+    /// Puts the scrubber on the run's busiest frame (the first, when several tie), when it is
+    /// busier than the run's end: a run too quick to be busy in any frame is shown as it ended.
     pub fn go_to_busiest(&self) {
         let at = self.with_frames(|frames| {
-            frames.iter().enumerate().max_by_key(|(i, f)| (busyness(f), std::cmp::Reverse(*i))).map(|(i, _)| i)
+            let last = busyness(frames.last()?);
+            let (i, f) = frames.iter().enumerate().max_by_key(|(i, f)| (busyness(f), std::cmp::Reverse(*i)))?;
+            (busyness(f) > last).then_some(i)
         });
-        if let Some(i) = at.filter(|i| i + 1 < self.len()) {
+        if let Some(i) = at {
             self.cursor.set(Some(i));
         }
     }
