@@ -222,7 +222,7 @@ async fn demo_endpoints_answer_with_a_real_row_and_metrics_count_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn when_the_database_goes_down_the_lab_says_so_and_recovers_when_it_is_back() {
-    use poollab::cluster::{ClusterOptions, PrivateCluster};
+    use poollab::db::cluster::{ClusterOptions, PrivateCluster};
     let dir = support::lab_dir();
     let cluster_opts = ClusterOptions { dir: dir.path().join("db"), bin_dir: None, port: 0, max_connections: 50 };
     let cluster = PrivateCluster::start(cluster_opts.clone()).await.expect("cluster");

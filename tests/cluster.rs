@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, Uid, User};
-use poollab::cluster::{ClusterOptions, PrivateCluster};
+use poollab::db::cluster::{ClusterOptions, PrivateCluster};
 use sqlx::{ConnectOptions, Connection};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

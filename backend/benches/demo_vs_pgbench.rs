@@ -25,7 +25,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use poollab::cluster::{ClusterOptions, DATABASE, PrivateCluster, find_bin_dir};
+use poollab::db::cluster::{ClusterOptions, DATABASE, PrivateCluster, find_bin_dir};
 use poollab::db::{next_demo_user, run_query};
 use poollab::{Application, Config};
 use poollab_shared::WorkSpec;
@@ -54,7 +54,7 @@ fn pgbench(cluster: &PrivateCluster, script: &Path, extra: &[&str]) -> Result<f6
     let url = cluster.admin_url();
     let password = url.split(':').nth(2).and_then(|s| s.split('@').next()).unwrap_or_default().to_owned();
     let out = Command::new(bin)
-        .args(["-h", "127.0.0.1", "-p", &cluster.port().to_string(), "-U", poollab::cluster::ADMIN_ROLE])
+        .args(["-h", "127.0.0.1", "-p", &cluster.port().to_string(), "-U", poollab::db::cluster::ADMIN_ROLE])
         .args(["-n", "-M", "prepared", "-c", &CLIENTS.to_string(), "-j", "2", "-T", &seconds().to_string()])
         .args(extra)
         .arg("-f")

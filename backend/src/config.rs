@@ -19,7 +19,7 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// The lab's state directory: the private cluster lives in <DIR>/pgdata and persists.
+    /// The lab's state directory: the private cluster lives in `<DIR>/pgdata` and persists.
     #[arg(long, env = "POOLLAB_DATA_DIR", default_value = ".poollab")]
     pub data_dir: PathBuf,
 

@@ -18,55 +18,45 @@
 //! ```
 //!
 //! # Layout
-//! - [`config`]: flags and environment (`poollab --help`).
-//! - [`cluster`]: the private PostgreSQL the lab starts from the local binaries, and stops; it
-//!   reads the server's log on the way to its file, counting the connects it refuses.
+//! The tree follows the data path: the engine that carries out runs, the database side, the
+//! classroom, and the web surface.
+//!
+//! - [`engine`]: a run's whole life.
+//!   - [`engine::runner`]: takes runs off the queue, one at a time, and carries each out.
+//!   - [`engine::load`]: releases the requests (a burst, a steady rate, a ramp).
+//!   - [`engine::fleet`]: the app a run simulates, its instances each with its own pool, and
+//!     the cache and the circuit breaker ([`engine::breaker`]) in front of the database.
+//!   - [`engine::strategy`]: [`engine::strategy::NaiveStrategy`] and
+//!     [`engine::strategy::PooledStrategy`], the two ideas the course compares, and the gauges
+//!     that say what each connection is doing (opening, lent, being pinged) beside sqlx's counts.
+//!   - [`engine::proxy`]: network distance and staged outages between app and server.
+//!   - [`engine::recorder`]: one run's measurements (HDR histograms, every request's timeline).
+//!   - [`engine::sampler`]: the server's view, from `pg_stat_activity` over a reserved connection.
+//!   - [`engine::hub`]: the metrics hub, the one place where events become frames: the app's side
+//!     (each instance's pool and connections) beside the server's (its backends, its refusals).
 //! - [`db`]: how to reach the database, its migrations, the demo query, error causes.
-//! - [`strategy`]: [`strategy::NaiveStrategy`] and [`strategy::PooledStrategy`], the two ideas the
-//!   course compares, and the gauges that say what each connection is doing (opening, lent,
-//!   being pinged by the pool) beside sqlx's own counts.
-//! - [`fleet`]: the app a run simulates: its instances (each with its own pool), the cache and
-//!   the circuit breaker ([`breaker`]) in front of the database.
-//! - [`proxy`]: a TCP proxy that puts network distance and staged outages between app and server.
+//!   - [`db::cluster`]: the private PostgreSQL the lab starts from the local binaries, and stops;
+//!     it reads the server's log on the way to its file, counting the connects it refuses.
+//!   - [`db::store`]: runs kept in memory and in the lab's own schema, with their timelines.
+//! - [`class`]: the classroom: instructor token, lock, the step everyone follows, progress and
+//!   predictions; [`class::queue`], the fair line runs wait in.
+//! - [`web`]: the HTTP surface (page, health, demo, runs, sweeps, class, websocket, metrics), the
+//!   state every handler shares, and every error turned into a response in one place.
 //! - [`lessons`]: the course, embedded from `lessons/*.toml` and checked at start-up.
-//! - [`class`]: the classroom: instructor token, lock, the step everyone follows.
-//! - [`queue`]: the fair line runs wait in (round robin across learners, instructor first).
-//! - [`runner`]: the run queue and how each run is carried out; [`load`]: the load generator
-//!   (burst, steady rate, ramp).
-//! - [`recorder`]: one run's measurements (HDR histograms, and every request's timeline).
-//! - [`store`]: runs kept in memory and in the lab's own schema, with their timelines.
-//! - [`sampler`]: the server's view, read from `pg_stat_activity` over a reserved connection.
-//! - [`hub`]: the metrics hub, the one place where events become frames: the app's side (each
-//!   instance's pool and connections) beside the server's (`pg_stat_activity`, its refusals).
-//! - [`routes`]: the HTTP surface (page, health, demo, runs, websocket, Prometheus metrics).
-//! - [`error`]: every error becomes a response in one place.
+//! - [`config`]: flags and environment (`poollab --help`).
 //! - [`startup`]: assembles it all; [`shutdown`]: stops it all in order.
 //!
-//! The wire types (run spec, summary, frames) live in the `poollab-shared` crate, which the page
-//! uses too.
+//! The wire types (run spec, summary, frames, lessons) live in the `poollab-shared` crate, which
+//! the page uses too.
 
-pub mod breaker;
 pub mod class;
-pub mod cluster;
 pub mod config;
 pub mod db;
-pub mod error;
-pub mod fleet;
-pub mod hub;
+pub mod engine;
 pub mod lessons;
-pub mod load;
-pub mod prom;
-pub mod proxy;
-pub mod queue;
-pub mod recorder;
-pub mod routes;
-pub mod runner;
-pub mod sampler;
 pub mod shutdown;
 pub mod startup;
-pub mod state;
-pub mod store;
-pub mod strategy;
+pub mod web;
 
 pub use config::Config;
 pub use startup::Application;

@@ -14,18 +14,18 @@ use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::cluster::{ClusterError, ClusterOptions, PrivateCluster};
 use crate::config::Config;
+use crate::db::cluster::{ClusterError, ClusterOptions, PrivateCluster};
+use crate::db::store::{RunStore, StoreError};
 use crate::db::{Database, app_name};
-use crate::hub::MetricsHub;
-use crate::prom::PromMetrics;
-use crate::routes;
-use crate::runner::RunQueue;
-use crate::sampler::Sampler;
+use crate::engine::hub::MetricsHub;
+use crate::engine::runner::RunQueue;
+use crate::engine::sampler::Sampler;
+use crate::engine::strategy::{LiveCounters, NaiveStrategy, PooledStrategy};
 use crate::shutdown::ShutdownTrigger;
-use crate::state::{AppState, Shared};
-use crate::store::{RunStore, StoreError};
-use crate::strategy::{LiveCounters, NaiveStrategy, PooledStrategy};
+use crate::web;
+use crate::web::prom::PromMetrics;
+use crate::web::state::{AppState, Shared};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -125,7 +125,7 @@ impl Application {
             tasks.push(tokio::spawn(Sampler::new(db, hub.clone(), limits.max_connections).run(trigger.subscribe())));
             tasks.push(tokio::spawn(hub.run_ticker(trigger.subscribe())));
         }
-        let router = routes::app(state.clone(), config.static_dir.as_deref());
+        let router = web::app(state.clone(), config.static_dir.as_deref());
         Ok(Application { listener, router, state, trigger, tasks, cluster })
     }
 

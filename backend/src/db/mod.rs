@@ -4,6 +4,12 @@
 //! [`Database`]: connect options for the *admin* side (migrations, the sampler) and the *app* side
 //! (runs and demo requests). Every connection says who opened it through `application_name`, so
 //! the server's `pg_stat_activity` can be grouped by it.
+//!
+//! Beside it: [`cluster`], the private PostgreSQL the lab starts from the local binaries, and
+//! [`store`], where runs are kept with their timelines.
+
+pub mod cluster;
+pub mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,7 +18,7 @@ use serde::Serialize;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
 
-use crate::cluster::{APP_ROLE, PrivateCluster};
+use crate::db::cluster::{APP_ROLE, PrivateCluster};
 
 /// Who opened a connection, as `pg_stat_activity.application_name` shows it.
 pub mod app_name {

@@ -17,9 +17,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::db::user_for_request;
-use crate::fleet::Fleet;
-use crate::recorder::RunRecorder;
-use crate::strategy::{LeakJar, Request};
+use crate::engine::fleet::Fleet;
+use crate::engine::recorder::RunRecorder;
+use crate::engine::strategy::{LeakJar, Request};
 
 /// Fires the run's requests on schedule and waits for all of them.
 pub async fn fire(fleet: Arc<Fleet>, spec: &ValidRunSpec, recorder: Arc<RunRecorder>, jar: Arc<LeakJar>) {

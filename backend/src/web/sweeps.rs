@@ -7,9 +7,9 @@ use axum::http::StatusCode;
 use poollab_shared::{SweepSpec, SweepView};
 use serde_json::{Value, json};
 
-use crate::error::AppError;
-use crate::queue::Who;
-use crate::state::AppState;
+use crate::class::queue::Who;
+use crate::web::error::AppError;
+use crate::web::state::AppState;
 
 /// `POST /api/sweeps` `{"run": {...pooled run...}, "sizes": [1, 2, 4, ...]}`: queues one run per
 /// size. `202 {"id": ..., "runs": [...]}`.

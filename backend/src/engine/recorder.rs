@@ -10,8 +10,8 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use poollab_shared::{ErrorCounts, LatencySummary, RequestRecord, Summary};
 
-use crate::fleet::Served;
-use crate::strategy::{LiveCounters, Timings};
+use crate::engine::fleet::Served;
+use crate::engine::strategy::{LiveCounters, Timings};
 
 /// Highest latency a histogram tracks (values above are clamped): 10 minutes in microseconds.
 const MAX_US: u64 = 600_000_000;

@@ -1,6 +1,6 @@
 //! The metrics hub: the one place where events become the numbers people see.
 //!
-//! Requests record into the running run's [`RunRecorder`]; the [`crate::sampler`] reports what
+//! Requests record into the running run's [`RunRecorder`]; the [`crate::engine::sampler`] reports what
 //! `pg_stat_activity` shows. A ticker asks the hub for a [`Frame`] ten times a second during a run
 //! (once a second when idle) and broadcasts it to every websocket. Each frame carries the counts
 //! since the previous one, and the run's last frame is emitted when the run ends, after its last
@@ -17,9 +17,9 @@ use poollab_shared::{
 };
 use tokio::sync::{broadcast, watch};
 
-use crate::fleet::Fleet;
-use crate::recorder::{RunRecorder, Totals};
-use crate::sampler::{Backends, ServerReading};
+use crate::engine::fleet::Fleet;
+use crate::engine::recorder::{RunRecorder, Totals};
+use crate::engine::sampler::{Backends, ServerReading};
 use crate::shutdown::Shutdown;
 use poollab_shared::ServerFacts;
 

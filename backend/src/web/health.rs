@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// `200 {"status":"ok","database":"up"}`, or `503` with `"database":"down"`.
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {

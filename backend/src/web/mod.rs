@@ -1,6 +1,12 @@
-//! HTTP routes, one file per idea; [`app`] puts them together.
+//! The web surface: HTTP routes, one file per idea, and [`app`], which puts them together; the
+//! state every handler shares ([`state`]), errors turned into responses in one place ([`error`]),
+//! and the Prometheus text ([`prom`]).
 //!
 //! A function builds the `Router` so tests can drive it without a socket, and `main` only binds.
+
+pub mod error;
+pub mod prom;
+pub mod state;
 
 mod class;
 mod demo;
@@ -20,7 +26,7 @@ use axum::routing::{get, post};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// Largest request body accepted (a run spec is a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;

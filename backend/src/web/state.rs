@@ -10,11 +10,11 @@ use std::sync::Arc;
 use sqlx::PgPool;
 
 use crate::db::Database;
-use crate::hub::MetricsHub;
-use crate::prom::PromMetrics;
-use crate::runner::RunQueue;
+use crate::engine::hub::MetricsHub;
+use crate::engine::runner::RunQueue;
+use crate::engine::strategy::{NaiveStrategy, PooledStrategy};
 use crate::shutdown::Shutdown;
-use crate::strategy::{NaiveStrategy, PooledStrategy};
+use crate::web::prom::PromMetrics;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);

@@ -20,9 +20,11 @@ use poollab_shared::{BreakerState, ErrorKind, RunSpec, Strategy as StrategyKind,
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 
-use crate::breaker::{CircuitBreaker, Permit};
 use crate::db::{DemoRow, app_name};
-use crate::strategy::{LiveCounters, NaiveStrategy, Outcome, PooledStrategy, Request, RequestError, Strategy, Timings};
+use crate::engine::breaker::{CircuitBreaker, Permit};
+use crate::engine::strategy::{
+    LiveCounters, NaiveStrategy, Outcome, PooledStrategy, Request, RequestError, Strategy, Timings,
+};
 
 /// Most answers a run's cache keeps (the demo table has 5000 users).
 const CACHE_CAPACITY: u64 = 10_000;

@@ -12,8 +12,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::hub::MetricsHub;
-use crate::strategy::PooledStrategy;
+use crate::engine::hub::MetricsHub;
+use crate::engine::strategy::PooledStrategy;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {

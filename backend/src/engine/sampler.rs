@@ -15,7 +15,7 @@ use sqlx::postgres::PgConnection;
 use sqlx::{ConnectOptions, Connection};
 
 use crate::db::{Database, app_name};
-use crate::hub::MetricsHub;
+use crate::engine::hub::MetricsHub;
 use crate::shutdown::Shutdown;
 
 /// Sampling period while a run goes (40 Hz): fast enough to catch a naive burst's backends.

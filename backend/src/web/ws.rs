@@ -11,7 +11,7 @@ use futures_util::{SinkExt, StreamExt};
 use poollab_shared::{ClientMessage, ServerMessage};
 use tokio::sync::{broadcast, mpsc};
 
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 /// Largest message a client may send.
 const MAX_CLIENT_MESSAGE: usize = 4 * 1024;

@@ -4,7 +4,7 @@
 //! figures are its own. For each run the runner builds its [`Fleet`] (the simulated app: its
 //! instances and their pools, cache and breaker), puts the network proxy in front of the database
 //! if the spec asks for distance or an outage, lets the hub watch, and fires the load
-//! ([`crate::load`]). Every outcome goes into the run's [`RunRecorder`], which the hub turns into
+//! ([`crate::engine::load`]). Every outcome goes into the run's [`RunRecorder`], which the hub turns into
 //! frames while the run goes and which makes the summary and the timeline when it ends; the
 //! [`RunStore`] keeps them. A sizing sweep is a group of runs, one per pool size.
 
@@ -18,16 +18,16 @@ use poollab_shared::{
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::Notify;
 
+use crate::class::queue::{FairQueue, Waiting, Who};
+use crate::db::store::RunStore;
 use crate::db::{Database, app_name};
-use crate::fleet::Fleet;
-use crate::hub::{MetricsHub, RunWatch};
-use crate::load::fire;
-use crate::proxy::{NetworkProxy, ProxyError};
-use crate::queue::{FairQueue, Waiting, Who};
-use crate::recorder::RunRecorder;
+use crate::engine::fleet::Fleet;
+use crate::engine::hub::{MetricsHub, RunWatch};
+use crate::engine::load::fire;
+use crate::engine::proxy::{NetworkProxy, ProxyError};
+use crate::engine::recorder::RunRecorder;
+use crate::engine::strategy::{LeakJar, LiveCounters};
 use crate::shutdown::Shutdown;
-use crate::store::RunStore;
-use crate::strategy::{LeakJar, LiveCounters};
 
 /// A run still going after this long is stopped and marked failed.
 pub const RUN_DEADLINE: Duration = Duration::from_secs(180);

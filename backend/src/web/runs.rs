@@ -9,9 +9,9 @@ use poollab_shared::{RequestRecord, RunView, ValidRunSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::AppError;
-use crate::queue::Who;
-use crate::state::AppState;
+use crate::class::queue::Who;
+use crate::web::error::AppError;
+use crate::web::state::AppState;
 
 /// `POST /api/runs`: validates the spec (deserializing a `ValidRunSpec` checks every range) and
 /// queues the run, fairly among learners (the instructor's first). `202 {"id": ...}`; a locked

@@ -6,6 +6,8 @@
 //! (only their runs are accepted) and ask every page to follow a lesson step; both are broadcast
 //! over the websocket as a [`ClassState`].
 
+pub mod queue;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard};
 
@@ -14,9 +16,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use poollab_shared::{ClassBurst, ClassState, PredictionHistogram, RunSpec, StepReport};
 
-use crate::error::AppError;
-use crate::queue::Who;
-use crate::state::AppState;
+use crate::class::queue::Who;
+use crate::web::error::AppError;
+use crate::web::state::AppState;
 
 /// The header a learner's page identifies itself with.
 pub const LEARNER_HEADER: &str = "x-poollab-learner";

@@ -5,9 +5,9 @@ use axum::extract::State;
 use poollab_shared::WorkSpec;
 
 use crate::db::{DemoRow, next_demo_user};
-use crate::error::AppError;
-use crate::state::AppState;
-use crate::strategy::{Outcome, Request};
+use crate::engine::strategy::{Outcome, Request};
+use crate::web::error::AppError;
+use crate::web::state::AppState;
 
 fn answer(state: &AppState, strategy: &'static str, outcome: Outcome) -> Result<Json<DemoRow>, AppError> {
     match outcome {

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::class::Instructor;
-use crate::error::AppError;
-use crate::queue::Who;
-use crate::state::AppState;
+use crate::class::queue::Who;
+use crate::web::error::AppError;
+use crate::web::state::AppState;
 
 /// `GET /api/class`: whether the lab is locked and which step to follow.
 pub async fn get(State(state): State<AppState>) -> Json<ClassState> {

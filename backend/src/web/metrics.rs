@@ -2,7 +2,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
-use crate::state::AppState;
+use crate::web::state::AppState;
 
 pub async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
     let body = state.prom.render(&state.hub, &state.demo_pooled);

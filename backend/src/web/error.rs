@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use poollab_shared::ErrorKind;
 use serde_json::json;
 
-use crate::runner::QueueError;
-use crate::store::StoreError;
-use crate::strategy::RequestError;
+use crate::db::store::StoreError;
+use crate::engine::runner::QueueError;
+use crate::engine::strategy::RequestError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
