@@ -380,3 +380,38 @@ async fn metrics_show_the_running_runs_pool_and_the_server_by_state() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transaction_held_across_a_slow_call_idles_in_transaction_until_the_server_ends_it() {
+    let app = spawn_app(50).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    // Each request opens a transaction, queries, waits 300 ms (a call to another service), queries
+    // again and commits: its connection idles in the transaction meanwhile.
+    let held = json!({ "strategy": "pooled", "requests": 12, "concurrency": 12, "pool": { "max_connections": 3 },
+                       "work": { "query": "select_user", "hold_ms": 300, "transaction": true } });
+    let id = app.start_run(held.clone()).await;
+    let mut idle_in_tx = 0;
+    let run = support::follow_run(&mut ws, &id, |f| {
+        idle_in_tx = idle_in_tx.max(f.server.run_in_state("idle in transaction"))
+    })
+    .await;
+    let s = summary(&run);
+    assert_eq!((s.completed, s.failed), (12, 0), "{s:?}");
+    assert!(idle_in_tx >= 2 && s.peak_idle_in_transaction >= idle_in_tx, "frames saw {idle_in_tx}: {s:?}");
+    // The server's idle_in_transaction_session_timeout ends each such session: the request fails
+    // with an error of its own, and the pool replaces the connection.
+    let mut ended = held;
+    ended["work"]["idle_in_transaction_timeout_ms"] = json!(100);
+    let s = app.run(ended).await.summary.expect("summary");
+    assert_eq!(s.errors.idle_in_transaction_timeout, 12, "{s:?}");
+    assert!(s.connections_opened > 3, "ended sessions were replaced: {s:?}");
+    // And the pool is healthy afterwards: no connection was handed back inside a transaction.
+    let s = app
+        .run(json!({ "strategy": "pooled", "requests": 20, "concurrency": 5, "pool": { "max_connections": 3 },
+                     "work": { "query": "select_user", "transaction": true } }))
+        .await
+        .summary
+        .expect("summary");
+    assert_eq!((s.completed, s.failed), (20, 0), "{s:?}");
+    app.stop().await;
+}

@@ -73,6 +73,7 @@ figures! {
     "errors.connect_timeout" => "gave up connecting (connect timeout)", "";
     "errors.circuit_open" => "refused by the circuit breaker", "";
     "errors.database_down" => "failed: database unreachable", "";
+    "errors.idle_in_transaction_timeout" => "ended by the server for idling in a transaction", "";
     "errors.other" => "failed for another reason", "";
     "latency_ms.p50" => "median latency", "ms";
     "latency_ms.p95" => "p95 latency", "ms";
@@ -98,6 +99,7 @@ figures! {
     "peak_pool_size" => "peak pool size", "";
     "peak_in_use" => "peak connections in use", "";
     "peak_waiters" => "peak requests waiting for a connection", "";
+    "peak_idle_in_transaction" => "peak backends idle in a transaction", "";
     "pool_size_at_end" => "pool size at the end", "";
     "connections_opened" => "connections opened", "";
     "closes_idle" => "idle connections closed", "";
@@ -206,6 +208,7 @@ impl Summary {
             "peak_pool_size" => n(self.peak_pool_size),
             "peak_in_use" => n(self.peak_in_use),
             "peak_waiters" => n(self.peak_waiters),
+            "peak_idle_in_transaction" => n(self.peak_idle_in_transaction),
             "pool_size_at_end" => n(self.pool_size_at_end),
             "connections_opened" => n(self.connections_opened),
             "closes_idle" => n(self.closes_idle),
@@ -243,6 +246,8 @@ impl RunSpec {
             "work.sleep_ms" => n(if self.work.query == Query::Sleep { self.work.sleep_ms } else { 0 }),
             "work.hold_ms" => n(self.work.hold_ms),
             "work.users" => n(self.work.users.into()),
+            "work.transaction" => b(self.work.transaction),
+            "work.idle_in_transaction_timeout_ms" => n(self.work.idle_in_transaction_timeout_ms),
             "load.rate_per_s" => n(if self.load.shape == LoadShape::Burst { 0 } else { self.load.rate_per_s.into() }),
             "load.ramp_to_per_s" => n(self.load.ramp_to_per_s.into()),
             "load.linger_ms" => n(self.load.linger_ms),

@@ -26,6 +26,7 @@ impl Limits {
     pub const SLEEP_MS: RangeInclusive<u64> = 0..=10_000;
     pub const HOLD_MS: RangeInclusive<u64> = 0..=10_000;
     pub const USERS: RangeInclusive<u64> = 1..=5_000;
+    pub const IDLE_IN_TRANSACTION_TIMEOUT_MS: RangeInclusive<u64> = 0..=60_000;
     pub const RATE_PER_S: RangeInclusive<u64> = 1..=5_000;
     pub const LINGER_MS: RangeInclusive<u64> = 0..=30_000;
     pub const DELAY_MS: RangeInclusive<u64> = 0..=200;
@@ -82,6 +83,11 @@ impl RunSpec {
         check("work.sleep_ms", w.sleep_ms, Limits::SLEEP_MS)?;
         check("work.hold_ms", w.hold_ms, Limits::HOLD_MS)?;
         check("work.users", w.users.into(), Limits::USERS)?;
+        check(
+            "work.idle_in_transaction_timeout_ms",
+            w.idle_in_transaction_timeout_ms,
+            Limits::IDLE_IN_TRANSACTION_TIMEOUT_MS,
+        )?;
         let l = &self.load;
         check("load.rate_per_s", l.rate_per_s.into(), Limits::RATE_PER_S)?;
         check("load.ramp_to_per_s", l.ramp_to_per_s.into(), Limits::RATE_PER_S)?;

@@ -94,11 +94,25 @@ pub struct WorkSpec {
     /// How many distinct users the requests ask for (request `n` asks for user `n % users + 1`).
     /// Fewer users means more repeats, which is what a cache feeds on.
     pub users: u32,
+    /// Do the work inside a transaction (BEGIN, the queries, COMMIT). With `hold_ms`, the
+    /// connection then waits *in a transaction* between its two queries: the server shows it
+    /// `idle in transaction`, holding whatever the transaction holds.
+    pub transaction: bool,
+    /// The server ends a session that has been idle in a transaction this long (PostgreSQL's
+    /// `idle_in_transaction_session_timeout`, set on each of the run's connections; 0: never).
+    pub idle_in_transaction_timeout_ms: u64,
 }
 
 impl Default for WorkSpec {
     fn default() -> Self {
-        Self { query: Query::SelectUser, sleep_ms: 0, hold_ms: 0, users: 5_000 }
+        Self {
+            query: Query::SelectUser,
+            sleep_ms: 0,
+            hold_ms: 0,
+            users: 5_000,
+            transaction: false,
+            idle_in_transaction_timeout_ms: 0,
+        }
     }
 }
 

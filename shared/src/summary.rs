@@ -20,17 +20,21 @@ pub enum ErrorKind {
     CircuitOpen,
     /// The server could not be reached at all (refused, reset, shutting down).
     DatabaseDown,
+    /// The server ended the session for idling in a transaction past
+    /// `idle_in_transaction_session_timeout` (SQLSTATE 25P03).
+    IdleInTransactionTimeout,
     /// Anything else; the server log has the details.
     Other,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 6] = [
+    pub const ALL: [ErrorKind; 7] = [
         ErrorKind::TooManyClients,
         ErrorKind::AcquireTimeout,
         ErrorKind::ConnectTimeout,
         ErrorKind::CircuitOpen,
         ErrorKind::DatabaseDown,
+        ErrorKind::IdleInTransactionTimeout,
         ErrorKind::Other,
     ];
 
@@ -42,6 +46,7 @@ impl ErrorKind {
             ErrorKind::ConnectTimeout => "connect_timeout",
             ErrorKind::CircuitOpen => "circuit_open",
             ErrorKind::DatabaseDown => "database_down",
+            ErrorKind::IdleInTransactionTimeout => "idle_in_transaction_timeout",
             ErrorKind::Other => "other",
         }
     }
@@ -56,6 +61,7 @@ pub struct ErrorCounts {
     pub connect_timeout: u64,
     pub circuit_open: u64,
     pub database_down: u64,
+    pub idle_in_transaction_timeout: u64,
     pub other: u64,
 }
 
@@ -67,6 +73,7 @@ impl ErrorCounts {
             ErrorKind::ConnectTimeout => self.connect_timeout,
             ErrorKind::CircuitOpen => self.circuit_open,
             ErrorKind::DatabaseDown => self.database_down,
+            ErrorKind::IdleInTransactionTimeout => self.idle_in_transaction_timeout,
             ErrorKind::Other => self.other,
         }
     }
@@ -78,6 +85,7 @@ impl ErrorCounts {
             ErrorKind::ConnectTimeout => &mut self.connect_timeout,
             ErrorKind::CircuitOpen => &mut self.circuit_open,
             ErrorKind::DatabaseDown => &mut self.database_down,
+            ErrorKind::IdleInTransactionTimeout => &mut self.idle_in_transaction_timeout,
             ErrorKind::Other => &mut self.other,
         };
         *slot += n;
@@ -133,6 +141,8 @@ pub struct Summary {
     pub peak_in_use: u64,
     /// Most requests waiting for a pooled connection at one moment.
     pub peak_waiters: u64,
+    /// Most of this run's backends the server showed `idle in transaction` at one moment.
+    pub peak_idle_in_transaction: u64,
     /// What the pools held when the run ended (after its linger): an idle timeout shrinks it.
     pub pool_size_at_end: u64,
     /// Real connections (connect + authentication) the run opened.

@@ -151,6 +151,8 @@ pub fn classify(err: &sqlx::Error) -> ErrorKind {
             Some("53300") => ErrorKind::TooManyClients,
             // admin_shutdown, crash_shutdown, cannot_connect_now (starting up / shutting down).
             Some("57P01" | "57P02" | "57P03") => ErrorKind::DatabaseDown,
+            // idle_in_transaction_session_timeout: the server ended the session.
+            Some("25P03") => ErrorKind::IdleInTransactionTimeout,
             _ => ErrorKind::Other,
         },
         sqlx::Error::Io(_) | sqlx::Error::PoolClosed => ErrorKind::DatabaseDown,

@@ -65,7 +65,13 @@ impl Fleet {
             .map(|i| {
                 let name =
                     if spec.instances > 1 { format!("{application_name}-{}", i + 1) } else { application_name.into() };
-                let options = options.clone().application_name(&name);
+                let mut options = options.clone().application_name(&name);
+                if spec.work.idle_in_transaction_timeout_ms > 0 {
+                    // Set on each session as it starts: the server ends one that idles in a
+                    // transaction longer than this.
+                    let ms = spec.work.idle_in_transaction_timeout_ms.to_string();
+                    options = options.options([("idle_in_transaction_session_timeout", ms.as_str())]);
+                }
                 let strategy = match spec.strategy {
                     StrategyKind::Naive => Strategy::Naive(NaiveStrategy::new(options, counters.clone())),
                     StrategyKind::Pooled => {

@@ -52,6 +52,8 @@ struct ActiveRun {
     peak_waiters: u64,
     /// The most backends of the run in the readings since the last frame.
     interval_peak_server: u64,
+    /// The most of the run's backends idle in a transaction in any reading.
+    peak_idle_in_tx: u64,
     /// The server's count of refused connects when the run began.
     refused_before: Option<u64>,
     /// Every request the detector has flagged during the run.
@@ -83,6 +85,7 @@ pub struct Peaks {
     pub pool_size: u64,
     pub in_use: u64,
     pub waiters: u64,
+    pub idle_in_transaction: u64,
     /// The pools' size in the last frame.
     pub pool_size_at_end: u64,
     /// Connects the server refused while the run went (its log), when the lab can read it.
@@ -189,6 +192,7 @@ impl MetricsHub {
             peak_in_use: 0,
             peak_waiters: 0,
             interval_peak_server: 0,
+            peak_idle_in_tx: 0,
             refused_before,
             leak_suspects: BTreeSet::new(),
             frames: Vec::new(),
@@ -213,6 +217,7 @@ impl MetricsHub {
                 pool_size: r.peak_pool,
                 in_use: r.peak_in_use,
                 waiters: r.peak_waiters,
+                idle_in_transaction: r.peak_idle_in_tx,
                 pool_size_at_end,
                 refused,
                 leak_suspects: r.leak_suspects.len() as u64,
@@ -242,6 +247,7 @@ impl MetricsHub {
             server.run_by_state =
                 by_state.into_iter().map(|(name, count)| CountBy { name: name.to_owned(), count }).collect();
             run.peak_server = run.peak_server.max(server.run_backends);
+            run.peak_idle_in_tx = run.peak_idle_in_tx.max(server.run_in_state("idle in transaction"));
         }
         st.server = server;
         st.backends = backends;

@@ -172,6 +172,7 @@ impl RunRecorder {
             // Filled in by the runner from what the hub saw.
             peak_in_use: 0,
             peak_waiters: 0,
+            peak_idle_in_transaction: 0,
             pool_size_at_end: 0,
             closes_idle: 0,
             closes_lifetime: 0,

@@ -388,6 +388,7 @@ impl Runner {
         let mut summary = recorder.summary(duration, peaks.server_connections, peaks.pool_size);
         summary.peak_in_use = peaks.in_use;
         summary.peak_waiters = peaks.waiters;
+        summary.peak_idle_in_transaction = peaks.idle_in_transaction;
         summary.pool_size_at_end = peaks.pool_size_at_end;
         summary.refused_connects = peaks.refused;
         if spec.strategy == poollab_shared::Strategy::Pooled {

@@ -231,8 +231,29 @@ pub type Outcome = Result<(DemoRow, Timings), RequestError>;
 
 /// The request's work on a connection it holds: its query, each bounded by [`QUERY_TIMEOUT`];
 /// with `hold_ms`, a pause while still holding the connection (the app doing something else, like
-/// calling another service) and the query again. `t.query` counts the time in queries only.
+/// calling another service) and the query again; with `transaction`, all of it between BEGIN and
+/// COMMIT. `t.query` counts the time in statements only.
 async fn query(conn: &mut PgConnection, work: &WorkSpec, user: i32, mut t: Timings) -> Outcome {
+    if !work.transaction {
+        return rounds(conn, work, user, t).await;
+    }
+    statement(conn, "BEGIN", &mut t).await?;
+    match rounds(conn, work, user, t).await {
+        Ok((row, mut t)) => {
+            statement(conn, "COMMIT", &mut t).await?;
+            Ok((row, t))
+        }
+        Err(e) => {
+            // Never hand a connection back in the middle of a transaction: the next borrower
+            // would inherit it (a session the server ended cannot roll back, and needs not).
+            let _ = tokio::time::timeout(QUERY_TIMEOUT, sqlx::raw_sql("ROLLBACK").execute(&mut *conn)).await;
+            Err(e)
+        }
+    }
+}
+
+/// The query, and with `hold_ms` the pause and the query again.
+async fn rounds(conn: &mut PgConnection, work: &WorkSpec, user: i32, mut t: Timings) -> Outcome {
     let rounds = if work.hold_ms > 0 { 2 } else { 1 };
     let mut row = None;
     for round in 0..rounds {
@@ -249,6 +270,18 @@ async fn query(conn: &mut PgConnection, work: &WorkSpec, user: i32, mut t: Timin
         }
     }
     row.map(|r| (r, t)).ok_or_else(|| RequestError::new(ErrorKind::Other, "no query ran", t))
+}
+
+/// A statement of the request's transaction (`BEGIN`, `COMMIT`), counted as query time.
+async fn statement(conn: &mut PgConnection, sql: &'static str, t: &mut Timings) -> Result<(), RequestError> {
+    let start = Instant::now();
+    let result = tokio::time::timeout(QUERY_TIMEOUT, sqlx::raw_sql(sql).execute(&mut *conn)).await;
+    t.query += start.elapsed();
+    match result {
+        Err(_) => Err(RequestError::new(ErrorKind::Other, format!("{sql} timed out"), *t)),
+        Ok(Err(e)) => Err(RequestError::from_sqlx(&e, *t)),
+        Ok(Ok(_)) => Ok(()),
+    }
 }
 
 /// Open, query, close: one connection per request.
