@@ -35,7 +35,7 @@ async fn every_step_shows_its_own_view_after_its_run() {
     let lessons: Vec<Lesson> = serde_json::from_value(body).expect("lessons");
     let session = Session::open(&app, "/").await;
     let page = &session.page;
-    wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 15", 30).await;
+    wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 16", 30).await;
     save_screenshot(page, "course.png").await;
 
     for lesson in &lessons {
@@ -126,7 +126,7 @@ async fn every_step_shows_its_own_view_after_its_run() {
     // A reload keeps the progress, and a done step shows its run again from the store.
     page.evaluate("location.hash = '#/'; true").await.expect("to the course");
     page.reload().await.expect("reload");
-    wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 15", 30).await;
+    wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 16", 30).await;
     for lesson in &lessons {
         let passed =
             text(page, &format!("document.querySelector(\"[data-lesson='{}']\").dataset.passed", lesson.id)).await;

@@ -34,7 +34,7 @@ pub fn events(frames: &[Frame]) -> Vec<Event> {
     let mut leak_seen = false;
     let mut idle_marked = false;
     // A pool's closes during or after an outage are broken connections, not idle ones.
-    let mut outage_seen = false;
+    let mut broken_seen = false;
     let mut lifetime_so_far = 0;
     for f in frames {
         let t_s = f.elapsed_ms as f64 / 1000.0;
@@ -56,15 +56,16 @@ pub fn events(frames: &[Frame]) -> Vec<Event> {
             leak_seen = true;
             mark("leak detected");
         }
-        // A pool's closes that are not retirements are idle closes (or broken connections).
-        outage_seen |= f.app.outage;
+        // A pool's closes that are not retirements are idle closes, or broken connections: an
+        // outage, or sessions the server ended for idling in a transaction.
+        broken_seen |= f.app.outage || f.app.totals.errors.idle_in_transaction_timeout > 0;
         // Retirements are counted as they are decided and closes once they are done, so compare
         // what the run has done so far, not one frame's deltas.
         lifetime_so_far += f.app.closes_lifetime_delta;
         let idle_closes = f.app.totals.closes.saturating_sub(lifetime_so_far);
         if f.pool.is_some() && idle_closes > 0 && !idle_marked {
             idle_marked = true;
-            mark(if outage_seen { "broken connections closed" } else { "idle closes begin" });
+            mark(if broken_seen { "broken connections closed" } else { "idle closes begin" });
         }
         prev = Some(f);
     }
@@ -140,7 +141,7 @@ impl ChartKind {
                 ("all client backends", "s-server", |f| Some(f.server.backends as f64)),
                 ("active (running a query)", "s-inuse", |f| Some(state(f, "active"))),
                 ("idle (connected, doing nothing)", "s-size", |f| Some(state(f, "idle"))),
-                ("idle in transaction", "s-wait", |f| Some(state(f, "idle in transaction"))),
+                ("idle in transaction", "s-intx", |f| Some(state(f, "idle in transaction"))),
             ],
             ChartKind::Throughput => &[
                 ("answered per second", "s-inuse", |f| Some(per_s(f, f.app.completed_delta))),

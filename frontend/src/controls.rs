@@ -110,6 +110,8 @@ pub fn Controls(
     let query = RwSignal::new(w.query);
     let hold_ms = RwSignal::new(w.hold_ms);
     let users = RwSignal::new(u64::from(w.users));
+    let transaction = RwSignal::new(w.transaction);
+    let idle_in_tx_timeout = RwSignal::new(w.idle_in_transaction_timeout_ms);
     let shape = RwSignal::new(l.shape);
     let rate = RwSignal::new(u64::from(l.rate_per_s));
     let ramp_to = RwSignal::new(u64::from(l.ramp_to_per_s));
@@ -155,6 +157,8 @@ pub fn Controls(
             sleep_ms: sleep_ms.get_untracked(),
             hold_ms: hold_ms.get_untracked(),
             users: users.get_untracked() as u32,
+            transaction: transaction.get_untracked(),
+            idle_in_transaction_timeout_ms: idle_in_tx_timeout.get_untracked(),
         },
         load: LoadSpec {
             shape: shape.get_untracked(),
@@ -256,6 +260,8 @@ pub fn Controls(
                 {number_field("sleep-ms", "Query time (ms)", sleep_ms, Limits::SLEEP_MS, "for the slow query", Signal::stored(false))}
                 {number_field("hold-ms", "Hold connection (ms)", hold_ms, Limits::HOLD_MS, "other work between two queries, connection held", Signal::stored(false))}
                 {number_field("users", "Distinct users", users, Limits::USERS, "fewer: more repeats for a cache", Signal::stored(false))}
+                {check_field("transaction", "In a transaction", transaction, "BEGIN … COMMIT around the work (and the hold)")}
+                {number_field("idle-in-tx", "Idle in transaction timeout (ms)", idle_in_tx_timeout, Limits::IDLE_IN_TRANSACTION_TIMEOUT_MS, "the server ends a session idle in a transaction this long; 0: never", Signal::stored(false))}
             </fieldset>
             <fieldset prop:disabled=naive>
                 <legend>"The pool (pooled only)"</legend>

@@ -409,6 +409,7 @@ pub fn PoolPicture(
                     <li><span class="swatch sq idle" aria-hidden="true"></span>"idle (in a pool; on the server, waiting for its client)"</li>
                     <li><span class="swatch sq unopened" aria-hidden="true"></span>"room in the pool"</li>
                     <li><span class="swatch dot" aria-hidden="true"></span>"a waiting request"</li>
+                    <li><span class="swatch sq in-tx" aria-hidden="true"></span>"idle in a transaction (server)"</li>
                     <li><span class="swatch sq other" aria-hidden="true"></span>"other clients (the lab's own among them)"</li>
                     <li><span class="swatch sq reserved" aria-hidden="true"></span>"reserved for superusers"</li>
                 </ul>
