@@ -25,6 +25,7 @@ fn chart_id(chart: ChartName) -> &'static str {
         ChartName::Instances => "chart-instances",
         ChartName::Churn => "chart-churn",
         ChartName::Sizing => "sweep",
+        ChartName::Pooler => "chart-pooler",
     }
 }
 
@@ -35,7 +36,7 @@ async fn every_step_shows_its_own_view_after_its_run() {
     let lessons: Vec<Lesson> = serde_json::from_value(body).expect("lessons");
     let session = Session::open(&app, "/").await;
     let page = &session.page;
-    wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 16", 30).await;
+    wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 18", 30).await;
     save_screenshot(page, "course.png").await;
 
     for lesson in &lessons {
@@ -89,6 +90,11 @@ async fn every_step_shows_its_own_view_after_its_run() {
             }
             // The picture keeps showing the run: a frame of it, not an idle one.
             wait_for(page, "(document.querySelector('[data-testid=picture]')?.dataset.run ?? '') !== ''", 20).await;
+            if step.preset.pooler.is_some() {
+                // PgBouncer stands between the app and the server, with its own figures.
+                let clients = text(page, "document.querySelector('[data-testid=pooler]')?.dataset.clients ?? ''").await;
+                assert!(clients.parse::<u64>().is_ok_and(|c| c > 0), "{here}: PgBouncer's clients: {clients:?}");
+            }
             for chart in &step.view.charts {
                 let id = chart_id(*chart);
                 wait_for(page, &format!("document.querySelector('.charts [data-testid={id}]') !== null"), 20).await;
@@ -126,7 +132,7 @@ async fn every_step_shows_its_own_view_after_its_run() {
     // A reload keeps the progress, and a done step shows its run again from the store.
     page.evaluate("location.hash = '#/'; true").await.expect("to the course");
     page.reload().await.expect("reload");
-    wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 16", 30).await;
+    wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 18", 30).await;
     for lesson in &lessons {
         let passed =
             text(page, &format!("document.querySelector(\"[data-lesson='{}']\").dataset.passed", lesson.id)).await;
@@ -148,6 +154,10 @@ struct Drawn {
     idle: u64,
     waiters: u64,
     server: u64,
+    /// The pooler's box: clients waiting, server connections lent, and open.
+    pooler_waiting: u64,
+    pooler_lent: u64,
+    pooler_open: u64,
 }
 
 const READ_PICTURE: &str = "(() => { const p = document.querySelector('[data-testid=picture]'); \
@@ -156,20 +166,20 @@ const READ_PICTURE: &str = "(() => { const p = document.querySelector('[data-tes
     return JSON.stringify({ seq: Number(p.dataset.seq), \
       in_use: n('[data-testid=pool-slots] rect.in-use'), connecting: n('[data-testid=pool-slots] rect.connecting'), \
       idle: n('[data-testid=pool-slots] rect.idle'), waiters: n('[data-testid=line] circle.waiter'), \
-      server: n('[data-testid=server] rect.cell[data-state^=run]') }); })()";
+      server: n('[data-testid=server] rect.cell[data-state^=run]'), \
+      pooler_waiting: n('[data-testid=pooler] circle.waiter'), pooler_lent: n('[data-testid=pooler] rect.in-use'), \
+      pooler_open: n('[data-testid=pooler] rect.slot:not(.unopened)') }); })()";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_picture_draws_the_frame_it_was_given() {
-    let app = spawn_app(50).await;
-    let session = Session::open(&app, "/#/sandbox").await;
-    let page = &session.page;
-    wait_for(page, "document.querySelector('.conn.ok') !== null", 30).await;
-    // The test hears the same frames the page does, on a websocket of its own.
+/// Starts `spec` and, until it ends, compares what the picture draws with the frame it says it
+/// draws (the test hears the same frames on a websocket of its own). Returns how many frames were
+/// compared, and how many of them were busy (connections in use and a line).
+async fn compare_drawn_with_frames(
+    app: &support::TestApp,
+    page: &chromiumoxide::Page,
+    spec: serde_json::Value,
+) -> (u32, u32) {
     let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
-    let id = app
-        .start_run(serde_json::json!({ "strategy": "pooled", "requests": 40, "concurrency": 40,
-                                       "pool": { "max_connections": 5 }, "work": { "query": "sleep", "sleep_ms": 150 } }))
-        .await;
+    let id = app.start_run(spec).await;
     let mut frames: HashMap<u64, Frame> = HashMap::new();
     let mut drawn = Vec::new();
     let started = Instant::now();
@@ -191,8 +201,7 @@ async fn the_picture_draws_the_frame_it_was_given() {
             drawn.push(serde_json::from_str::<Drawn>(&json).expect("drawn"));
         }
     }
-    let mut compared = 0;
-    let mut busy = 0;
+    let (mut compared, mut busy) = (0, 0);
     for d in drawn {
         let Some(f) = frames.get(&d.seq) else { continue };
         let pool = f.pool.expect("a pooled run's frame has its pool");
@@ -203,10 +212,44 @@ async fn the_picture_draws_the_frame_it_was_given() {
             d.seq,
             f.server.run_backends
         );
+        let pooler = f.pooler.unwrap_or_default();
+        assert_eq!(
+            (d.pooler_waiting, d.pooler_lent, d.pooler_open),
+            (pooler.cl_waiting, pooler.sv_active, pooler.servers()),
+            "frame {} drawn as {d:?}, sent with the pooler {pooler:?}",
+            d.seq
+        );
         compared += 1;
-        busy += u64::from(pool.in_use > 0 && pool.waiters > 0);
+        busy += u32::from(pool.in_use > 0 && (pool.waiters > 0 || pooler.cl_waiting > 0));
     }
+    (compared, busy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_picture_draws_the_frame_it_was_given() {
+    let app = spawn_app(50).await;
+    let session = Session::open(&app, "/#/sandbox").await;
+    let page = &session.page;
+    wait_for(page, "document.querySelector('.conn.ok') !== null", 30).await;
+    let (compared, busy) = compare_drawn_with_frames(
+        &app,
+        page,
+        serde_json::json!({ "strategy": "pooled", "requests": 40, "concurrency": 40,
+                            "pool": { "max_connections": 5 }, "work": { "query": "sleep", "sleep_ms": 150 } }),
+    )
+    .await;
     assert!(compared >= 5 && busy >= 3, "compared {compared} frames, {busy} with connections in use and a line");
+    // With PgBouncer between the pools and the server, its box draws its own figures.
+    let (compared, busy) = compare_drawn_with_frames(
+        &app,
+        page,
+        serde_json::json!({ "strategy": "pooled", "requests": 80, "concurrency": 40, "instances": 2,
+                            "pool": { "max_connections": 20, "min_connections": 20 },
+                            "work": { "query": "sleep", "sleep_ms": 100, "transaction": true, "statements": "unnamed" },
+                            "pooler": { "mode": "transaction", "pool_size": 4 } }),
+    )
+    .await;
+    assert!(compared >= 5 && busy >= 3, "with a pooler: compared {compared} frames, {busy} busy");
     save_screenshot(page, "picture-live.png").await;
     session.close().await;
     app.stop().await;

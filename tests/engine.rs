@@ -415,3 +415,85 @@ async fn a_transaction_held_across_a_slow_call_idles_in_transaction_until_the_se
     assert_eq!((s.completed, s.failed), (20, 0), "{s:?}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pgbouncer_in_transaction_mode_serves_a_fleet_of_120_client_connections_with_20_server_ones() {
+    let app = spawn_app(50).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    // Four instances, each with a warm pool of 30: 120 client connections, more than the server's
+    // 50 slots. Each request is one transaction with unnamed statements (what works behind a
+    // transaction-mode pooler; see the next test).
+    let fleet = json!({ "strategy": "pooled", "requests": 1200, "concurrency": 120, "instances": 4,
+                        "pool": { "max_connections": 30, "min_connections": 30 },
+                        "work": { "query": "sleep", "sleep_ms": 2, "transaction": true, "statements": "unnamed" },
+                        "pooler": { "mode": "transaction", "pool_size": 20 } });
+    let id = app.start_run(fleet).await;
+    let (mut clients, mut servers, mut backends) = (0, 0, 0);
+    let mut last = None;
+    let run = support::follow_run(&mut ws, &id, |f| {
+        let p = f.pooler.expect("frames carry the pooler's view");
+        clients = clients.max(p.clients());
+        servers = servers.max(p.servers());
+        backends = backends.max(f.server.run_backends_peak);
+        last = Some(f.clone());
+    })
+    .await;
+    let s = summary(&run);
+    assert_eq!((s.completed, s.failed), (1200, 0), "{s:?}");
+    assert_eq!((clients, s.peak_pooler_clients), (120, 120), "{s:?}");
+    assert!(servers <= 20 && s.peak_pooler_servers <= 20 && s.peak_pooler_servers >= 10, "{servers}: {s:?}");
+    assert!(backends <= 20 && s.peak_server_connections <= 20, "the server never saw more: {s:?}");
+    assert!(s.peak_pooler_waiting > 0, "clients queued in PgBouncer for a server connection: {s:?}");
+    // The server's backends of the run are PgBouncer's server connections: at the end, when
+    // nothing moves, the two views agree.
+    let last = last.expect("frames");
+    assert_eq!(last.server.run_backends, last.pooler.expect("pooler").servers(), "{last:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn behind_a_transaction_mode_pooler_sqlx_prepared_statements_fail_until_they_are_unnamed_in_a_transaction() {
+    let app = spawn_app(50).await;
+    let run = |work: serde_json::Value| {
+        json!({ "strategy": "pooled", "requests": 400, "concurrency": 20,
+                "pool": { "max_connections": 10, "min_connections": 10 }, "work": work,
+                "pooler": { "mode": "transaction", "pool_size": 3 } })
+    };
+    // sqlx's default: named statements, cached per client connection. Each lands on whichever
+    // server connection PgBouncer lends, where it is missing or its name is taken.
+    let s = app.run(run(json!({}))).await.summary.expect("summary");
+    assert!(s.errors.prepared_statement > 0, "{s:?}");
+    let said = &s.error_examples["prepared_statement"];
+    assert!(said.starts_with("prepared statement \"sqlx_s_") && said.contains("SQLSTATE"), "{said}");
+    // Turning the cache off does not help sqlx: it still names every statement.
+    let s = app.run(run(json!({ "statements": "uncached" }))).await.summary.expect("summary");
+    assert!(s.errors.prepared_statement > 0, "{s:?}");
+    // Unnamed statements inside a transaction: PgBouncer keeps the transaction on one server
+    // connection, and nothing named is left behind.
+    let s = app.run(run(json!({ "statements": "unnamed", "transaction": true }))).await.summary.expect("summary");
+    assert_eq!((s.completed, s.failed), (400, 0), "{s:?}");
+    // A session-mode pooler keeps sqlx's defaults working: each client keeps its server connection.
+    let mut session = run(json!({}));
+    session["pooler"] = json!({ "mode": "session", "pool_size": 10 });
+    let s = app.run(session).await.summary.expect("summary");
+    assert_eq!((s.completed, s.failed), (400, 0), "{s:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_session_mode_pooler_does_not_share_server_connections_and_the_rest_wait_then_fail() {
+    let app = spawn_app(50).await;
+    // 40 client connections, 10 server connections lent for whole sessions: the app's pools keep
+    // their connections open, so 30 clients never get one and PgBouncer gives up on their queries.
+    let s = app
+        .run(json!({ "strategy": "pooled", "requests": 400, "concurrency": 40, "instances": 2,
+                     "pool": { "max_connections": 20, "min_connections": 20 },
+                     "pooler": { "mode": "session", "pool_size": 10, "query_wait_timeout_ms": 500 } }))
+        .await
+        .summary
+        .expect("summary");
+    assert!(s.errors.query_wait_timeout > 0, "{s:?}");
+    assert!(s.peak_pooler_servers <= 10 && s.peak_pooler_waiting >= 20, "{s:?}");
+    assert!(s.peak_server_connections <= 10, "{s:?}");
+    app.stop().await;
+}

@@ -28,7 +28,7 @@ fn typed_numbers(text: &str) -> Vec<String> {
 #[test]
 fn the_course_has_every_lesson_and_no_text_types_a_figure() {
     let lessons = poollab::lessons::load().expect("every lesson file is valid");
-    assert_eq!(lessons.len(), 16, "the course has sixteen lessons");
+    assert_eq!(lessons.len(), 18, "the course has eighteen lessons");
     let mut typed = Vec::new();
     for lesson in &lessons {
         assert!(!lesson.title.is_empty() && !lesson.summary.is_empty(), "{}", lesson.id);
@@ -54,7 +54,7 @@ async fn every_steps_reference_experiment_meets_its_goal() {
     let (status, body) = app.get("/api/lessons").await;
     assert_eq!(status, 200);
     let lessons: Vec<Lesson> = serde_json::from_value(body).expect("lessons JSON");
-    assert_eq!(lessons.len(), 16);
+    assert_eq!(lessons.len(), 18);
     let mut failures = Vec::new();
     for lesson in &lessons {
         for (i, step) in lesson.steps.iter().enumerate() {

@@ -7,14 +7,14 @@
 //!
 //! # The data path
 //! ```text
-//! POST /api/runs ─▶ runner (queue, one run at a time) ─▶ load ─▶ fleet ─▶ strategy ─▶ [proxy] ─▶ PostgreSQL
-//!                        │                          (cache, breaker)                            ▲
-//!                        │ outcome of every request                                             │
-//!                        ▼                                                                      │ pg_stat_activity
-//!                    recorder ─▶ metrics hub ◀── sampler ────────────────────────────────────────┘
-//!                        │          │ frames, 10 per second
-//!                        ▼          ▼
-//!                     store     GET /ws ─▶ page (chart, summary)
+//! POST /api/runs ─▶ runner (queue, one run at a time) ─▶ load ─▶ fleet ─▶ strategy ─▶ [proxy] ─▶ [PgBouncer] ─▶ PostgreSQL
+//!                        │                          (cache, breaker)                            │ SHOW POOLS    ▲
+//!                        │ outcome of every request                                             ▼               │ pg_stat_activity
+//!                    recorder ─▶ metrics hub ◀────────────────────────────────────────── pooler watch          │
+//!                        │          │     ▲                                                                     │
+//!                        │          │     └── sampler ──────────────────────────────────────────────────────────┘
+//!                        ▼          ▼ frames, 10 per second
+//!                     store     GET /ws ─▶ page (picture, charts, summary)
 //! ```
 //!
 //! # Layout
@@ -37,6 +37,8 @@
 //! - [`db`]: how to reach the database, its migrations, the demo query, error causes.
 //!   - [`db::cluster`]: the private PostgreSQL the lab starts from the local binaries, and stops;
 //!     it reads the server's log on the way to its file, counting the connects it refuses.
+//!   - [`db::pgbouncer`]: a real PgBouncer started for a run that asks for a pooler, and the
+//!     watch that reads its `SHOW POOLS` while the run goes.
 //!   - [`db::store`]: runs kept in memory and in the lab's own schema, with their timelines.
 //! - [`class`]: the classroom: instructor token, lock, the step everyone follows, progress and
 //!   predictions; [`class::queue`], the fair line runs wait in.

@@ -56,9 +56,11 @@ pub fn events(frames: &[Frame]) -> Vec<Event> {
             leak_seen = true;
             mark("leak detected");
         }
-        // A pool's closes that are not retirements are idle closes, or broken connections: an
-        // outage, or sessions the server ended for idling in a transaction.
-        broken_seen |= f.app.outage || f.app.totals.errors.idle_in_transaction_timeout > 0;
+        // A pool's closes that are not retirements are idle closes, or broken connections.
+        // Failures that break connections: the server ending sessions, PgBouncer giving up on a
+        // client. (A pool's acquire timeouts and a breaker's refusals break none.)
+        let e = &f.app.totals.errors;
+        broken_seen |= f.app.outage || f.app.totals.failed > e.acquire_timeout + e.circuit_open;
         // Retirements are counted as they are decided and closes once they are done, so compare
         // what the run has done so far, not one frame's deltas.
         lifetime_so_far += f.app.closes_lifetime_delta;
@@ -80,6 +82,7 @@ pub enum ChartKind {
     Throughput,
     Latency,
     Churn,
+    Pooler,
 }
 
 type Pick = fn(&Frame) -> Option<f64>;
@@ -104,6 +107,7 @@ impl ChartKind {
             ChartKind::Throughput => "chart-throughput",
             ChartKind::Latency => "chart-latency",
             ChartKind::Churn => "chart-churn",
+            ChartKind::Pooler => "chart-pooler",
         }
     }
 
@@ -114,6 +118,7 @@ impl ChartKind {
             ChartKind::Throughput => "Requests answered and failed per second",
             ChartKind::Latency => "Latency of the requests answered in each tenth of a second",
             ChartKind::Churn => "Connections opened and closed since the run started",
+            ChartKind::Pooler => "PgBouncer's clients and server connections (SHOW POOLS)",
         }
     }
 
@@ -121,6 +126,7 @@ impl ChartKind {
         match self {
             ChartKind::Connections => "connections, or requests waiting",
             ChartKind::ServerStates | ChartKind::Churn => "connections",
+            ChartKind::Pooler => "connections, or clients waiting",
             ChartKind::Throughput => "requests per second",
             ChartKind::Latency => "milliseconds",
         }
@@ -154,6 +160,15 @@ impl ChartKind {
                 ("opened so far", "s-inuse", |f| Some(f.app.totals.connects as f64)),
                 ("closed so far", "s-closed", |f| Some(f.app.totals.closes as f64)),
                 ("open now (pool size)", "s-size", |f| pool(f, |p| p.size)),
+            ],
+            ChartKind::Pooler => &[
+                ("client connections", "s-clients", |f| f.pooler.map(|p| p.clients() as f64)),
+                ("clients waiting for a server connection", "s-wait", |f| f.pooler.map(|p| p.cl_waiting as f64)),
+                ("its server connections", "s-size", |f| f.pooler.map(|p| p.servers() as f64)),
+                ("lent to a client", "s-inuse", |f| f.pooler.map(|p| p.sv_active as f64)),
+                ("server backends of this run", "s-server", |f| {
+                    f.pooler.is_some().then_some(f.server.run_backends as f64)
+                }),
             ],
         }
     }
@@ -222,6 +237,11 @@ fn describe(kind: ChartKind, frames: &[Frame]) -> String {
         ChartKind::Churn => format!(
             "Over {t:.1} s the app opened {} connections and closed {}.",
             f.app.totals.connects, f.app.totals.closes
+        ),
+        ChartKind::Pooler => format!(
+            "Over {t:.1} s PgBouncer had at most {} clients waiting at once, and {} server connections.",
+            most(|f| f.pooler.map_or(0.0, |p| p.cl_waiting as f64)),
+            most(|f| f.pooler.map_or(0.0, |p| p.servers() as f64)),
         ),
         ChartKind::Latency => format!(
             "Over {t:.1} s: the highest p99 of a tenth of a second was {:.1} ms.",

@@ -26,7 +26,7 @@ pub fn CourseHome(lessons: RwSignal<Vec<Lesson>>, progress: RwSignal<Progress>) 
         <section class="card course" aria-labelledby="course-title">
             <h2 id="course-title">"The course"</h2>
             <p class="muted">
-                "Sixteen short lessons. Each step explains one idea, asks what you expect, runs the experiment on a real PostgreSQL, and checks what was measured."
+                "Eighteen short lessons. Each step explains one idea, asks what you expect, runs the experiment on a real PostgreSQL, and checks what was measured."
             </p>
             <p class="muted">
                 "Words you will meet: a "<strong>"naive"</strong>" app opens a new database connection for every request and closes it afterwards; a "

@@ -6,6 +6,9 @@ use poollab_shared::{ClassState, FollowStep, Lesson, PredictionHistogram, Query,
 
 use crate::identity::set_instructor_token;
 
+/// A request to the backend on its way, its answer already put where it goes.
+type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>;
+
 #[component]
 pub fn InstructorPanel(
     lessons: RwSignal<Vec<Lesson>>,
@@ -17,28 +20,37 @@ pub fn InstructorPanel(
     let lesson = RwSignal::new(String::new());
     let step = RwSignal::new(1u32);
     let error = RwSignal::new(None::<String>);
-    let done = move |result: Result<ClassState, String>| match result {
-        Ok(state) => {
-            class.set(state);
-            error.set(None);
-        }
-        Err(e) => error.set(Some(e)),
+    // Every button asks the backend one thing; what it answers lands in a signal, or the error
+    // under the panel.
+    let call = move |task: Call| {
+        leptos::task::spawn_local(async move {
+            match task.await {
+                Ok(()) => error.set(None),
+                Err(e) => error.set(Some(e)),
+            }
+        })
+    };
+    let class_call = move |task: std::pin::Pin<Box<dyn std::future::Future<Output = Result<ClassState, String>>>>| {
+        call(Box::pin(async move {
+            class.set(task.await?);
+            Ok(())
+        }))
     };
     let sign_in = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         set_instructor_token(Some(token.get_untracked().trim()));
         signed_in.set(true);
     };
-    let set_lock = move |locked: bool| leptos::task::spawn_local(async move { done(crate::api::lock(locked).await) });
+    let set_lock = move |locked: bool| class_call(Box::pin(crate::api::lock(locked)));
     let lead = move |_| {
         let mut chosen = lesson.get_untracked();
         if chosen.is_empty() {
             chosen = lessons.with_untracked(|l| l.first().map(|l| l.id.clone()).unwrap_or_default());
         }
         let target = FollowStep { lesson: chosen, step: step.get_untracked() };
-        leptos::task::spawn_local(async move { done(crate::api::follow(Some(target)).await) });
+        class_call(Box::pin(crate::api::follow(Some(target))));
     };
-    let release = move |_| leptos::task::spawn_local(async move { done(crate::api::follow(None).await) });
+    let release = move |_| class_call(Box::pin(crate::api::follow(None)));
     // The class's predictions for the step the class is on, and (on request) what was measured.
     let histogram = RwSignal::new(None::<PredictionHistogram>);
     let revealed = RwSignal::new(false);
@@ -48,32 +60,25 @@ pub fn InstructorPanel(
             return;
         };
         revealed.set(false);
-        leptos::task::spawn_local(async move {
-            match crate::api::predictions(&f.lesson, f.step).await {
-                Ok(h) => histogram.set(Some(h)),
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        call(Box::pin(async move {
+            histogram.set(Some(crate::api::predictions(&f.lesson, f.step).await?));
+            Ok(())
+        }));
     };
     let rows = RwSignal::new(None::<Vec<crate::api::LearnerRow>>);
     let refresh = move |_| {
-        leptos::task::spawn_local(async move {
-            match crate::api::class_progress().await {
-                Ok(r) => rows.set(Some(r)),
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        call(Box::pin(async move {
+            rows.set(Some(crate::api::class_progress().await?));
+            Ok(())
+        }))
     };
     let csv_href = RwSignal::new(None::<String>);
     let export = move |_| {
-        leptos::task::spawn_local(async move {
-            match crate::api::class_csv().await {
-                Ok(csv) => {
-                    csv_href.set(Some(format!("data:text/csv;charset=utf-8,{}", js_sys::encode_uri_component(&csv))))
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        call(Box::pin(async move {
+            let csv = crate::api::class_csv().await?;
+            csv_href.set(Some(format!("data:text/csv;charset=utf-8,{}", js_sys::encode_uri_component(&csv))));
+            Ok(())
+        }))
     };
     // A class burst: naive requests of 200 ms, five per learner who clicks in.
     let arm = move |_| {
@@ -82,19 +87,18 @@ pub fn InstructorPanel(
             work: WorkSpec { query: Query::Sleep, sleep_ms: 200, ..WorkSpec::default() },
             ..RunSpec::default()
         };
-        leptos::task::spawn_local(async move { done(crate::api::arm_burst(&run, 5).await) });
+        class_call(Box::pin(async move { crate::api::arm_burst(&run, 5).await }));
     };
     let fired = RwSignal::new(None::<String>);
     let fire = move |_| {
-        leptos::task::spawn_local(async move {
-            match crate::api::fire_burst().await {
-                Ok(f) => fired.set(Some(format!(
-                    "Fired: one run of {} requests ({}). Everyone is watching it live.",
-                    f.requests, f.id
-                ))),
-                Err(e) => error.set(Some(e)),
-            }
-        });
+        call(Box::pin(async move {
+            let f = crate::api::fire_burst().await?;
+            fired.set(Some(format!(
+                "Fired: one run of {} requests ({}). Everyone is watching it live.",
+                f.requests, f.id
+            )));
+            Ok(())
+        }))
     };
     let sign_out = move |_| {
         set_instructor_token(None);

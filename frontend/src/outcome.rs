@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use poollab_shared::expr::number;
 use poollab_shared::figures::info;
 use poollab_shared::lesson::{fill, prediction_close};
-use poollab_shared::{ServerFacts, Step, Summary, SweepPoint};
+use poollab_shared::{ErrorKind, ServerFacts, Step, Summary, SweepPoint};
 
 /// A figure with its unit: `987 ms`, `12 req/s`, `48`.
 pub fn with_unit(v: f64, unit: &str) -> String {
@@ -137,7 +137,31 @@ pub fn Outcome(step: Step, measured: Measured, server: ServerFacts, prediction: 
     view! {
         <div class="outcome-grid">
             <div class="outcome-figures">{key_view}{predicted}</div>
-            <div class="outcome-words">{model}{claim}</div>
+            <div class="outcome-words">{model}{claim}{said(&measured)}</div>
         </div>
     }
+}
+
+/// The failures in their own words: the first message of each kind, as the server, PgBouncer or
+/// the pool gave it.
+fn said(measured: &Measured) -> Option<impl IntoView + use<>> {
+    let Measured::Run(s) = measured else { return None };
+    let lines: Vec<_> = ErrorKind::ALL
+        .iter()
+        .filter_map(|k| {
+            let message = s.error_examples.get(k.as_str())?;
+            let n = s.errors.get(*k);
+            Some(view! {
+                <li><span class="kind">{format!("{} × {}", n, k.as_str())}</span>" " <q>{message.clone()}</q></li>
+            })
+        })
+        .collect();
+    (!lines.is_empty()).then(|| {
+        view! {
+            <div class="said" data-testid="error-examples">
+                <p class="label">"What the failures said (the first of each kind)"</p>
+                <ul>{lines}</ul>
+            </div>
+        }
+    })
 }

@@ -14,7 +14,7 @@
 use std::fmt::Write;
 
 use leptos::prelude::*;
-use poollab_shared::{BreakerState, Frame, InstanceFrame, Part, RunSpec, Strategy};
+use poollab_shared::{BreakerState, Frame, InstanceFrame, Part, PoolerFrame, RunSpec, Strategy};
 
 use crate::escape;
 use crate::tape::Peaks;
@@ -25,9 +25,37 @@ const SQ: f64 = 14.0;
 const STEP: f64 = 18.0;
 const LINE_X: f64 = 6.0;
 const APP_X: f64 = 164.0;
-const APP_COLS: usize = 15;
-const LINK_X: f64 = APP_X + APP_COLS as f64 * STEP + 6.0;
 const SERVER_X: f64 = 524.0;
+/// The pooler's box, and the squares in one of its rows.
+const POOLER_W: f64 = 160.0;
+const POOLER_COLS: usize = 7;
+
+/// Where the parts go across the picture. With a pooler, the app's pools are drawn narrower so
+/// that its box fits between them and the server without shrinking the whole picture much.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    app_cols: usize,
+    /// Where the way to the server (or the pooler) starts.
+    link_x: f64,
+    /// The pooler's box, when there is one.
+    pooler_x: f64,
+    server_x: f64,
+    width: f64,
+}
+
+impl Layout {
+    fn new(with_pooler: bool) -> Layout {
+        let app_cols = if with_pooler { 10 } else { 15 };
+        let link_x = APP_X + app_cols as f64 * STEP + 6.0;
+        if with_pooler {
+            let pooler_x = link_x + 56.0;
+            let server_x = pooler_x + POOLER_W + 20.0;
+            Layout { app_cols, link_x, pooler_x, server_x, width: server_x + (W - SERVER_X) }
+        } else {
+            Layout { app_cols, link_x, pooler_x: SERVER_X, server_x: SERVER_X, width: W }
+        }
+    }
+}
 const TOP: f64 = 40.0;
 /// Dots drawn in the line before the rest is a number.
 const LINE_DOTS: u64 = 60;
@@ -109,7 +137,8 @@ fn clip(states: &[(Slot, u64)], mut n: u64) -> Vec<(Slot, u64)> {
 }
 
 /// One app instance: its pool's slots, or a naive app's own connections. Returns its height.
-fn instance(svg: &mut Svg, i: &InstanceFrame, label: &str, spec: &RunSpec, y: f64, several: bool) -> f64 {
+fn instance(svg: &mut Svg, i: &InstanceFrame, label: &str, spec: &RunSpec, y: f64, several: bool, cols: usize) -> f64 {
+    let behind_pooler = spec.pooler.is_some();
     let body_y = y + 34.0;
     let _ = write!(svg.0, r#"<g class="instance" data-name="{}">"#, escape(&i.name));
     svg.text("label", APP_X, y + 12.0, label);
@@ -132,19 +161,21 @@ fn instance(svg: &mut Svg, i: &InstanceFrame, label: &str, spec: &RunSpec, y: f6
     };
     let drawn = total.min(MOST_SQUARES);
     svg.text("note", APP_X, y + 27.0, &note);
-    squares(svg, APP_X, body_y, APP_COLS, &clip(&states, drawn));
+    squares(svg, APP_X, body_y, cols, &clip(&states, drawn));
     if total > drawn {
-        svg.text("note", APP_X, body_y + rows(drawn, APP_COLS) * STEP + 12.0, &format!("+{} {more}", total - drawn));
+        svg.text("note", APP_X, body_y + rows(drawn, cols) * STEP + 12.0, &format!("+{} {more}", total - drawn));
     }
     if total == 0 {
         svg.text("note", APP_X, body_y + 11.0, "no connection open");
     }
-    if several {
-        let y = body_y + rows(drawn, APP_COLS) * STEP + 12.0;
+    // Behind a pooler the server's backends carry whichever client's name PgBouncer last passed
+    // on, so a count per instance would mislead.
+    if several && !behind_pooler {
+        let y = body_y + rows(drawn, cols) * STEP + 12.0;
         svg.text("note server-sees", APP_X, y, &format!("the server sees {} of its backends", i.server_backends));
     }
     svg.raw("</g>");
-    34.0 + rows(drawn, APP_COLS) * STEP + if several { 26.0 } else { 10.0 }
+    34.0 + rows(drawn, cols) * STEP + if several && !behind_pooler { 26.0 } else { 10.0 }
 }
 
 /// The server's connection slots, filled with this run's backends by state and everyone else's.
@@ -221,6 +252,51 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     grid_h + 134.0
 }
 
+/// The run's PgBouncer: its clients (the app's connections), those waiting for a server
+/// connection, and its server connections. Returns its height.
+fn pooler(svg: &mut Svg, p: &PoolerFrame, x: f64, y: f64) -> f64 {
+    let gx = x + 9.0;
+    let cols = POOLER_COLS;
+    let waiting_dots = p.cl_waiting.min(LINE_DOTS);
+    let dots_h = if waiting_dots > 0 { rows(waiting_dots, cols) * 14.0 + 4.0 } else { 0.0 };
+    let servers_y = y + 98.0 + dots_h;
+    let room = p.pool_size.max(p.servers());
+    let grid_h = rows(room.min(MOST_SQUARES), cols) * STEP;
+    let height = servers_y - y + grid_h + 58.0;
+    let _ = write!(
+        svg.0,
+        r#"<g data-testid="pooler" data-clients="{}" data-waiting="{}" data-servers="{}" data-lent="{}">"#,
+        p.clients(),
+        p.cl_waiting,
+        p.servers(),
+        p.sv_active
+    );
+    let _ = write!(svg.0, r#"<rect class="box" x="{x}" y="{y}" width="{POOLER_W}" height="{height:.1}" rx="8"/>"#);
+    svg.text("label", gx, y + 18.0, "PgBouncer");
+    svg.text("note", gx, y + 33.0, &format!("{} mode", p.mode.as_str()));
+    svg.text("note", gx, y + 46.0, &format!("pool_size {}", p.pool_size));
+    svg.text("figure-text", gx, y + 66.0, &count(p.clients(), "client", "clients"));
+    svg.text("note", gx, y + 80.0, &format!("{} waiting", p.cl_waiting));
+    for i in 0..waiting_dots as usize {
+        let (cx, cy) = (gx + 6.0 + (i % cols) as f64 * 14.0, y + 93.0 + (i / cols) as f64 * 14.0);
+        let _ = write!(svg.0, r#"<circle class="waiter" cx="{cx:.1}" cy="{cy:.1}" r="5.5"/>"#);
+    }
+    svg.text("label", gx, servers_y + 6.0, "server connections");
+    let idle = p.sv_idle + p.sv_used + p.sv_tested;
+    let states = [
+        (Slot::InUse, p.sv_active),
+        (Slot::Connecting, p.sv_login),
+        (Slot::Idle, idle),
+        (Slot::Unopened, room.saturating_sub(p.servers())),
+    ];
+    squares(svg, gx, servers_y + 14.0, cols, &clip(&states, room.min(MOST_SQUARES)));
+    let below = servers_y + 14.0 + grid_h + 12.0;
+    svg.text("note", gx, below, &format!("{} lent · {idle} idle", p.sv_active));
+    svg.text("note", gx, below + 15.0, &format!("longest wait {} ms", p.maxwait_ms));
+    svg.raw("</g>");
+    height
+}
+
 /// Requests in flight, and the line of those waiting for a pooled connection.
 fn line(svg: &mut Svg, frame: &Frame, peaks: Peaks, pooled: bool, y: f64) {
     let pool = frame.pool.unwrap_or_default();
@@ -246,8 +322,8 @@ fn line(svg: &mut Svg, frame: &Frame, peaks: Peaks, pooled: bool, y: f64) {
 }
 
 /// The way from the app to the server, and the guards on it.
-fn link(svg: &mut Svg, frame: &Frame, spec: &RunSpec, parts: &[Part], y: f64) {
-    let (x1, x2) = (LINK_X - 4.0, SERVER_X - 4.0);
+fn link(svg: &mut Svg, frame: &Frame, spec: &RunSpec, parts: &[Part], at: Layout, y: f64) {
+    let (x1, x2) = (at.link_x - 4.0, at.pooler_x - 4.0);
     let mid = (x1 + x2) / 2.0;
     let outage = parts.contains(&Part::Network) && frame.app.outage;
     let _ = write!(
@@ -297,6 +373,7 @@ fn link(svg: &mut Svg, frame: &Frame, spec: &RunSpec, parts: &[Part], y: f64) {
 fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
     let pooled = spec.strategy == Strategy::Pooled;
     let several = frame.instances.len() > 1;
+    let at = Layout::new(frame.pooler.is_some());
     // The app first, to know how tall the picture is.
     let mut app = Svg(String::new());
     let mut y = TOP;
@@ -308,16 +385,31 @@ fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
                 (false, true) => format!("app · pool of {}", spec.pool.max_connections),
                 (false, false) => "app · a connection per request".to_owned(),
             };
-            y += instance(&mut app, i, &label, spec, y, several);
+            y += instance(&mut app, i, &label, spec, y, several, at.app_cols);
         }
     }
     let mut rest = Svg(String::new());
+    // A pooler stands between the app and the server: its box where the server was, the server
+    // further right.
+    let shift = at.server_x - SERVER_X;
+    let pooler_h = match frame.pooler {
+        Some(p) => {
+            let h = pooler(&mut rest, &p, at.pooler_x, TOP);
+            let (x1, x2) = (at.pooler_x + POOLER_W + 2.0, at.server_x - 4.0);
+            let _ = write!(rest.0, r#"<line class="link" x1="{x1}" y1="{0}" x2="{x2}" y2="{0}"/>"#, TOP + 60.0);
+            h
+        }
+        None => 0.0,
+    };
+    let _ = write!(rest.0, r#"<g transform="translate({shift},0)">"#);
     let server_h = if parts.contains(&Part::Server) { server(&mut rest, frame, peaks, TOP) } else { 0.0 };
+    rest.raw("</g>");
     if parts.contains(&Part::Line) || !pooled {
         line(&mut rest, frame, peaks, pooled && parts.contains(&Part::Line), TOP);
     }
-    link(&mut rest, frame, spec, parts, TOP + 60.0);
-    let height = y.max(TOP + server_h).max(TOP + 170.0) + 10.0;
+    link(&mut rest, frame, spec, parts, at, TOP + 60.0);
+    let height = y.max(TOP + server_h).max(TOP + pooler_h).max(TOP + 170.0) + 10.0;
+    let width = at.width;
     let peak_app = if pooled {
         format!("peak: {} in use, {} opening", peaks.in_use, peaks.connecting)
     } else {
@@ -326,7 +418,7 @@ fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
     let mut svg = Svg(String::with_capacity(app.0.len() + rest.0.len() + 1024));
     let _ = write!(
         svg.0,
-        r#"<svg class="picture" viewBox="0 0 {W} {height:.0}" role="img" aria-labelledby="picture-title picture-desc" data-testid="picture" data-seq="{}" data-elapsed="{}" data-run="{}">"#,
+        r#"<svg class="picture" viewBox="0 0 {width} {height:.0}" role="img" aria-labelledby="picture-title picture-desc" data-testid="picture" data-seq="{}" data-elapsed="{}" data-run="{}">"#,
         frame.seq,
         frame.elapsed_ms,
         escape(frame.run_id.as_deref().unwrap_or(""))
@@ -335,7 +427,10 @@ fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
         .raw(&escape(&describe(frame, spec)))
         .raw("</desc>");
     svg.text("heading", APP_X, 16.0, if pooled { "The app and its pool" } else { "The app" });
-    svg.text("note", APP_X, 32.0, &peak_app).text("heading", SERVER_X, 16.0, "The server");
+    svg.text("note", APP_X, 32.0, &peak_app).text("heading", at.server_x, 16.0, "The server");
+    if frame.pooler.is_some() {
+        svg.text("heading", at.pooler_x, 16.0, "The pooler");
+    }
     svg.raw(&rest.0).raw(r#"<g data-testid="pool-slots">"#).raw(&app.0).raw("</g></svg>");
     svg.0
 }
@@ -372,8 +467,19 @@ pub fn describe(frame: &Frame, spec: &RunSpec) -> String {
     } else {
         ""
     };
+    let pooler = frame.pooler.map_or_else(String::new, |p| {
+        format!(
+            " PgBouncer ({} mode) has {}, {} waiting for a server connection, and {} of at most {}, {} lent.",
+            p.mode.as_str(),
+            count(p.clients(), "client connection", "client connections"),
+            p.cl_waiting,
+            count(p.servers(), "server connection", "server connections"),
+            p.pool_size,
+            p.sv_active
+        )
+    });
     format!(
-        "At {:.1} s of this {} run: {app} The server has {} ({active} active) out of {} slots{}.{gap}",
+        "At {:.1} s of this {} run: {app}{pooler} The server has {} ({active} active) out of {} slots{}.{gap}",
         frame.elapsed_ms as f64 / 1000.0,
         spec.strategy.as_str(),
         count(s.run_backends, "backend of this run", "backends of this run"),

@@ -115,10 +115,12 @@ fn chart(tape: Tape, name: ChartName, sweep: Signal<Option<SweepView>>) -> AnyVi
         ChartName::Waterfall => view! { <Waterfall tape=tape /> }.into_any(),
         ChartName::Instances => view! { <InstanceBars tape=tape /> }.into_any(),
         ChartName::Churn => view! { <Chart tape=tape kind=ChartKind::Churn /> }.into_any(),
+        ChartName::Pooler => view! { <Chart tape=tape kind=ChartKind::Pooler /> }.into_any(),
     }
 }
 
-/// Every chart there is, in the order the Details drawer shows them.
+/// Every chart of any run, in the order the Details drawer shows them. (A pooler's chart is
+/// shown by the steps that have one; the picture draws the pooler in every run that has one.)
 const ALL_CHARTS: [ChartName; 7] = [
     ChartName::Connections,
     ChartName::Churn,

@@ -34,11 +34,13 @@ pub struct Peaks {
 }
 
 /// How much is going on in a frame: the run's backends, connections in use or opening, requests
-/// waiting, and requests failing.
+/// waiting (for the pool, or in a pooler), and requests failing.
 fn busyness(f: &Frame) -> u64 {
     let pool = f.pool.map_or(0, |p| p.in_use + p.waiters);
+    // Clients waiting in a pooler, and its server connections lent out.
+    let pooler = f.pooler.map_or(0, |p| p.cl_waiting + p.sv_active);
     // Failures count too: an outage, a breaker refusing, a pool timing requests out.
-    f.server.run_backends + pool + f.app.connecting + f.app.holding + 2 * f.app.failed_delta
+    f.server.run_backends + pool + pooler + f.app.connecting + f.app.holding + 2 * f.app.failed_delta
 }
 
 impl Peaks {

@@ -74,6 +74,8 @@ figures! {
     "errors.circuit_open" => "refused by the circuit breaker", "";
     "errors.database_down" => "failed: database unreachable", "";
     "errors.idle_in_transaction_timeout" => "ended by the server for idling in a transaction", "";
+    "errors.prepared_statement" => "failed: prepared statement missing or taken", "";
+    "errors.query_wait_timeout" => "gave up waiting in the pooler (query wait timeout)", "";
     "errors.other" => "failed for another reason", "";
     "latency_ms.p50" => "median latency", "ms";
     "latency_ms.p95" => "p95 latency", "ms";
@@ -100,6 +102,9 @@ figures! {
     "peak_in_use" => "peak connections in use", "";
     "peak_waiters" => "peak requests waiting for a connection", "";
     "peak_idle_in_transaction" => "peak backends idle in a transaction", "";
+    "peak_pooler_servers" => "peak server connections PgBouncer held", "";
+    "peak_pooler_clients" => "peak client connections to PgBouncer", "";
+    "peak_pooler_waiting" => "peak clients waiting in PgBouncer", "";
     "pool_size_at_end" => "pool size at the end", "";
     "connections_opened" => "connections opened", "";
     "closes_idle" => "idle connections closed", "";
@@ -209,6 +214,9 @@ impl Summary {
             "peak_in_use" => n(self.peak_in_use),
             "peak_waiters" => n(self.peak_waiters),
             "peak_idle_in_transaction" => n(self.peak_idle_in_transaction),
+            "peak_pooler_servers" => n(self.peak_pooler_servers),
+            "peak_pooler_clients" => n(self.peak_pooler_clients),
+            "peak_pooler_waiting" => n(self.peak_pooler_waiting),
             "pool_size_at_end" => n(self.pool_size_at_end),
             "connections_opened" => n(self.connections_opened),
             "closes_idle" => n(self.closes_idle),
@@ -228,11 +236,13 @@ impl Summary {
 
 impl RunSpec {
     /// A number of the spec by its JSON path (`requests`, `pool.max_connections`, ...). Switches
-    /// read as 0 or 1 (`cache.enabled`, `strategy.pooled`).
+    /// read as 0 or 1 (`cache.enabled`, `strategy.pooled`); a run without a pooler has a
+    /// `pooler.pool_size` of 0.
     pub fn figure(&self, name: &str) -> Option<f64> {
         let b = |v: bool| Some(f64::from(u8::from(v)));
         let n = |v: u64| Some(v as f64);
         let outage = self.network.outage.as_ref();
+        let pooler = self.pooler.as_ref();
         match name {
             "requests" => n(self.requests.into()),
             "concurrency" => n(self.concurrency.into()),
@@ -260,6 +270,10 @@ impl RunSpec {
             "cache.ttl_ms" => n(self.cache.ttl_ms),
             "leak.percent" => n(self.leak.percent.into()),
             "leak.detect_after_ms" => n(self.leak.detect_after_ms),
+            "pooler.enabled" => b(pooler.is_some()),
+            "pooler.transaction_mode" => b(pooler.is_some_and(|p| p.mode == crate::spec::PoolerMode::Transaction)),
+            "pooler.pool_size" => n(pooler.map_or(0, |p| p.pool_size.into())),
+            "pooler.query_wait_timeout_ms" => n(pooler.map_or(0, |p| p.query_wait_timeout_ms)),
             _ => None,
         }
     }

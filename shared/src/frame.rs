@@ -27,7 +27,48 @@ pub struct Frame {
     pub pool: Option<PoolFrame>,
     /// Each app instance of the running run on its own (one for a single app).
     pub instances: Vec<InstanceFrame>,
+    /// The run's PgBouncer, as its own `SHOW POOLS` tells (none when the run has no pooler).
+    pub pooler: Option<PoolerFrame>,
     pub server: ServerFrame,
+}
+
+/// A PgBouncer's view of the run's traffic: its clients (the app's connections) and the server
+/// connections it holds, read from its admin console's `SHOW POOLS`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PoolerFrame {
+    pub mode: crate::spec::PoolerMode,
+    /// Its `pool_size`: the most server connections it opens.
+    pub pool_size: u64,
+    /// Client connections paired with a server connection, or idle and needing none.
+    pub cl_active: u64,
+    /// Client connections that sent a query and wait for a server connection.
+    pub cl_waiting: u64,
+    /// Server connections lent to a client.
+    pub sv_active: u64,
+    /// Server connections free to lend.
+    pub sv_idle: u64,
+    /// Server connections free, but idle longer than `server_check_delay`: checked before they
+    /// are lent again.
+    pub sv_used: u64,
+    /// Server connections being reset or checked.
+    pub sv_tested: u64,
+    /// Server connections being opened (logging in).
+    pub sv_login: u64,
+    /// How long the oldest waiting client has waited, in milliseconds.
+    pub maxwait_ms: u64,
+}
+
+impl PoolerFrame {
+    /// Every server connection PgBouncer holds or is opening.
+    pub fn servers(&self) -> u64 {
+        self.sv_active + self.sv_idle + self.sv_used + self.sv_tested + self.sv_login
+    }
+
+    /// Every client connection it has.
+    pub fn clients(&self) -> u64 {
+        self.cl_active + self.cl_waiting
+    }
 }
 
 /// One app instance of the running run: its own connections, and what the server sees of them.

@@ -143,6 +143,8 @@ pub enum ChartName {
     Churn,
     /// A sweep step's throughput, latency and query time by pool size.
     Sizing,
+    /// A run's PgBouncer over time: its clients, those waiting, its server connections.
+    Pooler,
 }
 
 /// Which moment of a finished run the picture opens on.

@@ -33,13 +33,13 @@ pub use class::{HistogramBin, PredictionHistogram, StepReport};
 pub use figures::{Figures, ServerFacts};
 pub use frame::{
     AppFrame, BreakerState, ClassBurst, ClassState, ClientMessage, CountBy, FollowStep, Frame, HeldConnection,
-    InstanceFrame, PoolFrame, RunTotals, ServerFrame, ServerMessage,
+    InstanceFrame, PoolFrame, PoolerFrame, RunTotals, ServerFrame, ServerMessage,
 };
 pub use lesson::{ChartName, Goal, GoalError, Lesson, Model, Moment, Part, Prediction, Step, StepView};
 pub use limits::{Limits, SpecError, ValidRunSpec};
 pub use spec::{
-    BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, OutageMode, OutageSpec, PoolSpec, Query,
-    RunSpec, Strategy, WorkSpec,
+    BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, OutageMode, OutageSpec, PoolSpec, PoolerMode,
+    PoolerSpec, Query, RunSpec, Statements, Strategy, WorkSpec,
 };
 pub use summary::{ErrorCounts, ErrorKind, LatencySummary, RunState, RunView, Summary};
 pub use sweep::{MAX_SWEEP_SIZES, SweepError, SweepPoint, SweepSpec, SweepView};

@@ -37,6 +37,8 @@ impl Limits {
     pub const CACHE_TTL_MS: RangeInclusive<u64> = 1..=600_000;
     pub const LEAK_PERCENT: RangeInclusive<u64> = 0..=100;
     pub const LEAK_DETECT_AFTER_MS: RangeInclusive<u64> = 0..=600_000;
+    pub const POOLER_POOL_SIZE: RangeInclusive<u64> = 1..=200;
+    pub const POOLER_QUERY_WAIT_TIMEOUT_MS: RangeInclusive<u64> = 100..=60_000;
     /// A run's unavoidable duration (its arrival schedule, or its waves of `concurrency`
     /// requests each doing its work) must fit in this many milliseconds, so no run can hold the
     /// shared queue for long.
@@ -50,6 +52,10 @@ pub enum SpecError {
     OutOfRange { field: &'static str, min: u64, max: u64, got: u64 },
     #[error("pool.min_connections ({min}) must not exceed pool.max_connections ({max})")]
     MinAboveMax { min: u32, max: u32 },
+    #[error(
+        "work.idle_in_transaction_timeout_ms cannot be used with a pooler: PgBouncer does not pass the server settings a client asks for at connect time"
+    )]
+    SettingThroughPooler,
     #[error(
         "this run would take at least {estimate_ms} ms (its arrival schedule, or ceil(requests / concurrency) x the work per request); the limit is {budget_ms} ms"
     )]
@@ -104,6 +110,13 @@ impl RunSpec {
         check("cache.ttl_ms", self.cache.ttl_ms, Limits::CACHE_TTL_MS)?;
         check("leak.percent", self.leak.percent.into(), Limits::LEAK_PERCENT)?;
         check("leak.detect_after_ms", self.leak.detect_after_ms, Limits::LEAK_DETECT_AFTER_MS)?;
+        if let Some(pooler) = &self.pooler {
+            check("pooler.pool_size", pooler.pool_size.into(), Limits::POOLER_POOL_SIZE)?;
+            check("pooler.query_wait_timeout_ms", pooler.query_wait_timeout_ms, Limits::POOLER_QUERY_WAIT_TIMEOUT_MS)?;
+            if w.idle_in_transaction_timeout_ms > 0 {
+                return Err(SpecError::SettingThroughPooler);
+            }
+        }
         let estimate_ms = self.least_duration_ms();
         if estimate_ms > Limits::RUN_BUDGET_MS {
             return Err(SpecError::OverBudget { estimate_ms, budget_ms: Limits::RUN_BUDGET_MS });
@@ -154,7 +167,7 @@ impl std::ops::Deref for ValidRunSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::Strategy;
+    use crate::spec::{PoolerMode, Strategy};
 
     fn parse(json: &str) -> Result<ValidRunSpec, String> {
         serde_json::from_str(json).map_err(|e| e.to_string())
@@ -188,11 +201,14 @@ mod tests {
                  "load": { "shape": "ramp", "rate_per_s": 10, "ramp_to_per_s": 90 },
                  "network": { "delay_ms": 40, "outage": { "mode": "blackhole", "start_ms": 500, "duration_ms": 1000 } },
                  "breaker": { "enabled": true, "failure_threshold": 3, "open_ms": 200 },
-                 "cache": { "enabled": true, "ttl_ms": 5000 } }"#,
+                 "cache": { "enabled": true, "ttl_ms": 5000 },
+                 "pooler": { "mode": "session", "pool_size": 5 } }"#,
         )
         .expect("valid");
         assert_eq!((spec.instances, spec.work.users, spec.load.shape), (3, 10, LoadShape::Ramp));
         assert!(spec.network.uses_proxy() && spec.breaker.enabled && spec.cache.enabled);
+        let pooler = spec.pooler.as_ref().expect("a pooler");
+        assert_eq!((pooler.mode, pooler.pool_size, pooler.query_wait_timeout_ms), (PoolerMode::Session, 5, 5000));
     }
 
     #[test]
@@ -211,6 +227,11 @@ mod tests {
         assert!(err.contains("breaker.open_ms"), "{err}");
         let err = parse(r#"{"strategy":"pooled","leak":{"percent":101}}"#).unwrap_err();
         assert!(err.contains("leak.percent"), "{err}");
+        let err = parse(r#"{"strategy":"pooled","pooler":{"pool_size":0}}"#).unwrap_err();
+        assert!(err.contains("pooler.pool_size must be between 1 and 200"), "{err}");
+        let err =
+            parse(r#"{"strategy":"pooled","pooler":{},"work":{"idle_in_transaction_timeout_ms":100}}"#).unwrap_err();
+        assert!(err.contains("cannot be used with a pooler"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,8 @@
 //! - `instances`: how many copies of the app fire at once, each with its own pool;
 //! - [`NetworkSpec`]: how far away the database is, and when it goes dark;
 //! - [`BreakerSpec`] and [`CacheSpec`]: the guards production puts in front of a pool;
-//! - [`LeakSpec`]: a deliberate bug for the leak lesson.
+//! - [`LeakSpec`]: a deliberate bug for the leak lesson;
+//! - [`PoolerSpec`]: a real PgBouncer between the app and the server.
 //!
 //! Every number has a documented range ([`crate::Limits`]); [`crate::ValidRunSpec`] is the only
 //! form the engine accepts.
@@ -81,6 +82,34 @@ impl Default for PoolSpec {
     }
 }
 
+/// How a request's queries reach the server. sqlx sends every query with bound parameters as a
+/// *prepared statement* (the extended protocol: Parse, then Bind and Execute); what differs is the
+/// statement's name and whether the connection remembers it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Statements {
+    /// sqlx's default: each query text is prepared once per connection under a name
+    /// (`sqlx_s_1`, ...) and the name reused, which saves parsing and planning it again.
+    #[default]
+    Cached,
+    /// The statement cache turned off (`statement_cache_capacity(0)`): sqlx still names every
+    /// statement it prepares (a new name each time) and no longer remembers them.
+    Uncached,
+    /// The *unnamed* statement (`.persistent(false)`): parsed again for every query, and
+    /// replaced by the next one, so nothing is left on the server connection.
+    Unnamed,
+}
+
+impl Statements {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Statements::Cached => "cached",
+            Statements::Uncached => "uncached",
+            Statements::Unnamed => "unnamed",
+        }
+    }
+}
+
 /// The work a request does once it holds a connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -101,6 +130,9 @@ pub struct WorkSpec {
     /// The server ends a session that has been idle in a transaction this long (PostgreSQL's
     /// `idle_in_transaction_session_timeout`, set on each of the run's connections; 0: never).
     pub idle_in_transaction_timeout_ms: u64,
+    /// How the queries are sent: as cached named statements (sqlx's default), named but not
+    /// cached, or unnamed.
+    pub statements: Statements,
 }
 
 impl Default for WorkSpec {
@@ -112,6 +144,7 @@ impl Default for WorkSpec {
             users: 5_000,
             transaction: false,
             idle_in_transaction_timeout_ms: 0,
+            statements: Statements::Cached,
         }
     }
 }
@@ -249,6 +282,48 @@ pub struct LeakSpec {
     pub detect_after_ms: u64,
 }
 
+/// When PgBouncer lends one of its server connections to a client connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PoolerMode {
+    /// For the client's whole session: from its first query until it disconnects. An app pool
+    /// that keeps its connections open keeps their server connections too.
+    Session,
+    /// For one transaction (a statement outside one): the server connection goes back to
+    /// PgBouncer's pool at every COMMIT, so many client connections share a few server ones.
+    #[default]
+    Transaction,
+}
+
+impl PoolerMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoolerMode::Session => "session",
+            PoolerMode::Transaction => "transaction",
+        }
+    }
+}
+
+/// A server-side pooler: a real PgBouncer, started for the run, between the app's instances (and
+/// their own pools) and PostgreSQL. The app connects to PgBouncer as if it were the server;
+/// PgBouncer opens at most `pool_size` connections to the real one and lends them out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolerSpec {
+    pub mode: PoolerMode,
+    /// Most server connections PgBouncer opens (its `default_pool_size`).
+    pub pool_size: u32,
+    /// A client's query waits this long for a server connection before PgBouncer gives up on
+    /// it with `query_wait_timeout` and closes the client connection.
+    pub query_wait_timeout_ms: u64,
+}
+
+impl Default for PoolerSpec {
+    fn default() -> Self {
+        Self { mode: PoolerMode::Transaction, pool_size: 20, query_wait_timeout_ms: 5_000 }
+    }
+}
+
 /// A run as a client sends it. Missing fields take the defaults shown in [`RunSpec::default`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -276,6 +351,9 @@ pub struct RunSpec {
     pub cache: CacheSpec,
     #[serde(default)]
     pub leak: LeakSpec,
+    /// A PgBouncer between the app and the server (none: the app connects to the server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pooler: Option<PoolerSpec>,
 }
 
 fn default_requests() -> u32 {
@@ -302,6 +380,7 @@ impl Default for RunSpec {
             breaker: BreakerSpec::default(),
             cache: CacheSpec::default(),
             leak: LeakSpec::default(),
+            pooler: None,
         }
     }
 }

@@ -23,18 +23,26 @@ pub enum ErrorKind {
     /// The server ended the session for idling in a transaction past
     /// `idle_in_transaction_session_timeout` (SQLSTATE 25P03).
     IdleInTransactionTimeout,
+    /// A prepared statement the connection counted on was not on the server connection that ran
+    /// the query, or its name was already taken there (SQLSTATE 26000 or 42P05): what a
+    /// transaction-mode pooler does to statements prepared outside a transaction.
+    PreparedStatement,
+    /// The pooler found no server connection for the query within its `query_wait_timeout`.
+    QueryWaitTimeout,
     /// Anything else; the server log has the details.
     Other,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::TooManyClients,
         ErrorKind::AcquireTimeout,
         ErrorKind::ConnectTimeout,
         ErrorKind::CircuitOpen,
         ErrorKind::DatabaseDown,
         ErrorKind::IdleInTransactionTimeout,
+        ErrorKind::PreparedStatement,
+        ErrorKind::QueryWaitTimeout,
         ErrorKind::Other,
     ];
 
@@ -47,6 +55,8 @@ impl ErrorKind {
             ErrorKind::CircuitOpen => "circuit_open",
             ErrorKind::DatabaseDown => "database_down",
             ErrorKind::IdleInTransactionTimeout => "idle_in_transaction_timeout",
+            ErrorKind::PreparedStatement => "prepared_statement",
+            ErrorKind::QueryWaitTimeout => "query_wait_timeout",
             ErrorKind::Other => "other",
         }
     }
@@ -62,6 +72,8 @@ pub struct ErrorCounts {
     pub circuit_open: u64,
     pub database_down: u64,
     pub idle_in_transaction_timeout: u64,
+    pub prepared_statement: u64,
+    pub query_wait_timeout: u64,
     pub other: u64,
 }
 
@@ -74,6 +86,8 @@ impl ErrorCounts {
             ErrorKind::CircuitOpen => self.circuit_open,
             ErrorKind::DatabaseDown => self.database_down,
             ErrorKind::IdleInTransactionTimeout => self.idle_in_transaction_timeout,
+            ErrorKind::PreparedStatement => self.prepared_statement,
+            ErrorKind::QueryWaitTimeout => self.query_wait_timeout,
             ErrorKind::Other => self.other,
         }
     }
@@ -86,6 +100,8 @@ impl ErrorCounts {
             ErrorKind::CircuitOpen => &mut self.circuit_open,
             ErrorKind::DatabaseDown => &mut self.database_down,
             ErrorKind::IdleInTransactionTimeout => &mut self.idle_in_transaction_timeout,
+            ErrorKind::PreparedStatement => &mut self.prepared_statement,
+            ErrorKind::QueryWaitTimeout => &mut self.query_wait_timeout,
             ErrorKind::Other => &mut self.other,
         };
         *slot += n;
@@ -143,6 +159,11 @@ pub struct Summary {
     pub peak_waiters: u64,
     /// Most of this run's backends the server showed `idle in transaction` at one moment.
     pub peak_idle_in_transaction: u64,
+    /// With a pooler: the most server connections PgBouncer held at one moment, the most client
+    /// connections it had, and the most of those waiting for a server connection.
+    pub peak_pooler_servers: u64,
+    pub peak_pooler_clients: u64,
+    pub peak_pooler_waiting: u64,
     /// What the pools held when the run ended (after its linger): an idle timeout shrinks it.
     pub pool_size_at_end: u64,
     /// Real connections (connect + authentication) the run opened.
@@ -167,6 +188,9 @@ pub struct Summary {
     pub cache_misses: u64,
     /// How many times the circuit breaker opened.
     pub breaker_opened: u64,
+    /// The first error message of each kind that occurred (by the kind's name), in the words
+    /// of the server, PgBouncer or the pool.
+    pub error_examples: std::collections::BTreeMap<String, String>,
 }
 
 /// Where a run is in its life.

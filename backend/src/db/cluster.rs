@@ -103,13 +103,13 @@ struct Secrets {
 
 /// The user the server processes run as: `postgres` when we are root, ourselves otherwise.
 #[derive(Debug, Clone, Copy)]
-struct RunAs {
+pub(crate) struct RunAs {
     uid: Uid,
     gid: Gid,
 }
 
 impl RunAs {
-    fn find() -> Result<Option<RunAs>, ClusterError> {
+    pub(crate) fn find() -> Result<Option<RunAs>, ClusterError> {
         if !Uid::effective().is_root() {
             return Ok(None);
         }
@@ -117,9 +117,14 @@ impl RunAs {
         Ok(Some(RunAs { uid: user.uid, gid: user.gid }))
     }
 
-    fn chown(self, path: &Path) -> Result<(), ClusterError> {
+    pub(crate) fn chown(self, path: &Path) -> Result<(), ClusterError> {
         std::os::unix::fs::chown(path, Some(self.uid.as_raw()), Some(self.gid.as_raw()))
             .map_err(io(format!("chown {}", path.display())))
+    }
+
+    /// Makes `cmd` run as this user, from `/`.
+    pub(crate) fn apply(self, cmd: &mut Command) {
+        cmd.uid(self.uid.as_raw()).gid(self.gid.as_raw()).current_dir("/");
     }
 }
 
@@ -157,7 +162,7 @@ pub fn find_bin_dir(explicit: Option<&Path>) -> Result<PathBuf, ClusterError> {
         .ok_or(ClusterError::NoBinaries)
 }
 
-fn free_port() -> Result<u16, ClusterError> {
+pub(crate) fn free_port() -> Result<u16, ClusterError> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(io("finding a free port"))?;
     Ok(l.local_addr().map_err(io("finding a free port"))?.port())
 }
@@ -228,7 +233,7 @@ impl PrivateCluster {
             .stderr(Stdio::piped())
             .env("LC_ALL", "C");
         if let Some(r) = run_as {
-            cmd.uid(r.uid.as_raw()).gid(r.gid.as_raw()).current_dir("/");
+            r.apply(&mut cmd);
         }
         // SAFETY: prctl is async-signal-safe; it runs in the child after fork (and after the
         // uid change, which would otherwise clear it) and before exec.
@@ -342,6 +347,11 @@ impl PrivateCluster {
     /// The superuser as a URL (for tools and for `DATABASE_URL`).
     pub fn admin_url(&self) -> String {
         format!("postgres://{ADMIN_ROLE}:{}@127.0.0.1:{}/{DATABASE}", self.secrets.admin, self.port)
+    }
+
+    /// The app role's password.
+    pub fn app_password(&self) -> &str {
+        &self.secrets.app
     }
 
     /// The ordinary role runs and demo requests use.

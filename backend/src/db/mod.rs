@@ -5,15 +5,17 @@
 //! (runs and demo requests). Every connection says who opened it through `application_name`, so
 //! the server's `pg_stat_activity` can be grouped by it.
 //!
-//! Beside it: [`cluster`], the private PostgreSQL the lab starts from the local binaries, and
-//! [`store`], where runs are kept with their timelines.
+//! Beside it: [`cluster`], the private PostgreSQL the lab starts from the local binaries;
+//! [`pgbouncer`], the server-side pooler a run may put in front of it; and [`store`], where runs
+//! are kept with their timelines.
 
 pub mod cluster;
+pub mod pgbouncer;
 pub mod store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use poollab_shared::{ErrorKind, Query, ServerFacts, WorkSpec};
+use poollab_shared::{ErrorKind, Query, ServerFacts, Statements, WorkSpec};
 use serde::Serialize;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -38,6 +40,8 @@ const DEMO_USERS: u64 = 5_000;
 pub struct Database {
     admin: PgConnectOptions,
     app: PgConnectOptions,
+    /// The app role's password, if it has one (a pooler in front of the server needs it).
+    app_password: Option<String>,
     /// True when the admin role is a superuser distinct from the app role, so the server's
     /// reserved slots keep the sampler's connection safe from a run's burst.
     pub sampler_reserved: bool,
@@ -45,13 +49,31 @@ pub struct Database {
 
 impl Database {
     pub fn private(cluster: &PrivateCluster) -> Database {
-        Database { admin: cluster.admin_options(), app: cluster.app_options(), sampler_reserved: true }
+        Database {
+            admin: cluster.admin_options(),
+            app: cluster.app_options(),
+            app_password: Some(cluster.app_password().to_owned()),
+            sampler_reserved: true,
+        }
     }
 
     /// An existing server: one role does everything.
     pub fn from_url(url: &str) -> Result<Database, sqlx::Error> {
         let opts: PgConnectOptions = url.parse()?;
-        Ok(Database { admin: opts.clone(), app: opts, sampler_reserved: false })
+        let app_password = url::Url::parse(url).ok().and_then(|u| {
+            let p = u.password()?;
+            Some(percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned())
+        });
+        Ok(Database { admin: opts.clone(), app: opts, app_password, sampler_reserved: false })
+    }
+
+    /// The app side's database and role.
+    pub fn app_names(&self) -> (&str, &str) {
+        (self.app.get_database().unwrap_or(self.app.get_username()), self.app.get_username())
+    }
+
+    pub fn app_password(&self) -> Option<&str> {
+        self.app_password.as_deref()
     }
 
     pub fn admin(&self, application_name: &str) -> PgConnectOptions {
@@ -116,16 +138,24 @@ pub fn user_for_request(n: u64, users: u32) -> i32 {
     (n % u64::from(users.clamp(1, DEMO_USERS as u32)) + 1) as i32
 }
 
-/// One query of a request's work, on a connection it already holds.
+/// One query of a request's work, on a connection it already holds. With
+/// `statements: "unnamed"` it goes as the unnamed statement (`persistent(false)`), which sqlx
+/// neither names nor caches.
 pub async fn run_query(conn: &mut PgConnection, work: &WorkSpec, user: i32) -> Result<DemoRow, sqlx::Error> {
+    let persistent = work.statements != Statements::Unnamed;
     match work.query {
         Query::SelectUser => {
-            sqlx::query_as("SELECT id, name, email FROM users WHERE id = $1").bind(user).fetch_one(conn).await
+            sqlx::query_as("SELECT id, name, email FROM users WHERE id = $1")
+                .bind(user)
+                .persistent(persistent)
+                .fetch_one(conn)
+                .await
         }
         Query::Sleep => {
             sqlx::query_as("SELECT id, name, email FROM users, pg_sleep($2) WHERE id = $1")
                 .bind(user)
                 .bind(work.sleep_ms as f64 / 1000.0)
+                .persistent(persistent)
                 .fetch_one(conn)
                 .await
         }
@@ -136,6 +166,7 @@ pub async fn run_query(conn: &mut PgConnection, work: &WorkSpec, user: i32) -> R
                 "SELECT id, name, email FROM users WHERE lower(email) = 'user' || $1::int || '@example.test'",
             )
             .bind(user)
+            .persistent(persistent)
             .fetch_one(conn)
             .await
         }
@@ -153,6 +184,11 @@ pub fn classify(err: &sqlx::Error) -> ErrorKind {
             Some("57P01" | "57P02" | "57P03") => ErrorKind::DatabaseDown,
             // idle_in_transaction_session_timeout: the server ended the session.
             Some("25P03") => ErrorKind::IdleInTransactionTimeout,
+            // invalid_sql_statement_name ("prepared statement ... does not exist") and
+            // duplicate_prepared_statement ("... already exists").
+            Some("26000" | "42P05") => ErrorKind::PreparedStatement,
+            // PgBouncer's own error for a client that waited too long for a server connection.
+            Some("08P01") if db.message().contains("query_wait_timeout") => ErrorKind::QueryWaitTimeout,
             _ => ErrorKind::Other,
         },
         sqlx::Error::Io(_) | sqlx::Error::PoolClosed => ErrorKind::DatabaseDown,

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use moka::future::Cache;
-use poollab_shared::{BreakerState, ErrorKind, RunSpec, Strategy as StrategyKind, WorkSpec};
+use poollab_shared::{BreakerState, ErrorKind, RunSpec, Statements, Strategy as StrategyKind, WorkSpec};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 
@@ -71,6 +71,10 @@ impl Fleet {
                     // transaction longer than this.
                     let ms = spec.work.idle_in_transaction_timeout_ms.to_string();
                     options = options.options([("idle_in_transaction_session_timeout", ms.as_str())]);
+                }
+                if spec.work.statements == Statements::Uncached {
+                    // sqlx then still names each statement it prepares, but forgets it at once.
+                    options = options.statement_cache_capacity(0);
                 }
                 let strategy = match spec.strategy {
                     StrategyKind::Naive => Strategy::Naive(NaiveStrategy::new(options, counters.clone())),

@@ -17,6 +17,7 @@ use poollab_shared::{
 };
 use tokio::sync::{broadcast, watch};
 
+use crate::db::pgbouncer::PoolerGauge;
 use crate::engine::fleet::Fleet;
 use crate::engine::recorder::{RunRecorder, Totals};
 use crate::engine::sampler::{Backends, ServerReading};
@@ -39,6 +40,8 @@ pub struct RunWatch {
     pub leak_threshold: Option<Duration>,
     /// The network proxy's outage switch, if the run goes through one.
     pub outage: Option<watch::Receiver<Option<OutageMode>>>,
+    /// The run's PgBouncer, as its `SHOW POOLS` was last read, if the run has one.
+    pub pooler: Option<Arc<PoolerGauge>>,
 }
 
 /// The run the hub is watching.
@@ -407,6 +410,7 @@ impl MetricsHub {
             run.peak_waiters = run.peak_waiters.max(p.waiters);
         }
         run.peak_in_use = run.peak_in_use.max(frame.pool.map_or(frame.app.holding, |p| p.in_use));
+        frame.pooler = run.watch.pooler.as_ref().map(|g| g.latest());
         run.frames.push(frame.clone());
         st.run_pool = frame.pool;
         frame

@@ -3,6 +3,7 @@
 //! Latencies go into HDR histograms (microsecond resolution, 3 significant figures), so the
 //! percentiles in a summary are computed from every request, not from a sample.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -67,6 +68,8 @@ pub struct Aggregates {
     pub interval: Histogram<u64>,
     /// Every request's own record, for the run's stored timeline.
     pub requests: Vec<RequestRecord>,
+    /// The first error message of each kind.
+    pub error_examples: BTreeMap<String, String>,
 }
 
 /// Collects the outcomes of one run's requests.
@@ -91,6 +94,7 @@ impl RunRecorder {
                 failed_after: histogram(),
                 interval: histogram(),
                 requests: Vec::new(),
+                error_examples: BTreeMap::new(),
             }),
         }
     }
@@ -118,6 +122,7 @@ impl RunRecorder {
             Err(e) => {
                 a.failed += 1;
                 a.errors.add(e.kind, 1);
+                a.error_examples.entry(e.kind.as_str().to_owned()).or_insert_with(|| e.message.clone());
                 a.failed_after.saturating_record(micros(total));
                 (&e.timings, e.kind.as_str())
             }
@@ -173,6 +178,9 @@ impl RunRecorder {
             peak_in_use: 0,
             peak_waiters: 0,
             peak_idle_in_transaction: 0,
+            peak_pooler_servers: 0,
+            peak_pooler_clients: 0,
+            peak_pooler_waiting: 0,
             pool_size_at_end: 0,
             closes_idle: 0,
             closes_lifetime: 0,
@@ -185,6 +193,7 @@ impl RunRecorder {
             cache_hits: 0,
             cache_misses: 0,
             breaker_opened: 0,
+            error_examples: a.error_examples.clone(),
         }
     }
 }

@@ -19,6 +19,7 @@ use sqlx::{ConnectOptions, Connection};
 use tokio::sync::Notify;
 
 use crate::class::queue::{FairQueue, Waiting, Who};
+use crate::db::pgbouncer::{PgBouncer, PgBouncerError};
 use crate::db::store::RunStore;
 use crate::db::{Database, app_name};
 use crate::engine::fleet::Fleet;
@@ -58,6 +59,8 @@ enum RunError {
     Deadline(Duration),
     #[error(transparent)]
     Proxy(#[from] ProxyError),
+    #[error("the run's PgBouncer could not start: {0}")]
+    Pooler(#[from] PgBouncerError),
 }
 
 /// A sweep's points: each pool size and the run that measures it.
@@ -323,11 +326,24 @@ impl Runner {
 
     async fn execute(&self, id: &str, spec: &ValidRunSpec) -> Result<(Summary, Timeline), RunError> {
         self.preflight().await?;
-        // With a network spec, the run's connections go through a proxy that adds the distance
-        // and stages the outage; everything else (the sampler, the store) goes direct.
+        // With a pooler, the run's connections go to a PgBouncer of its own, which stands where
+        // the server was. With a network spec, they go through a proxy (in front of the pooler,
+        // if any) that adds the distance and stages the outage. Everything else (the sampler,
+        // the store) goes direct.
         let mut options = self.db.app(app_name::NAIVE_RUN);
+        let pooler = match &spec.pooler {
+            Some(p) => Some(PgBouncer::start(p, &self.db).await?),
+            None => None,
+        };
+        let pooler_watch = pooler.as_ref().map(PgBouncer::watch);
+        let mut upstream = self.db.app_tcp_target();
+        if let Some(bouncer) = &pooler {
+            let (host, port) = bouncer.address();
+            options = options.host(&host).port(port);
+            upstream = Some((host, port));
+        }
         let proxy = if spec.network.uses_proxy() {
-            let upstream = self.db.app_tcp_target().ok_or(ProxyError::NotTcp)?;
+            let upstream = upstream.ok_or(ProxyError::NotTcp)?;
             let proxy = NetworkProxy::start(upstream, Duration::from_millis(spec.network.delay_ms)).await?;
             options = options.host("127.0.0.1").port(proxy.port());
             Some(Arc::new(proxy))
@@ -344,6 +360,7 @@ impl Runner {
             pool_max: u64::from(spec.pool.max_connections),
             leak_threshold: (spec.leak.detect_after_ms > 0).then(|| Duration::from_millis(spec.leak.detect_after_ms)),
             outage: proxy.as_ref().map(|p| p.watch_outage()),
+            pooler: pooler_watch.as_ref().map(|w| w.gauge.clone()),
         });
         if spec.pool.min_connections > 0 {
             for pool in fleet.pools() {
@@ -384,11 +401,16 @@ impl Runner {
         let leaked = jar.release().await;
         fleet.close().await;
         drop(proxy);
+        let pooler_peaks = pooler_watch.map(|w| w.gauge.peaks()).unwrap_or_default();
+        drop(pooler);
         fired.map_err(|_| RunError::Deadline(RUN_DEADLINE))?;
         let mut summary = recorder.summary(duration, peaks.server_connections, peaks.pool_size);
         summary.peak_in_use = peaks.in_use;
         summary.peak_waiters = peaks.waiters;
         summary.peak_idle_in_transaction = peaks.idle_in_transaction;
+        summary.peak_pooler_servers = pooler_peaks.servers;
+        summary.peak_pooler_clients = pooler_peaks.clients;
+        summary.peak_pooler_waiting = pooler_peaks.waiting;
         summary.pool_size_at_end = peaks.pool_size_at_end;
         summary.refused_connects = peaks.refused;
         if spec.strategy == poollab_shared::Strategy::Pooled {

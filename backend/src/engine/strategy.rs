@@ -223,7 +223,15 @@ impl RequestError {
     }
 
     fn from_sqlx(err: &sqlx::Error, timings: Timings) -> Self {
-        RequestError::new(classify(err), err.to_string(), timings)
+        let message = match err {
+            // The server's (or PgBouncer's) own words, as a learner would meet them in a log.
+            sqlx::Error::Database(db) => match db.code() {
+                Some(code) => format!("{} (SQLSTATE {code})", db.message()),
+                None => db.message().to_owned(),
+            },
+            other => other.to_string(),
+        };
+        RequestError::new(classify(err), message, timings)
     }
 }
 
