@@ -11,7 +11,13 @@ fn main() {
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map(|entries| {
-            entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect()
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                // Not a lesson: every library's names for the pool knobs (see LIBRARIES below).
+                .filter(|p| p.file_stem().is_none_or(|s| s != "libraries"))
+                .collect()
         })
         .unwrap_or_default();
     files.sort();
@@ -24,6 +30,12 @@ fn main() {
         out.push_str(&format!("    ({id:?}, include_str!({:?})),\n", file.display().to_string()));
     }
     out.push_str("];\n");
+    let libraries = dir.join("libraries.toml");
+    println!("cargo:rerun-if-changed={}", libraries.display());
+    out.push_str(&format!(
+        "/// Every library's names for the pool knobs (lessons/libraries.toml).\npub const LIBRARIES: &str = include_str!({:?});\n",
+        libraries.display().to_string()
+    ));
     let target = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("lessons.rs");
     std::fs::write(target, out).expect("write lessons.rs");
 }

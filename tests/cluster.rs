@@ -11,13 +11,18 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, Uid, User};
+use poollab::db::Database;
 use poollab::db::cluster::{ClusterOptions, PrivateCluster};
+use poollab_shared::Tls;
+use serde_json::json;
+use sqlx::postgres::PgSslMode;
 use sqlx::{ConnectOptions, Connection};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_private_cluster_starts_as_the_right_user_uses_scram_and_leaves_nothing_behind() {
     let dir = support::lab_dir();
-    let opts = ClusterOptions { dir: dir.path().join("lab"), bin_dir: None, port: 0, max_connections: 37 };
+    let opts =
+        ClusterOptions { dir: dir.path().join("lab"), bin_dir: None, port: 0, max_connections: 37, tls_only: false };
     let cluster = PrivateCluster::start(opts.clone()).await.expect("cluster starts");
     let pid = cluster.pid().expect("running");
     let data_dir = cluster.data_dir().display().to_string();
@@ -61,6 +66,89 @@ async fn the_private_cluster_starts_as_the_right_user_uses_scram_and_leaves_noth
     admin.close().await.unwrap();
     drop(cluster);
     assert!(support::process_with_arg(&data_dir).is_none());
+}
+
+/// Whether the server sees the connection encrypted, and with which protocol.
+async fn server_sees_tls(conn: &mut sqlx::PgConnection) -> (bool, Option<String>) {
+    sqlx::query_as("SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(conn)
+        .await
+        .expect("pg_stat_ssl")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_private_cluster_offers_tls_from_the_labs_authority_and_runs_choose() {
+    let dir = support::lab_dir();
+    let opts =
+        ClusterOptions { dir: dir.path().join("lab"), bin_dir: None, port: 0, max_connections: 20, tls_only: false };
+    let cluster = PrivateCluster::start(opts).await.expect("cluster starts");
+    let ca = std::fs::read_to_string(cluster.ca_cert()).expect("the lab's CA certificate");
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
+    let db = Database::private(&cluster);
+
+    // The lab's own connections go plain, though the server offers TLS.
+    let mut own = db.app("test").connect().await.expect("plain");
+    assert!(!server_sees_tls(&mut own).await.0);
+    // A run's TLS is real: the server sees it, with the certificate checked (verify-full).
+    let mut on = db.app_tls("test", Some(Tls::On), true).connect().await.expect("verify-full against the lab's CA");
+    let (ssl, version) = server_sees_tls(&mut on).await;
+    assert!(ssl && version.as_deref().is_some_and(|v| v.starts_with("TLS")), "{version:?}");
+    let mut off = db.app_tls("test", Some(Tls::Off), true).connect().await.expect("plain");
+    assert!(!server_sees_tls(&mut off).await.0);
+    // An authority that did not sign the server's certificate is not trusted.
+    let other = support::lab_dir();
+    let stranger = PrivateCluster::start(ClusterOptions {
+        dir: other.path().join("lab"),
+        bin_dir: None,
+        port: 0,
+        max_connections: 10,
+        tls_only: false,
+    })
+    .await
+    .expect("a second cluster, with its own authority");
+    let err = cluster
+        .app_options()
+        .ssl_mode(PgSslMode::VerifyFull)
+        .ssl_root_cert(stranger.ca_cert())
+        .connect()
+        .await
+        .expect_err("a certificate from another authority is refused");
+    assert!(err.to_string().to_lowercase().contains("certificate"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tls_only_cluster_takes_verify_full_refuses_plain_text_and_serves_the_lab_by_url() {
+    let dir = support::lab_dir();
+    let opts =
+        ClusterOptions { dir: dir.path().join("lab"), bin_dir: None, port: 0, max_connections: 40, tls_only: true };
+    let cluster = PrivateCluster::start(opts).await.expect("a TLS-only cluster starts");
+    let url = cluster.admin_url();
+    assert!(url.contains("sslmode=verify-full") && url.contains("sslrootcert="), "{url}");
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("verify-full, by URL");
+    assert!(server_sees_tls(&mut conn).await.0);
+    conn.close().await.expect("close");
+
+    let err =
+        cluster.app_options().ssl_mode(PgSslMode::Disable).connect().await.expect_err("a plain connection is refused");
+    let code = err.as_database_error().and_then(|e| e.code()).map(|c| c.into_owned());
+    assert_eq!(code.as_deref(), Some("28000"), "{err}");
+    assert!(err.to_string().contains("no encryption"), "{err}");
+
+    // The lab pointed at it by DATABASE_URL (verify-full): runs work, and are encrypted.
+    let lab_dir = support::lab_dir();
+    let mut cfg = support::config(&lab_dir, 40);
+    cfg.database_url = Some(url);
+    let app = support::spawn_with(cfg, lab_dir).await;
+    let run = app.run(json!({ "strategy": "pooled", "requests": 20, "pool": { "max_connections": 4 } })).await;
+    let s = run.summary.expect("summary");
+    assert_eq!(s.completed, 20, "{s:?}");
+    assert!(s.connections_opened > 0 && s.tls_connections == s.connections_opened, "{s:?}");
+    // A run that asks for plain text meets the server's refusal, in its words.
+    let run = app.run(json!({ "strategy": "naive", "requests": 4, "concurrency": 1, "tls": "off" })).await;
+    let s = run.summary.expect("summary");
+    assert_eq!((s.completed, s.failed), (0, 4), "{s:?}");
+    assert!(s.error_examples.get("other").is_some_and(|m| m.contains("28000")), "{:?}", s.error_examples);
+    app.stop().await;
 }
 
 /// Starts the real `poollab` binary; as root, as the unprivileged `nobody` user.

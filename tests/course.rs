@@ -107,6 +107,10 @@ async fn every_step_shows_its_own_view_after_its_run() {
                     .await;
                 }
             }
+            if step.preset.strategy == poollab_shared::Strategy::Pooled {
+                // Every pool knob, named as six libraries name it.
+                wait_for(page, LIBRARY_ROWS_SHOWN, 10).await;
+            }
             if step.score.is_some() {
                 let score = text(page, "document.querySelector('[data-testid=score]').textContent").await;
                 assert!(score.starts_with("Your score: ") && score.contains("peak server connections"), "{score}");
@@ -129,6 +133,23 @@ async fn every_step_shows_its_own_view_after_its_run() {
     assert_eq!((h.count, h.bins[0].from), (1, 10.0), "{h:?}");
     assert!(h.measured_median.is_some_and(|m| m > 10.0 * 1.25) && h.close == 0, "10 refusals was not close: {h:?}");
 
+    // The sandbox names its pool knobs in the six libraries too, and every row of that table is
+    // one of the form's own knobs.
+    page.evaluate("location.hash = '#/sandbox'; true").await.expect("to the sandbox");
+    wait_for(page, LIBRARY_ROWS_SHOWN, 10).await;
+    let unmatched = text(
+        page,
+        "[...document.querySelectorAll('[data-testid=library-names] tr[data-knob]')] \
+           .map(r => r.dataset.knob).filter(id => !document.getElementById(id)).join(',')",
+    )
+    .await;
+    assert_eq!(unmatched, "", "library rows without a knob of that id in the form");
+    let hikari =
+        text(page, "document.querySelector('[data-testid=library-names] tr[data-knob=pool-min]').textContent").await;
+    assert!(hikari.contains("minimumIdle") && hikari.contains("min_size"), "{hikari}");
+    page.evaluate("document.querySelector('[data-testid=library-names]').open = true; true").await.expect("open it");
+    save_screenshot(page, "library-names.png").await;
+
     // A reload keeps the progress, and a done step shows its run again from the store.
     page.evaluate("location.hash = '#/'; true").await.expect("to the course");
     page.reload().await.expect("reload");
@@ -144,6 +165,10 @@ async fn every_step_shows_its_own_view_after_its_run() {
     session.close().await;
     app.stop().await;
 }
+
+/// The library-names table, with a row for each of the seven pool knobs and a cell per library.
+const LIBRARY_ROWS_SHOWN: &str = "document.querySelectorAll('[data-testid=library-names] tr[data-knob]').length === 7 \
+    && document.querySelectorAll('[data-testid=library-names] tbody td').length === 42";
 
 /// What the page drew, read back from the picture.
 #[derive(Debug, Deserialize)]

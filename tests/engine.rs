@@ -497,3 +497,20 @@ async fn a_session_mode_pooler_does_not_share_server_connections_and_the_rest_wa
     assert!(s.peak_server_connections <= 10, "{s:?}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tls_connect_costs_more_than_a_plain_one_to_the_same_server() {
+    let app = spawn_app(30).await;
+    let run = app.run(json!({ "strategy": "naive", "requests": 40, "concurrency": 1, "tls": "both" })).await;
+    let s = summary(&run);
+    assert_eq!((s.completed, s.connections_opened, s.tls_connections), (40, 40, 20), "{s:?}");
+    assert!(
+        s.connect_tls_ms.p50 > s.connect_plain_ms.p50,
+        "TLS {:?} against plain {:?}",
+        s.connect_tls_ms,
+        s.connect_plain_ms
+    );
+    let (_, body) = app.post_run(r#"{"strategy":"pooled","tls":"both"}"#).await;
+    assert!(body.to_string().contains("naive run"), "{body}");
+    app.stop().await;
+}

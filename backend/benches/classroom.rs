@@ -45,6 +45,7 @@ async fn main() -> Result<(), BoxError> {
         data_dir: dir.path().join("lab"),
         pg_bin_dir: None,
         pg_port: 0,
+        pg_tls_only: false,
         max_connections: 100,
         demo_pool_size: 10,
         max_queued_runs: (2 * n) as u32,

@@ -81,6 +81,7 @@ async fn start_lab(url: &str, no_live: bool) -> Result<Lab, BoxError> {
         data_dir: std::env::temp_dir().join("poollab-bench-unused"),
         pg_bin_dir: None,
         pg_port: 0,
+        pg_tls_only: false,
         max_connections: 100,
         demo_pool_size: CLIENTS as u32,
         max_queued_runs: 4,
@@ -279,6 +280,7 @@ async fn main() -> Result<(), BoxError> {
         bin_dir: None,
         port: 0,
         max_connections: 100,
+        tls_only: false,
     })
     .await?;
     let url = cluster.admin_url();

@@ -37,6 +37,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(10..=5000))]
     pub max_connections: u32,
 
+    /// Make the private cluster accept only TLS connections: the lab's own connections then check
+    /// the server's certificate against the lab's certificate authority (`sslmode=verify-full`,
+    /// `<DATA_DIR>/tls/ca.crt`), and the connections of a run that asks for `"tls": "off"` are refused.
+    #[arg(long, env = "POOLLAB_PG_TLS_ONLY")]
+    pub pg_tls_only: bool,
+
     /// Size of the shared pool behind GET /demo/pooled.
     #[arg(long, env = "POOLLAB_DEMO_POOL_SIZE", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=500))]

@@ -5,7 +5,7 @@
 //! file, the step and the part, so a teacher's typo never reaches a class. `GET /api/lessons`
 //! serves them as JSON.
 
-use poollab_shared::{GoalError, Lesson, SpecError, SweepError, SweepSpec};
+use poollab_shared::{GoalError, Lesson, Libraries, SpecError, SweepError, SweepSpec};
 
 include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
 
@@ -21,6 +21,26 @@ pub enum LessonError {
     NoSteps { file: String },
     #[error("lessons/{file}.toml, step {step}: the sweep is not valid: {source}")]
     Sweep { file: String, step: usize, source: SweepError },
+    #[error("lessons/libraries.toml does not parse: {0}")]
+    Libraries(toml::de::Error),
+    #[error("lessons/libraries.toml: knob {knob} {problem}")]
+    LibraryKnob { knob: String, problem: String },
+}
+
+/// Every library's names for the pool knobs, checked: each knob names every library once, in
+/// the order of `libraries`.
+pub fn libraries() -> Result<Libraries, LessonError> {
+    let libs: Libraries = toml::from_str(LIBRARIES).map_err(LessonError::Libraries)?;
+    for knob in &libs.knobs {
+        let listed: Vec<&str> = knob.names.iter().map(|n| n.library.as_str()).collect();
+        if listed != libs.libraries.iter().map(String::as_str).collect::<Vec<_>>() {
+            return Err(LessonError::LibraryKnob {
+                knob: knob.id.clone(),
+                problem: format!("lists {listed:?}, not every library once in order"),
+            });
+        }
+    }
+    Ok(libs)
 }
 
 /// Every lesson, in file-name order, checked.

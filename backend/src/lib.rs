@@ -28,7 +28,8 @@
 //!     the cache and the circuit breaker ([`engine::breaker`]) in front of the database.
 //!   - [`engine::strategy`]: [`engine::strategy::NaiveStrategy`] and
 //!     [`engine::strategy::PooledStrategy`], the two ideas the course compares, and the gauges
-//!     that say what each connection is doing (opening, lent, being pinged) beside sqlx's counts.
+//!     that say what each connection is doing (opening, lent, being pinged) beside sqlx's counts;
+//!     a run's connections go plain or with TLS, as its spec asks.
 //!   - [`engine::proxy`]: network distance and staged outages between app and server.
 //!   - [`engine::recorder`]: one run's measurements (HDR histograms, every request's timeline).
 //!   - [`engine::sampler`]: the server's view, from `pg_stat_activity` over a reserved connection.
@@ -37,6 +38,8 @@
 //! - [`db`]: how to reach the database, its migrations, the demo query, error causes.
 //!   - [`db::cluster`]: the private PostgreSQL the lab starts from the local binaries, and stops;
 //!     it reads the server's log on the way to its file, counting the connects it refuses.
+//!   - [`db::tls`]: the certificate authority and server certificate the lab makes for it, so a
+//!     run's connections can be encrypted and checked (`sslmode=verify-full`).
 //!   - [`db::pgbouncer`]: a real PgBouncer started for a run that asks for a pooler, and the
 //!     watch that reads its `SHOW POOLS` while the run goes.
 //!   - [`db::store`]: runs kept in memory and in the lab's own schema, with their timelines.
@@ -44,7 +47,8 @@
 //!   predictions; [`class::queue`], the fair line runs wait in.
 //! - [`web`]: the HTTP surface (page, health, demo, runs, sweeps, class, websocket, metrics), the
 //!   state every handler shares, and every error turned into a response in one place.
-//! - [`lessons`]: the course, embedded from `lessons/*.toml` and checked at start-up.
+//! - [`lessons`]: the course, embedded from `lessons/*.toml` and checked at start-up, with every
+//!   library's names for the pool knobs (`lessons/libraries.toml`).
 //! - [`config`]: flags and environment (`poollab --help`).
 //! - [`startup`]: assembles it all; [`shutdown`]: stops it all in order.
 //!

@@ -54,6 +54,7 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
         let lessons = Arc::new(crate::lessons::load()?);
+        let libraries = Arc::new(crate::lessons::libraries()?);
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
@@ -69,6 +70,7 @@ impl Application {
                     bin_dir: config.pg_bin_dir.clone(),
                     port: config.pg_port,
                     max_connections: config.max_connections,
+                    tls_only: config.pg_tls_only,
                 })
                 .await?;
                 (Database::private(&cluster), Some(cluster))
@@ -115,6 +117,7 @@ impl Application {
             hub: hub.clone(),
             prom: Arc::new(PromMetrics::new()),
             lessons,
+            libraries,
             class: Arc::new(crate::class::Class::new(config.instructor_token.clone())),
             shutdown: trigger.subscribe(),
         });

@@ -80,6 +80,11 @@ pub async fn recent_runs() -> Result<Vec<RunView>, String> {
 }
 
 /// The course.
+/// Every library's names for the pool knobs, as an HTML table the lab renders.
+pub async fn library_table() -> Result<String, String> {
+    fetch_text("GET", "/api/libraries/table", None).await
+}
+
 pub async fn lessons() -> Result<Vec<Lesson>, String> {
     fetch("GET", "/api/lessons", None).await
 }

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use poollab_shared::{
     Limits, LoadShape, OutageMode, OutageSpec, PoolerMode, PoolerSpec, Query, RunSpec, RunView, Statements, Strategy,
-    SweepSpec,
+    SweepSpec, Tls,
 };
 
 /// One knob of the run form: how to read it from a spec and write it back. The form is this
@@ -68,6 +68,7 @@ const QUERIES: [Query; 3] = [Query::SelectUser, Query::Sleep, Query::Heavy];
 const STATEMENTS: [Statements; 3] = [Statements::Cached, Statements::Uncached, Statements::Unnamed];
 const OUTAGES: [OutageMode; 2] = [OutageMode::Refuse, OutageMode::Blackhole];
 const POOLER_MODES: [PoolerMode; 2] = [PoolerMode::Transaction, PoolerMode::Session];
+const TLS: [Tls; 3] = [Tls::Off, Tls::On, Tls::Both];
 
 fn index_of<T: PartialEq>(all: &[T], v: &T) -> usize {
     all.iter().position(|x| x == v).unwrap_or(0)
@@ -320,6 +321,13 @@ const GROUPS: &[Group] = &[
                 get: |s| s.network.delay_ms,
                 set: |s, v| s.network.delay_ms = v,
                 off: never,
+            },
+            Knob::Choice {
+                id: "tls",
+                label: "TLS",
+                options: &["as the lab connects", "off", "on (verify-full)", "every other connect (naive)"],
+                get: |s| s.tls.map_or(0, |t| 1 + index_of(&TLS, &t)),
+                set: |s, i| s.tls = i.checked_sub(1).map(|t| TLS[t]),
             },
             Knob::Choice {
                 id: "outage",

@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use poollab_shared::lesson::{fill, prediction_close};
 use poollab_shared::{Lesson, RunSpec, RunState, StepReport, SweepSpec, SweepView};
 
+use crate::libraries::LibraryNames;
 use crate::live::Live;
 use crate::outcome::{Measured, Outcome};
 use crate::progress::{Progress, StepRecord, step_key};
@@ -98,7 +99,7 @@ pub fn StepView(
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let needs_guess = step.prediction.is_some();
-    let guessed = move || guess.with(|g| g.trim().parse::<f64>().is_ok());
+    let guessed = move || guess.with(|g| number(g).is_some());
     // A sweep step runs its preset once per pool size; the picture follows whichever of its runs
     // is going (or went last).
     let is_sweep = !step.sweep.is_empty();
@@ -190,7 +191,7 @@ pub fn StepView(
     let lesson_for_run = lesson.id.clone();
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let prediction = guess.with_untracked(|g| g.trim().parse::<f64>().ok());
+        let prediction = guess.with_untracked(|g| number(g));
         if needs_guess && prediction.is_none() {
             error.set(Some("Write down your prediction first: a number.".into()));
             return;
@@ -343,6 +344,7 @@ pub fn StepView(
     let parts = step.view.picture.clone();
     let charts = step.view.charts.clone();
     let preset_for_stage = step.preset.clone();
+    let pooled = step.preset.strategy == poollab_shared::Strategy::Pooled;
 
     view! {
         <div class="step-page">
@@ -375,8 +377,20 @@ pub fn StepView(
             </div>
             {outcome}
             <StepCharts tape=tape charts=charts.clone() sweep=Signal::derive(move || sweep_view.get()) />
+            {pooled.then(|| view! { <LibraryNames /> })}
             <Details tape=tape live=live shown=charts />
         </div>
     }
     .into_any()
+}
+
+/// A number as a learner types it ("12", "0.5", "1e3"), read by the browser's own `parseFloat`
+/// (the page then carries no float parser of its own), and only when it is all number.
+fn number(text: &str) -> Option<f64> {
+    let text = text.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) {
+        return None;
+    }
+    let v = js_sys::Number::parse_float(text);
+    v.is_finite().then_some(v)
 }

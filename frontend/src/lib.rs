@@ -41,6 +41,7 @@ mod identity;
 mod instances;
 mod instructor;
 mod json;
+mod libraries;
 mod live;
 mod outcome;
 mod picture;
@@ -72,6 +73,7 @@ pub fn App() -> impl IntoView {
     let live = Live::connect();
     let route = route::follow();
     let progress = progress::keep();
+    libraries::provide();
     let lessons = RwSignal::new(Vec::<Lesson>::new());
     let load_error = RwSignal::new(None::<String>);
     leptos::task::spawn_local(async move {
@@ -210,6 +212,7 @@ fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
                 <StepCharts tape=tape charts=vec![poollab_shared::ChartName::Connections, poollab_shared::ChartName::Throughput] />
                 {move || sweep.get().map(|(view_of, error)| view! { <SweepCurve view_of=view_of error=error /> })}
                 <Details tape=tape live=live shown=vec![poollab_shared::ChartName::Connections, poollab_shared::ChartName::Throughput] />
+                <crate::libraries::LibraryNames />
                 <section class="card history" aria-labelledby="history-title">
                     <h2 id="history-title">"Recent runs"</h2>
                     <RecentRuns runs=live.runs />

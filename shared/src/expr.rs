@@ -99,7 +99,7 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
                     chars.next();
                 }
                 let digits = text[i..end].replace('_', "");
-                out.push(Token::Number(digits.parse().map_err(|_| format!("`{digits}` is not a number"))?));
+                out.push(Token::Number(decimal(&digits).ok_or_else(|| format!("`{digits}` is not a number"))?));
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
                 let mut end = i;
@@ -363,9 +363,29 @@ pub fn number(v: f64) -> String {
     }
 }
 
+/// A decimal literal of a formula (`12`, `0.25`, `.5`): digits with at most one point. (Written
+/// out rather than `str::parse`, whose general float parser the page would otherwise carry.)
+fn decimal(digits: &str) -> Option<f64> {
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
+        return None;
+    }
+    let value = |s: &str| s.bytes().fold(0.0, |v, b| v * 10.0 + f64::from(b - b'0'));
+    Some(value(whole) + value(fraction) / 10f64.powi(fraction.len() as i32))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_read_as_numbers() {
+        assert_eq!(decimal("12"), Some(12.0));
+        assert_eq!(decimal("0.25"), Some(0.25));
+        assert_eq!(decimal(".5"), Some(0.5));
+        assert_eq!(decimal("1.5.2"), None);
+        assert_eq!(decimal("."), None);
+    }
 
     fn figures(name: &str) -> Option<f64> {
         match name {

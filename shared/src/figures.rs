@@ -89,6 +89,11 @@ figures! {
     "connect_ms.p95" => "p95 connect", "ms";
     "connect_ms.p99" => "p99 connect", "ms";
     "connect_ms.max" => "slowest connect", "ms";
+    "connect_tls_ms.p50" => "median TLS connect", "ms";
+    "connect_tls_ms.max" => "slowest TLS connect", "ms";
+    "connect_plain_ms.p50" => "median plain connect", "ms";
+    "connect_plain_ms.max" => "slowest plain connect", "ms";
+    "tls_connections" => "connections opened with TLS", "";
     "query_ms.p50" => "median query", "ms";
     "query_ms.p95" => "p95 query", "ms";
     "query_ms.p99" => "p99 query", "ms";
@@ -199,6 +204,8 @@ impl Summary {
                 "latency_ms" => &self.latency_ms,
                 "acquire_wait_ms" => &self.acquire_wait_ms,
                 "connect_ms" => &self.connect_ms,
+                "connect_tls_ms" => &self.connect_tls_ms,
+                "connect_plain_ms" => &self.connect_plain_ms,
                 "query_ms" => &self.query_ms,
                 "failed_ms" => &self.failed_ms,
                 _ => return None,
@@ -219,6 +226,7 @@ impl Summary {
             "peak_pooler_waiting" => n(self.peak_pooler_waiting),
             "pool_size_at_end" => n(self.pool_size_at_end),
             "connections_opened" => n(self.connections_opened),
+            "tls_connections" => n(self.tls_connections),
             "closes_idle" => n(self.closes_idle),
             "closes_lifetime" => n(self.closes_lifetime),
             "refused_connects" => self.refused_connects.map(|v| v as f64),
@@ -274,6 +282,8 @@ impl RunSpec {
             "pooler.transaction_mode" => b(pooler.is_some_and(|p| p.mode == crate::spec::PoolerMode::Transaction)),
             "pooler.pool_size" => n(pooler.map_or(0, |p| p.pool_size.into())),
             "pooler.query_wait_timeout_ms" => n(pooler.map_or(0, |p| p.query_wait_timeout_ms)),
+            "tls.on" => b(self.tls == Some(crate::spec::Tls::On)),
+            "tls.both" => b(self.tls == Some(crate::spec::Tls::Both)),
             _ => None,
         }
     }

@@ -23,6 +23,7 @@ pub mod expr;
 pub mod figures;
 pub mod frame;
 pub mod lesson;
+pub mod libraries;
 pub mod limits;
 pub mod spec;
 pub mod summary;
@@ -36,10 +37,11 @@ pub use frame::{
     InstanceFrame, PoolFrame, PoolerFrame, RunTotals, ServerFrame, ServerMessage,
 };
 pub use lesson::{ChartName, Goal, GoalError, Lesson, Model, Moment, Part, Prediction, Step, StepView};
+pub use libraries::{KnobNames, Libraries, LibraryName, Source};
 pub use limits::{Limits, SpecError, ValidRunSpec};
 pub use spec::{
     BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, OutageMode, OutageSpec, PoolSpec, PoolerMode,
-    PoolerSpec, Query, RunSpec, Statements, Strategy, WorkSpec,
+    PoolerSpec, Query, RunSpec, Statements, Strategy, Tls, WorkSpec,
 };
 pub use summary::{ErrorCounts, ErrorKind, LatencySummary, RunState, RunView, Summary};
 pub use sweep::{MAX_SWEEP_SIZES, SweepError, SweepPoint, SweepSpec, SweepView};

@@ -8,7 +8,7 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{LoadShape, Query, RunSpec};
+use crate::spec::{LoadShape, Query, RunSpec, Strategy, Tls};
 
 /// The documented range of every number in a [`RunSpec`]. The page uses them for its inputs.
 pub struct Limits;
@@ -56,6 +56,10 @@ pub enum SpecError {
         "work.idle_in_transaction_timeout_ms cannot be used with a pooler: PgBouncer does not pass the server settings a client asks for at connect time"
     )]
     SettingThroughPooler,
+    #[error("tls \"both\" alternates the connects of a naive run: a pool opens its connections itself")]
+    TlsBothNeedsNaive,
+    #[error("tls cannot be used with a pooler: the lab's PgBouncer listens without TLS")]
+    TlsThroughPooler,
     #[error(
         "this run would take at least {estimate_ms} ms (its arrival schedule, or ceil(requests / concurrency) x the work per request); the limit is {budget_ms} ms"
     )]
@@ -116,6 +120,12 @@ impl RunSpec {
             if w.idle_in_transaction_timeout_ms > 0 {
                 return Err(SpecError::SettingThroughPooler);
             }
+            if matches!(self.tls, Some(Tls::On | Tls::Both)) {
+                return Err(SpecError::TlsThroughPooler);
+            }
+        }
+        if self.tls == Some(Tls::Both) && self.strategy != Strategy::Naive {
+            return Err(SpecError::TlsBothNeedsNaive);
         }
         let estimate_ms = self.least_duration_ms();
         if estimate_ms > Limits::RUN_BUDGET_MS {
@@ -232,6 +242,11 @@ mod tests {
         let err =
             parse(r#"{"strategy":"pooled","pooler":{},"work":{"idle_in_transaction_timeout_ms":100}}"#).unwrap_err();
         assert!(err.contains("cannot be used with a pooler"), "{err}");
+        let err = parse(r#"{"strategy":"pooled","tls":"both"}"#).unwrap_err();
+        assert!(err.contains("naive run"), "{err}");
+        let err = parse(r#"{"strategy":"pooled","tls":"on","pooler":{}}"#).unwrap_err();
+        assert!(err.contains("tls cannot be used with a pooler"), "{err}");
+        assert!(parse(r#"{"strategy":"naive","tls":"both"}"#).is_ok());
     }
 
     #[test]

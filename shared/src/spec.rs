@@ -11,7 +11,8 @@
 //! - [`NetworkSpec`]: how far away the database is, and when it goes dark;
 //! - [`BreakerSpec`] and [`CacheSpec`]: the guards production puts in front of a pool;
 //! - [`LeakSpec`]: a deliberate bug for the leak lesson;
-//! - [`PoolerSpec`]: a real PgBouncer between the app and the server.
+//! - [`PoolerSpec`]: a real PgBouncer between the app and the server;
+//! - [`Tls`]: whether the run's connections are encrypted.
 //!
 //! Every number has a documented range ([`crate::Limits`]); [`crate::ValidRunSpec`] is the only
 //! form the engine accepts.
@@ -324,6 +325,33 @@ impl Default for PoolerSpec {
     }
 }
 
+/// Whether a run's connections use TLS. Without `tls`, a run connects as the lab itself does
+/// (plain to its private cluster, TLS when that cluster accepts only TLS, and as `DATABASE_URL`'s
+/// `sslmode` says for a server of your own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tls {
+    /// No TLS (`sslmode=disable`): a server that accepts only TLS refuses these.
+    Off,
+    /// TLS, and the server's certificate checked against the lab's certificate authority and
+    /// the host name (`sslmode=verify-full`; against `DATABASE_URL`, at least `require`).
+    On,
+    /// Naive runs only: every other connect with TLS, the rest without, so one run measures both
+    /// on the same server (`connect_tls_ms` beside `connect_plain_ms`).
+    Both,
+}
+
+impl Tls {
+    /// Whether the `n`th connect (from 0) of a run uses TLS.
+    pub fn encrypts(self, n: u64) -> bool {
+        match self {
+            Tls::Off => false,
+            Tls::On => true,
+            Tls::Both => n % 2 == 1,
+        }
+    }
+}
+
 /// A run as a client sends it. Missing fields take the defaults shown in [`RunSpec::default`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -354,6 +382,9 @@ pub struct RunSpec {
     /// A PgBouncer between the app and the server (none: the app connects to the server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pooler: Option<PoolerSpec>,
+    /// TLS for the run's connections (none: as the lab connects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Tls>,
 }
 
 fn default_requests() -> u32 {
@@ -381,6 +412,7 @@ impl Default for RunSpec {
             cache: CacheSpec::default(),
             leak: LeakSpec::default(),
             pooler: None,
+            tls: None,
         }
     }
 }

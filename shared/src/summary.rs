@@ -144,6 +144,9 @@ pub struct Summary {
     /// Time naive requests spent opening their connection: TCP, startup, SCRAM authentication
     /// (all zero for pooled runs, whose connects happen inside the pool).
     pub connect_ms: LatencySummary,
+    /// The same, split by whether the connect used TLS (naive runs; `tls: "both"` has some of each).
+    pub connect_tls_ms: LatencySummary,
+    pub connect_plain_ms: LatencySummary,
     /// Time the query itself took, once a connection was held.
     pub query_ms: LatencySummary,
     /// Time from a failed request's start to its failure: how long a user waited for an error.
@@ -168,6 +171,9 @@ pub struct Summary {
     pub pool_size_at_end: u64,
     /// Real connections (connect + authentication) the run opened.
     pub connections_opened: u64,
+    /// Of those, the ones opened with TLS required (`sslmode=verify-full` or `require`: a connect
+    /// that succeeds is encrypted).
+    pub tls_connections: u64,
     /// Pooled connections closed for idling past `idle_timeout` (or found broken).
     pub closes_idle: u64,
     /// Pooled connections retired for reaching `max_lifetime`.

@@ -42,6 +42,7 @@ pub fn config(dir: &TempDir, max_connections: u32) -> Config {
         data_dir: dir.path().join("lab"),
         pg_bin_dir: None,
         pg_port: 0,
+        pg_tls_only: false,
         max_connections,
         demo_pool_size: 10,
         max_queued_runs: 16,

@@ -11,6 +11,11 @@
 //! `superuser_reserved_connections` slots that only a superuser may take, so however hard a naive
 //! burst hits the limit, the sampler can still look.
 //!
+//! The server always offers TLS, with a certificate signed by a certificate authority the lab
+//! makes ([`super::tls`]); the lab's own connections go without it unless the cluster is started
+//! to accept only TLS (`tls_only`), when every connection must use it and checks the server's
+//! certificate (`sslmode=verify-full`). Runs choose for themselves (`tls` in the run spec).
+//!
 //! PostgreSQL refuses to run as root. When the lab runs as root, the data directory is given to the
 //! `postgres` user and `initdb`/`postgres` run as that user. The [`PrivateCluster`] owns the server
 //! process: dropping it stops the server (SIGINT: fast shutdown) and waits for it to exit, and the
@@ -28,8 +33,10 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Gid, Pid, Uid, User};
-use sqlx::postgres::PgConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection};
+
+use crate::db::tls::TlsFiles;
 
 /// The superuser the lab administers its private cluster with.
 pub const ADMIN_ROLE: &str = "poollab_admin";
@@ -62,6 +69,8 @@ pub enum ClusterError {
     StartTimeout(Duration),
     #[error("setting up the private cluster: {0}")]
     Setup(#[from] sqlx::Error),
+    #[error("making the private cluster's certificates: {0}")]
+    Certificate(rcgen::Error),
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ClusterError {
@@ -80,6 +89,8 @@ pub struct ClusterOptions {
     pub port: u16,
     /// The server's connection limit (`max_connections`).
     pub max_connections: u32,
+    /// Accept only TLS connections (`hostssl` lines, plain ones rejected).
+    pub tls_only: bool,
 }
 
 /// A running private PostgreSQL server, stopped when dropped.
@@ -90,6 +101,8 @@ pub struct PrivateCluster {
     dir: PathBuf,
     secrets: Secrets,
     max_connections: u32,
+    tls: TlsFiles,
+    tls_only: bool,
     /// Connections the server refused for lack of slots, as its log tells.
     refusals: Arc<AtomicU64>,
 }
@@ -207,6 +220,7 @@ impl PrivateCluster {
 
         let fresh = !pgdata.join("PG_VERSION").is_file();
         let secrets = if fresh { init(&bin, &dir, &pgdata, run_as)? } else { Secrets::load(&dir)? };
+        let tls = TlsFiles::ensure(&dir, run_as)?;
 
         let port = if opts.port == 0 { free_port()? } else { opts.port };
         let log_path = dir.join("postgres.log");
@@ -226,12 +240,28 @@ impl PrivateCluster {
             .args(["-c", "unix_socket_directories="])
             .args(["-c", &format!("max_connections={}", opts.max_connections)])
             .args(["-c", "superuser_reserved_connections=3"])
+            .args(["-c", "ssl=on"])
+            .args(["-c", &format!("ssl_cert_file={}", tls.server_cert.display())])
+            .args(["-c", &format!("ssl_key_file={}", tls.server_key.display())])
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(io("postgres log"))?)
             // The server logs to stderr, which the lab copies into the log file and reads on the
             // way: every connection it refuses for lack of slots is counted there.
             .stderr(Stdio::piped())
             .env("LC_ALL", "C");
+        if opts.tls_only {
+            let hba = dir.join("tls").join("pg_hba.conf");
+            write_private(
+                &hba,
+                "# Written by Pool Lab: TLS only.\n\
+                 hostssl all all 127.0.0.1/32 scram-sha-256\n\
+                 hostnossl all all all reject\n",
+            )?;
+            if let Some(r) = run_as {
+                r.chown(&hba)?;
+            }
+            cmd.args(["-c", &format!("hba_file={}", hba.display())]);
+        }
         if let Some(r) = run_as {
             r.apply(&mut cmd);
         }
@@ -252,8 +282,16 @@ impl PrivateCluster {
             copy_log(stderr, log, refusals.clone()).map_err(io("reading the postgres log"))?;
         }
 
-        let mut cluster =
-            PrivateCluster { child: Some(child), port, dir, secrets, max_connections: opts.max_connections, refusals };
+        let mut cluster = PrivateCluster {
+            child: Some(child),
+            port,
+            dir,
+            secrets,
+            max_connections: opts.max_connections,
+            tls,
+            tls_only: opts.tls_only,
+            refusals,
+        };
         cluster.wait_ready(&log_path, log_start).await?;
         cluster.ensure_database_and_roles().await?;
         Ok(cluster)
@@ -335,8 +373,25 @@ impl PrivateCluster {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Where the certificate authority that signed the server's certificate is: what a client
+    /// trusts to check the server (`sslrootcert`).
+    pub fn ca_cert(&self) -> &Path {
+        &self.tls.ca_cert
+    }
+
+    /// Whether the server accepts only TLS connections.
+    pub fn tls_only(&self) -> bool {
+        self.tls_only
+    }
+
     fn base_options(&self) -> PgConnectOptions {
-        PgConnectOptions::new_without_pgpass().host("127.0.0.1").port(self.port).database(DATABASE)
+        let opts = PgConnectOptions::new_without_pgpass().host("127.0.0.1").port(self.port).database(DATABASE);
+        // The server offers TLS; sqlx's default (`prefer`) would take it. Say which we want.
+        if self.tls_only {
+            opts.ssl_mode(PgSslMode::VerifyFull).ssl_root_cert(&self.tls.ca_cert)
+        } else {
+            opts.ssl_mode(PgSslMode::Disable)
+        }
     }
 
     /// The superuser: for migrations and the sampler.
@@ -346,7 +401,17 @@ impl PrivateCluster {
 
     /// The superuser as a URL (for tools and for `DATABASE_URL`).
     pub fn admin_url(&self) -> String {
-        format!("postgres://{ADMIN_ROLE}:{}@127.0.0.1:{}/{DATABASE}", self.secrets.admin, self.port)
+        let tls = if self.tls_only {
+            let ca = percent_encoding::utf8_percent_encode(
+                &self.tls.ca_cert.to_string_lossy(),
+                percent_encoding::NON_ALPHANUMERIC,
+            )
+            .to_string();
+            format!("sslmode=verify-full&sslrootcert={ca}")
+        } else {
+            "sslmode=disable".to_owned()
+        };
+        format!("postgres://{ADMIN_ROLE}:{}@127.0.0.1:{}/{DATABASE}?{tls}", self.secrets.admin, self.port)
     }
 
     /// The app role's password.
@@ -425,7 +490,7 @@ fn init(bin: &Path, dir: &Path, pgdata: &Path, run_as: Option<RunAs>) -> Result<
     Ok(secrets)
 }
 
-fn write_private(path: &Path, text: &str) -> Result<(), ClusterError> {
+pub(crate) fn write_private(path: &Path, text: &str) -> Result<(), ClusterError> {
     let mut f = OpenOptions::new()
         .create(true)
         .truncate(true)

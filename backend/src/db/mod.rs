@@ -5,19 +5,21 @@
 //! (runs and demo requests). Every connection says who opened it through `application_name`, so
 //! the server's `pg_stat_activity` can be grouped by it.
 //!
-//! Beside it: [`cluster`], the private PostgreSQL the lab starts from the local binaries;
+//! Beside it: [`cluster`], the private PostgreSQL the lab starts from the local binaries, with
+//! [`tls`], the certificates it makes for it;
 //! [`pgbouncer`], the server-side pooler a run may put in front of it; and [`store`], where runs
 //! are kept with their timelines.
 
 pub mod cluster;
 pub mod pgbouncer;
 pub mod store;
+pub mod tls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use poollab_shared::{ErrorKind, Query, ServerFacts, Statements, WorkSpec};
+use poollab_shared::{ErrorKind, Query, ServerFacts, Statements, Tls, WorkSpec};
 use serde::Serialize;
-use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgSslMode};
 use sqlx::{ConnectOptions, Connection};
 
 use crate::db::cluster::{APP_ROLE, PrivateCluster};
@@ -42,6 +44,9 @@ pub struct Database {
     app: PgConnectOptions,
     /// The app role's password, if it has one (a pooler in front of the server needs it).
     app_password: Option<String>,
+    /// The certificate authority that signed the server's certificate, when the lab made it
+    /// (its private cluster): runs that ask for TLS check the server against it.
+    ca_cert: Option<std::path::PathBuf>,
     /// True when the admin role is a superuser distinct from the app role, so the server's
     /// reserved slots keep the sampler's connection safe from a run's burst.
     pub sampler_reserved: bool,
@@ -53,6 +58,7 @@ impl Database {
             admin: cluster.admin_options(),
             app: cluster.app_options(),
             app_password: Some(cluster.app_password().to_owned()),
+            ca_cert: Some(cluster.ca_cert().to_path_buf()),
             sampler_reserved: true,
         }
     }
@@ -64,7 +70,7 @@ impl Database {
             let p = u.password()?;
             Some(percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned())
         });
-        Ok(Database { admin: opts.clone(), app: opts, app_password, sampler_reserved: false })
+        Ok(Database { admin: opts.clone(), app: opts, app_password, ca_cert: None, sampler_reserved: false })
     }
 
     /// The app side's database and role.
@@ -82,6 +88,34 @@ impl Database {
 
     pub fn app(&self, application_name: &str) -> PgConnectOptions {
         self.app.clone().application_name(application_name)
+    }
+
+    /// The app side with TLS as a run asks: `None` keeps the lab's own setting; `Off` never uses
+    /// TLS; `On` (and the encrypted half of `Both`) requires it, checking the server's
+    /// certificate and name against the lab's authority when the lab made it, and otherwise
+    /// keeping `DATABASE_URL`'s checks, raised to at least `require`.
+    pub fn app_tls(&self, application_name: &str, tls: Option<Tls>, encrypted: bool) -> PgConnectOptions {
+        let opts = self.app(application_name);
+        match tls {
+            None => opts,
+            Some(Tls::Off) => opts.ssl_mode(PgSslMode::Disable),
+            Some(Tls::On | Tls::Both) if !encrypted => opts.ssl_mode(PgSslMode::Disable),
+            Some(Tls::On | Tls::Both) => match (&self.ca_cert, opts.get_ssl_mode()) {
+                (Some(ca), _) => opts.ssl_mode(PgSslMode::VerifyFull).ssl_root_cert(ca),
+                (None, PgSslMode::VerifyCa | PgSslMode::VerifyFull) => opts,
+                (None, _) => opts.ssl_mode(PgSslMode::Require),
+            },
+        }
+    }
+
+    /// Whether the app side's own connections (no `tls` in the spec) require TLS.
+    pub fn app_requires_tls(&self) -> bool {
+        requires_tls(&self.app)
+    }
+
+    /// The lab's certificate authority, when it made one.
+    pub fn ca_cert(&self) -> Option<&std::path::Path> {
+        self.ca_cert.as_deref()
     }
 
     /// The app side's TCP address, for the network proxy (none when it connects by Unix socket).
@@ -115,6 +149,11 @@ impl Database {
             cpus: 0,
         })
     }
+}
+
+/// Whether connecting with `options` either uses TLS or fails (`require` and the verifying modes).
+pub fn requires_tls(options: &PgConnectOptions) -> bool {
+    matches!(options.get_ssl_mode(), PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull)
 }
 
 /// What the demo query returns.

@@ -79,6 +79,13 @@ fn config(spec: &PoolerSpec, db: &Database, port: u16, dir: &Path) -> Result<Str
     let (host, server_port) = db.app_tcp_target().ok_or(PgBouncerError::NotTcp)?;
     let (database, user) = db.app_names();
     let auth_type = if db.app_password().is_some() { "scram-sha-256" } else { "trust" };
+    // PgBouncer's own connections to the server: encrypted when the lab's are (checked against
+    // the lab's authority when it made one), and otherwise plain, also when the server offers TLS.
+    let server_tls = match (db.app_requires_tls(), db.ca_cert()) {
+        (true, Some(ca)) => format!("server_tls_sslmode = verify-full\nserver_tls_ca_file = {}\n", ca.display()),
+        (true, None) => "server_tls_sslmode = require\n".to_owned(),
+        (false, _) => "server_tls_sslmode = disable\n".to_owned(),
+    };
     let mode = match spec.mode {
         PoolerMode::Session => "session",
         PoolerMode::Transaction => "transaction",
@@ -102,7 +109,8 @@ fn config(spec: &PoolerSpec, db: &Database, port: u16, dir: &Path) -> Result<Str
          server_login_retry = 1\n\
          ignore_startup_parameters = extra_float_digits\n\
          log_connections = 0\n\
-         log_disconnections = 0\n",
+         log_disconnections = 0\n\
+         {server_tls}",
         host = quoted(&host),
         dbname = quoted(database),
         auth_file = dir.join("userlist.txt").display(),
@@ -181,6 +189,8 @@ impl PgBouncer {
             .host("127.0.0.1")
             .port(port)
             .database("pgbouncer")
+            // PgBouncer listens without TLS (however its own connections to the server go).
+            .ssl_mode(sqlx::postgres::PgSslMode::Disable)
             .extra_float_digits(None);
         let mut bouncer = PgBouncer { child: Some(child), port, spec: spec.clone(), admin, dir };
         bouncer.wait_ready().await?;

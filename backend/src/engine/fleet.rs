@@ -55,8 +55,9 @@ pub struct Fleet {
 
 impl Fleet {
     /// Builds the run's instances. `options` are where the app connects (the database itself, or
-    /// the network proxy in front of it); pools are lazy, so nothing connects yet.
-    pub fn build(options: &PgConnectOptions, spec: &RunSpec, counters: Arc<LiveCounters>) -> Fleet {
+    /// the network proxy in front of it); naive requests take them in turn (more than one set:
+    /// with TLS and without). Pools use the first set, and are lazy, so nothing connects yet.
+    pub fn build(options: &[PgConnectOptions], spec: &RunSpec, counters: Arc<LiveCounters>) -> Fleet {
         let application_name = match spec.strategy {
             StrategyKind::Naive => app_name::NAIVE_RUN,
             StrategyKind::Pooled => app_name::POOLED_RUN,
@@ -65,20 +66,28 @@ impl Fleet {
             .map(|i| {
                 let name =
                     if spec.instances > 1 { format!("{application_name}-{}", i + 1) } else { application_name.into() };
-                let mut options = options.clone().application_name(&name);
-                if spec.work.idle_in_transaction_timeout_ms > 0 {
-                    // Set on each session as it starts: the server ends one that idles in a
-                    // transaction longer than this.
-                    let ms = spec.work.idle_in_transaction_timeout_ms.to_string();
-                    options = options.options([("idle_in_transaction_session_timeout", ms.as_str())]);
-                }
-                if spec.work.statements == Statements::Uncached {
-                    // sqlx then still names each statement it prepares, but forgets it at once.
-                    options = options.statement_cache_capacity(0);
-                }
+                let options: Vec<PgConnectOptions> = options
+                    .iter()
+                    .map(|o| {
+                        let mut o = o.clone().application_name(&name);
+                        if spec.work.idle_in_transaction_timeout_ms > 0 {
+                            // Set on each session as it starts: the server ends one that idles in
+                            // a transaction longer than this.
+                            let ms = spec.work.idle_in_transaction_timeout_ms.to_string();
+                            o = o.options([("idle_in_transaction_session_timeout", ms.as_str())]);
+                        }
+                        if spec.work.statements == Statements::Uncached {
+                            // sqlx then still names each statement it prepares, but forgets it at
+                            // once.
+                            o = o.statement_cache_capacity(0);
+                        }
+                        o
+                    })
+                    .collect();
                 let strategy = match spec.strategy {
-                    StrategyKind::Naive => Strategy::Naive(NaiveStrategy::new(options, counters.clone())),
+                    StrategyKind::Naive => Strategy::Naive(NaiveStrategy::taking_turns(options, counters.clone())),
                     StrategyKind::Pooled => {
+                        let options = options.into_iter().next().unwrap_or_else(PgConnectOptions::new_without_pgpass);
                         Strategy::Pooled(PooledStrategy::new(options, &spec.pool, counters.clone()))
                     }
                 };

@@ -61,6 +61,9 @@ pub struct Aggregates {
     pub latency: Histogram<u64>,
     pub acquire_wait: Histogram<u64>,
     pub connect: Histogram<u64>,
+    /// The same connects, split by whether they required TLS.
+    pub connect_tls: Histogram<u64>,
+    pub connect_plain: Histogram<u64>,
     pub query: Histogram<u64>,
     /// How long failed requests took to fail.
     pub failed_after: Histogram<u64>,
@@ -90,6 +93,8 @@ impl RunRecorder {
                 latency: histogram(),
                 acquire_wait: histogram(),
                 connect: histogram(),
+                connect_tls: histogram(),
+                connect_plain: histogram(),
                 query: histogram(),
                 failed_after: histogram(),
                 interval: histogram(),
@@ -134,9 +139,11 @@ impl RunRecorder {
         }
         if t.connect > Duration::ZERO {
             a.connect.saturating_record(micros(t.connect));
+            let split = if t.tls { &mut a.connect_tls } else { &mut a.connect_plain };
+            split.saturating_record(micros(t.connect));
         }
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let Timings { acquire_wait, connect, query } = *t;
+        let Timings { acquire_wait, connect, query, .. } = *t;
         a.requests.push(RequestRecord {
             n,
             instance,
@@ -169,11 +176,14 @@ impl RunRecorder {
             latency_ms: latency_summary(&a.latency),
             acquire_wait_ms: latency_summary(&a.acquire_wait),
             connect_ms: latency_summary(&a.connect),
+            connect_tls_ms: latency_summary(&a.connect_tls),
+            connect_plain_ms: latency_summary(&a.connect_plain),
             query_ms: latency_summary(&a.query),
             failed_ms: latency_summary(&a.failed_after),
             peak_server_connections: peak_server,
             peak_pool_size: peak_pool,
             connections_opened: self.counters.connects.load(Ordering::Relaxed),
+            tls_connections: self.counters.tls_connects.load(Ordering::Relaxed),
             // Filled in by the runner from what the hub saw.
             peak_in_use: 0,
             peak_waiters: 0,

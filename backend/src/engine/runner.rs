@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use poollab_shared::{
-    RunState, RunView, ServerMessage, Summary, SweepPoint, SweepSpec, SweepView, Timeline, ValidRunSpec,
+    RunState, RunView, ServerMessage, Summary, SweepPoint, SweepSpec, SweepView, Timeline, Tls, ValidRunSpec,
 };
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::Notify;
 
@@ -330,7 +331,14 @@ impl Runner {
         // the server was. With a network spec, they go through a proxy (in front of the pooler,
         // if any) that adds the distance and stages the outage. Everything else (the sampler,
         // the store) goes direct.
-        let mut options = self.db.app(app_name::NAIVE_RUN);
+        // With `tls: "both"`, naive requests take turns: plain, then encrypted, to the same place.
+        let mut turns: Vec<PgConnectOptions> = match spec.tls {
+            Some(Tls::Both) => vec![false, true],
+            _ => vec![true],
+        }
+        .into_iter()
+        .map(|encrypted| self.db.app_tls(app_name::NAIVE_RUN, spec.tls, encrypted))
+        .collect();
         let pooler = match &spec.pooler {
             Some(p) => Some(PgBouncer::start(p, &self.db).await?),
             None => None,
@@ -339,19 +347,20 @@ impl Runner {
         let mut upstream = self.db.app_tcp_target();
         if let Some(bouncer) = &pooler {
             let (host, port) = bouncer.address();
-            options = options.host(&host).port(port);
+            // PgBouncer listens without TLS (a spec cannot ask for TLS with a pooler).
+            turns = turns.into_iter().map(|o| o.host(&host).port(port).ssl_mode(PgSslMode::Disable)).collect();
             upstream = Some((host, port));
         }
         let proxy = if spec.network.uses_proxy() {
             let upstream = upstream.ok_or(ProxyError::NotTcp)?;
             let proxy = NetworkProxy::start(upstream, Duration::from_millis(spec.network.delay_ms)).await?;
-            options = options.host("127.0.0.1").port(proxy.port());
+            turns = turns.into_iter().map(|o| o.host("127.0.0.1").port(proxy.port())).collect();
             Some(Arc::new(proxy))
         } else {
             None
         };
         let counters = Arc::new(LiveCounters::default());
-        let fleet = Arc::new(Fleet::build(&options, spec, counters.clone()));
+        let fleet = Arc::new(Fleet::build(&turns, spec, counters.clone()));
         let recorder = Arc::new(RunRecorder::new(counters));
         self.hub.begin_run(RunWatch {
             id: id.to_owned(),

@@ -21,7 +21,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, Postgres};
 use sqlx::{ConnectOptions, Connection};
 
-use crate::db::{DemoRow, classify, run_query};
+use crate::db::{DemoRow, classify, requires_tls, run_query};
 
 /// How long a naive request may take to connect before it fails with `connect_timeout`.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -33,6 +33,8 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct LiveCounters {
     /// Real connections opened (connect + authentication).
     pub connects: AtomicU64,
+    /// Of those, the ones opened with TLS required (a connect that succeeds is encrypted).
+    pub tls_connects: AtomicU64,
     /// Connections a naive request closed (a pool's closes are derived from its size).
     pub closes: AtomicU64,
     /// Pooled connections retired because they reached `max_lifetime` (the rest of a pool's
@@ -206,6 +208,8 @@ impl Request<'_> {
 pub struct Timings {
     pub acquire_wait: Duration,
     pub connect: Duration,
+    /// Whether the request's own connect (naive) required TLS.
+    pub tls: bool,
     pub query: Duration,
 }
 
@@ -295,14 +299,25 @@ async fn statement(conn: &mut PgConnection, sql: &'static str, t: &mut Timings) 
 /// Open, query, close: one connection per request.
 #[derive(Debug, Clone)]
 pub struct NaiveStrategy {
-    options: Arc<PgConnectOptions>,
+    /// Where to connect; with more than one set, requests take them in turn (`tls: "both"`).
+    options: Arc<[PgConnectOptions]>,
+    turn: Arc<AtomicU64>,
     counters: Arc<LiveCounters>,
     gauges: Arc<InstanceGauges>,
 }
 
 impl NaiveStrategy {
     pub fn new(options: PgConnectOptions, counters: Arc<LiveCounters>) -> Self {
-        NaiveStrategy { options: Arc::new(options), counters, gauges: Arc::default() }
+        Self::taking_turns(vec![options], counters)
+    }
+
+    /// Requests connect with each set of `options` in turn (at least one is needed; none
+    /// connects as sqlx's defaults would).
+    pub fn taking_turns(mut options: Vec<PgConnectOptions>, counters: Arc<LiveCounters>) -> Self {
+        if options.is_empty() {
+            options.push(PgConnectOptions::new_without_pgpass());
+        }
+        NaiveStrategy { options: options.into(), turn: Arc::default(), counters, gauges: Arc::default() }
     }
 
     pub fn gauges(&self) -> &InstanceGauges {
@@ -312,8 +327,11 @@ impl NaiveStrategy {
     pub async fn serve(&self, work: &WorkSpec, request: Request<'_>) -> Outcome {
         let mut t = Timings::default();
         let start = Instant::now();
+        let turn = self.turn.fetch_add(1, Ordering::Relaxed) as usize % self.options.len();
+        let options = &self.options[turn];
+        t.tls = requires_tls(options);
         let connecting = Up::new(&self.gauges.connecting);
-        let connected = tokio::time::timeout(CONNECT_TIMEOUT, self.options.connect()).await;
+        let connected = tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await;
         drop(connecting);
         t.connect = start.elapsed();
         let mut conn = match connected {
@@ -324,6 +342,9 @@ impl NaiveStrategy {
             Ok(Ok(conn)) => conn,
         };
         self.counters.connects.fetch_add(1, Ordering::Relaxed);
+        if t.tls {
+            self.counters.tls_connects.fetch_add(1, Ordering::Relaxed);
+        }
         self.counters.checkout(request.number);
         let holding = Up::new(&self.gauges.holding);
         let outcome = query(&mut conn, work, request.user, t).await;
@@ -388,6 +409,7 @@ impl PooledStrategy {
     fn build(options: PgConnectOptions, spec: &PoolSpec, counters: Arc<LiveCounters>, test: Test) -> Self {
         let gauges = Arc::new(InstanceGauges::default());
         let on_connect = counters.clone();
+        let tls = requires_tls(&options);
         // sqlx's own `test_before_acquire` is done in `before_acquire` below instead (the same
         // ping, and a failed one closes the connection all the same), so the gauges can count the
         // connections being pinged.
@@ -399,6 +421,9 @@ impl PooledStrategy {
             .test_before_acquire(false)
             .after_connect(move |_conn, _meta| {
                 on_connect.connects.fetch_add(1, Ordering::Relaxed);
+                if tls {
+                    on_connect.tls_connects.fetch_add(1, Ordering::Relaxed);
+                }
                 Box::pin(async { Ok(()) })
             });
         let lifetime = millis_or_never(spec.max_lifetime_ms);

@@ -38,6 +38,8 @@ pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
         .route("/demo/naive", get(demo::naive))
         .route("/demo/pooled", get(demo::pooled))
         .route("/api/lessons", get(lessons::list))
+        .route("/api/libraries", get(lessons::libraries))
+        .route("/api/libraries/table", get(lessons::library_table))
         .route("/api/class", get(class::get))
         .route("/api/class/lock", post(class::lock))
         .route("/api/class/follow", post(class::follow))

@@ -48,6 +48,8 @@ pub struct Shared {
     pub class: Arc<crate::class::Class>,
     /// The course (`GET /api/lessons`).
     pub lessons: Arc<Vec<poollab_shared::Lesson>>,
+    /// Every library's names for the pool knobs (`GET /api/libraries`).
+    pub libraries: Arc<poollab_shared::Libraries>,
     /// Long-lived handlers (websockets) end when this fires.
     pub shutdown: Shutdown,
 }
