@@ -426,23 +426,28 @@ impl PrivateCluster {
 
     /// Stops the server (fast shutdown) and waits for it to exit; also done on drop.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        let pid = Pid::from_raw(child.id() as i32);
-        let _ = kill(pid, Signal::SIGINT);
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) | Err(_) => break,
-                Ok(None) if Instant::now() > deadline => {
-                    tracing::warn!("postgres did not stop on SIGINT; killing it");
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break;
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            }
-        }
+        let Some(child) = self.child.take() else { return };
+        stop_process(child, Signal::SIGINT, Duration::from_secs(15), "postgres");
         tracing::info!(port = self.port, "private PostgreSQL stopped");
+    }
+}
+
+/// Asks a server process the lab started to stop with `signal`, waits up to `grace` for it to
+/// exit, and kills it after that.
+pub(crate) fn stop_process(mut child: Child, signal: Signal, grace: Duration, what: &'static str) {
+    let _ = kill(Pid::from_raw(child.id() as i32), signal);
+    let deadline = Instant::now() + grace;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) | Err(_) => return,
+            Ok(None) if Instant::now() > deadline => {
+                tracing::warn!(what, ?signal, "did not stop when asked; killing it");
+                let _ = child.kill();
+                let _ = child.wait();
+                return;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+        }
     }
 }
 

@@ -23,14 +23,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use poollab_shared::{PoolerFrame, PoolerMode, PoolerSpec};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{ConnectOptions, Connection, Row};
 
 use crate::db::Database;
-use crate::db::cluster::{ClusterError, RunAs, free_port};
+use crate::db::cluster::{ClusterError, RunAs, free_port, stop_process};
 
 /// How often the run's PgBouncer is asked for `SHOW POOLS` (as often as the server is read).
 const WATCH_PERIOD: Duration = Duration::from_millis(25);
@@ -234,20 +233,8 @@ fn write(path: &Path, text: &str) -> Result<(), PgBouncerError> {
 
 impl Drop for PgBouncer {
     fn drop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
-        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) | Err(_) => return,
-                Ok(None) if Instant::now() > deadline => {
-                    tracing::warn!("PgBouncer did not stop on SIGTERM; killing it");
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return;
-                }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            }
+        if let Some(child) = self.child.take() {
+            stop_process(child, Signal::SIGTERM, Duration::from_secs(5), "pgbouncer");
         }
     }
 }
