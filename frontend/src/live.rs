@@ -63,7 +63,15 @@ impl Live {
     }
 
     fn upsert(self, view: RunView) {
+        // A view read over HTTP may be older than what the websocket said meanwhile (a short run
+        // can finish between the POST and the GET that follows it): a run never goes back.
+        let progress = |s: RunState| match s {
+            RunState::Queued => 0,
+            RunState::Running => 1,
+            RunState::Done | RunState::Failed => 2,
+        };
         self.runs.update(|runs| match runs.iter_mut().find(|r| r.id == view.id) {
+            Some(r) if progress(r.state) > progress(view.state) => {}
             Some(r) => *r = view,
             None => runs.insert(0, view),
         });
