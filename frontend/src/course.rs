@@ -232,11 +232,13 @@ pub fn StepView(
         leptos::task::spawn_local(async move {
             match crate::api::start_run(&spec).await {
                 Ok(id) => {
-                    run_id.set(Some(id.clone()));
+                    // Tracked first, shown after: the step's picture then never asks the store
+                    // for a run the live feed has not heard of yet.
                     match crate::api::get_run(&id).await {
                         Ok(view) => live.track(view),
                         Err(e) => error.set(Some(e)),
                     }
+                    run_id.set(Some(id));
                 }
                 Err(e) => error.set(Some(e)),
             }

@@ -74,8 +74,9 @@ impl Tape {
         // once: its frames and every request's record.
         Effect::new(move |_| {
             let Some(id) = run_id.get() else { return };
-            let over = run.with(|r| r.as_ref().is_none_or(|r| matches!(r.state, RunState::Done | RunState::Failed)));
-            if !over || stored.with_untracked(|s| s.as_ref().is_some_and(|(r, _)| r.id == id)) {
+            let over = run.with(|r| r.as_ref().is_none_or(is_over));
+            // Read again only if what was read of this run was a snapshot taken while it went.
+            if !over || stored.with_untracked(|s| s.as_ref().is_some_and(|(r, _)| r.id == id && is_over(r))) {
                 return;
             }
             leptos::task::spawn_local(async move {
@@ -106,7 +107,8 @@ impl Tape {
     /// Runs `f` on the run's frames: the stored ones once read, the live ones before.
     pub fn with_frames<R>(&self, f: impl FnOnce(&[Frame]) -> R) -> R {
         let id = self.id();
-        let stored = self.stored.with(|s| s.as_ref().is_some_and(|(r, _)| Some(&r.id) == id.as_ref()));
+        // The store's frames once the run is over there; before that, the live feed's.
+        let stored = self.stored.with(|s| s.as_ref().is_some_and(|(r, _)| Some(&r.id) == id.as_ref() && is_over(r)));
         if stored {
             return self.stored.with(|s| f(s.as_ref().map_or(&[][..], |(_, t)| &t.frames)));
         }
@@ -195,4 +197,9 @@ pub fn Scrubber(tape: Tape) -> impl IntoView {
                 on:click=move |_| tape.cursor.set(None)>"To the end"</button>
         </div>
     }
+}
+
+/// Whether a run has ended (done, or failed).
+fn is_over(run: &RunView) -> bool {
+    matches!(run.state, RunState::Done | RunState::Failed)
 }
