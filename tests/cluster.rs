@@ -90,10 +90,10 @@ async fn the_private_cluster_offers_tls_from_the_labs_authority_and_runs_choose(
     let mut own = db.app("test").connect().await.expect("plain");
     assert!(!server_sees_tls(&mut own).await.0);
     // A run's TLS is real: the server sees it, with the certificate checked (verify-full).
-    let mut on = db.app_tls("test", Some(Tls::On), true).connect().await.expect("verify-full against the lab's CA");
+    let mut on = db.app_tls("test", Some(Tls::On)).connect().await.expect("verify-full against the lab's CA");
     let (ssl, version) = server_sees_tls(&mut on).await;
     assert!(ssl && version.as_deref().is_some_and(|v| v.starts_with("TLS")), "{version:?}");
-    let mut off = db.app_tls("test", Some(Tls::Off), true).connect().await.expect("plain");
+    let mut off = db.app_tls("test", Some(Tls::Off)).connect().await.expect("plain");
     assert!(!server_sees_tls(&mut off).await.0);
     // An authority that did not sign the server's certificate is not trusted.
     let other = support::lab_dir();

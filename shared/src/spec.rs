@@ -341,17 +341,6 @@ pub enum Tls {
     Both,
 }
 
-impl Tls {
-    /// Whether the `n`th connect (from 0) of a run uses TLS.
-    pub fn encrypts(self, n: u64) -> bool {
-        match self {
-            Tls::Off => false,
-            Tls::On => true,
-            Tls::Both => n % 2 == 1,
-        }
-    }
-}
-
 /// A run as a client sends it. Missing fields take the defaults shown in [`RunSpec::default`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

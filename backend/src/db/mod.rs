@@ -90,16 +90,16 @@ impl Database {
         self.app.clone().application_name(application_name)
     }
 
-    /// The app side with TLS as a run asks: `None` keeps the lab's own setting; `Off` never uses
-    /// TLS; `On` (and the encrypted half of `Both`) requires it, checking the server's
-    /// certificate and name against the lab's authority when the lab made it, and otherwise
-    /// keeping `DATABASE_URL`'s checks, raised to at least `require`.
-    pub fn app_tls(&self, application_name: &str, tls: Option<Tls>, encrypted: bool) -> PgConnectOptions {
+    /// The app side for one connect with TLS as asked: `None` keeps the lab's own setting; `Off`
+    /// never uses TLS; `On` requires it, checking the server's certificate and name against the
+    /// lab's authority when the lab made it, and otherwise keeping `DATABASE_URL`'s checks, raised
+    /// to at least `require`. (`Both` is a run's choice, made connect by connect as `Off` or `On`
+    /// by the caller; here it reads as `On`.)
+    pub fn app_tls(&self, application_name: &str, tls: Option<Tls>) -> PgConnectOptions {
         let opts = self.app(application_name);
         match tls {
             None => opts,
             Some(Tls::Off) => opts.ssl_mode(PgSslMode::Disable),
-            Some(Tls::On | Tls::Both) if !encrypted => opts.ssl_mode(PgSslMode::Disable),
             Some(Tls::On | Tls::Both) => match (&self.ca_cert, opts.get_ssl_mode()) {
                 (Some(ca), _) => opts.ssl_mode(PgSslMode::VerifyFull).ssl_root_cert(ca),
                 (None, PgSslMode::VerifyCa | PgSslMode::VerifyFull) => opts,

@@ -332,13 +332,12 @@ impl Runner {
         // if any) that adds the distance and stages the outage. Everything else (the sampler,
         // the store) goes direct.
         // With `tls: "both"`, naive requests take turns: plain, then encrypted, to the same place.
-        let mut turns: Vec<PgConnectOptions> = match spec.tls {
-            Some(Tls::Both) => vec![false, true],
-            _ => vec![true],
-        }
-        .into_iter()
-        .map(|encrypted| self.db.app_tls(app_name::NAIVE_RUN, spec.tls, encrypted))
-        .collect();
+        let per_connect = match spec.tls {
+            Some(Tls::Both) => vec![Some(Tls::Off), Some(Tls::On)],
+            tls => vec![tls],
+        };
+        let mut turns: Vec<PgConnectOptions> =
+            per_connect.into_iter().map(|tls| self.db.app_tls(app_name::NAIVE_RUN, tls)).collect();
         let pooler = match &spec.pooler {
             Some(p) => Some(PgBouncer::start(p, &self.db).await?),
             None => None,
