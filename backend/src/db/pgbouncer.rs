@@ -68,6 +68,12 @@ pub fn find_program() -> Option<PathBuf> {
     std::env::var_os("PATH").iter().flat_map(std::env::split_paths).map(|d| d.join("pgbouncer")).find(|p| p.is_file())
 }
 
+/// `options` pointed at the PgBouncer listening on `port`. It listens without TLS (however its own
+/// connections to the server go), so its clients connect in plain text.
+fn through(options: PgConnectOptions, port: u16) -> PgConnectOptions {
+    options.host("127.0.0.1").port(port).ssl_mode(sqlx::postgres::PgSslMode::Disable)
+}
+
 /// A value inside a libpq-style connection string, quoted.
 fn quoted(v: &str) -> String {
     format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
@@ -183,14 +189,7 @@ impl PgBouncer {
             pool_size = spec.pool_size,
             "PgBouncer starting"
         );
-        let admin = db
-            .app(crate::db::app_name::SAMPLER)
-            .host("127.0.0.1")
-            .port(port)
-            .database("pgbouncer")
-            // PgBouncer listens without TLS (however its own connections to the server go).
-            .ssl_mode(sqlx::postgres::PgSslMode::Disable)
-            .extra_float_digits(None);
+        let admin = through(db.app(crate::db::app_name::SAMPLER), port).database("pgbouncer").extra_float_digits(None);
         let mut bouncer = PgBouncer { child: Some(child), port, spec: spec.clone(), admin, dir };
         bouncer.wait_ready().await?;
         Ok(bouncer)
@@ -217,6 +216,11 @@ impl PgBouncer {
     /// Where the app connects instead of the server.
     pub fn address(&self) -> (String, u16) {
         ("127.0.0.1".to_owned(), self.port)
+    }
+
+    /// `options` pointed at this PgBouncer instead of the server.
+    pub fn client(&self, options: PgConnectOptions) -> PgConnectOptions {
+        through(options, self.port)
     }
 
     /// Starts reading `SHOW POOLS` every 25 ms until the returned watch is dropped.

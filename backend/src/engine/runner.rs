@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use poollab_shared::{
     RunState, RunView, ServerMessage, Summary, SweepPoint, SweepSpec, SweepView, Timeline, Tls, ValidRunSpec,
 };
-use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
 use tokio::sync::Notify;
 
@@ -345,10 +345,9 @@ impl Runner {
         let pooler_watch = pooler.as_ref().map(PgBouncer::watch);
         let mut upstream = self.db.app_tcp_target();
         if let Some(bouncer) = &pooler {
-            let (host, port) = bouncer.address();
-            // PgBouncer listens without TLS (a spec cannot ask for TLS with a pooler).
-            turns = turns.into_iter().map(|o| o.host(&host).port(port).ssl_mode(PgSslMode::Disable)).collect();
-            upstream = Some((host, port));
+            // A spec cannot ask for TLS with a pooler: PgBouncer listens without it.
+            turns = turns.into_iter().map(|o| bouncer.client(o)).collect();
+            upstream = Some(bouncer.address());
         }
         let proxy = if spec.network.uses_proxy() {
             let upstream = upstream.ok_or(ProxyError::NotTcp)?;
