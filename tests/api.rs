@@ -215,7 +215,8 @@ async fn demo_endpoints_answer_with_a_real_row_and_metrics_count_them() {
     let text = app.http.get(app.url("/metrics")).send().await.expect("GET").text().await.expect("text");
     assert!(text.contains(r#"poollab_demo_requests_total{strategy="naive",outcome="ok"} 1"#), "{text}");
     assert!(text.contains(r#"poollab_demo_requests_total{strategy="pooled",outcome="ok"} 2"#), "{text}");
-    assert!(text.contains("poollab_server_max_connections 50"), "{text}");
+    // Each worker's server is labelled with the worker (here the one built into the lab).
+    assert!(text.contains(r#"poollab_server_max_connections{worker="embedded"} 50"#), "{text}");
     assert!(text.contains(r#"poollab_pool_connections{state="idle"}"#), "{text}");
     app.stop().await;
 }
@@ -229,7 +230,7 @@ async fn when_the_database_goes_down_the_lab_says_so_and_recovers_when_it_is_bac
     let cluster = PrivateCluster::start(cluster_opts.clone()).await.expect("cluster");
     let port = cluster.port();
     let mut cfg = support::config(&dir, 50);
-    cfg.database_url = Some(cluster.admin_url());
+    cfg.database.database_url = Some(cluster.admin_url());
     let app = support::spawn_with(cfg, support::lab_dir()).await;
     assert!(app.pg_pid.is_none(), "with DATABASE_URL the lab starts no cluster of its own");
     let (status, _) = app.get("/healthz").await;
@@ -247,9 +248,10 @@ async fn when_the_database_goes_down_the_lab_says_so_and_recovers_when_it_is_bac
     assert_eq!((status, answer["kind"].as_str()), (503, Some("database_down")), "{answer}");
     let (status, answer) = app.get("/demo/pooled").await;
     assert_eq!(status, 503, "{answer}");
-    let run = app.run(json!({ "strategy": "naive", "requests": 10 })).await;
-    assert_eq!(run.state, RunState::Failed);
-    assert!(run.error.as_deref().unwrap_or_default().contains("unreachable"), "{run:?}");
+    // The line lives in that database too: a run cannot even join it, and says why.
+    let (status, answer) = app.post_run(&json!({ "strategy": "naive", "requests": 10 }).to_string()).await;
+    assert_eq!(status, 503, "{answer}");
+    assert!(answer["error"].as_str().unwrap_or_default().contains("unreachable"), "{answer}");
 
     // The server comes back on the same port: the lab recovers without a restart.
     let _cluster = PrivateCluster::start(ClusterOptions { port, ..cluster_opts }).await.expect("restart");

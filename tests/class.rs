@@ -8,15 +8,15 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use poollab_shared::{ClassState, FollowStep, RunState, ServerMessage};
 use serde_json::{Value, json};
-use support::{INSTRUCTOR_TOKEN, TestApp, Ws, spawn_app};
+use support::{INSTRUCTOR_TOKEN, Learner, TestApp, Ws, spawn_app};
 use tokio_tungstenite::tungstenite::Message;
 
-/// POSTs JSON as a learner (`Some(id)`), the instructor (`None`), or with a given bearer token.
-async fn post(app: &TestApp, path: &str, body: Value, learner: Option<&str>, token: Option<&str>) -> (u16, Value) {
-    let mut req = app.http.post(app.url(path)).json(&body);
-    if let Some(id) = learner {
-        req = req.header("x-poollab-learner", id);
+/// POSTs JSON as a learner (`Some`), the instructor (`None`), or with a given bearer token.
+async fn post(app: &TestApp, path: &str, body: Value, learner: Option<&Learner>, token: Option<&str>) -> (u16, Value) {
+    if let Some(learner) = learner {
+        return learner.post(path, &body).await;
     }
+    let mut req = app.http.post(app.url(path)).json(&body);
     if let Some(token) = token {
         req = req.bearer_auth(token);
     }
@@ -48,11 +48,12 @@ fn quick_run() -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_the_instructor_can_lock_the_lab_and_a_locked_lab_takes_only_their_runs() {
     let app = spawn_app(50).await;
+    let ann = app.learner().await;
     let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
     assert_eq!(next_class(&mut ws).await, ClassState::default(), "a new socket hears the class state");
 
     let lock = json!({ "locked": true });
-    let (status, body) = post(&app, "/api/class/lock", lock.clone(), Some("ann"), None).await;
+    let (status, body) = post(&app, "/api/class/lock", lock.clone(), Some(&ann), None).await;
     assert_eq!(status, 403, "a learner cannot lock: {body}");
     let (status, _) = post(&app, "/api/class/lock", lock.clone(), None, Some("guess")).await;
     assert_eq!(status, 401, "a wrong token is refused");
@@ -60,7 +61,7 @@ async fn only_the_instructor_can_lock_the_lab_and_a_locked_lab_takes_only_their_
     assert_eq!((status, body["locked"].as_bool()), (200, Some(true)));
     assert!(next_class(&mut ws).await.locked, "every page hears the lock");
 
-    let (status, body) = post(&app, "/api/runs", quick_run(), Some("ann"), None).await;
+    let (status, body) = post(&app, "/api/runs", quick_run(), Some(&ann), None).await;
     assert_eq!(status, 423, "{body}");
     assert!(body["error"].as_str().unwrap_or("").contains("locked"), "{body}");
     let (status, body) = post(&app, "/api/runs", quick_run(), None, Some(INSTRUCTOR_TOKEN)).await;
@@ -70,7 +71,7 @@ async fn only_the_instructor_can_lock_the_lab_and_a_locked_lab_takes_only_their_
 
     let (status, _) = post(&app, "/api/class/lock", json!({ "locked": false }), None, Some(INSTRUCTOR_TOKEN)).await;
     assert_eq!(status, 200);
-    let (status, _) = post(&app, "/api/runs", quick_run(), Some("ann"), None).await;
+    let (status, _) = post(&app, "/api/runs", quick_run(), Some(&ann), None).await;
     assert_eq!(status, 202, "unlocked, learners run again");
     app.stop().await;
 }
@@ -78,13 +79,14 @@ async fn only_the_instructor_can_lock_the_lab_and_a_locked_lab_takes_only_their_
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_page_hears_the_step_to_follow_and_a_late_one_gets_it_on_connecting() {
     let app = spawn_app(50).await;
+    let ann = app.learner().await;
     let (mut first, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
     let (mut second, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
     next_class(&mut first).await;
     next_class(&mut second).await;
 
     let step = json!({ "follow": { "lesson": "04-enter-the-pool", "step": 1 } });
-    let (status, _) = post(&app, "/api/class/follow", step.clone(), Some("ann"), None).await;
+    let (status, _) = post(&app, "/api/class/follow", step.clone(), Some(&ann), None).await;
     assert_eq!(status, 403, "a learner cannot lead the class");
     let (status, body) = post(&app, "/api/class/follow", step, None, Some(INSTRUCTOR_TOKEN)).await;
     assert_eq!(status, 200, "{body}");
@@ -113,31 +115,33 @@ async fn learners_runs_interleave_and_each_learner_has_a_limit() {
     cfg.learner_max_requests = 50;
     let app = support::spawn_with(cfg, dir).await;
     let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    let (ann, bob, carol, dan, eve) =
+        (app.learner().await, app.learner().await, app.learner().await, app.learner().await, app.learner().await);
 
-    // Keep the runner busy, then ann queues two runs before bob queues two.
-    let (status, _) = post(&app, "/api/runs", slow_run(), Some("carol"), None).await;
+    // Keep the worker busy, then ann queues two runs before bob queues two.
+    let (status, _) = post(&app, "/api/runs", slow_run(), Some(&carol), None).await;
     assert_eq!(status, 202);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut ids = Vec::new();
-    for learner in ["ann", "ann", "bob", "bob"] {
+    for learner in [&ann, &ann, &bob, &bob] {
         let (status, body) = post(&app, "/api/runs", quick_run(), Some(learner), None).await;
         assert_eq!(status, 202, "{body}");
         ids.push(body["id"].as_str().expect("id").to_owned());
     }
     let (a1, a2, b1, b2) = (&ids[0], &ids[1], &ids[2], &ids[3]);
-    let (status, body) = post(&app, "/api/runs", quick_run(), Some("ann"), None).await;
+    let (status, body) = post(&app, "/api/runs", quick_run(), Some(&ann), None).await;
     assert_eq!(status, 429, "a third waiting run of ann's is refused: {body}");
     assert!(body["error"].as_str().unwrap_or("").contains("2 runs waiting"), "{body}");
     // A sweep goes in line whole: not beside ann's waiting runs (and eve, with none waiting, may
     // queue one of more sizes than her limit of two; see the end).
     let sweep = json!({ "run": quick_run(), "sizes": [1, 2, 4] });
-    let (status, body) = post(&app, "/api/sweeps", sweep.clone(), Some("ann"), None).await;
+    let (status, body) = post(&app, "/api/sweeps", sweep.clone(), Some(&ann), None).await;
     assert_eq!(status, 429, "{body}");
     assert!(body["error"].as_str().unwrap_or("").contains("a sweep goes in line whole"), "{body}");
 
     // A run bigger than the class allows is refused, for learners only.
     let big = json!({ "strategy": "pooled", "requests": 51 });
-    let (status, body) = post(&app, "/api/runs", big.clone(), Some("dan"), None).await;
+    let (status, body) = post(&app, "/api/runs", big.clone(), Some(&dan), None).await;
     assert_eq!(status, 422, "{body}");
     assert!(body["error"].as_str().unwrap_or("").contains("at most 50 requests"), "{body}");
     let (status, body) = post(&app, "/api/runs", big, None, Some(INSTRUCTOR_TOKEN)).await;
@@ -163,7 +167,7 @@ async fn learners_runs_interleave_and_each_learner_has_a_limit() {
     }
     assert_eq!(started, [a1.clone(), b1.clone(), a2.clone(), b2.clone()], "turns alternate between learners");
 
-    let (status, body) = post(&app, "/api/sweeps", sweep, Some("eve"), None).await;
+    let (status, body) = post(&app, "/api/sweeps", sweep, Some(&eve), None).await;
     assert_eq!(status, 202, "a learner with nothing waiting may queue a sweep of three: {body}");
     for run in body["runs"].as_array().expect("runs") {
         let view = app.finished(run.as_str().expect("id")).await;
@@ -175,24 +179,25 @@ async fn learners_runs_interleave_and_each_learner_has_a_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_instructor_sees_the_class_predictions_before_the_answer_and_exports_progress() {
     let app = spawn_app(50).await;
+    let (ann, bob, cat) = (app.learner().await, app.learner().await, app.learner().await);
     let report = |prediction: Option<f64>, measured: Option<f64>| {
         json!({ "lesson": "02-connect-per-request", "step": 1, "name": "Ann, B.", "prediction": prediction,
                 "measured": measured, "passed": measured.map(|_| true) })
     };
-    for (learner, guess) in [("ann", 10.0), ("bob", 80.0), ("cat", 75.0)] {
+    for (learner, guess) in [(&ann, 10.0), (&bob, 80.0), (&cat, 75.0)] {
         let (status, _) = post(&app, "/api/class/progress", report(Some(guess), None), Some(learner), None).await;
         assert_eq!(status, 204);
     }
     // Ann's and Cat's runs end: the measured figure joins each prediction. Ann's 10 is far from
     // her 71; Cat's 75 is within a quarter of her 70.
-    for (learner, measured) in [("ann", 71.0), ("cat", 70.0)] {
+    for (learner, measured) in [(&ann, 71.0), (&cat, 70.0)] {
         let (status, _) = post(&app, "/api/class/progress", report(None, Some(measured)), Some(learner), None).await;
         assert_eq!(status, 204);
     }
 
     let path = "/api/class/predictions?lesson=02-connect-per-request&step=1";
-    let resp = app.http.get(app.url(path)).header("x-poollab-learner", "ann").send().await.expect("GET");
-    assert_eq!(resp.status().as_u16(), 403, "learners do not see each other's predictions");
+    let (status, _) = ann.get(path).await;
+    assert_eq!(status, 403, "learners do not see each other's predictions");
     let resp = app.http.get(app.url(path)).bearer_auth(INSTRUCTOR_TOKEN).send().await.expect("GET");
     let h: poollab_shared::PredictionHistogram = resp.json().await.expect("histogram");
     assert_eq!(h.count, 3);
@@ -208,7 +213,8 @@ async fn the_instructor_sees_the_class_predictions_before_the_answer_and_exports
     let csv = resp.text().await.expect("csv");
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "learner,name,lesson,step,prediction,measured,passed,close");
-    assert_eq!(lines[1], r#""ann","Ann, B.",02-connect-per-request,1,10,71,true,false"#);
+    // Every learner reported the same name; ann's row is the one whose prediction was 10.
+    assert!(lines.iter().any(|l| l.ends_with(r#","Ann, B.",02-connect-per-request,1,10,71,true,false"#)), "{csv}");
     assert_eq!(lines.len(), 4);
     let (status, body) = app.get("/api/class/progress").await;
     assert_eq!(status, 403, "{body}");
@@ -218,18 +224,19 @@ async fn the_instructor_sees_the_class_predictions_before_the_answer_and_exports
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_class_burst_gathers_every_learners_click_into_one_run() {
     let app = spawn_app(100).await;
+    let (ann, bob, cat) = (app.learner().await, app.learner().await, app.learner().await);
     let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
     next_class(&mut ws).await;
     let arm = json!({ "run": { "strategy": "naive", "work": { "query": "sleep", "sleep_ms": 200 } }, "per_click": 4 });
-    let (status, _) = post(&app, "/api/class/burst", arm.clone(), Some("ann"), None).await;
+    let (status, _) = post(&app, "/api/class/burst", arm.clone(), Some(&ann), None).await;
     assert_eq!(status, 403, "only the instructor arms a class burst");
-    let (status, _) = post(&app, "/api/class/burst/click", json!({}), Some("ann"), None).await;
+    let (status, _) = post(&app, "/api/class/burst/click", json!({}), Some(&ann), None).await;
     assert_eq!(status, 409, "nothing to click into yet");
     let (status, body) = post(&app, "/api/class/burst", arm, None, Some(INSTRUCTOR_TOKEN)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(next_class(&mut ws).await.burst.map(|b| (b.clicks, b.per_click)), Some((0, 4)));
 
-    for learner in ["ann", "bob", "cat", "ann"] {
+    for learner in [&ann, &bob, &cat, &ann] {
         let (status, _) = post(&app, "/api/class/burst/click", json!({}), Some(learner), None).await;
         assert_eq!(status, 200);
     }
@@ -249,5 +256,73 @@ async fn a_class_burst_gathers_every_learners_click_into_one_run() {
     let s = run.summary.expect("summary");
     assert_eq!((s.completed, s.connections_opened), (12, 12), "one shared naive run: {s:?}");
     assert!(s.peak_server_connections >= 6, "the twelve fired at once: {s:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_instructor_cancels_a_waiting_and_a_running_run_and_pauses_a_learner() {
+    let app = spawn_app(50).await;
+    let (ann, bob, carol) = (app.learner().await, app.learner().await, app.learner().await);
+    let long =
+        json!({ "strategy": "naive", "requests": 1, "concurrency": 1, "work": { "query": "sleep", "sleep_ms": 8000 } });
+    let (_, body) = post(&app, "/api/runs", long, Some(&carol), None).await;
+    let running = body["id"].as_str().expect("id").to_owned();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, body) = post(&app, "/api/runs", quick_run(), Some(&ann), None).await;
+    let waiting = body["id"].as_str().expect("id").to_owned();
+    let (_, body) = post(&app, "/api/runs", quick_run(), Some(&bob), None).await;
+    let bobs = body["id"].as_str().expect("id").to_owned();
+
+    // Only the instructor cancels.
+    let (status, _) = post(&app, &format!("/api/runs/{waiting}/cancel"), json!({}), Some(&ann), None).await;
+    assert_eq!(status, 403);
+    let (status, _) = post(&app, &format!("/api/runs/{waiting}/cancel"), json!({}), None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 202);
+    let run = app.finished(&waiting).await;
+    assert_eq!(run.state, RunState::Failed);
+    assert!(run.error.as_deref().unwrap_or("").contains("cancelled by the instructor before it started"), "{run:?}");
+
+    // Bob is paused: his waiting run keeps its place but does not start, and he cannot add more.
+    let line = |app: &TestApp| {
+        let req = app.http.get(app.url("/api/class/line")).bearer_auth(INSTRUCTOR_TOKEN);
+        async move { req.send().await.expect("GET").json::<poollab_shared::ClassLine>().await.expect("line") }
+    };
+    let bob_id = line(&app).await.waiting.iter().find(|e| e.id == bobs).and_then(|e| e.learner.clone()).expect("bob");
+    let path = format!("/api/class/learners/{bob_id}/pause");
+    let (status, _) = post(&app, &path, json!({ "paused": true }), None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 204);
+    let (status, body) = post(&app, "/api/runs", quick_run(), Some(&bob), None).await;
+    assert_eq!(status, 423, "{body}");
+    assert!(body["error"].as_str().unwrap_or("").contains("paused"), "{body}");
+    let (status, _) = post(
+        &app,
+        "/api/class/learners/l-0000000000000000/pause",
+        json!({ "paused": true }),
+        None,
+        Some(INSTRUCTOR_TOKEN),
+    )
+    .await;
+    assert_eq!(status, 404, "no such learner");
+
+    // The running run stops when cancelled, long before its eight seconds.
+    let asked = std::time::Instant::now();
+    let (status, _) = post(&app, &format!("/api/runs/{running}/cancel"), json!({}), None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 202);
+    let run = app.finished(&running).await;
+    assert!(asked.elapsed() < Duration::from_secs(5), "a cancelled run stops at once");
+    assert_eq!(run.state, RunState::Failed);
+    assert!(run.error.as_deref().unwrap_or("").contains("cancelled by the instructor while it ran"), "{run:?}");
+    let (status, _) = post(&app, &format!("/api/runs/{running}/cancel"), json!({}), None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 409, "it has already ended");
+
+    // Nothing else waits, yet Bob's run does not start while he is paused.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let l = line(&app).await;
+    assert!(l.running.is_empty(), "{l:?}");
+    assert_eq!((l.waiting.len(), l.waiting[0].paused, l.waiting[0].position), (1, true, None), "{l:?}");
+    assert_eq!(l.paused, std::slice::from_ref(&bob_id));
+    let (status, _) = post(&app, &path, json!({ "paused": false }), None, Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 204);
+    assert_eq!(app.finished(&bobs).await.state, RunState::Done, "let go, his run goes");
     app.stop().await;
 }

@@ -137,7 +137,7 @@ async fn a_tls_only_cluster_takes_verify_full_refuses_plain_text_and_serves_the_
     // The lab pointed at it by DATABASE_URL (verify-full): runs work, and are encrypted.
     let lab_dir = support::lab_dir();
     let mut cfg = support::config(&lab_dir, 40);
-    cfg.database_url = Some(url);
+    cfg.database.database_url = Some(url);
     let app = support::spawn_with(cfg, lab_dir).await;
     let run = app.run(json!({ "strategy": "pooled", "requests": 20, "pool": { "max_connections": 4 } })).await;
     let s = run.summary.expect("summary");

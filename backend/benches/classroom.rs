@@ -39,22 +39,10 @@ async fn main() -> Result<(), BoxError> {
     let dir = tempfile::Builder::new().prefix("poollab-classroom-").tempdir()?;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))?;
     let n = learners();
-    let config = Config {
-        listen: "127.0.0.1:0".parse()?,
-        database_url: None,
-        data_dir: dir.path().join("lab"),
-        pg_bin_dir: None,
-        pg_port: 0,
-        pg_tls_only: false,
-        max_connections: 100,
-        demo_pool_size: 10,
-        max_queued_runs: (2 * n) as u32,
-        max_queued_per_learner: 2,
-        learner_max_requests: 10_000,
-        instructor_token: None,
-        no_live: false,
-        static_dir: None,
-    };
+    let mut config = Config::on_free_port(dir.path().join("lab"));
+    config.max_queued_runs = (2 * n) as u32;
+    config.max_queued_per_learner = 2;
+    config.max_queued_per_address = (2 * n) as u32;
     let app = Application::build(config).await?;
     let base = format!("127.0.0.1:{}", app.port());
     let trigger = app.trigger();

@@ -75,22 +75,12 @@ struct Lab {
 }
 
 async fn start_lab(url: &str, no_live: bool) -> Result<Lab, BoxError> {
-    let config = Config {
-        listen: "127.0.0.1:0".parse()?,
-        database_url: Some(url.to_owned()),
-        data_dir: std::env::temp_dir().join("poollab-bench-unused"),
-        pg_bin_dir: None,
-        pg_port: 0,
-        pg_tls_only: false,
-        max_connections: 100,
-        demo_pool_size: CLIENTS as u32,
-        max_queued_runs: 4,
-        max_queued_per_learner: 4,
-        learner_max_requests: 10_000,
-        instructor_token: None,
-        no_live,
-        static_dir: None,
-    };
+    let mut config = Config::on_free_port(std::env::temp_dir().join("poollab-bench-unused"));
+    config.database.database_url = Some(url.to_owned());
+    config.database.no_live = no_live;
+    config.demo_pool_size = CLIENTS as u32;
+    config.max_queued_runs = 4;
+    config.max_queued_per_learner = 4;
     let app = Application::build(config).await?;
     let base = format!("http://127.0.0.1:{}", app.port());
     let trigger = app.trigger();

@@ -7,22 +7,24 @@
 //!
 //! # The data path
 //! ```text
-//! POST /api/runs ─▶ runner (queue, one run at a time) ─▶ load ─▶ fleet ─▶ strategy ─▶ [proxy] ─▶ [PgBouncer] ─▶ PostgreSQL
-//!                        │                          (cache, breaker)                            │ SHOW POOLS    ▲
-//!                        │ outcome of every request                                             ▼               │ pg_stat_activity
-//!                    recorder ─▶ metrics hub ◀────────────────────────────────────────── pooler watch          │
-//!                        │          │     ▲                                                                     │
-//!                        │          │     └── sampler ──────────────────────────────────────────────────────────┘
-//!                        ▼          ▼ frames, 10 per second
-//!                     store     GET /ws ─▶ page (picture, charts, summary)
+//!                         coordinator                                       worker (one run at a time, its own PostgreSQL)
+//! POST /api/runs ─▶ line (lab.runs, fair rounds) ─▶ dispatcher ══ link ══▶ executor ─▶ load ─▶ fleet ─▶ strategy ─▶ [proxy] ─▶ [PgBouncer] ─▶ PostgreSQL
+//!                        ▲ SKIP LOCKED              │   ▲                      │                 (cache, breaker)                          ▲
+//!                        │                          │   │ frames, ending       │ outcome of every request                                  │ pg_stat_activity
+//!                   store ◀── summary, timeline ────┘   └──────────────── recorder ─▶ metrics hub ◀── sampler ───────────────────────────────┘
+//!                                                  │ frames, 10 per second
+//!                                                  ▼
+//!                        feed ─▶ GET /ws ─▶ page (picture, charts, summary)
 //! ```
+//! The coordinator and a worker talk over a link: a channel when the worker is built into the
+//! lab's process (`./lab run`), a websocket when it is a `poollab worker` of its own.
 //!
 //! # Layout
-//! The tree follows the data path: the engine that carries out runs, the database side, the
-//! classroom, and the web surface.
+//! The tree follows the data path: the engine that carries out runs, the worker that owns it, the
+//! coordinator that hands runs out, the database side, the classroom, and the web surface.
 //!
 //! - [`engine`]: a run's whole life.
-//!   - [`engine::runner`]: takes runs off the queue, one at a time, and carries each out.
+//!   - [`engine::runner`]: carries out one run: builds its fleet, proxy and pooler, fires the load.
 //!   - [`engine::load`]: releases the requests (a burst, a steady rate, a ramp).
 //!   - [`engine::fleet`]: the app a run simulates, its instances each with its own pool, and
 //!     the cache and the circuit breaker ([`engine::breaker`]) in front of the database.
@@ -35,34 +37,46 @@
 //!   - [`engine::sampler`]: the server's view, from `pg_stat_activity` over a reserved connection.
 //!   - [`engine::hub`]: the metrics hub, the one place where events become frames: the app's side
 //!     (each instance's pool and connections) beside the server's (its backends, its refusals).
-//! - [`db`]: how to reach the database, its migrations, the demo query, error causes.
+//! - [`worker`]: a worker owns a database, its cores and one run at a time; it takes runs from its
+//!   coordinator and streams back frames and endings ([`worker::protocol`]); [`worker::remote`]
+//!   dials a coordinator, [`worker::local`] starts workers as processes (`--workers N`), and
+//!   [`worker::affinity`] pins each to its cores.
+//! - [`coordinator`]: hands each run to a free worker ([`coordinator::dispatch`]), keeps the
+//!   workers ([`coordinator::registry`]), sends the pages what happens ([`coordinator::feed`]),
+//!   fails runs whose lease ran out, and hears other coordinators on the same database
+//!   ([`coordinator::notify`], `LISTEN`/`NOTIFY`).
+//! - [`db`]: how to reach a database, its migrations, the demo query, error causes.
 //!   - [`db::cluster`]: the private PostgreSQL the lab starts from the local binaries, and stops;
 //!     it reads the server's log on the way to its file, counting the connects it refuses.
 //!   - [`db::tls`]: the certificate authority and server certificate the lab makes for it, so a
 //!     run's connections can be encrypted and checked (`sslmode=verify-full`).
 //!   - [`db::pgbouncer`]: a real PgBouncer started for a run that asks for a pooler, and the
 //!     watch that reads its `SHOW POOLS` while the run goes.
-//!   - [`db::store`]: runs kept in memory and in the lab's own schema, with their timelines.
-//! - [`class`]: the classroom: instructor token, lock, the step everyone follows, progress and
-//!   predictions; [`class::queue`], the fair line runs wait in.
-//! - [`web`]: the HTTP surface (page, health, demo, runs, sweeps, class, websocket, metrics), the
-//!   state every handler shares, and every error turned into a response in one place.
+//!   - [`db::store`]: runs in the coordinator's database (`lab.runs`), with their timelines.
+//! - [`class`]: the classroom, all in the coordinator's database: lock, the step everyone
+//!   follows, bursts, progress and predictions; [`class::identity`], who is asking (the
+//!   instructor's token, learners' signed cookies); [`class::line`], the fair line runs wait in.
+//! - [`web`]: the HTTP surface (page, health, demo, runs, sweeps, class, workers, websocket,
+//!   metrics), the state every handler shares, and every error turned into a response in one place.
 //! - [`lessons`]: the course, embedded from `lessons/*.toml` and checked at start-up, with every
 //!   library's names for the pool knobs (`lessons/libraries.toml`).
-//! - [`config`]: flags and environment (`poollab --help`).
-//! - [`startup`]: assembles it all; [`shutdown`]: stops it all in order.
+//! - [`config`]: flags and environment (`poollab --help`, `poollab worker --help`).
+//! - [`startup`]: assembles a coordinator (with its workers) or a worker; [`shutdown`]: stops it
+//!   all in order.
 //!
 //! The wire types (run spec, summary, frames, lessons) live in the `poollab-shared` crate, which
 //! the page uses too.
 
 pub mod class;
 pub mod config;
+pub mod coordinator;
 pub mod db;
 pub mod engine;
 pub mod lessons;
 pub mod shutdown;
 pub mod startup;
 pub mod web;
+pub mod worker;
 
-pub use config::Config;
+pub use config::{Cli, Config, DatabaseArgs, WorkerConfig};
 pub use startup::Application;

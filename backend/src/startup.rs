@@ -1,31 +1,43 @@
-//! Putting the lab together: database, background tasks, router, listener.
+//! Putting the lab together: database, coordinator, workers, router, listener.
 //!
 //! [`Application::build`] binds the listener first (port 0 picks a free one, and [`Application::port`]
 //! tells which), so tests can start the whole lab and talk to it. [`Application::run_until`] serves
-//! until a shutdown signal, then stops the tasks, closes every pool, and finally stops the private
-//! PostgreSQL (by dropping it).
+//! until a shutdown signal, then stops the tasks and the workers, closes every pool, and finally
+//! stops the private PostgreSQL (by dropping it). [`run_worker`] is `poollab worker`: a database,
+//! its live view, and the link to a coordinator.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use poollab_shared::{PoolSpec, ServerFacts};
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
+use crate::class::identity::{Identity, IdentityError};
+use crate::class::line::Caps;
+use crate::config::{Config, DatabaseArgs, WorkerConfig};
+use crate::coordinator::Coordinator;
 use crate::db::cluster::{ClusterError, ClusterOptions, PrivateCluster};
-use crate::db::store::{RunStore, StoreError};
 use crate::db::{Database, app_name};
 use crate::engine::hub::MetricsHub;
-use crate::engine::runner::RunQueue;
 use crate::engine::sampler::Sampler;
 use crate::engine::strategy::{LiveCounters, NaiveStrategy, PooledStrategy};
 use crate::shutdown::ShutdownTrigger;
 use crate::web;
 use crate::web::prom::PromMetrics;
 use crate::web::state::{AppState, Shared};
+use crate::worker::Worker;
+use crate::worker::local::{LocalWorkerSpec, LocalWorkers};
+use crate::worker::protocol::pair;
+
+/// The built-in worker's name.
+pub const EMBEDDED_WORKER: &str = "embedded";
+/// Connections of the coordinator's own pool: one listens for other coordinators' notices, the
+/// others serve the line, the class and the store.
+const COORDINATOR_POOL: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -37,8 +49,67 @@ pub enum StartError {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Lessons(#[from] crate::lessons::LessonError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("cannot find this program to start local workers with: {0}")]
+    NoExe(std::io::Error),
+    #[error("{0}")]
+    Worker(String),
+}
+
+/// A database ready for runs: where it is, the cluster the lab started for it (if it did), and
+/// what the lab knows of the server.
+pub struct OpenDatabase {
+    pub db: Database,
+    pub cluster: Option<PrivateCluster>,
+    pub facts: ServerFacts,
+}
+
+/// Starts the private cluster (or reaches `DATABASE_URL`), applies the migrations, reads the
+/// server's limits.
+pub async fn open_database(args: &DatabaseArgs) -> Result<OpenDatabase, StartError> {
+    let (db, cluster) = match &args.database_url {
+        Some(url) => {
+            tracing::info!("using the PostgreSQL server from DATABASE_URL");
+            (Database::from_url(url).map_err(StartError::BadUrl)?, None)
+        }
+        None => {
+            let cluster = PrivateCluster::start(ClusterOptions {
+                dir: args.data_dir.clone(),
+                bin_dir: args.pg_bin_dir.clone(),
+                port: args.pg_port,
+                max_connections: args.max_connections,
+                tls_only: args.pg_tls_only,
+            })
+            .await?;
+            (Database::private(&cluster), Some(cluster))
+        }
+    };
+    db.prepare().await?;
+    let mut facts = db.limits().await?;
+    // The private cluster runs on this machine, so its CPUs are ours (those this process may use,
+    // when it is pinned); a server behind DATABASE_URL may be anywhere, and the lab does not guess.
+    if cluster.is_some() {
+        facts.cpus = std::thread::available_parallelism().map_or(0, |n| n.get() as u64);
+    }
+    Ok(OpenDatabase { db, cluster, facts })
+}
+
+/// A worker's live view of its database: the hub, and the sampler and ticker that feed it.
+fn watch(open: &OpenDatabase, no_live: bool, shutdown: &ShutdownTrigger) -> (Arc<MetricsHub>, Vec<JoinHandle<()>>) {
+    let hub = MetricsHub::new(open.facts, open.cluster.as_ref().map(PrivateCluster::refusals));
+    if no_live {
+        tracing::warn!("--no-live: no sampler, no frames");
+        return (hub, Vec::new());
+    }
+    let sampler = Sampler::new(open.db.clone(), hub.clone(), open.facts.max_connections);
+    let tasks = vec![
+        tokio::spawn(sampler.run(shutdown.subscribe())),
+        tokio::spawn(hub.clone().run_ticker(shutdown.subscribe())),
+    ];
+    (hub, tasks)
 }
 
 pub struct Application {
@@ -47,6 +118,7 @@ pub struct Application {
     state: AppState,
     trigger: ShutdownTrigger,
     tasks: Vec<JoinHandle<()>>,
+    local: Option<LocalWorkers>,
     /// Declared last so it is dropped last: the server stops after everything that used it.
     cluster: Option<PrivateCluster>,
 }
@@ -58,49 +130,60 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|source| StartError::Bind { addr: config.listen, source })?;
-
-        let (db, cluster) = match &config.database_url {
-            Some(url) => {
-                tracing::info!("using the PostgreSQL server from DATABASE_URL");
-                (Database::from_url(url).map_err(StartError::BadUrl)?, None)
-            }
-            None => {
-                let cluster = PrivateCluster::start(ClusterOptions {
-                    dir: config.data_dir.clone(),
-                    bin_dir: config.pg_bin_dir.clone(),
-                    port: config.pg_port,
-                    max_connections: config.max_connections,
-                    tls_only: config.pg_tls_only,
-                })
-                .await?;
-                (Database::private(&cluster), Some(cluster))
-            }
-        };
-        db.prepare().await?;
-        let mut limits = db.limits().await?;
-        // The private cluster runs on this machine, so its CPUs are ours; a server behind
-        // DATABASE_URL may be anywhere, and the lab does not guess.
-        if cluster.is_some() {
-            limits.cpus = std::thread::available_parallelism().map_or(0, |n| n.get() as u64);
-        }
+        let open = open_database(&config.database).await?;
+        let identity = Identity::load(&config.database.data_dir.join("cookie.key"), config.instructor_token.clone())?;
 
         let trigger = ShutdownTrigger::new();
-        let hub = MetricsHub::new(limits, cluster.as_ref().map(PrivateCluster::refusals));
         let admin = PgPoolOptions::new()
-            .max_connections(2)
+            .max_connections(COORDINATOR_POOL)
             .acquire_timeout(Duration::from_secs(2))
-            .connect_lazy_with(db.admin(app_name::ADMIN));
-        let store = Arc::new(RunStore::new(admin.clone()));
-        store.load().await.map_err(|StoreError::Database(e)| StartError::Database(e))?;
-        let (queue, runner) = RunQueue::new(
-            db.clone(),
-            hub.clone(),
-            store,
-            config.max_queued_runs as usize,
-            config.max_queued_per_learner as usize,
-            config.learner_max_requests,
-        );
-        let demo_spec = poollab_shared::PoolSpec { max_connections: config.demo_pool_size, ..Default::default() };
+            .connect_lazy_with(open.db.admin(app_name::ADMIN));
+        let caps = Caps {
+            capacity: config.max_queued_runs as usize,
+            per_learner: config.max_queued_per_learner as usize,
+            per_address: config.max_queued_per_address as usize,
+            learner_max_requests: config.learner_max_requests,
+        };
+        let coordinator = Coordinator::new(admin.clone(), caps).await?;
+        let mut tasks = coordinator.spawn_tasks(&trigger.subscribe());
+
+        // Who carries out the runs: the built-in worker on the coordinator's own database, N local
+        // worker processes, or only workers that join from elsewhere.
+        let mut worker_secret = config.worker_secret.clone().filter(|s| !s.is_empty());
+        let mut local = None;
+        match config.workers {
+            None => {
+                let (hub, watching) = watch(&open, config.database.no_live, &trigger);
+                tasks.extend(watching);
+                let worker = Worker::new(EMBEDDED_WORKER.into(), Vec::new(), open.db.clone(), open.facts, hub);
+                let (worker_end, coordinator_end) = pair();
+                tasks.push(tokio::spawn(coordinator.clone().attach(coordinator_end, trigger.subscribe())));
+                let shutdown = trigger.subscribe();
+                tasks.push(tokio::spawn(async move { worker.serve(worker_end, shutdown).await }));
+            }
+            Some(0) => tracing::info!("no local worker: runs wait for workers to join"),
+            Some(n) => {
+                let secret = worker_secret.get_or_insert_with(|| {
+                    let bytes: [u8; 24] = rand::random();
+                    bytes.iter().map(|b| format!("{b:02x}")).collect()
+                });
+                let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+                let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
+                let spec = LocalWorkerSpec {
+                    exe: std::env::current_exe().map_err(StartError::NoExe)?,
+                    coordinator: format!("http://{host}:{}", addr.port()),
+                    secret: secret.clone(),
+                    data_dir: config.database.data_dir.clone(),
+                    max_connections: config.database.max_connections,
+                    pg_bin_dir: config.database.pg_bin_dir.clone(),
+                    pg_tls_only: config.database.pg_tls_only,
+                };
+                local = Some(LocalWorkers::start(n as usize, spec, trigger.subscribe()));
+            }
+        }
+
+        let demo_spec = PoolSpec { max_connections: config.demo_pool_size, ..Default::default() };
+        let db = open.db.clone();
         let state = AppState::new(Shared {
             demo_naive: NaiveStrategy::new(db.app(app_name::DEMO_NAIVE), Arc::new(LiveCounters::default())),
             // A ping before every acquire would double each demo request's round trips; a ping
@@ -111,25 +194,18 @@ impl Application {
                 Arc::new(LiveCounters::default()),
                 Duration::from_secs(1),
             ),
-            db: db.clone(),
+            db,
             admin,
-            queue,
-            hub: hub.clone(),
+            coordinator,
+            identity,
+            worker_secret,
             prom: Arc::new(PromMetrics::new()),
             lessons,
             libraries,
-            class: Arc::new(crate::class::Class::new(config.instructor_token.clone())),
             shutdown: trigger.subscribe(),
         });
-        let mut tasks = vec![tokio::spawn(runner.run(trigger.subscribe()))];
-        if config.no_live {
-            tracing::warn!("--no-live: no sampler, no frames");
-        } else {
-            tasks.push(tokio::spawn(Sampler::new(db, hub.clone(), limits.max_connections).run(trigger.subscribe())));
-            tasks.push(tokio::spawn(hub.run_ticker(trigger.subscribe())));
-        }
         let router = web::app(state.clone(), config.static_dir.as_deref());
-        Ok(Application { listener, router, state, trigger, tasks, cluster })
+        Ok(Application { listener, router, state, trigger, tasks, local, cluster: open.cluster })
     }
 
     /// Where to point a browser: an unspecified listen address (0.0.0.0) becomes localhost.
@@ -158,14 +234,15 @@ impl Application {
     pub async fn run_until(mut self, signal: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let trigger = self.trigger.clone();
         let mut stopping = self.trigger.subscribe();
-        let result = axum::serve(self.listener, self.router)
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(async move {
                 tokio::select! {
                     _ = signal => {}
                     _ = stopping.recv() => {}
                 }
                 // The graceful shutdown waits for open connections: tell the long-lived ones
-                // (websockets) and the background tasks to finish now.
+                // (websockets, workers' links) and the background tasks to finish now.
                 trigger.fire();
             })
             .await;
@@ -175,6 +252,9 @@ impl Application {
                 tracing::warn!("a background task did not stop in time");
             }
         }
+        if let Some(local) = self.local.take() {
+            local.stopped().await;
+        }
         self.state.demo_pooled.pool().close().await;
         self.state.admin.close().await;
         if let Some(mut cluster) = self.cluster.take() {
@@ -182,4 +262,50 @@ impl Application {
         }
         result
     }
+}
+
+/// `poollab worker`: opens its database, watches it, and stays joined to its coordinator until
+/// `signal`; then stops its PostgreSQL.
+pub async fn run_worker(
+    config: WorkerConfig,
+    cpus: Vec<u32>,
+    signal: impl Future<Output = ()>,
+) -> Result<(), StartError> {
+    let url = crate::worker::remote::link_url(&config.coordinator).map_err(|e| StartError::Worker(e.to_string()))?;
+    let mut open = open_database(&config.database).await?;
+    let trigger = ShutdownTrigger::new();
+    let (hub, tasks) = watch(&open, config.database.no_live, &trigger);
+    let name = config.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(host_name);
+    let worker = Worker::new(name, cpus, open.db.clone(), open.facts, hub);
+    let joined = crate::worker::remote::join(&worker, url, config.worker_secret.clone(), trigger.subscribe());
+    tokio::pin!(joined);
+    tokio::select! {
+        _ = &mut joined => {}
+        _ = signal => {
+            // The worker stops the run it has (if any) and waits for it, then leaves.
+            trigger.fire();
+            joined.await;
+        }
+    }
+    trigger.fire();
+    stop_tasks(tasks).await;
+    if let Some(mut cluster) = open.cluster.take() {
+        tokio::task::spawn_blocking(move || cluster.stop()).await.ok();
+    }
+    Ok(())
+}
+
+async fn stop_tasks(tasks: Vec<JoinHandle<()>>) {
+    for task in tasks {
+        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    }
+}
+
+/// This machine's name, for a worker that was not given one.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "worker".to_owned())
 }

@@ -20,7 +20,8 @@ use crate::summary::{ErrorKind, LatencySummary, Summary};
 use crate::sweep::SweepPoint;
 
 /// What the lab knows of the server a run went to.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ServerFacts {
     /// The server's `max_connections`.
     pub max_connections: u64,

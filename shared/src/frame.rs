@@ -30,6 +30,9 @@ pub struct Frame {
     /// The run's PgBouncer, as its own `SHOW POOLS` tells (none when the run has no pooler).
     pub pooler: Option<PoolerFrame>,
     pub server: ServerFrame,
+    /// The worker whose server and run these figures are (none from a lab older than workers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
 }
 
 /// A PgBouncer's view of the run's traffic: its clients (the app's connections) and the server
@@ -263,6 +266,9 @@ pub enum ServerMessage {
     Run(RunView),
     /// The classroom's state: sent after `hello` and whenever the instructor changes it.
     Class(ClassState),
+    /// The line and the workers: sent after `hello` and whenever either changes (at most a few
+    /// times a second).
+    Line(crate::line::LineView),
     /// Answer to a client's ping.
     Pong,
     /// The client sent something the server did not understand; the socket stays open.
@@ -305,6 +311,13 @@ pub struct FollowStep {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     Ping,
+    /// Only this learner's runs, the instructor's runs, and `run` (a run the page shows, anyone's)
+    /// send their frames to this socket from now on. A socket that never sends it hears every
+    /// run's frames, as before workers let several runs go at once.
+    Watch {
+        #[serde(default)]
+        run: Option<String>,
+    },
 }
 
 #[cfg(test)]
@@ -320,6 +333,10 @@ mod tests {
         let ping: ClientMessage = serde_json::from_str(r#"{"type":"ping"}"#).unwrap();
         assert!(serde_json::from_str::<ServerMessage>(r#"{"type":"shout"}"#).is_err());
         assert_eq!(ping, ClientMessage::Ping);
+        let watch: ClientMessage = serde_json::from_str(r#"{"type":"watch","run":"ab12"}"#).unwrap();
+        assert_eq!(watch, ClientMessage::Watch { run: Some("ab12".into()) });
+        let mine: ClientMessage = serde_json::from_str(r#"{"type":"watch"}"#).unwrap();
+        assert_eq!(mine, ClientMessage::Watch { run: None });
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"shout"}"#).is_err());
     }
 }

@@ -17,6 +17,7 @@
 //! - [`figures`]: every figure a lesson may name (of the spec, the server, the run's summary).
 //! - [`expr`]: the arithmetic lessons write their models and goals in.
 //! - [`class`]: what learners report to their instructor, and the class's predictions.
+//! - [`line`]: the line runs wait in, and the workers that carry them out.
 
 pub mod class;
 pub mod expr;
@@ -25,6 +26,7 @@ pub mod frame;
 pub mod lesson;
 pub mod libraries;
 pub mod limits;
+pub mod line;
 pub mod spec;
 pub mod summary;
 pub mod sweep;
@@ -39,6 +41,7 @@ pub use frame::{
 pub use lesson::{ChartName, Goal, GoalError, Lesson, Model, Moment, Part, Prediction, Step, StepView};
 pub use libraries::{KnobNames, Libraries, LibraryName, Source};
 pub use limits::{Limits, SpecError, ValidRunSpec};
+pub use line::{ClassLine, LineEntry, LinePlace, LineView, WorkerState, WorkerView};
 pub use spec::{
     BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, OutageMode, OutageSpec, PoolSpec, PoolerMode,
     PoolerSpec, Query, RunSpec, Statements, Strategy, Tls, WorkSpec,

@@ -236,6 +236,9 @@ pub struct RunView {
     /// While queued: the run's place in line (1: next).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<u32>,
+    /// The worker that carries it out (once it has started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
     /// Every request and frame of the run: only with `GET /api/runs/{id}?timeline=true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Timeline>,

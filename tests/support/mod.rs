@@ -36,22 +36,13 @@ pub fn lab_dir() -> TempDir {
 }
 
 pub fn config(dir: &TempDir, max_connections: u32) -> Config {
-    Config {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        database_url: None,
-        data_dir: dir.path().join("lab"),
-        pg_bin_dir: None,
-        pg_port: 0,
-        pg_tls_only: false,
-        max_connections,
-        demo_pool_size: 10,
-        max_queued_runs: 16,
-        max_queued_per_learner: 16,
-        learner_max_requests: 10_000,
-        instructor_token: Some(INSTRUCTOR_TOKEN.into()),
-        no_live: false,
-        static_dir: Some(dist()),
-    }
+    let mut cfg = Config::on_free_port(dir.path().join("lab"));
+    cfg.database.max_connections = max_connections;
+    cfg.max_queued_per_learner = 16;
+    cfg.max_queued_per_address = 1_000;
+    cfg.instructor_token = Some(INSTRUCTOR_TOKEN.into());
+    cfg.static_dir = Some(dist());
+    cfg
 }
 
 /// Where Trunk builds the page.
@@ -84,6 +75,20 @@ pub async fn spawn_in(cfg: Config) -> TestApp {
 }
 
 impl TestApp {
+    /// A lab this test did not start in-process (a `poollab` it ran as a program), at `base`.
+    pub fn at(base: &str) -> TestApp {
+        let trigger = ShutdownTrigger::new();
+        TestApp {
+            base: base.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            pg_pid: None,
+            pg_dir: None,
+            trigger,
+            served: tokio::spawn(async { Ok(()) }),
+            _dir: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -169,6 +174,59 @@ impl TestApp {
     pub async fn stop(self) {
         self.trigger.fire();
         let _ = self.served.await;
+    }
+}
+
+/// A learner: a browser-like client that keeps the cookie the lab gives it.
+pub struct Learner {
+    pub http: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
+    base: String,
+}
+
+impl TestApp {
+    /// A new learner, already known to the lab (it holds the lab's signed cookie).
+    pub async fn learner(&self) -> Learner {
+        learner_of(&self.base).await
+    }
+}
+
+/// A new learner of the lab at `base`.
+pub async fn learner_of(base: &str) -> Learner {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let http = reqwest::Client::builder().cookie_provider(jar.clone()).build().expect("client");
+    let resp = http.get(format!("{base}/api/class")).send().await.expect("GET /api/class");
+    assert!(resp.headers().contains_key("set-cookie"), "a new browser is given its learner cookie");
+    Learner { http, jar, base: base.to_owned() }
+}
+
+impl Learner {
+    /// The `Cookie` header this learner's browser sends.
+    pub fn cookie(&self) -> String {
+        use reqwest::cookie::CookieStore;
+        let url = self.base.parse().expect("url");
+        self.jar.cookies(&url).and_then(|h| h.to_str().ok().map(str::to_owned)).unwrap_or_default()
+    }
+
+    /// A websocket to the lab, from this learner's browser (its cookie goes along).
+    pub async fn websocket(&self) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/ws", self.base.replace("http://", "ws://"));
+        let mut request = url.into_client_request().expect("request");
+        request.headers_mut().insert("cookie", self.cookie().parse().expect("cookie header"));
+        tokio_tungstenite::connect_async(request).await.expect("ws").0
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let resp = self.http.post(format!("{}{path}", self.base)).json(body).send().await.expect("POST");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self.http.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
     }
 }
 

@@ -1,25 +1,21 @@
-//! Where runs are kept: in memory while they are fresh, in PostgreSQL for good.
+//! Where runs are kept: in the coordinator's database, the one place that knows them.
 //!
-//! The queue and the API read runs from memory (the recent ones, including queued and running
-//! runs). Every change of a run's state is also written to the lab's own schema (`lab.runs`,
-//! `lab.run_requests`, see `migrations/`), with its frames and per-request timeline once it
-//! ends, so a run can be reopened, replayed and exported after the lab restarts. At start-up the
-//! recent runs are read back, and runs that a previous lab left queued or running are marked
-//! failed: their figures would be incomplete.
+//! Every run is a row of `lab.runs` (see `migrations/`) from the moment it joins the line to long
+//! after it ended: its spec, who submitted it, its place in line ([`crate::class::line`] puts it
+//! there and hands it to a worker), the worker that carried it out, and at the end its summary,
+//! its frames and every request's record (`lab.run_requests`), so a run can be reopened, replayed
+//! and exported after the lab restarts. Nothing about a run lives only in memory, so a restarted
+//! coordinator (or a second one) finds the line as it was.
 //!
-//! Writes go through the lab's admin pool, never a run's connections, and a failed write is
-//! logged, not fatal: the run's figures stay in memory and on the live view.
+//! Writes go through the coordinator's own pool, never a run's connections.
 
-use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
-
-use poollab_shared::{Frame, RequestRecord, RunSpec, RunState, RunView, Summary, Timeline};
-use sqlx::PgPool;
+use poollab_shared::{Frame, RequestRecord, RunSpec, RunState, RunView, Summary, SweepPoint, SweepView, Timeline};
 use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, Transaction};
 
-/// Runs kept in memory for `GET /api/runs` (the oldest finished ones are forgotten first).
-const HISTORY: usize = 200;
-/// Runs kept in the database; older ones (and their timelines) are deleted.
+/// Runs `GET /api/runs` lists.
+const RECENT: i64 = 200;
+/// Finished runs kept in the database; older ones (and their timelines) are deleted.
 pub const KEEP_RUNS: i64 = 1_000;
 
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +24,7 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
 }
 
-fn state_name(state: RunState) -> &'static str {
+pub fn state_name(state: RunState) -> &'static str {
     match state {
         RunState::Queued => "queued",
         RunState::Running => "running",
@@ -37,7 +33,7 @@ fn state_name(state: RunState) -> &'static str {
     }
 }
 
-fn parse_state(name: &str) -> RunState {
+pub fn parse_state(name: &str) -> RunState {
     match name {
         "queued" => RunState::Queued,
         "running" => RunState::Running,
@@ -46,10 +42,21 @@ fn parse_state(name: &str) -> RunState {
     }
 }
 
-type RunRow = (String, i64, String, Json<RunSpec>, Option<Json<Summary>>, Option<String>);
+/// The columns of a run view, and the row they come back as.
+pub const RUN_COLUMNS: &str = "r.id, (extract(epoch FROM r.submitted_at) * 1000)::bigint, r.state, r.spec, r.summary, \
+                               r.error, r.worker, \
+                               CASE WHEN r.state = 'queued' AND NOT coalesce(l.paused, false) THEN \
+                                 (SELECT count(*) FROM lab.runs o LEFT JOIN lab.learners ol ON ol.id = o.learner \
+                                  WHERE o.state = 'queued' AND NOT coalesce(ol.paused, false) \
+                                    AND (o.priority, o.round, o.seq) <= (r.priority, r.round, r.seq)) END";
+/// Where [`RUN_COLUMNS`] are read from.
+pub const RUN_FROM: &str = "lab.runs r LEFT JOIN lab.learners l ON l.id = r.learner";
 
-fn view_of(row: RunRow) -> RunView {
-    let (id, submitted_at_ms, state, Json(spec), summary, error) = row;
+pub type RunRow =
+    (String, i64, String, Json<RunSpec>, Option<Json<Summary>>, Option<String>, Option<String>, Option<i64>);
+
+pub fn view_of(row: RunRow) -> RunView {
+    let (id, submitted_at_ms, state, Json(spec), summary, error, worker, position) = row;
     RunView {
         id,
         state: parse_state(&state),
@@ -57,121 +64,130 @@ fn view_of(row: RunRow) -> RunView {
         submitted_at_ms: submitted_at_ms.max(0) as u64,
         summary: summary.map(|Json(s)| s),
         error,
-        position: None,
+        position: position.map(|p| p.clamp(0, i64::from(u32::MAX)) as u32),
+        worker,
         timeline: None,
     }
 }
 
-const SELECT_RUN: &str = "SELECT id, (extract(epoch FROM submitted_at) * 1000)::bigint, state, spec, summary, error \
-                          FROM lab.runs";
+/// How a run ended, as its worker (or the coordinator) says.
+#[derive(Debug)]
+pub enum Ending {
+    Done { summary: Box<Summary>, timeline: Box<Timeline> },
+    Failed(String),
+}
 
+#[derive(Clone)]
 pub struct RunStore {
-    runs: Mutex<VecDeque<RunView>>,
     db: PgPool,
 }
 
 impl RunStore {
     pub fn new(db: PgPool) -> RunStore {
-        RunStore { runs: Mutex::new(VecDeque::new()), db }
+        RunStore { db }
     }
 
-    fn lock(&self) -> MutexGuard<'_, VecDeque<RunView>> {
-        self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub fn pool(&self) -> &PgPool {
+        &self.db
     }
 
-    /// Reads the recent runs back after a restart; runs left unfinished are marked failed.
-    pub async fn load(&self) -> Result<(), StoreError> {
-        let stale = sqlx::query(
-            "UPDATE lab.runs SET state = 'failed', error = 'the lab stopped before this run finished' \
-             WHERE state IN ('queued', 'running')",
-        )
-        .execute(&self.db)
-        .await?
-        .rows_affected();
-        if stale > 0 {
-            tracing::warn!(stale, "runs left unfinished by a previous lab are marked failed");
-        }
-        let rows: Vec<RunRow> =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_RUN} ORDER BY submitted_at DESC LIMIT {HISTORY}")))
-                .fetch_all(&self.db)
-                .await?;
-        let mut runs = self.lock();
-        runs.clear();
-        runs.extend(rows.into_iter().rev().map(view_of));
-        tracing::info!(runs = runs.len(), "recent runs loaded from the database");
-        Ok(())
-    }
-
-    /// A run from memory, or else from the database.
+    /// A run, with its place in line while it waits.
     pub async fn get(&self, id: &str) -> Result<Option<RunView>, StoreError> {
-        if let Some(run) = self.lock().iter().find(|r| r.id == id).cloned() {
-            return Ok(Some(run));
-        }
-        let row: Option<RunRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT_RUN} WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&self.db)
-            .await?;
+        let row: Option<RunRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM {RUN_FROM} WHERE r.id = $1")))
+                .bind(id)
+                .fetch_optional(&self.db)
+                .await?;
         Ok(row.map(view_of))
     }
 
-    /// Newest first.
-    pub fn recent(&self) -> Vec<RunView> {
-        self.lock().iter().rev().cloned().collect()
-    }
-
-    pub fn insert(&self, run: RunView) {
-        let mut runs = self.lock();
-        if runs.len() >= HISTORY
-            && let Some(pos) = runs.iter().position(|r| matches!(r.state, RunState::Done | RunState::Failed))
-        {
-            runs.remove(pos);
-        }
-        runs.push_back(run);
-    }
-
-    pub fn update(&self, id: &str, f: impl FnOnce(&mut RunView)) -> Option<RunView> {
-        let mut runs = self.lock();
-        let run = runs.iter_mut().find(|r| r.id == id)?;
-        f(run);
-        Some(run.clone())
-    }
-
-    /// Writes a run (and, when it has ended, its timeline) to the database. Failures are logged:
-    /// the run itself is not lost, it stays in memory.
-    pub async fn save(&self, run: &RunView, timeline: Option<&Timeline>) {
-        if let Err(e) = self.try_save(run, timeline).await {
-            tracing::warn!(run = %run.id, error = %e, "could not store the run");
-        }
-    }
-
-    async fn try_save(&self, run: &RunView, timeline: Option<&Timeline>) -> Result<(), sqlx::Error> {
-        let mut tx = self.db.begin().await?;
-        sqlx::query(
-            "INSERT INTO lab.runs (id, submitted_at, state, spec, summary, error) \
-             VALUES ($1, to_timestamp($2::float8 / 1000), $3, $4, $5, $6) \
-             ON CONFLICT (id) DO UPDATE SET state = $3, summary = $5, error = $6",
-        )
-        .bind(&run.id)
-        .bind(run.submitted_at_ms as f64)
-        .bind(state_name(run.state))
-        .bind(Json(&run.spec))
-        .bind(run.summary.as_ref().map(Json))
-        .bind(&run.error)
-        .execute(&mut *tx)
+    /// The newest runs, newest first.
+    pub async fn recent(&self) -> Result<Vec<RunView>, StoreError> {
+        let rows: Vec<RunRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM {RUN_FROM} ORDER BY r.submitted_at DESC, r.seq DESC LIMIT {RECENT}"
+        )))
+        .fetch_all(&self.db)
         .await?;
-        if let Some(timeline) = timeline {
-            sqlx::query("UPDATE lab.runs SET frames = $2 WHERE id = $1")
-                .bind(&run.id)
+        Ok(rows.into_iter().map(view_of).collect())
+    }
+
+    /// Ends a run that is queued or running: its summary and timeline (kept in one transaction
+    /// with its new state, so whoever hears that a run is done can read its timeline), or why it
+    /// failed. Returns the run as it now is, or none if it had already ended (the reaper or the
+    /// instructor got there first: the first ending stands).
+    pub async fn end(&self, id: &str, ending: Ending) -> Result<Option<RunView>, StoreError> {
+        let mut tx = self.db.begin().await?;
+        let ended = match &ending {
+            Ending::Done { summary, timeline } => {
+                let updated = sqlx::query(
+                    "UPDATE lab.runs SET state = 'done', summary = $2, frames = $3, lease_until = NULL \
+                     WHERE id = $1 AND state IN ('queued', 'running')",
+                )
+                .bind(id)
+                .bind(Json(summary.as_ref()))
                 .bind(Json(&timeline.frames))
                 .execute(&mut *tx)
-                .await?;
-            insert_requests(&mut tx, &run.id, &timeline.requests).await?;
-        }
-        sqlx::query("DELETE FROM lab.runs WHERE id IN (SELECT id FROM lab.runs ORDER BY submitted_at DESC OFFSET $1)")
-            .bind(KEEP_RUNS)
+                .await?
+                .rows_affected();
+                if updated > 0 {
+                    insert_requests(&mut tx, id, &timeline.requests).await?;
+                }
+                updated
+            }
+            Ending::Failed(error) => sqlx::query(
+                "UPDATE lab.runs SET state = 'failed', error = $2, lease_until = NULL \
+                     WHERE id = $1 AND state IN ('queued', 'running')",
+            )
+            .bind(id)
+            .bind(error)
             .execute(&mut *tx)
-            .await?;
-        tx.commit().await
+            .await?
+            .rows_affected(),
+        };
+        if ended == 0 {
+            return Ok(None);
+        }
+        sqlx::query(
+            "DELETE FROM lab.runs WHERE id IN (SELECT id FROM lab.runs WHERE state IN ('done', 'failed') \
+             ORDER BY submitted_at DESC OFFSET $1)",
+        )
+        .bind(KEEP_RUNS)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.get(id).await
+    }
+
+    /// Fails every running run whose coordinator stopped renewing its lease (it stopped, or lost
+    /// its worker without hearing so): their figures would be incomplete. Returns them.
+    pub async fn reap(&self) -> Result<Vec<RunView>, StoreError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "UPDATE lab.runs SET state = 'failed', lease_until = NULL, \
+               error = 'the coordinator that handed this run to ' || coalesce(worker, 'a worker') || \
+                       ' stopped hearing from it before the run finished' \
+             WHERE state = 'running' AND (lease_until IS NULL OR lease_until < now()) RETURNING id",
+        )
+        .fetch_all(&self.db)
+        .await?;
+        let mut views = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(v) = self.get(&id).await? {
+                views.push(v);
+            }
+        }
+        Ok(views)
+    }
+
+    /// Keeps a running run's lease: its coordinator still hears from its worker.
+    pub async fn renew(&self, id: &str, lease: std::time::Duration) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE lab.runs SET lease_until = now() + make_interval(secs => $2) WHERE id = $1 AND state = 'running'",
+        )
+        .bind(id)
+        .bind(lease.as_secs_f64())
+        .execute(&self.db)
+        .await?;
+        Ok(())
     }
 
     /// The stored frames and requests of a run (empty if it has not ended).
@@ -204,11 +220,52 @@ impl RunStore {
             .collect();
         Ok(Timeline { requests, frames: frames.map(|Json(f)| f).unwrap_or_default() })
     }
+
+    /// Remembers a sweep: each pool size and the run that measures it.
+    pub async fn save_sweep(
+        &self,
+        tx: &mut Transaction<'_, Postgres>,
+        id: &str,
+        points: &[(u32, String)],
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO lab.sweeps (id, points) VALUES ($1, $2)")
+            .bind(id)
+            .bind(Json(points))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// A sweep's points, with the figures of those runs that have finished.
+    pub async fn sweep(&self, id: &str) -> Result<Option<SweepView>, StoreError> {
+        let points: Option<Json<Vec<(u32, String)>>> =
+            sqlx::query_scalar("SELECT points FROM lab.sweeps WHERE id = $1").bind(id).fetch_optional(&self.db).await?;
+        let Some(Json(points)) = points else { return Ok(None) };
+        let mut view = SweepView { id: id.to_owned(), done: true, points: Vec::with_capacity(points.len()) };
+        for (size, run_id) in points {
+            let run = self.get(&run_id).await?;
+            let state = run.as_ref().map_or(RunState::Failed, |r| r.state);
+            view.done &= matches!(state, RunState::Done | RunState::Failed);
+            let s = run.and_then(|r| r.summary).unwrap_or_default();
+            view.points.push(SweepPoint {
+                max_connections: size,
+                run_id,
+                state,
+                throughput_per_s: s.throughput_per_s,
+                latency_p50_ms: s.latency_ms.p50,
+                latency_p99_ms: s.latency_ms.p99,
+                query_p50_ms: s.query_ms.p50,
+                failed: s.failed,
+                peak_server_connections: s.peak_server_connections,
+            });
+        }
+        Ok(Some(view))
+    }
 }
 
 /// All of a run's requests in one statement: one array per column, unnested by the server.
 async fn insert_requests(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    tx: &mut Transaction<'_, Postgres>,
     run_id: &str,
     requests: &[RequestRecord],
 ) -> Result<(), sqlx::Error> {

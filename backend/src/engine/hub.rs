@@ -2,9 +2,10 @@
 //!
 //! Requests record into the running run's [`RunRecorder`]; the [`crate::engine::sampler`] reports what
 //! `pg_stat_activity` shows. A ticker asks the hub for a [`Frame`] ten times a second during a run
-//! (once a second when idle) and broadcasts it to every websocket. Each frame carries the counts
-//! since the previous one, and the run's last frame is emitted when the run ends, after its last
-//! request: so the frames of a run add up exactly to its summary.
+//! (once a second when idle) and broadcasts it; the worker passes every frame on to its
+//! coordinator, which sends it to the pages. Each frame carries the counts since the previous
+//! one, and the run's last frame is emitted when the run ends, after its last request: so the
+//! frames of a run add up exactly to its summary.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +14,6 @@ use std::time::{Duration, Instant};
 
 use poollab_shared::{
     AppFrame, CountBy, Frame, HeldConnection, InstanceFrame, OutageMode, PoolFrame, RunTotals, ServerFrame,
-    ServerMessage,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -77,8 +77,6 @@ struct HubState {
     /// picked from.
     backends: Vec<Backends>,
     last_frame: Instant,
-    /// The running run's pool as its latest frame showed it (for `/metrics`).
-    run_pool: Option<PoolFrame>,
 }
 
 /// What the hub saw of a run that ended.
@@ -100,7 +98,7 @@ pub struct Peaks {
 }
 
 pub struct MetricsHub {
-    tx: broadcast::Sender<ServerMessage>,
+    tx: broadcast::Sender<Frame>,
     /// Connects the server has refused since it started, counted from its log (the private
     /// cluster's; none with `DATABASE_URL`).
     refusals: Option<Arc<AtomicU64>>,
@@ -131,13 +129,7 @@ impl MetricsHub {
             running: watch::Sender::new(false),
             readings: watch::Sender::new(0),
             seq: AtomicU64::new(0),
-            state: Mutex::new(HubState {
-                run: None,
-                server,
-                backends: Vec::new(),
-                last_frame: Instant::now(),
-                run_pool: None,
-            }),
+            state: Mutex::new(HubState { run: None, server, backends: Vec::new(), last_frame: Instant::now() }),
         })
     }
 
@@ -149,14 +141,14 @@ impl MetricsHub {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A receiver of everything the hub broadcasts (frames and run updates).
-    pub fn subscribe(&self) -> broadcast::Receiver<ServerMessage> {
+    /// A receiver of every frame the hub makes.
+    pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
         self.tx.subscribe()
     }
 
     /// Sends to every subscriber; having none is fine.
-    pub fn broadcast(&self, msg: ServerMessage) {
-        let _ = self.tx.send(msg);
+    fn broadcast(&self, frame: Frame) {
+        let _ = self.tx.send(frame);
     }
 
     pub fn is_running(&self) -> bool {
@@ -166,16 +158,6 @@ impl MetricsHub {
     /// Changes whenever a run starts or ends.
     pub fn watch_running(&self) -> watch::Receiver<bool> {
         self.running.subscribe()
-    }
-
-    /// The `application_name` of the running run's connections, if one runs.
-    pub fn running_application(&self) -> Option<&'static str> {
-        self.lock().run.as_ref().map(|r| r.watch.fleet.application_name)
-    }
-
-    /// The running run's pool (summed over its instances) as the latest frame showed it.
-    pub fn run_pool(&self) -> Option<PoolFrame> {
-        self.lock().run_pool
     }
 
     /// The latest view of the server.
@@ -211,7 +193,7 @@ impl MetricsHub {
         let frame = self.frame(&mut st);
         let (pool_size_at_end, refused) = (frame.pool.map_or(0, |p| p.size), frame.server.refused);
         // Sent under the lock, so frames leave in `seq` order.
-        self.broadcast(ServerMessage::Frame(frame));
+        self.broadcast(frame);
         let peaks = st
             .run
             .take()
@@ -227,7 +209,6 @@ impl MetricsHub {
                 frames: r.frames,
             })
             .unwrap_or_default();
-        st.run_pool = None;
         drop(st);
         self.running.send_replace(false);
         peaks
@@ -280,7 +261,7 @@ impl MetricsHub {
         let mut st = self.lock();
         let frame = self.frame(&mut st);
         // Sent under the lock, so frames leave in `seq` order (sending never blocks).
-        self.broadcast(ServerMessage::Frame(frame));
+        self.broadcast(frame);
     }
 
     fn frame(&self, st: &mut HubState) -> Frame {
@@ -412,7 +393,6 @@ impl MetricsHub {
         run.peak_in_use = run.peak_in_use.max(frame.pool.map_or(frame.app.holding, |p| p.in_use));
         frame.pooler = run.watch.pooler.as_ref().map(|g| g.latest());
         run.frames.push(frame.clone());
-        st.run_pool = frame.pool;
         frame
     }
 

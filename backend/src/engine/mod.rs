@@ -1,6 +1,6 @@
 //! The experiment engine: what carries out a run and measures it.
 //!
-//! A run goes [`runner`] (the queue's runs, one at a time) → [`load`] (when each request is
+//! A run goes [`runner`] (a worker's executor, one run at a time) → [`load`] (when each request is
 //! released) → [`fleet`] (the app's instances, behind a cache and a [`breaker`]) → [`strategy`]
 //! (naive connect, or a pooled acquire) → [`proxy`] (distance and outages, when asked) →
 //! PostgreSQL. Every outcome goes to the run's [`recorder`]; the [`sampler`] reads the server's

@@ -1,22 +1,21 @@
-//! `/api/class`: the classroom state, and what the instructor can change.
+//! `/api/class`: the classroom state, the line, and what the instructor can change.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use poollab_shared::{ClassState, FollowStep, Limits, PredictionHistogram, RunSpec, ServerMessage, StepReport};
+use poollab_shared::{ClassLine, ClassState, FollowStep, Limits, PredictionHistogram, RunSpec, StepReport};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::class::Instructor;
-use crate::class::queue::Who;
+use crate::class::identity::{Instructor, Who};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 
 /// `GET /api/class`: whether the lab is locked and which step to follow.
-pub async fn get(State(state): State<AppState>) -> Json<ClassState> {
-    Json(state.class.state())
+pub async fn get(State(state): State<AppState>) -> Result<Json<ClassState>, AppError> {
+    Ok(Json(state.coordinator.class.refresh().await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -32,7 +31,8 @@ pub async fn lock(
     body: Result<Json<Lock>, JsonRejection>,
 ) -> Result<Json<ClassState>, AppError> {
     let Json(Lock { locked }) = body?;
-    Ok(Json(announce(&state, |c| c.locked = locked)))
+    let class = state.coordinator.class.set_locked(locked).await?;
+    Ok(Json(announce(&state, class).await))
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,12 +56,12 @@ pub async fn follow(
             return Err(AppError::unprocessable(format!("no step {} in lesson {:?}", f.step, f.lesson)));
         }
     }
-    Ok(Json(announce(&state, |c| c.follow = follow)))
+    let class = state.coordinator.class.set_follow(follow).await?;
+    Ok(Json(announce(&state, class).await))
 }
 
-fn announce(state: &AppState, f: impl FnOnce(&mut ClassState)) -> ClassState {
-    let class = state.class.update(f);
-    state.hub.broadcast(ServerMessage::Class(class.clone()));
+async fn announce(state: &AppState, class: ClassState) -> ClassState {
+    state.coordinator.announce_class(class.clone()).await;
     class
 }
 
@@ -73,30 +73,32 @@ pub async fn report(
 ) -> Result<StatusCode, AppError> {
     let Json(report) = body?;
     let Who::Learner(learner) = who else { return Ok(StatusCode::NO_CONTENT) };
-    if !state.class.report(&learner, report) {
+    if !state.coordinator.class.report(&learner.id, report).await? {
         return Err(AppError::Forbidden("the class is full: no more learners' progress is kept".into()));
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/class/progress` (instructor): every learner's steps.
-pub async fn progress(_: Instructor, State(state): State<AppState>) -> Json<Value> {
+pub async fn progress(_: Instructor, State(state): State<AppState>) -> Result<Json<Value>, AppError> {
     let learners: Vec<Value> = state
+        .coordinator
         .class
-        .progress_snapshot()
+        .progress()
+        .await?
         .into_iter()
         .map(|(id, p)| json!({ "learner": id, "name": p.name, "steps": p.steps.into_values().collect::<Vec<_>>() }))
         .collect();
-    Json(json!({ "learners": learners }))
+    Ok(Json(json!({ "learners": learners })))
 }
 
 /// `GET /api/class/progress.csv` (instructor): one row per learner and step.
-pub async fn progress_csv(_: Instructor, State(state): State<AppState>) -> impl IntoResponse {
+pub async fn progress_csv(_: Instructor, State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
     let field = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     // Names are the learners' own words: quoted, so a comma cannot shift the columns.
     let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
     let mut csv = String::from("learner,name,lesson,step,prediction,measured,passed,close\n");
-    for (id, p) in state.class.progress_snapshot() {
+    for (id, p) in state.coordinator.class.progress().await? {
         for r in p.steps.values() {
             csv.push_str(&format!(
                 "{},{},{},{},{},{},{},{}\n",
@@ -111,13 +113,13 @@ pub async fn progress_csv(_: Instructor, State(state): State<AppState>) -> impl 
             ));
         }
     }
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (header::CONTENT_DISPOSITION, "attachment; filename=\"poollab-class.csv\""),
         ],
         csv,
-    )
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,8 +133,8 @@ pub async fn predictions(
     _: Instructor,
     State(state): State<AppState>,
     Query(q): Query<StepQuery>,
-) -> Json<PredictionHistogram> {
-    Json(state.class.predictions(&q.lesson, q.step))
+) -> Result<Json<PredictionHistogram>, AppError> {
+    Ok(Json(state.coordinator.class.predictions(&q.lesson, q.step).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,26 +163,53 @@ pub async fn arm_burst(
         ..run.clone()
     };
     largest.validate().map_err(|e| AppError::unprocessable(e.to_string()))?;
-    let class = state.class.arm_burst(run, per_click);
-    state.hub.broadcast(ServerMessage::Class(class.clone()));
-    Ok(Json(class))
+    let class = state.coordinator.class.arm_burst(run, per_click).await?;
+    Ok(Json(announce(&state, class).await))
 }
 
 /// `POST /api/class/burst/click` (a learner): joins the armed burst (once per learner).
 pub async fn click_burst(who: Who, State(state): State<AppState>) -> Result<Json<ClassState>, AppError> {
-    let Who::Learner(learner) = who else { return Ok(Json(state.class.state())) };
-    let class = state.class.click_burst(&learner).ok_or(AppError::NoBurst)?;
-    state.hub.broadcast(ServerMessage::Class(class.clone()));
-    Ok(Json(class))
+    let Who::Learner(learner) = who else { return Ok(Json(state.coordinator.class.state())) };
+    let class = state.coordinator.class.click_burst(&learner.id).await?.ok_or(AppError::NoBurst)?;
+    Ok(Json(announce(&state, class).await))
 }
 
 /// `POST /api/class/burst/fire` (instructor): everyone's clicks fire at once as one run, which
 /// goes first in line and which every page watches. `202 {"id": ..., "requests": ...}`.
 pub async fn fire_burst(_: Instructor, State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), AppError> {
-    let (spec, class) = state.class.take_burst().ok_or(AppError::NoBurst)?;
-    state.hub.broadcast(ServerMessage::Class(class));
+    let (spec, class) = state.coordinator.class.take_burst().await?.ok_or(AppError::NoBurst)?;
+    announce(&state, class).await;
     let requests = spec.requests;
     let spec = spec.validate().map_err(|e| AppError::unprocessable(e.to_string()))?;
-    let run = state.queue.submit(spec, &Who::Instructor).await?;
+    let run = state.coordinator.submit(&Who::Instructor, spec).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": run.id, "requests": requests }))))
+}
+
+/// `GET /api/class/line` (instructor): who runs on which worker, who waits, who is paused.
+pub async fn line(_: Instructor, State(state): State<AppState>) -> Result<Json<ClassLine>, AppError> {
+    let c = &state.coordinator;
+    Ok(Json(c.line.for_instructor(c.workers.views()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pause {
+    paused: bool,
+}
+
+/// `POST /api/class/learners/{id}/pause {"paused": true}` (instructor): the learner's waiting runs
+/// keep their place but none starts, and new ones get `423`, until `{"paused": false}`.
+pub async fn pause(
+    _: Instructor,
+    State(state): State<AppState>,
+    Path(learner): Path<String>,
+    body: Result<Json<Pause>, JsonRejection>,
+) -> Result<StatusCode, AppError> {
+    let Json(Pause { paused }) = body?;
+    if !state.coordinator.line.knows(&learner).await? {
+        return Err(AppError::LearnerNotFound(learner));
+    }
+    state.coordinator.line.pause(&learner, paused).await?;
+    state.coordinator.changed().await;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use poollab_shared::ErrorKind;
 use serde_json::json;
 
+use crate::class::line::LineError;
+use crate::coordinator::CoordinatorError;
 use crate::db::store::StoreError;
-use crate::engine::runner::QueueError;
 use crate::engine::strategy::RequestError;
 
 #[derive(Debug, thiserror::Error)]
@@ -23,18 +24,25 @@ pub enum AppError {
     RunNotFound(String),
     #[error("no sweep with id {0}")]
     SweepNotFound(String),
+    #[error("run {0} has already ended")]
+    AlreadyEnded(String),
+    #[error("no learner with id {0}")]
+    LearnerNotFound(String),
     #[error("the instructor token is wrong")]
     Unauthorized,
     #[error("{0}")]
     Forbidden(String),
-    #[error("the lab is locked by the instructor: only the instructor's runs go for now")]
-    Locked,
     #[error("no class burst is armed")]
     NoBurst,
+    #[error("no worker may join this lab: start it with --worker-secret (or POOLLAB_WORKER_SECRET)")]
+    NoWorkerSecret,
+    /// A route that asks who is calling was served without the identity middleware (a bug).
+    #[error("the lab could not tell who is asking")]
+    NoIdentity,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
-    QueueFull(#[from] QueueError),
+    Line(#[from] LineError),
     /// A demo request failed at the database.
     #[error("{}", .0.message)]
     Request(RequestError),
@@ -45,6 +53,22 @@ impl From<JsonRejection> for AppError {
         // axum's own status: 400 for syntax errors, 415 for a wrong content type, 422 when the
         // JSON is well-formed but not a valid run (the message then names the field).
         AppError::BadRequest { status: rejection.status(), message: rejection.body_text() }
+    }
+}
+
+impl From<CoordinatorError> for AppError {
+    fn from(e: CoordinatorError) -> Self {
+        match e {
+            CoordinatorError::Line(e) => AppError::Line(e),
+            CoordinatorError::Store(e) => AppError::Store(e),
+            CoordinatorError::Database(e) => AppError::Store(StoreError::Database(e)),
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Store(StoreError::Database(e))
     }
 }
 
@@ -65,17 +89,29 @@ impl IntoResponse for AppError {
             }
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, Json(json!({ "error": message }))).into_response(),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),
-            AppError::Locked => (StatusCode::LOCKED, Json(json!({ "error": message }))).into_response(),
+            AppError::LearnerNotFound(_) => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
+            AppError::AlreadyEnded(_) => (StatusCode::CONFLICT, Json(json!({ "error": message }))).into_response(),
             AppError::NoBurst => (StatusCode::CONFLICT, Json(json!({ "error": message }))).into_response(),
+            AppError::NoWorkerSecret => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),
+            AppError::NoIdentity => {
+                tracing::error!("a route asked who is calling without the identity middleware");
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": message }))).into_response()
+            }
             AppError::Store(e) => {
-                tracing::warn!(error = %e, "run store");
+                tracing::warn!(error = %e, "coordinator database");
                 (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": message }))).into_response()
             }
-            AppError::QueueFull(QueueError::TooBig { .. }) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "error": message }))).into_response()
-            }
-            AppError::QueueFull(_) => {
-                (StatusCode::TOO_MANY_REQUESTS, Json(json!({ "error": message }))).into_response()
+            AppError::Line(e) => {
+                let status = match e {
+                    LineError::TooBig { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                    LineError::Locked | LineError::Paused => StatusCode::LOCKED,
+                    LineError::Database(e) => {
+                        tracing::warn!(error = %e, "the line");
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
+                    _ => StatusCode::TOO_MANY_REQUESTS,
+                };
+                (status, Json(json!({ "error": message }))).into_response()
             }
             AppError::Request(e) => {
                 let status = match e.kind {

@@ -16,16 +16,19 @@ mod metrics;
 mod page;
 mod runs;
 mod sweeps;
+mod workers;
 mod ws;
 
 use std::path::Path;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
+use crate::class::identity::identify;
 use crate::web::state::AppState;
 
 /// Largest request body accepted (a run spec is a few hundred bytes).
@@ -33,10 +36,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The whole HTTP surface of the lab (see DESIGN.md for the contract).
 pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
-    let api = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/demo/naive", get(demo::naive))
-        .route("/demo/pooled", get(demo::pooled))
+    // Routes that ask who is calling: each request leaves knowing its learner (a signed cookie).
+    let identified = Router::new()
         .route("/api/lessons", get(lessons::list))
         .route("/api/libraries", get(lessons::libraries))
         .route("/api/libraries/table", get(lessons::library_table))
@@ -46,18 +47,27 @@ pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
         .route("/api/class/progress", post(class::report).get(class::progress))
         .route("/api/class/progress.csv", get(class::progress_csv))
         .route("/api/class/predictions", get(class::predictions))
+        .route("/api/class/line", get(class::line))
+        .route("/api/class/learners/{id}/pause", post(class::pause))
         .route("/api/class/burst", post(class::arm_burst))
         .route("/api/class/burst/click", post(class::click_burst))
         .route("/api/class/burst/fire", post(class::fire_burst))
         .route("/api/runs", post(runs::create).get(runs::list))
         .route("/api/runs/{id}", get(runs::get))
+        .route("/api/runs/{id}/cancel", post(runs::cancel))
         .route("/api/runs/{id}/requests.csv", get(runs::requests_csv))
         .route("/api/sweeps", post(sweeps::create))
         .route("/api/sweeps/{id}", get(sweeps::get))
-        .route("/ws", get(ws::upgrade))
-        .route("/metrics", get(metrics::prometheus))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state);
+        .route("/ws", get(ws::upgrade));
+    // Routes that do not: health, metrics, the workers' door, and the demo endpoints, which are
+    // measured against pgbench and must not sign a cookie per request.
+    let anonymous = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/demo/naive", get(demo::naive))
+        .route("/demo/pooled", get(demo::pooled))
+        .route("/api/workers", get(workers::list))
+        .route("/api/workers/connect", get(workers::connect))
+        .route("/metrics", get(metrics::prometheus));
     let page = match static_dir {
         Some(dir) if dir.join("index.html").is_file() => {
             let index = dir.join("index.html");
@@ -80,6 +90,13 @@ pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
     };
     // The page goes out compressed by the build (brotli or gzip, whichever the browser takes), so
     // a classroom's Wi-Fi carries a fraction of the wasm. The API stays uncompressed: its answers
-    // are small, and the demo endpoints are measured against pgbench.
-    api.merge(page).layer(TraceLayer::new_for_http())
+    // are small, and the demo endpoints are measured against pgbench. Loading the page gives a new
+    // browser its learner cookie.
+    identified
+        .merge(page)
+        .layer(from_fn_with_state(state.clone(), identify))
+        .merge(anonymous)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }

@@ -1,4 +1,4 @@
-//! `/api/runs`: start runs, read them back (with their timeline), export them.
+//! `/api/runs`: start runs, read them back (with their timeline), export them, cancel them.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -9,23 +9,20 @@ use poollab_shared::{RequestRecord, RunView, ValidRunSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::class::queue::Who;
+use crate::class::identity::{Instructor, Who};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 
 /// `POST /api/runs`: validates the spec (deserializing a `ValidRunSpec` checks every range) and
-/// queues the run, fairly among learners (the instructor's first). `202 {"id": ...}`; a locked
-/// lab is a `423` for learners, a learner with too many runs waiting a `429`.
+/// puts the run in line, fairly among learners (the instructor's first). `202 {"id": ...}`; a
+/// locked lab (or a paused learner) is a `423`, too many runs waiting a `429`.
 pub async fn create(
     who: Who,
     State(state): State<AppState>,
     body: Result<Json<ValidRunSpec>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let Json(spec) = body?;
-    if state.class.is_locked() && who != Who::Instructor {
-        return Err(AppError::Locked);
-    }
-    let run = state.queue.submit(spec, &who).await?;
+    let run = state.coordinator.submit(&who, spec).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": run.id, "state": run.state }))))
 }
 
@@ -37,7 +34,7 @@ pub struct RunQuery {
 }
 
 async fn find(state: &AppState, id: &str) -> Result<RunView, AppError> {
-    state.queue.store().get(id).await?.ok_or_else(|| AppError::RunNotFound(id.to_owned()))
+    state.coordinator.store.get(id).await?.ok_or_else(|| AppError::RunNotFound(id.to_owned()))
 }
 
 /// `GET /api/runs/{id}[?timeline=true]`. With the timeline this is also the JSON export.
@@ -48,7 +45,7 @@ pub async fn get(
 ) -> Result<Json<RunView>, AppError> {
     let mut run = find(&state, &id).await?;
     if query.timeline {
-        run.timeline = Some(state.queue.store().timeline(&id).await?);
+        run.timeline = Some(state.coordinator.store.timeline(&id).await?);
     }
     Ok(Json(run))
 }
@@ -59,7 +56,7 @@ pub async fn requests_csv(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
     find(&state, &id).await?;
-    let timeline = state.queue.store().timeline(&id).await?;
+    let timeline = state.coordinator.store.timeline(&id).await?;
     let mut csv = String::with_capacity(64 * (timeline.requests.len() + 1));
     csv.push_str(RequestRecord::CSV_HEADER);
     csv.push('\n');
@@ -75,6 +72,17 @@ pub async fn requests_csv(
 }
 
 /// Recent runs, newest first.
-pub async fn list(State(state): State<AppState>) -> Json<Vec<RunView>> {
-    Json(state.queue.store().recent())
+pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<RunView>>, AppError> {
+    Ok(Json(state.coordinator.store.recent().await?))
+}
+
+/// `POST /api/runs/{id}/cancel` (instructor): takes a waiting run out of line, or stops a running
+/// one (it ends `failed`, "cancelled by the instructor"). `202`, or `409` if it has already ended.
+pub async fn cancel(
+    _: Instructor,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    find(&state, &id).await?;
+    if state.coordinator.cancel(&id).await? { Ok(StatusCode::ACCEPTED) } else { Err(AppError::AlreadyEnded(id)) }
 }

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
+use crate::class::identity::Identity;
+use crate::coordinator::Coordinator;
 use crate::db::Database;
-use crate::engine::hub::MetricsHub;
-use crate::engine::runner::RunQueue;
 use crate::engine::strategy::{NaiveStrategy, PooledStrategy};
 use crate::shutdown::Shutdown;
 use crate::web::prom::PromMetrics;
@@ -34,18 +34,21 @@ impl Deref for AppState {
 }
 
 pub struct Shared {
+    /// The coordinator's database (its state, and the demo endpoints' table).
     pub db: Database,
-    /// A small pool for the lab's own checks (`/healthz`), apart from every run.
+    /// A small pool for the lab's own checks (`/healthz`) and its state, apart from every run.
     pub admin: PgPool,
     /// `GET /demo/naive`: connect, query, close.
     pub demo_naive: NaiveStrategy,
     /// `GET /demo/pooled`: the lab's long-lived shared pool.
     pub demo_pooled: PooledStrategy,
-    pub queue: RunQueue,
-    pub hub: Arc<MetricsHub>,
+    /// The line, the class, the store, the workers, the feed to the pages.
+    pub coordinator: Arc<Coordinator>,
+    /// Who is asking: the instructor's token, learners' signed cookies.
+    pub identity: Identity,
+    /// The secret a worker shows to join (none: no worker may join from outside).
+    pub worker_secret: Option<String>,
     pub prom: Arc<PromMetrics>,
-    /// The classroom: the instructor's token, the lock, the step to follow.
-    pub class: Arc<crate::class::Class>,
     /// The course (`GET /api/lessons`).
     pub lessons: Arc<Vec<poollab_shared::Lesson>>,
     /// Every library's names for the pool knobs (`GET /api/libraries`).

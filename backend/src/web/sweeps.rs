@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use poollab_shared::{SweepSpec, SweepView};
 use serde_json::{Value, json};
 
-use crate::class::queue::Who;
+use crate::class::identity::Who;
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 
@@ -20,16 +20,13 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let Json(sweep) = body?;
     let runs = sweep.runs().map_err(|e| AppError::unprocessable(e.to_string()))?;
-    if state.class.is_locked() && who != Who::Instructor {
-        return Err(AppError::Locked);
-    }
-    let id = state.queue.submit_sweep(&sweep, runs, &who).await?;
-    let view = state.queue.sweep(&id).await.ok_or_else(|| AppError::SweepNotFound(id.clone()))?;
+    let id = state.coordinator.submit_sweep(&who, &sweep, runs).await?;
+    let view = state.coordinator.store.sweep(&id).await?.ok_or_else(|| AppError::SweepNotFound(id.clone()))?;
     let runs: Vec<&str> = view.points.iter().map(|p| p.run_id.as_str()).collect();
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id, "runs": runs }))))
 }
 
 /// `GET /api/sweeps/{id}`: each size's throughput and latency, once its run is done.
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<SweepView>, AppError> {
-    state.queue.sweep(&id).await.map(Json).ok_or(AppError::SweepNotFound(id))
+    state.coordinator.store.sweep(&id).await?.map(Json).ok_or(AppError::SweepNotFound(id))
 }

@@ -1,0 +1,221 @@
+//! The coordinator: the page, the API, the class and the line, and the workers it hands runs to.
+//!
+//! Runs join the line ([`crate::class::line`]) in the coordinator's database. Each worker joined
+//! to the coordinator has a dispatcher ([`dispatch`]) that, whenever its worker is free and its
+//! database answers, takes the first waiting run, sends it to the worker, passes the worker's
+//! frames on to the pages, and stores how the run ended. Everything the pages hear goes through
+//! the [`feed`]; the workers and what they do are in the [`registry`].
+//!
+//! Nothing that must survive lives only here: the line, the class, progress and sweeps are rows
+//! in the database, a running run holds a lease its dispatcher renews (a coordinator that stops
+//! renewing it, because it stopped, loses the run: the reaper of any coordinator
+//! fails it), and changes are announced with PostgreSQL's `NOTIFY`, so a second coordinator on
+//! the same database hears the line, the class and the runs change ([`notify`]). Live frames go
+//! only to the pages of the coordinator the run's worker is joined to.
+
+pub mod dispatch;
+pub mod feed;
+pub mod notify;
+pub mod registry;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use poollab_shared::{ClassState, RunView, ServerMessage, SweepSpec, ValidRunSpec};
+use sqlx::PgPool;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use crate::class::Class;
+use crate::class::identity::Who;
+use crate::class::line::{Caps, Line, LineError};
+use crate::coordinator::feed::Feed;
+use crate::coordinator::notify::Notice;
+use crate::coordinator::registry::Workers;
+use crate::db::store::{Ending, RunStore, StoreError};
+use crate::shutdown::Shutdown;
+use crate::worker::protocol::ToWorker;
+
+/// How often the line's new picture may go out to the pages (changes in between are gathered).
+const LINE_ANNOUNCE_GAP: Duration = Duration::from_millis(250);
+/// How often runs whose lease ran out are looked for.
+const REAP_EVERY: Duration = Duration::from_secs(3);
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoordinatorError {
+    #[error(transparent)]
+    Line(#[from] LineError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the coordinator's database is unreachable: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+pub struct Coordinator {
+    /// This process's id among coordinators (a notice it sent comes back to it, and is skipped).
+    pub id: String,
+    pub store: RunStore,
+    pub line: Line,
+    pub class: Class,
+    pub feed: Feed,
+    pub workers: Workers,
+    /// Runs may be waiting: free workers look.
+    wake: Notify,
+    /// The line or the workers changed: the pages get a new picture of the line.
+    line_changed: Notify,
+    db: PgPool,
+}
+
+impl Coordinator {
+    pub async fn new(db: PgPool, caps: Caps) -> Result<Arc<Coordinator>, sqlx::Error> {
+        let id: [u8; 6] = rand::random();
+        Ok(Arc::new(Coordinator {
+            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            store: RunStore::new(db.clone()),
+            line: Line::new(db.clone(), caps),
+            class: Class::load(db.clone()).await?,
+            feed: Feed::default(),
+            workers: Workers::default(),
+            wake: Notify::new(),
+            line_changed: Notify::new(),
+            db,
+        }))
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.db
+    }
+
+    /// The coordinator's own tasks: the line's announcer, the reaper, the listener for other
+    /// coordinators' notices.
+    pub fn spawn_tasks(self: &Arc<Self>, shutdown: &Shutdown) -> Vec<JoinHandle<()>> {
+        vec![
+            tokio::spawn(self.clone().announce_line(shutdown.clone())),
+            tokio::spawn(self.clone().reap(shutdown.clone())),
+            tokio::spawn(self.clone().listen(shutdown.clone())),
+        ]
+    }
+
+    /// Puts a run in line and tells everyone.
+    pub async fn submit(&self, who: &Who, spec: ValidRunSpec) -> Result<RunView, CoordinatorError> {
+        let id = self.line.submit(who, spec).await?;
+        let view = self.store.get(&id).await?.ok_or(LineError::Full(0))?;
+        self.announce_run(view.clone()).await;
+        self.changed().await;
+        Ok(view)
+    }
+
+    /// Puts a sweep's runs in line; returns the sweep's id.
+    pub async fn submit_sweep(
+        &self,
+        who: &Who,
+        sweep: &SweepSpec,
+        runs: Vec<ValidRunSpec>,
+    ) -> Result<String, CoordinatorError> {
+        let (id, runs) = self.line.submit_sweep(who, sweep, runs).await?;
+        for run in runs {
+            if let Some(view) = self.store.get(&run).await? {
+                self.announce_run(view).await;
+            }
+        }
+        self.changed().await;
+        Ok(id)
+    }
+
+    /// A run's new state, for every page (here and on other coordinators).
+    pub async fn announce_run(&self, view: RunView) {
+        let id = view.id.clone();
+        self.feed.send(&ServerMessage::Run(view));
+        self.tell_others(Notice::Run { id }).await;
+    }
+
+    /// The class's new state, for every page.
+    pub async fn announce_class(&self, class: ClassState) {
+        self.feed.send(&ServerMessage::Class(class));
+        self.tell_others(Notice::Class).await;
+    }
+
+    /// The line changed: free workers look for a run, pages get its new picture, and so do other
+    /// coordinators.
+    pub async fn changed(&self) {
+        self.changed_here();
+        self.tell_others(Notice::Line).await;
+    }
+
+    /// The line or the workers changed, as only this coordinator needs to know.
+    pub fn changed_here(&self) {
+        self.wake.notify_waiters();
+        self.line_changed.notify_one();
+    }
+
+    /// Stops a run: takes it out of line, or tells the worker carrying it out to stop. False when
+    /// it had already ended (or never existed).
+    pub async fn cancel(&self, id: &str) -> Result<bool, CoordinatorError> {
+        if self.line.cancel_waiting(id).await? {
+            if let Some(view) = self.store.get(id).await? {
+                self.announce_run(view).await;
+            }
+            self.changed().await;
+            return Ok(true);
+        }
+        if let Some(orders) = self.workers.carrying(id) {
+            return Ok(orders.send(ToWorker::Cancel { id: id.to_owned() }).await.is_ok());
+        }
+        match self.store.get(id).await? {
+            Some(v) if v.state == poollab_shared::RunState::Running => {
+                // Its worker is joined to another coordinator.
+                self.tell_others(Notice::Cancel { id: id.to_owned() }).await;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// Ends a run, stores how, and tells everyone.
+    pub(crate) async fn end(&self, id: &str, ending: Ending) {
+        match self.store.end(id, ending).await {
+            Ok(Some(view)) => self.announce_run(view).await,
+            Ok(None) => {}
+            Err(e) => tracing::error!(run = %id, error = %e, "could not store how a run ended"),
+        }
+        self.changed().await;
+    }
+
+    /// Sends the pages a new picture of the line whenever it changes, at most every
+    /// [`LINE_ANNOUNCE_GAP`].
+    async fn announce_line(self: Arc<Self>, mut shutdown: Shutdown) {
+        loop {
+            tokio::select! {
+                _ = self.line_changed.notified() => {}
+                _ = shutdown.recv() => return,
+            }
+            tokio::time::sleep(LINE_ANNOUNCE_GAP).await;
+            match self.line.snapshot(self.workers.views()).await {
+                Ok(snapshot) => self.feed.send_line(snapshot),
+                Err(e) => tracing::warn!(error = %e, "could not read the line"),
+            }
+        }
+    }
+
+    /// Fails running runs whose lease ran out (their coordinator stopped, or lost its worker).
+    async fn reap(self: Arc<Self>, mut shutdown: Shutdown) {
+        let mut every = tokio::time::interval(REAP_EVERY);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = shutdown.recv() => return,
+            }
+            match self.store.reap().await {
+                Ok(views) if views.is_empty() => {}
+                Ok(views) => {
+                    for view in views {
+                        tracing::warn!(run = %view.id, "a run's lease ran out: it is failed");
+                        self.announce_run(view).await;
+                    }
+                    self.changed().await;
+                }
+                Err(e) => tracing::debug!(error = %e, "could not look for stale runs"),
+            }
+        }
+    }
+}

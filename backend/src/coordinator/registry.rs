@@ -1,0 +1,161 @@
+//! The workers joined to this coordinator, and what each is doing.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use poollab_shared::{Frame, ServerFacts, ServerFrame, WorkerState, WorkerView};
+use tokio::sync::mpsc;
+
+use crate::worker::protocol::ToWorker;
+
+struct Entry {
+    view: WorkerView,
+    facts: ServerFacts,
+    orders: mpsc::Sender<ToWorker>,
+    joined: Instant,
+    busy: Duration,
+    /// When the run it carries out started.
+    since: Option<Instant>,
+    /// Its latest frame (for `/metrics`).
+    latest: Option<Frame>,
+    /// Whether its database answers.
+    up: bool,
+}
+
+#[derive(Default)]
+pub struct Workers {
+    all: Mutex<BTreeMap<String, Entry>>,
+}
+
+/// A worker's state, as the pages are told it.
+fn state_of(e: &Entry) -> WorkerState {
+    match (e.up, e.view.run.is_some()) {
+        (_, true) => WorkerState::Running,
+        (false, false) => WorkerState::Down,
+        (true, false) => WorkerState::Idle,
+    }
+}
+
+impl Workers {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
+        self.all.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds a worker under its name (made unique if another worker has it); returns that name.
+    pub fn join(
+        &self,
+        name: &str,
+        facts: ServerFacts,
+        cpus: Vec<u32>,
+        up: bool,
+        orders: mpsc::Sender<ToWorker>,
+    ) -> String {
+        let mut all = self.lock();
+        let base = if name.trim().is_empty() { "worker" } else { name.trim() };
+        let mut unique = base.to_owned();
+        let mut n = 2;
+        while all.contains_key(&unique) {
+            unique = format!("{base}-{n}");
+            n += 1;
+        }
+        let view =
+            WorkerView { name: unique.clone(), max_connections: facts.max_connections, cpus, ..WorkerView::default() };
+        all.insert(
+            unique.clone(),
+            Entry { view, facts, orders, joined: Instant::now(), busy: Duration::ZERO, since: None, latest: None, up },
+        );
+        unique
+    }
+
+    pub fn leave(&self, name: &str) {
+        self.lock().remove(name);
+    }
+
+    pub fn set_up(&self, name: &str, up: bool, reason: Option<String>) -> bool {
+        let mut all = self.lock();
+        let Some(e) = all.get_mut(name) else { return false };
+        let changed = e.up != up;
+        e.up = up;
+        e.view.reason = if up { None } else { reason.or_else(|| Some("its PostgreSQL is unreachable".into())) };
+        changed
+    }
+
+    pub fn is_up(&self, name: &str) -> bool {
+        self.lock().get(name).is_some_and(|e| e.up)
+    }
+
+    /// The worker starts (`Some`) or ends (`None`) a run.
+    pub fn set_run(&self, name: &str, run: Option<String>) {
+        let mut all = self.lock();
+        let Some(e) = all.get_mut(name) else { return };
+        match (&run, e.since.take()) {
+            (None, Some(since)) => {
+                e.busy += since.elapsed();
+                e.view.runs += 1;
+                // The run is over: what is left of its last frame is the server's view.
+                e.latest = e.latest.take().map(|f| Frame { server: f.server, ..Frame::default() });
+            }
+            (Some(_), _) => e.since = Some(Instant::now()),
+            (None, None) => {}
+        }
+        e.view.run = run;
+    }
+
+    pub fn note_frame(&self, name: &str, frame: &Frame) {
+        if let Some(e) = self.lock().get_mut(name) {
+            e.latest = Some(frame.clone());
+        }
+    }
+
+    /// Every worker as the pages see it, by name.
+    pub fn views(&self) -> Vec<WorkerView> {
+        self.lock()
+            .values()
+            .map(|e| {
+                let running = e.since.map_or(Duration::ZERO, |s| s.elapsed());
+                WorkerView {
+                    state: state_of(e),
+                    busy_ms: (e.busy + running).as_millis() as u64,
+                    joined_ms_ago: e.joined.elapsed().as_millis() as u64,
+                    ..e.view.clone()
+                }
+            })
+            .collect()
+    }
+
+    /// The worker whose idle view of its server pages are shown: the first up one, by name.
+    pub fn primary(&self) -> Option<String> {
+        self.lock().values().find(|e| e.up).map(|e| e.view.name.clone())
+    }
+
+    /// The server facts of the primary worker (what a page's texts are filled with before a run).
+    pub fn primary_facts(&self) -> Option<ServerFacts> {
+        self.lock().values().find(|e| e.up).map(|e| e.facts)
+    }
+
+    /// Where to send orders for the worker carrying out `run`, if it is one of ours.
+    pub fn carrying(&self, run: &str) -> Option<mpsc::Sender<ToWorker>> {
+        self.lock().values().find(|e| e.view.run.as_deref() == Some(run)).map(|e| e.orders.clone())
+    }
+
+    /// Each worker's latest frame (before its first, what it said of its server when it joined).
+    pub fn latest_frames(&self) -> Vec<(String, Frame)> {
+        self.lock()
+            .iter()
+            .map(|(n, e)| {
+                let frame = e.latest.clone().unwrap_or_else(|| Frame {
+                    server: ServerFrame {
+                        reachable: e.up,
+                        max_connections: e.facts.max_connections,
+                        reserved_connections: e.facts.reserved_connections,
+                        cpus: e.facts.cpus,
+                        ..ServerFrame::default()
+                    },
+                    ..Frame::default()
+                });
+                (n.clone(), frame)
+            })
+            .collect()
+    }
+}
