@@ -1,7 +1,7 @@
 //! The few HTTP calls the page makes (the contract is in DESIGN.md).
 
 use poollab_shared::{
-    ClassState, FollowStep, Lesson, PredictionHistogram, RunSpec, RunView, StepReport, SweepSpec, SweepView,
+    ClassLine, ClassState, FollowStep, Lesson, PredictionHistogram, RunSpec, RunView, StepReport, SweepSpec, SweepView,
 };
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -23,9 +23,8 @@ async fn fetch_text(method: &str, url: &str, body: Option<String>) -> Result<Str
     let request = Request::new_with_str_and_init(url, &init).map_err(describe)?;
     let headers = request.headers();
     headers.set("content-type", "application/json").map_err(describe)?;
-    // Who is asking: this browser's learner id (for a fair share of the queue), and the
-    // instructor's token when this browser signed in as the instructor.
-    headers.set("x-poollab-learner", &crate::identity::learner_id()).map_err(describe)?;
+    // Who is asking: the lab knows this browser by the cookie it gave it (sent by the browser
+    // itself), and the instructor by their token when this browser signed in as the instructor.
     if let Some(token) = crate::identity::instructor_token() {
         headers.set("authorization", &format!("Bearer {token}")).map_err(describe)?;
     }
@@ -181,4 +180,20 @@ struct ClassProgress {
 /// Instructor: every learner's steps.
 pub async fn class_progress() -> Result<Vec<LearnerRow>, String> {
     fetch::<ClassProgress>("GET", "/api/class/progress", None).await.map(|p| p.learners)
+}
+
+/// Instructor: the whole line, with workers and names.
+pub async fn class_line() -> Result<ClassLine, String> {
+    fetch("GET", "/api/class/line", None).await
+}
+
+/// Instructor: takes a run out of line, or stops it.
+pub async fn cancel_run(id: &str) -> Result<(), String> {
+    fetch_text("POST", &format!("/api/runs/{id}/cancel"), Some("{}".into())).await.map(drop)
+}
+
+/// Instructor: pauses a learner's runs, or lets them go again.
+pub async fn pause(learner: &str, paused: bool) -> Result<(), String> {
+    let body = format!(r#"{{"paused":{paused}}}"#);
+    fetch_text("POST", &format!("/api/class/learners/{learner}/pause"), Some(body)).await.map(drop)
 }

@@ -307,11 +307,11 @@ pub fn StepView(
             ));
         }
         run.get().map(|r| match r.state {
-            RunState::Queued => match r.position {
-                Some(p) => format!("Waiting in line: you are #{p}. The database serves one run at a time."),
-                None => "Waiting in line.".to_owned(),
+            RunState::Queued => live.place(&r),
+            RunState::Running => match live.worker_of(&r) {
+                Some(w) => format!("Running on {w}: the picture follows it live."),
+                None => "Running: the picture follows it live.".to_owned(),
             },
-            RunState::Running => "Running: the picture follows it live.".to_owned(),
             RunState::Done => "Done: drag the slider under the picture to move through the run.".to_owned(),
             RunState::Failed => format!("The run failed: {}", r.error.unwrap_or_default()),
         })

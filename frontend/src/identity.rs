@@ -1,8 +1,8 @@
-//! Who this browser is: an anonymous learner id made up on first visit (kept in `localStorage`; it
-//! only serves to share the queue fairly), and the instructor's token if this browser signed in
-//! as the instructor (kept in `sessionStorage`, so it goes when the tab closes).
+//! Who this browser is. The lab gives it an anonymous learner id in a cookie the page cannot read
+//! (the browser sends it by itself), so this module only keeps the instructor's token if this
+//! browser signed in as the instructor (in `sessionStorage`, so it goes when the tab closes), and
+//! the display name a learner chose.
 
-const LEARNER_KEY: &str = "poollab.learner";
 const INSTRUCTOR_KEY: &str = "poollab.instructor";
 
 fn local() -> Option<web_sys::Storage> {
@@ -11,18 +11,6 @@ fn local() -> Option<web_sys::Storage> {
 
 fn session() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok()?
-}
-
-pub fn learner_id() -> String {
-    let stored = local().and_then(|s| s.get_item(LEARNER_KEY).ok().flatten());
-    if let Some(id) = stored.filter(|id| !id.is_empty()) {
-        return id;
-    }
-    let id = format!("learner-{:012x}", (js_sys::Math::random() * 2f64.powi(48)) as u64);
-    if let Some(s) = local() {
-        let _ = s.set_item(LEARNER_KEY, &id);
-    }
-    id
 }
 
 pub fn instructor_token() -> Option<String> {

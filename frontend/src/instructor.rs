@@ -13,6 +13,8 @@ type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String
 pub fn InstructorPanel(
     lessons: RwSignal<Vec<Lesson>>,
     class: RwSignal<ClassState>,
+    /// The line as every page hears it; the panel reloads its own view whenever it changes.
+    line: RwSignal<poollab_shared::LineView>,
     /// Whether this page holds the token; the whole page reads it (banners, follow mode).
     signed_in: RwSignal<bool>,
 ) -> impl IntoView {
@@ -146,6 +148,7 @@ pub fn InstructorPanel(
                     " "
                     <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
                 </p>
+                <crate::line::InstructorLine changed=line />
                 <h3>"Class burst"</h3>
                 <p>{move || class.with(|c| c.burst.as_ref().map_or("No class burst armed.".to_owned(), |b| format!("{} learners are in ({} requests each).", b.clicks, b.per_click)))}</p>
                 <p>

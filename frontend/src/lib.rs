@@ -23,6 +23,7 @@
 //! - [`progress`]: each step's prediction and result, in `localStorage`, downloadable.
 //! - [`identity`]: this browser's anonymous learner id, or the instructor's token.
 //! - [`instructor`]: the instructor's controls (lock the lab, lead the class to a step).
+//! - [`line`]: the line for the instructor: workers, who runs where, who waits; cancel, pause.
 //! - [`controls`]: the sandbox's run form, every knob of the engine.
 //! - [`chart`]: SVG line charts with units, limits and events, each with a text twin.
 //! - [`waterfall`]: every request as a lane: wait, connect, query.
@@ -42,6 +43,7 @@ mod instances;
 mod instructor;
 mod json;
 mod libraries;
+mod line;
 mod live;
 mod outcome;
 mod picture;
@@ -125,6 +127,9 @@ pub fn App() -> impl IntoView {
             </p>
         </header>
         <div class="class-banner" role="status" data-testid="class-banner">
+            {move || live.line.with(|l| l.stalled().filter(|_| l.waiting > 0)).map(|why| view! {
+                <p class="locked" data-testid="stalled">{format!("Runs are waiting, and none can start now: {why}.")}</p>
+            })}
             {move || class.with(|c| c.locked).then(|| view! {
                 <p class="locked">{if instructor.get() {
                     "You locked the lab: only your runs go, and the class watches them live."
@@ -164,7 +169,7 @@ pub fn App() -> impl IntoView {
                 Route::Course => view! { <div class="layout-one"><CourseHome lessons=lessons progress=progress /></div> }.into_any(),
                 Route::Sandbox => view! { <Sandbox live=live initial=sandbox.get_untracked() /> }.into_any(),
                 Route::Run(id) => view! { <run_page::RunPage id=id live=live sandbox=sandbox /> }.into_any(),
-                Route::Instructor => view! { <div class="layout-one"><instructor::InstructorPanel lessons=lessons class=class signed_in=instructor /></div> }.into_any(),
+                Route::Instructor => view! { <div class="layout-one"><instructor::InstructorPanel lessons=lessons class=class line=live.line signed_in=instructor /></div> }.into_any(),
                 Route::Step { lesson, step } => {
                     let all = lessons.get();
                     if all.is_empty() {
@@ -202,7 +207,7 @@ fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
                 <Controls initial=initial on_started=move |view: RunView| live.track(view) on_sweep=move |id| sweep.set(Some(crate::sweep::watch(id))) />
             </section>
             <div class="sandbox-main">
-                <RunStatus run=run />
+                <RunStatus run=run live=live />
                 <Stage tape=tape live=live parts=Part::ALL.to_vec() />
                 <section class="card result" aria-labelledby="summary-title" aria-live="polite">
                     <h2 id="summary-title">"Result"</h2>
@@ -224,17 +229,17 @@ fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
 
 /// One line on where the shown run is.
 #[component]
-pub(crate) fn RunStatus(run: Memo<Option<RunView>>) -> impl IntoView {
+pub(crate) fn RunStatus(run: Memo<Option<RunView>>, live: Live) -> impl IntoView {
     let text = move || match run.get() {
         None => "No run yet: choose a strategy and press Run.".to_owned(),
         Some(r) => {
             let what = format!("{} run of {} requests", r.spec.strategy.as_str(), r.spec.requests);
             match r.state {
-                RunState::Queued => match r.position {
-                    Some(p) => format!("Queued, #{p} in line: {what}"),
-                    None => format!("Queued: {what}"),
+                RunState::Queued => format!("{what}. {}", live.place(&r)),
+                RunState::Running => match live.worker_of(&r) {
+                    Some(w) => format!("Running on {w}: {what}"),
+                    None => format!("Running: {what}"),
                 },
-                RunState::Running => format!("Running: {what}"),
                 RunState::Done => format!("Done: {what}"),
                 RunState::Failed => format!("Failed: {what}: {}", r.error.unwrap_or_default()),
             }

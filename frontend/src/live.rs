@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use poollab_shared::{ClassState, Frame, RunState, RunView, ServerMessage};
+use poollab_shared::{ClassState, Frame, LineView, RunState, RunView, ServerMessage};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::{MessageEvent, WebSocket};
@@ -26,6 +26,10 @@ pub struct Live {
     pub runs: RwSignal<Vec<RunView>>,
     /// What the instructor has set for the class (lock, step to follow).
     pub class: RwSignal<ClassState>,
+    /// The line: how many runs wait, where this learner's are, which workers are up.
+    pub line: RwSignal<LineView>,
+    /// The open socket, to say which runs this page watches.
+    socket: StoredValue<Option<WebSocket>, LocalStorage>,
 }
 
 impl Live {
@@ -37,6 +41,8 @@ impl Live {
             watching: RwSignal::new(None),
             runs: RwSignal::new(Vec::new()),
             class: RwSignal::new(ClassState::default()),
+            line: RwSignal::new(LineView::default()),
+            socket: StoredValue::new_local(None),
         };
         live.open();
         leptos::task::spawn_local(async move {
@@ -60,6 +66,44 @@ impl Live {
     fn watch(self, id: &str) {
         self.watching.set(Some(id.to_owned()));
         self.frames.set(Vec::new());
+        self.say_watch();
+    }
+
+    /// Tells the lab which frames this page wants: its own runs', the instructor's, and the one
+    /// it shows. (Other learners' runs may go at the same time, on other workers.)
+    fn say_watch(self) {
+        let run = self.watching.get_untracked();
+        let msg = match run {
+            Some(id) => format!(r#"{{"type":"watch","run":"{id}"}}"#),
+            None => r#"{"type":"watch"}"#.to_owned(),
+        };
+        self.socket.with_value(|s| {
+            if let Some(s) = s.as_ref().filter(|s| s.ready_state() == WebSocket::OPEN) {
+                let _ = s.send_with_str(&msg);
+            }
+        });
+    }
+
+    /// Where a queued run of this page's is, in words.
+    pub fn place(self, run: &RunView) -> String {
+        self.line.with(|line| {
+            let mine = line.mine.iter().find(|p| p.id == run.id);
+            let waiting = match (mine.and_then(|p| p.position).or(run.position), line.paused) {
+                (_, true) => "Waiting: your instructor has paused your runs for now.".to_owned(),
+                (Some(p), false) => format!("Waiting in line: you are #{p}."),
+                (None, false) => "Waiting in line.".to_owned(),
+            };
+            match line.stalled() {
+                Some(why) => format!("{waiting} No run can start now: {why}."),
+                None => waiting,
+            }
+        })
+    }
+
+    /// The worker a run went to, when there are several to tell apart.
+    pub fn worker_of(self, run: &RunView) -> Option<String> {
+        let several = self.line.with(|l| l.workers.len() > 1);
+        run.worker.clone().filter(|_| several)
     }
 
     fn upsert(self, view: RunView) {
@@ -102,6 +146,7 @@ impl Live {
                 self.upsert(view);
             }
             ServerMessage::Class(class) => self.class.set(class),
+            ServerMessage::Line(line) => self.line.set(line),
             ServerMessage::Hello { .. } | ServerMessage::Pong | ServerMessage::Error { .. } => {}
         }
     }
@@ -116,7 +161,10 @@ impl Live {
             return;
         };
 
-        let on_open = Closure::<dyn FnMut()>::new(move || self.connected.set(true));
+        let on_open = Closure::<dyn FnMut()>::new(move || {
+            self.connected.set(true);
+            self.say_watch();
+        });
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             if let Some(text) = ev.data().as_string()
                 && let Some(msg) = decode(&text)
@@ -131,6 +179,7 @@ impl Live {
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        self.socket.set_value(Some(socket));
         // The socket lives as long as the page; so do its handlers.
         on_open.forget();
         on_message.forget();
@@ -152,6 +201,7 @@ fn decode(text: &str) -> Option<ServerMessage> {
         "frame" => ServerMessage::Frame(crate::json::from_value(value).ok()?),
         "run" => ServerMessage::Run(crate::json::from_value(value).ok()?),
         "class" => ServerMessage::Class(crate::json::from_value(value).ok()?),
+        "line" => ServerMessage::Line(crate::json::from_value(value).ok()?),
         _ => return None,
     })
 }

@@ -61,7 +61,7 @@ pub fn RunPage(id: String, live: Live, sandbox: RwSignal<RunSpec>) -> impl IntoV
             <div class="step-top">
                 <article class="card step" aria-labelledby="run-title">
                     <h2 id="run-title">{move || run.with(|r| r.as_ref().map_or_else(|| "Loading the run…".to_owned(), |r| described(&r.spec)))}</h2>
-                    <RunStatus run=run />
+                    <RunStatus run=run live=live />
                     <SummaryCard run=run />
                     <p class="step-links">
                         <button type="button" class="secondary" data-testid="fork" on:click=fork prop:disabled=move || run.with(Option::is_none)>
