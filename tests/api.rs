@@ -216,7 +216,7 @@ async fn demo_endpoints_answer_with_a_real_row_and_metrics_count_them() {
     assert!(text.contains(r#"poollab_demo_requests_total{strategy="naive",outcome="ok"} 1"#), "{text}");
     assert!(text.contains(r#"poollab_demo_requests_total{strategy="pooled",outcome="ok"} 2"#), "{text}");
     // Each worker's server is labelled with the worker (here the one built into the lab).
-    assert!(text.contains(r#"poollab_server_max_connections{worker="embedded"} 50"#), "{text}");
+    assert!(text.contains(r#"poollab_server_max_connections{worker="built-in"} 50"#), "{text}");
     assert!(text.contains(r#"poollab_pool_connections{state="idle"}"#), "{text}");
     app.stop().await;
 }
@@ -408,9 +408,17 @@ async fn the_page_is_served_from_the_binary_itself() {
     assert!(brotli.len() < gzipped.len(), "{} brotli vs {} gzip", brotli.len(), gzipped.len());
     let resp = app.http.get(app.url("/api/lessons")).header("accept-encoding", "gzip").send().await.expect("GET");
     assert!(resp.headers().get("content-encoding").is_none(), "the API is not compressed");
-    // Any other path is the page (its own routes live after '#').
+    // Any other path is the page (its own routes live after '#'); /instructor/ is the instructor's
+    // page, whose own files come from under it.
     let resp = app.http.get(app.url("/lesson/whatever")).send().await.expect("GET");
-    assert!(resp.text().await.expect("html").contains("<title>Pool Lab"));
+    assert!(resp.text().await.expect("html").contains("<title>Pool Lab: database"));
+    let resp = app.http.get(app.url("/instructor/")).send().await.expect("GET");
+    let html = resp.text().await.expect("html");
+    assert!(html.contains("<title>Pool Lab: instructor"), "{html}");
+    let wasm = html.split('"').find(|s| s.ends_with("_bg.wasm")).expect("its wasm").to_owned();
+    assert!(wasm.starts_with("/instructor/poollab-instructor-"), "{wasm}");
+    let resp = app.http.get(app.url(&wasm)).send().await.expect("GET");
+    assert_eq!(resp.headers()["content-type"], "application/wasm");
     app.stop().await;
 }
 

@@ -363,21 +363,21 @@ async fn metrics_show_the_running_runs_pool_and_the_server_by_state() {
     let mut seen = None;
     for _ in 0..50 {
         let text = app.http.get(app.url("/metrics")).send().await.expect("GET").text().await.expect("text");
-        if text.contains(r#"poollab_run_pool_connections{worker="embedded",state="in_use"} 5"#) {
+        if text.contains(r#"poollab_run_pool_connections{worker="built-in",state="in_use"} 5"#) {
             seen = Some(text);
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let text = seen.expect("the run's full pool never showed in /metrics");
-    assert!(text.contains(r#"poollab_run_active{worker="embedded"} 1"#), "{text}");
-    assert!(text.contains(r#"poollab_run_pool_waiters{worker="embedded"} 15"#), "{text}");
-    assert!(text.contains(r#"poollab_server_connections_by_state{worker="embedded",state="active"}"#), "{text}");
+    assert!(text.contains(r#"poollab_run_active{worker="built-in"} 1"#), "{text}");
+    assert!(text.contains(r#"poollab_run_pool_waiters{worker="built-in"} 15"#), "{text}");
+    assert!(text.contains(r#"poollab_server_connections_by_state{worker="built-in",state="active"}"#), "{text}");
     app.finished(&id).await;
     let text = app.http.get(app.url("/metrics")).send().await.expect("GET").text().await.expect("text");
     assert!(
-        text.contains(r#"poollab_run_active{worker="embedded"} 0"#)
-            && text.contains(r#"poollab_run_pool_connections{worker="embedded",state="in_use"} 0"#),
+        text.contains(r#"poollab_run_active{worker="built-in"} 0"#)
+            && text.contains(r#"poollab_run_pool_connections{worker="built-in",state="in_use"} 0"#),
         "{text}"
     );
     app.stop().await;

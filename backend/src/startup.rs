@@ -34,7 +34,7 @@ use crate::worker::local::{LocalWorkerSpec, LocalWorkers};
 use crate::worker::protocol::pair;
 
 /// The built-in worker's name.
-pub const EMBEDDED_WORKER: &str = "embedded";
+pub const EMBEDDED_WORKER: &str = "built-in";
 /// Connections of the coordinator's own pool: one listens for other coordinators' notices, the
 /// others serve the line, the class and the store.
 const COORDINATOR_POOL: u32 = 3;

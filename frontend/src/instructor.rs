@@ -1,5 +1,7 @@
-//! The instructor's controls: sign in with the lab's token, lock the lab so only your runs go, and
-//! lead every page to a lesson step (learners can leave follow mode and rejoin).
+//! The instructor's page (`/instructor/`, a page of its own, so learners never download it): sign in
+//! with the lab's token, lock the lab so only your runs go, lead every page to a lesson step
+//! (learners can leave follow mode and rejoin), watch the line and the workers, cancel runs and
+//! pause learners, arm a class burst, see the class's predictions and progress.
 
 use leptos::prelude::*;
 use poollab_shared::{ClassState, FollowStep, Lesson, PredictionHistogram, Query, RunSpec, Strategy, WorkSpec};
@@ -8,6 +10,37 @@ use crate::identity::set_instructor_token;
 
 /// A request to the backend on its way, its answer already put where it goes.
 type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>>>>;
+
+/// The instructor's page: the lab's header, whether the class is locked, and the panel.
+#[component]
+pub fn InstructorPage() -> impl IntoView {
+    let live = crate::live::Live::connect();
+    let lessons = RwSignal::new(Vec::<Lesson>::new());
+    leptos::task::spawn_local(async move {
+        if let Ok(l) = crate::api::lessons().await {
+            lessons.set(l);
+        }
+    });
+    let signed_in = RwSignal::new(crate::identity::instructor_token().is_some());
+    let class = live.class;
+    view! {
+        <header class="top">
+            <h1>"Pool Lab: instructor"</h1>
+            <nav class="views" aria-label="Views"><a href="/#/">"The course, as learners see it"</a></nav>
+            <p class="conn" class:ok=move || live.connected.get() role="status">
+                {move || if live.connected.get() { "live" } else { "connecting…" }}
+            </p>
+        </header>
+        <div class="class-banner" role="status" data-testid="class-banner">
+            {move || class.with(|c| c.locked).then(|| view! {
+                <p class="locked">"You locked the lab: only your runs go, and the class watches them live."</p>
+            })}
+        </div>
+        <main id="main" class="layout-one">
+            <InstructorPanel lessons=lessons class=class line=live.line signed_in=signed_in />
+        </main>
+    }
+}
 
 #[component]
 pub fn InstructorPanel(

@@ -22,7 +22,8 @@
 //! - [`run_page`]: one stored run at its own address, to share and to fork.
 //! - [`progress`]: each step's prediction and result, in `localStorage`, downloadable.
 //! - [`identity`]: this browser's anonymous learner id, or the instructor's token.
-//! - [`instructor`]: the instructor's controls (lock the lab, lead the class to a step).
+//! - [`instructor`]: the instructor's page, a bundle of its own (`/instructor/`): lock the lab,
+//!   lead the class to a step, bursts, predictions, progress.
 //! - [`line`]: the line for the instructor: workers, who runs where, who waits; cancel, pause.
 //! - [`controls`]: the sandbox's run form, every knob of the engine.
 //! - [`chart`]: SVG line charts with units, limits and events, each with a text twin.
@@ -40,7 +41,7 @@ mod controls;
 mod course;
 mod identity;
 mod instances;
-mod instructor;
+pub mod instructor;
 mod json;
 mod libraries;
 mod line;
@@ -169,7 +170,13 @@ pub fn App() -> impl IntoView {
                 Route::Course => view! { <div class="layout-one"><CourseHome lessons=lessons progress=progress /></div> }.into_any(),
                 Route::Sandbox => view! { <Sandbox live=live initial=sandbox.get_untracked() /> }.into_any(),
                 Route::Run(id) => view! { <run_page::RunPage id=id live=live sandbox=sandbox /> }.into_any(),
-                Route::Instructor => view! { <div class="layout-one"><instructor::InstructorPanel lessons=lessons class=class line=live.line signed_in=instructor /></div> }.into_any(),
+                Route::Instructor => {
+                    // The instructor's page is a page of its own, which learners never download.
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().assign("/instructor/");
+                    }
+                    view! { <p class="card muted">"Opening the instructor's page…"</p> }.into_any()
+                }
                 Route::Step { lesson, step } => {
                     let all = lessons.get();
                     if all.is_empty() {

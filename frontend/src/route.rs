@@ -1,8 +1,8 @@
 //! Where the learner is: every view has its own URL (in the hash, so the backend serves one page).
 //!
 //! `#/` the course, `#/lesson/<id>/<step>` one step of a lesson (from 1), `#/sandbox` every knob,
-//! `#/run/<id>` one stored run (to share, replay and fork), `#/instructor` the instructor's
-//! controls.
+//! `#/run/<id>` one stored run (to share, replay and fork); `#/instructor` opens the instructor's
+//! page (`/instructor/`, a page of its own).
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;

@@ -41,12 +41,23 @@ fn accepts(header: &str, coding: &str) -> bool {
     })
 }
 
-/// A file of the page; any other path gets the page itself (its routes live after `#`). Each file
-/// was built with a brotli and a gzip twin (`frontend/compress.mjs`), and a browser gets the
-/// smallest one it accepts.
+/// Which file a path asks for: a file of the page, the instructor's page for anything under
+/// `/instructor`, and the learners' page for any other path (its routes live after `#`).
+fn file_for(path: &str) -> &str {
+    let path = path.trim_start_matches('/');
+    if !path.is_empty() && !path.ends_with('/') && Page::get(path).is_some() {
+        path
+    } else if path == "instructor" || path.starts_with("instructor/") {
+        "instructor/index.html"
+    } else {
+        "index.html"
+    }
+}
+
+/// A file of the page. Each file was built with a brotli and a gzip twin (`frontend/compress.mjs`),
+/// and a browser gets the smallest one it accepts.
 pub async fn embedded(uri: Uri, headers: HeaderMap) -> Response {
-    let path = uri.path().trim_start_matches('/');
-    let path = if !path.is_empty() && Page::get(path).is_some() { path } else { "index.html" };
+    let path = file_for(uri.path());
     let accepted = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
     let twin = [("br", ".br"), ("gzip", ".gz")]
         .into_iter()
@@ -56,7 +67,7 @@ pub async fn embedded(uri: Uri, headers: HeaderMap) -> Response {
         return not_built().into_response();
     };
     // Trunk names assets by content hash, so they can be cached for good; the page itself not.
-    let cache = if path == "index.html" { "no-cache" } else { "public, max-age=31536000, immutable" };
+    let cache = if path.ends_with("index.html") { "no-cache" } else { "public, max-age=31536000, immutable" };
     let mut response =
         ([(header::CONTENT_TYPE, content_type(path)), (header::CACHE_CONTROL, cache)], file.data).into_response();
     let h = response.headers_mut();
