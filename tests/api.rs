@@ -448,7 +448,7 @@ async fn the_page_is_light_on_the_wire() {
     let wasm = assets.iter().find(|a| a.ends_with(".wasm")).expect("a wasm");
     let wasm_size = std::fs::metadata(support::dist().join(wasm.trim_start_matches('/'))).expect("wasm").len();
     println!("page: {} KB on the wire, wasm {} KB as built", on_the_wire / 1024, wasm_size / 1024);
-    assert!(on_the_wire <= 230 * 1024, "the page weighs {on_the_wire} bytes on the wire (guard 230 KB)");
+    assert!(on_the_wire <= 200 * 1024, "the page weighs {on_the_wire} bytes on the wire (budget 200 KB)");
     assert!(wasm_size <= 700 * 1024, "the wasm is {wasm_size} bytes (budget 700 KB)");
     app.stop().await;
 }

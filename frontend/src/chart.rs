@@ -5,7 +5,7 @@
 //! four views: connections, the whole server by state, throughput and errors, or latency.
 
 use leptos::prelude::*;
-use poollab_shared::{BreakerState, Frame};
+use poollab_shared::{BreakerState, Dec, Frame};
 
 use crate::escape;
 use crate::tape::Tape;
@@ -208,8 +208,8 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
 
 fn describe(kind: ChartKind, frames: &[Frame]) -> String {
     let Some(f) = frames.last() else { return "No frames yet: the chart draws the next run live.".to_owned() };
-    let t = f.elapsed_ms as f64 / 1000.0;
-    let most = |pick: fn(&Frame) -> f64| frames.iter().map(pick).fold(0.0, f64::max);
+    let t = Dec(f.elapsed_ms as f64 / 1000.0);
+    let most = |pick: fn(&Frame) -> f64| Dec(frames.iter().map(pick).fold(0.0, f64::max));
     match kind {
         ChartKind::Connections => format!(
             "Over {t:.1} s: at most {} server backends of this run{}.",
@@ -226,8 +226,8 @@ fn describe(kind: ChartKind, frames: &[Frame]) -> String {
         ChartKind::ServerStates => format!(
             "Over {t:.1} s the server had at most {} client backends; at the end {} active and {} idle.",
             most(|f| f.server.backends as f64),
-            state(f, "active"),
-            state(f, "idle")
+            Dec(state(f, "active")),
+            Dec(state(f, "idle"))
         ),
         ChartKind::Throughput => format!(
             "Over {t:.1} s: at most {:.0} answered and {:.0} failed per second.",
@@ -284,22 +284,25 @@ fn svg(d: &Drawing) -> String {
     let mut o = String::with_capacity(4096);
     let _ = write!(
         o,
-        r#"<svg viewBox="0 0 {W} {H}" role="img" aria-labelledby="{id}-title {id}-desc" data-testid="{id}" data-points="{points}"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
+        r#"<svg viewBox="0 0 {w} {h}" role="img" aria-labelledby="{id}-title {id}-desc" data-testid="{id}" data-points="{points}"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
         escape(d.title),
         escape(d.description),
-        id = d.id
+        id = d.id,
+        w = Dec(W),
+        h = Dec(H)
     );
     let step = nice_step(y_max / 4.0);
     let mut v = 0.0;
     while v <= y_max + 1e-9 {
         let _ = write!(
             o,
-            r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{yv:.1}" y2="{yv:.1}"/><text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
-            W - RIGHT,
-            LEFT - 6.0,
-            y(v) + 4.0,
+            r#"<line class="grid" x1="{left}" x2="{}" y1="{yv:.1}" y2="{yv:.1}"/><text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            Dec(W - RIGHT),
+            Dec(LEFT - 6.0),
+            Dec(y(v) + 4.0),
             tick(v),
-            yv = y(v)
+            left = Dec(LEFT),
+            yv = Dec(y(v))
         );
         v += step;
     }
@@ -309,36 +312,39 @@ fn svg(d: &Drawing) -> String {
         let _ = write!(
             o,
             r#"<text class="tick" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
-            x(t),
-            H - BOTTOM + 15.0,
+            Dec(x(t)),
+            Dec(H - BOTTOM + 15.0),
             tick(t)
         );
         t += t_step;
     }
-    let mid = (H - BOTTOM + TOP) / 2.0;
+    let mid = Dec((H - BOTTOM + TOP) / 2.0);
     let _ = write!(
         o,
         r#"<text class="axis" x="12" y="{mid}" transform="rotate(-90 12 {mid})" text-anchor="middle">{}</text><text class="axis" x="{}" y="{}" text-anchor="middle">seconds since the run started</text>"#,
         escape(d.unit),
-        (W + LEFT) / 2.0,
-        H - 6.0
+        Dec((W + LEFT) / 2.0),
+        Dec(H - 6.0)
     );
     if limit > 0.0 {
         if fits {
             let _ = write!(
                 o,
-                r#"<line class="limit" x1="{LEFT}" x2="{}" y1="{ly:.1}" y2="{ly:.1}"/><text class="limit-label" x="{}" y="{:.1}" text-anchor="end">server max_connections = {limit}</text>"#,
-                W - RIGHT,
-                W - RIGHT - 4.0,
-                y(limit) - 5.0,
-                ly = y(limit)
+                r#"<line class="limit" x1="{left}" x2="{}" y1="{ly:.1}" y2="{ly:.1}"/><text class="limit-label" x="{}" y="{:.1}" text-anchor="end">server max_connections = {shown}</text>"#,
+                Dec(W - RIGHT),
+                Dec(W - RIGHT - 4.0),
+                Dec(y(limit) - 5.0),
+                left = Dec(LEFT),
+                ly = Dec(y(limit)),
+                shown = Dec(limit)
             );
         } else {
             let _ = write!(
                 o,
-                r#"<text class="limit-label" x="{}" y="{}" text-anchor="end">↑ server max_connections = {limit}, far above</text>"#,
-                W - RIGHT - 4.0,
-                TOP - 8.0
+                r#"<text class="limit-label" x="{}" y="{}" text-anchor="end">↑ server max_connections = {shown}, far above</text>"#,
+                Dec(W - RIGHT - 4.0),
+                Dec(TOP - 8.0),
+                shown = Dec(limit)
             );
         }
     }
@@ -353,17 +359,19 @@ fn svg(d: &Drawing) -> String {
         row_ends[row] = ex + e.label.len() as f64 * 5.6 + 8.0;
         let _ = write!(
             o,
-            r#"<g class="event" data-event="{label}"><line class="event-line" x1="{ex:.1}" x2="{ex:.1}" y1="{TOP}" y2="{}"/><text class="event-label" x="{:.1}" y="{}">{label}</text></g>"#,
-            H - BOTTOM,
-            ex + 3.0,
-            TOP + 10.0 + row as f64 * 12.0,
-            label = escape(&e.label)
+            r#"<g class="event" data-event="{label}"><line class="event-line" x1="{x:.1}" x2="{x:.1}" y1="{top}" y2="{}"/><text class="event-label" x="{:.1}" y="{}">{label}</text></g>"#,
+            Dec(H - BOTTOM),
+            Dec(ex + 3.0),
+            Dec(TOP + 10.0 + row as f64 * 12.0),
+            label = escape(&e.label),
+            x = Dec(ex),
+            top = Dec(TOP)
         );
     }
     for s in d.series {
         let _ = write!(o, r#"<polyline class="line {}" data-series="{}" points=""#, s.class, escape(&s.name));
         for (t, v) in &s.points {
-            let _ = write!(o, "{:.1},{:.1} ", x(*t), y(*v));
+            let _ = write!(o, "{:.1},{:.1} ", Dec(x(*t)), Dec(y(*v)));
         }
         o.push_str(r#""/>"#);
     }
@@ -371,10 +379,10 @@ fn svg(d: &Drawing) -> String {
         let _ = write!(
             o,
             r#"<line class="cursor" x1="{cx:.1}" x2="{cx:.1}" y1="{}" y2="{}"/><text class="cursor-label" x="{cx:.1}" y="{}" text-anchor="middle">the picture</text>"#,
-            TOP - 4.0,
-            H - BOTTOM,
-            TOP - 7.0,
-            cx = x(t)
+            Dec(TOP - 4.0),
+            Dec(H - BOTTOM),
+            Dec(TOP - 7.0),
+            cx = Dec(x(t))
         );
     }
     o.push_str("</svg><ul class=\"legend\">");
@@ -393,11 +401,11 @@ fn rows(series: &[Series]) -> String {
     let k = n.div_ceil(40).max(1);
     let mut o = String::new();
     for i in (0..n).rev().step_by(k) {
-        let _ = write!(o, "<tr><td>{:.1}</td>", first.points[i].0);
+        let _ = write!(o, "<tr><td>{:.1}</td>", Dec(first.points[i].0));
         for s in series {
             match s.points.get(i) {
                 Some((_, v)) => {
-                    let _ = write!(o, "<td>{v:.1}</td>");
+                    let _ = write!(o, "<td>{:.1}</td>", Dec(*v));
                 }
                 None => o.push_str("<td>–</td>"),
             }
@@ -462,7 +470,7 @@ pub fn LineChart(
 
 /// A tick label without float noise (0.6, not 0.6000000000000001).
 fn tick(v: f64) -> String {
-    format!("{}", (v * 1000.0).round() / 1000.0)
+    Dec((v * 1000.0).round() / 1000.0).to_string()
 }
 
 /// The top of an axis: a round number at least `v`.
@@ -476,7 +484,10 @@ pub fn nice_step(raw: f64) -> f64 {
     if raw <= 0.0 || !raw.is_finite() {
         return 1.0;
     }
-    let mag = 10f64.powf(raw.log10().floor());
+    // A whole power (`powi`, multiplications) rather than `powf`, whose general code the page
+    // would carry for this one use. Both give the same `f64` for 10^-22 to 10^22, far beyond any
+    // scale a chart has.
+    let mag = 10f64.powi(raw.log10().floor() as i32);
     let m = raw / mag;
     let nice = if m <= 1.0 {
         1.0

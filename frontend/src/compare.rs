@@ -2,7 +2,7 @@
 //! axis (naive and pooled, say).
 
 use leptos::prelude::*;
-use poollab_shared::{RunState, RunView, Timeline};
+use poollab_shared::{Dec, RunState, RunView, Timeline};
 
 use crate::chart::{LineChart, Series};
 use crate::tape::Tape;
@@ -66,7 +66,7 @@ pub fn Compare(tape: Tape, runs: RwSignal<Vec<RunView>>) -> impl IntoView {
     let description = Signal::derive(move || {
         series.with(|s| {
             s.iter()
-                .map(|s| format!("{}: peak {:.0}.", s.name, s.points.iter().map(|p| p.1).fold(0.0, f64::max)))
+                .map(|s| format!("{}: peak {:.0}.", s.name, Dec(s.points.iter().map(|p| p.1).fold(0.0, f64::max))))
                 .collect::<Vec<_>>()
                 .join(" ")
         })

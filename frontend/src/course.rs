@@ -10,7 +10,7 @@
 
 use leptos::prelude::*;
 use poollab_shared::lesson::{fill, prediction_close};
-use poollab_shared::{Lesson, RunSpec, RunState, StepReport, SweepSpec, SweepView};
+use poollab_shared::{Dec, Lesson, RunSpec, RunState, StepReport, SweepSpec, SweepView};
 
 use crate::libraries::LibraryNames;
 use crate::live::Live;
@@ -94,7 +94,16 @@ pub fn StepView(
         pos.checked_sub(1).map(|p| Route::Step { lesson: lessons[p].id.clone(), step: lessons[p].steps.len() })
     };
 
-    let guess = RwSignal::new(record.prediction.map(|p| p.to_string()).unwrap_or_default());
+    // The learner's earlier prediction as they would have typed it, written by the browser's own
+    // `Number.toString` (the shortest text that reads back as the same number), which keeps
+    // core's float printer out of the page.
+    let guess = RwSignal::new(
+        record
+            .prediction
+            .and_then(|p| js_sys::Number::from(p).to_string_with_radix(10).ok())
+            .map(String::from)
+            .unwrap_or_default(),
+    );
     let run_id = RwSignal::new(record.run_id.clone());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -331,7 +340,7 @@ pub fn StepView(
                 let value = summary.figure(&name).unwrap_or(0.0);
                 let passed = step.goal.as_ref().is_none_or(|g| g.check(&step.figures(tape.server(), Some(&summary))).unwrap_or(false));
                 passed.then(|| view! {
-                    <p class="score" data-testid="score">{format!("Your score: {value} ({}; lower is better). Try a smaller pool in the sandbox.", name.replace('_', " "))}</p>
+                    <p class="score" data-testid="score">{format!("Your score: {} ({}; lower is better). Try a smaller pool in the sandbox.", Dec(value), name.replace('_', " "))}</p>
                 })
             });
             Some(view! {

@@ -2,7 +2,9 @@
 //! against the slots the server has for applications, at the tape's frame.
 
 use leptos::prelude::*;
+use poollab_shared::Dec;
 
+use crate::coord;
 use crate::tape::Tape;
 
 const W: f64 = 720.0;
@@ -27,7 +29,7 @@ pub fn InstanceBars(tape: Tape) -> impl IntoView {
             .enumerate()
             .map(|(i, inst)| {
                 let v = inst.server_backends as f64;
-                let piece = view! { <rect class=format!("fleet i{}", i % 6) x=x(at) y="28" width=(x(at + v) - x(at)).max(0.0) height=BAR /> };
+                let piece = view! { <rect class=format!("fleet i{}", i % 6) x=coord(x(at)) y="28" width=coord((x(at + v) - x(at)).max(0.0)) height=coord(BAR) /> };
                 at += v;
                 piece
             })
@@ -43,10 +45,10 @@ pub fn InstanceBars(tape: Tape) -> impl IntoView {
                 let text = format!("{} on the server, {} opening", inst.server_backends, pool.connecting);
                 view! {
                     <g data-testid="instance-bar" data-backends=inst.server_backends>
-                        <text class="tick" x=LEFT - 8.0 y=y + 13.0 text-anchor="end">{label}</text>
-                        <rect class=format!("fleet i{}", i % 6) x=LEFT y=y width=(x(inst.server_backends as f64) - LEFT).max(0.0) height=BAR />
-                        <rect class="fleet-opening" x=x(inst.server_backends as f64) y=y width=(x((inst.server_backends + pool.connecting) as f64) - x(inst.server_backends as f64)).max(0.0) height=BAR />
-                        <text class="note" x=W - 16.0 y=y + 13.0 text-anchor="end">{text}</text>
+                        <text class="tick" x=coord(LEFT - 8.0) y=coord(y + 13.0) text-anchor="end">{label}</text>
+                        <rect class=format!("fleet i{}", i % 6) x=coord(LEFT) y=coord(y) width=coord((x(inst.server_backends as f64) - LEFT).max(0.0)) height=coord(BAR) />
+                        <rect class="fleet-opening" x=coord(x(inst.server_backends as f64)) y=coord(y) width=coord((x((inst.server_backends + pool.connecting) as f64) - x(inst.server_backends as f64)).max(0.0)) height=coord(BAR) />
+                        <text class="note" x=coord(W - 16.0) y=coord(y + 13.0) text-anchor="end">{text}</text>
                     </g>
                 }
             })
@@ -60,13 +62,13 @@ pub fn InstanceBars(tape: Tape) -> impl IntoView {
             server.max_connections
         );
         Some(view! {
-            <svg viewBox=format!("0 0 {W} {height}") role="img" aria-label=desc.clone() data-testid="chart-instances">
-                <text class="tick" x=LEFT - 8.0 y="41" text-anchor="end">"the fleet"</text>
+            <svg viewBox=format!("0 0 {} {}", Dec(W), Dec(height)) role="img" aria-label=desc.clone() data-testid="chart-instances">
+                <text class="tick" x=coord(LEFT - 8.0) y="41" text-anchor="end">"the fleet"</text>
                 {stacked}
-                <line class="limit" x1=x(limit) x2=x(limit) y1="20" y2=height - 24.0 />
-                <text class="limit-label" x=x(limit) - 4.0 y="18" text-anchor="end">{format!("{} slots for applications", server.app_slots())}</text>
+                <line class="limit" x1=coord(x(limit)) x2=coord(x(limit)) y1="20" y2=coord(height - 24.0) />
+                <text class="limit-label" x=coord(x(limit) - 4.0) y="18" text-anchor="end">{format!("{} slots for applications", server.app_slots())}</text>
                 {per_instance}
-                <text class="axis" x=(W + LEFT) / 2.0 y=height - 6.0 text-anchor="middle">"server backends"</text>
+                <text class="axis" x=coord((W + LEFT) / 2.0) y=coord(height - 6.0) text-anchor="middle">"server backends"</text>
             </svg>
             <p class="chart-text">{desc}</p>
         })

@@ -4,7 +4,7 @@
 //! pause learners, arm a class burst, see the class's predictions and progress.
 
 use leptos::prelude::*;
-use poollab_shared::{ClassState, FollowStep, Lesson, PredictionHistogram, Query, RunSpec, Strategy, WorkSpec};
+use poollab_shared::{ClassState, Dec, FollowStep, Lesson, PredictionHistogram, Query, RunSpec, Strategy, WorkSpec};
 
 use crate::identity::set_instructor_token;
 
@@ -203,7 +203,7 @@ pub fn InstructorPanel(
                         <ul class="histogram" aria-label="Predictions by range">
                             {h.bins.iter().map(|b| view! {
                                 <li>
-                                    <span class="range">{format!("{:.0}–{:.0}", b.from, b.to)}</span>
+                                    <span class="range">{format!("{:.0}–{:.0}", Dec(b.from), Dec(b.to))}</span>
                                     <span class="bar" style=format!("width: {}%", b.count * 100 / most)></span>
                                     <span class="n">{b.count}</span>
                                 </li>
@@ -211,7 +211,7 @@ pub fn InstructorPanel(
                         </ul>
                         {move || revealed.get().then(|| view! {
                             <p class="verdict ok" data-testid="reveal">
-                                {h.measured_median.map_or("Nobody has measured it yet.".to_owned(), |m| format!("Measured (median of the class's runs): {m:.1}. "))}
+                                {h.measured_median.map_or("Nobody has measured it yet.".to_owned(), |m| format!("Measured (median of the class's runs): {:.1}. ", Dec(m)))}
                                 {format!("{} of {} predicted within a quarter of what their own run measured.", h.close, h.count)}
                             </p>
                         })}

@@ -1,6 +1,7 @@
-//! JSON in the page: the browser's own `JSON.parse` and `JSON.stringify` do the text, and
-//! `serde-wasm-bindgen` turns the JavaScript values into Rust types and back. The page then
-//! carries no JSON parser of its own, which keeps the wasm a learner downloads smaller.
+//! JSON in the page: the browser's own `JSON.parse` and `JSON.stringify` do the text. Reading,
+//! [`crate::from_js`] turns the parsed JavaScript values into Rust types; writing,
+//! `serde-wasm-bindgen` turns Rust types into JavaScript values. The page then carries no JSON
+//! parser of its own, which keeps the wasm a learner downloads smaller.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,12 +14,12 @@ fn message(e: JsValue) -> String {
 /// Reads JSON text as a `T`.
 pub fn parse<T: DeserializeOwned>(text: &str) -> Result<T, String> {
     let value = js_sys::JSON::parse(text).map_err(message)?;
-    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+    from_value(value)
 }
 
 /// Reads an already parsed JavaScript value as a `T`.
 pub fn from_value<T: DeserializeOwned>(value: JsValue) -> Result<T, String> {
-    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+    crate::from_js::read(value).map_err(|e| e.to_string())
 }
 
 /// Writes a `T` as JSON text.

@@ -13,6 +13,9 @@
 //! # Layout
 //! - [`api`]: HTTP calls (lessons, start a run, read runs back).
 //! - [`live`]: the `/ws` connection, reconnecting, turning messages into signals.
+//! - [`json`] and [`from_js`]: JSON read and written by the browser; `from_js` reads the parsed
+//!   values as the wire types (without ever formatting a float, which keeps core's float printer
+//!   out of the page).
 //! - [`tape`]: one run's frames and requests, and the scrubber that moves through them.
 //! - [`picture`]: the pool drawn: instances and their slots, the line, the link, the server.
 //! - [`stage`]: the picture with its scrubber, a set of charts, and the Details drawer.
@@ -39,6 +42,7 @@ mod chart;
 mod compare;
 mod controls;
 mod course;
+mod from_js;
 mod identity;
 mod instances;
 pub mod instructor;
@@ -254,6 +258,13 @@ pub(crate) fn RunStatus(run: Memo<Option<RunView>>, live: Live) -> impl IntoView
     };
     let state = move || run.get().map(|r| r.state.as_str()).unwrap_or_default();
     view! { <p class="status" data-testid="run-status" data-state=state>{text}</p> }
+}
+
+/// A number for an SVG attribute a view sets (`x=coord(x)`), with at most three decimals.
+/// (Written by [`poollab_shared::Dec`]: a bare `f64` in a view would be printed by core's float
+/// printer, which the page does without.)
+pub(crate) fn coord(v: f64) -> String {
+    poollab_shared::Dec(v).to_string()
 }
 
 /// Text made safe to put inside SVG or HTML written as text (the picture and the charts).

@@ -14,7 +14,7 @@
 use std::fmt::Write;
 
 use leptos::prelude::*;
-use poollab_shared::{BreakerState, Frame, InstanceFrame, Part, PoolerFrame, RunSpec, Strategy};
+use poollab_shared::{BreakerState, Dec, Frame, InstanceFrame, Part, PoolerFrame, RunSpec, Strategy};
 
 use crate::escape;
 use crate::tape::Peaks;
@@ -95,11 +95,13 @@ impl Svg {
 
     /// `<text class=.. x=.. y=..>words</text>`.
     fn text(&mut self, class: &str, x: f64, y: f64, words: &str) -> &mut Self {
+        let (x, y) = (Dec(x), Dec(y));
         let _ = write!(self.0, r#"<text class="{class}" x="{x:.1}" y="{y:.1}">{}</text>"#, escape(words));
         self
     }
 
     fn rect(&mut self, class: &str, state: &str, x: f64, y: f64, w: f64, h: f64) -> &mut Self {
+        let (x, y, w, h) = (Dec(x), Dec(y), Dec(w), Dec(h));
         let _ = write!(
             self.0,
             r#"<rect class="{class}" data-state="{state}" x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" rx="2"/>"#
@@ -213,9 +215,11 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     let _ = write!(svg.0, r#"<g data-testid="server" data-run-backends="{}" data-max="{max}">"#, s.run_backends);
     let _ = write!(
         svg.0,
-        r#"<rect class="box" x="{SERVER_X}" y="{y}" width="{}" height="{}" rx="8"/>"#,
-        W - SERVER_X - 2.0,
-        grid_h + 130.0
+        r#"<rect class="box" x="{}" y="{}" width="{}" height="{}" rx="8"/>"#,
+        Dec(SERVER_X),
+        Dec(y),
+        Dec(W - SERVER_X - 2.0),
+        Dec(grid_h + 130.0)
     );
     svg.text("label", gx, y + 18.0, &format!("PostgreSQL: {} of {max} taken", used.min(max)));
     svg.text("note", gx, y + 33.0, &format!("max_connections {max}, {} reserved", s.reserved_connections));
@@ -240,9 +244,10 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     svg.text("note", gx, below + 32.0, &format!("peak of this run: {}", peaks.server));
     let _ = write!(
         svg.0,
-        r#"<text class="{}" x="{gx}" y="{}" data-testid="refused" data-refused="{refused}">refused: {refused}</text>"#,
+        r#"<text class="{}" x="{}" y="{}" data-testid="refused" data-refused="{refused}">refused: {refused}</text>"#,
         if refused > 0 { "refused on" } else { "refused" },
-        below + 52.0
+        Dec(gx),
+        Dec(below + 52.0)
     );
     svg.text("note", gx, below + 67.0, "(too many clients)");
     if !s.reachable {
@@ -271,14 +276,21 @@ fn pooler(svg: &mut Svg, p: &PoolerFrame, x: f64, y: f64) -> f64 {
         p.servers(),
         p.sv_active
     );
-    let _ = write!(svg.0, r#"<rect class="box" x="{x}" y="{y}" width="{POOLER_W}" height="{height:.1}" rx="8"/>"#);
+    let _ = write!(
+        svg.0,
+        r#"<rect class="box" x="{}" y="{}" width="{}" height="{:.1}" rx="8"/>"#,
+        Dec(x),
+        Dec(y),
+        Dec(POOLER_W),
+        Dec(height)
+    );
     svg.text("label", gx, y + 18.0, "PgBouncer");
     svg.text("note", gx, y + 33.0, &format!("{} mode", p.mode.as_str()));
     svg.text("note", gx, y + 46.0, &format!("pool_size {}", p.pool_size));
     svg.text("figure-text", gx, y + 66.0, &count(p.clients(), "client", "clients"));
     svg.text("note", gx, y + 80.0, &format!("{} waiting", p.cl_waiting));
     for i in 0..waiting_dots as usize {
-        let (cx, cy) = (gx + 6.0 + (i % cols) as f64 * 14.0, y + 93.0 + (i / cols) as f64 * 14.0);
+        let (cx, cy) = (Dec(gx + 6.0 + (i % cols) as f64 * 14.0), Dec(y + 93.0 + (i / cols) as f64 * 14.0));
         let _ = write!(svg.0, r#"<circle class="waiter" cx="{cx:.1}" cy="{cy:.1}" r="5.5"/>"#);
     }
     svg.text("label", gx, servers_y + 6.0, "server connections");
@@ -308,7 +320,7 @@ fn line(svg: &mut Svg, frame: &Frame, peaks: Peaks, pooled: bool, y: f64) {
         let dots = pool.waiters.min(LINE_DOTS);
         svg.text("figure-text", LINE_X, y + 48.0, &format!("{} waiting", pool.waiters));
         for i in 0..dots as usize {
-            let (cx, cy) = (LINE_X + 7.0 + (i % cols) as f64 * 14.0, y + 70.0 + (i / cols) as f64 * 14.0);
+            let (cx, cy) = (Dec(LINE_X + 7.0 + (i % cols) as f64 * 14.0), Dec(y + 70.0 + (i / cols) as f64 * 14.0));
             let _ = write!(svg.0, r#"<circle class="waiter" cx="{cx:.1}" cy="{cy:.1}" r="5.5"/>"#);
         }
         let after = y + 70.0 + rows(dots, cols) * 14.0 + 6.0;
@@ -328,8 +340,11 @@ fn link(svg: &mut Svg, frame: &Frame, spec: &RunSpec, parts: &[Part], at: Layout
     let outage = parts.contains(&Part::Network) && frame.app.outage;
     let _ = write!(
         svg.0,
-        r#"<g data-testid="link" data-outage="{outage}"><line class="{}" x1="{x1}" y1="{y}" x2="{x2}" y2="{y}"/>"#,
-        if outage { "link cut" } else { "link" }
+        r#"<g data-testid="link" data-outage="{outage}"><line class="{}" x1="{}" y1="{y}" x2="{}" y2="{y}"/>"#,
+        if outage { "link cut" } else { "link" },
+        Dec(x1),
+        Dec(x2),
+        y = Dec(y)
     );
     if parts.contains(&Part::Network) && spec.network.delay_ms > 0 {
         svg.text("note mid", mid, y - 6.0, &format!("+{} ms", spec.network.delay_ms));
@@ -348,8 +363,8 @@ fn link(svg: &mut Svg, frame: &Frame, spec: &RunSpec, parts: &[Part], at: Layout
             svg.0,
             r#"<g data-testid="breaker" data-state="{}"><rect class="{class}" x="{}" y="{}" width="68" height="30" rx="5"/>"#,
             b.as_str(),
-            mid - 34.0,
-            y + 28.0
+            Dec(mid - 34.0),
+            Dec(y + 28.0)
         );
         svg.text("note mid", mid, y + 41.0, "breaker").text("label mid", mid, y + 53.0, b.as_str()).raw("</g>");
     }
@@ -358,8 +373,8 @@ fn link(svg: &mut Svg, frame: &Frame, spec: &RunSpec, parts: &[Part], at: Layout
         let _ = write!(
             svg.0,
             r#"<g data-testid="cache"><rect class="cache" x="{}" y="{}" width="68" height="40" rx="5"/>"#,
-            mid - 34.0,
-            y - 64.0
+            Dec(mid - 34.0),
+            Dec(y - 64.0)
         );
         svg.text("note mid", mid, y - 51.0, "cache")
             .text("label mid", mid, y - 38.0, &format!("{} hits", t.cache_hits))
@@ -396,12 +411,18 @@ fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
         Some(p) => {
             let h = pooler(&mut rest, &p, at.pooler_x, TOP);
             let (x1, x2) = (at.pooler_x + POOLER_W + 2.0, at.server_x - 4.0);
-            let _ = write!(rest.0, r#"<line class="link" x1="{x1}" y1="{0}" x2="{x2}" y2="{0}"/>"#, TOP + 60.0);
+            let _ = write!(
+                rest.0,
+                r#"<line class="link" x1="{}" y1="{y}" x2="{}" y2="{y}"/>"#,
+                Dec(x1),
+                Dec(x2),
+                y = Dec(TOP + 60.0)
+            );
             h
         }
         None => 0.0,
     };
-    let _ = write!(rest.0, r#"<g transform="translate({shift},0)">"#);
+    let _ = write!(rest.0, r#"<g transform="translate({},0)">"#, Dec(shift));
     let server_h = if parts.contains(&Part::Server) { server(&mut rest, frame, peaks, TOP) } else { 0.0 };
     rest.raw("</g>");
     if parts.contains(&Part::Line) || !pooled {
@@ -409,7 +430,7 @@ fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
     }
     link(&mut rest, frame, spec, parts, at, TOP + 60.0);
     let height = y.max(TOP + server_h).max(TOP + pooler_h).max(TOP + 170.0) + 10.0;
-    let width = at.width;
+    let (width, height) = (Dec(at.width), Dec(height));
     let peak_app = if pooled {
         format!("peak: {} in use, {} opening", peaks.in_use, peaks.connecting)
     } else {
@@ -480,7 +501,7 @@ pub fn describe(frame: &Frame, spec: &RunSpec) -> String {
     });
     format!(
         "At {:.1} s of this {} run: {app}{pooler} The server has {} ({active} active) out of {} slots{}.{gap}",
-        frame.elapsed_ms as f64 / 1000.0,
+        Dec(frame.elapsed_ms as f64 / 1000.0),
         spec.strategy.as_str(),
         count(s.run_backends, "backend of this run", "backends of this run"),
         s.max_connections,

@@ -3,7 +3,7 @@
 //! They all read one [`Tape`], so they always show the same frame.
 
 use leptos::prelude::*;
-use poollab_shared::{ChartName, Frame, InstanceFrame, Moment, Part, PoolFrame, RunSpec, Strategy, SweepView};
+use poollab_shared::{ChartName, Dec, Frame, InstanceFrame, Moment, Part, PoolFrame, RunSpec, Strategy, SweepView};
 
 use crate::chart::{Chart, ChartKind};
 use crate::compare::Compare;
@@ -90,7 +90,7 @@ pub fn Stage(
         Some(poollab_shared::RunState::Queued) => "Waiting for its turn".to_owned(),
         Some(poollab_shared::RunState::Running) => "Live".to_owned(),
         Some(_) if tape.cursor.get().is_some() => {
-            let at = tape.frame().map_or(0.0, |f| f.elapsed_ms as f64 / 1000.0);
+            let at = Dec(tape.frame().map_or(0.0, |f| f.elapsed_ms as f64 / 1000.0));
             format!("The run at {at:.1} s: drag the slider through it")
         }
         Some(_) => "The run's last moment".to_owned(),

@@ -1,7 +1,7 @@
 //! A finished run's measured result, and the list of recent runs.
 
 use leptos::prelude::*;
-use poollab_shared::{ErrorKind, RunState, RunView, Strategy};
+use poollab_shared::{Dec, ErrorKind, RunState, RunView, Strategy};
 
 #[component]
 pub fn SummaryCard(run: Memo<Option<RunView>>) -> impl IntoView {
@@ -24,27 +24,27 @@ pub fn SummaryCard(run: Memo<Option<RunView>>) -> impl IntoView {
                     <dl class="summary" data-testid="summary" data-completed=s.completed data-failed=s.failed>
                         <div><dt>"completed"</dt><dd>{s.completed}</dd></div>
                         <div><dt>"failed"</dt><dd>{s.failed}</dd></div>
-                        <div><dt>"p50 / p95 / p99 latency"</dt><dd>{format!("{:.1} / {:.1} / {:.1} ms", s.latency_ms.p50, s.latency_ms.p95, s.latency_ms.p99)}</dd></div>
-                        <div><dt>"slowest"</dt><dd>{format!("{:.1} ms", s.latency_ms.max)}</dd></div>
+                        <div><dt>"p50 / p95 / p99 latency"</dt><dd>{format!("{:.1} / {:.1} / {:.1} ms", Dec(s.latency_ms.p50), Dec(s.latency_ms.p95), Dec(s.latency_ms.p99))}</dd></div>
+                        <div><dt>"slowest"</dt><dd>{format!("{:.1} ms", Dec(s.latency_ms.max))}</dd></div>
                         <div><dt>"peak server connections"</dt><dd data-testid="peak-server">{s.peak_server_connections}</dd></div>
                         <div><dt>"connections opened"</dt><dd>{s.connections_opened}</dd></div>
                         <div><dt>"peak pool size"</dt><dd>{s.peak_pool_size}</dd></div>
                         <div><dt>"p99 wait for a connection"</dt><dd>{
-                            if run.spec.strategy == Strategy::Pooled { format!("{:.1} ms", s.acquire_wait_ms.p99) } else { "none: no pool".into() }
+                            if run.spec.strategy == Strategy::Pooled { format!("{:.1} ms", Dec(s.acquire_wait_ms.p99)) } else { "none: no pool".into() }
                         }</dd></div>
                         <div><dt>"p50 connect / p50 query"</dt><dd data-testid="phases">{
                             if run.spec.strategy == Strategy::Naive {
-                                format!("{:.1} / {:.1} ms", s.connect_ms.p50, s.query_ms.p50)
+                                format!("{:.1} / {:.1} ms", Dec(s.connect_ms.p50), Dec(s.query_ms.p50))
                             } else {
-                                format!("opened by the pool / {:.1} ms", s.query_ms.p50)
+                                format!("opened by the pool / {:.1} ms", Dec(s.query_ms.p50))
                             }
                         }</dd></div>
                         <div><dt>"duration"</dt><dd>{format!("{} ms", s.duration_ms)}</dd></div>
-                        <div><dt>"throughput"</dt><dd>{format!("{:.0} req/s", s.throughput_per_s)}</dd></div>
+                        <div><dt>"throughput"</dt><dd>{format!("{:.0} req/s", Dec(s.throughput_per_s))}</dd></div>
                     </dl>
                     <ul class="errors" aria-label="failures by cause">{errors}</ul>
                     {(s.failed > 0).then(|| view! {
-                        <p data-testid="failed-after">{format!("A failed request took {:.1} ms to fail at the median ({:.1} ms at worst).", s.failed_ms.p50, s.failed_ms.max)}</p>
+                        <p data-testid="failed-after">{format!("A failed request took {:.1} ms to fail at the median ({:.1} ms at worst).", Dec(s.failed_ms.p50), Dec(s.failed_ms.max))}</p>
                     })}
                     {(s.cache_hits + s.cache_misses > 0).then(|| view! {
                         <p data-testid="cache">{format!("Cache: {} hits, {} went to the database.", s.cache_hits, s.cache_misses)}</p>
@@ -85,7 +85,7 @@ pub fn RecentRuns(runs: RwSignal<Vec<RunView>>) -> impl IntoView {
                             <td>{r.spec.pool.max_connections}</td>
                             <td>{r.state.as_str()}</td>
                             <td>{if done { format!("{} / {}", s.completed, s.failed) } else { "–".into() }}</td>
-                            <td>{if done { format!("{:.1}", s.latency_ms.p99) } else { "–".into() }}</td>
+                            <td>{if done { format!("{:.1}", Dec(s.latency_ms.p99)) } else { "–".into() }}</td>
                             <td>{if done { s.peak_server_connections.to_string() } else { "–".into() }}</td>
                         </tr>
                     }

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use poollab_shared::{SweepPoint, SweepView};
+use poollab_shared::{Dec, SweepPoint, SweepView};
 
 const W: f64 = 360.0;
 const H: f64 = 200.0;
@@ -57,7 +57,10 @@ pub fn SweepCurve(
                 if p.throughput_per_s > 0.0 {
                     format!(
                         "pool {}: {:.0} req/s, p99 {:.1} ms, median query {:.2} ms",
-                        p.max_connections, p.throughput_per_s, p.latency_p99_ms, p.query_p50_ms
+                        p.max_connections,
+                        Dec(p.throughput_per_s),
+                        Dec(p.latency_p99_ms),
+                        Dec(p.query_p50_ms)
                     )
                 } else {
                     format!("pool {}: {}", p.max_connections, p.state.as_str())
@@ -85,7 +88,7 @@ pub fn SweepCurve(
                 <thead><tr><th scope="col">"pool size"</th><th scope="col">"state"</th><th scope="col">"req/s"</th><th scope="col">"p50 ms"</th><th scope="col">"p99 ms"</th><th scope="col">"query p50 ms"</th><th scope="col">"failed"</th><th scope="col">"peak server"</th></tr></thead>
                 <tbody>
                     {move || points().into_iter().map(|p| view! {
-                        <tr><td><a href=crate::route::Route::Run(p.run_id.clone()).href()>{p.max_connections}</a></td><td>{p.state.as_str()}</td><td>{format!("{:.0}", p.throughput_per_s)}</td><td>{format!("{:.1}", p.latency_p50_ms)}</td><td>{format!("{:.1}", p.latency_p99_ms)}</td><td>{format!("{:.2}", p.query_p50_ms)}</td><td>{p.failed}</td><td>{p.peak_server_connections}</td></tr>
+                        <tr><td><a href=crate::route::Route::Run(p.run_id.clone()).href()>{p.max_connections}</a></td><td>{p.state.as_str()}</td><td>{format!("{:.0}", Dec(p.throughput_per_s))}</td><td>{format!("{:.1}", Dec(p.latency_p50_ms))}</td><td>{format!("{:.1}", Dec(p.latency_p99_ms))}</td><td>{format!("{:.2}", Dec(p.query_p50_ms))}</td><td>{p.failed}</td><td>{p.peak_server_connections}</td></tr>
                     }).collect_view()}
                 </tbody>
             </table>
@@ -114,7 +117,9 @@ fn curve(
     let x = |i: usize| PAD + i as f64 / (n - 1.0) * (W - PAD - 16.0);
     let y = |v: f64| H - 36.0 - v / top * (H - 56.0);
     let mut o = format!(
-        r#"<svg viewBox="0 0 {W} {H}" role="img" aria-label="{} " data-testid="{id}"><title>{}</title>"#,
+        r#"<svg viewBox="0 0 {} {}" role="img" aria-label="{} " data-testid="{id}"><title>{}</title>"#,
+        Dec(W),
+        Dec(H),
         crate::escape(title),
         crate::escape(title)
     );
@@ -122,34 +127,35 @@ fn curve(
         let v = top * k as f64 / 3.0;
         let _ = write!(
             o,
-            r#"<line class="grid" x1="{PAD}" x2="{}" y1="{yv:.1}" y2="{yv:.1}"/><text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
-            W - 16.0,
-            PAD - 6.0,
-            y(v) + 4.0,
+            r#"<line class="grid" x1="{pad}" x2="{}" y1="{yv:.1}" y2="{yv:.1}"/><text class="tick" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            Dec(W - 16.0),
+            Dec(PAD - 6.0),
+            Dec(y(v) + 4.0),
             poollab_shared::expr::number(v),
-            yv = y(v)
+            pad = Dec(PAD),
+            yv = Dec(y(v))
         );
     }
     for (i, p) in points.iter().enumerate() {
         let _ = write!(
             o,
             r#"<text class="tick" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
-            x(i),
-            H - 20.0,
+            Dec(x(i)),
+            Dec(H - 20.0),
             p.max_connections
         );
     }
     let _ = write!(
         o,
         r#"<text class="axis" x="{}" y="{}" text-anchor="middle">pool size (connections)</text><text class="axis" x="4" y="12">{}</text>"#,
-        (W + PAD) / 2.0,
-        H - 4.0,
+        Dec((W + PAD) / 2.0),
+        Dec(H - 4.0),
         crate::escape(unit)
     );
-    let line: String = done.iter().map(|(i, v)| format!("{:.1},{:.1} ", x(*i), y(*v))).collect();
+    let line: String = done.iter().map(|(i, v)| format!("{:.1},{:.1} ", Dec(x(*i)), Dec(y(*v)))).collect();
     let _ = write!(o, r#"<polyline class="line {class}" points="{line}"/>"#);
     for (i, v) in &done {
-        let _ = write!(o, r#"<circle class="dot {class}" cx="{:.1}" cy="{:.1}" r="3.5"/>"#, x(*i), y(*v));
+        let _ = write!(o, r#"<circle class="dot {class}" cx="{:.1}" cy="{:.1}" r="3.5"/>"#, Dec(x(*i)), Dec(y(*v)));
     }
     let _ = write!(o, r#"</svg><strong class="chart-title">{}</strong>"#, crate::escape(title));
     let _ = desc;

@@ -7,7 +7,7 @@
 //! until the next.
 
 use leptos::prelude::*;
-use poollab_shared::{Frame, RequestRecord, RunState, RunView, ServerFacts, Timeline};
+use poollab_shared::{Dec, Frame, RequestRecord, RunState, RunView, ServerFacts, Timeline};
 
 use crate::live::Live;
 
@@ -184,7 +184,7 @@ pub fn Scrubber(tape: Tape) -> impl IntoView {
     let following = move || tape.cursor.get().is_none();
     view! {
         <div class="scrub" data-testid="scrubber-box">
-            <label for="scrubber">{move || format!("{:.1} s into the run", time())}</label>
+            <label for="scrubber">{move || format!("{:.1} s into the run", Dec(time()))}</label>
             <input id="scrubber" type="range" min="0" max=move || len().saturating_sub(1) step="1"
                 prop:disabled=move || len() < 2
                 prop:value=move || tape.position().to_string()

@@ -1,7 +1,7 @@
 //! Every figure of one frame, as numbers: the app's side and the server's side next to each other.
 
 use leptos::prelude::*;
-use poollab_shared::Frame;
+use poollab_shared::{Dec, Frame};
 
 type Figure = (&'static str, fn(&Frame) -> String);
 
@@ -13,14 +13,14 @@ fn pool(f: &Frame, pick: fn(&poollab_shared::PoolFrame) -> u64) -> String {
 /// many figures with little code).
 const APP: &[Figure] = &[
     ("requests in flight", |f| f.app.in_flight.to_string()),
-    ("connects per second", |f| format!("{:.0}", f.app.connects_per_s)),
+    ("connects per second", |f| format!("{:.0}", Dec(f.app.connects_per_s))),
     ("pool size", |f| pool(f, |p| p.size)),
     ("idle", |f| pool(f, |p| p.idle)),
     ("in use", |f| pool(f, |p| p.in_use)),
     ("opening", |f| pool(f, |p| p.connecting)),
     ("waiting", |f| pool(f, |p| p.waiters)),
     ("oldest wait (ms)", |f| pool(f, |p| p.oldest_wait_ms)),
-    ("closes per second", |f| format!("{:.0}", f.app.closes_per_s)),
+    ("closes per second", |f| format!("{:.0}", Dec(f.app.closes_per_s))),
     ("of which: lifetime retirements", |f| f.app.closes_lifetime_delta.to_string()),
     ("circuit breaker", |f| f.app.breaker.map_or("off", |b| b.as_str()).to_owned()),
     ("cache hits so far", |f| {
@@ -31,7 +31,7 @@ const APP: &[Figure] = &[
             format!("{} of {}", t.cache_hits, t.cache_hits + t.cache_misses)
         }
     }),
-    ("p50 latency (ms)", |f| f.app.latency_p50_ms.map_or_else(|| "–".into(), |v| format!("{v:.1}"))),
+    ("p50 latency (ms)", |f| f.app.latency_p50_ms.map_or_else(|| "–".into(), |v| format!("{:.1}", Dec(v)))),
     ("failed so far", |f| f.app.totals.failed.to_string()),
     ("connections opened so far", |f| f.app.totals.connects.to_string()),
     ("held too long (leak detector)", |f| {
@@ -107,7 +107,7 @@ pub fn LiveSummary(latest: RwSignal<Option<Frame>>) -> impl IntoView {
         } else {
             format!(
                 "{:.0} seconds in: {} requests in flight, {} server backends for this run.{pool}",
-                f.elapsed_ms as f64 / 1000.0,
+                Dec(f.elapsed_ms as f64 / 1000.0),
                 f.app.in_flight,
                 f.server.run_backends
             )

@@ -2,8 +2,10 @@
 //! querying, and the rest of its time. Drawn from the records the lab stored when the run ended.
 
 use leptos::prelude::*;
-use poollab_shared::RequestRecord;
+use poollab_shared::{Dec, RequestRecord};
+use wasm_bindgen::prelude::*;
 
+use crate::coord;
 use crate::tape::Tape;
 
 const LANE: f64 = 4.0;
@@ -16,6 +18,34 @@ const TOP: f64 = 6.0;
 /// Requests drawn (the first ones of the run); the table and the CSV have them all.
 const SHOWN: usize = 150;
 
+// The browser does the waterfall's sorting: its sorts are already in the page, and Rust's
+// (about 7 KB of wasm for these two uses) need not be.
+#[wasm_bindgen]
+extern "C" {
+    /// A `Float64Array`, for its `sort`: numbers in ascending order, in place.
+    #[wasm_bindgen(extends = js_sys::Float64Array)]
+    type Numbers;
+    #[wasm_bindgen(method)]
+    fn sort(this: &Numbers);
+}
+
+/// The positions of `keys` from the smallest key to the largest, equal keys in the order they
+/// came, as a stable sort orders them (`Array.prototype.sort` is stable).
+fn order_of(keys: &[f64]) -> Vec<usize> {
+    let position = |v: &JsValue| v.as_f64().map_or(0, |i| i as usize);
+    let order: js_sys::Array = (0..keys.len() as u32).map(JsValue::from).collect();
+    order.sort_by(&mut |a, b| keys[position(&a)].total_cmp(&keys[position(&b)]) as i32);
+    order.iter().map(|v| position(&v)).collect()
+}
+
+/// The middle one of `values` (the upper middle of an even count). A typed array sorts numbers
+/// in the order `f64::total_cmp` does (`-0` before `0`); the lab's times are never NaN.
+fn median(values: &[f64]) -> f64 {
+    let sorted: Numbers = js_sys::Float64Array::from(values).unchecked_into();
+    sorted.sort();
+    sorted.get_index((values.len() / 2) as u32)
+}
+
 /// Every request of a run as a lane: waiting for a connection, connecting, querying, and the rest
 /// of its time (waiting for a slot, holding the connection between queries, answering).
 #[component]
@@ -23,11 +53,10 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
     // Lanes in the order the requests' work began (their query, once they had a connection), so
     // waves read as a staircase.
     let requests = Signal::derive(move || {
-        let mut all = tape.requests();
-        all.sort_by(|a, b| {
-            (a.start_ms + a.acquire_wait_ms + a.connect_ms).total_cmp(&(b.start_ms + b.acquire_wait_ms + b.connect_ms))
-        });
-        all
+        let all = tape.requests();
+        let began: Vec<f64> = all.iter().map(|r| r.start_ms + r.acquire_wait_ms + r.connect_ms).collect();
+        let mut all: Vec<Option<RequestRecord>> = all.into_iter().map(Some).collect();
+        order_of(&began).into_iter().filter_map(|i| all[i].take()).collect::<Vec<_>>()
     });
     let end = move || requests.with(|r| r.iter().take(SHOWN).map(|r| r.start_ms + r.total_ms).fold(1.0, f64::max));
     let lanes_h = move || TOP + requests.with(|r| r.len().min(SHOWN) as f64 * LANE);
@@ -41,14 +70,14 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
         while t <= end + 1e-9 {
             let x = LEFT + t * scale;
             ticks.push(view! {
-                <line class="grid" x1=x x2=x y1="0" y2=y + 4.0 />
-                <text class="tick" x=x y=y + 16.0 text-anchor="middle">{format!("{}", (t * 10.0).round() / 10.0)}</text>
+                <line class="grid" x1=coord(x) x2=coord(x) y1="0" y2=coord(y + 4.0) />
+                <text class="tick" x=coord(x) y=coord(y + 16.0) text-anchor="middle">{Dec((t * 10.0).round() / 10.0).to_string()}</text>
             });
             t += step;
         }
         view! {
             {ticks}
-            <text class="axis" x=WIDTH / 2.0 y=y + 30.0 text-anchor="middle">"milliseconds since the run started"</text>
+            <text class="axis" x=coord(WIDTH / 2.0) y=coord(y + 30.0) text-anchor="middle">"milliseconds since the run started"</text>
         }
     };
     let bars = move || {
@@ -74,7 +103,7 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
                         parts.push((x, rest * scale, if r.outcome == "ok" { "s-rest" } else { "s-bad" }));
                     }
                     parts.into_iter().map(move |(x, w, class)| {
-                        view! { <rect class=class x=x y=y width=w.max(0.5) height=LANE - 1.0 /> }
+                        view! { <rect class=class x=coord(x) y=coord(y) width=coord(w.max(0.5)) height=coord(LANE - 1.0) /> }
                     })
                 })
                 .collect_view()
@@ -85,19 +114,15 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
             if rs.is_empty() {
                 return "No requests were stored for this run.".to_owned();
             }
-            let median = |f: fn(&RequestRecord) -> f64| {
-                let mut v: Vec<f64> = rs.iter().map(f).collect();
-                v.sort_by(f64::total_cmp);
-                v[v.len() / 2]
-            };
+            let median = |f: fn(&RequestRecord) -> f64| median(&rs.iter().map(f).collect::<Vec<_>>());
             format!(
                 "{} requests. Median wait for a connection {:.1} ms, connect {:.1} ms, query {:.1} ms; {} failed; the last answer came at {:.0} ms.",
                 rs.len(),
-                median(|r| r.acquire_wait_ms),
-                median(|r| r.connect_ms),
-                median(|r| r.query_ms),
+                Dec(median(|r| r.acquire_wait_ms)),
+                Dec(median(|r| r.connect_ms)),
+                Dec(median(|r| r.query_ms)),
                 rs.iter().filter(|r| r.outcome != "ok").count(),
-                rs.iter().map(|r| r.start_ms + r.total_ms).fold(0.0, f64::max)
+                Dec(rs.iter().map(|r| r.start_ms + r.total_ms).fold(0.0, f64::max))
             )
         })
     };
@@ -109,7 +134,7 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
         <figure class="chart waterfall">
             <strong class="chart-title">"Every request, one lane each (the first 150): where its time went"</strong>
             {waiting}
-            <svg viewBox=move || format!("0 0 {WIDTH} {}", height()) role="img" aria-labelledby="waterfall-title waterfall-desc" data-testid="waterfall"
+            <svg viewBox=move || format!("0 0 {} {}", Dec(WIDTH), Dec(height())) role="img" aria-labelledby="waterfall-title waterfall-desc" data-testid="waterfall"
                 data-requests=move || requests.with(|r| r.len().min(SHOWN))>
                 <title id="waterfall-title">"Every request: wait, connect, query"</title>
                 <desc id="waterfall-desc">{describe}</desc>
@@ -132,7 +157,7 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
                     <thead><tr><th scope="col">"#"</th><th scope="col">"start ms"</th><th scope="col">"wait ms"</th><th scope="col">"connect ms"</th><th scope="col">"query ms"</th><th scope="col">"total ms"</th><th scope="col">"outcome"</th></tr></thead>
                     <tbody>
                         {move || requests.get().into_iter().take(50).map(|r| view! {
-                            <tr><td>{r.n}</td><td>{format!("{:.1}", r.start_ms)}</td><td>{format!("{:.1}", r.acquire_wait_ms)}</td><td>{format!("{:.1}", r.connect_ms)}</td><td>{format!("{:.1}", r.query_ms)}</td><td>{format!("{:.1}", r.total_ms)}</td><td>{r.outcome}</td></tr>
+                            <tr><td>{r.n}</td><td>{format!("{:.1}", Dec(r.start_ms))}</td><td>{format!("{:.1}", Dec(r.acquire_wait_ms))}</td><td>{format!("{:.1}", Dec(r.connect_ms))}</td><td>{format!("{:.1}", Dec(r.query_ms))}</td><td>{format!("{:.1}", Dec(r.total_ms))}</td><td>{r.outcome}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>

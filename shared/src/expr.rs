@@ -8,6 +8,8 @@
 
 use std::fmt::Write;
 
+use crate::num::Dec;
+
 /// Why an expression cannot be read or worked out.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ExprError {
@@ -344,10 +346,10 @@ pub fn number(v: f64) -> String {
     }
     if v != 0.0 && v.abs() < 1.0 {
         let decimals = (1 - v.abs().log10().floor() as i32).clamp(1, 6) as usize;
-        return format!("{v:.decimals$}").replace('-', "−");
+        return format!("{:.decimals$}", Dec(v)).replace('-', "−");
     }
     let rounded = if v.abs() >= 100.0 { v.round() } else { (v * 10.0).round() / 10.0 };
-    let text = if rounded.fract() == 0.0 { format!("{rounded:.0}") } else { format!("{rounded:.1}") };
+    let text = if rounded.fract() == 0.0 { format!("{:.0}", Dec(rounded)) } else { format!("{:.1}", Dec(rounded)) };
     let (sign, digits) = text.strip_prefix('-').map_or(("", text.as_str()), |d| ("−", d));
     let (whole, frac) = digits.split_once('.').map_or((digits, None), |(w, f)| (w, Some(f)));
     let mut grouped = String::new();

@@ -16,6 +16,8 @@
 //! - [`lesson`]: the course's lessons and steps: texts filled with figures, models, goals, views.
 //! - [`figures`]: every figure a lesson may name (of the spec, the server, the run's summary).
 //! - [`expr`]: the arithmetic lessons write their models and goals in.
+//! - [`num`]: numbers as text with integer arithmetic ([`Dec`]), which keeps core's float
+//!   printer out of the page.
 //! - [`class`]: what learners report to their instructor, and the class's predictions.
 //! - [`line`]: the line runs wait in, and the workers that carry them out.
 
@@ -27,6 +29,7 @@ pub mod lesson;
 pub mod libraries;
 pub mod limits;
 pub mod line;
+pub mod num;
 pub mod spec;
 pub mod summary;
 pub mod sweep;
@@ -42,6 +45,7 @@ pub use lesson::{ChartName, Goal, GoalError, Lesson, Model, Moment, Part, Predic
 pub use libraries::{KnobNames, Libraries, LibraryName, Source};
 pub use limits::{Limits, SpecError, ValidRunSpec};
 pub use line::{ClassLine, LineEntry, LinePlace, LineView, WorkerState, WorkerView};
+pub use num::Dec;
 pub use spec::{
     BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, OutageMode, OutageSpec, PoolSpec, PoolerMode,
     PoolerSpec, Query, RunSpec, Statements, Strategy, Tls, WorkSpec,
