@@ -7,6 +7,8 @@ use std::path::PathBuf;
 fn main() {
     // The built page is embedded too (see routes/page.rs); rebuild when Trunk rebuilds it.
     println!("cargo:rerun-if-changed={}", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist").display());
+    // sqlx::migrate! reads the folder when it expands: a new migration must rebuild the crate.
+    println!("cargo:rerun-if-changed={}", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations").display());
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../lessons");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)

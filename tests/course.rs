@@ -68,12 +68,12 @@ async fn every_step_shows_its_own_view_after_its_run() {
                 page.find_element("#run").await.expect("Run").click().await.expect("click");
             }
             wait_for(page, "document.querySelector('[data-testid=goal]') !== null", 90).await;
+            let claim = text(page, "document.querySelector('[data-testid=goal]').textContent").await;
             assert_eq!(
                 text(page, "document.querySelector('[data-testid=goal]').dataset.passed").await,
                 "true",
-                "{here}: the claim held on the reference run"
+                "{here}: the claim held on the reference run: {claim}"
             );
-            let claim = text(page, "document.querySelector('[data-testid=goal]').textContent").await;
             assert!(!claim.contains('…') && !claim.contains('{'), "{here}: {claim}");
             // The step's own figure, big, and the prediction beside what was measured.
             let figure = text(page, "document.querySelector('[data-testid=key-figure]')?.dataset.figure ?? ''").await;

@@ -26,7 +26,7 @@ use crate::engine::strategy::{
     LiveCounters, NaiveStrategy, Outcome, PooledStrategy, Request, RequestError, Strategy, Timings,
 };
 
-/// Most answers a run's cache keeps (the demo table has 5000 users).
+/// Most answers a run's cache keeps (a run asks for at most 5000 distinct users).
 const CACHE_CAPACITY: u64 = 10_000;
 
 /// What became of one request, and whether the cache answered it.
