@@ -423,9 +423,8 @@ async fn the_page_is_served_from_the_binary_itself() {
 }
 
 /// The page's weight: its wasm stays under 700 KB as built, and what a learner on a classroom's
-/// Wi-Fi downloads (brotli, which every browser takes) stays under 230 KB. The build prints both
-/// (`frontend/compress.mjs`). The target for the download is 200 KB; the page is at 226 KB today
-/// (README, "The page's weight"), so this guards against growth while the rest is found.
+/// Wi-Fi downloads (brotli, which every browser takes) stays under 200 KB. The build prints both
+/// (`frontend/compress.mjs`; README, "The page's weight").
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_page_is_light_on_the_wire() {
     let app = support::spawn_app(20).await;

@@ -105,6 +105,23 @@ async fn every_step_shows_its_own_view_after_its_run() {
                         20,
                     )
                     .await;
+                    // The legend names only what the lanes show: no pool in a naive run.
+                    let legend =
+                        text(page, "document.querySelector('.charts [data-testid=waterfall-legend]').textContent")
+                            .await;
+                    let naive = step.preset.strategy == poollab_shared::Strategy::Naive;
+                    assert!(!naive || !legend.contains("pooled"), "{here}: the waterfall's legend: {legend}");
+                    assert!(legend.contains("querying"), "{here}: the waterfall's legend: {legend}");
+                    let red = text(
+                        page,
+                        "String(document.querySelectorAll('.charts [data-testid=waterfall] rect.s-bad').length > 0)",
+                    )
+                    .await;
+                    assert_eq!(
+                        red == "true",
+                        legend.contains("failed"),
+                        "{here}: failed lanes and the legend: {legend}"
+                    );
                 }
             }
             if step.preset.strategy == poollab_shared::Strategy::Pooled {

@@ -484,7 +484,7 @@ pub fn describe(frame: &Frame, spec: &RunSpec) -> String {
     // A connection the app holds is idle on the server whenever the server is waiting for the
     // app's next message: the app's own work, the network, a ping on the way.
     let gap = if frame.pool.map_or(frame.app.holding, |p| p.in_use) > active && s.run_backends > 0 {
-        " A connection the app counts in use shows idle on the server while the server waits for the app's next message."
+        " A connection the app counts in use (lent to a request, or pinged on its way back: sqlx checks every connection it is given back) shows idle on the server while the server waits for the app's next message."
     } else {
         ""
     };

@@ -17,6 +17,16 @@ const AXIS: f64 = 34.0;
 const TOP: f64 = 6.0;
 /// Requests drawn (the first ones of the run); the table and the CSV have them all.
 const SHOWN: usize = 150;
+/// The red end of a failed request's lane, in the chart's units.
+const FAILED_CAP: f64 = 4.0;
+/// Each part of a lane and its words, in the legend only when some lane has it.
+const PARTS: [(&str, &str); 5] = [
+    ("s-wait", "waiting for a pooled connection (while the pool opens one, too)"),
+    ("s-connecting", "opening its own connection"),
+    ("s-inuse", "querying"),
+    ("s-rest", "the rest: closing, holding between queries, answering"),
+    ("s-bad", "failed"),
+];
 
 // The browser does the waterfall's sorting: its sorts are already in the page, and Rust's
 // (about 7 KB of wasm for these two uses) need not be.
@@ -100,12 +110,35 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
                     }
                     let rest = r.total_ms - r.acquire_wait_ms - r.connect_ms - r.query_ms;
                     if rest > 0.0 {
-                        parts.push((x, rest * scale, if r.outcome == "ok" { "s-rest" } else { "s-bad" }));
+                        parts.push((x, rest * scale, "s-rest"));
+                        x += rest * scale;
+                    }
+                    // A failed request ends in red, however little of its time was left after its
+                    // wait (an acquire timeout is all wait).
+                    if r.outcome != "ok" {
+                        parts.push((x, FAILED_CAP, "s-bad"));
                     }
                     parts.into_iter().map(move |(x, w, class)| {
                         view! { <rect class=class x=coord(x) y=coord(y) width=coord(w.max(0.5)) height=coord(LANE - 1.0) /> }
                     })
                 })
+                .collect_view()
+        })
+    };
+    let legend = move || {
+        requests.with(|rs| {
+            let rs = &rs[..rs.len().min(SHOWN)];
+            let has = |class: &str| match class {
+                "s-wait" => rs.iter().any(|r| r.acquire_wait_ms > 0.0),
+                "s-connecting" => rs.iter().any(|r| r.connect_ms > 0.0),
+                "s-inuse" => rs.iter().any(|r| r.query_ms > 0.0),
+                "s-rest" => rs.iter().any(|r| r.total_ms > r.acquire_wait_ms + r.connect_ms + r.query_ms),
+                _ => rs.iter().any(|r| r.outcome != "ok"),
+            };
+            PARTS
+                .iter()
+                .filter(|(class, _)| has(class))
+                .map(|(class, words)| view! { <li><span class=format!("swatch {class}") aria-hidden="true"></span>{*words}</li> })
                 .collect_view()
         })
     };
@@ -142,13 +175,7 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
                 {bars}
             </svg>
             <figcaption>
-                <ul class="legend">
-                    <li><span class="swatch s-wait" aria-hidden="true"></span>"waiting for a pooled connection (while the pool opens one, too)"</li>
-                    <li><span class="swatch s-connecting" aria-hidden="true"></span>"opening its own connection"</li>
-                    <li><span class="swatch s-inuse" aria-hidden="true"></span>"querying"</li>
-                    <li><span class="swatch s-rest" aria-hidden="true"></span>"the rest: closing, holding between queries, answering"</li>
-                    <li><span class="swatch s-bad" aria-hidden="true"></span>"failed"</li>
-                </ul>
+                <ul class="legend" data-testid="waterfall-legend">{legend}</ul>
                 <p class="chart-text">{describe}</p>
             </figcaption>
             <details>
