@@ -192,3 +192,49 @@ async fn the_instructor_panel_signs_in_locks_the_lab_and_shows_progress() {
     session.close().await;
     app.stop().await;
 }
+
+/// With no worker to carry runs out, a learner's page says why nothing starts; the instructor's
+/// page shows the line, and cancels a run from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_line_is_on_the_instructors_page_and_a_stalled_line_is_on_every_page() {
+    let dir = support::lab_dir();
+    let mut cfg = support::config(&dir, 50);
+    cfg.workers = Some(0);
+    let app = support::spawn_with(cfg, dir).await;
+    let ann = app.learner().await;
+    let spec = serde_json::json!({ "strategy": "naive", "requests": 5 });
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (status, body) = ann.post("/api/runs", &spec).await;
+        assert_eq!(status, 202, "{body}");
+        ids.push(body["id"].as_str().expect("id").to_owned());
+    }
+    let session = Session::open(&app, "/#/").await;
+    let page = &session.page;
+    wait_for(
+        page,
+        "document.querySelector('[data-testid=stalled]')?.textContent.includes('no worker is connected')",
+        20,
+    )
+    .await;
+    save_screenshot(page, "browser-stalled.png").await;
+    session.close().await;
+
+    let session = Session::open(&app, "/instructor/").await;
+    let page = &session.page;
+    wait_for(page, "document.getElementById('token') !== null", 30).await;
+    let token = page.find_element("#token").await.expect("token field");
+    token.focus().await.expect("focus");
+    token.type_str(support::INSTRUCTOR_TOKEN).await.expect("type").press_key("Enter").await.expect("sign in");
+    wait_for(page, "document.querySelectorAll('[data-testid=line] tbody tr').length === 2", 10).await;
+    let first = text(page, "document.querySelector('[data-testid=line] tbody tr').textContent").await;
+    assert!(first.contains("#1") && first.contains("naive × 5"), "{first}");
+    let row = format!("[data-testid=line] tr[data-run='{}'] button", ids[0]);
+    page.find_element(row.as_str()).await.expect("cancel").click().await.expect("click");
+    wait_for(page, "document.querySelectorAll('[data-testid=line] tbody tr').length === 1", 10).await;
+    let (_, run) = app.get(&format!("/api/runs/{}", ids[0])).await;
+    assert_eq!(run["state"], "failed", "{run}");
+    save_screenshot(page, "browser-instructor-line.png").await;
+    session.close().await;
+    app.stop().await;
+}
