@@ -56,6 +56,19 @@ fn median(values: &[f64]) -> f64 {
     sorted.get_index((values.len() / 2) as u32)
 }
 
+/// The parts of a request's lane, in order, each with its time in ms: waiting for a connection,
+/// connecting, querying and the rest, those it had; then, for a failed request, its red end
+/// (`None`: a fixed width), however little time was left after its wait (an acquire timeout is
+/// all wait). The lanes and the legend both read it.
+fn lane(r: &RequestRecord) -> impl Iterator<Item = (Option<f64>, &'static str)> {
+    let rest = r.total_ms - r.acquire_wait_ms - r.connect_ms - r.query_ms;
+    [(r.acquire_wait_ms, "s-wait"), (r.connect_ms, "s-connecting"), (r.query_ms, "s-inuse"), (rest, "s-rest")]
+        .into_iter()
+        .filter(|(ms, _)| *ms > 0.0)
+        .map(|(ms, class)| (Some(ms), class))
+        .chain((r.outcome != "ok").then_some((None, "s-bad")))
+}
+
 /// Every request of a run as a lane: waiting for a connection, connecting, querying, and the rest
 /// of its time (waiting for a slot, holding the connection between queries, answering).
 #[component]
@@ -99,27 +112,10 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
                 .flat_map(|(i, r)| {
                     let y = TOP + i as f64 * LANE;
                     let mut x = LEFT + r.start_ms * scale;
-                    let mut parts = Vec::new();
-                    for (ms, class) in
-                        [(r.acquire_wait_ms, "s-wait"), (r.connect_ms, "s-connecting"), (r.query_ms, "s-inuse")]
-                    {
-                        if ms > 0.0 {
-                            parts.push((x, ms * scale, class));
-                            x += ms * scale;
-                        }
-                    }
-                    let rest = r.total_ms - r.acquire_wait_ms - r.connect_ms - r.query_ms;
-                    if rest > 0.0 {
-                        parts.push((x, rest * scale, "s-rest"));
-                        x += rest * scale;
-                    }
-                    // A failed request ends in red, however little of its time was left after its
-                    // wait (an acquire timeout is all wait).
-                    if r.outcome != "ok" {
-                        parts.push((x, FAILED_CAP, "s-bad"));
-                    }
-                    parts.into_iter().map(move |(x, w, class)| {
-                        view! { <rect class=class x=coord(x) y=coord(y) width=coord(w.max(0.5)) height=coord(LANE - 1.0) /> }
+                    lane(r).map(move |(ms, class)| {
+                        let (at, w) = (x, ms.map_or(FAILED_CAP, |ms| ms * scale));
+                        x += w;
+                        view! { <rect class=class x=coord(at) y=coord(y) width=coord(w.max(0.5)) height=coord(LANE - 1.0) /> }
                     })
                 })
                 .collect_view()
@@ -128,16 +124,9 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
     let legend = move || {
         requests.with(|rs| {
             let rs = &rs[..rs.len().min(SHOWN)];
-            let has = |class: &str| match class {
-                "s-wait" => rs.iter().any(|r| r.acquire_wait_ms > 0.0),
-                "s-connecting" => rs.iter().any(|r| r.connect_ms > 0.0),
-                "s-inuse" => rs.iter().any(|r| r.query_ms > 0.0),
-                "s-rest" => rs.iter().any(|r| r.total_ms > r.acquire_wait_ms + r.connect_ms + r.query_ms),
-                _ => rs.iter().any(|r| r.outcome != "ok"),
-            };
             PARTS
                 .iter()
-                .filter(|(class, _)| has(class))
+                .filter(|(class, _)| rs.iter().any(|r| lane(r).any(|(_, drawn)| drawn == *class)))
                 .map(|(class, words)| view! { <li><span class=format!("swatch {class}") aria-hidden="true"></span>{*words}</li> })
                 .collect_view()
         })
