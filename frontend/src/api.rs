@@ -1,4 +1,4 @@
-//! The few HTTP calls the page makes (the contract is in DESIGN.md).
+//! The few HTTP calls the page makes (the contract is docs/contract.md).
 
 use poollab_shared::{
     ClassLine, ClassState, FollowStep, Lesson, PredictionHistogram, RunSpec, RunView, StepReport, SweepSpec, SweepView,
