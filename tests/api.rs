@@ -422,6 +422,55 @@ async fn the_page_is_served_from_the_binary_itself() {
     app.stop().await;
 }
 
+/// A script that misspells a route hears so: any path under /api/ that no route serves, with any
+/// method, is a JSON 404 naming the method and path, whether the page is embedded or served from a
+/// folder; page paths still get the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unknown_api_route_is_a_json_404_and_page_paths_still_serve_the_page() {
+    for embedded in [true, false] {
+        let dir = support::lab_dir();
+        let mut cfg = support::config(&dir, 20);
+        if embedded {
+            cfg.static_dir = None;
+        }
+        let app = support::spawn_with(cfg, dir).await;
+        let cases = [
+            (reqwest::Method::POST, "/api/run"),
+            (reqwest::Method::GET, "/api/nothing/here"),
+            (reqwest::Method::DELETE, "/api/class/nope"),
+            (reqwest::Method::GET, "/api/runs/some-id/nope"),
+            (reqwest::Method::PUT, "/api"),
+            (reqwest::Method::GET, "/api/"),
+        ];
+        for (method, path) in cases {
+            let resp = app
+                .http
+                .request(method.clone(), app.url(&format!("{path}?x=1")))
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .expect("request");
+            let status = resp.status().as_u16();
+            assert!(
+                resp.headers()["content-type"].to_str().unwrap_or("").starts_with("application/json"),
+                "{method} {path} (embedded page: {embedded})"
+            );
+            let body: serde_json::Value = resp.json().await.expect("a JSON body");
+            assert_eq!(status, 404, "{method} {path} (embedded page: {embedded}): {body}");
+            assert_eq!(body, json!({ "error": format!("no such route: {method} {path}") }));
+        }
+        // Known routes and page paths are untouched.
+        assert_eq!(app.get("/api/lessons").await.0, 200);
+        for path in ["/", "/lesson", "/lesson/whatever"] {
+            let resp = app.http.get(app.url(path)).send().await.expect("GET");
+            assert_eq!(resp.status().as_u16(), 200, "{path} (embedded page: {embedded})");
+            assert!(resp.text().await.expect("html").contains("<title>Pool Lab"), "{path}");
+        }
+        app.stop().await;
+    }
+}
+
 /// The page's weight: its wasm stays under 700 KB as built, and what a learner on a classroom's
 /// Wi-Fi downloads (brotli, which every browser takes) stays under 200 KB. The build prints both
 /// (`frontend/compress.mjs`; README, "The page's weight").

@@ -28,6 +28,9 @@ pub enum AppError {
     AlreadyEnded(String),
     #[error("no learner with id {0}")]
     LearnerNotFound(String),
+    /// A path under `/api/` that no route serves (`METHOD /api/...`).
+    #[error("no such route: {0}")]
+    NoRoute(String),
     #[error("the instructor token is wrong")]
     Unauthorized,
     #[error("{0}")]
@@ -89,7 +92,9 @@ impl IntoResponse for AppError {
             }
             AppError::Unauthorized => (StatusCode::UNAUTHORIZED, Json(json!({ "error": message }))).into_response(),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),
-            AppError::LearnerNotFound(_) => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
+            AppError::LearnerNotFound(_) | AppError::NoRoute(_) => {
+                (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response()
+            }
             AppError::AlreadyEnded(_) => (StatusCode::CONFLICT, Json(json!({ "error": message }))).into_response(),
             AppError::NoBurst => (StatusCode::CONFLICT, Json(json!({ "error": message }))).into_response(),
             AppError::NoWorkerSecret => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),

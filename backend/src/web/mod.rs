@@ -16,6 +16,7 @@ mod metrics;
 mod page;
 mod runs;
 mod sweeps;
+mod unknown;
 mod workers;
 mod ws;
 
@@ -24,7 +25,7 @@ use std::path::Path;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
@@ -34,7 +35,7 @@ use crate::web::state::AppState;
 /// Largest request body accepted (a run spec is a few hundred bytes).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// The whole HTTP surface of the lab (see DESIGN.md for the contract).
+/// The whole HTTP surface of the lab (docs/contract.md is the contract).
 pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
     // Routes that ask who is calling: each request leaves knowing its learner (a signed cookie).
     let identified = Router::new()
@@ -67,7 +68,11 @@ pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
         .route("/demo/pooled", get(demo::pooled))
         .route("/api/workers", get(workers::list))
         .route("/api/workers/connect", get(workers::connect))
-        .route("/metrics", get(metrics::prometheus));
+        .route("/metrics", get(metrics::prometheus))
+        // Any other path under /api/, whatever the method, is a JSON 404, not the page.
+        .route("/api", any(unknown::api))
+        .route("/api/", any(unknown::api))
+        .route("/api/{*rest}", any(unknown::api));
     let page = match static_dir {
         Some(dir) if dir.join("index.html").is_file() => {
             let index = dir.join("index.html");
