@@ -516,3 +516,45 @@ async fn a_tls_connect_costs_more_than_a_plain_one_to_the_same_server() {
     assert!(body.to_string().contains("naive run"), "{body}");
     app.stop().await;
 }
+
+/// The CPUs a process may run on, as `/proc/<pid>/status` lists them (`0-1`, `0`).
+fn cpus_of(pid: u32) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the server's status");
+    let line = status.lines().find(|l| l.starts_with("Cpus_allowed_list:")).expect("Cpus_allowed_list");
+    line.trim_start_matches("Cpus_allowed_list:").trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_can_give_the_server_fewer_cpus_and_random_arrivals() {
+    let app = spawn_app(50).await;
+    let postmaster = app.pg_pid.expect("the lab's own server");
+    let all = cpus_of(postmaster);
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    let id = app
+        .start_run(json!({ "strategy": "pooled", "requests": 40, "server_cpus": 1,
+                           "pool": { "max_connections": 4, "min_connections": 4 },
+                           "work": { "query": "sleep", "sleep_ms": 20 },
+                           "load": { "shape": "random", "rate_per_s": 100 } }))
+        .await;
+    // While the run goes, the server (and each backend it forked) has one CPU, and the frames say so.
+    let (mut during, mut frame_cpus) = (Vec::new(), BTreeSet::new());
+    let run = support::follow_run(&mut ws, &id, |f| {
+        if f.run_id.as_deref() == Some(id.as_str()) {
+            during.push(cpus_of(postmaster));
+            frame_cpus.insert(f.server.cpus);
+        }
+    })
+    .await;
+    assert_eq!(summary(&run).completed, 40);
+    // (The last frames may be read after the run has given the CPUs back.)
+    during.truncate(during.len().saturating_sub(2));
+    assert!(!during.is_empty() && during.iter().all(|c| !c.contains(['-', ','])), "one CPU while it ran: {during:?}");
+    assert_eq!(frame_cpus, BTreeSet::from([1]), "the frames say the server had one CPU");
+    assert_eq!(cpus_of(postmaster), all, "and it gets them all back afterwards");
+    // Random arrivals: the same schedule the spec's own function gives, not evenly spaced.
+    let t = app.timeline(&id).await;
+    let gaps: Vec<f64> = t.requests.windows(2).map(|w| w[1].start_ms - w[0].start_ms).collect();
+    let (short, long) = (gaps.iter().filter(|g| **g < 3.0).count(), gaps.iter().filter(|g| **g > 15.0).count());
+    assert!(short >= 5 && long >= 3, "bunched and spread, unlike a steady 10 ms: {gaps:?}");
+    app.stop().await;
+}

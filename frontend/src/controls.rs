@@ -63,7 +63,7 @@ fn u32_of(v: u64) -> u32 {
     u32::try_from(v).unwrap_or(u32::MAX)
 }
 
-const LOAD_SHAPES: [LoadShape; 3] = [LoadShape::Burst, LoadShape::Rate, LoadShape::Ramp];
+const LOAD_SHAPES: [LoadShape; 4] = [LoadShape::Burst, LoadShape::Rate, LoadShape::Ramp, LoadShape::Random];
 const QUERIES: [Query; 3] = [Query::SelectUser, Query::Sleep, Query::Heavy];
 const STATEMENTS: [Statements; 3] = [Statements::Cached, Statements::Uncached, Statements::Unnamed];
 const OUTAGES: [OutageMode; 2] = [OutageMode::Refuse, OutageMode::Blackhole];
@@ -101,14 +101,14 @@ const GROUPS: &[Group] = &[
             Knob::Choice {
                 id: "shape",
                 label: "Arrivals",
-                options: &["burst", "steady rate", "ramp"],
+                options: &["burst", "steady rate", "ramp", "random (Poisson)"],
                 get: |s| index_of(&LOAD_SHAPES, &s.load.shape),
                 set: |s, i| s.load.shape = LOAD_SHAPES[i],
             },
             Knob::Number {
                 id: "rate",
                 label: "Rate (requests/s)",
-                hint: "steady rate, or where a ramp starts",
+                hint: "steady or random rate, or where a ramp starts",
                 range: Limits::RATE_PER_S,
                 get: |s| s.load.rate_per_s.into(),
                 set: |s, v| s.load.rate_per_s = u32_of(v),

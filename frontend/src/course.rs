@@ -298,6 +298,28 @@ pub fn StepView(
             </div>
         }
     });
+    // Everything the question and the model need, from the preset and the server: a prediction is
+    // reasoned from these, not read off the text.
+    let givens = {
+        let step = step.clone();
+        move || {
+            let figures = step.figures(tape.server(), None);
+            step.givens()
+                .into_iter()
+                .map(|g| {
+                    let value = match (g.words, g.figure) {
+                        (Some(words), _) => words,
+                        (None, Some(name)) => figures.get(name).map_or_else(
+                            || "unknown".to_owned(),
+                            |v| format!("{} {}", Dec(v), g.unit).trim_end().to_owned(),
+                        ),
+                        (None, None) => String::new(),
+                    };
+                    view! { <div><dt>{g.label}</dt><dd data-figure=g.figure.unwrap_or("")>{value}</dd></div> }
+                })
+                .collect_view()
+        }
+    };
     let steps_total = lesson.steps.len();
     let sandbox_spec = step.preset.clone();
     let sweeping =
@@ -371,6 +393,10 @@ pub fn StepView(
                 <article class="card step" aria-labelledby="step-title" data-testid="step" data-lesson=lesson.id.clone() data-step=index + 1>
                     <h2 id="step-title">{title}</h2>
                     <div class="step-text">{paragraphs}</div>
+                    <details class="givens" open=true>
+                        <summary>"What you are given"</summary>
+                        <dl data-testid="givens">{givens}</dl>
+                    </details>
                     <form class="predict" on:submit=start>
                         {prediction_view}
                         <button id="run" type="submit" prop:disabled=move || busy.get() || running() || (needs_guess && !guessed())>

@@ -103,7 +103,7 @@ figures! {
     "failed_ms.p95" => "p95 time to fail", "ms";
     "failed_ms.p99" => "p99 time to fail", "ms";
     "failed_ms.max" => "slowest failure", "ms";
-    "peak_server_connections" => "peak server backends of this run", "";
+    "peak_server_connections" => "peak server backends of this run (sampled)", "";
     "peak_pool_size" => "peak pool size", "";
     "peak_in_use" => "peak connections in use", "";
     "peak_waiters" => "peak requests waiting for a connection", "";
@@ -135,6 +135,8 @@ pub const SWEEP_FIGURES: &[FigureInfo] = &[
     FigureInfo { name: "sweep.largest_query_ms", label: "median query, largest pool", unit: "ms" },
     FigureInfo { name: "sweep.smallest_p99_ms", label: "p99 latency, smallest pool", unit: "ms" },
     FigureInfo { name: "sweep.largest_p99_ms", label: "p99 latency, largest pool", unit: "ms" },
+    FigureInfo { name: "sweep.lowest_p99_ms", label: "lowest p99 latency of the sweep", unit: "ms" },
+    FigureInfo { name: "sweep.lowest_p99_size", label: "pool size with the lowest p99 latency", unit: "" },
 ];
 
 /// The words and unit of a measured figure (a run's summary, or a sweep's).
@@ -155,6 +157,15 @@ pub struct SweepFigures<'a> {
 pub fn best_size(points: &[SweepPoint]) -> Option<u32> {
     let best = points.iter().map(|p| p.throughput_per_s).fold(0.0, f64::max);
     points.iter().filter(|p| p.throughput_per_s >= 0.9 * best).map(|p| p.max_connections).min()
+}
+
+/// The size whose slowest requests fared best: the lowest p99 among the sizes whose runs
+/// answered (the smallest size, when two tie).
+fn lowest_p99(points: &[SweepPoint]) -> Option<&SweepPoint> {
+    points
+        .iter()
+        .filter(|p| p.throughput_per_s > 0.0)
+        .min_by(|a, b| a.latency_p99_ms.total_cmp(&b.latency_p99_ms).then(a.max_connections.cmp(&b.max_connections)))
 }
 
 impl SweepFigures<'_> {
@@ -179,6 +190,8 @@ impl SweepFigures<'_> {
             "sweep.largest_query_ms" => at(true)?.query_p50_ms,
             "sweep.smallest_p99_ms" => at(false)?.latency_p99_ms,
             "sweep.largest_p99_ms" => at(true)?.latency_p99_ms,
+            "sweep.lowest_p99_ms" => lowest_p99(points)?.latency_p99_ms,
+            "sweep.lowest_p99_size" => f64::from(lowest_p99(points)?.max_connections),
             _ => return None,
         })
     }
@@ -285,6 +298,7 @@ impl RunSpec {
             "pooler.query_wait_timeout_ms" => n(pooler.map_or(0, |p| p.query_wait_timeout_ms)),
             "tls.on" => b(self.tls == Some(crate::spec::Tls::On)),
             "tls.both" => b(self.tls == Some(crate::spec::Tls::Both)),
+            "server_cpus" => n(self.server_cpus.into()),
             _ => None,
         }
     }
@@ -397,6 +411,10 @@ mod tests {
             (Some(2200.0), Some(7.3))
         );
         assert_eq!(f.figure("sweep.smallest_query_ms"), Some(0.6));
+        let p99 = |size: u32, ms: f64| SweepPoint { latency_p99_ms: ms, ..point(size, 100.0, 1.0) };
+        let tail = [p99(1, 90.0), p99(2, 40.0), p99(4, 40.0), p99(64, 75.0)];
+        let f = SweepFigures { sizes: &sizes, points: Some(&tail) };
+        assert_eq!((f.figure("sweep.lowest_p99_size"), f.figure("sweep.lowest_p99_ms")), (Some(2.0), Some(40.0)));
         let before = SweepFigures { sizes: &sizes, points: None };
         assert_eq!((before.figure("sweep.largest_size"), before.figure("sweep.best_size")), (Some(64.0), None));
         assert_eq!(Figures::source("sweep.best_size"), Some(Source::Sweep));

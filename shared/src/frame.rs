@@ -213,7 +213,9 @@ pub struct ServerFrame {
     /// Backends opened by the running run (grouped by its `application_name`).
     pub run_backends: u64,
     /// The most backends of the running run in any reading since the previous frame (the server
-    /// is read 40 times a second, frames go out 10): what a run's peak is the largest of.
+    /// is read every 10 ms in a run's first second and every 25 ms after, frames go out every
+    /// 100 ms): what a run's peak is the largest of. A sample: a backend that lived between two
+    /// readings is never seen.
     pub run_backends_peak: u64,
     pub by_application: Vec<CountBy>,
     pub by_state: Vec<CountBy>,

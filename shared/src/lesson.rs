@@ -333,6 +333,18 @@ pub fn fill(text: &str, figures: &Figures) -> String {
         .collect()
 }
 
+/// The figures a text's placeholders name, in order.
+pub fn named_figures(text: &str) -> Vec<String> {
+    pieces(text)
+        .into_iter()
+        .filter_map(|p| match p {
+            Piece::Figure(Ok(e)) => Some(e.figures().into_iter().map(str::to_owned).collect::<Vec<_>>()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
 /// Whether a text names figures only a finished run has.
 pub fn needs_run(text: &str) -> bool {
     pieces(text).iter().any(|p| match p {

@@ -25,6 +25,7 @@ pub mod class;
 pub mod expr;
 pub mod figures;
 pub mod frame;
+pub mod givens;
 pub mod lesson;
 pub mod libraries;
 pub mod limits;

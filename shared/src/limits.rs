@@ -39,6 +39,9 @@ impl Limits {
     pub const LEAK_DETECT_AFTER_MS: RangeInclusive<u64> = 0..=600_000;
     pub const POOLER_POOL_SIZE: RangeInclusive<u64> = 1..=200;
     pub const POOLER_QUERY_WAIT_TIMEOUT_MS: RangeInclusive<u64> = 100..=60_000;
+    /// `server_cpus`: 0 leaves the server all its CPUs. (A worker may have fewer cores than
+    /// asked; it then gives the server all of its own and says so in the run's frames.)
+    pub const SERVER_CPUS: RangeInclusive<u64> = 0..=64;
     /// A run's unavoidable duration (its arrival schedule, or its waves of `concurrency`
     /// requests each doing its work) must fit in this many milliseconds, so no run can hold the
     /// shared queue for long.
@@ -127,6 +130,7 @@ impl RunSpec {
         if self.tls == Some(Tls::Both) && self.strategy != Strategy::Naive {
             return Err(SpecError::TlsBothNeedsNaive);
         }
+        check("server_cpus", self.server_cpus.into(), Limits::SERVER_CPUS)?;
         let estimate_ms = self.least_duration_ms();
         if estimate_ms > Limits::RUN_BUDGET_MS {
             return Err(SpecError::OverBudget { estimate_ms, budget_ms: Limits::RUN_BUDGET_MS });

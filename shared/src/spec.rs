@@ -160,6 +160,11 @@ pub enum LoadShape {
     Rate,
     /// The rate grows evenly from `rate_per_s` to `ramp_to_per_s` over the run.
     Ramp,
+    /// Requests arrive at random moments, `rate_per_s` a second on average: a Poisson process,
+    /// as independent users arrive. Some moments bring several at once, some none, which is what
+    /// makes queues form below a server's capacity. The moments come from a fixed seed, so every
+    /// run of one spec gets the same arrivals (a sizing sweep compares its pools on one traffic).
+    Random,
 }
 
 /// How the run's requests arrive. With `rate` and `ramp` the arrivals keep their schedule even
@@ -188,19 +193,51 @@ impl LoadSpec {
     /// `r0 t + (r1 - r0) t² / 2T = n`, where `T` makes the run's total come out at `requests`.
     pub fn due_ms(&self, n: u64, requests: u64) -> f64 {
         let (r0, r1) = (f64::from(self.rate_per_s.max(1)), f64::from(self.ramp_to_per_s.max(1)));
-        let n = n as f64;
+        let n_f = n as f64;
         match self.shape {
             LoadShape::Burst => 0.0,
-            LoadShape::Rate => n / r0 * 1000.0,
+            LoadShape::Rate => n_f / r0 * 1000.0,
             LoadShape::Ramp => {
                 let total_s = 2.0 * requests as f64 / (r0 + r1);
                 let a = (r1 - r0) / (2.0 * total_s);
-                let t =
-                    if a.abs() < f64::EPSILON { n / r0 } else { (-r0 + (r0 * r0 + 4.0 * a * n).sqrt()) / (2.0 * a) };
+                let t = if a.abs() < f64::EPSILON {
+                    n_f / r0
+                } else {
+                    (-r0 + (r0 * r0 + 4.0 * a * n_f).sqrt()) / (2.0 * a)
+                };
                 t * 1000.0
             }
+            LoadShape::Random => (0..n).map(|i| random_gap_ms(i, r0)).sum(),
         }
     }
+
+    /// Every request's due time, in order: what the load generator fires by (one pass, where
+    /// [`LoadSpec::due_ms`] of a random schedule adds up the gaps before `n` each time).
+    pub fn schedule(&self, requests: u64) -> impl Iterator<Item = f64> + '_ {
+        let rate = f64::from(self.rate_per_s.max(1));
+        let mut at = 0.0;
+        (0..requests).map(move |n| match self.shape {
+            LoadShape::Random => {
+                let due = at;
+                at += random_gap_ms(n, rate);
+                due
+            }
+            _ => self.due_ms(n, requests),
+        })
+    }
+}
+
+/// The gap after arrival `n` of a random (Poisson) schedule at `rate` a second: exponentially
+/// distributed with mean `1000 / rate` ms, drawn from a fixed seed (splitmix64 of `n`), so the
+/// schedule is the same on every run and on both sides of the wire.
+fn random_gap_ms(n: u64, rate: f64) -> f64 {
+    let mut z = n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    // A uniform draw in (0, 1]: never 0, whose logarithm is infinite.
+    let u = ((z >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+    -u.ln() / rate * 1000.0
 }
 
 /// Outages the network proxy can stage.
@@ -374,6 +411,15 @@ pub struct RunSpec {
     /// TLS for the run's connections (none: as the lab connects).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
+    /// The server's CPUs for this run (0: all it has). The lab pins its private PostgreSQL to
+    /// that many of the worker's cores while the run goes, so the server, not the app, is what
+    /// runs out of CPU (only the lab's own server can be pinned).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub server_cpus: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn default_requests() -> u32 {
@@ -402,6 +448,7 @@ impl Default for RunSpec {
             leak: LeakSpec::default(),
             pooler: None,
             tls: None,
+            server_cpus: 0,
         }
     }
 }
@@ -448,5 +495,23 @@ mod tests {
         assert!(first_gap > 4.0 * last_gap, "{first_gap} vs {last_gap}");
         let flat = LoadSpec { shape: LoadShape::Ramp, rate_per_s: 20, ramp_to_per_s: 20, linger_ms: 0 };
         assert!((flat.due_ms(20, 40) - 1000.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn random_arrivals_average_the_rate_and_bunch_up() {
+        let load = LoadSpec { shape: LoadShape::Random, rate_per_s: 100, ..LoadSpec::default() };
+        let due: Vec<f64> = load.schedule(2000).collect();
+        assert_eq!(due[0], 0.0);
+        assert!(due.windows(2).all(|w| w[1] >= w[0]), "in order");
+        // 2000 arrivals at 100 a second take about 20 s (a Poisson count's spread is tiny here).
+        assert!((19_000.0..21_000.0).contains(&due[1999]), "{}", due[1999]);
+        // Unlike a steady rate, many gaps are far shorter than the mean of 10 ms, some far longer.
+        let gaps: Vec<f64> = due.windows(2).map(|w| w[1] - w[0]).collect();
+        let short = gaps.iter().filter(|g| **g < 2.0).count();
+        let long = gaps.iter().filter(|g| **g > 30.0).count();
+        assert!(short > 300 && long > 50, "{short} short, {long} long");
+        // The same schedule every time, and due_ms agrees with it.
+        assert_eq!(load.schedule(2000).collect::<Vec<_>>(), due);
+        assert!((load.due_ms(1500, 2000) - due[1500]).abs() < 1e-6);
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod cluster;
 pub mod pgbouncer;
+pub mod server_cpus;
 pub mod store;
 pub mod tls;
 
@@ -50,6 +51,8 @@ pub struct Database {
     /// True when the admin role is a superuser distinct from the app role, so the server's
     /// reserved slots keep the sampler's connection safe from a run's burst.
     pub sampler_reserved: bool,
+    /// The server's process, when it is the lab's own: a run can then limit its CPUs.
+    server: Option<server_cpus::ServerProcess>,
 }
 
 impl Database {
@@ -60,6 +63,7 @@ impl Database {
             app_password: Some(cluster.app_password().to_owned()),
             ca_cert: Some(cluster.ca_cert().to_path_buf()),
             sampler_reserved: true,
+            server: cluster.pid().map(server_cpus::ServerProcess::new),
         }
     }
 
@@ -70,7 +74,14 @@ impl Database {
             let p = u.password()?;
             Some(percent_encoding::percent_decode_str(p).decode_utf8_lossy().into_owned())
         });
-        Ok(Database { admin: opts.clone(), app: opts, app_password, ca_cert: None, sampler_reserved: false })
+        Ok(Database {
+            admin: opts.clone(),
+            app: opts,
+            app_password,
+            ca_cert: None,
+            sampler_reserved: false,
+            server: None,
+        })
     }
 
     /// The app side's database and role.
@@ -111,6 +122,12 @@ impl Database {
     /// Whether the app side's own connections (no `tls` in the spec) require TLS.
     pub fn app_requires_tls(&self) -> bool {
         requires_tls(&self.app)
+    }
+
+    /// Limits the server to `cpus` of the worker's cores until the guard is dropped (only the
+    /// lab's own server can be limited).
+    pub fn pin_server(&self, cpus: u32) -> Result<server_cpus::Pinned, server_cpus::PinError> {
+        self.server.ok_or(server_cpus::PinError::NotOurServer(cpus))?.pin(cpus)
     }
 
     /// The lab's certificate authority, when it made one.

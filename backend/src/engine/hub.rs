@@ -42,6 +42,8 @@ pub struct RunWatch {
     pub outage: Option<watch::Receiver<Option<OutageMode>>>,
     /// The run's PgBouncer, as its `SHOW POOLS` was last read, if the run has one.
     pub pooler: Option<Arc<PoolerGauge>>,
+    /// The CPUs the server has while the run goes, when the run pinned it to fewer.
+    pub server_cpus: Option<u64>,
 }
 
 /// The run the hub is watching.
@@ -330,6 +332,9 @@ impl MetricsHub {
         let secs = interval.as_secs_f64();
         let per_s = |n: u64| if secs > 0.0 { (n as f64 / secs * 10.0).round() / 10.0 } else { 0.0 };
         frame.run_id = Some(run.watch.id.clone());
+        if let Some(cpus) = run.watch.server_cpus {
+            frame.server.cpus = cpus;
+        }
         frame.elapsed_ms = now.duration_since(run.started).as_millis() as u64;
         frame.app = AppFrame {
             in_flight: counters.in_flight.load(Ordering::Relaxed),

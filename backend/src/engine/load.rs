@@ -1,10 +1,10 @@
 //! Firing a run's requests: the load generator.
 //!
 //! A *burst* releases every request at once, with at most `concurrency` in flight (a burst of 100
-//! at concurrency 100 really has 100 requests in the air). A *steady rate* and a *ramp* release
-//! request `n` at its due time ([`poollab_shared::LoadSpec::due_ms`]), whether or not earlier
-//! ones have finished, as real users do: when the database falls behind, requests pile up instead
-//! of politely slowing down. `concurrency` still caps how many are in flight; past it, a request
+//! at concurrency 100 really has 100 requests in the air). A *steady rate*, a *ramp* and *random*
+//! arrivals (a Poisson process, as independent users come) release request `n` at its due time
+//! ([`poollab_shared::LoadSpec::schedule`]), whether or not earlier ones have finished, as real
+//! users do: when the database falls behind, requests pile up instead of politely slowing down. `concurrency` still caps how many are in flight; past it, a request
 //! waits for a free slot (and its wait counts in its latency, as a queue in front of the app).
 
 use std::sync::Arc;
@@ -27,10 +27,9 @@ pub async fn fire(fleet: Arc<Fleet>, spec: &ValidRunSpec, recorder: Arc<RunRecor
     let started = Instant::now();
     let requests = u64::from(spec.requests);
     let mut tasks = JoinSet::new();
-    for n in 0..requests {
+    for (n, due_ms) in (0..requests).zip(spec.load.schedule(requests)) {
         if spec.load.shape != LoadShape::Burst {
-            let due = Duration::from_secs_f64(spec.load.due_ms(n, requests) / 1000.0);
-            tokio::time::sleep_until(started + due).await;
+            tokio::time::sleep_until(started + Duration::from_secs_f64(due_ms / 1000.0)).await;
         }
         // A burst waits for a free slot before it spawns, so a 10 000-request burst at
         // concurrency 10 holds 10 tasks, not 10 000. Scheduled arrivals spawn on time and wait

@@ -16,6 +16,7 @@ use sqlx::{ConnectOptions, Connection};
 use tokio_util::sync::CancellationToken;
 
 use crate::db::pgbouncer::{PgBouncer, PgBouncerError};
+use crate::db::server_cpus::PinError;
 use crate::db::{Database, app_name};
 use crate::engine::fleet::Fleet;
 use crate::engine::hub::{MetricsHub, RunWatch};
@@ -43,6 +44,8 @@ pub enum RunError {
     Proxy(#[from] ProxyError),
     #[error("the run's PgBouncer could not start: {0}")]
     Pooler(#[from] PgBouncerError),
+    #[error(transparent)]
+    ServerCpus(#[from] PinError),
 }
 
 /// Carries out runs against one database, watched by one hub (a worker's).
@@ -79,6 +82,12 @@ impl Executor {
         cancel: CancellationToken,
     ) -> Result<(Summary, Timeline), RunError> {
         self.preflight().await?;
+        // A run that asks for fewer server CPUs gets them for its whole length (the guard gives
+        // them back when the run ends, however it ends).
+        let pinned = match spec.server_cpus {
+            0 => None,
+            cpus => Some(self.db.pin_server(cpus)?),
+        };
         // With a pooler, the run's connections go to a PgBouncer of its own, which stands where
         // the server was. With a network spec, they go through a proxy (in front of the pooler,
         // if any) that adds the distance and stages the outage. Everything else (the sampler,
@@ -120,6 +129,7 @@ impl Executor {
             leak_threshold: (spec.leak.detect_after_ms > 0).then(|| Duration::from_millis(spec.leak.detect_after_ms)),
             outage: proxy.as_ref().map(|p| p.watch_outage()),
             pooler: pooler_watch.as_ref().map(|w| w.gauge.clone()),
+            server_cpus: pinned.as_ref().map(|p| u64::from(p.cpus())),
         });
         if spec.pool.min_connections > 0 {
             for pool in fleet.pools() {

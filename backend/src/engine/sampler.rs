@@ -3,7 +3,9 @@
 //! The pool's counters say what the *app* believes; `pg_stat_activity` says what the *server* has:
 //! one row per backend process. The sampler reads it over a connection of its own (the admin
 //! role, which may use the server's superuser-reserved slots, so a run can never take it) every
-//! 25 ms while a run goes (every second when idle), and hands each reading to the hub.
+//! 10 ms in a run's first second, every 25 ms after that (every second when idle), and hands
+//! each reading to the hub. Its figures are samples: a backend that lives between two readings is
+//! never seen, which is why the page says "sampled" wherever it shows them.
 //! If the server goes away, readings say `reachable: false` and the sampler reconnects.
 
 use std::collections::BTreeMap;
@@ -18,7 +20,12 @@ use crate::db::{Database, app_name};
 use crate::engine::hub::MetricsHub;
 use crate::shutdown::Shutdown;
 
-/// Sampling period while a run goes (40 Hz): fast enough to catch a naive burst's backends.
+/// Sampling period in a run's first second (100 Hz): most lessons' bursts are over within it, and
+/// a naive burst's backends live a few milliseconds each.
+pub const EARLY_RUN_PERIOD: Duration = Duration::from_millis(10);
+/// How long a run is sampled at [`EARLY_RUN_PERIOD`].
+pub const EARLY: Duration = Duration::from_secs(1);
+/// Sampling period for the rest of a run (40 Hz).
 pub const RUN_PERIOD: Duration = Duration::from_millis(25);
 pub const IDLE_PERIOD: Duration = Duration::from_secs(1);
 
@@ -87,6 +94,7 @@ impl Sampler {
 
     pub async fn run(mut self, mut shutdown: Shutdown) {
         let mut running = self.hub.watch_running();
+        let mut run_started = std::time::Instant::now();
         loop {
             match self.sample().await {
                 Ok(frame) => self.hub.observe_server(frame),
@@ -104,10 +112,15 @@ impl Sampler {
                     });
                 }
             }
-            let period = if self.hub.is_running() { RUN_PERIOD } else { IDLE_PERIOD };
+            let period = match self.hub.is_running() {
+                true if run_started.elapsed() < EARLY => EARLY_RUN_PERIOD,
+                true => RUN_PERIOD,
+                false => IDLE_PERIOD,
+            };
             tokio::select! {
                 _ = tokio::time::sleep(period) => {}
-                _ = running.changed() => {}
+                // A run started (or ended): sample at once, and from its start.
+                _ = running.changed() => run_started = std::time::Instant::now(),
                 _ = shutdown.recv() => break,
             }
         }
