@@ -565,6 +565,12 @@ async fn cancel_frees_the_worker(app: &support::TestApp, long: serde_json::Value
     assert_eq!(run.state, RunState::Done, "{run:?}");
     let s = run.summary.expect("summary");
     assert_eq!(s.completed, 2, "the cancelled run left the server room for the next: {s:?}");
+    // The server as the next run ended: nothing of the cancelled run's connections is left on it
+    // (its queries were ended, not left to sleep on).
+    let last = app.timeline(&next).await.frames.pop().expect("the next run's frames");
+    let left: u64 =
+        last.server.by_application.iter().filter(|a| a.name.starts_with("poollab-pool")).map(|a| a.count).sum();
+    assert_eq!(left, 0, "the cancelled run's backends are gone: {:?}", last.server.by_application);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
