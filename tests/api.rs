@@ -522,3 +522,127 @@ async fn every_pool_knob_is_named_in_six_libraries_with_its_source() {
     assert_eq!(html.matches("<tr data-knob=").count(), 7);
     app.stop().await;
 }
+
+/// The issue's spec: twenty app instances, each warming a pool of 500 for up to a minute before
+/// a single request. It held the only worker for twenty minutes; the budget refuses it now.
+const TWENTY_WARM_POOLS: &str = r#"{"strategy":"pooled","requests":1,"instances":20,"pool":{"max_connections":500,"min_connections":500,"acquire_timeout_ms":60000}}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_whose_warm_up_cannot_fit_the_budget_is_refused_naming_its_fields() {
+    let app = spawn_app(20).await;
+    let (status, answer) = app.post_run(TWENTY_WARM_POOLS).await;
+    assert_eq!(status, 422, "{answer}");
+    let message = answer["error"].as_str().unwrap_or_default();
+    for words in [
+        "instances (20) x pool.acquire_timeout_ms (60000)",
+        "pool.min_connections (500)",
+        "budget of 120000 ms",
+        "pool.acquire_timeout_ms between 1 and 6000",
+    ] {
+        assert!(message.contains(words), "{message:?} should say {words:?}");
+    }
+
+    // As a sweep, every size counts: it is refused at its first size, with the same reason.
+    let run: serde_json::Value = serde_json::from_str(TWENTY_WARM_POOLS).expect("json");
+    let resp = app
+        .http
+        .post(app.url("/api/sweeps"))
+        .json(&json!({ "run": run, "sizes": [1, 10, 500] }))
+        .send()
+        .await
+        .expect("POST sweep");
+    assert_eq!(resp.status().as_u16(), 422);
+    let answer: serde_json::Value = resp.json().await.expect("JSON");
+    let message = answer["error"].as_str().unwrap_or_default();
+    assert!(message.starts_with("run with pool.max_connections = 1: warming the pools"), "{message:?}");
+    assert!(message.contains("instances (20) x pool.acquire_timeout_ms (60000)"), "{message:?}");
+
+    let (status, runs) = app.get("/api/runs").await;
+    assert_eq!((status, runs.as_array().map(Vec::len)), (200, Some(0)), "nothing was queued");
+    app.stop().await;
+}
+
+/// Polls run `id` until it has left the line (its worker took it); returns when it was seen so.
+async fn taken(app: &support::TestApp, id: &str) -> std::time::Instant {
+    let asked = std::time::Instant::now();
+    loop {
+        let (status, run) = app.get(&format!("/api/runs/{id}")).await;
+        assert_eq!(status, 200, "{run}");
+        if run["state"] != "queued" {
+            return std::time::Instant::now();
+        }
+        assert!(asked.elapsed() < Duration::from_secs(30), "run {id} never left the line: {run}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Cancels run `id` as the instructor; returns when the lab answered `202`.
+async fn cancel(app: &support::TestApp, id: &str) -> std::time::Instant {
+    let resp = app
+        .http
+        .post(app.url(&format!("/api/runs/{id}/cancel")))
+        .bearer_auth(support::INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .expect("POST cancel");
+    assert_eq!(resp.status().as_u16(), 202, "the run was still going");
+    std::time::Instant::now()
+}
+
+/// Starts `long`, queues a two-request naive run behind it, cancels `long` after `after`, and
+/// checks what the instructor and the next learner see: `long` failed as cancelled, and the
+/// worker took the next run within a second of the cancel's answer, and carried it out.
+async fn cancel_frees_the_worker(app: &support::TestApp, long: serde_json::Value, after: Duration) {
+    let long = app.start_run(long).await;
+    taken(app, &long).await;
+    let next = app.start_run(json!({ "strategy": "naive", "requests": 2, "concurrency": 2 })).await;
+    tokio::time::sleep(after).await;
+    let (_, run) = app.get(&format!("/api/runs/{next}")).await;
+    assert_eq!(run["state"], "queued", "the next run waits behind the long one: {run}");
+
+    let answered = cancel(app, &long).await;
+    let freed = taken(app, &next).await.duration_since(answered);
+    eprintln!("the worker took the next run {freed:?} after the cancel's answer");
+    assert!(freed < Duration::from_secs(1), "the worker took the next run {freed:?} after the cancel");
+    let run = app.finished(&long).await;
+    assert_eq!(run.state, RunState::Failed, "{run:?}");
+    assert!(run.error.as_deref().unwrap_or("").contains("cancelled by the instructor while it ran"), "{run:?}");
+    let frames = app.timeline(&long).await.frames;
+    assert!(!frames.is_empty(), "the cancelled run keeps the frames of what it did");
+    assert!(frames.iter().all(|f| f.run_id.as_deref() == Some(long.as_str())), "only its own frames");
+    let run = app.finished(&next).await;
+    assert_eq!(run.state, RunState::Done, "{run:?}");
+    let s = run.summary.expect("summary");
+    assert_eq!(s.completed, 2, "the cancelled run left the server room for the next: {s:?}");
+    // The server as the next run ended: nothing of the cancelled run's connections is left on it
+    // (its queries were ended, not left to sleep on).
+    let last = app.timeline(&next).await.frames.pop().expect("the next run's frames");
+    let left: u64 =
+        last.server.by_application.iter().filter(|a| a.name.starts_with("poollab-pool")).map(|a| a.count).sum();
+    assert_eq!(left, 0, "the cancelled run's backends are gone: {:?}", last.server.by_application);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cancelled_run_frees_its_worker_within_a_second() {
+    let app = spawn_app(50).await;
+    // Ten connections for 300 requests that each sleep 2 s on the server: about a minute of
+    // work (its least, one wave of 2 s, is well within the budget). Cancelled in its first
+    // wave, while ten queries sleep and 290 requests wait for a connection.
+    let long = json!({ "strategy": "pooled", "requests": 300, "concurrency": 300,
+                       "pool": { "max_connections": 10, "acquire_timeout_ms": 60000 },
+                       "work": { "query": "sleep", "sleep_ms": 2000 } });
+    cancel_frees_the_worker(&app, long, Duration::from_millis(1200)).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_cancelled_while_it_warms_its_pools_frees_its_worker_within_a_second() {
+    let app = spawn_app(20).await;
+    // Two pools of 100 to warm against a server that takes about 17 app connections: the
+    // refused connects are retried until the acquire timeout, so the warm-up would last two
+    // minutes, which the budget accepts (2 x 60 s).
+    let warm = json!({ "strategy": "pooled", "requests": 1, "instances": 2,
+                       "pool": { "max_connections": 100, "min_connections": 100, "acquire_timeout_ms": 60000 } });
+    cancel_frees_the_worker(&app, warm, Duration::from_millis(1500)).await;
+    app.stop().await;
+}

@@ -42,10 +42,31 @@ impl Limits {
     /// `server_cpus`: 0 leaves the server all its CPUs. (A worker may have fewer cores than
     /// asked; it then gives the server all of its own and says so in the run's frames.)
     pub const SERVER_CPUS: RangeInclusive<u64> = 0..=64;
-    /// A run's unavoidable duration (its arrival schedule, or its waves of `concurrency`
-    /// requests each doing its work) must fit in this many milliseconds, so no run can hold the
-    /// shared queue for long.
+    /// A run's cost ([`RunSpec::cost`]: the longest its warm-up can take, plus its load's
+    /// unavoidable duration) must fit in this many milliseconds, so no run can hold a worker, and
+    /// the line behind it, for long. The worker's own deadline (180 s, which also covers the
+    /// pre-flight check, the pooler's start and the cleanup) stops anything the estimate misses.
     pub const RUN_BUDGET_MS: u64 = 120_000;
+}
+
+/// What a run costs the worker that carries it out, in milliseconds: the figures the budget
+/// ([`Limits::RUN_BUDGET_MS`]) is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunCost {
+    /// The longest its warm-up can take. Each instance's pool opens its `min_connections`
+    /// before the load, one pool after another; a pool's connects go at once, and each is
+    /// bounded by the acquire timeout (sqlx retries a refused connect until then), so a pool
+    /// takes at most `acquire_timeout_ms`, and the fleet `instances` times that. A server
+    /// that refuses some of them makes that bound the real duration.
+    pub warm_up_ms: u64,
+    /// The least its load can take ([`RunSpec::least_duration_ms`]).
+    pub load_ms: u64,
+}
+
+impl RunCost {
+    pub fn total_ms(&self) -> u64 {
+        self.warm_up_ms.saturating_add(self.load_ms)
+    }
 }
 
 /// Why a spec was turned away. The message names the field and its allowed range.
@@ -64,9 +85,33 @@ pub enum SpecError {
     #[error("tls cannot be used with a pooler: the lab's PgBouncer listens without TLS")]
     TlsThroughPooler,
     #[error(
-        "this run would take at least {estimate_ms} ms (its arrival schedule, or ceil(requests / concurrency) x the work per request); the limit is {budget_ms} ms"
+        "this run would take at least {estimate_ms} ms (its arrival schedule from load and requests, or ceil(requests / concurrency) x the work per request from work.sleep_ms and work.hold_ms, plus load.linger_ms); the limit is {budget_ms} ms"
     )]
     OverBudget { estimate_ms: u64, budget_ms: u64 },
+    #[error(
+        "warming the pools can take up to {warm_up_ms} ms, instances ({instances}) x pool.acquire_timeout_ms ({acquire_timeout_ms}): before the load each instance's pool opens its pool.min_connections ({min_connections}), one pool after another, each connect bounded by the acquire timeout; with the load's {load_ms} ms that is over the run's budget of {budget_ms} ms. Keep instances x pool.acquire_timeout_ms at most {room_ms} ({}), or set pool.min_connections to 0",
+        acquire_advice(*.instances, *.room_ms)
+    )]
+    WarmUpOverBudget {
+        warm_up_ms: u64,
+        load_ms: u64,
+        budget_ms: u64,
+        instances: u32,
+        min_connections: u32,
+        acquire_timeout_ms: u64,
+        /// What the budget leaves for the warm-up after the load.
+        room_ms: u64,
+    },
+}
+
+/// The acquire timeouts that fit `room_ms` of warm-up with this many instances.
+fn acquire_advice(instances: u32, room_ms: u64) -> String {
+    let max = (room_ms / u64::from(instances.max(1))).min(*Limits::ACQUIRE_TIMEOUT_MS.end());
+    if max == 0 {
+        format!("no pool.acquire_timeout_ms fits with {instances} instances")
+    } else {
+        format!("with {instances} instances, pool.acquire_timeout_ms between 1 and {max}")
+    }
 }
 
 fn check(field: &'static str, got: u64, range: RangeInclusive<u64>) -> Result<(), SpecError> {
@@ -131,11 +176,36 @@ impl RunSpec {
             return Err(SpecError::TlsBothNeedsNaive);
         }
         check("server_cpus", self.server_cpus.into(), Limits::SERVER_CPUS)?;
-        let estimate_ms = self.least_duration_ms();
-        if estimate_ms > Limits::RUN_BUDGET_MS {
-            return Err(SpecError::OverBudget { estimate_ms, budget_ms: Limits::RUN_BUDGET_MS });
-        }
+        self.within_budget(Limits::RUN_BUDGET_MS)?;
         Ok(ValidRunSpec(self))
+    }
+
+    /// Checks this run's cost against `budget_ms`; the error names the fields to change. The
+    /// load is blamed first: no warm-up setting can make a load that is too long fit.
+    pub fn within_budget(&self, budget_ms: u64) -> Result<RunCost, SpecError> {
+        let cost = self.cost();
+        if cost.load_ms > budget_ms {
+            return Err(SpecError::OverBudget { estimate_ms: cost.load_ms, budget_ms });
+        }
+        if cost.total_ms() > budget_ms {
+            return Err(SpecError::WarmUpOverBudget {
+                warm_up_ms: cost.warm_up_ms,
+                load_ms: cost.load_ms,
+                budget_ms,
+                instances: self.instances.max(1),
+                min_connections: self.pool.min_connections,
+                acquire_timeout_ms: self.pool.acquire_timeout_ms,
+                room_ms: budget_ms - cost.load_ms,
+            });
+        }
+        Ok(cost)
+    }
+
+    /// What this run costs its worker: its warm-up's longest and its load's least duration.
+    pub fn cost(&self) -> RunCost {
+        let warms = self.strategy == Strategy::Pooled && self.pool.min_connections > 0;
+        let warm_up_ms = if warms { u64::from(self.instances.max(1)) * self.pool.acquire_timeout_ms } else { 0 };
+        RunCost { warm_up_ms, load_ms: self.least_duration_ms() }
     }
 
     /// The least time this run can take: its arrival schedule, or its waves of `concurrency`
@@ -270,6 +340,137 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.contains("network.outage.duration_ms must be between 1 and 60000"), "{err}");
+    }
+
+    /// A run's cost, or the fields its refusal names: one row per case.
+    #[test]
+    fn the_budget_counts_the_warm_up_and_the_load() {
+        use crate::spec::{LoadShape, Query};
+        struct Case {
+            what: &'static str,
+            spec: fn(&mut RunSpec),
+            /// `Ok((warm_up_ms, load_ms))`, or the words the refusal must contain.
+            expect: Result<(u64, u64), &'static [&'static str]>,
+        }
+        let cases = [
+            Case { what: "the defaults cost nothing to speak of", spec: |_| {}, expect: Ok((0, 0)) },
+            Case {
+                what: "a naive run has no pool to warm",
+                spec: |s| {
+                    s.instances = 20;
+                    s.pool.min_connections = 500;
+                    s.pool.max_connections = 500;
+                    s.pool.acquire_timeout_ms = 60_000;
+                },
+                expect: Ok((0, 0)),
+            },
+            Case {
+                what: "a pool without min_connections is not warmed",
+                spec: |s| {
+                    s.strategy = Strategy::Pooled;
+                    s.instances = 20;
+                    s.pool.acquire_timeout_ms = 60_000;
+                },
+                expect: Ok((0, 0)),
+            },
+            Case {
+                what: "one warm pool costs at most one acquire timeout",
+                spec: |s| {
+                    s.strategy = Strategy::Pooled;
+                    s.pool.min_connections = 10;
+                    s.pool.acquire_timeout_ms = 2_000;
+                },
+                expect: Ok((2_000, 0)),
+            },
+            Case {
+                what: "pools warm one after another: instances x the acquire timeout, plus the load",
+                spec: |s| {
+                    s.strategy = Strategy::Pooled;
+                    s.instances = 3;
+                    s.pool.min_connections = 5;
+                    s.pool.acquire_timeout_ms = 5_000;
+                    s.requests = 10;
+                    s.concurrency = 5;
+                    s.work.query = Query::Sleep;
+                    s.work.sleep_ms = 100;
+                    s.load.linger_ms = 1_000;
+                },
+                expect: Ok((15_000, 1_200)),
+            },
+            Case {
+                what: "a warm-up that fills the budget exactly fits",
+                spec: |s| {
+                    s.strategy = Strategy::Pooled;
+                    s.instances = 2;
+                    s.pool.max_connections = 500;
+                    s.pool.min_connections = 500;
+                    s.pool.acquire_timeout_ms = 60_000;
+                },
+                expect: Ok((120_000, 0)),
+            },
+            Case {
+                what: "the issue's spec: 20 pools of 500 warmed for up to 60 s each",
+                spec: |s| {
+                    s.strategy = Strategy::Pooled;
+                    s.requests = 1;
+                    s.instances = 20;
+                    s.pool.max_connections = 500;
+                    s.pool.min_connections = 500;
+                    s.pool.acquire_timeout_ms = 60_000;
+                },
+                expect: Err(&[
+                    "up to 1200000 ms",
+                    "instances (20) x pool.acquire_timeout_ms (60000)",
+                    "pool.min_connections (500)",
+                    "budget of 120000 ms",
+                    "at most 120000",
+                    "pool.acquire_timeout_ms between 1 and 6000",
+                    "pool.min_connections to 0",
+                ]),
+            },
+            Case {
+                what: "warm-up and load each fit, together they do not",
+                spec: |s| {
+                    s.strategy = Strategy::Pooled;
+                    s.instances = 4;
+                    s.pool.min_connections = 1;
+                    s.pool.acquire_timeout_ms = 20_000;
+                    s.requests = 50;
+                    s.load.shape = LoadShape::Rate;
+                    s.load.rate_per_s = 1;
+                },
+                expect: Err(&["up to 80000 ms", "load's 50000 ms", "at most 70000", "between 1 and 17500"]),
+            },
+            Case {
+                what: "a load that alone is over is blamed on the load, not the warm-up",
+                spec: |s| {
+                    s.strategy = Strategy::Pooled;
+                    s.pool.min_connections = 1;
+                    s.requests = 10_000;
+                    s.concurrency = 1;
+                    s.work.query = Query::Sleep;
+                    s.work.sleep_ms = 100;
+                },
+                expect: Err(&["at least 1000000 ms", "work.sleep_ms", "limit is 120000 ms"]),
+            },
+        ];
+        for case in cases {
+            let mut spec = RunSpec::default();
+            (case.spec)(&mut spec);
+            match (spec.within_budget(Limits::RUN_BUDGET_MS), case.expect) {
+                (Ok(cost), Ok((warm_up_ms, load_ms))) => {
+                    assert_eq!(cost, RunCost { warm_up_ms, load_ms }, "{}", case.what);
+                }
+                (Err(e), Err(words)) => {
+                    let message = e.to_string();
+                    for word in words {
+                        assert!(message.contains(word), "{}: {word:?} not in {message}", case.what);
+                    }
+                    assert_eq!(spec.validate().unwrap_err(), e, "{}: validate refuses it the same way", case.what);
+                }
+                (got, want) => panic!("{}: got {got:?}, want {want:?}", case.what),
+            }
+        }
     }
 
     #[test]

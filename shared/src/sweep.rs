@@ -100,4 +100,22 @@ mod tests {
         let huge = SweepSpec { run: pooled, sizes: vec![*Limits::MAX_CONNECTIONS.end() as u32 + 1] };
         assert!(huge.runs().unwrap_err().to_string().contains("pool.max_connections must be between 1 and 500"));
     }
+
+    #[test]
+    fn every_size_of_a_sweep_must_fit_the_budget() {
+        // Small sizes fit (their min_connections is cut to the size, still warmed for up to the
+        // acquire timeout per instance); the budget refuses the sweep at the first that does not.
+        let run = |instances| RunSpec {
+            strategy: Strategy::Pooled,
+            instances,
+            pool: crate::spec::PoolSpec { min_connections: 500, acquire_timeout_ms: 60_000, ..Default::default() },
+            ..RunSpec::default()
+        };
+        let fits = SweepSpec { run: run(2), sizes: vec![1, 100, 500] };
+        assert_eq!(fits.runs().map(|r| r.len()), Ok(3));
+        let over = SweepSpec { run: run(3), sizes: vec![1, 500] };
+        let err = over.runs().unwrap_err().to_string();
+        assert!(err.starts_with("run with pool.max_connections = 1: warming the pools"), "{err}");
+        assert!(err.contains("instances (3) x pool.acquire_timeout_ms (60000)"), "{err}");
+    }
 }

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use poollab_shared::Frame;
+use poollab_shared::{Frame, Timeline};
 
 use crate::coordinator::Coordinator;
 use crate::coordinator::feed::Audience;
@@ -96,7 +96,7 @@ impl Coordinator {
         tracing::warn!(worker = %name, why, "a worker left");
         if let Some(r) = running {
             let error = format!("{name}, the worker that measured this run, left before it finished: {why}");
-            self.end(&r.id, Ending::Failed(error)).await;
+            self.end(&r.id, Ending::Failed { error, timeline: None }).await;
         }
         self.changed_here();
     }
@@ -111,13 +111,15 @@ impl Coordinator {
                 }
             }
             FromWorker::Done { run, summary, mut timeline } => {
-                // The stored frames are the ones the pages were sent, worker's name and all.
-                for frame in &mut timeline.frames {
-                    frame.worker = Some(name.to_owned());
-                }
+                signed(name, &mut timeline);
                 self.finished(name, running, &run, Ending::Done { summary, timeline }).await;
             }
-            FromWorker::Failed { run, error } => self.finished(name, running, &run, Ending::Failed(error)).await,
+            FromWorker::Failed { run, error, mut timeline } => {
+                if let Some(timeline) = &mut timeline {
+                    signed(name, timeline);
+                }
+                self.finished(name, running, &run, Ending::Failed { error, timeline }).await;
+            }
             FromWorker::Hello { .. } => {}
         }
     }
@@ -143,5 +145,12 @@ impl Coordinator {
         if let Some(audience) = audience {
             self.feed.send_frame(frame, audience);
         }
+    }
+}
+
+/// The stored frames are the ones the pages were sent, worker's name and all.
+fn signed(worker: &str, timeline: &mut Timeline) {
+    for frame in &mut timeline.frames {
+        frame.worker = Some(worker.to_owned());
     }
 }

@@ -34,7 +34,7 @@ use crate::db::cluster::{ClusterError, RunAs, free_port, stop_process};
 /// How often the run's PgBouncer is asked for `SHOW POOLS` (as often as the server is read).
 const WATCH_PERIOD: Duration = Duration::from_millis(25);
 /// How long PgBouncer may take to accept its first connection.
-const START_LIMIT: Duration = Duration::from_secs(10);
+pub const START_LIMIT: Duration = Duration::from_secs(10);
 /// Most client connections a run can open: 20 instances × a pool of 500.
 const MAX_CLIENT_CONN: u32 = 10_000;
 

@@ -73,8 +73,15 @@ pub fn view_of(row: RunRow) -> RunView {
 /// How a run ended, as its worker (or the coordinator) says.
 #[derive(Debug)]
 pub enum Ending {
-    Done { summary: Box<Summary>, timeline: Box<Timeline> },
-    Failed(String),
+    Done {
+        summary: Box<Summary>,
+        timeline: Box<Timeline>,
+    },
+    /// With what it measured until it stopped, if it started measuring.
+    Failed {
+        error: String,
+        timeline: Option<Box<Timeline>>,
+    },
 }
 
 #[derive(Clone)]
@@ -134,15 +141,22 @@ impl RunStore {
                 }
                 updated
             }
-            Ending::Failed(error) => sqlx::query(
-                "UPDATE lab.runs SET state = 'failed', error = $2, lease_until = NULL \
-                     WHERE id = $1 AND state IN ('queued', 'running')",
-            )
-            .bind(id)
-            .bind(error)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected(),
+            Ending::Failed { error, timeline } => {
+                let updated = sqlx::query(
+                    "UPDATE lab.runs SET state = 'failed', error = $2, frames = COALESCE($3, frames), \
+                     lease_until = NULL WHERE id = $1 AND state IN ('queued', 'running')",
+                )
+                .bind(id)
+                .bind(error)
+                .bind(timeline.as_ref().map(|t| Json(&t.frames)))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if let Some(timeline) = timeline.as_ref().filter(|_| updated > 0) {
+                    insert_requests(&mut tx, id, &timeline.requests).await?;
+                }
+                updated
+            }
         };
         if ended == 0 {
             return Ok(None);

@@ -172,10 +172,10 @@ impl Fleet {
         outcome
     }
 
-    /// Closes every instance's pool (waits for borrowed connections to come back).
+    /// Closes every instance's pool, all at once (each waits for its borrowed connections to come
+    /// back, so a caller that cannot wait bounds it: the pools are closed to new acquires anyway).
     pub async fn close(&self) {
-        for pool in self.pools() {
-            pool.close().await;
-        }
+        let pools = self.pools();
+        futures_util::future::join_all(pools.iter().map(|pool| pool.close())).await;
     }
 }

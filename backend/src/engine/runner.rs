@@ -7,15 +7,18 @@
 //! outcome goes into the run's [`RunRecorder`], which the hub turns into frames while the run goes
 //! and which makes the summary and the timeline when it ends.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use poollab_shared::{Summary, Timeline, Tls, ValidRunSpec};
+use poollab_shared::{Limits, Summary, Timeline, Tls, ValidRunSpec};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::pgbouncer::{PgBouncer, PgBouncerError};
+use crate::db::pgbouncer::{self, PgBouncer, PgBouncerError};
 use crate::db::server_cpus::PinError;
 use crate::db::{Database, app_name};
 use crate::engine::fleet::Fleet;
@@ -25,12 +28,28 @@ use crate::engine::proxy::{NetworkProxy, ProxyError};
 use crate::engine::recorder::RunRecorder;
 use crate::engine::strategy::{LeakJar, LiveCounters};
 
-/// A run still going after this long is stopped and marked failed.
+/// A run still going this long after its worker took it is stopped and marked failed: the
+/// backstop for whatever the budget's estimate misses (a load slower than its least duration).
 pub const RUN_DEADLINE: Duration = Duration::from_secs(180);
 /// How long a run's end waits for the sampler to read the server once more.
 const SERVER_READING_WAIT: Duration = Duration::from_millis(250);
 /// How long the pre-flight check waits for the database.
 const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a stopped run (cancelled, or past its deadline) may spend closing: its pools, its
+/// leaked connections, its backends on the server, its pooler. What is not done by then goes on
+/// by itself, and the worker takes its next run.
+const STOP_GRACE: Duration = Duration::from_millis(500);
+
+// Every run the budget accepts fits before the deadline: its warm-up and load, the pre-flight
+// check, the pooler's start, the last server reading and the cleanup.
+const _: () = assert!(
+    (Limits::RUN_BUDGET_MS as u128)
+        + PREFLIGHT_TIMEOUT.as_millis()
+        + pgbouncer::START_LIMIT.as_millis()
+        + SERVER_READING_WAIT.as_millis()
+        + STOP_GRACE.as_millis()
+        < RUN_DEADLINE.as_millis()
+);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -46,6 +65,84 @@ pub enum RunError {
     Pooler(#[from] PgBouncerError),
     #[error(transparent)]
     ServerCpus(#[from] PinError),
+}
+
+/// A run that did not end well: why, and what it measured until it stopped (its frames and the
+/// requests that finished), if it got as far as measuring.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: RunError,
+    pub timeline: Option<Timeline>,
+}
+
+impl From<RunError> for Failure {
+    fn from(error: RunError) -> Failure {
+        Failure { error, timeline: None }
+    }
+}
+
+/// When a run must stop early: the instructor's cancel, or its deadline. Every step of a run,
+/// from the pre-flight check to closing its pools, waits under it, so a stopped run stops at
+/// once, whichever step it was in.
+struct Stop {
+    cancel: CancellationToken,
+    deadline: Instant,
+    /// When a stopped run's cleanup must end, fixed the first time the cleanup finds the run
+    /// stopped, so its steps share one grace.
+    grace_ends: OnceLock<Instant>,
+}
+
+impl Stop {
+    fn new(cancel: CancellationToken) -> Stop {
+        Stop { cancel, deadline: Instant::now() + RUN_DEADLINE, grace_ends: OnceLock::new() }
+    }
+
+    /// Waits for `work` unless the run must stop first; `work` is then dropped, and with it
+    /// whatever it was waiting for (connects, acquires, queries, requests).
+    async fn bound<T>(&self, work: impl Future<Output = T>) -> Result<T, RunError> {
+        tokio::select! {
+            // A run already stopped does not start another step.
+            biased;
+            () = self.cancel.cancelled() => Err(RunError::Cancelled),
+            () = tokio::time::sleep_until(self.deadline) => Err(RunError::Deadline(RUN_DEADLINE)),
+            out = work => Ok(out),
+        }
+    }
+
+    /// Waits for a cleanup step: as long as it takes while the run goes on, and within
+    /// [`STOP_GRACE`] once it is stopped. `None` when it was given up.
+    async fn settle<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        let mut work = std::pin::pin!(work);
+        match self.bound(work.as_mut()).await {
+            Ok(out) => Some(out),
+            Err(_) => {
+                let grace_ends = *self.grace_ends.get_or_init(|| Instant::now() + STOP_GRACE);
+                tokio::time::timeout_at(grace_ends, work).await.ok()
+            }
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.cancel.is_cancelled() || Instant::now() >= self.deadline
+    }
+}
+
+/// What stands between a run's app and the server: its PgBouncer and its network proxy, if the
+/// spec asks for them, and where each of its connects goes.
+struct Plumbing {
+    pooler: Option<PgBouncer>,
+    proxy: Option<Arc<NetworkProxy>>,
+    turns: Vec<PgConnectOptions>,
+}
+
+/// An outage the proxy stages on its schedule; it ends when dropped (so also when the run is
+/// stopped).
+struct StagedOutage(JoinHandle<()>);
+
+impl Drop for StagedOutage {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Carries out runs against one database, watched by one hub (a worker's).
@@ -73,21 +170,8 @@ impl Executor {
         }
     }
 
-    /// Carries out run `id` to its end, or until `cancel` fires (the run then stops its load,
-    /// sends its last frame and closes its connections like any other, and fails).
-    pub async fn carry_out(
-        &self,
-        id: &str,
-        spec: &ValidRunSpec,
-        cancel: CancellationToken,
-    ) -> Result<(Summary, Timeline), RunError> {
-        self.preflight().await?;
-        // A run that asks for fewer server CPUs gets them for its whole length (the guard gives
-        // them back when the run ends, however it ends).
-        let pinned = match spec.server_cpus {
-            0 => None,
-            cpus => Some(self.db.pin_server(cpus)?),
-        };
+    /// Starts the run's PgBouncer and network proxy, if it asks for them.
+    async fn plumb(&self, spec: &ValidRunSpec) -> Result<Plumbing, RunError> {
         // With a pooler, the run's connections go to a PgBouncer of its own, which stands where
         // the server was. With a network spec, they go through a proxy (in front of the pooler,
         // if any) that adds the distance and stages the outage. Everything else (the sampler,
@@ -103,7 +187,6 @@ impl Executor {
             Some(p) => Some(PgBouncer::start(p, &self.db).await?),
             None => None,
         };
-        let pooler_watch = pooler.as_ref().map(PgBouncer::watch);
         let mut upstream = self.db.app_tcp_target();
         if let Some(bouncer) = &pooler {
             // A spec cannot ask for TLS with a pooler: PgBouncer listens without it.
@@ -118,6 +201,29 @@ impl Executor {
         } else {
             None
         };
+        Ok(Plumbing { pooler, proxy, turns })
+    }
+
+    /// Carries out run `id` to its end, or until `cancel` fires or its deadline passes: then it
+    /// stops whatever step it is in, sends its last frame, closes what it opened within
+    /// [`STOP_GRACE`], and fails with what it measured until then.
+    pub async fn carry_out(
+        &self,
+        id: &str,
+        spec: &ValidRunSpec,
+        cancel: CancellationToken,
+    ) -> Result<(Summary, Timeline), Failure> {
+        let stop = Stop::new(cancel);
+        stop.bound(self.preflight()).await??;
+        // A run that asks for fewer server CPUs gets them for its whole length (the guard gives
+        // them back when the run ends, however it ends).
+        let pinned = match spec.server_cpus {
+            0 => None,
+            cpus => Some(self.db.pin_server(cpus).map_err(RunError::from)?),
+        };
+        // A pooler dropped here (its start stopped half-way) has no clients yet: it exits at once.
+        let Plumbing { pooler, proxy, turns } = stop.bound(self.plumb(spec)).await??;
+        let pooler_watch = pooler.as_ref().map(PgBouncer::watch);
         let counters = Arc::new(LiveCounters::default());
         let fleet = Arc::new(Fleet::build(&turns, spec, counters.clone()));
         let recorder = Arc::new(RunRecorder::new(counters));
@@ -131,52 +237,47 @@ impl Executor {
             pooler: pooler_watch.as_ref().map(|w| w.gauge.clone()),
             server_cpus: pinned.as_ref().map(|p| u64::from(p.cpus())),
         });
-        if spec.pool.min_connections > 0 {
-            for pool in fleet.pools() {
-                warm_up(&pool, spec.pool.min_connections).await;
-            }
-        }
-
-        let started = Instant::now();
-        let outage = match (&proxy, &spec.network.outage) {
-            (Some(proxy), Some(outage)) => {
-                let (proxy, outage) = (proxy.clone(), outage.clone());
-                Some(tokio::spawn(async move {
-                    tokio::time::sleep(Duration::from_millis(outage.start_ms)).await;
-                    proxy.set_outage(Some(outage.mode));
-                    tokio::time::sleep(Duration::from_millis(outage.duration_ms)).await;
-                    proxy.set_outage(None);
-                }))
-            }
-            _ => None,
-        };
         let jar = Arc::new(LeakJar::default());
-        let load = tokio::time::timeout(RUN_DEADLINE, fire(fleet.clone(), spec, recorder.clone(), jar.clone()));
-        let fired = tokio::select! {
-            fired = load => fired.map_err(|_| RunError::Deadline(RUN_DEADLINE)),
-            _ = cancel.cancelled() => Err(RunError::Cancelled),
-        };
-        let duration = started.elapsed();
-        if spec.load.linger_ms > 0 && fired.is_ok() {
-            tokio::time::sleep(Duration::from_millis(spec.load.linger_ms)).await;
-        }
-        if let Some(outage) = outage {
-            outage.abort();
-        }
+        let fired = self.measure(&stop, spec, &fleet, &recorder, &jar, proxy.as_ref()).await;
         if let Some(proxy) = &proxy {
             proxy.set_outage(None);
         }
         // The last frame shows the pool as the run left it (leaks included), beside a reading of
         // the server taken after it; only then are the leaked connections let go and the pools
-        // closed.
-        self.hub.fresh_server_reading(SERVER_READING_WAIT).await;
+        // closed. A stopped run does not wait for the reading.
+        let _ = stop.bound(self.hub.fresh_server_reading(SERVER_READING_WAIT)).await;
         let peaks = self.hub.end_run();
-        let leaked = jar.release().await;
-        fleet.close().await;
+        let leaked = jar.held();
+        let stopped = stop.stopped();
+        let closing = async {
+            // A stopped run's requests were dropped in flight: their backends go too, so the
+            // server is free for the next run and the pools do not wait for their queries.
+            let leftovers = async {
+                if stopped {
+                    self.end_leftover_backends().await;
+                }
+            };
+            // The pools close first (closed, they close what comes back instead of pinging
+            // it), and the leaked connections come back while they wait.
+            tokio::join!(fleet.close(), jar.release(), leftovers);
+        };
+        if stop.settle(closing).await.is_none() {
+            tracing::warn!(run = %id, "the stopped run's connections did not close within {STOP_GRACE:?}: left to close by themselves");
+        }
         drop(proxy);
         let pooler_peaks = pooler_watch.map(|w| w.gauge.peaks()).unwrap_or_default();
-        drop(pooler);
-        fired?;
+        if let Some(pooler) = pooler {
+            // Stopping PgBouncer waits for the process: off the async threads, and for a stopped
+            // run only within its grace (the process goes on exiting by itself).
+            stop.settle(tokio::task::spawn_blocking(move || drop(pooler))).await;
+        }
+        let duration = match fired {
+            Ok(duration) => duration,
+            Err(error) => {
+                let timeline = Timeline { requests: recorder.take_requests(), frames: peaks.frames };
+                return Err(Failure { error, timeline: Some(timeline) });
+            }
+        };
         let mut summary = recorder.summary(duration, peaks.server_connections, peaks.pool_size);
         summary.peak_in_use = peaks.in_use;
         summary.peak_waiters = peaks.waiters;
@@ -197,6 +298,70 @@ impl Executor {
         (summary.cache_hits, summary.cache_misses) = fleet.cache_counts();
         summary.breaker_opened = fleet.breaker_opened();
         Ok((summary, Timeline { requests: recorder.take_requests(), frames: peaks.frames }))
+    }
+
+    /// The run proper, under `stop`: the warm-up, the load (with its outage) and the linger.
+    /// Returns how long the load took.
+    async fn measure(
+        &self,
+        stop: &Stop,
+        spec: &ValidRunSpec,
+        fleet: &Arc<Fleet>,
+        recorder: &Arc<RunRecorder>,
+        jar: &Arc<LeakJar>,
+        proxy: Option<&Arc<NetworkProxy>>,
+    ) -> Result<Duration, RunError> {
+        if spec.pool.min_connections > 0 {
+            // One pool after another, as the budget counts them (`RunSpec::cost`).
+            for pool in fleet.pools() {
+                stop.bound(warm_up(&pool, spec.pool.min_connections)).await?;
+            }
+        }
+        let started = Instant::now();
+        let _outage = match (proxy, &spec.network.outage) {
+            (Some(proxy), Some(outage)) => {
+                let (proxy, outage) = (proxy.clone(), outage.clone());
+                Some(StagedOutage(tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(outage.start_ms)).await;
+                    proxy.set_outage(Some(outage.mode));
+                    tokio::time::sleep(Duration::from_millis(outage.duration_ms)).await;
+                    proxy.set_outage(None);
+                })))
+            }
+            _ => None,
+        };
+        // Dropping the load (a stopped run) aborts its request tasks, and with them their
+        // connections.
+        stop.bound(fire(fleet.clone(), spec, recorder.clone(), jar.clone())).await?;
+        let duration = started.elapsed();
+        if spec.load.linger_ms > 0 {
+            stop.bound(tokio::time::sleep(Duration::from_millis(spec.load.linger_ms))).await?;
+        }
+        Ok(duration)
+    }
+
+    /// Ends the server backends of the run's connections that are still there after it was
+    /// stopped (a query still sleeping for a request that is gone). Runs never share a worker's
+    /// server, so every backend with a run's `application_name` is this run's.
+    async fn end_leftover_backends(&self) {
+        let end = async {
+            let mut conn = self.db.admin(app_name::ADMIN).connect().await?;
+            let ended: i64 = sqlx::query_scalar(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE pid <> pg_backend_pid() AND (application_name IN ($1, $2) \
+                 OR application_name LIKE $1 || '-%' OR application_name LIKE $2 || '-%')",
+            )
+            .bind(app_name::NAIVE_RUN)
+            .bind(app_name::POOLED_RUN)
+            .fetch_one(&mut conn)
+            .await?;
+            let _ = conn.close().await;
+            Ok::<_, sqlx::Error>(ended)
+        };
+        match end.await {
+            Ok(ended) => tracing::info!(ended, "ended the stopped run's backends"),
+            Err(e) => tracing::warn!(error = %e, "could not end the stopped run's backends"),
+        }
     }
 }
 

@@ -172,6 +172,11 @@ pub struct LeakJar {
 }
 
 impl LeakJar {
+    /// How many connections the jar holds.
+    pub fn held(&self) -> u64 {
+        (lock(&self.pooled).len() + lock(&self.naive).len()) as u64
+    }
+
     /// Lets every leaked connection go (pooled ones back to their pool, naive ones closed);
     /// returns how many there were.
     pub async fn release(&self) -> u64 {

@@ -102,7 +102,7 @@ impl Worker {
                 order = end.rx.recv() => match order {
                     None => break,
                     Some(ToWorker::Run { id, spec }) => match current {
-                        Some(_) => FromWorker::Failed { run: id, error: format!("{} was busy with another run", self.name) },
+                        Some(_) => FromWorker::Failed { run: id, error: format!("{} was busy with another run", self.name), timeline: None },
                         None => {
                             current = Some(self.start(id, *spec));
                             continue;
@@ -130,7 +130,7 @@ impl Worker {
                             Err(_) => break,
                         }
                     }
-                    ended.unwrap_or_else(|e| FromWorker::Failed { run: id, error: format!("the run crashed: {e}") })
+                    ended.unwrap_or_else(|e| FromWorker::Failed { run: id, error: format!("the run crashed: {e}"), timeline: None })
                 }
                 _ = heartbeat.tick() => self.status(),
                 _ = shutdown.recv() => break,
@@ -154,7 +154,9 @@ impl Worker {
         let task = tokio::spawn(async move {
             let spec = match spec.validate() {
                 Ok(spec) => spec,
-                Err(e) => return FromWorker::Failed { run, error: format!("{name} refused the run: {e}") },
+                Err(e) => {
+                    return FromWorker::Failed { run, error: format!("{name} refused the run: {e}"), timeline: None };
+                }
             };
             tracing::info!(run = %run, worker = %name, strategy = ?spec.strategy, requests = spec.requests, "run starting");
             match executor.carry_out(&run, &spec, token).await {
@@ -162,9 +164,10 @@ impl Worker {
                     tracing::info!(run = %run, completed = summary.completed, failed = summary.failed, "run done");
                     FromWorker::Done { run, summary: Box::new(summary), timeline: Box::new(timeline) }
                 }
-                Err(e) => {
-                    tracing::warn!(run = %run, error = %e, "run failed");
-                    FromWorker::Failed { run, error: e.to_string() }
+                Err(failure) => {
+                    tracing::warn!(run = %run, error = %failure.error, "run failed");
+                    let timeline = failure.timeline.map(Box::new);
+                    FromWorker::Failed { run, error: failure.error.to_string(), timeline }
                 }
             }
         });

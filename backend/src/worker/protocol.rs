@@ -38,8 +38,14 @@ pub enum FromWorker {
     Frame { frame: Box<Frame> },
     /// A run ended: what it measured, with every frame and request.
     Done { run: String, summary: Box<Summary>, timeline: Box<Timeline> },
-    /// A run could not be carried out, and why.
-    Failed { run: String, error: String },
+    /// A run could not be carried out, and why; with what it measured until it stopped, if it
+    /// started measuring (a cancelled run, or one stopped at its deadline).
+    Failed {
+        run: String,
+        error: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeline: Option<Box<Timeline>>,
+    },
 }
 
 /// From a coordinator to one of its workers.
