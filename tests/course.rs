@@ -133,6 +133,9 @@ async fn every_step_shows_its_own_view_after_its_run() {
                 assert!(score.starts_with("Your score: ") && score.contains("peak server connections"), "{score}");
             }
             save_screenshot(page, &format!("step-{}-{n}.png", lesson.id)).await;
+            // And its words, for reading the step as a learner would (tests/artifacts/).
+            let words = text(page, "document.querySelector('main').innerText").await;
+            support::browser::save_text(&format!("step-{}-{n}.txt", lesson.id), &words);
         }
     }
 

@@ -88,6 +88,13 @@ pub async fn set_number(page: &Page, id: &str, value: u32) {
     page.evaluate(js).await.expect("set input");
 }
 
+/// Keeps a text as a test artefact (tests/artifacts/), beside the screenshots.
+pub fn save_text(name: &str, text: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/artifacts");
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    std::fs::write(dir.join(name), text).expect("write the artefact");
+}
+
 /// Keeps what the learner saw as a test artefact (tests/artifacts/).
 pub async fn save_screenshot(page: &Page, name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/artifacts");
