@@ -13,7 +13,7 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     let dist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist/index.html");
     assert!(dist.is_file(), "the page is not built: run `./lab test`, which builds it first");
     let app = support::spawn_app(100).await;
-    let session = Session::open(&app, "/#/sandbox").await;
+    let session = Session::open(&app, "/sandbox/").await;
     let page = &session.page;
 
     // The page loads, and its websocket connects.
@@ -80,12 +80,12 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     save_screenshot(page, "browser-replay.png").await;
 
     // The run has its own address, and from there one knob can change before running it again.
-    page.find_element("a[href^='#/run/']").await.expect("the run's link").click().await.expect("click");
+    page.find_element("a[href^='/#/run/']").await.expect("the run's link").click().await.expect("click");
     wait_for(page, "document.querySelector('[data-testid=run-page]') !== null", 10).await;
     wait_for(page, "(document.querySelector('[data-testid=picture]')?.dataset.run ?? '') !== ''", 20).await;
     save_screenshot(page, "browser-run-page.png").await;
     page.find_element("[data-testid=fork]").await.expect("fork").click().await.expect("click");
-    wait_for(page, "location.hash === '#/sandbox' && document.getElementById('pool-max')?.value === '5'", 10).await;
+    wait_for(page, "location.pathname === '/sandbox/' && document.getElementById('pool-max')?.value === '5'", 10).await;
     assert_eq!(text(page, "document.getElementById('requests').value").await, "60", "the sandbox has the run's spec");
 
     // The same load over two pool sizes: the sizing curve fills in as the runs finish.

@@ -155,7 +155,7 @@ async fn every_step_shows_its_own_view_after_its_run() {
 
     // The sandbox names its pool knobs in the six libraries too, and every row of that table is
     // one of the form's own knobs.
-    page.evaluate("location.hash = '#/sandbox'; true").await.expect("to the sandbox");
+    page.evaluate("location.assign('/sandbox/'); true").await.expect("to the sandbox, a page of its own");
     wait_for(page, LIBRARY_ROWS_SHOWN, 10).await;
     let unmatched = text(
         page,
@@ -273,7 +273,7 @@ async fn compare_drawn_with_frames(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_picture_draws_the_frame_it_was_given() {
     let app = spawn_app(50).await;
-    let session = Session::open(&app, "/#/sandbox").await;
+    let session = Session::open(&app, "/sandbox/").await;
     let page = &session.page;
     wait_for(page, "document.querySelector('.conn.ok') !== null", 30).await;
     let (compared, busy) = compare_drawn_with_frames(

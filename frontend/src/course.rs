@@ -10,7 +10,7 @@
 
 use leptos::prelude::*;
 use poollab_shared::lesson::{fill, prediction_close};
-use poollab_shared::{Dec, Lesson, RunSpec, RunState, StepReport, SweepSpec, SweepView};
+use poollab_shared::{Dec, Lesson, RunState, StepReport, SweepSpec, SweepView};
 
 use crate::libraries::LibraryNames;
 use crate::live::Live;
@@ -72,7 +72,6 @@ pub fn StepView(
     index: usize,
     live: Live,
     progress: RwSignal<Progress>,
-    sandbox: RwSignal<RunSpec>,
 ) -> impl IntoView {
     let Some(pos) = lessons.iter().position(|l| l.id == lesson_id) else {
         return view! { <p class="card">"No such lesson. " <a href="#/">"See all lessons"</a></p> }.into_any();
@@ -406,7 +405,7 @@ pub fn StepView(
                         <p class="status" data-testid="position">{status}</p>
                     </form>
                     <p class="step-links">
-                        <a href="#/sandbox" on:click=move |_| sandbox.set(sandbox_spec.clone())>"Open this experiment in the sandbox"</a>
+                        <a href=Route::Sandbox.href() on:click=move |_| crate::sandbox::hand_over(&sandbox_spec)>"Open this experiment in the sandbox"</a>
                         {move || run.with(|r| r.as_ref().map(|r| Route::Run(r.id.clone()).href())).map(|href| view! { <a href=href data-testid="run-link">"This run's own page"</a> })}
                     </p>
                 </article>

@@ -19,7 +19,8 @@
 //! - [`tape`]: one run's frames and requests, and the scrubber that moves through them.
 //! - [`picture`]: the pool drawn: instances and their slots, the line, the link, the server.
 //! - [`stage`]: the picture with its scrubber, a set of charts, and the Details drawer.
-//! - [`route`]: one URL per view (`#/`, `#/lesson/<id>/<step>`, `#/sandbox`, `#/run/<id>`).
+//! - [`route`]: one URL per view (`#/`, `#/lesson/<id>/<step>`, `#/run/<id>`; `#/sandbox` opens
+//!   the sandbox's page).
 //! - [`course`]: the lesson list and a step: read, predict, run, see what it showed.
 //! - [`outcome`]: a step's figure, the prediction beside it, its model's sum, its claim.
 //! - [`run_page`]: one stored run at its own address, to share and to fork.
@@ -28,7 +29,8 @@
 //! - [`instructor`]: the instructor's page, a bundle of its own (`/instructor/`): lock the lab,
 //!   lead the class to a step, bursts, predictions, progress.
 //! - [`line`]: the line for the instructor: workers, who runs where, who waits; cancel, pause.
-//! - [`controls`]: the sandbox's run form, every knob of the engine.
+//! - [`sandbox`]: every knob of the engine, a page of its own (`/sandbox/`), so learners of the
+//!   course download it only when they open it; [`controls`] is its run form.
 //! - [`chart`]: SVG line charts with units, limits and events, each with a text twin.
 //! - [`waterfall`]: every request as a lane: wait, connect, query.
 //! - [`instances`]: each app instance's connections against the server's limit.
@@ -55,6 +57,7 @@ mod picture;
 mod progress;
 mod route;
 mod run_page;
+pub mod sandbox;
 mod stage;
 mod summary;
 mod sweep;
@@ -63,16 +66,11 @@ mod tiles;
 mod waterfall;
 
 use leptos::prelude::*;
-use poollab_shared::{Lesson, Part, Query, RunSpec, RunState, RunView, WorkSpec};
+use poollab_shared::{Lesson, RunState, RunView};
 
-use crate::controls::Controls;
 use crate::course::{CourseHome, StepView};
 use crate::live::Live;
 use crate::route::Route;
-use crate::stage::{Details, Stage, StepCharts};
-use crate::summary::{RecentRuns, SummaryCard};
-use crate::sweep::SweepCurve;
-use crate::tape::Tape;
 
 /// The page.
 #[component]
@@ -88,12 +86,6 @@ pub fn App() -> impl IntoView {
             Ok(l) => lessons.set(l),
             Err(e) => load_error.set(Some(e)),
         }
-    });
-    // The sandbox starts from requests that do 50 ms of database work (long enough for
-    // connections to be seen), or from the lesson experiment a learner opened in it.
-    let sandbox = RwSignal::new(RunSpec {
-        work: WorkSpec { query: Query::Sleep, sleep_ms: 50, ..WorkSpec::default() },
-        ..RunSpec::default()
     });
     let connected = live.connected;
     let class = live.class;
@@ -125,7 +117,7 @@ pub fn App() -> impl IntoView {
             </p>
             <nav class="views" aria-label="Views">
                 <a href="#/" class:current=here(Route::Course)>"Course"</a>
-                <a href="#/sandbox" class:current=here(Route::Sandbox)>"Sandbox"</a>
+                <a href="/sandbox/">"Sandbox"</a>
             </nav>
             <p class="conn" class:ok=move || connected.get() role="status">
                 {move || if connected.get() { "live" } else { "connecting…" }}
@@ -172,8 +164,12 @@ pub fn App() -> impl IntoView {
             <p class="error" role="alert">{move || load_error.get().map(|e| format!("The lessons could not be loaded: {e}"))}</p>
             {move || match route.get() {
                 Route::Course => view! { <div class="layout-one"><CourseHome lessons=lessons progress=progress /></div> }.into_any(),
-                Route::Sandbox => view! { <Sandbox live=live initial=sandbox.get_untracked() /> }.into_any(),
-                Route::Run(id) => view! { <run_page::RunPage id=id live=live sandbox=sandbox /> }.into_any(),
+                Route::Sandbox => {
+                    // The sandbox is a page of its own, which a learner downloads only to use it.
+                    sandbox::open(None);
+                    view! { <p class="card muted">"Opening the sandbox…"</p> }.into_any()
+                }
+                Route::Run(id) => view! { <run_page::RunPage id=id live=live /> }.into_any(),
                 Route::Instructor => {
                     // The instructor's page is a page of its own, which learners never download.
                     if let Some(w) = web_sys::window() {
@@ -186,7 +182,7 @@ pub fn App() -> impl IntoView {
                     if all.is_empty() {
                         view! { <p class="card muted">"Loading the lessons…"</p> }.into_any()
                     } else {
-                        view! { <StepView lessons=all lesson_id=lesson index=step - 1 live=live progress=progress sandbox=sandbox /> }.into_any()
+                        view! { <StepView lessons=all lesson_id=lesson index=step - 1 live=live progress=progress /> }.into_any()
                     }
                 }
             }}
@@ -194,47 +190,6 @@ pub fn App() -> impl IntoView {
         <footer class="foot">
             "Every figure on this page is measured on a real PostgreSQL server: the pool's own counters and the server's pg_stat_activity."
         </footer>
-    }
-}
-
-/// Every knob of the engine, free to play with.
-#[component]
-fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
-    let sweep = RwSignal::new(None::<(RwSignal<Option<poollab_shared::SweepView>>, RwSignal<Option<String>>)>);
-    // The run shown: the one being watched, or the newest finished one.
-    let shown_id = Signal::derive(move || {
-        live.watching.get().or_else(|| {
-            live.runs.with(|runs| {
-                runs.iter().find(|r| matches!(r.state, RunState::Done | RunState::Failed)).map(|r| r.id.clone())
-            })
-        })
-    });
-    let tape = Tape::new(shown_id, live);
-    let run = Memo::new(move |_| tape.run.get());
-    view! {
-        <div class="layout">
-            <section class="card controls" aria-labelledby="controls-title">
-                <h2 id="controls-title">"Experiment"</h2>
-                <Controls initial=initial on_started=move |view: RunView| live.track(view) on_sweep=move |id| sweep.set(Some(crate::sweep::watch(id))) />
-            </section>
-            <div class="sandbox-main">
-                <RunStatus run=run live=live />
-                <Stage tape=tape live=live parts=Part::ALL.to_vec() />
-                <section class="card result" aria-labelledby="summary-title" aria-live="polite">
-                    <h2 id="summary-title">"Result"</h2>
-                    <SummaryCard run=run />
-                    {move || run.with(|r| r.as_ref().map(|r| Route::Run(r.id.clone()).href())).map(|href| view! { <p><a href=href>"This run's own page, to share or to change one knob"</a></p> })}
-                </section>
-                <StepCharts tape=tape charts=vec![poollab_shared::ChartName::Connections, poollab_shared::ChartName::Throughput] />
-                {move || sweep.get().map(|(view_of, error)| view! { <SweepCurve view_of=view_of error=error /> })}
-                <Details tape=tape live=live shown=vec![poollab_shared::ChartName::Connections, poollab_shared::ChartName::Throughput] />
-                <crate::libraries::LibraryNames />
-                <section class="card history" aria-labelledby="history-title">
-                    <h2 id="history-title">"Recent runs"</h2>
-                    <RecentRuns runs=live.runs />
-                </section>
-            </div>
-        </div>
     }
 }
 

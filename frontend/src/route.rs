@@ -1,8 +1,8 @@
 //! Where the learner is: every view has its own URL (in the hash, so the backend serves one page).
 //!
-//! `#/` the course, `#/lesson/<id>/<step>` one step of a lesson (from 1), `#/sandbox` every knob,
-//! `#/run/<id>` one stored run (to share, replay and fork); `#/instructor` opens the instructor's
-//! page (`/instructor/`, a page of its own).
+//! `#/` the course, `#/lesson/<id>/<step>` one step of a lesson (from 1), `#/run/<id>` one stored
+//! run (to share, replay and fork); `#/sandbox` and `#/instructor` open the pages of their own,
+//! `/sandbox/` (every knob) and `/instructor/`.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -32,13 +32,15 @@ impl Route {
         }
     }
 
+    /// The view's address, from the site's root, so it reads the same on the learners' page and
+    /// on the pages of their own (the sandbox's, the instructor's).
     pub fn href(&self) -> String {
         match self {
-            Route::Course => "#/".into(),
-            Route::Sandbox => "#/sandbox".into(),
-            Route::Instructor => "#/instructor".into(),
-            Route::Run(id) => format!("#/run/{id}"),
-            Route::Step { lesson, step } => format!("#/lesson/{lesson}/{step}"),
+            Route::Course => "/#/".into(),
+            Route::Sandbox => "/sandbox/".into(),
+            Route::Instructor => "/instructor/".into(),
+            Route::Run(id) => format!("/#/run/{id}"),
+            Route::Step { lesson, step } => format!("/#/lesson/{lesson}/{step}"),
         }
     }
 }
@@ -68,6 +70,6 @@ pub fn follow() -> RwSignal<Route> {
 /// Goes to a route, as following a link would.
 pub fn go(route: &Route) {
     if let Some(window) = web_sys::window() {
-        let _ = window.location().set_hash(&route.href());
+        let _ = window.location().assign(&route.href());
     }
 }

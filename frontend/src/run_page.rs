@@ -7,7 +7,7 @@ use poollab_shared::{ChartName, Part, RunSpec, Strategy};
 
 use crate::RunStatus;
 use crate::live::Live;
-use crate::route::{Route, go};
+use crate::route::Route;
 use crate::stage::{Details, Stage, StepCharts};
 use crate::summary::SummaryCard;
 use crate::tape::Tape;
@@ -31,7 +31,7 @@ fn described(spec: &RunSpec) -> String {
 }
 
 #[component]
-pub fn RunPage(id: String, live: Live, sandbox: RwSignal<RunSpec>) -> impl IntoView {
+pub fn RunPage(id: String, live: Live) -> impl IntoView {
     let tape = Tape::new(Signal::stored(Some(id.clone())), live);
     let run = Memo::new(move |_| tape.run.get());
     let charts = move || {
@@ -46,8 +46,7 @@ pub fn RunPage(id: String, live: Live, sandbox: RwSignal<RunSpec>) -> impl IntoV
     };
     let fork = move |_| {
         if let Some(spec) = run.with_untracked(|r| r.as_ref().map(|r| r.spec.clone())) {
-            sandbox.set(spec);
-            go(&Route::Sandbox);
+            crate::sandbox::open(Some(&spec));
         }
     };
     let address = move || web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default();
@@ -55,7 +54,7 @@ pub fn RunPage(id: String, live: Live, sandbox: RwSignal<RunSpec>) -> impl IntoV
         <div class="step-page" data-testid="run-page" data-run=id.clone()>
             <nav class="crumbs" aria-label="Where you are">
                 <a href="#/">"All lessons"</a>
-                <a href="#/sandbox">"Sandbox"</a>
+                <a href=Route::Sandbox.href()>"Sandbox"</a>
                 <span>{format!("Run {id}")}</span>
             </nav>
             <div class="step-top">

@@ -42,13 +42,17 @@ fn accepts(header: &str, coding: &str) -> bool {
 }
 
 /// Which file a path asks for: a file of the page, the instructor's page for anything under
-/// `/instructor`, and the learners' page for any other path (its routes live after `#`).
+/// `/instructor`, the sandbox's for anything under `/sandbox`, and the learners' page for any
+/// other path (its routes live after `#`).
 fn file_for(path: &str) -> &str {
     let path = path.trim_start_matches('/');
+    let under = |dir: &str| path == dir || path.starts_with(&format!("{dir}/"));
     if !path.is_empty() && !path.ends_with('/') && Page::get(path).is_some() {
         path
-    } else if path == "instructor" || path.starts_with("instructor/") {
+    } else if under("instructor") {
         "instructor/index.html"
+    } else if under("sandbox") {
+        "sandbox/index.html"
     } else {
         "index.html"
     }
