@@ -455,7 +455,8 @@ mod tests {
     #[test]
     fn a_sum_adds_up_as_printed() {
         // (formula, figures, the sum printed, its result as printed)
-        let table: [(&str, &[(&str, f64)], &str, &str); 7] = [
+        type Case = (&'static str, &'static [(&'static str, f64)], &'static str, &'static str);
+        let table: [Case; 7] = [
             (
                 "requests * (connect + query)",
                 &[("requests", 50.0), ("connect", 5.26), ("query", 1.21)],

@@ -594,7 +594,7 @@ mod tests {
         let p99 = Targets::from([("p99_ms".to_owned(), 200.0)]);
         let none = Targets::new();
         // (completed, failed, p99 ms, targets) → verdict
-        let table: [((u64, u64, f64, &Targets), ForUsers); 7] = [
+        let table = [
             ((100, 0, 50.0, &none), ForUsers::Good),
             // Lesson 6: 90 of 100 failed fast. The claim (it fails fast) holds; users were failed.
             ((10, 90, 50.0, &none), ForUsers::Poor("90 of 100 requests failed".into())),

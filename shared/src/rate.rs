@@ -41,7 +41,7 @@ mod tests {
     #[test]
     fn a_rate_is_per_second_only_for_a_run_of_two_seconds_or_more() {
         // (count, over ms, run ms) → (value, words)
-        let table: [((f64, u64, u64), (f64, &str)); 7] = [
+        let table = [
             // Lesson 6: 90 failures in a 101 ms frame of a 444 ms run: per 100 ms, not "891 per second".
             ((90.0, 101, 444), (90.0 * 100.0 / 101.0, "per 100 ms")),
             ((10.0, 100, 444), (10.0, "per 100 ms")),
