@@ -247,9 +247,6 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     let refused = s.refused.unwrap_or(frame.app.totals.errors.too_many_clients);
     let below = gy + grid_h + 18.0;
     svg.text("figure-text", gx, below, &format!("this run: {}", count(s.run_backends, "backend", "backends")));
-    if starting > 0 {
-        svg.text("note", gx + 130.0, below, &format!("+{starting} starting"));
-    }
     svg.text("note", gx, below + 16.0, &format!("{active} active · {idle} idle"));
     if in_tx > 0 {
         svg.text("note", gx + 130.0, below + 16.0, &format!("{in_tx} idle in tx"));
@@ -263,6 +260,10 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
         Dec(below + 52.0)
     );
     svg.text("note", gx, below + 67.0, "(too many clients)");
+    // Backends still starting hold slots too: why a server refuses with slots drawn free.
+    if starting > 0 {
+        svg.text("note", gx + 84.0, below + 52.0, &format!("{starting} starting"));
+    }
     if !s.reachable {
         svg.text("refused on", gx, below + 85.0, "unreachable");
     }
