@@ -408,6 +408,11 @@ async fn the_page_is_served_from_the_binary_itself() {
     assert!(brotli.len() < gzipped.len(), "{} brotli vs {} gzip", brotli.len(), gzipped.len());
     let resp = app.http.get(app.url("/api/lessons")).header("accept-encoding", "gzip").send().await.expect("GET");
     assert!(resp.headers().get("content-encoding").is_none(), "the API is not compressed");
+    // The glossary is a page of its own, which the lessons' words link to (and never stale).
+    let resp = app.http.get(app.url("/words.html")).send().await.expect("GET");
+    assert_eq!(resp.headers()["cache-control"], "no-cache");
+    let words = resp.text().await.expect("html");
+    assert!(words.contains(r#"<dt id="w-p99">"#) && words.contains("test_before_acquire"), "{words}");
     // Any other path is the page (its own routes live after '#'); /instructor/ is the instructor's
     // page, whose own files come from under it.
     let resp = app.http.get(app.url("/lesson/whatever")).send().await.expect("GET");

@@ -8,6 +8,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use poollab_shared::expr::{Expr, number};
+use poollab_shared::lesson::{ForUsers, for_users};
+use poollab_shared::rate::per_second;
 use poollab_shared::{ChartName, Frame, Lesson, ServerMessage};
 use serde::Deserialize;
 use support::browser::{Session, save_screenshot, text, wait_for};
@@ -87,6 +90,60 @@ async fn every_step_shows_its_own_view_after_its_run() {
             if step.model.is_some() {
                 let sum = text(page, "document.querySelector('[data-testid=model-sum]').textContent").await;
                 assert!(sum.contains("measured") && !sum.contains('?'), "{here}: the model's sum: {sum}");
+                // Redone from the numbers it prints, the sum comes to the result it prints.
+                let printed = text(page, "document.querySelector('[data-testid=model-sum]').dataset.sum").await;
+                let result = text(page, "document.querySelector('[data-testid=model-sum]').dataset.result").await;
+                let redone = Expr::parse(&printed.replace('\u{2009}', ""))
+                    .and_then(|e| e.eval(&|_| None))
+                    .unwrap_or_else(|e| panic!("{here}: the printed sum `{printed}` does not read: {e}"));
+                assert_eq!(number(redone), result, "{here}: `{printed}` printed as `{sum}`");
+                assert!(sum.contains(&result), "{here}: {sum}");
+            }
+            if step.sweep.is_empty() {
+                // The run as the lab stored it, to judge the page's rates and verdict by.
+                let href =
+                    text(page, "document.querySelector('[data-testid=run-link]')?.getAttribute('href') ?? ''").await;
+                let id = href.trim_start_matches("#/run/");
+                let run: poollab_shared::RunView =
+                    serde_json::from_value(app.get(&format!("/api/runs/{id}")).await.1).expect("the step's run");
+                let summary = run.summary.expect("a done run has a summary");
+                // A run shorter than two seconds has no measured rate per second anywhere: not in
+                // the outcome, the charts, the figures of the Details drawer, nor its summary.
+                // (A lesson may still say how fast its requests were sent: "200 a second".)
+                wait_for(page, "document.querySelector('[data-testid=summary]') !== null", 10).await;
+                if !per_second(summary.duration_ms) {
+                    for part in ["[data-testid=outcome]", ".charts", "[data-testid=details]", "[data-testid=picture]"] {
+                        let words = text(page, &format!("document.querySelector('{part}')?.textContent ?? ''")).await;
+                        for rate in ["per second", "req/s"] {
+                            assert!(
+                                !words.contains(rate),
+                                "{here}: a run of {} ms reads '{rate}' in {part}: {words}",
+                                summary.duration_ms
+                            );
+                        }
+                    }
+                    let throughput = text(page, "document.querySelector('[data-testid=throughput]').textContent").await;
+                    assert_eq!(throughput, format!("{} answered in {} ms", summary.completed, summary.duration_ms));
+                }
+                // Apart from the claim, the page says whether the run was good for its users.
+                let good = text(page, "document.querySelector('[data-testid=for-users]')?.dataset.good ?? ''").await;
+                let expected = for_users(&summary, &step.targets) == ForUsers::Good;
+                assert_eq!(
+                    good,
+                    expected.to_string(),
+                    "{here}: good for users ({} of {} failed)",
+                    summary.failed,
+                    summary.completed + summary.failed
+                );
+                if summary.failed * 10 > summary.completed + summary.failed {
+                    assert_eq!(
+                        good,
+                        "false",
+                        "{here}: {} of {} failed",
+                        summary.failed,
+                        summary.completed + summary.failed
+                    );
+                }
             }
             // The picture keeps showing the run: a frame of it, not an idle one.
             wait_for(page, "(document.querySelector('[data-testid=picture]')?.dataset.run ?? '') !== ''", 20).await;

@@ -558,3 +558,57 @@ async fn a_run_can_give_the_server_fewer_cpus_and_random_arrivals() {
     assert!(short >= 5 && long >= 3, "bunched and spread, unlike a steady 10 ms: {gaps:?}");
     app.stop().await;
 }
+
+/// The server's frame while a client sits in the middle of authenticating: PostgreSQL before 18
+/// does not list it in `pg_stat_activity`, yet it holds a connection slot, and the frame counts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_backend_still_authenticating_holds_a_slot_and_frames_count_it() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app(20).await;
+    let pg_dir = app.pg_dir.clone().expect("a private cluster");
+    // postmaster.pid: pid, data directory, start time, port, ...
+    let pidfile = std::fs::read_to_string(pg_dir.join("postmaster.pid")).expect("postmaster.pid");
+    let port: u16 = pidfile.lines().nth(3).and_then(|l| l.trim().parse().ok()).expect("the server's port");
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    frame_with_authenticating(&mut ws, 0).await;
+    // A startup message for the app's role, then silence: the server asks for the SCRAM exchange
+    // and waits (up to its authentication_timeout) in a process titled `... authentication`.
+    let mut client = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+    let params = b"user\0poollab_app\0database\0poollab\0application_name\0half-open\0\0";
+    let mut startup = ((8 + params.len()) as u32).to_be_bytes().to_vec();
+    startup.extend_from_slice(&196_608u32.to_be_bytes());
+    startup.extend_from_slice(params);
+    client.write_all(&startup).await.expect("startup message");
+    let mut asked = [0u8; 9];
+    client.read_exact(&mut asked).await.expect("the server answers");
+    assert_eq!((asked[0], &asked[5..9]), (b'R', &10u32.to_be_bytes()[..]), "the server asks for SASL (SCRAM)");
+    let f = frame_with_authenticating(&mut ws, 1).await;
+    assert!(
+        !f.server.by_application.iter().any(|c| c.name == "half-open"),
+        "pg_stat_activity does not list it yet: {:?}",
+        f.server.by_application
+    );
+    drop(client);
+    frame_with_authenticating(&mut ws, 0).await;
+    app.stop().await;
+}
+
+/// The next frame whose server counts `want` backends authenticating (within 15 s: the idle
+/// sampler reads the server every second).
+async fn frame_with_authenticating(ws: &mut support::Ws, want: u64) -> poollab_shared::Frame {
+    use futures_util::StreamExt;
+    use poollab_shared::ServerMessage;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        assert!(std::time::Instant::now() < deadline, "no frame counted {want} backends authenticating");
+        let msg = tokio::time::timeout(std::time::Duration::from_secs(15), ws.next()).await;
+        let Ok(Some(Ok(Message::Text(t)))) = msg else { continue };
+        if let Ok(ServerMessage::Frame(f)) = serde_json::from_str::<ServerMessage>(&t)
+            && f.server.authenticating == want
+        {
+            return f;
+        }
+    }
+}

@@ -47,6 +47,35 @@ fn the_course_has_every_lesson_and_no_text_types_a_figure() {
     assert_eq!(typed_numbers("{requests} requests, 80 at once, SQLSTATE 53300, p99, SHA-256"), ["80"]);
 }
 
+/// A word's first use in a lesson links to the glossary (`frontend/words.html`), and its title is
+/// the glossary's own definition of it, word for word: one word, one definition.
+#[test]
+fn every_word_a_lesson_links_is_in_the_glossary_with_the_same_definition() {
+    let glossary = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../frontend/words.html"))
+        .expect("frontend/words.html");
+    let unescape = |s: &str| s.replace("&quot;", "\"").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
+    let definition = |id: &str| {
+        let dt = glossary.find(&format!("<dt id=\"w-{id}\">"))?;
+        let dd = &glossary[dt..][glossary[dt..].find("<dd>")? + 4..];
+        Some(unescape(&dd[..dd.find("</dd>")?]))
+    };
+    let lessons = poollab::lessons::load().expect("every lesson file is valid");
+    let mut links = 0;
+    for lesson in &lessons {
+        for (i, step) in lesson.steps.iter().enumerate() {
+            for link in step.text.split("<a class=\"term\" ").skip(1) {
+                let here = format!("{} step {}: {}", lesson.id, i + 1, &link[..link.len().min(80)]);
+                let id = link.strip_prefix("href=\"/words.html#w-").and_then(|l| l.split('"').next()).expect(&here);
+                let title = link.split("title=\"").nth(1).and_then(|t| t.split('"').next()).expect(&here);
+                assert_eq!(definition(id).as_deref(), Some(unescape(title).as_str()), "{here}");
+                assert!(link.contains("target=\"words\""), "{here}: the glossary opens beside the lesson");
+                links += 1;
+            }
+        }
+    }
+    assert!(links >= 20, "lessons link their words to the glossary ({links} links)");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_steps_reference_experiment_meets_its_goal() {
     // The lab's default server: max_connections 100, as `./lab run` starts it.

@@ -104,7 +104,8 @@ fn watch(open: &OpenDatabase, no_live: bool, shutdown: &ShutdownTrigger) -> (Arc
         tracing::warn!("--no-live: no sampler, no frames");
         return (hub, Vec::new());
     }
-    let sampler = Sampler::new(open.db.clone(), hub.clone(), open.facts.max_connections);
+    let sampler = Sampler::new(open.db.clone(), hub.clone(), open.facts.max_connections)
+        .with_postmaster(open.cluster.as_ref().and_then(PrivateCluster::pid));
     let tasks = vec![
         tokio::spawn(sampler.run(shutdown.subscribe())),
         tokio::spawn(hub.clone().run_ticker(shutdown.subscribe())),

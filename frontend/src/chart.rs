@@ -5,6 +5,7 @@
 //! four views: connections, the whole server by state, throughput and errors, or latency.
 
 use leptos::prelude::*;
+use poollab_shared::rate::rate;
 use poollab_shared::{BreakerState, Dec, Frame};
 
 use crate::escape;
@@ -87,8 +88,18 @@ pub enum ChartKind {
 
 type Pick = fn(&Frame) -> Option<f64>;
 
-fn per_s(f: &Frame, n: u64) -> f64 {
-    if f.interval_ms > 0 { n as f64 * 1000.0 / f.interval_ms as f64 } else { 0.0 }
+/// How long the run lasted, for its rates: its summary's duration once it is over, else how far
+/// its frames have come (so the chart, the tiles and the summary agree on per second or not).
+pub fn run_ms(tape: &Tape, frames: &[Frame]) -> u64 {
+    tape.run
+        .with(|r| r.as_ref().and_then(|r| r.summary.as_ref()).map(|s| s.duration_ms))
+        .unwrap_or_else(|| frames.last().map_or(0, |f| f.elapsed_ms))
+}
+
+/// A frame's count as a rate for a run that has lasted `run_ms`: per second, or per 100 ms for a
+/// run shorter than two seconds ([`rate`], the lab's one rule).
+fn rate_of(f: &Frame, n: u64, run_ms: u64) -> f64 {
+    rate(n as f64, f.interval_ms, run_ms).0
 }
 
 fn pool(f: &Frame, pick: fn(&poollab_shared::PoolFrame) -> u64) -> Option<f64> {
@@ -115,7 +126,7 @@ impl ChartKind {
         match self {
             ChartKind::Connections => "Connections over time",
             ChartKind::ServerStates => "The whole server's client backends by state (pg_stat_activity)",
-            ChartKind::Throughput => "Requests answered and failed per second",
+            ChartKind::Throughput => "Requests answered and failed over the run",
             ChartKind::Latency => "Latency of the requests answered in each tenth of a second",
             ChartKind::Churn => "Connections opened and closed since the run started",
             ChartKind::Pooler => "PgBouncer's clients and server connections (SHOW POOLS)",
@@ -127,7 +138,7 @@ impl ChartKind {
             ChartKind::Connections => "connections, or requests waiting",
             ChartKind::ServerStates | ChartKind::Churn => "connections",
             ChartKind::Pooler => "connections, or clients waiting",
-            ChartKind::Throughput => "requests per second",
+            ChartKind::Throughput => "requests (unit in the legend)",
             ChartKind::Latency => "milliseconds",
         }
     }
@@ -149,9 +160,10 @@ impl ChartKind {
                 ("idle (connected, doing nothing)", "s-size", |f| Some(state(f, "idle"))),
                 ("idle in transaction", "s-intx", |f| Some(state(f, "idle in transaction"))),
             ],
+            // Counts in each frame: [`Chart`] makes them rates.
             ChartKind::Throughput => &[
-                ("answered per second", "s-inuse", |f| Some(per_s(f, f.app.completed_delta))),
-                ("failed per second", "s-bad", |f| Some(per_s(f, f.app.failed_delta))),
+                ("answered", "s-inuse", |f| Some(f.app.completed_delta as f64)),
+                ("failed", "s-bad", |f| Some(f.app.failed_delta as f64)),
             ],
             ChartKind::Latency => {
                 &[("p50", "s-size", |f| f.app.latency_p50_ms), ("p99", "s-wait", |f| f.app.latency_p99_ms)]
@@ -179,12 +191,24 @@ impl ChartKind {
 pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
     let series = Signal::derive(move || {
         tape.with_frames(|frames| {
+            // Throughput is a rate over what the run has lasted so far: per second only from 2 s.
+            let run_ms = run_ms(&tape, frames);
+            let throughput = kind == ChartKind::Throughput;
             kind.series()
                 .iter()
                 .map(|(name, class, pick)| Series {
-                    name: (*name).to_owned(),
+                    name: if throughput { format!("{name} {}", rate(0.0, 0, run_ms).1) } else { (*name).to_owned() },
                     class,
-                    points: frames.iter().filter_map(|f| pick(f).map(|v| (f.elapsed_ms as f64 / 1000.0, v))).collect(),
+                    points: frames
+                        .iter()
+                        .filter_map(|f| {
+                            let v = pick(f)?;
+                            Some((
+                                f.elapsed_ms as f64 / 1000.0,
+                                if throughput { rate(v, f.interval_ms, run_ms).0 } else { v },
+                            ))
+                        })
+                        .collect(),
                 })
                 // The legend lists only what is drawn: a naive run has no pool lines.
                 .filter(|s| !s.points.is_empty())
@@ -200,13 +224,13 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
     let events = Signal::derive(move || tape.with_frames(events));
     let cursor =
         Signal::derive(move || tape.cursor.get().and_then(|_| tape.frame()).map(|f| f.elapsed_ms as f64 / 1000.0));
-    let description = Signal::derive(move || tape.with_frames(|frames| describe(kind, frames)));
+    let description = Signal::derive(move || tape.with_frames(|frames| describe(kind, frames, run_ms(&tape, frames))));
     view! {
         <LineChart id=kind.id() title=kind.title() unit=kind.unit() series=series limit=limit events=events cursor=cursor description=description />
     }
 }
 
-fn describe(kind: ChartKind, frames: &[Frame]) -> String {
+fn describe(kind: ChartKind, frames: &[Frame], run_ms: u64) -> String {
     let Some(f) = frames.last() else { return "No frames yet: the chart draws the next run live.".to_owned() };
     let t = Dec(f.elapsed_ms as f64 / 1000.0);
     let most = |pick: fn(&Frame) -> f64| Dec(frames.iter().map(pick).fold(0.0, f64::max));
@@ -229,11 +253,17 @@ fn describe(kind: ChartKind, frames: &[Frame]) -> String {
             Dec(state(f, "active")),
             Dec(state(f, "idle"))
         ),
-        ChartKind::Throughput => format!(
-            "Over {t:.1} s: at most {:.0} answered and {:.0} failed per second.",
-            most(|f| per_s(f, f.app.completed_delta)),
-            most(|f| per_s(f, f.app.failed_delta))
-        ),
+        ChartKind::Throughput => {
+            let most = |n: fn(&Frame) -> u64| Dec(frames.iter().map(|g| rate_of(g, n(g), run_ms)).fold(0.0, f64::max));
+            format!(
+                "Over {t:.1} s: {} answered and {} failed; at most {:.0} answered and {:.0} failed {}.",
+                f.app.totals.completed,
+                f.app.totals.failed,
+                most(|g| g.app.completed_delta),
+                most(|g| g.app.failed_delta),
+                rate(0.0, 0, run_ms).1
+            )
+        }
         ChartKind::Churn => format!(
             "Over {t:.1} s the app opened {} connections and closed {}.",
             f.app.totals.connects, f.app.totals.closes
@@ -443,27 +473,30 @@ pub fn LineChart(
             })
         })
     };
+    // A run over in a few tenths of a second has too few frames to draw a line through.
     let too_quick = move || {
         let points = series.with(|s| s.first().map_or(0, |s| s.points.len()));
-        (points > 0 && points < 4).then(|| view! {
-            <p class="note-quick">"This run was over in a few tenths of a second, quicker than the chart's ten frames a second can draw: its figures are in the result above."</p>
-        })
+        if points > 0 && points < 4 {
+            r#"<p class="note-quick">This run was over in a few tenths of a second, quicker than the chart's ten frames a second can draw: its figures are in the result above.</p>"#
+        } else {
+            ""
+        }
     };
-    let head = move || {
-        series.with(|s| s.iter().map(|s| format!("<th scope=\"col\">{}</th>", escape(&s.name))).collect::<String>())
+    // The data as a table, as HTML text (fewer elements, less code in the page).
+    let table = move || {
+        series.with(|s| {
+            let head: String = s.iter().map(|s| format!("<th scope=\"col\">{}</th>", escape(&s.name))).collect();
+            format!(
+                "<summary>The chart's data as a table</summary><table><thead><tr><th scope=\"col\">Time (s)</th>{head}</tr></thead><tbody>{}</tbody></table>",
+                rows(s)
+            )
+        })
     };
     view! {
         <figure class="chart">
             <strong class="chart-title">{heading}</strong>
-            {too_quick}
-            <div class="chart-frame" inner_html=drawn></div>
-            <details>
-                <summary>"The chart's data as a table"</summary>
-                <table>
-                    <thead inner_html=move || format!("<tr><th scope=\"col\">Time (s)</th>{}</tr>", head())></thead>
-                    <tbody inner_html=move || series.with(|s| rows(s))></tbody>
-                </table>
-            </details>
+            <div class="chart-frame" inner_html=move || format!("{}{}", too_quick(), drawn())></div>
+            <details inner_html=table></details>
         </figure>
     }
 }

@@ -277,7 +277,8 @@ pub fn StepView(
                 .split("\n\n")
                 .map(|p| p.trim().to_owned())
                 .filter(|p| !p.is_empty())
-                .map(|p| view! { <p>{p}</p> })
+                // The lab's own text: it may mark a word's first use as a link to the glossary.
+                .map(|p| view! { <p inner_html=p></p> })
                 .collect_view()
         }
     };

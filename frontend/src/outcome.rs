@@ -3,11 +3,15 @@
 //! claim held. The prediction and the claim are judged apart: a run can prove the lesson right and
 //! the learner's guess far off, and the page says both.
 
+use std::fmt::Write;
+
 use leptos::prelude::*;
 use poollab_shared::expr::number;
 use poollab_shared::figures::info;
-use poollab_shared::lesson::{fill, prediction_close};
+use poollab_shared::lesson::{ForUsers, fill, for_users, prediction_close};
 use poollab_shared::{ErrorKind, ServerFacts, Step, Summary, SweepPoint};
+
+use crate::escape;
 
 /// A figure with its unit: `987 ms`, `12 req/s`, `48`.
 pub fn with_unit(v: f64, unit: &str) -> String {
@@ -58,110 +62,130 @@ pub enum Measured {
 /// A step's outcome, once its run (or sweep) is done.
 #[component]
 pub fn Outcome(step: Step, measured: Measured, server: ServerFacts, prediction: Option<f64>) -> impl IntoView {
-    let figures = match &measured {
+    let html = outcome(&step, &measured, server, prediction);
+    view! { <div class="outcome-grid" inner_html=html></div> }
+}
+
+/// The outcome as HTML text (one string, which takes far less code in the page than as many
+/// elements): every text that is not the lab's own markup goes through [`escape`].
+pub fn outcome(step: &Step, measured: &Measured, server: ServerFacts, prediction: Option<f64>) -> String {
+    let figures = match measured {
         Measured::Run(summary) => step.figures(server, Some(summary)),
         Measured::Sweep(points) => step.sweep_figures(server, points),
     };
-    let figure = step.figure().map(str::to_owned);
-    let key = figure.as_deref().and_then(|name| {
-        let i = info(name)?;
-        Some((i, figures.get(name)?))
-    });
-    let key_view = key.map(|(i, v)| {
-        view! {
-            <div class="key-figure" data-testid="key-figure" data-figure=i.name>
-                <span class="value" data-testid="measured">{with_unit(v, i.unit)}</span>
-                <span class="label">{i.label}</span>
-            </div>
-        }
-    });
-    let predicted = step.prediction.as_ref().and_then(|p| {
-        let measured = figures.get(&p.metric)?;
-        let unit = info(&p.metric).map_or("", |i| i.unit);
-        let guess = prediction?;
-        let close = prediction_close(guess, measured);
-        Some(view! {
-            <div class="compare" data-testid="prediction-compare" data-close=close.to_string()>
-                <p>
-                    <span class="label">"You predicted"</span>
-                    <span class="value">{with_unit(guess, unit)}</span>
-                </p>
-                <p>
-                    <span class="label">"Measured"</span>
-                    <span class="value">{with_unit(measured, unit)}</span>
-                </p>
-                <p class=if close { "close yes" } else { "close no" } data-testid="prediction-close">
-                    {if close {
-                        format!("Close: {}, within a quarter of what was measured.", off_by(guess, measured))
-                    } else {
-                        format!("Not close: {}.", off_by(guess, measured))
-                    }}
-                </p>
-            </div>
-        })
-    });
-    let model = step.model.as_ref().and_then(|m| {
-        let r = m.apply(&figures)?;
-        let unit = if m.unit.is_empty() { String::new() } else { format!(" {}", m.unit) };
-        let sum = if r.sum == number(r.expected) { number(r.expected) } else { format!("{} = {}", r.sum, number(r.expected)) };
-        let says = fill(&m.says, &figures);
-        let why = (!r.holds && !m.why.is_empty()).then(|| fill(&m.why, &figures));
-        Some(view! {
-            <div class="model" data-testid="model" data-holds=r.holds.to_string()>
-                <p class="says"><span class="label">"The model: "</span>{says}</p>
-                <p class="sum" data-testid="model-sum">
-                    <span class="arith">{format!("{sum}{unit}")}</span>
-                    " · measured "
-                    <strong>{format!("{}{unit}", number(r.measured))}</strong>
-                    {format!(" ({})", apart(r.expected, r.measured))}
-                </p>
-                {why.map(|w| view! { <p class="why" data-testid="model-why"><strong>"Why they differ: "</strong>{w}</p> })}
-            </div>
-        })
-    });
-    let claim = step.goal.as_ref().map(|g| {
-        let held = g.check(&figures).unwrap_or(false);
-        let text = if held {
-            fill(&g.explain, &figures)
-        } else {
-            format!("On this run the claim did not hold; it checks {}.", g.check)
-        };
-        view! {
-            <div class="verdict" class:ok=held data-testid="goal" data-passed=held.to_string() role="status">
-                <strong>{if held { "The lab's claim held. " } else { "The lab's claim did not hold. " }}</strong>
-                {text}
-                {(!held && !step.hint.is_empty()).then(|| view! { <p class="hint">{fill(&step.hint, &figures)}</p> })}
-            </div>
-        }
-    });
-    view! {
-        <div class="outcome-grid">
-            <div class="outcome-figures">{key_view}{predicted}</div>
-            <div class="outcome-words">{model}{claim}{said(&measured)}</div>
-        </div>
+    let fill = |text: &str| escape(&fill(text, &figures));
+    let mut o = String::from(r#"<div class="outcome-figures">"#);
+    if let Some((i, v)) = step.figure().and_then(|name| Some((info(name)?, figures.get(name)?))) {
+        let _ = write!(
+            o,
+            r#"<div class="key-figure" data-testid="key-figure" data-figure="{}"><span class="value" data-testid="measured">{}</span><span class="label">{}</span></div>"#,
+            i.name,
+            with_unit(v, i.unit),
+            i.label
+        );
     }
+    if let Some(p) = &step.prediction
+        && let (Some(measured), Some(guess)) = (figures.get(&p.metric), prediction)
+    {
+        let unit = info(&p.metric).map_or("", |i| i.unit);
+        let close = prediction_close(guess, measured);
+        let _ = write!(
+            o,
+            r#"<div class="compare" data-testid="prediction-compare" data-close="{close}"><p><span class="label">You predicted</span><span class="value">{}</span></p><p><span class="label">Measured</span><span class="value">{}</span></p><p class="close {}" data-testid="prediction-close">{}</p></div>"#,
+            with_unit(guess, unit),
+            with_unit(measured, unit),
+            if close { "yes" } else { "no" },
+            if close {
+                format!("Close: {}, within a quarter of what was measured.", off_by(guess, measured))
+            } else {
+                format!("Not close: {}.", off_by(guess, measured))
+            }
+        );
+    }
+    o.push_str(r#"</div><div class="outcome-words">"#);
+    if let Some(m) = &step.model
+        && let Some(r) = m.apply(&figures)
+    {
+        let unit = if m.unit.is_empty() { String::new() } else { format!(" {}", m.unit) };
+        // The result is worked out from the numbers the sum prints, and both are in data
+        // attributes so that a test can redo it.
+        let result = number(r.expected);
+        let sum = if r.sum == result { result.clone() } else { format!("{} = {result}", r.sum) };
+        let _ = write!(
+            o,
+            r#"<div class="model" data-testid="model" data-holds="{}"><p class="says"><span class="label">The model: </span>{}</p><p class="sum" data-testid="model-sum" data-sum="{}" data-result="{result}"><span class="arith">{sum}{unit}</span> · measured <strong>{}{unit}</strong> ({})</p>"#,
+            r.holds,
+            fill(&m.says),
+            r.sum,
+            number(r.measured),
+            apart(r.expected, r.measured)
+        );
+        if !r.holds && !m.why.is_empty() {
+            let _ = write!(
+                o,
+                r#"<p class="why" data-testid="model-why"><strong>Why they differ: </strong>{}</p>"#,
+                fill(&m.why)
+            );
+        }
+        o.push_str("</div>");
+    }
+    if let Some(g) = &step.goal {
+        let held = g.check(&figures).unwrap_or(false);
+        let _ = write!(
+            o,
+            r#"<div class="verdict{}" data-testid="goal" data-passed="{held}" role="status"><strong>The lab's claim {}. </strong>{}"#,
+            if held { " ok" } else { "" },
+            if held { "held" } else { "did not hold" },
+            if held {
+                fill(&g.explain)
+            } else {
+                format!("On this run the claim did not hold; it checks {}.", escape(&g.check))
+            }
+        );
+        if !held && !step.hint.is_empty() {
+            let _ = write!(o, r#"<p class="hint">{}</p>"#, fill(&step.hint));
+        }
+        o.push_str("</div>");
+    }
+    // Apart from the claim: how the run went for its users.
+    if let Measured::Run(s) = measured {
+        let poor = for_users(s, &step.targets);
+        let _ = write!(
+            o,
+            r#"<p class="verdict users{}" data-testid="for-users" data-good="{}"><strong>{} for users: </strong>{}</p>"#,
+            if poor == ForUsers::Good { " ok" } else { "" },
+            poor == ForUsers::Good,
+            if poor == ForUsers::Good { "Good" } else { "Poor" },
+            match poor {
+                ForUsers::Poor(why) => format!("{why}."),
+                ForUsers::Good => "nearly every request was answered, within any target the step sets.".into(),
+            }
+        );
+        said(&mut o, s);
+    }
+    o.push_str("</div>");
+    o
 }
 
 /// The failures in their own words: the first message of each kind, as the server, PgBouncer or
 /// the pool gave it.
-fn said(measured: &Measured) -> Option<impl IntoView + use<>> {
-    let Measured::Run(s) = measured else { return None };
-    let lines: Vec<_> = ErrorKind::ALL
-        .iter()
-        .filter_map(|k| {
-            let message = s.error_examples.get(k.as_str())?;
-            let n = s.errors.get(*k);
-            Some(view! {
-                <li><span class="kind">{format!("{} × {}", n, k.as_str())}</span>" " <q>{message.clone()}</q></li>
-            })
-        })
-        .collect();
-    (!lines.is_empty()).then(|| {
-        view! {
-            <div class="said" data-testid="error-examples">
-                <p class="label">"What the failures said (the first of each kind)"</p>
-                <ul>{lines}</ul>
-            </div>
+fn said(o: &mut String, s: &Summary) {
+    let mut lines = String::new();
+    for k in ErrorKind::ALL {
+        if let Some(message) = s.error_examples.get(k.as_str()) {
+            let _ = write!(
+                lines,
+                r#"<li><span class="kind">{} × {}</span> <q>{}</q></li>"#,
+                s.errors.get(k),
+                k.as_str(),
+                escape(message)
+            );
         }
-    })
+    }
+    if !lines.is_empty() {
+        let _ = write!(
+            o,
+            r#"<div class="said" data-testid="error-examples"><p class="label">What the failures said (the first of each kind)</p><ul>{lines}</ul></div>"#
+        );
+    }
 }

@@ -195,10 +195,15 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     let size = cell - if cell > 5.0 { 3.0 } else { 0.5 };
     let run = |state: &str| s.run_in_state(state);
     let (active, idle, in_tx) = (run("active"), run("idle"), run("idle in transaction"));
+    // The run's backends still starting (no state yet) are drawn with the rest of its own.
     let run_other = s.run_backends.saturating_sub(active + idle + in_tx);
+    // Backends still starting that are no one's yet (no application name), and those still
+    // authenticating, which `pg_stat_activity` does not list: each holds a slot all the same.
+    let unnamed_starting = s.in_state("starting").saturating_sub(run("starting"));
+    let starting = unnamed_starting + s.authenticating;
     // The sampler's own backend is left out of `backends`; it holds a slot all the same.
-    let others = s.backends.saturating_sub(s.run_backends) + u64::from(s.reachable);
-    let used = s.run_backends + others;
+    let others = s.backends.saturating_sub(s.run_backends + unnamed_starting) + u64::from(s.reachable);
+    let used = s.run_backends + others + starting;
     let free = max.saturating_sub(used);
     let reserved = s.reserved_connections.min(free);
     let kinds = [
@@ -206,13 +211,18 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
         ("run-in-tx", in_tx),
         ("run-idle", idle),
         ("run-other", run_other),
+        ("starting", starting),
         ("other", others),
         ("free", free - reserved),
         ("reserved", reserved),
     ];
     let (gx, gy) = (SERVER_X + 10.0, y + 40.0);
     let grid_h = (max as f64 / cols as f64).ceil() * cell;
-    let _ = write!(svg.0, r#"<g data-testid="server" data-run-backends="{}" data-max="{max}">"#, s.run_backends);
+    let _ = write!(
+        svg.0,
+        r#"<g data-testid="server" data-run-backends="{}" data-starting="{starting}" data-max="{max}">"#,
+        s.run_backends
+    );
     let _ = write!(
         svg.0,
         r#"<rect class="box" x="{}" y="{}" width="{}" height="{}" rx="8"/>"#,
@@ -250,6 +260,10 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
         Dec(below + 52.0)
     );
     svg.text("note", gx, below + 67.0, "(too many clients)");
+    // Backends still starting hold slots too: why a server refuses with slots drawn free.
+    if starting > 0 {
+        svg.text("note", gx + 84.0, below + 52.0, &format!("{starting} starting"));
+    }
     if !s.reachable {
         svg.text("refused on", gx, below + 85.0, "unreachable");
     }
@@ -456,6 +470,35 @@ fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
     svg.0
 }
 
+/// The legend: a swatch and words for each kind of square or dot, listed only when the picture
+/// drew one (found by its `data-state` or class in the drawing itself, so the two cannot differ).
+const LEGEND: [(&[&str], &str, &str); 9] = [
+    (&["\"in-use\"", "\"run-active\""], "sq in-use", "in use"),
+    (
+        &["\"connecting\"", "\"run-other\"", "\"starting\""],
+        "sq connecting",
+        "opening (on the server: starting or authenticating)",
+    ),
+    (&["\"idle\"", "\"run-idle\""], "sq idle", "idle (in a pool; on the server, waiting for its client)"),
+    (&["\"unopened\""], "sq unopened", "room in the pool"),
+    (&["\"waiter\""], "dot", "a waiting request"),
+    (&["\"run-in-tx\""], "sq in-tx", "idle in a transaction (server)"),
+    (&["\"other\""], "sq other", "other clients (the lab's own among them)"),
+    (&["\"free\""], "sq free", "a free slot"),
+    (&["\"reserved\""], "sq reserved", "reserved for superusers"),
+];
+
+fn legend(drawn: &str) -> String {
+    let mut o = String::from(r#"<ul class="legend" data-testid="picture-legend">"#);
+    for (needles, swatch, words) in LEGEND {
+        if needles.iter().any(|n| drawn.contains(n)) {
+            let _ = write!(o, r#"<li><span class="swatch {swatch}" aria-hidden="true"></span>{words}</li>"#);
+        }
+    }
+    o.push_str("</ul>");
+    o
+}
+
 /// `n` and a word, in the plural when `n` is not 1.
 fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -524,22 +567,14 @@ pub fn PoolPicture(
         let (Some(frame), Some(spec)) = (frame.get(), spec.get()) else {
             return r#"<p class="muted picture-empty">The picture draws the next run: the app's connections, the line, and the server's slots.</p>"#.to_owned();
         };
-        draw(&frame, &spec, peaks.get(), &parts)
+        let svg = draw(&frame, &spec, peaks.get(), &parts);
+        let legend = legend(&svg);
+        svg + &legend
     };
     view! {
         <figure class="picture-box">
             <div class="picture-frame" inner_html=drawn></div>
             <figcaption>
-                <ul class="legend">
-                    <li><span class="swatch sq in-use" aria-hidden="true"></span>"in use"</li>
-                    <li><span class="swatch sq connecting" aria-hidden="true"></span>"opening"</li>
-                    <li><span class="swatch sq idle" aria-hidden="true"></span>"idle (in a pool; on the server, waiting for its client)"</li>
-                    <li><span class="swatch sq unopened" aria-hidden="true"></span>"room in the pool"</li>
-                    <li><span class="swatch dot" aria-hidden="true"></span>"a waiting request"</li>
-                    <li><span class="swatch sq in-tx" aria-hidden="true"></span>"idle in a transaction (server)"</li>
-                    <li><span class="swatch sq other" aria-hidden="true"></span>"other clients (the lab's own among them)"</li>
-                    <li><span class="swatch sq reserved" aria-hidden="true"></span>"reserved for superusers"</li>
-                </ul>
                 <p class="chart-text" data-testid="picture-text">{move || frame.get().zip(spec.get()).map(|(f, s)| describe(&f, &s))}</p>
             </figcaption>
         </figure>

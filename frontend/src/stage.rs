@@ -157,7 +157,7 @@ pub fn Details(tape: Tape, live: Live, shown: Vec<ChartName>) -> impl IntoView {
         <details class="card details" data-testid="details">
             <summary>"Details: every figure of this run"</summary>
             <h3>"At the picture's moment"</h3>
-            <Tiles latest=frame />
+            <Tiles latest=frame tape=tape />
             <LiveSummary latest=live.latest />
             <h3>"The run's result"</h3>
             <SummaryCard run=run />

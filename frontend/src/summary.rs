@@ -1,7 +1,84 @@
 //! A finished run's measured result, and the list of recent runs.
 
+use std::fmt::Write;
+
 use leptos::prelude::*;
-use poollab_shared::{Dec, ErrorKind, RunState, RunView, Strategy};
+use poollab_shared::{Dec, ErrorKind, RunState, RunView, Strategy, Summary};
+
+/// The result as HTML text: one string for the whole card, which takes far less code in the page
+/// than as many elements (every text in it is the lab's own, or a number).
+fn card(id: &str, strategy: Strategy, s: &Summary) -> String {
+    let ms = |v: f64| format!("{:.1} ms", Dec(v));
+    let l = &s.latency_ms;
+    let rows: [(&str, &str, String); 11] = [
+        ("completed", "", s.completed.to_string()),
+        ("failed", "", s.failed.to_string()),
+        (
+            r#"<a class="term" href="/words.html#w-p99" target="words">p50 / p95 / p99</a> latency"#,
+            "",
+            format!("{:.1} / {:.1} / {}", Dec(l.p50), Dec(l.p95), ms(l.p99)),
+        ),
+        ("slowest", "", ms(l.max)),
+        ("peak server connections", "peak-server", s.peak_server_connections.to_string()),
+        ("connections opened", "", s.connections_opened.to_string()),
+        ("peak pool size", "", s.peak_pool_size.to_string()),
+        (
+            "p99 wait for a connection",
+            "",
+            if strategy == Strategy::Pooled { ms(s.acquire_wait_ms.p99) } else { "none: no pool".into() },
+        ),
+        (
+            "p50 connect / p50 query",
+            "phases",
+            if strategy == Strategy::Naive {
+                format!("{:.1} / {}", Dec(s.connect_ms.p50), ms(s.query_ms.p50))
+            } else {
+                format!("opened by the pool / {}", ms(s.query_ms.p50))
+            },
+        ),
+        ("duration", "", format!("{} ms", s.duration_ms)),
+        // Per second only for a run of two seconds or more.
+        ("throughput", "throughput", poollab_shared::rate::throughput(s)),
+    ];
+    let mut o = String::from(r#"<dl class="summary">"#);
+    for (label, testid, value) in rows {
+        let _ = write!(o, r#"<div><dt>{label}</dt><dd data-testid="{testid}">{value}</dd></div>"#);
+    }
+    o.push_str(r#"</dl><ul class="errors" aria-label="failures by cause">"#);
+    for k in ErrorKind::ALL.iter().filter(|k| s.errors.get(**k) > 0) {
+        let _ = write!(o, "<li>{}: {}</li>", k.as_str().replace('_', " "), s.errors.get(*k));
+    }
+    o.push_str("</ul>");
+    let mut line = |testid: &str, class: &str, text: String| {
+        let _ = write!(o, r#"<p class="{class}" data-testid="{testid}">{text}</p>"#);
+    };
+    if s.failed > 0 {
+        line(
+            "failed-after",
+            "",
+            format!(
+                "A failed request took {} to fail at the median ({} at worst).",
+                ms(s.failed_ms.p50),
+                ms(s.failed_ms.max)
+            ),
+        );
+    }
+    if s.cache_hits + s.cache_misses > 0 {
+        line("cache", "", format!("Cache: {} hits, {} went to the database.", s.cache_hits, s.cache_misses));
+    }
+    if s.breaker_opened > 0 {
+        line("breaker", "", format!("The circuit breaker opened {} times.", s.breaker_opened));
+    }
+    line("", "", format!(r#"<a href="/api/runs/{id}/requests.csv" download="">Download every request (CSV)</a>"#));
+    if s.leaked > 0 || s.leak_suspects > 0 {
+        line(
+            "leaks",
+            "errors",
+            format!("{} connections leaked; the leak detector flagged {} requests.", s.leaked, s.leak_suspects),
+        );
+    }
+    o
+}
 
 #[component]
 pub fn SummaryCard(run: Memo<Option<RunView>>) -> impl IntoView {
@@ -15,49 +92,10 @@ pub fn SummaryCard(run: Memo<Option<RunView>>) -> impl IntoView {
             }
             .into_any(),
             (_, Some(s)) => {
-                let errors = ErrorKind::ALL
-                    .iter()
-                    .filter(|k| s.errors.get(**k) > 0)
-                    .map(|k| view! { <li>{k.as_str().replace('_', " ")} ": " {s.errors.get(*k)}</li> })
-                    .collect_view();
+                let (completed, failed, duration_ms) = (s.completed, s.failed, s.duration_ms);
+                let html = card(&run.id, run.spec.strategy, &s);
                 view! {
-                    <dl class="summary" data-testid="summary" data-completed=s.completed data-failed=s.failed>
-                        <div><dt>"completed"</dt><dd>{s.completed}</dd></div>
-                        <div><dt>"failed"</dt><dd>{s.failed}</dd></div>
-                        <div><dt>"p50 / p95 / p99 latency"</dt><dd>{format!("{:.1} / {:.1} / {:.1} ms", Dec(s.latency_ms.p50), Dec(s.latency_ms.p95), Dec(s.latency_ms.p99))}</dd></div>
-                        <div><dt>"slowest"</dt><dd>{format!("{:.1} ms", Dec(s.latency_ms.max))}</dd></div>
-                        <div><dt>"peak server connections"</dt><dd data-testid="peak-server">{s.peak_server_connections}</dd></div>
-                        <div><dt>"connections opened"</dt><dd>{s.connections_opened}</dd></div>
-                        <div><dt>"peak pool size"</dt><dd>{s.peak_pool_size}</dd></div>
-                        <div><dt>"p99 wait for a connection"</dt><dd>{
-                            if run.spec.strategy == Strategy::Pooled { format!("{:.1} ms", Dec(s.acquire_wait_ms.p99)) } else { "none: no pool".into() }
-                        }</dd></div>
-                        <div><dt>"p50 connect / p50 query"</dt><dd data-testid="phases">{
-                            if run.spec.strategy == Strategy::Naive {
-                                format!("{:.1} / {:.1} ms", Dec(s.connect_ms.p50), Dec(s.query_ms.p50))
-                            } else {
-                                format!("opened by the pool / {:.1} ms", Dec(s.query_ms.p50))
-                            }
-                        }</dd></div>
-                        <div><dt>"duration"</dt><dd>{format!("{} ms", s.duration_ms)}</dd></div>
-                        <div><dt>"throughput"</dt><dd>{format!("{:.0} req/s", Dec(s.throughput_per_s))}</dd></div>
-                    </dl>
-                    <ul class="errors" aria-label="failures by cause">{errors}</ul>
-                    {(s.failed > 0).then(|| view! {
-                        <p data-testid="failed-after">{format!("A failed request took {:.1} ms to fail at the median ({:.1} ms at worst).", Dec(s.failed_ms.p50), Dec(s.failed_ms.max))}</p>
-                    })}
-                    {(s.cache_hits + s.cache_misses > 0).then(|| view! {
-                        <p data-testid="cache">{format!("Cache: {} hits, {} went to the database.", s.cache_hits, s.cache_misses)}</p>
-                    })}
-                    {(s.breaker_opened > 0).then(|| view! {
-                        <p data-testid="breaker">{format!("The circuit breaker opened {} times.", s.breaker_opened)}</p>
-                    })}
-                    <p><a href=format!("/api/runs/{}/requests.csv", run.id) download="">"Download every request (CSV)"</a></p>
-                    {(s.leaked > 0 || s.leak_suspects > 0).then(|| view! {
-                        <p class="errors" data-testid="leaks">
-                            {format!("{} connections leaked; the leak detector flagged {} requests.", s.leaked, s.leak_suspects)}
-                        </p>
-                    })}
+                    <div data-testid="summary" data-completed=completed data-failed=failed data-duration-ms=duration_ms inner_html=html></div>
                 }
                 .into_any()
             }
@@ -66,31 +104,44 @@ pub fn SummaryCard(run: Memo<Option<RunView>>) -> impl IntoView {
     }
 }
 
+/// The recent runs, as one table (HTML text: every text in it is the lab's own, or a number).
 #[component]
 pub fn RecentRuns(runs: RwSignal<Vec<RunView>>) -> impl IntoView {
-    view! {
-        <table class="runs">
-            <thead>
-                <tr><th scope="col">"strategy"</th><th scope="col">"requests"</th><th scope="col">"concurrency"</th><th scope="col">"pool max"</th><th scope="col">"state"</th><th scope="col">"ok / failed"</th><th scope="col">"p99 ms"</th><th scope="col">"peak server"</th></tr>
-            </thead>
-            <tbody>
-                {move || runs.get().into_iter().take(12).map(|r| {
-                    let s = r.summary.clone().unwrap_or_default();
-                    let done = r.summary.is_some();
-                    view! {
-                        <tr>
-                            <td><a href=crate::route::Route::Run(r.id.clone()).href()>{r.spec.strategy.as_str()}</a></td>
-                            <td>{r.spec.requests}</td>
-                            <td>{r.spec.concurrency}</td>
-                            <td>{r.spec.pool.max_connections}</td>
-                            <td>{r.state.as_str()}</td>
-                            <td>{if done { format!("{} / {}", s.completed, s.failed) } else { "–".into() }}</td>
-                            <td>{if done { format!("{:.1}", Dec(s.latency_ms.p99)) } else { "–".into() }}</td>
-                            <td>{if done { s.peak_server_connections.to_string() } else { "–".into() }}</td>
-                        </tr>
+    let table = move || {
+        let mut o = String::from("<thead><tr>");
+        for h in ["strategy", "requests", "concurrency", "pool max", "state", "ok / failed", "p99 ms", "peak server"] {
+            let _ = write!(o, r#"<th scope="col">{h}</th>"#);
+        }
+        o.push_str("</tr></thead><tbody>");
+        runs.with(|runs| {
+            for r in runs.iter().take(12) {
+                let _ = write!(
+                    o,
+                    r#"<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"#,
+                    crate::route::Route::Run(r.id.clone()).href(),
+                    r.spec.strategy.as_str(),
+                    r.spec.requests,
+                    r.spec.concurrency,
+                    r.spec.pool.max_connections,
+                    r.state.as_str()
+                );
+                match &r.summary {
+                    Some(s) => {
+                        let _ = write!(
+                            o,
+                            "<td>{} / {}</td><td>{:.1}</td><td>{}</td></tr>",
+                            s.completed,
+                            s.failed,
+                            Dec(s.latency_ms.p99),
+                            s.peak_server_connections
+                        );
                     }
-                }).collect_view()}
-            </tbody>
-        </table>
-    }
+                    None => o.push_str("<td>–</td><td>–</td><td>–</td></tr>"),
+                }
+            }
+        });
+        o.push_str("</tbody>");
+        o
+    };
+    view! { <table class="runs" inner_html=table></table> }
 }

@@ -1,9 +1,16 @@
 //! Every figure of one frame, as numbers: the app's side and the server's side next to each other.
 
+use std::fmt::Write;
+
 use leptos::prelude::*;
+use poollab_shared::rate::rate;
 use poollab_shared::{Dec, Frame};
 
-type Figure = (&'static str, fn(&Frame) -> String);
+use crate::chart::run_ms;
+use crate::tape::Tape;
+
+/// A figure's label and its value in a frame of a run that lasted (so far) the given ms.
+type Figure = (&'static str, fn(&Frame, u64) -> String);
 
 fn pool(f: &Frame, pick: fn(&poollab_shared::PoolFrame) -> u64) -> String {
     f.pool.map_or_else(|| "–".into(), |p| pick(&p).to_string())
@@ -12,18 +19,18 @@ fn pool(f: &Frame, pick: fn(&poollab_shared::PoolFrame) -> u64) -> String {
 /// The app's side of one frame, as a list of figures (one table, drawn from data: the page draws
 /// many figures with little code).
 const APP: &[Figure] = &[
-    ("requests in flight", |f| f.app.in_flight.to_string()),
-    ("connects per second", |f| format!("{:.0}", Dec(f.app.connects_per_s))),
-    ("pool size", |f| pool(f, |p| p.size)),
-    ("idle", |f| pool(f, |p| p.idle)),
-    ("in use", |f| pool(f, |p| p.in_use)),
-    ("opening", |f| pool(f, |p| p.connecting)),
-    ("waiting", |f| pool(f, |p| p.waiters)),
-    ("oldest wait (ms)", |f| pool(f, |p| p.oldest_wait_ms)),
-    ("closes per second", |f| format!("{:.0}", Dec(f.app.closes_per_s))),
-    ("of which: lifetime retirements", |f| f.app.closes_lifetime_delta.to_string()),
-    ("circuit breaker", |f| f.app.breaker.map_or("off", |b| b.as_str()).to_owned()),
-    ("cache hits so far", |f| {
+    ("requests in flight", |f, _| f.app.in_flight.to_string()),
+    ("connects per second", |f, run_ms| format!("{:.0}", Dec(rate(f.app.connects_per_s, 1000, run_ms).0))),
+    ("pool size", |f, _| pool(f, |p| p.size)),
+    ("idle", |f, _| pool(f, |p| p.idle)),
+    ("in use", |f, _| pool(f, |p| p.in_use)),
+    ("opening", |f, _| pool(f, |p| p.connecting)),
+    ("waiting", |f, _| pool(f, |p| p.waiters)),
+    ("oldest wait (ms)", |f, _| pool(f, |p| p.oldest_wait_ms)),
+    ("closes per second", |f, run_ms| format!("{:.0}", Dec(rate(f.app.closes_per_s, 1000, run_ms).0))),
+    ("of which: lifetime retirements", |f, _| f.app.closes_lifetime_delta.to_string()),
+    ("circuit breaker", |f, _| f.app.breaker.map_or("off", |b| b.as_str()).to_owned()),
+    ("cache hits so far", |f, _| {
         let t = f.app.totals;
         if t.cache_hits + t.cache_misses == 0 {
             "–".into()
@@ -31,10 +38,10 @@ const APP: &[Figure] = &[
             format!("{} of {}", t.cache_hits, t.cache_hits + t.cache_misses)
         }
     }),
-    ("p50 latency (ms)", |f| f.app.latency_p50_ms.map_or_else(|| "–".into(), |v| format!("{:.1}", Dec(v)))),
-    ("failed so far", |f| f.app.totals.failed.to_string()),
-    ("connections opened so far", |f| f.app.totals.connects.to_string()),
-    ("held too long (leak detector)", |f| {
+    ("p50 latency (ms)", |f, _| f.app.latency_p50_ms.map_or_else(|| "–".into(), |v| format!("{:.1}", Dec(v)))),
+    ("failed so far", |f, _| f.app.totals.failed.to_string()),
+    ("connections opened so far", |f, _| f.app.totals.connects.to_string()),
+    ("held too long (leak detector)", |f, _| {
         let named: Vec<String> = f.app.held_too_long.iter().take(4).map(|h| format!("#{}", h.request)).collect();
         if named.is_empty() { "0".into() } else { format!("{} ({})", f.app.held_too_long_count, named.join(" ")) }
     }),
@@ -42,35 +49,51 @@ const APP: &[Figure] = &[
 
 /// The server's side of one frame.
 const SERVER: &[Figure] = &[
-    ("backends of this run", |f| f.server.run_backends.to_string()),
-    ("all client backends", |f| f.server.backends.to_string()),
-    ("max_connections", |f| f.server.max_connections.to_string()),
-    ("refused so far (its log)", |f| f.server.refused.map_or_else(|| "–".into(), |n| n.to_string())),
-    ("server reachable", |f| if f.server.reachable { "yes" } else { "no" }.to_owned()),
-    ("network outage", |f| if f.app.outage { "on" } else { "off" }.to_owned()),
+    ("backends of this run", |f, _| f.server.run_backends.to_string()),
+    ("all client backends", |f, _| f.server.backends.to_string()),
+    ("max_connections", |f, _| f.server.max_connections.to_string()),
+    ("refused so far (its log)", |f, _| f.server.refused.map_or_else(|| "–".into(), |n| n.to_string())),
+    ("server reachable", |f, _| if f.server.reachable { "yes" } else { "no" }.to_owned()),
+    ("network outage", |f, _| if f.app.outage { "on" } else { "off" }.to_owned()),
 ];
 
-fn side(title: &'static str, figures: &'static [Figure], frame: Signal<Option<Frame>>) -> impl IntoView + use<> {
+fn side(
+    title: &'static str,
+    figures: &'static [Figure],
+    frame: Signal<Option<Frame>>,
+    tape: Tape,
+) -> impl IntoView + use<> {
+    // Rows as HTML text: far less code in the page than as many elements (every text is the
+    // lab's own, or a number).
+    let rows = move || {
+        frame.with(|f| {
+            let run_ms = tape.with_frames(|frames| run_ms(&tape, frames));
+            let mut o = String::new();
+            for (label, value) in figures {
+                let v = f.as_ref().map_or_else(|| "–".to_owned(), |f| value(f, run_ms));
+                // A rate reads per second only for a run of two seconds or more.
+                let label = label.replace("per second", rate(0.0, 0, run_ms).1);
+                let _ = write!(o, r#"<tr><th scope="row">{label}</th><td>{v}</td></tr>"#);
+            }
+            o
+        })
+    };
     view! {
         <table class="figures">
             <caption>{title}</caption>
-            <tbody>
-                {move || frame.with(|f| figures.iter().map(|(label, value)| {
-                    let v = f.as_ref().map_or_else(|| "–".to_owned(), value);
-                    view! { <tr><th scope="row">{*label}</th><td>{v}</td></tr> }
-                }).collect_view())}
-            </tbody>
+            <tbody inner_html=rows></tbody>
         </table>
     }
 }
 
-/// Every figure of one frame, the app's side beside the server's.
+/// Every figure of one frame of the `tape`'s run, the app's side beside the server's (its rates
+/// read per second only if the run lasted two seconds or more).
 #[component]
-pub fn Tiles(#[prop(into)] latest: Signal<Option<Frame>>) -> impl IntoView {
+pub fn Tiles(#[prop(into)] latest: Signal<Option<Frame>>, tape: Tape) -> impl IntoView {
     view! {
         <div class="tiles">
-            {side("App", APP, latest)}
-            {side("Server (pg_stat_activity)", SERVER, latest)}
+            {side("App", APP, latest, tape)}
+            {side("Server (pg_stat_activity)", SERVER, latest, tape)}
         </div>
     }
 }

@@ -238,7 +238,14 @@ impl Expr {
 
     /// Works the expression out, asking `figure` for every name in it.
     pub fn eval(&self, figure: &dyn Fn(&str) -> Option<f64>) -> Result<f64, ExprError> {
-        eval(&self.node, figure)
+        eval(&self.node, figure, false)
+    }
+
+    /// Works out the sum [`Expr::render`] prints, as a reader would: every number in it as
+    /// printed ([`shown`]), so `50 × (5.3 + 1.2)` comes to 325 even when the figures were 5.26
+    /// and 1.21.
+    pub fn eval_shown(&self, figure: &dyn Fn(&str) -> Option<f64>) -> Result<f64, ExprError> {
+        eval(&self.node, figure, true)
     }
 
     /// The names of the figures it uses.
@@ -269,14 +276,17 @@ fn collect<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
     }
 }
 
-fn eval(node: &Node, figure: &dyn Fn(&str) -> Option<f64>) -> Result<f64, ExprError> {
+/// Works `node` out; with `as_shown`, from its numbers as [`render`] prints them.
+fn eval(node: &Node, figure: &dyn Fn(&str) -> Option<f64>, as_shown: bool) -> Result<f64, ExprError> {
+    let leaf = |v: f64| if as_shown { shown(v) } else { v };
+    let eval = |n: &Node| eval(n, figure, as_shown);
     Ok(match node {
-        Node::Number(n) => *n,
-        Node::Figure(name) => figure(name).ok_or_else(|| ExprError::UnknownFigure(name.clone()))?,
-        Node::Neg(n) => -eval(n, figure)?,
-        Node::Group(n) => eval(n, figure)?,
+        Node::Number(n) => leaf(*n),
+        Node::Figure(name) => leaf(figure(name).ok_or_else(|| ExprError::UnknownFigure(name.clone()))?),
+        Node::Neg(n) => -eval(n)?,
+        Node::Group(n) => eval(n)?,
         Node::Binary(a, op, b) => {
-            let (a, b) = (eval(a, figure)?, eval(b, figure)?);
+            let (a, b) = (eval(a)?, eval(b)?);
             match op {
                 Op::Add => a + b,
                 Op::Sub => a - b,
@@ -287,7 +297,7 @@ fn eval(node: &Node, figure: &dyn Fn(&str) -> Option<f64>) -> Result<f64, ExprEr
             }
         }
         Node::Call(func, args) => {
-            let v = args.iter().map(|a| eval(a, figure)).collect::<Result<Vec<_>, _>>()?;
+            let v = args.iter().map(eval).collect::<Result<Vec<_>, _>>()?;
             match func {
                 Func::Min => v[0].min(v[1]),
                 Func::Max => v[0].max(v[1]),
@@ -365,6 +375,18 @@ pub fn number(v: f64) -> String {
     }
 }
 
+/// The value [`number`] prints for `v`: what a reader takes it for (`5.26` is `5.3`, `987.34` is
+/// `987`). Read back from the printed text itself, so the two cannot disagree.
+pub fn shown(v: f64) -> f64 {
+    let text = number(v);
+    let digits: String = text.chars().filter(|c| c.is_ascii_digit() || *c == '.').collect();
+    match decimal(&digits) {
+        Some(x) if text.starts_with('−') => -x,
+        Some(x) => x,
+        None => v,
+    }
+}
+
 /// A decimal literal of a formula (`12`, `0.25`, `.5`): digits with at most one point. (Written
 /// out rather than `str::parse`, whose general float parser the page would otherwise carry.)
 fn decimal(digits: &str) -> Option<f64> {
@@ -416,6 +438,53 @@ mod tests {
         assert_eq!(e.render(&figures), "(100 ÷ 5 − 1) × 50");
         assert_eq!(e.figures(), ["requests", "pool.max_connections", "work.sleep_ms"]);
         assert_eq!(Expr::parse("min(requests, 97)").unwrap().render(&figures), "min(100, 97)");
+    }
+
+    #[test]
+    fn numbers_are_taken_as_printed() {
+        let table = [(5.26, 5.3), (1.21, 1.2), (987.34, 987.0), (10.95, 11.0), (0.0432, 0.043), (-3.04, -3.0)];
+        for (v, want) in table {
+            assert_eq!(shown(v), want, "{v}");
+        }
+        assert_eq!(shown(12_345.4), 12_345.0);
+        assert!(shown(f64::NAN).is_nan());
+    }
+
+    /// A sum's printed result is worked out from the numbers it prints, so that a reader who
+    /// redoes it with a pencil gets the same: not `50 × (5.3 + 1.2) = 324`.
+    #[test]
+    fn a_sum_adds_up_as_printed() {
+        // (formula, figures, the sum printed, its result as printed)
+        type Case = (&'static str, &'static [(&'static str, f64)], &'static str, &'static str);
+        let table: [Case; 7] = [
+            (
+                "requests * (connect + query)",
+                &[("requests", 50.0), ("connect", 5.26), ("query", 1.21)],
+                "50 × (5.3 + 1.2)",
+                "325",
+            ),
+            ("requests / pool * sleep", &[("requests", 300.0), ("pool", 5.0), ("sleep", 10.95)], "300 ÷ 5 × 11", "660"),
+            (
+                "(requests / pool - 1) * sleep",
+                &[("requests", 100.0), ("pool", 5.0), ("sleep", 50.0)],
+                "(100 ÷ 5 − 1) × 50",
+                "950",
+            ),
+            ("a * 1000 / b", &[("a", 2.0), ("b", 20.04)], "2 × 1000 ÷ 20", "100"),
+            ("a + b", &[("a", 0.0449), ("b", 0.0449)], "0.045 + 0.045", "0.090"),
+            ("min(a, b) * c", &[("a", 3.96), ("b", 7.0), ("c", 2.5)], "min(4, 7) × 2.5", "10"),
+            ("ceil(a / b) * c", &[("a", 200.0), ("b", 50.0), ("c", 20.04)], "ceil(200 ÷ 50) × 20", "80"),
+        ];
+        for (formula, values, sum, result) in table {
+            let get = |name: &str| values.iter().find(|(n, _)| *n == name).map(|(_, v)| *v);
+            let e = Expr::parse(formula).unwrap();
+            assert_eq!(e.render(&get), sum, "{formula}");
+            let printed = number(e.eval_shown(&get).unwrap());
+            assert_eq!(printed, result, "{formula}");
+            // Redone from the printed sum alone, it comes to the printed result.
+            let redone = Expr::parse(sum).unwrap().eval(&|_| None).unwrap();
+            assert_eq!(number(redone), result, "{sum}");
+        }
     }
 
     #[test]

@@ -230,6 +230,12 @@ pub struct ServerFrame {
     /// Connection attempts the server refused as `too many clients` since the run started, from
     /// its own log (only for the lab's private cluster; none otherwise).
     pub refused: Option<u64>,
+    /// Backends still authenticating: they hold a connection slot, but PostgreSQL before 18
+    /// lists a backend in `pg_stat_activity` only once it has authenticated. Counted from the
+    /// server's processes (their titles say `authentication`), so only for the lab's private
+    /// cluster on this machine; 0 otherwise. (Backends past authentication but not yet ready are
+    /// in `pg_stat_activity` with no state: `by_state` counts them as `starting`.)
+    pub authenticating: u64,
 }
 
 impl ServerFrame {
@@ -240,6 +246,11 @@ impl ServerFrame {
             reserved_connections: self.reserved_connections,
             cpus: self.cpus,
         }
+    }
+
+    /// Backends in one state, of the whole server.
+    pub fn in_state(&self, state: &str) -> u64 {
+        self.by_state.iter().filter(|c| c.name == state).map(|c| c.count).sum()
     }
 
     /// Backends of the running run in one state.

@@ -358,6 +358,8 @@ pub fn needs_run(text: &str) -> bool {
 pub struct ModelResult {
     /// The sum with the run's numbers: `(100 ÷ 5 − 1) × 50`.
     pub sum: String,
+    /// What the sum comes to, worked out from the numbers it prints ([`Expr::eval_shown`]): a
+    /// reader who redoes it gets the same.
     pub expected: f64,
     pub measured: f64,
     /// Whether the measurement is within [`CLOSE_WITHIN`] of the model.
@@ -369,10 +371,39 @@ impl Model {
     pub fn apply(&self, figures: &Figures) -> Option<ModelResult> {
         let get = |name: &str| figures.get(name);
         let expr = Expr::parse(&self.formula).ok()?;
-        let expected = expr.eval(&get).ok().filter(|v| v.is_finite())?;
+        let expected = expr.eval_shown(&get).ok().filter(|v| v.is_finite())?;
         let measured = figures.get(&self.measured)?;
         Some(ModelResult { sum: expr.render(&get), expected, measured, holds: prediction_close(expected, measured) })
     }
+}
+
+/// A failure share above this is poor for users, whatever the lab's claim.
+pub const POOR_FAILED_SHARE: f64 = 0.10;
+
+/// How a run went for the people its requests stand for, judged apart from the lab's claim
+/// ([`Goal::check`], about the measurement): a step can prove its point (a pool too small makes
+/// requests fail) with a run that was bad for users, and the page says both.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ForUsers {
+    Good,
+    /// Why not, in words: `90 of 100 requests failed`.
+    Poor(String),
+}
+
+/// Whether a run was good for users: poor when more than [`POOR_FAILED_SHARE`] of its requests
+/// failed, or its p99 latency missed the step's `target.p99_ms`.
+pub fn for_users(s: &Summary, targets: &Targets) -> ForUsers {
+    let total = s.completed + s.failed;
+    let mut why = Vec::new();
+    if s.failed as f64 > POOR_FAILED_SHARE * total as f64 {
+        why.push(format!("{} of {total} requests failed", s.failed));
+    }
+    if let Some(t) = targets.get("p99_ms")
+        && s.latency_ms.p99 > *t
+    {
+        why.push(format!("p99 latency {} ms missed the target of {} ms", number(s.latency_ms.p99), number(*t)));
+    }
+    if why.is_empty() { ForUsers::Good } else { ForUsers::Poor(why.join("; ")) }
 }
 
 impl Step {
@@ -568,6 +599,51 @@ mod tests {
         };
         let r = model.apply(&f).unwrap();
         assert_eq!((r.sum.as_str(), r.expected, r.measured, r.holds), ("(100 ÷ 5 − 1) × 50", 950.0, 987.0, true));
+    }
+
+    #[test]
+    fn a_run_is_judged_for_its_users_apart_from_the_claim() {
+        let p99 = Targets::from([("p99_ms".to_owned(), 200.0)]);
+        let none = Targets::new();
+        // (completed, failed, p99 ms, targets) → verdict
+        let table = [
+            ((100, 0, 50.0, &none), ForUsers::Good),
+            // Lesson 6: 90 of 100 failed fast. The claim (it fails fast) holds; users were failed.
+            ((10, 90, 50.0, &none), ForUsers::Poor("90 of 100 requests failed".into())),
+            ((90, 10, 50.0, &none), ForUsers::Good),
+            ((89, 11, 50.0, &none), ForUsers::Poor("11 of 100 requests failed".into())),
+            ((100, 0, 250.0, &p99), ForUsers::Poor("p99 latency 250 ms missed the target of 200 ms".into())),
+            ((100, 0, 200.0, &p99), ForUsers::Good),
+            (
+                (50, 50, 312.4, &p99),
+                ForUsers::Poor("50 of 100 requests failed; p99 latency 312 ms missed the target of 200 ms".into()),
+            ),
+        ];
+        for ((completed, failed, p99_ms, targets), want) in table {
+            let mut s = Summary { completed, failed, ..Summary::default() };
+            s.latency_ms.p99 = p99_ms;
+            assert_eq!(for_users(&s, targets), want, "{completed} answered, {failed} failed, p99 {p99_ms}");
+        }
+        assert_eq!(for_users(&Summary::default(), &none), ForUsers::Good, "a run of nothing failed no one");
+    }
+
+    #[test]
+    fn a_models_result_is_worked_out_from_the_numbers_it_prints() {
+        let spec = RunSpec { requests: 50, ..RunSpec::default() };
+        let mut s = Summary::default();
+        s.connect_ms.p50 = 5.26;
+        s.query_ms.p50 = 1.21;
+        s.latency_ms.p50 = 330.0;
+        let f = Figures::of(&spec, SERVER, Some(&s));
+        let model = Model {
+            says: String::new(),
+            formula: "requests * (connect_ms.p50 + query_ms.p50)".into(),
+            measured: "latency_ms.p50".into(),
+            unit: "ms".into(),
+            why: String::new(),
+        };
+        let r = model.apply(&f).unwrap();
+        assert_eq!((r.sum.as_str(), number(r.expected)), ("50 × (5.3 + 1.2)", "325".to_owned()));
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! - [`expr`]: the arithmetic lessons write their models and goals in.
 //! - [`num`]: numbers as text with integer arithmetic ([`Dec`]), which keeps core's float
 //!   printer out of the page.
+//! - [`rate`]: counts over time: per second only for a run of two seconds or more.
 //! - [`class`]: what learners report to their instructor, and the class's predictions.
 //! - [`line`]: the line runs wait in, and the workers that carry them out.
 
@@ -31,6 +32,7 @@ pub mod libraries;
 pub mod limits;
 pub mod line;
 pub mod num;
+pub mod rate;
 pub mod spec;
 pub mod summary;
 pub mod sweep;

@@ -7,6 +7,11 @@
 //! each reading to the hub. Its figures are samples: a backend that lives between two readings is
 //! never seen, which is why the page says "sampled" wherever it shows them.
 //! If the server goes away, readings say `reachable: false` and the sampler reconnects.
+//!
+//! A backend still authenticating holds a connection slot but is not in `pg_stat_activity`
+//! before PostgreSQL 18 (it is listed once authenticated). For the lab's private cluster, which
+//! runs on this machine, the sampler also counts the server's processes whose title says
+//! `authentication`, so that the picture's full server does not look as if it had slots free.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -56,20 +61,44 @@ pub struct Sampler {
     hub: Arc<MetricsHub>,
     max_connections: u64,
     conn: Option<PgConnection>,
+    /// The private cluster's postmaster, whose processes still authenticating are counted.
+    postmaster: Option<u32>,
+    /// Whether `pg_stat_activity` leaves authenticating backends out (before PostgreSQL 18).
+    hides_authenticating: bool,
 }
+
+/// The first PostgreSQL (`server_version_num`) to list backends in `pg_stat_activity` while they
+/// authenticate.
+const LISTS_AUTHENTICATING: i64 = 180_000;
 
 impl Sampler {
     pub fn new(db: Database, hub: Arc<MetricsHub>, max_connections: u64) -> Sampler {
-        Sampler { db, hub, max_connections, conn: None }
+        Sampler { db, hub, max_connections, conn: None, postmaster: None, hides_authenticating: false }
+    }
+
+    /// Also counts the backends of this postmaster (the lab's private cluster, on this machine)
+    /// still authenticating, from their process titles.
+    pub fn with_postmaster(mut self, pid: Option<u32>) -> Sampler {
+        self.postmaster = pid;
+        self
     }
 
     /// One reading of `pg_stat_activity`.
     pub async fn sample(&mut self) -> Result<ServerReading, sqlx::Error> {
         let conn = match self.conn.as_mut() {
             Some(c) => c,
-            None => self.conn.insert(self.db.admin(app_name::SAMPLER).connect().await?),
+            None => {
+                let mut c = self.db.admin(app_name::SAMPLER).connect().await?;
+                let version: String = sqlx::query_scalar("SHOW server_version_num").fetch_one(&mut c).await?;
+                self.hides_authenticating = version.trim().parse::<i64>().is_ok_and(|v| v < LISTS_AUTHENTICATING);
+                self.conn.insert(c)
+            }
         };
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(QUERY).fetch_all(conn).await?;
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(QUERY).fetch_all(&mut *conn).await?;
+        let authenticating = match self.postmaster.filter(|_| self.hides_authenticating) {
+            Some(pid) => tokio::task::spawn_blocking(move || authenticating(pid)).await.unwrap_or(0),
+            None => 0,
+        };
         let mut by_app: BTreeMap<String, u64> = BTreeMap::new();
         let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
         let backends: Vec<Backends> = rows
@@ -87,6 +116,7 @@ impl Sampler {
             by_application: counts(by_app),
             by_state: counts(by_state),
             max_connections: self.max_connections,
+            authenticating,
             ..ServerFrame::default()
         };
         Ok(ServerReading { frame, backends })
@@ -126,6 +156,69 @@ impl Sampler {
         }
         if let Some(conn) = self.conn.take() {
             let _ = conn.close().await;
+        }
+    }
+}
+
+/// The child processes of `postmaster` still authenticating, by their titles
+/// (`postgres: poollab_app poollab 127.0.0.1(40312) authentication`). A process that cannot be
+/// read (it has just ended) is not counted.
+fn authenticating(postmaster: u32) -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return 0 };
+    let mut n = 0;
+    for entry in dir.flatten() {
+        let path = entry.path();
+        if !entry.file_name().to_str().is_some_and(|f| f.bytes().all(|b| b.is_ascii_digit())) {
+            continue;
+        }
+        let parent = std::fs::read_to_string(path.join("stat")).ok().and_then(|stat| parent_of(&stat));
+        if parent == Some(postmaster) && std::fs::read(path.join("cmdline")).is_ok_and(|c| is_authenticating(&c)) {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The parent's pid in a `/proc/<pid>/stat` line: `pid (comm) state ppid ...`, where the command
+/// may hold spaces and parentheses, so it is read after the last `)`.
+fn parent_of(stat: &str) -> Option<u32> {
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Whether a server process's title (its `cmdline`, padded with NULs) says it is authenticating.
+fn is_authenticating(cmdline: &[u8]) -> bool {
+    String::from_utf8_lossy(cmdline).trim_end_matches(['\0', ' ']).ends_with(" authentication")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backend_authenticating_is_known_by_its_title() {
+        let table: [(&[u8], bool); 6] = [
+            (b"postgres: poollab_app poollab 127.0.0.1(40312) authentication\0\0\0", true),
+            (b"postgres: lab: poollab_app poollab [local] authentication", true),
+            (b"postgres: poollab_app poollab 127.0.0.1(40312) idle\0\0", false),
+            (b"postgres: poollab_app poollab 127.0.0.1(40312) startup\0", false),
+            (b"/usr/lib/postgresql/15/bin/postgres\0-D\0/tmp/pgdata\0", false),
+            (b"", false),
+        ];
+        for (cmdline, want) in table {
+            assert_eq!(is_authenticating(cmdline), want, "{}", String::from_utf8_lossy(cmdline));
+        }
+    }
+
+    #[test]
+    fn the_parent_is_read_after_the_command() {
+        let table = [
+            ("4242 (postgres) S 4000 4000 4000 0 -1", Some(4000)),
+            ("4242 (post gres) (x)) R 17 1 1", Some(17)),
+            ("4242 (postgres)", None),
+            ("", None),
+        ];
+        for (stat, want) in table {
+            assert_eq!(parent_of(stat), want, "{stat}");
         }
     }
 }

@@ -70,8 +70,9 @@ pub async fn embedded(uri: Uri, headers: HeaderMap) -> Response {
     let Some((encoding, file)) = twin.or_else(|| Page::get(path).map(|f| (None, f))) else {
         return not_built().into_response();
     };
-    // Trunk names assets by content hash, so they can be cached for good; the page itself not.
-    let cache = if path.ends_with("index.html") { "no-cache" } else { "public, max-age=31536000, immutable" };
+    // Trunk names assets by content hash, so they can be cached for good; pages (the app's, the
+    // glossary) not.
+    let cache = if path.ends_with(".html") { "no-cache" } else { "public, max-age=31536000, immutable" };
     let mut response =
         ([(header::CONTENT_TYPE, content_type(path)), (header::CACHE_CONTROL, cache)], file.data).into_response();
     let h = response.headers_mut();
