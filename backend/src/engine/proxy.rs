@@ -29,7 +29,7 @@ use poollab_shared::OutageMode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -44,14 +44,11 @@ pub enum ProxyError {
     Bind(#[from] std::io::Error),
 }
 
-/// A running proxy to one upstream address. It runs on a thread of its own, with a runtime of its
-/// own, as a hop of network would: its forwarding never waits its turn behind the app's busy
-/// workers (a debug build's SCRAM hashing, say). Dropping it stops that thread's runtime, and with
-/// it every connection.
+/// A running proxy to one upstream address.
 pub struct NetworkProxy {
     addr: SocketAddr,
     outage: watch::Sender<Option<OutageMode>>,
-    _stop: oneshot::Sender<()>,
+    _tasks: JoinSet<()>,
 }
 
 impl NetworkProxy {
@@ -62,28 +59,13 @@ impl NetworkProxy {
         round_trip: Duration,
         quick_ack: bool,
     ) -> Result<NetworkProxy, ProxyError> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (outage, _) = watch::channel(None);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let mut tasks = JoinSet::new();
         let way = Way { upstream: Arc::new(upstream), one_way: round_trip / 2, quick_ack };
-        let switch = outage.clone();
-        std::thread::Builder::new().name("poollab-proxy".into()).spawn(move || {
-            runtime.block_on(async move {
-                let listener = match TcpListener::from_std(listener) {
-                    Ok(listener) => listener,
-                    Err(e) => return tracing::warn!(error = %e, "the network proxy could not listen"),
-                };
-                tokio::select! {
-                    _ = accept_loop(listener, way, switch) => {}
-                    // The proxy was dropped.
-                    _ = stopped => {}
-                }
-            });
-        })?;
-        Ok(NetworkProxy { addr, outage, _stop: stop })
+        tasks.spawn(accept_loop(listener, way, outage.clone()));
+        Ok(NetworkProxy { addr, outage, _tasks: tasks })
     }
 
     pub fn port(&self) -> u16 {
