@@ -225,8 +225,14 @@ async fn demo_endpoints_answer_with_a_real_row_and_metrics_count_them() {
 async fn when_the_database_goes_down_the_lab_says_so_and_recovers_when_it_is_back() {
     use poollab::db::cluster::{ClusterOptions, PrivateCluster};
     let dir = support::lab_dir();
-    let cluster_opts =
-        ClusterOptions { dir: dir.path().join("db"), bin_dir: None, port: 0, max_connections: 50, tls_only: false };
+    let cluster_opts = ClusterOptions {
+        dir: dir.path().join("db"),
+        bin_dir: None,
+        port: 0,
+        max_connections: 50,
+        tls_only: false,
+        tls: true,
+    };
     let cluster = PrivateCluster::start(cluster_opts.clone()).await.expect("cluster");
     let port = cluster.port();
     let mut cfg = support::config(&dir, 50);
@@ -649,5 +655,52 @@ async fn a_run_cancelled_while_it_warms_its_pools_frees_its_worker_within_a_seco
     let warm = json!({ "strategy": "pooled", "requests": 1, "instances": 2,
                        "pool": { "max_connections": 100, "min_connections": 100, "acquire_timeout_ms": 60000 } });
     cancel_frees_the_worker(&app, warm, Duration::from_millis(1500)).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_server_without_tls_refuses_tls_runs_with_a_422_and_tells_the_page() {
+    use poollab_shared::Lesson;
+
+    let dir = support::lab_dir();
+    let mut cfg = support::config(&dir, 30);
+    cfg.database.pg_no_tls = true;
+    let app = support::spawn_with(cfg, dir).await;
+
+    // The page learns it from the server facts every frame carries.
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    let facts = loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a frame").expect("open");
+        let Ok(Message::Text(text)) = msg else { continue };
+        if let Ok(ServerMessage::Frame(f)) = serde_json::from_str::<ServerMessage>(&text) {
+            break f.server.facts();
+        }
+    };
+    assert_eq!(facts.tls, Some(false), "{facts:?}");
+    assert!(facts.pgbouncer.is_some(), "the lab says whether it can start a PgBouncer: {facts:?}");
+
+    // Lesson 1, step 3 needs TLS: the lab refuses its experiment rather than report failures.
+    let (_, lessons) = app.get("/api/lessons").await;
+    let lessons: Vec<Lesson> = serde_json::from_value(lessons).expect("lessons JSON");
+    let tls_step = &lessons[0].steps[2];
+    assert_eq!(facts.lacks(&tls_step.preset), Some(poollab_shared::Lack::Tls), "the page disables its Run");
+    let preset = serde_json::to_string(&tls_step.preset).expect("preset JSON");
+    for body in [r#"{"strategy":"naive","requests":5,"tls":"on"}"#, r#"{"strategy":"naive","tls":"both"}"#, &preset] {
+        let (status, answer) = app.post_run(body).await;
+        assert_eq!(status, 422, "{body} -> {answer}");
+        let message = answer["error"].as_str().unwrap_or_default();
+        assert!(message.contains("offers no TLS"), "{body} -> {message}");
+    }
+    let sweep = json!({ "run": { "strategy": "pooled", "tls": "on" }, "sizes": [1, 2] });
+    let resp = app.http.post(app.url("/api/sweeps")).json(&sweep).send().await.expect("POST sweep");
+    assert_eq!(resp.status().as_u16(), 422, "a sweep that needs TLS is refused too");
+
+    // Plain runs go on as ever; none of the refused ones became a run.
+    let run = app.run(json!({ "strategy": "naive", "requests": 5, "tls": "off", "nodelay": "on" })).await;
+    assert_eq!(run.state, RunState::Done, "{run:?}");
+    let s = run.summary.expect("summary");
+    assert_eq!((s.completed, s.tls_connections), (5, 0), "{s:?}");
+    let (_, runs) = app.get("/api/runs").await;
+    assert_eq!(runs.as_array().map(Vec::len), Some(1), "{runs}");
     app.stop().await;
 }

@@ -21,8 +21,14 @@ use sqlx::{ConnectOptions, Connection};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_private_cluster_starts_as_the_right_user_uses_scram_and_leaves_nothing_behind() {
     let dir = support::lab_dir();
-    let opts =
-        ClusterOptions { dir: dir.path().join("lab"), bin_dir: None, port: 0, max_connections: 37, tls_only: false };
+    let opts = ClusterOptions {
+        dir: dir.path().join("lab"),
+        bin_dir: None,
+        port: 0,
+        max_connections: 37,
+        tls_only: false,
+        tls: true,
+    };
     let cluster = PrivateCluster::start(opts.clone()).await.expect("cluster starts");
     let pid = cluster.pid().expect("running");
     let data_dir = cluster.data_dir().display().to_string();
@@ -79,8 +85,14 @@ async fn server_sees_tls(conn: &mut sqlx::PgConnection) -> (bool, Option<String>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_private_cluster_offers_tls_from_the_labs_authority_and_runs_choose() {
     let dir = support::lab_dir();
-    let opts =
-        ClusterOptions { dir: dir.path().join("lab"), bin_dir: None, port: 0, max_connections: 20, tls_only: false };
+    let opts = ClusterOptions {
+        dir: dir.path().join("lab"),
+        bin_dir: None,
+        port: 0,
+        max_connections: 20,
+        tls_only: false,
+        tls: true,
+    };
     let cluster = PrivateCluster::start(opts).await.expect("cluster starts");
     let ca = std::fs::read_to_string(cluster.ca_cert()).expect("the lab's CA certificate");
     assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
@@ -103,6 +115,7 @@ async fn the_private_cluster_offers_tls_from_the_labs_authority_and_runs_choose(
         port: 0,
         max_connections: 10,
         tls_only: false,
+        tls: true,
     })
     .await
     .expect("a second cluster, with its own authority");
@@ -119,8 +132,14 @@ async fn the_private_cluster_offers_tls_from_the_labs_authority_and_runs_choose(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_tls_only_cluster_takes_verify_full_refuses_plain_text_and_serves_the_lab_by_url() {
     let dir = support::lab_dir();
-    let opts =
-        ClusterOptions { dir: dir.path().join("lab"), bin_dir: None, port: 0, max_connections: 40, tls_only: true };
+    let opts = ClusterOptions {
+        dir: dir.path().join("lab"),
+        bin_dir: None,
+        port: 0,
+        max_connections: 40,
+        tls_only: true,
+        tls: true,
+    };
     let cluster = PrivateCluster::start(opts).await.expect("a TLS-only cluster starts");
     let url = cluster.admin_url();
     assert!(url.contains("sslmode=verify-full") && url.contains("sslrootcert="), "{url}");

@@ -356,3 +356,48 @@ async fn the_picture_draws_the_frame_it_was_given() {
     session.close().await;
     app.stop().await;
 }
+
+/// Lesson 1's TLS step in a real browser: on a server without TLS it says so and offers no Run
+/// (rather than show failures as figures); where TLS is offered its run tells TLS's own price
+/// from the missing socket option's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_tls_step_says_when_the_server_offers_no_tls_and_measures_where_it_does() {
+    const STEP: &str = "(() => { const s = document.querySelector('[data-testid=step]'); \
+                        return s && s.dataset.lesson === '01-connection-cost' && s.dataset.step === '3'; })()";
+    let dir = support::lab_dir();
+    let mut cfg = support::config(&dir, 30);
+    cfg.database.pg_no_tls = true;
+    let app = support::spawn_with(cfg, dir).await;
+    let session = Session::open(&app, "/#/lesson/01-connection-cost/3").await;
+    let page = &session.page;
+    wait_for(page, STEP, 20).await;
+    wait_for(page, "document.querySelector('[data-testid=lacks]') !== null", 20).await;
+    let note = text(page, "document.querySelector('[data-testid=lacks]').textContent").await;
+    assert!(note.contains("offers no TLS"), "{note}");
+    let input = page.find_element("#prediction").await.expect("prediction input");
+    input.focus().await.expect("focus");
+    input.type_str("10").await.expect("type");
+    assert_eq!(text(page, "String(document.getElementById('run').disabled)").await, "true", "no Run without TLS");
+    save_screenshot(page, "step-01-connection-cost-3-no-tls.png").await;
+    session.close().await;
+    app.stop().await;
+
+    let app = spawn_app(30).await;
+    let session = Session::open(&app, "/#/lesson/01-connection-cost/3").await;
+    let page = &session.page;
+    wait_for(page, STEP, 20).await;
+    wait_for(page, "document.querySelector('[data-testid=picture]') !== null", 10).await;
+    assert_eq!(text(page, "String(document.querySelector('[data-testid=lacks]') === null)").await, "true");
+    let input = page.find_element("#prediction").await.expect("prediction input");
+    input.focus().await.expect("focus");
+    input.type_str("10").await.expect("type").press_key("Enter").await.expect("Enter runs it");
+    wait_for(page, "document.querySelector('[data-testid=goal]') !== null", 90).await;
+    let claim = text(page, "document.querySelector('[data-testid=goal]').textContent").await;
+    assert_eq!(text(page, "document.querySelector('[data-testid=goal]').dataset.passed").await, "true", "{claim}");
+    assert!(claim.contains("TLS itself costs") && claim.contains("TCP_NODELAY costs"), "{claim}");
+    wait_for(page, "Number(document.querySelector('.charts [data-testid=waterfall]')?.dataset.requests) > 0", 20).await;
+    println!("{claim}");
+    save_screenshot(page, "step-01-connection-cost-3.png").await;
+    session.close().await;
+    app.stop().await;
+}

@@ -271,8 +271,14 @@ async fn a_worker_killed_mid_run_fails_only_its_run_the_line_goes_on_and_it_rejo
 async fn a_worker_whose_database_is_down_gets_no_runs_and_pages_are_told() {
     use poollab::db::cluster::{ClusterOptions, PrivateCluster};
     let dir = support::lab_dir();
-    let opts =
-        ClusterOptions { dir: dir.path().join("w1-db"), bin_dir: None, port: 0, max_connections: 50, tls_only: false };
+    let opts = ClusterOptions {
+        dir: dir.path().join("w1-db"),
+        bin_dir: None,
+        port: 0,
+        max_connections: 50,
+        tls_only: false,
+        tls: true,
+    };
     let cluster = PrivateCluster::start(opts.clone()).await.expect("w1's server");
     let port = cluster.port();
     let app = coordinator(&dir).await;

@@ -271,6 +271,7 @@ async fn main() -> Result<(), BoxError> {
         port: 0,
         max_connections: 100,
         tls_only: false,
+        tls: true,
     })
     .await?;
     let url = cluster.admin_url();

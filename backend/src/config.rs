@@ -59,6 +59,11 @@ pub struct DatabaseArgs {
     #[arg(long, env = "POOLLAB_PG_TLS_ONLY")]
     pub pg_tls_only: bool,
 
+    /// Start the private cluster without TLS (`ssl=off`), like a server that offers none: runs
+    /// that ask for TLS are then refused (422), and lesson steps that need it say so.
+    #[arg(long, env = "POOLLAB_PG_NO_TLS", conflicts_with = "pg_tls_only")]
+    pub pg_no_tls: bool,
+
     /// Do not start the pg_stat_activity sampler and the frame ticker. Only for measuring what
     /// they cost (the benchmark does): the page then shows no live figures.
     #[arg(long, env = "POOLLAB_NO_LIVE")]
@@ -166,6 +171,7 @@ impl Config {
                 pg_port: 0,
                 max_connections: 100,
                 pg_tls_only: false,
+                pg_no_tls: false,
                 no_live: false,
             },
             demo_pool_size: 10,

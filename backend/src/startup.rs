@@ -82,6 +82,7 @@ pub async fn open_database(args: &DatabaseArgs) -> Result<OpenDatabase, StartErr
                 port: args.pg_port,
                 max_connections: args.max_connections,
                 tls_only: args.pg_tls_only,
+                tls: !args.pg_no_tls,
             })
             .await?;
             (Database::private(&cluster), Some(cluster))
@@ -94,6 +95,8 @@ pub async fn open_database(args: &DatabaseArgs) -> Result<OpenDatabase, StartErr
     if cluster.is_some() {
         facts.cpus = std::thread::available_parallelism().map_or(0, |n| n.get() as u64);
     }
+    // Runs start their PgBouncer on this machine, whichever server they go to.
+    facts.pgbouncer = Some(crate::db::pgbouncer::find_program().is_some());
     Ok(OpenDatabase { db, cluster, facts })
 }
 
@@ -178,6 +181,7 @@ impl Application {
                     max_connections: config.database.max_connections,
                     pg_bin_dir: config.database.pg_bin_dir.clone(),
                     pg_tls_only: config.database.pg_tls_only,
+                    pg_no_tls: config.database.pg_no_tls,
                 };
                 local = Some(LocalWorkers::start(n as usize, spec, trigger.subscribe()));
             }

@@ -374,6 +374,21 @@ pub fn StepView(
             })
         }
     };
+    // A step whose server lacks what its experiment needs (TLS, PgBouncer) says so, and offers
+    // no Run: the lab would refuse it, and its figures would be failures.
+    let lacks = {
+        let preset = step.preset.clone();
+        Signal::derive(move || tape.server().lacks(&preset))
+    };
+    let lack_note = move || {
+        lacks.get().map(|lack| {
+            view! {
+                <p class="lack" role="note" data-testid="lacks">
+                    {format!("This step cannot run on this lab: {lack}. Its text still explains what it would measure.")}
+                </p>
+            }
+        })
+    };
     let parts = step.view.picture.clone();
     let charts = step.view.charts.clone();
     let preset_for_stage = step.preset.clone();
@@ -399,7 +414,8 @@ pub fn StepView(
                     </details>
                     <form class="predict" on:submit=start>
                         {prediction_view}
-                        <button id="run" type="submit" prop:disabled=move || busy.get() || running() || (needs_guess && !guessed())>
+                        {lack_note}
+                        <button id="run" type="submit" prop:disabled=move || busy.get() || running() || (needs_guess && !guessed()) || lacks.get().is_some()>
                             "Run the experiment"
                         </button>
                         <p class="error" role="alert">{move || error.get()}</p>

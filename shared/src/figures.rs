@@ -15,7 +15,7 @@
 //! [`Figures`] answers a name from the three; [`SUMMARY_FIGURES`] gives each summary figure the words
 //! and unit the page shows it with.
 
-use crate::spec::{LoadShape, Query, RunSpec, Strategy};
+use crate::spec::{LoadShape, Query, RunSpec, Strategy, Tls};
 use crate::summary::{ErrorKind, LatencySummary, Summary};
 use crate::sweep::SweepPoint;
 
@@ -30,12 +30,42 @@ pub struct ServerFacts {
     /// The CPUs the server runs on, when the lab knows (its private cluster runs on the lab's
     /// own machine); 0 when it does not.
     pub cpus: u64,
+    /// Whether the server offers TLS (its `ssl` setting); none when not known (a worker of an
+    /// older lab, or no word from the server yet).
+    pub tls: Option<bool>,
+    /// Whether the lab can start a PgBouncer for a run (the `pgbouncer` program is installed where
+    /// the runs are carried out); none when not known.
+    pub pgbouncer: Option<bool>,
+}
+
+/// What a run asks of its server that the server lacks: such a run is refused before it starts
+/// (and a lesson step whose preset asks for it says so instead of offering Run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Lack {
+    #[error(
+        "this lab's PostgreSQL server offers no TLS (its ssl setting is off), so a run that asks for tls \"on\" or \"both\" cannot run here"
+    )]
+    Tls,
+    #[error("PgBouncer is not installed where this lab carries out its runs, so a run with a pooler cannot run here")]
+    PgBouncer,
 }
 
 impl ServerFacts {
     /// Connections left for applications.
     pub fn app_slots(&self) -> u64 {
         self.max_connections.saturating_sub(self.reserved_connections)
+    }
+
+    /// What `spec` needs that this server is known to lack (unknown is not lacking).
+    pub fn lacks(&self, spec: &RunSpec) -> Option<Lack> {
+        let wants_tls = matches!(spec.tls, Some(Tls::On | Tls::Both));
+        if wants_tls && self.tls == Some(false) {
+            return Some(Lack::Tls);
+        }
+        if spec.pooler.is_some() && self.pgbouncer == Some(false) {
+            return Some(Lack::PgBouncer);
+        }
+        None
     }
 
     pub fn figure(&self, name: &str) -> Option<f64> {
@@ -94,6 +124,12 @@ figures! {
     "connect_tls_ms.max" => "slowest TLS connect", "ms";
     "connect_plain_ms.p50" => "median plain connect", "ms";
     "connect_plain_ms.max" => "slowest plain connect", "ms";
+    "connect_tls_nagle_ms.p50" => "median TLS connect, as sqlx ships (Nagle on)", "ms";
+    "connect_tls_nagle_ms.max" => "slowest TLS connect, as sqlx ships (Nagle on)", "ms";
+    "connect_tls_nodelay_ms.p50" => "median TLS connect, no delay (through the lab's relay)", "ms";
+    "connect_tls_nodelay_ms.max" => "slowest TLS connect, no delay (through the lab's relay)", "ms";
+    "connect_plain_nagle_ms.p50" => "median plain connect, as sqlx ships (Nagle on)", "ms";
+    "connect_plain_nodelay_ms.p50" => "median plain connect, no delay (through the lab's relay)", "ms";
     "tls_connections" => "connections opened with TLS", "";
     "query_ms.p50" => "median query", "ms";
     "query_ms.p95" => "p95 query", "ms";
@@ -220,6 +256,10 @@ impl Summary {
                 "connect_ms" => &self.connect_ms,
                 "connect_tls_ms" => &self.connect_tls_ms,
                 "connect_plain_ms" => &self.connect_plain_ms,
+                "connect_tls_nagle_ms" => &self.connect_tls_nagle_ms,
+                "connect_tls_nodelay_ms" => &self.connect_tls_nodelay_ms,
+                "connect_plain_nagle_ms" => &self.connect_plain_nagle_ms,
+                "connect_plain_nodelay_ms" => &self.connect_plain_nodelay_ms,
                 "query_ms" => &self.query_ms,
                 "failed_ms" => &self.failed_ms,
                 _ => return None,
@@ -299,6 +339,8 @@ impl RunSpec {
             "tls.on" => b(self.tls == Some(crate::spec::Tls::On)),
             "tls.both" => b(self.tls == Some(crate::spec::Tls::Both)),
             "server_cpus" => n(self.server_cpus.into()),
+            "nodelay.on" => b(self.nodelay == crate::spec::Nodelay::On),
+            "nodelay.both" => b(self.nodelay == crate::spec::Nodelay::Both),
             _ => None,
         }
     }
@@ -390,6 +432,32 @@ mod tests {
     }
 
     #[test]
+    fn a_run_is_refused_only_for_what_the_server_is_known_to_lack() {
+        let tls = RunSpec { tls: Some(Tls::On), ..RunSpec::default() };
+        let both = RunSpec { tls: Some(Tls::Both), ..RunSpec::default() };
+        let plain = RunSpec { tls: Some(Tls::Off), ..RunSpec::default() };
+        let pooled = RunSpec { pooler: Some(crate::spec::PoolerSpec::default()), ..RunSpec::default() };
+        let none = ServerFacts { tls: Some(false), pgbouncer: Some(false), ..ServerFacts::default() };
+        let all = ServerFacts { tls: Some(true), pgbouncer: Some(true), ..ServerFacts::default() };
+        let unknown = ServerFacts::default();
+        let cases = [
+            (&tls, none, Some(Lack::Tls)),
+            (&both, none, Some(Lack::Tls)),
+            (&plain, none, None),
+            (&RunSpec::default(), none, None),
+            (&pooled, none, Some(Lack::PgBouncer)),
+            (&tls, all, None),
+            (&pooled, all, None),
+            (&tls, unknown, None),
+            (&pooled, unknown, None),
+        ];
+        for (spec, server, lack) in cases {
+            assert_eq!(server.lacks(spec), lack, "{:?} {:?} on {server:?}", spec.tls, spec.pooler);
+        }
+        assert!(Lack::Tls.to_string().contains("offers no TLS"));
+    }
+
+    #[test]
     fn a_sweep_says_where_throughput_stopped_growing() {
         let point = |size, throughput, query| SweepPoint {
             max_connections: size,
@@ -424,7 +492,7 @@ mod tests {
     fn figures_come_from_the_spec_the_server_and_the_summary() {
         let spec = RunSpec { requests: 150, ..RunSpec::default() };
         let summary = Summary { peak_server_connections: 97, ..Summary::default() };
-        let server = ServerFacts { max_connections: 100, reserved_connections: 3, cpus: 2 };
+        let server = ServerFacts { max_connections: 100, reserved_connections: 3, cpus: 2, ..ServerFacts::default() };
         let before = Figures::of(&spec, server, None);
         assert_eq!(before.get("requests"), Some(150.0));
         assert_eq!(before.get("server.app_slots"), Some(97.0));

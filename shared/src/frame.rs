@@ -225,6 +225,10 @@ pub struct ServerFrame {
     pub reserved_connections: u64,
     /// The CPUs it runs on, when the lab knows (0 when it does not).
     pub cpus: u64,
+    /// Whether it offers TLS, and whether the lab can put a PgBouncer in front of it (none: not
+    /// known), as in [`ServerFacts`].
+    pub tls: Option<bool>,
+    pub pgbouncer: Option<bool>,
     /// The running run's backends by state (`active`, `idle`, `idle in transaction`, ...).
     pub run_by_state: Vec<CountBy>,
     /// Connection attempts the server refused as `too many clients` since the run started, from
@@ -245,6 +249,8 @@ impl ServerFrame {
             max_connections: self.max_connections,
             reserved_connections: self.reserved_connections,
             cpus: self.cpus,
+            tls: self.tls,
+            pgbouncer: self.pgbouncer,
         }
     }
 

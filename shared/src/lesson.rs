@@ -502,7 +502,8 @@ mod tests {
         Goal { check: check.into(), explain: String::new() }
     }
 
-    const SERVER: ServerFacts = ServerFacts { max_connections: 100, reserved_connections: 3, cpus: 2 };
+    const SERVER: ServerFacts =
+        ServerFacts { max_connections: 100, reserved_connections: 3, cpus: 2, tls: None, pgbouncer: None };
 
     #[test]
     fn goals_compare_arithmetic_over_the_runs_figures() {

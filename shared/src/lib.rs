@@ -39,7 +39,7 @@ pub mod sweep;
 pub mod timeline;
 
 pub use class::{HistogramBin, PredictionHistogram, StepReport};
-pub use figures::{Figures, ServerFacts};
+pub use figures::{Figures, Lack, ServerFacts};
 pub use frame::{
     AppFrame, BreakerState, ClassBurst, ClassState, ClientMessage, CountBy, FollowStep, Frame, HeldConnection,
     InstanceFrame, PoolFrame, PoolerFrame, RunTotals, ServerFrame, ServerMessage,
@@ -50,8 +50,8 @@ pub use limits::{Limits, SpecError, ValidRunSpec};
 pub use line::{ClassLine, LineEntry, LinePlace, LineView, WorkerState, WorkerView};
 pub use num::Dec;
 pub use spec::{
-    BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, OutageMode, OutageSpec, PoolSpec, PoolerMode,
-    PoolerSpec, Query, RunSpec, Statements, Strategy, Tls, WorkSpec,
+    BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, Nodelay, OutageMode, OutageSpec, PoolSpec,
+    PoolerMode, PoolerSpec, Query, RunSpec, Statements, Strategy, Tls, WorkSpec,
 };
 pub use summary::{ErrorCounts, ErrorKind, LatencySummary, RunState, RunView, Summary};
 pub use sweep::{MAX_SWEEP_SIZES, SweepError, SweepPoint, SweepSpec, SweepView};

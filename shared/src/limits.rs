@@ -8,7 +8,7 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{LoadShape, Query, RunSpec, Strategy, Tls};
+use crate::spec::{LoadShape, Nodelay, Query, RunSpec, Strategy, Tls};
 
 /// The documented range of every number in a [`RunSpec`]. The page uses them for its inputs.
 pub struct Limits;
@@ -84,6 +84,12 @@ pub enum SpecError {
     TlsBothNeedsNaive,
     #[error("tls cannot be used with a pooler: the lab's PgBouncer listens without TLS")]
     TlsThroughPooler,
+    #[error("nodelay \"both\" alternates the connects of a naive run: a pool opens its connections itself")]
+    NodelayBothNeedsNaive,
+    #[error(
+        "nodelay \"both\" cannot be used with network: the run's connections all go through the network proxy, so use \"on\" or \"off\""
+    )]
+    NodelayBothWithNetwork,
     #[error(
         "this run would take at least {estimate_ms} ms (its arrival schedule from load and requests, or ceil(requests / concurrency) x the work per request from work.sleep_ms and work.hold_ms, plus load.linger_ms); the limit is {budget_ms} ms"
     )]
@@ -174,6 +180,14 @@ impl RunSpec {
         }
         if self.tls == Some(Tls::Both) && self.strategy != Strategy::Naive {
             return Err(SpecError::TlsBothNeedsNaive);
+        }
+        if self.nodelay == Nodelay::Both {
+            if self.strategy != Strategy::Naive {
+                return Err(SpecError::NodelayBothNeedsNaive);
+            }
+            if self.network.uses_proxy() {
+                return Err(SpecError::NodelayBothWithNetwork);
+            }
         }
         check("server_cpus", self.server_cpus.into(), Limits::SERVER_CPUS)?;
         self.within_budget(Limits::RUN_BUDGET_MS)?;
@@ -321,6 +335,23 @@ mod tests {
         let err = parse(r#"{"strategy":"pooled","tls":"on","pooler":{}}"#).unwrap_err();
         assert!(err.contains("tls cannot be used with a pooler"), "{err}");
         assert!(parse(r#"{"strategy":"naive","tls":"both"}"#).is_ok());
+    }
+
+    #[test]
+    fn nodelay_is_off_unless_asked_and_both_needs_a_naive_run_without_network() {
+        let spec = parse(r#"{"strategy":"naive"}"#).expect("valid");
+        assert_eq!(spec.nodelay, Nodelay::Off);
+        let json = serde_json::to_string(&spec).unwrap();
+        assert!(!json.contains("nodelay"), "off is the default and is left out: {json}");
+        let both = parse(r#"{"strategy":"naive","tls":"both","nodelay":"both"}"#).expect("valid");
+        assert_eq!((both.tls, both.nodelay), (Some(Tls::Both), Nodelay::Both));
+        assert!(parse(r#"{"strategy":"pooled","nodelay":"on"}"#).is_ok());
+        assert!(parse(r#"{"strategy":"pooled","nodelay":"on","network":{"delay_ms":10}}"#).is_ok());
+        let err = parse(r#"{"strategy":"pooled","nodelay":"both"}"#).unwrap_err();
+        assert!(err.contains("nodelay \"both\" alternates the connects of a naive run"), "{err}");
+        let err = parse(r#"{"strategy":"naive","nodelay":"both","network":{"delay_ms":10}}"#).unwrap_err();
+        assert!(err.contains("cannot be used with network"), "{err}");
+        assert!(parse(r#"{"strategy":"naive","nodelay":"sometimes"}"#).unwrap_err().contains("unknown variant"));
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! - [`BreakerSpec`] and [`CacheSpec`]: the guards production puts in front of a pool;
 //! - [`LeakSpec`]: a deliberate bug for the leak lesson;
 //! - [`PoolerSpec`]: a real PgBouncer between the app and the server;
-//! - [`Tls`]: whether the run's connections are encrypted.
+//! - [`Tls`]: whether the run's connections are encrypted;
+//! - [`Nodelay`]: whether they get `TCP_NODELAY`'s effect, which sqlx 0.9.0 leaves off.
 //!
 //! Every number has a documented range ([`crate::Limits`]); [`crate::ValidRunSpec`] is the only
 //! form the engine accepts.
@@ -378,6 +379,33 @@ pub enum Tls {
     Both,
 }
 
+/// Whether a run's connections get the effect of `TCP_NODELAY`, which sqlx 0.9.0 does not set on
+/// its sockets (and offers no way to set). Without it, the client's Nagle algorithm holds a small
+/// write back until the server has acknowledged the one before, and a TLS connect writes two small
+/// records back to back twice: each time it waits for the server's delayed ACK (tens of
+/// milliseconds). With it, the run's connections go through the lab's relay, whose socket
+/// acknowledges every read at once (`TCP_QUICKACK`) and whose own socket to the server has
+/// `TCP_NODELAY`, so nothing waits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Nodelay {
+    /// sqlx as shipped: straight to the server, Nagle on.
+    #[default]
+    Off,
+    /// Through the lab's relay: no write waits for a delayed ACK.
+    On,
+    /// Naive runs only: connects take turns without the relay and through it (with `tls: "both"`,
+    /// plain, TLS, plain through the relay, TLS through the relay), so one run measures both
+    /// (`connect_tls_nagle_ms` beside `connect_tls_nodelay_ms`).
+    Both,
+}
+
+impl Nodelay {
+    pub fn is_off(&self) -> bool {
+        *self == Nodelay::Off
+    }
+}
+
 /// A run as a client sends it. Missing fields take the defaults shown in [`RunSpec::default`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -411,6 +439,10 @@ pub struct RunSpec {
     /// TLS for the run's connections (none: as the lab connects).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<Tls>,
+    /// `TCP_NODELAY`'s effect for the run's connections, through the lab's relay (default: off,
+    /// as sqlx ships).
+    #[serde(default, skip_serializing_if = "Nodelay::is_off")]
+    pub nodelay: Nodelay,
     /// The server's CPUs for this run (0: all it has). The lab pins its private PostgreSQL to
     /// that many of the worker's cores while the run goes, so the server, not the app, is what
     /// runs out of CPU (only the lab's own server can be pinned).
@@ -448,6 +480,7 @@ impl Default for RunSpec {
             leak: LeakSpec::default(),
             pooler: None,
             tls: None,
+            nodelay: Nodelay::Off,
             server_cpus: 0,
         }
     }

@@ -142,11 +142,18 @@ pub struct Summary {
     /// Time requests spent waiting for a pooled connection (all zero for naive runs).
     pub acquire_wait_ms: LatencySummary,
     /// Time naive requests spent opening their connection: TCP, startup, SCRAM authentication
-    /// (all zero for pooled runs, whose connects happen inside the pool).
+    /// (all zero for pooled runs, whose connects happen inside the pool). Only connects that
+    /// succeeded count here: a failed attempt is in `failed_ms`, never in a connect figure.
     pub connect_ms: LatencySummary,
     /// The same, split by whether the connect used TLS (naive runs; `tls: "both"` has some of each).
     pub connect_tls_ms: LatencySummary,
     pub connect_plain_ms: LatencySummary,
+    /// Each kind split once more (`nodelay`): made as sqlx ships (Nagle on, straight to the
+    /// server), and made through the lab's no-delay relay (`nodelay: "on"`, or half of `"both"`).
+    pub connect_tls_nagle_ms: LatencySummary,
+    pub connect_tls_nodelay_ms: LatencySummary,
+    pub connect_plain_nagle_ms: LatencySummary,
+    pub connect_plain_nodelay_ms: LatencySummary,
     /// Time the query itself took, once a connection was held.
     pub query_ms: LatencySummary,
     /// Time from a failed request's start to its failure: how long a user waited for an error.

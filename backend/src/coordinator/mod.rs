@@ -21,7 +21,7 @@ pub mod registry;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poollab_shared::{ClassState, RunView, ServerMessage, SweepSpec, ValidRunSpec};
+use poollab_shared::{ClassState, Lack, RunSpec, RunView, ServerMessage, SweepSpec, ValidRunSpec};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -49,6 +49,9 @@ pub enum CoordinatorError {
     Store(#[from] StoreError),
     #[error("the coordinator's database is unreachable: {0}")]
     Database(#[from] sqlx::Error),
+    /// The run asks for something the lab's server lacks (TLS, PgBouncer).
+    #[error(transparent)]
+    Lacks(#[from] Lack),
 }
 
 pub struct Coordinator {
@@ -96,8 +99,18 @@ impl Coordinator {
         ]
     }
 
-    /// Puts a run in line and tells everyone.
+    /// What `spec` asks for that the lab's server lacks, judged by the server the pages are
+    /// shown (the first worker that is up); none when no worker has said yet.
+    pub fn lacks(&self, spec: &RunSpec) -> Option<Lack> {
+        self.workers.primary_facts().and_then(|facts| facts.lacks(spec))
+    }
+
+    /// Puts a run in line and tells everyone; a run the lab's server cannot carry out (it asks
+    /// for TLS of a server without it, say) is refused instead.
     pub async fn submit(&self, who: &Who, spec: ValidRunSpec) -> Result<RunView, CoordinatorError> {
+        if let Some(lack) = self.lacks(&spec) {
+            return Err(lack.into());
+        }
         let id = self.line.submit(who, spec).await?;
         let view = self.store.get(&id).await?.ok_or(LineError::Full(0))?;
         self.announce_run(view.clone()).await;
@@ -112,6 +125,9 @@ impl Coordinator {
         sweep: &SweepSpec,
         runs: Vec<ValidRunSpec>,
     ) -> Result<String, CoordinatorError> {
+        if let Some(lack) = runs.iter().find_map(|r| self.lacks(r)) {
+            return Err(lack.into());
+        }
         let (id, runs) = self.line.submit_sweep(who, sweep, runs).await?;
         for run in runs {
             if let Some(view) = self.store.get(&run).await? {

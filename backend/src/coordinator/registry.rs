@@ -150,6 +150,8 @@ impl Workers {
                         max_connections: e.facts.max_connections,
                         reserved_connections: e.facts.reserved_connections,
                         cpus: e.facts.cpus,
+                        tls: e.facts.tls,
+                        pgbouncer: e.facts.pgbouncer,
                         ..ServerFrame::default()
                     },
                     ..Frame::default()

@@ -91,6 +91,8 @@ pub struct ClusterOptions {
     pub max_connections: u32,
     /// Accept only TLS connections (`hostssl` lines, plain ones rejected).
     pub tls_only: bool,
+    /// Offer TLS at all (`ssl=on`); off makes a server like one configured without it.
+    pub tls: bool,
 }
 
 /// A running private PostgreSQL server, stopped when dropped.
@@ -240,15 +242,19 @@ impl PrivateCluster {
             .args(["-c", "unix_socket_directories="])
             .args(["-c", &format!("max_connections={}", opts.max_connections)])
             .args(["-c", "superuser_reserved_connections=3"])
-            .args(["-c", "ssl=on"])
-            .args(["-c", &format!("ssl_cert_file={}", tls.server_cert.display())])
-            .args(["-c", &format!("ssl_key_file={}", tls.server_key.display())])
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(io("postgres log"))?)
             // The server logs to stderr, which the lab copies into the log file and reads on the
             // way: every connection it refuses for lack of slots is counted there.
             .stderr(Stdio::piped())
             .env("LC_ALL", "C");
+        if opts.tls {
+            cmd.args(["-c", "ssl=on"])
+                .args(["-c", &format!("ssl_cert_file={}", tls.server_cert.display())])
+                .args(["-c", &format!("ssl_key_file={}", tls.server_key.display())]);
+        } else {
+            cmd.args(["-c", "ssl=off"]);
+        }
         if opts.tls_only {
             let hba = dir.join("tls").join("pg_hba.conf");
             write_private(

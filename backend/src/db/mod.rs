@@ -151,11 +151,13 @@ impl Database {
         conn.close().await
     }
 
-    /// The server's limits: `max_connections`, and the slots of it kept for superusers.
+    /// The server's limits: `max_connections`, the slots of it kept for superusers, and whether
+    /// it offers TLS at all (`ssl`). (Whether a PgBouncer can be started is the caller's to say.)
     pub async fn limits(&self) -> Result<ServerFacts, sqlx::Error> {
         let mut conn = self.admin(app_name::ADMIN).connect().await?;
-        let (max, reserved): (String, String) = sqlx::query_as(
-            "SELECT current_setting('max_connections'), current_setting('superuser_reserved_connections')",
+        let (max, reserved, ssl): (String, String, String) = sqlx::query_as(
+            "SELECT current_setting('max_connections'), current_setting('superuser_reserved_connections'), \
+             current_setting('ssl')",
         )
         .fetch_one(&mut conn)
         .await?;
@@ -164,6 +166,8 @@ impl Database {
             max_connections: max.parse().unwrap_or(0),
             reserved_connections: reserved.parse().unwrap_or(0),
             cpus: 0,
+            tls: Some(ssl == "on"),
+            pgbouncer: None,
         })
     }
 }

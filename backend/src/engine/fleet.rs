@@ -23,7 +23,7 @@ use sqlx::postgres::PgConnectOptions;
 use crate::db::{DemoRow, app_name};
 use crate::engine::breaker::{CircuitBreaker, Permit};
 use crate::engine::strategy::{
-    LiveCounters, NaiveStrategy, Outcome, PooledStrategy, Request, RequestError, Strategy, Timings,
+    LiveCounters, NaiveStrategy, Outcome, PooledStrategy, Request, RequestError, Route, Strategy, Timings,
 };
 
 /// Most answers a run's cache keeps (a run asks for at most 5000 distinct users).
@@ -54,10 +54,11 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// Builds the run's instances. `options` are where the app connects (the database itself, or
-    /// the network proxy in front of it); naive requests take them in turn (more than one set:
-    /// with TLS and without). Pools use the first set, and are lazy, so nothing connects yet.
-    pub fn build(options: &[PgConnectOptions], spec: &RunSpec, counters: Arc<LiveCounters>) -> Fleet {
+    /// Builds the run's instances. `routes` are where the app connects (the database itself, or
+    /// the network proxy or the no-delay relay in front of it); naive requests take them in turn
+    /// (more than one: with TLS and without, through the relay and not). Pools use the first, and
+    /// are lazy, so nothing connects yet.
+    pub fn build(routes: &[Route], spec: &RunSpec, counters: Arc<LiveCounters>) -> Fleet {
         let application_name = match spec.strategy {
             StrategyKind::Naive => app_name::NAIVE_RUN,
             StrategyKind::Pooled => app_name::POOLED_RUN,
@@ -66,10 +67,10 @@ impl Fleet {
             .map(|i| {
                 let name =
                     if spec.instances > 1 { format!("{application_name}-{}", i + 1) } else { application_name.into() };
-                let options: Vec<PgConnectOptions> = options
+                let routes: Vec<Route> = routes
                     .iter()
-                    .map(|o| {
-                        let mut o = o.clone().application_name(&name);
+                    .map(|r| {
+                        let mut o = r.options.clone().application_name(&name);
                         if spec.work.idle_in_transaction_timeout_ms > 0 {
                             // Set on each session as it starts: the server ends one that idles in
                             // a transaction longer than this.
@@ -81,13 +82,14 @@ impl Fleet {
                             // once.
                             o = o.statement_cache_capacity(0);
                         }
-                        o
+                        Route { options: o, nodelay: r.nodelay }
                     })
                     .collect();
                 let strategy = match spec.strategy {
-                    StrategyKind::Naive => Strategy::Naive(NaiveStrategy::taking_turns(options, counters.clone())),
+                    StrategyKind::Naive => Strategy::Naive(NaiveStrategy::taking_turns(routes, counters.clone())),
                     StrategyKind::Pooled => {
-                        let options = options.into_iter().next().unwrap_or_else(PgConnectOptions::new_without_pgpass);
+                        let options =
+                            routes.into_iter().next().map_or_else(PgConnectOptions::new_without_pgpass, |r| r.options);
                         Strategy::Pooled(PooledStrategy::new(options, &spec.pool, counters.clone()))
                     }
                 };

@@ -123,6 +123,8 @@ impl MetricsHub {
             max_connections: facts.max_connections,
             reserved_connections: facts.reserved_connections,
             cpus: facts.cpus,
+            tls: facts.tls,
+            pgbouncer: facts.pgbouncer,
             ..ServerFrame::default()
         };
         Arc::new(MetricsHub {
@@ -160,6 +162,11 @@ impl MetricsHub {
     /// Changes whenever a run starts or ends.
     pub fn watch_running(&self) -> watch::Receiver<bool> {
         self.running.subscribe()
+    }
+
+    /// What the lab knows of its server (its limits, and whether it offers TLS and PgBouncer).
+    pub fn facts(&self) -> ServerFacts {
+        self.lock().server.facts()
     }
 
     /// The latest view of the server.
@@ -222,6 +229,7 @@ impl MetricsHub {
         let mut st = self.lock();
         server.reserved_connections = st.server.reserved_connections;
         server.cpus = st.server.cpus;
+        (server.tls, server.pgbouncer) = (st.server.tls, st.server.pgbouncer);
         if let Some(run) = st.run.as_mut() {
             let base = run.watch.fleet.application_name;
             let mut by_state = std::collections::BTreeMap::<&str, u64>::new();

@@ -11,6 +11,14 @@
 //! - **blackhole**: connections stay open but nothing gets through until the outage ends, as when
 //!   a network path silently drops packets: only timeouts notice.
 //!
+//! It is also the lab's **no-delay relay** (`nodelay` in the run spec). sqlx 0.9.0 sets no
+//! `TCP_NODELAY` on its sockets and offers no way to, so the client's Nagle algorithm holds back
+//! a small write until the bytes before it are acknowledged; the server delays that ACK (tens of
+//! milliseconds) when it has nothing to send back, which is what happens in a TLS connect when the
+//! client writes two records back to back. A relay asked to `quick_ack` re-arms `TCP_QUICKACK` on
+//! the app's socket after every read, so each arriving write is acknowledged at once and the next
+//! one leaves at once; its own socket to the server has `TCP_NODELAY`, as every proxy socket does.
+//!
 //! The proxy's owner drops it to stop it: its tasks end with it, and so do the connections.
 
 use std::net::SocketAddr;
@@ -44,13 +52,19 @@ pub struct NetworkProxy {
 }
 
 impl NetworkProxy {
-    /// Listens on a free local port and forwards to `upstream` with `round_trip` added.
-    pub async fn start(upstream: (String, u16), round_trip: Duration) -> Result<NetworkProxy, ProxyError> {
+    /// Listens on a free local port and forwards to `upstream` with `round_trip` added; with
+    /// `quick_ack`, acknowledges every read from the app at once (see the module's words).
+    pub async fn start(
+        upstream: (String, u16),
+        round_trip: Duration,
+        quick_ack: bool,
+    ) -> Result<NetworkProxy, ProxyError> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (outage, _) = watch::channel(None);
         let mut tasks = JoinSet::new();
-        tasks.spawn(accept_loop(listener, Arc::new(upstream), round_trip / 2, outage.clone()));
+        let way = Way { upstream: Arc::new(upstream), one_way: round_trip / 2, quick_ack };
+        tasks.spawn(accept_loop(listener, way, outage.clone()));
         Ok(NetworkProxy { addr, outage, _tasks: tasks })
     }
 
@@ -74,19 +88,31 @@ impl NetworkProxy {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
+/// How the proxy forwards each connection.
+#[derive(Clone)]
+struct Way {
     upstream: Arc<(String, u16)>,
     one_way: Duration,
-    outage: watch::Sender<Option<OutageMode>>,
-) {
+    quick_ack: bool,
+}
+
+/// Acknowledge what has arrived on `socket` now, and the next segments as they come, instead of
+/// delaying the ACK. Linux leaves quick-ACK mode again on its own, so it is re-armed after every
+/// read.
+fn quick_ack(socket: &TcpStream) {
+    if let Err(e) = socket2::SockRef::from(socket).set_tcp_quickack(true) {
+        tracing::debug!(error = %e, "could not set TCP_QUICKACK");
+    }
+}
+
+async fn accept_loop(listener: TcpListener, way: Way, outage: watch::Sender<Option<OutageMode>>) {
     // Connections live in this set, so they end when the proxy (and with it this task) is dropped.
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((client, _)) => {
-                    connections.spawn(connection(client, upstream.clone(), one_way, outage.subscribe()));
+                    connections.spawn(connection(client, way.clone(), outage.subscribe()));
                 }
                 Err(e) => tracing::debug!(error = %e, "proxy accept failed"),
             },
@@ -102,19 +128,17 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
-async fn connection(
-    client: TcpStream,
-    upstream: Arc<(String, u16)>,
-    one_way: Duration,
-    mut outage: watch::Receiver<Option<OutageMode>>,
-) {
+async fn connection(client: TcpStream, way: Way, mut outage: watch::Receiver<Option<OutageMode>>) {
+    if way.quick_ack {
+        quick_ack(&client);
+    }
     // A blackhole swallows the connection attempt: wait, silently, until it lifts (or it turns
     // into a refusal).
     let Ok(mode) = outage.wait_for(|m| *m != Some(OutageMode::Blackhole)).await.map(|m| *m) else { return };
     if mode == Some(OutageMode::Refuse) {
         return reset(client);
     }
-    let server = match TcpStream::connect((upstream.0.as_str(), upstream.1)).await {
+    let server = match TcpStream::connect((way.upstream.0.as_str(), way.upstream.1)).await {
         Ok(server) => server,
         Err(e) => {
             tracing::debug!(error = %e, "proxy could not reach the database");
@@ -125,8 +149,8 @@ async fn connection(
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
     let mut pumps = JoinSet::new();
-    pumps.spawn(pump(client_read, server_write, one_way, outage.clone()));
-    pumps.spawn(pump(server_read, client_write, one_way, outage.clone()));
+    pumps.spawn(pump(client_read, server_write, way.one_way, way.quick_ack, outage.clone()));
+    pumps.spawn(pump(server_read, client_write, way.one_way, false, outage.clone()));
     tokio::select! {
         // Either side closing ends the connection.
         _ = pumps.join_next() => {}
@@ -139,13 +163,36 @@ async fn connection(
 }
 
 /// Copies one direction, each chunk delivered `one_way` after it was read, in order; held back
-/// while a blackhole is on.
+/// while a blackhole is on. With `ack_at_once`, every read is acknowledged to the sender at once.
 async fn pump(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
     one_way: Duration,
+    ack_at_once: bool,
     mut outage: watch::Receiver<Option<OutageMode>>,
 ) {
+    if one_way.is_zero() {
+        // Nothing to delay (the no-delay relay): each chunk goes on as soon as it is read, from
+        // this one task, with no queue and no second task to wake on the way.
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match from.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            if ack_at_once {
+                quick_ack(from.as_ref());
+            }
+            if outage.wait_for(|m| *m != Some(OutageMode::Blackhole)).await.is_err() {
+                return;
+            }
+            if to.write_all(&buf[..n]).await.is_err() {
+                return;
+            }
+        }
+        let _ = to.shutdown().await;
+        return;
+    }
     let (tx, mut rx) = mpsc::channel::<(Instant, Vec<u8>)>(IN_FLIGHT_CHUNKS);
     let reader = async move {
         let mut buf = vec![0u8; 16 * 1024];
@@ -153,6 +200,9 @@ async fn pump(
             match from.read(&mut buf).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => {
+                    if ack_at_once {
+                        quick_ack(from.as_ref());
+                    }
                     if tx.send((Instant::now() + one_way, buf[..n].to_vec())).await.is_err() {
                         return;
                     }
@@ -174,4 +224,73 @@ async fn pump(
     };
     // The writer drains what the reader queued before the reader's end closes the channel.
     tokio::join!(reader, writer);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant as StdInstant;
+
+    use super::*;
+
+    /// An echo server on a free port: what the relay forwards to in these tests.
+    async fn echo() -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let _ = s.set_nodelay(true);
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    /// Median microseconds of `rounds` connects, each followed by three small round trips (about
+    /// what a plain PostgreSQL connect is).
+    async fn connects(port: u16, rounds: usize) -> f64 {
+        let mut took = Vec::with_capacity(rounds);
+        for _ in 0..rounds {
+            let start = StdInstant::now();
+            let mut s = TcpStream::connect(("127.0.0.1", port)).await.expect("connect");
+            let mut back = [0u8; 64];
+            for _ in 0..3 {
+                s.write_all(&[7u8; 64]).await.expect("write");
+                s.read_exact(&mut back).await.expect("read");
+                assert_eq!(back, [7u8; 64], "the relay passes bytes on unchanged");
+            }
+            took.push(start.elapsed().as_secs_f64() * 1e6);
+        }
+        took.sort_by(f64::total_cmp);
+        took[rounds / 2]
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_no_delay_relay_passes_bytes_on_and_prints_what_its_hop_costs() {
+        let port = echo().await;
+        let relay = NetworkProxy::start(("127.0.0.1".into(), port), Duration::ZERO, true).await.expect("relay");
+        // Warm both ways, then measure them in turns.
+        connects(port, 20).await;
+        connects(relay.port(), 20).await;
+        let (mut direct, mut relayed) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            direct.push(connects(port, 40).await);
+            relayed.push(connects(relay.port(), 40).await);
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (direct, relayed) = (median(direct), median(relayed));
+        println!(
+            "a connect and three round trips: {direct:.0} us direct, {relayed:.0} us through the relay ({:.0} us more)",
+            relayed - direct
+        );
+    }
 }

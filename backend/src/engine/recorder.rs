@@ -70,9 +70,15 @@ pub struct Aggregates {
     pub errors: ErrorCounts,
     pub latency: Histogram<u64>,
     pub acquire_wait: Histogram<u64>,
-    /// Naive requests' connects, by whether they required TLS (`connect_ms` is both together).
+    /// Naive requests' connects that succeeded, by whether they required TLS (`connect_ms` is
+    /// both together); a failed attempt is no connect time, whatever it took to fail.
     pub connect_tls: Histogram<u64>,
     pub connect_plain: Histogram<u64>,
+    /// Each kind again, by whether it went through the no-delay relay.
+    pub connect_tls_nagle: Histogram<u64>,
+    pub connect_tls_nodelay: Histogram<u64>,
+    pub connect_plain_nagle: Histogram<u64>,
+    pub connect_plain_nodelay: Histogram<u64>,
     pub query: Histogram<u64>,
     /// How long failed requests took to fail.
     pub failed_after: Histogram<u64>,
@@ -103,6 +109,10 @@ impl RunRecorder {
                 acquire_wait: histogram(),
                 connect_tls: histogram(),
                 connect_plain: histogram(),
+                connect_tls_nagle: histogram(),
+                connect_tls_nodelay: histogram(),
+                connect_plain_nagle: histogram(),
+                connect_plain_nodelay: histogram(),
                 query: histogram(),
                 failed_after: histogram(),
                 interval: histogram(),
@@ -145,9 +155,19 @@ impl RunRecorder {
         if t.acquire_wait > Duration::ZERO {
             a.acquire_wait.saturating_record(micros(t.acquire_wait));
         }
-        if t.connect > Duration::ZERO {
-            let split = if t.tls { &mut a.connect_tls } else { &mut a.connect_plain };
-            split.saturating_record(micros(t.connect));
+        // A connect that failed is not a connect: its time is in `failed_after` (and in the
+        // request's own record), never in a connect figure.
+        if t.connected {
+            let us = micros(t.connect);
+            let a: &mut Aggregates = &mut a;
+            let (kind, split) = match (t.tls, t.nodelay) {
+                (true, false) => (&mut a.connect_tls, &mut a.connect_tls_nagle),
+                (true, true) => (&mut a.connect_tls, &mut a.connect_tls_nodelay),
+                (false, false) => (&mut a.connect_plain, &mut a.connect_plain_nagle),
+                (false, true) => (&mut a.connect_plain, &mut a.connect_plain_nodelay),
+            };
+            kind.saturating_record(us);
+            split.saturating_record(us);
         }
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let Timings { acquire_wait, connect, query, .. } = *t;
@@ -185,6 +205,10 @@ impl RunRecorder {
             connect_ms: latency_summary(&all_connects(&a)),
             connect_tls_ms: latency_summary(&a.connect_tls),
             connect_plain_ms: latency_summary(&a.connect_plain),
+            connect_tls_nagle_ms: latency_summary(&a.connect_tls_nagle),
+            connect_tls_nodelay_ms: latency_summary(&a.connect_tls_nodelay),
+            connect_plain_nagle_ms: latency_summary(&a.connect_plain_nagle),
+            connect_plain_nodelay_ms: latency_summary(&a.connect_plain_nodelay),
             query_ms: latency_summary(&a.query),
             failed_ms: latency_summary(&a.failed_after),
             peak_server_connections: peak_server,
@@ -212,5 +236,61 @@ impl RunRecorder {
             breaker_opened: 0,
             error_examples: a.error_examples.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poollab_shared::ErrorKind;
+
+    use super::*;
+    use crate::db::DemoRow;
+    use crate::engine::strategy::RequestError;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn served(t: Timings, ok: bool) -> Served {
+        let outcome = if ok {
+            Ok((DemoRow { id: 1, name: String::new(), email: String::new() }, t))
+        } else {
+            Err(RequestError::new(ErrorKind::Other, "no TLS", t))
+        };
+        Served { outcome, cache_hit: false }
+    }
+
+    #[test]
+    fn only_connects_that_succeeded_make_connect_figures() {
+        let recorder = RunRecorder::new(Arc::default());
+        let tls = |connect, connected, nodelay| Timings {
+            connect: ms(connect),
+            connected,
+            tls: true,
+            nodelay,
+            query: ms(1),
+            ..Timings::default()
+        };
+        // Two TLS connects fail fast (a server without TLS), three succeed.
+        recorder.record(0, 0, ms(0), ms(2), &served(tls(2, false, false), false));
+        recorder.record(1, 0, ms(0), ms(2), &served(tls(2, false, true), false));
+        recorder.record(2, 0, ms(0), ms(91), &served(tls(90, true, false), true));
+        recorder.record(3, 0, ms(0), ms(9), &served(tls(8, true, true), true));
+        // A connect that succeeded, whose query then failed, was a connect all the same.
+        recorder.record(4, 0, ms(0), ms(11), &served(tls(10, true, true), false));
+        let plain = Timings { connect: ms(5), connected: true, ..Timings::default() };
+        recorder.record(5, 0, ms(0), ms(6), &served(plain, true));
+        let s = recorder.summary(ms(100), 0, 0);
+        assert_eq!((s.completed, s.failed), (3, 3));
+        let near = |got: f64, want: f64| (got - want).abs() < want / 100.0;
+        assert!(near(s.connect_tls_nagle_ms.max, 90.0), "{:?}", s.connect_tls_nagle_ms);
+        assert!(near(s.connect_tls_nodelay_ms.p50, 8.0), "{:?}", s.connect_tls_nodelay_ms);
+        assert!(near(s.connect_tls_nodelay_ms.max, 10.0), "{:?}", s.connect_tls_nodelay_ms);
+        assert!(near(s.connect_tls_ms.p50, 10.0), "the failed 2 ms attempts are left out: {:?}", s.connect_tls_ms);
+        assert!(near(s.connect_plain_ms.p50, 5.0) && near(s.connect_ms.max, 90.0), "{s:?}");
+        assert!(near(s.connect_plain_nagle_ms.p50, 5.0) && s.connect_plain_nodelay_ms.max == 0.0, "{s:?}");
+        assert!(near(s.failed_ms.p50, 2.0), "the failures are in failed_ms: {:?}", s.failed_ms);
+        let records = recorder.take_requests();
+        assert!(near(records[0].connect_ms, 2.0), "the request's own record keeps the time it tried");
     }
 }

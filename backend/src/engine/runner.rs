@@ -11,8 +11,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use poollab_shared::{Limits, Summary, Timeline, Tls, ValidRunSpec};
-use sqlx::postgres::PgConnectOptions;
+use poollab_shared::{Lack, Limits, Nodelay, Summary, Timeline, Tls, ValidRunSpec};
 use sqlx::{ConnectOptions, Connection};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -26,7 +25,7 @@ use crate::engine::hub::{MetricsHub, RunWatch};
 use crate::engine::load::fire;
 use crate::engine::proxy::{NetworkProxy, ProxyError};
 use crate::engine::recorder::RunRecorder;
-use crate::engine::strategy::{LeakJar, LiveCounters};
+use crate::engine::strategy::{LeakJar, LiveCounters, Route};
 
 /// A run still going this long after its worker took it is stopped and marked failed: the
 /// backstop for whatever the budget's estimate misses (a load slower than its least duration).
@@ -65,6 +64,8 @@ pub enum RunError {
     Pooler(#[from] PgBouncerError),
     #[error(transparent)]
     ServerCpus(#[from] PinError),
+    #[error(transparent)]
+    Lacks(#[from] Lack),
 }
 
 /// A run that did not end well: why, and what it measured until it stopped (its frames and the
@@ -132,7 +133,9 @@ impl Stop {
 struct Plumbing {
     pooler: Option<PgBouncer>,
     proxy: Option<Arc<NetworkProxy>>,
-    turns: Vec<PgConnectOptions>,
+    /// The no-delay relay, for the connects that go through it without a network proxy.
+    relay: Option<NetworkProxy>,
+    routes: Vec<Route>,
 }
 
 /// An outage the proxy stages on its schedule; it ends when dropped (so also when the run is
@@ -174,15 +177,14 @@ impl Executor {
     async fn plumb(&self, spec: &ValidRunSpec) -> Result<Plumbing, RunError> {
         // With a pooler, the run's connections go to a PgBouncer of its own, which stands where
         // the server was. With a network spec, they go through a proxy (in front of the pooler,
-        // if any) that adds the distance and stages the outage. Everything else (the sampler,
-        // the store) goes direct.
-        // With `tls: "both"`, naive requests take turns: plain, then encrypted, to the same place.
-        let per_connect = match spec.tls {
-            Some(Tls::Both) => vec![Some(Tls::Off), Some(Tls::On)],
-            tls => vec![tls],
-        };
-        let mut turns: Vec<PgConnectOptions> =
-            per_connect.into_iter().map(|tls| self.db.app_tls(app_name::NAIVE_RUN, tls)).collect();
+        // if any) that adds the distance and stages the outage; with `nodelay`, through a relay
+        // that lets no write wait for a delayed ACK. Everything else (the sampler, the store)
+        // goes direct.
+        // With `tls: "both"` or `nodelay: "both"`, naive requests take turns (see `turns`).
+        let mut routes: Vec<Route> = turns(spec)
+            .into_iter()
+            .map(|(tls, nodelay)| Route { options: self.db.app_tls(app_name::NAIVE_RUN, tls), nodelay })
+            .collect();
         let pooler = match &spec.pooler {
             Some(p) => Some(PgBouncer::start(p, &self.db).await?),
             None => None,
@@ -190,18 +192,35 @@ impl Executor {
         let mut upstream = self.db.app_tcp_target();
         if let Some(bouncer) = &pooler {
             // A spec cannot ask for TLS with a pooler: PgBouncer listens without it.
-            turns = turns.into_iter().map(|o| bouncer.client(o)).collect();
+            for r in &mut routes {
+                r.options = bouncer.client(r.options.clone());
+            }
             upstream = Some(bouncer.address());
         }
+        let through = |routes: &mut Vec<Route>, port: u16, which: fn(&Route) -> bool| {
+            for r in routes.iter_mut().filter(|r| which(r)) {
+                r.options = r.options.clone().host("127.0.0.1").port(port);
+            }
+        };
+        let mut relay = None;
         let proxy = if spec.network.uses_proxy() {
             let upstream = upstream.ok_or(ProxyError::NotTcp)?;
-            let proxy = NetworkProxy::start(upstream, Duration::from_millis(spec.network.delay_ms)).await?;
-            turns = turns.into_iter().map(|o| o.host("127.0.0.1").port(proxy.port())).collect();
+            // `nodelay: "both"` cannot come with a network (the spec says why): every connect
+            // goes through this one proxy, which then also acknowledges at once if asked.
+            let quick_ack = spec.nodelay != Nodelay::Off;
+            let proxy = NetworkProxy::start(upstream, Duration::from_millis(spec.network.delay_ms), quick_ack).await?;
+            through(&mut routes, proxy.port(), |_| true);
             Some(Arc::new(proxy))
         } else {
+            if routes.iter().any(|r| r.nodelay) {
+                let upstream = upstream.ok_or(ProxyError::NotTcp)?;
+                let r = NetworkProxy::start(upstream, Duration::ZERO, true).await?;
+                through(&mut routes, r.port(), |r| r.nodelay);
+                relay = Some(r);
+            }
             None
         };
-        Ok(Plumbing { pooler, proxy, turns })
+        Ok(Plumbing { pooler, proxy, relay, routes })
     }
 
     /// Carries out run `id` to its end, or until `cancel` fires or its deadline passes: then it
@@ -214,6 +233,11 @@ impl Executor {
         cancel: CancellationToken,
     ) -> Result<(Summary, Timeline), Failure> {
         let stop = Stop::new(cancel);
+        // The coordinator refuses such a run; a worker whose server differs from the one the
+        // coordinator judged by refuses it too, rather than report its failures as figures.
+        if let Some(lack) = self.hub.facts().lacks(spec) {
+            return Err(RunError::Lacks(lack).into());
+        }
         stop.bound(self.preflight()).await??;
         // A run that asks for fewer server CPUs gets them for its whole length (the guard gives
         // them back when the run ends, however it ends).
@@ -222,10 +246,10 @@ impl Executor {
             cpus => Some(self.db.pin_server(cpus).map_err(RunError::from)?),
         };
         // A pooler dropped here (its start stopped half-way) has no clients yet: it exits at once.
-        let Plumbing { pooler, proxy, turns } = stop.bound(self.plumb(spec)).await??;
+        let Plumbing { pooler, proxy, relay, routes } = stop.bound(self.plumb(spec)).await??;
         let pooler_watch = pooler.as_ref().map(PgBouncer::watch);
         let counters = Arc::new(LiveCounters::default());
-        let fleet = Arc::new(Fleet::build(&turns, spec, counters.clone()));
+        let fleet = Arc::new(Fleet::build(&routes, spec, counters.clone()));
         let recorder = Arc::new(RunRecorder::new(counters));
         self.hub.begin_run(RunWatch {
             id: id.to_owned(),
@@ -265,6 +289,7 @@ impl Executor {
             tracing::warn!(run = %id, "the stopped run's connections did not close within {STOP_GRACE:?}: left to close by themselves");
         }
         drop(proxy);
+        drop(relay);
         let pooler_peaks = pooler_watch.map(|w| w.gauge.peaks()).unwrap_or_default();
         if let Some(pooler) = pooler {
             // Stopping PgBouncer waits for the process: off the async threads, and for a stopped
@@ -365,6 +390,22 @@ impl Executor {
     }
 }
 
+/// The turns a naive run's connects take, in order: each one's TLS and whether it goes through
+/// the no-delay relay. `"both"` on either axis takes turns on it; with both, the turns are plain,
+/// TLS, plain through the relay, TLS through the relay (so every other connect is encrypted).
+pub fn turns(spec: &ValidRunSpec) -> Vec<(Option<Tls>, bool)> {
+    let tls = match spec.tls {
+        Some(Tls::Both) => vec![Some(Tls::Off), Some(Tls::On)],
+        tls => vec![tls],
+    };
+    let nodelay = match spec.nodelay {
+        Nodelay::Off => vec![false],
+        Nodelay::On => vec![true],
+        Nodelay::Both => vec![false, true],
+    };
+    nodelay.into_iter().flat_map(|n| tls.iter().map(move |t| (*t, n))).collect()
+}
+
 /// A warm pool: with `min_connections`, the run opens that many connections before the burst
 /// (acquiring them all at once makes the pool open each one) and returns them, so the burst meets
 /// a ready pool. sqlx would do this itself only after its first maintenance period (the idle
@@ -374,5 +415,32 @@ async fn warm_up(pool: &sqlx::PgPool, min_connections: u32) {
     let failed = opened.iter().filter(|c| c.is_err()).count();
     if failed > 0 {
         tracing::warn!(failed, "could not open every min_connections connection before the burst");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poollab_shared::{RunSpec, Strategy};
+
+    use super::*;
+
+    #[test]
+    fn connects_take_turns_on_each_axis_asked_for_both() {
+        let turns_of = |tls, nodelay| {
+            let spec = RunSpec { strategy: Strategy::Naive, tls, nodelay, ..RunSpec::default() };
+            turns(&spec.validate().expect("valid"))
+        };
+        let (off, on) = (Some(Tls::Off), Some(Tls::On));
+        let cases = [
+            (None, Nodelay::Off, vec![(None, false)]),
+            (on, Nodelay::Off, vec![(on, false)]),
+            (on, Nodelay::On, vec![(on, true)]),
+            (Some(Tls::Both), Nodelay::Off, vec![(off, false), (on, false)]),
+            (on, Nodelay::Both, vec![(on, false), (on, true)]),
+            (Some(Tls::Both), Nodelay::Both, vec![(off, false), (on, false), (off, true), (on, true)]),
+        ];
+        for (tls, nodelay, expected) in cases {
+            assert_eq!(turns_of(tls, nodelay), expected, "tls {tls:?}, nodelay {nodelay:?}");
+        }
     }
 }

@@ -212,10 +212,30 @@ impl Request<'_> {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Timings {
     pub acquire_wait: Duration,
+    /// How long the request's own connect (naive) took, or tried for before it failed.
     pub connect: Duration,
+    /// Whether that connect succeeded: only those count in the run's connect figures.
+    pub connected: bool,
     /// Whether the request's own connect (naive) required TLS.
     pub tls: bool,
+    /// Whether it went through the lab's no-delay relay (`nodelay`).
+    pub nodelay: bool,
     pub query: Duration,
+}
+
+/// Where a naive request connects, and how: sqlx's options (host, port, TLS), and whether they
+/// point at the lab's no-delay relay instead of the server itself.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub options: PgConnectOptions,
+    pub nodelay: bool,
+}
+
+impl Route {
+    /// Straight to where `options` point, as sqlx ships.
+    pub fn direct(options: PgConnectOptions) -> Route {
+        Route { options, nodelay: false }
+    }
 }
 
 /// A request that failed, and why.
@@ -304,8 +324,9 @@ async fn statement(conn: &mut PgConnection, sql: &'static str, t: &mut Timings) 
 /// Open, query, close: one connection per request.
 #[derive(Debug, Clone)]
 pub struct NaiveStrategy {
-    /// Where to connect; with more than one set, requests take them in turn (`tls: "both"`).
-    options: Arc<[PgConnectOptions]>,
+    /// Where to connect; with more than one route, requests take them in turn (`tls: "both"`,
+    /// `nodelay: "both"`).
+    routes: Arc<[Route]>,
     turn: Arc<AtomicU64>,
     counters: Arc<LiveCounters>,
     gauges: Arc<InstanceGauges>,
@@ -313,16 +334,16 @@ pub struct NaiveStrategy {
 
 impl NaiveStrategy {
     pub fn new(options: PgConnectOptions, counters: Arc<LiveCounters>) -> Self {
-        Self::taking_turns(vec![options], counters)
+        Self::taking_turns(vec![Route::direct(options)], counters)
     }
 
-    /// Requests connect with each set of `options` in turn (at least one is needed; none
-    /// connects as sqlx's defaults would).
-    pub fn taking_turns(mut options: Vec<PgConnectOptions>, counters: Arc<LiveCounters>) -> Self {
-        if options.is_empty() {
-            options.push(PgConnectOptions::new_without_pgpass());
+    /// Requests connect by each route in turn (at least one is needed; none connects as sqlx's
+    /// defaults would).
+    pub fn taking_turns(mut routes: Vec<Route>, counters: Arc<LiveCounters>) -> Self {
+        if routes.is_empty() {
+            routes.push(Route::direct(PgConnectOptions::new_without_pgpass()));
         }
-        NaiveStrategy { options: options.into(), turn: Arc::default(), counters, gauges: Arc::default() }
+        NaiveStrategy { routes: routes.into(), turn: Arc::default(), counters, gauges: Arc::default() }
     }
 
     pub fn gauges(&self) -> &InstanceGauges {
@@ -332,11 +353,12 @@ impl NaiveStrategy {
     pub async fn serve(&self, work: &WorkSpec, request: Request<'_>) -> Outcome {
         let mut t = Timings::default();
         let start = Instant::now();
-        let turn = self.turn.fetch_add(1, Ordering::Relaxed) as usize % self.options.len();
-        let options = &self.options[turn];
-        t.tls = requires_tls(options);
+        let turn = self.turn.fetch_add(1, Ordering::Relaxed) as usize % self.routes.len();
+        let route = &self.routes[turn];
+        t.tls = requires_tls(&route.options);
+        t.nodelay = route.nodelay;
         let connecting = Up::new(&self.gauges.connecting);
-        let connected = tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await;
+        let connected = tokio::time::timeout(CONNECT_TIMEOUT, route.options.connect()).await;
         drop(connecting);
         t.connect = start.elapsed();
         let mut conn = match connected {
@@ -346,6 +368,7 @@ impl NaiveStrategy {
             Ok(Err(e)) => return Err(RequestError::from_sqlx(&e, t)),
             Ok(Ok(conn)) => conn,
         };
+        t.connected = true;
         self.counters.connects.fetch_add(1, Ordering::Relaxed);
         if t.tls {
             self.counters.tls_connects.fetch_add(1, Ordering::Relaxed);

@@ -65,6 +65,8 @@ impl From<CoordinatorError> for AppError {
             CoordinatorError::Line(e) => AppError::Line(e),
             CoordinatorError::Store(e) => AppError::Store(e),
             CoordinatorError::Database(e) => AppError::Store(StoreError::Database(e)),
+            // Well-formed, valid, and impossible on this lab: a 422 that says what is missing.
+            CoordinatorError::Lacks(lack) => AppError::unprocessable(lack.to_string()),
         }
     }
 }

@@ -15,7 +15,8 @@ use crate::web::state::AppState;
 
 /// `POST /api/runs`: validates the spec (deserializing a `ValidRunSpec` checks every range) and
 /// puts the run in line, fairly among learners (the instructor's first). `202 {"id": ...}`; a
-/// locked lab (or a paused learner) is a `423`, too many runs waiting a `429`.
+/// locked lab (or a paused learner) is a `423`, too many runs waiting a `429`, and a run that asks
+/// for what the lab's server lacks (TLS, PgBouncer) a `422` that says so.
 pub async fn create(
     who: Who,
     State(state): State<AppState>,

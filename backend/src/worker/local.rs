@@ -36,6 +36,7 @@ pub struct LocalWorkerSpec {
     pub max_connections: u32,
     pub pg_bin_dir: Option<PathBuf>,
     pub pg_tls_only: bool,
+    pub pg_no_tls: bool,
 }
 
 /// The supervisors of the local workers, one task each.
@@ -91,6 +92,9 @@ fn command(n: usize, cpus: &str, spec: &LocalWorkerSpec) -> Command {
     }
     if spec.pg_tls_only {
         cmd.arg("--pg-tls-only");
+    }
+    if spec.pg_no_tls {
+        cmd.arg("--pg-no-tls");
     }
     // SAFETY: prctl is async-signal-safe; it runs in the child between fork and exec.
     unsafe {
