@@ -1,11 +1,76 @@
 //! Two runs side by side: this run's server line beside another finished run's, on one time
-//! axis (naive and pooled, say).
+//! axis (naive and pooled, say); and a lesson step beside the earlier step it answers, their
+//! figures in one table and their waterfalls on one time axis.
 
 use leptos::prelude::*;
-use poollab_shared::{Dec, RunState, RunView, Timeline};
+use poollab_shared::figures::info;
+use poollab_shared::lesson::compared_figures;
+use poollab_shared::{Dec, RunState, RunView, Step, Timeline};
 
 use crate::chart::{LineChart, Series};
+use crate::escape;
+use crate::outcome::with_unit;
 use crate::tape::Tape;
+use crate::waterfall::{Waterfall, drawn_end};
+
+/// A step beside the earlier step it answers (`earlier`, step `earlier_no`): the figures the two
+/// are about, each run's in a column headed by a link to its run's page, and both runs'
+/// waterfalls on one time axis, each labelled with its step. `own` says whose the earlier run
+/// is: the learner's own, or one the lab ran for this step.
+#[component]
+pub fn Paired(
+    earlier: Step,
+    earlier_no: usize,
+    step: Step,
+    step_no: usize,
+    theirs: Tape,
+    mine: Tape,
+    own: Signal<Option<bool>>,
+) -> impl IntoView {
+    let names: Vec<String> = compared_figures(&earlier, &step).into_iter().map(str::to_owned).collect();
+    let runs = [(theirs, earlier_no), (mine, step_no)];
+    let table = move || {
+        let mut o = String::from(r#"<thead><tr><th scope="col">Figure</th>"#);
+        for (tape, n) in runs {
+            let link = tape.run.with(|r| r.as_ref().map(|r| format!(r##" <a href="#/run/{}">its run</a>"##, r.id)));
+            o += &format!(r#"<th scope="col">Step {n}{}</th>"#, link.unwrap_or_default());
+        }
+        o += "</tr></thead><tbody>";
+        for name in &names {
+            let (label, unit) = info(name).map_or((name.as_str(), ""), |i| (i.label, i.unit));
+            o += &format!(r#"<tr data-figure="{name}"><th scope="row">{}</th>"#, escape(label));
+            for (tape, n) in runs {
+                let value = tape.run.with(|r| {
+                    let r = r.as_ref().filter(|r| r.state == RunState::Done)?;
+                    let s = r.summary.as_ref()?;
+                    Some(s.figure_of(&r.spec, name).map_or_else(|| "–".to_owned(), |v| with_unit(v, unit)))
+                });
+                o += &format!(r#"<td data-step="{n}">{}</td>"#, value.as_deref().unwrap_or("…"));
+            }
+            o += "</tr>";
+        }
+        o + "</tbody>"
+    };
+    let whose = move || match own.get() {
+        Some(true) => format!("Step {earlier_no}: your own run of it."),
+        Some(false) => {
+            format!("Step {earlier_no}: run by the lab for this comparison, as you have not run it yourself.")
+        }
+        None => format!(
+            "Run the experiment: the lab runs step {earlier_no}'s first (unless you have run it), then this one's."
+        ),
+    };
+    let end = Signal::derive(move || drawn_end(theirs).max(drawn_end(mine)));
+    view! {
+        <section class="card charts paired" aria-labelledby="paired-title" data-testid="paired">
+            <h3 id="paired-title">{format!("Step {step_no} beside step {earlier_no}")}</h3>
+            <p class="muted" data-testid="paired-whose">{whose}</p>
+            <table data-testid="compare-figures" inner_html=table></table>
+            <Waterfall tape=theirs end=end label=format!("Step {earlier_no}") id="-earlier" />
+            <Waterfall tape=mine end=end label=format!("Step {step_no}, this step") />
+        </section>
+    }
+}
 
 /// This run's server line beside another finished run's, on one time axis: naive and pooled side
 /// by side.

@@ -69,19 +69,69 @@ fn lane(r: &RequestRecord) -> impl Iterator<Item = (Option<f64>, &'static str)> 
         .chain((r.outcome != "ok").then_some((None, "s-bad")))
 }
 
+/// One part of a lane, placed: where it starts and how wide it is in the chart's units, which
+/// lane (its top), and its class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub class: &'static str,
+}
+
+/// The end of the time axis for these lanes: when the last of them was answered (at least 1 ms).
+/// Two runs drawn one above the other share the larger of their two ends.
+pub fn axis_end(lanes: &[RequestRecord]) -> f64 {
+    lanes.iter().map(|r| r.start_ms + r.total_ms).fold(1.0, f64::max)
+}
+
+/// Every part of every lane, placed on a time axis from 0 to `end` ms: the lanes' own end, or one
+/// shared with another run's waterfall, so that a moment is at the same x in both.
+pub fn bars(lanes: &[RequestRecord], end: f64) -> Vec<Bar> {
+    let scale = (WIDTH - LEFT * 2.0) / end;
+    lanes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            let y = TOP + i as f64 * LANE;
+            let mut x = LEFT + r.start_ms * scale;
+            lane(r).map(move |(ms, class)| {
+                let w = ms.map_or(FAILED_CAP, |ms| ms * scale);
+                x += w;
+                Bar { x: x - w, y, w, class }
+            })
+        })
+        .collect()
+}
+
+/// The lanes a waterfall draws: the run's requests in the order their work began (their query,
+/// once they had a connection), so waves read as a staircase; the first [`SHOWN`] are drawn.
+fn in_order(all: Vec<RequestRecord>) -> Vec<RequestRecord> {
+    let began: Vec<f64> = all.iter().map(|r| r.start_ms + r.acquire_wait_ms + r.connect_ms).collect();
+    let mut all: Vec<Option<RequestRecord>> = all.into_iter().map(Some).collect();
+    order_of(&began).into_iter().filter_map(|i| all[i].take()).collect()
+}
+
+/// The end of the time axis a run's waterfall draws on by itself.
+pub fn drawn_end(tape: Tape) -> f64 {
+    let lanes = in_order(tape.requests());
+    axis_end(&lanes[..lanes.len().min(SHOWN)])
+}
+
 /// Every request of a run as a lane: waiting for a connection, connecting, querying, and the rest
-/// of its time (waiting for a slot, holding the connection between queries, answering).
+/// of its time (waiting for a slot, holding the connection between queries, answering). With
+/// `end`, on a time axis that long (shared with another run's waterfall); `label` says whose run
+/// it is, and `id` tells two waterfalls on one page apart.
 #[component]
-pub fn Waterfall(tape: Tape) -> impl IntoView {
-    // Lanes in the order the requests' work began (their query, once they had a connection), so
-    // waves read as a staircase.
-    let requests = Signal::derive(move || {
-        let all = tape.requests();
-        let began: Vec<f64> = all.iter().map(|r| r.start_ms + r.acquire_wait_ms + r.connect_ms).collect();
-        let mut all: Vec<Option<RequestRecord>> = all.into_iter().map(Some).collect();
-        order_of(&began).into_iter().filter_map(|i| all[i].take()).collect::<Vec<_>>()
-    });
-    let end = move || requests.with(|r| r.iter().take(SHOWN).map(|r| r.start_ms + r.total_ms).fold(1.0, f64::max));
+pub fn Waterfall(
+    tape: Tape,
+    #[prop(optional)] end: Option<Signal<f64>>,
+    #[prop(optional, into)] label: Option<String>,
+    #[prop(optional)] id: &'static str,
+) -> impl IntoView {
+    let requests = Signal::derive(move || in_order(tape.requests()));
+    let own_end = move || requests.with(|r| axis_end(&r[..r.len().min(SHOWN)]));
+    let end = move || end.map_or_else(own_end, |e| e.get().max(own_end()));
     let lanes_h = move || TOP + requests.with(|r| r.len().min(SHOWN) as f64 * LANE);
     let height = move || lanes_h() + AXIS;
     let axis = move || {
@@ -103,21 +153,11 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
             <text class="axis" x=coord(WIDTH / 2.0) y=coord(y + 30.0) text-anchor="middle">"milliseconds since the run started"</text>
         }
     };
-    let bars = move || {
-        let scale = (WIDTH - LEFT * 2.0) / end();
+    let drawn = move || {
         requests.with(|rs| {
-            rs.iter()
-                .take(SHOWN)
-                .enumerate()
-                .flat_map(|(i, r)| {
-                    let y = TOP + i as f64 * LANE;
-                    let mut x = LEFT + r.start_ms * scale;
-                    lane(r).map(move |(ms, class)| {
-                        let (at, w) = (x, ms.map_or(FAILED_CAP, |ms| ms * scale));
-                        x += w;
-                        view! { <rect class=class x=coord(at) y=coord(y) width=coord(w.max(0.5)) height=coord(LANE - 1.0) /> }
-                    })
-                })
+            bars(&rs[..rs.len().min(SHOWN)], end())
+                .into_iter()
+                .map(|b| view! { <rect class=b.class x=coord(b.x) y=coord(b.y) width=coord(b.w.max(0.5)) height=coord(LANE - 1.0) /> })
                 .collect_view()
         })
     };
@@ -154,17 +194,17 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
     };
     view! {
         <figure class="chart waterfall">
-            <strong class="chart-title">"Every request, one lane each (the first 150): where its time went"</strong>
+            <strong class="chart-title">{label.map(|l| format!("{l}: "))}"Every request, one lane each (the first 150): where its time went"</strong>
             {waiting}
-            <svg viewBox=move || format!("0 0 {} {}", Dec(WIDTH), Dec(height())) role="img" aria-labelledby="waterfall-title waterfall-desc" data-testid="waterfall"
-                data-requests=move || requests.with(|r| r.len().min(SHOWN))>
-                <title id="waterfall-title">"Every request: wait, connect, query"</title>
-                <desc id="waterfall-desc">{describe}</desc>
+            <svg viewBox=move || format!("0 0 {} {}", Dec(WIDTH), Dec(height())) role="img" aria-labelledby=format!("waterfall-title{id} waterfall-desc{id}") data-testid=format!("waterfall{id}")
+                data-requests=move || requests.with(|r| r.len().min(SHOWN)) data-axis-max=move || Dec(end()).to_string()>
+                <title id=format!("waterfall-title{id}")>"Every request: wait, connect, query"</title>
+                <desc id=format!("waterfall-desc{id}")>{describe}</desc>
                 {axis}
-                {bars}
+                {drawn}
             </svg>
             <figcaption>
-                <ul class="legend" data-testid="waterfall-legend">{legend}</ul>
+                <ul class="legend" data-testid=format!("waterfall-legend{id}")>{legend}</ul>
                 <p class="chart-text">{describe}</p>
             </figcaption>
             <details>
@@ -179,5 +219,67 @@ pub fn Waterfall(tape: Tape) -> impl IntoView {
                 </table>
             </details>
         </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(start_ms: f64, acquire_wait_ms: f64, query_ms: f64, total_ms: f64) -> RequestRecord {
+        RequestRecord {
+            n: 0,
+            instance: 0,
+            start_ms,
+            acquire_wait_ms,
+            connect_ms: 0.0,
+            query_ms,
+            total_ms,
+            outcome: "ok".into(),
+            cache_hit: false,
+        }
+    }
+
+    fn right_edge(bars: &[Bar]) -> f64 {
+        bars.iter().map(|b| b.x + b.w).fold(0.0, f64::max)
+    }
+
+    fn near(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn two_runs_on_one_axis_put_the_same_moment_at_the_same_place() {
+        // A slow run (two waves of scans) and a quick one (a request at 0 ms, one at 100 ms).
+        let slow = [record(0.0, 0.0, 400.0, 410.0), record(0.0, 410.0, 400.0, 820.0)];
+        let quick = [record(0.0, 0.0, 1.0, 2.0), record(100.0, 0.0, 1.0, 2.0)];
+        let end = axis_end(&slow).max(axis_end(&quick));
+        assert_eq!(end, 820.0);
+        let (a, b) = (bars(&slow, end), bars(&quick, end));
+        // The slow run's last answer is at the right edge; the quick run's is where 102 ms is.
+        let ms = |t: f64| LEFT + t * (WIDTH - 2.0 * LEFT) / 820.0;
+        assert!(near(right_edge(&a), WIDTH - LEFT), "{a:?}");
+        assert!(near(right_edge(&b), ms(102.0)), "{b:?}");
+        // The quick run's second lane starts at 100 ms, where the slow run's is 100 ms into its wait.
+        let second = b.iter().find(|bar| bar.y == TOP + LANE).expect("a second lane");
+        assert!(near(second.x, ms(100.0)));
+        assert!(a.iter().any(|bar| bar.y == TOP + LANE && bar.class == "s-wait" && bar.x < ms(100.0)));
+        // Drawn on its own axis, the quick run fills the width.
+        assert!(near(right_edge(&bars(&quick, axis_end(&quick))), WIDTH - LEFT));
+    }
+
+    #[test]
+    fn a_lane_is_its_parts_end_to_end_and_a_failure_ends_red() {
+        let mut failed = record(10.0, 500.0, 0.0, 500.0);
+        failed.outcome = "acquire_timeout".into();
+        let lanes = [record(0.0, 5.0, 20.0, 30.0), failed];
+        let drawn = bars(&lanes, axis_end(&lanes));
+        let classes: Vec<&str> = drawn.iter().map(|b| b.class).collect();
+        assert_eq!(classes, ["s-wait", "s-inuse", "s-rest", "s-wait", "s-bad"]);
+        for pair in drawn[..3].windows(2) {
+            assert!(near(pair[0].x + pair[0].w, pair[1].x), "{pair:?}");
+        }
+        assert_eq!(drawn[4].w, FAILED_CAP);
+        assert_eq!(axis_end(&[]), 1.0);
     }
 }
