@@ -250,7 +250,7 @@ async fn a_compared_step_runs_the_earlier_step_too_and_draws_both_on_one_axis() 
     wait_for(page, "document.querySelector('.conn.ok') !== null", 30).await;
     wait_for(page, "document.querySelector('[data-testid=step]')?.dataset.step === '2'", 10).await;
     let whose = text(page, "document.querySelector('[data-testid=paired-whose]').textContent").await;
-    assert!(whose.contains("the lab runs step 1's first"), "{whose}");
+    assert!(whose.contains("the lab runs it first"), "{whose}");
 
     let input = page.find_element("#prediction").await.expect("prediction input");
     input.focus().await.expect("focus");

@@ -11,26 +11,33 @@ use crate::chart::{LineChart, Series};
 use crate::escape;
 use crate::outcome::with_unit;
 use crate::tape::Tape;
-use crate::waterfall::{Waterfall, drawn_end};
+use crate::waterfall::Waterfall;
 
-/// A step beside the earlier step it answers (`earlier`, step `earlier_no`): the figures the two
-/// are about, each run's in a column headed by a link to its run's page, and both runs'
-/// waterfalls on one time axis, each labelled with its step. `own` says whose the earlier run
-/// is: the learner's own, or one the lab ran for this step.
-#[component]
-pub fn Paired(
-    earlier: Step,
+/// A step beside the earlier step it answers (`earlier`, step `earlier_no`): whose the earlier
+/// run is (`own`: the learner's own, or one the lab ran for this step), the figures the two are
+/// about with each run's in a column headed by a link to its run's page, and both runs'
+/// waterfalls on one time axis, each labelled with its step.
+pub fn paired<O: Fn() -> Option<bool> + Send + Sync + 'static>(
+    earlier: &Step,
     earlier_no: usize,
-    step: Step,
+    step: &Step,
     step_no: usize,
     theirs: Tape,
     mine: Tape,
-    own: Signal<Option<bool>>,
-) -> impl IntoView {
-    let names: Vec<String> = compared_figures(&earlier, &step).into_iter().map(str::to_owned).collect();
+    own: O,
+) -> impl IntoView + use<O> {
+    let names: Vec<String> = compared_figures(earlier, step).into_iter().map(str::to_owned).collect();
     let runs = [(theirs, earlier_no), (mine, step_no)];
-    let table = move || {
-        let mut o = String::from(r#"<thead><tr><th scope="col">Figure</th>"#);
+    // Words and a table as text, the charts' way: it keeps the page small.
+    let head = move || {
+        let whose = match own() {
+            Some(true) => "your own run of it.",
+            Some(false) => "run by the lab for this comparison (you have not run it).",
+            None => "the lab runs it first when you run this one, unless you have run it.",
+        };
+        let mut o = format!(
+            r#"<h3>Step {step_no} beside step {earlier_no}</h3><p class="muted" data-testid="paired-whose">Step {earlier_no}: {whose}</p><table data-testid="compare-figures"><thead><tr><th scope="col">Figure</th>"#
+        );
         for (tape, n) in runs {
             let link = tape.run.with(|r| r.as_ref().map(|r| format!(r##" <a href="#/run/{}">its run</a>"##, r.id)));
             o += &format!(r#"<th scope="col">Step {n}{}</th>"#, link.unwrap_or_default());
@@ -49,25 +56,13 @@ pub fn Paired(
             }
             o += "</tr>";
         }
-        o + "</tbody>"
+        o + "</tbody></table>"
     };
-    let whose = move || match own.get() {
-        Some(true) => format!("Step {earlier_no}: your own run of it."),
-        Some(false) => {
-            format!("Step {earlier_no}: run by the lab for this comparison, as you have not run it yourself.")
-        }
-        None => format!(
-            "Run the experiment: the lab runs step {earlier_no}'s first (unless you have run it), then this one's."
-        ),
-    };
-    let end = Signal::derive(move || drawn_end(theirs).max(drawn_end(mine)));
     view! {
-        <section class="card charts paired" aria-labelledby="paired-title" data-testid="paired">
-            <h3 id="paired-title">{format!("Step {step_no} beside step {earlier_no}")}</h3>
-            <p class="muted" data-testid="paired-whose">{whose}</p>
-            <table data-testid="compare-figures" inner_html=table></table>
-            <Waterfall tape=theirs end=end label=format!("Step {earlier_no}") id="-earlier" />
-            <Waterfall tape=mine end=end label=format!("Step {step_no}, this step") />
+        <section class="card charts paired" data-testid="paired">
+            <div inner_html=head></div>
+            <Waterfall tape=theirs beside=mine label=format!("Step {earlier_no}: ") id="-earlier" />
+            <Waterfall tape=mine beside=theirs label=format!("Step {step_no}, this step: ") />
         </section>
     }
 }

@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use poollab_shared::lesson::{fill, prediction_close};
 use poollab_shared::{ChartName, Dec, Lesson, RunSpec, RunState, StepReport, SweepSpec, SweepView};
 
-use crate::compare::Paired;
+use crate::compare::paired;
 
 use crate::libraries::LibraryNames;
 use crate::live::Live;
@@ -89,10 +89,10 @@ pub fn StepView(
     let compared = lesson.compared(index).ok().flatten().cloned().zip(step.compare);
     let compare_no = step.compare.filter(|_| compared.is_some());
     let lesson_for_pair = lesson.id.clone();
-    let earlier = Memo::new(move |_| {
+    let earlier = move || {
         let c = compare_no?;
         progress.with(|p| p.earlier_run(&lesson_for_pair, c, index + 1))
-    });
+    };
     let earlier_preset = compared.as_ref().map(|(s, _)| s.preset.clone());
     let record = progress.with_untracked(|p| p.steps.get(&key).cloned().unwrap_or_default());
     let next = if index + 1 < lesson.steps.len() {
@@ -210,6 +210,7 @@ pub fn StepView(
     let sweep_sizes = is_sweep.then(|| step.sweep.clone());
     let key_for_run = key.clone();
     let lesson_for_run = lesson.id.clone();
+    let earlier_for_run = earlier.clone();
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let prediction = guess.with_untracked(|g| number(g));
@@ -251,8 +252,7 @@ pub fn StepView(
             return;
         }
         // Without a run of the earlier step of their own, the lab runs its preset first.
-        let earlier_spec =
-            earlier_preset.clone().filter(|_| !earlier.with_untracked(|e| e.as_ref().is_some_and(|e| e.1)));
+        let earlier_spec = earlier_preset.clone().filter(|_| !earlier_for_run().is_some_and(|e| e.1));
         let key = key_for_run.clone();
         leptos::task::spawn_local(async move {
             if let Some(earlier_spec) = earlier_spec {
@@ -386,10 +386,10 @@ pub fn StepView(
         charts.retain(|c| *c != ChartName::Waterfall);
         shown.push(ChartName::Waterfall);
     }
-    let paired = compared.map(|(earlier_step, c)| {
-        let theirs = Tape::new(Signal::derive(move || earlier.get().map(|e| e.0)), live);
-        let own = Signal::derive(move || earlier.get().map(|e| e.1));
-        view! { <Paired earlier=earlier_step earlier_no=c step=step.clone() step_no=index + 1 theirs=theirs mine=tape own=own /> }
+    let beside = compared.map(|(earlier_step, c)| {
+        let run_of = earlier.clone();
+        let theirs = Tape::new(Signal::derive(move || run_of().map(|e| e.0)), live);
+        paired(&earlier_step, c, &step, index + 1, theirs, tape, move || earlier().map(|e| e.1))
     });
     let preset_for_stage = step.preset.clone();
     let pooled = step.preset.strategy == poollab_shared::Strategy::Pooled;
@@ -424,7 +424,7 @@ pub fn StepView(
                 <Stage tape=tape live=live parts=parts preset=preset_for_stage moment=step.view.moment />
             </div>
             {outcome}
-            {paired}
+            {beside}
             <StepCharts tape=tape charts=charts sweep=Signal::derive(move || sweep_view.get()) />
             {pooled.then(|| view! { <LibraryNames /> })}
             <Details tape=tape live=live shown=shown />

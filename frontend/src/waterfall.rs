@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use poollab_shared::{Dec, RequestRecord};
 use wasm_bindgen::prelude::*;
 
-use crate::coord;
+use crate::escape;
 use crate::tape::Tape;
 
 const LANE: f64 = 4.0;
@@ -113,109 +113,135 @@ fn in_order(all: Vec<RequestRecord>) -> Vec<RequestRecord> {
 }
 
 /// The end of the time axis a run's waterfall draws on by itself.
-pub fn drawn_end(tape: Tape) -> f64 {
+fn drawn_end(tape: Tape) -> f64 {
     let lanes = in_order(tape.requests());
     axis_end(&lanes[..lanes.len().min(SHOWN)])
 }
 
+/// The waterfall as text (the charts' way, which keeps the page small): its title (after `label`,
+/// whose run it is), the lanes on a time axis from 0 to `end` ms (the lanes' own end, or one
+/// shared with another run's waterfall), `describe` as its description, and a legend of the parts
+/// drawn. `id` tells two waterfalls on one page apart.
+fn drawing(lanes: &[RequestRecord], end: f64, id: &str, label: &str, describe: &str) -> String {
+    use std::fmt::Write;
+    let y = TOP + lanes.len() as f64 * LANE;
+    let describe = escape(describe);
+    let mut o = format!(
+        r#"<strong class="chart-title">{label}Every request, one lane each (the first 150): where its time went</strong>"#
+    );
+    if lanes.is_empty() {
+        o +=
+            r#"<p class="muted">The waterfall draws every request once the run is over and the lab has stored it.</p>"#;
+    }
+    let _ = write!(
+        o,
+        r#"<svg viewBox="0 0 {} {}" role="img" aria-labelledby="waterfall-title{id} waterfall-desc{id}" data-testid="waterfall{id}" data-requests="{}" data-axis-max="{}"><title id="waterfall-title{id}">Every request: wait, connect, query</title><desc id="waterfall-desc{id}">{describe}</desc>"#,
+        Dec(WIDTH),
+        Dec(y + AXIS),
+        lanes.len(),
+        Dec(end)
+    );
+    let scale = (WIDTH - LEFT * 2.0) / end;
+    let step = crate::chart::nice_step(end / 6.0);
+    let mut t = 0.0;
+    while t <= end + 1e-9 {
+        let x = Dec(LEFT + t * scale);
+        let _ = write!(
+            o,
+            r#"<line class="grid" x1="{x}" x2="{x}" y1="0" y2="{}"/><text class="tick" x="{x}" y="{}" text-anchor="middle">{}</text>"#,
+            Dec(y + 4.0),
+            Dec(y + 16.0),
+            Dec((t * 10.0).round() / 10.0)
+        );
+        t += step;
+    }
+    let _ = write!(
+        o,
+        r#"<text class="axis" x="{}" y="{}" text-anchor="middle">milliseconds since the run started</text>"#,
+        Dec(WIDTH / 2.0),
+        Dec(y + 30.0)
+    );
+    for b in bars(lanes, end) {
+        let _ = write!(
+            o,
+            r#"<rect class="{}" x="{}" y="{}" width="{}" height="{}"/>"#,
+            b.class,
+            Dec(b.x),
+            Dec(b.y),
+            Dec(b.w.max(0.5)),
+            Dec(LANE - 1.0)
+        );
+    }
+    let _ = write!(o, r#"</svg><ul class="legend" data-testid="waterfall-legend{id}">"#);
+    for (class, words) in PARTS {
+        if lanes.iter().any(|r| lane(r).any(|(_, drawn)| drawn == class)) {
+            let _ = write!(o, r#"<li><span class="swatch {class}" aria-hidden="true"></span>{words}</li>"#);
+        }
+    }
+    let _ = write!(o, r#"</ul><p class="chart-text">{describe}</p>"#);
+    o
+}
+
 /// Every request of a run as a lane: waiting for a connection, connecting, querying, and the rest
-/// of its time (waiting for a slot, holding the connection between queries, answering). With
-/// `end`, on a time axis that long (shared with another run's waterfall); `label` says whose run
-/// it is, and `id` tells two waterfalls on one page apart.
+/// of its time (waiting for a slot, holding the connection between queries, answering). Drawn
+/// `beside` another run's waterfall, the two share one time axis; `label` says whose run it is,
+/// and `id` tells two waterfalls on one page apart.
 #[component]
 pub fn Waterfall(
     tape: Tape,
-    #[prop(optional)] end: Option<Signal<f64>>,
-    #[prop(optional, into)] label: Option<String>,
+    #[prop(optional)] beside: Option<Tape>,
+    #[prop(optional, into)] label: String,
     #[prop(optional)] id: &'static str,
 ) -> impl IntoView {
     let requests = Signal::derive(move || in_order(tape.requests()));
-    let own_end = move || requests.with(|r| axis_end(&r[..r.len().min(SHOWN)]));
-    let end = move || end.map_or_else(own_end, |e| e.get().max(own_end()));
-    let lanes_h = move || TOP + requests.with(|r| r.len().min(SHOWN) as f64 * LANE);
-    let height = move || lanes_h() + AXIS;
-    let axis = move || {
-        let (end, y) = (end(), lanes_h());
-        let scale = (WIDTH - LEFT * 2.0) / end;
-        let step = crate::chart::nice_step(end / 6.0);
-        let mut ticks = Vec::new();
-        let mut t = 0.0;
-        while t <= end + 1e-9 {
-            let x = LEFT + t * scale;
-            ticks.push(view! {
-                <line class="grid" x1=coord(x) x2=coord(x) y1="0" y2=coord(y + 4.0) />
-                <text class="tick" x=coord(x) y=coord(y + 16.0) text-anchor="middle">{Dec((t * 10.0).round() / 10.0).to_string()}</text>
-            });
-            t += step;
-        }
-        view! {
-            {ticks}
-            <text class="axis" x=coord(WIDTH / 2.0) y=coord(y + 30.0) text-anchor="middle">"milliseconds since the run started"</text>
-        }
-    };
     let drawn = move || {
         requests.with(|rs| {
-            bars(&rs[..rs.len().min(SHOWN)], end())
-                .into_iter()
-                .map(|b| view! { <rect class=b.class x=coord(b.x) y=coord(b.y) width=coord(b.w.max(0.5)) height=coord(LANE - 1.0) /> })
-                .collect_view()
+            let describe = if rs.is_empty() {
+                "No requests were stored for this run.".to_owned()
+            } else {
+                let median = |f: fn(&RequestRecord) -> f64| median(&rs.iter().map(f).collect::<Vec<_>>());
+                format!(
+                    "{} requests. Median wait for a connection {:.1} ms, connect {:.1} ms, query {:.1} ms; {} failed; the last answer came at {:.0} ms.",
+                    rs.len(),
+                    Dec(median(|r| r.acquire_wait_ms)),
+                    Dec(median(|r| r.connect_ms)),
+                    Dec(median(|r| r.query_ms)),
+                    rs.iter().filter(|r| r.outcome != "ok").count(),
+                    Dec(rs.iter().map(|r| r.start_ms + r.total_ms).fold(0.0, f64::max))
+                )
+            };
+            let lanes = &rs[..rs.len().min(SHOWN)];
+            let end = beside.map_or(axis_end(lanes), |other| axis_end(lanes).max(drawn_end(other)));
+            drawing(lanes, end, id, &label, &describe)
         })
     };
-    let legend = move || {
+    let rows = move || {
         requests.with(|rs| {
-            let rs = &rs[..rs.len().min(SHOWN)];
-            PARTS
-                .iter()
-                .filter(|(class, _)| rs.iter().any(|r| lane(r).any(|(_, drawn)| drawn == *class)))
-                .map(|(class, words)| view! { <li><span class=format!("swatch {class}") aria-hidden="true"></span>{*words}</li> })
-                .collect_view()
+            rs.iter()
+                .take(50)
+                .map(|r| {
+                    format!(
+                        "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td></tr>",
+                        r.n,
+                        Dec(r.start_ms),
+                        Dec(r.acquire_wait_ms),
+                        Dec(r.connect_ms),
+                        Dec(r.query_ms),
+                        Dec(r.total_ms),
+                        escape(&r.outcome)
+                    )
+                })
+                .collect::<String>()
         })
-    };
-    let describe = move || {
-        requests.with(|rs| {
-            if rs.is_empty() {
-                return "No requests were stored for this run.".to_owned();
-            }
-            let median = |f: fn(&RequestRecord) -> f64| median(&rs.iter().map(f).collect::<Vec<_>>());
-            format!(
-                "{} requests. Median wait for a connection {:.1} ms, connect {:.1} ms, query {:.1} ms; {} failed; the last answer came at {:.0} ms.",
-                rs.len(),
-                Dec(median(|r| r.acquire_wait_ms)),
-                Dec(median(|r| r.connect_ms)),
-                Dec(median(|r| r.query_ms)),
-                rs.iter().filter(|r| r.outcome != "ok").count(),
-                Dec(rs.iter().map(|r| r.start_ms + r.total_ms).fold(0.0, f64::max))
-            )
-        })
-    };
-    let waiting = move || {
-        (requests.with(Vec::is_empty))
-            .then(|| view! { <p class="muted">"The waterfall draws every request once the run is over and the lab has stored it."</p> })
     };
     view! {
         <figure class="chart waterfall">
-            <strong class="chart-title">{label.map(|l| format!("{l}: "))}"Every request, one lane each (the first 150): where its time went"</strong>
-            {waiting}
-            <svg viewBox=move || format!("0 0 {} {}", Dec(WIDTH), Dec(height())) role="img" aria-labelledby=format!("waterfall-title{id} waterfall-desc{id}") data-testid=format!("waterfall{id}")
-                data-requests=move || requests.with(|r| r.len().min(SHOWN)) data-axis-max=move || Dec(end()).to_string()>
-                <title id=format!("waterfall-title{id}")>"Every request: wait, connect, query"</title>
-                <desc id=format!("waterfall-desc{id}")>{describe}</desc>
-                {axis}
-                {drawn}
-            </svg>
-            <figcaption>
-                <ul class="legend" data-testid=format!("waterfall-legend{id}")>{legend}</ul>
-                <p class="chart-text">{describe}</p>
-            </figcaption>
+            <div class="chart-frame" inner_html=drawn></div>
             <details>
                 <summary>"The requests as a table"</summary>
                 <table>
                     <thead><tr><th scope="col">"#"</th><th scope="col">"start ms"</th><th scope="col">"wait ms"</th><th scope="col">"connect ms"</th><th scope="col">"query ms"</th><th scope="col">"total ms"</th><th scope="col">"outcome"</th></tr></thead>
-                    <tbody>
-                        {move || requests.get().into_iter().take(50).map(|r| view! {
-                            <tr><td>{r.n}</td><td>{format!("{:.1}", Dec(r.start_ms))}</td><td>{format!("{:.1}", Dec(r.acquire_wait_ms))}</td><td>{format!("{:.1}", Dec(r.connect_ms))}</td><td>{format!("{:.1}", Dec(r.query_ms))}</td><td>{format!("{:.1}", Dec(r.total_ms))}</td><td>{r.outcome}</td></tr>
-                        }).collect_view()}
-                    </tbody>
+                    <tbody inner_html=rows></tbody>
                 </table>
             </details>
         </figure>
@@ -281,5 +307,22 @@ mod tests {
         }
         assert_eq!(drawn[4].w, FAILED_CAP);
         assert_eq!(axis_end(&[]), 1.0);
+    }
+
+    #[test]
+    fn the_drawing_says_its_axis_and_draws_every_part_with_its_legend() {
+        let quick = [record(0.0, 0.0, 1.0, 2.0), record(100.0, 0.0, 1.0, 2.0)];
+        let svg = drawing(&quick, 820.0, "-earlier", "Step 1: ", "2 requests & more");
+        assert!(svg.contains(r#"data-testid="waterfall-earlier" data-requests="2" data-axis-max="820""#), "{svg}");
+        assert!(svg.contains(r#"<desc id="waterfall-desc-earlier">2 requests &amp; more</desc>"#), "{svg}");
+        assert_eq!(svg.matches("<rect class=").count(), bars(&quick, 820.0).len());
+        // Ticks every 200 ms up to the shared end, whatever this run's own end.
+        assert!(svg.contains(">800</text>") && !svg.contains(">1000</text>"), "{svg}");
+        assert!(svg.contains("querying") && !svg.contains("waiting for a pooled connection"), "{svg}");
+        assert!(
+            svg.contains(">Step 1: Every request, one lane each") && !svg.contains("once the run is over"),
+            "{svg}"
+        );
+        assert!(drawing(&[], 1.0, "", "", "").contains("once the run is over and the lab has stored it"));
     }
 }
