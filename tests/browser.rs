@@ -238,3 +238,70 @@ async fn the_line_is_on_the_instructors_page_and_a_stalled_line_is_on_every_page
     session.close().await;
     app.stop().await;
 }
+
+/// A step that answers an earlier one, opened by a learner who never ran the earlier one: Run
+/// runs that step's preset first, then its own, and the page sets the two side by side, each
+/// column linked to its run, both waterfalls on one time axis.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_compared_step_runs_the_earlier_step_too_and_draws_both_on_one_axis() {
+    let app = support::spawn_app(100).await;
+    let session = Session::open(&app, "/#/lesson/14-caching/2").await;
+    let page = &session.page;
+    wait_for(page, "document.querySelector('.conn.ok') !== null", 30).await;
+    wait_for(page, "document.querySelector('[data-testid=step]')?.dataset.step === '2'", 10).await;
+    let whose = text(page, "document.querySelector('[data-testid=paired-whose]').textContent").await;
+    assert!(whose.contains("the lab runs it first"), "{whose}");
+
+    let input = page.find_element("#prediction").await.expect("prediction input");
+    input.focus().await.expect("focus");
+    input.type_str("10").await.expect("type").press_key("Enter").await.expect("Enter runs it");
+    wait_for(page, "document.querySelector('[data-testid=goal]')?.dataset.passed === 'true'", 60).await;
+    wait_for(
+        page,
+        "(() => { const w = [...document.querySelectorAll('[data-testid=paired] svg[data-axis-max]')]; \
+           return w.length === 2 && w.every(s => s.dataset.requests === '150') \
+             && !document.querySelector('[data-testid=compare-figures]').textContent.includes('…'); })()",
+        30,
+    )
+    .await;
+    let axes = text(
+        page,
+        "[...document.querySelectorAll('[data-testid=paired] svg[data-axis-max]')].map(s => s.dataset.axisMax).join(' ')",
+    )
+    .await;
+    let (earlier_axis, this_axis) = axes.split_once(' ').expect("two waterfalls");
+    assert_eq!(earlier_axis, this_axis, "the two waterfalls share one time axis");
+    assert!(earlier_axis.parse::<f64>().is_ok_and(|ms| ms > 1.0), "{axes}");
+    let titles = text(
+        page,
+        "[...document.querySelectorAll('[data-testid=paired] .chart-title')].map(t => t.textContent).join('|')",
+    )
+    .await;
+    assert!(titles.starts_with("Step 1: ") && titles.contains("|Step 2, this step: "), "{titles}");
+    let whose = text(page, "document.querySelector('[data-testid=paired-whose]').textContent").await;
+    assert!(whose.contains("run by the lab for this comparison"), "{whose}");
+
+    // Each column is a run, linked to its own page: step 1's preset (no cache), then step 2's.
+    let links = text(page, "[...document.querySelectorAll('[data-testid=compare-figures] thead a')].map(a => a.getAttribute('href')).join(' ')").await;
+    let ids: Vec<&str> = links.split(' ').filter_map(|h| h.strip_prefix("#/run/")).collect();
+    assert_eq!(ids.len(), 2, "{links}");
+    let (earlier, this) = (app.finished(ids[0]).await, app.finished(ids[1]).await);
+    assert!(!earlier.spec.cache.enabled && this.spec.cache.enabled, "{:?} then {:?}", earlier.spec, this.spec);
+    assert!(earlier.submitted_at_ms <= this.submitted_at_ms, "the earlier step's run went in line first");
+    // Both runs' figures: a cache figure of the run without a cache reads as none, not as 0.
+    let cell = |figure: &str, step: u32| {
+        format!(
+            "document.querySelector('[data-testid=compare-figures] tr[data-figure=\"{figure}\"] td[data-step=\"{step}\"]').textContent"
+        )
+    };
+    assert_eq!(text(page, &cell("cache_misses", 1)).await, "–");
+    let misses = this.summary.as_ref().expect("a summary").cache_misses;
+    assert_eq!(text(page, &cell("cache_misses", 2)).await, misses.to_string());
+    for step in [1, 2] {
+        let median = text(page, &cell("latency_ms.p50", step)).await;
+        assert!(median.ends_with(" ms") && median != "– ms", "step {step}: {median}");
+    }
+    save_screenshot(page, "step-compared.png").await;
+    session.close().await;
+    app.stop().await;
+}

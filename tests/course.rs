@@ -42,6 +42,8 @@ async fn every_step_shows_its_own_view_after_its_run() {
     wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 18", 30).await;
     save_screenshot(page, "course.png").await;
 
+    // Each step's own figure as its page showed it, by lesson and step.
+    let mut measured: HashMap<(&str, usize), String> = HashMap::new();
     for lesson in &lessons {
         for (i, step) in lesson.steps.iter().enumerate() {
             let n = i + 1;
@@ -181,6 +183,31 @@ async fn every_step_shows_its_own_view_after_its_run() {
                     );
                 }
             }
+            let shown = text(page, "document.querySelector('[data-testid=measured]')?.textContent ?? ''").await;
+            if let Some(c) = step.compare {
+                // Beside the earlier step it answers (the learner ran it just before): both runs'
+                // figures as each step showed its own, and both waterfalls on one time axis.
+                wait_for(page, BOTH_RUNS_SHOWN, 30).await;
+                let axes = text(page, PAIRED_AXES).await;
+                let (a, b) = axes.split_once(' ').unwrap_or_default();
+                assert!(!a.is_empty() && a == b, "{here}: two waterfalls on one time axis: {axes}");
+                let earlier = (lesson.steps[c - 1].figure().unwrap_or_default(), c);
+                for (figure, at) in [earlier, (step.figure().unwrap_or_default(), n)] {
+                    let cell = format!(
+                        "document.querySelector('[data-testid=compare-figures] tr[data-figure=\"{figure}\"] \
+                           td[data-step=\"{at}\"]')?.textContent ?? ''"
+                    );
+                    let own = if at == n { &shown } else { &measured[&(lesson.id.as_str(), c)] };
+                    assert_eq!(
+                        &text(page, &cell).await,
+                        own,
+                        "{here}: step {at}'s {figure}, as its own page showed it"
+                    );
+                }
+                let whose = text(page, "document.querySelector('[data-testid=paired-whose]').textContent").await;
+                assert!(whose.contains("your own run"), "{here}: the course ran step {c} before: {whose}");
+            }
+            measured.insert((lesson.id.as_str(), n), shown);
             if step.preset.strategy == poollab_shared::Strategy::Pooled {
                 // Every pool knob, named as six libraries name it.
                 wait_for(page, LIBRARY_ROWS_SHOWN, 10).await;
@@ -242,6 +269,16 @@ async fn every_step_shows_its_own_view_after_its_run() {
     session.close().await;
     app.stop().await;
 }
+
+/// A compared step's two waterfalls, each with lanes, and its figures, each measured.
+const BOTH_RUNS_SHOWN: &str = "(() => { const p = document.querySelector('[data-testid=paired]'); if (!p) return false; \
+    const w = [...p.querySelectorAll('svg[data-axis-max]')]; \
+    return w.length === 2 && w.every(s => Number(s.dataset.requests) > 0) \
+      && [...p.querySelectorAll('[data-testid=compare-figures] td')].every(td => !td.textContent.includes('…')); })()";
+
+/// The ends of a compared step's two time axes.
+const PAIRED_AXES: &str =
+    "[...document.querySelectorAll('[data-testid=paired] svg[data-axis-max]')].map(s => s.dataset.axisMax).join(' ')";
 
 /// The library-names table, with a row for each of the seven pool knobs and a cell per library.
 const LIBRARY_ROWS_SHOWN: &str = "document.querySelectorAll('[data-testid=library-names] tr[data-knob]').length === 7 \

@@ -44,6 +44,27 @@ fn the_course_has_every_lesson_and_no_text_types_a_figure() {
         }
     }
     assert!(typed.is_empty(), "texts name figures instead of typing them:\n{}", typed.join("\n"));
+    // Steps that exist to be compared say which earlier step they answer (`load` checked that
+    // each is an earlier step of its lesson, and one run).
+    let pairs: Vec<String> = lessons
+        .iter()
+        .flat_map(|l| {
+            l.steps.iter().enumerate().filter_map(|(i, s)| Some(format!("{} {} answers {}", l.id, i + 1, s.compare?)))
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            "10-slow-queries 2 answers 1",
+            "11-many-instances 2 answers 1",
+            "12-distance 2 answers 1",
+            "13-outage 3 answers 2",
+            "14-caching 2 answers 1",
+            "15-transactions 3 answers 2",
+            "16-pgbouncer 2 answers 1",
+            "17-prepared-statements 4 answers 3",
+        ]
+    );
     assert_eq!(typed_numbers("{requests} requests, 80 at once, SQLSTATE 53300, p99, SHA-256"), ["80"]);
 }
 

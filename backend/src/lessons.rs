@@ -5,7 +5,7 @@
 //! file, the step and the part, so a teacher's typo never reaches a class. `GET /api/lessons`
 //! serves them as JSON.
 
-use poollab_shared::{GoalError, Lesson, Libraries, SpecError, SweepError, SweepSpec};
+use poollab_shared::{CompareError, GoalError, Lesson, Libraries, SpecError, SweepError, SweepSpec};
 
 include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
 
@@ -17,6 +17,8 @@ pub enum LessonError {
     Preset { file: String, step: usize, source: SpecError },
     #[error("lessons/{file}.toml, step {step}: {source}")]
     Goal { file: String, step: usize, source: GoalError },
+    #[error("lessons/{file}.toml, step {step}: {source}")]
+    Compare { file: String, step: usize, source: CompareError },
     #[error("lessons/{file}.toml has no steps")]
     NoSteps { file: String },
     #[error("lessons/{file}.toml, step {step}: the sweep is not valid: {source}")]
@@ -69,6 +71,7 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
             let sweep = SweepSpec { run: step.preset.clone(), sizes: step.sweep.clone() };
             sweep.runs().map_err(|source| LessonError::Sweep { file: file.clone(), step: step_no, source })?;
         }
+        lesson.compared(i).map_err(|source| LessonError::Compare { file: file.clone(), step: step_no, source })?;
     }
     Ok(lesson)
 }
@@ -95,5 +98,12 @@ preset = { strategy = "naive", requests = 0 }
             text.replace("requests = 0", "requests = 1") + "[steps.goal]\ncheck = \"peak < 3\"\nexplain = \"\"\n";
         let err = parse("97-goal", &goal).unwrap_err().to_string();
         assert!(err.contains("step 1: goal.check: `peak` is not a figure"), "{err}");
+        // A step answers an earlier one: one that points ahead (or at itself) is refused.
+        let step = "[[steps]]\ntitle = \"s\"\ntext = \"x\"\npreset = { strategy = \"naive\" }\n";
+        let ahead = format!("title = \"t\"\nsummary = \"s\"\n{step}compare = 2\n{step}");
+        let err = parse("96-compare", &ahead).unwrap_err().to_string();
+        assert!(err.contains("96-compare.toml, step 1: compare = 2: a step is compared with an earlier"), "{err}");
+        let back = format!("title = \"t\"\nsummary = \"s\"\n{step}{step}compare = 1\n");
+        assert_eq!(parse("95-compare", &back).expect("step 2 answers step 1").steps[1].compare, Some(1));
     }
 }

@@ -1,11 +1,71 @@
 //! Two runs side by side: this run's server line beside another finished run's, on one time
-//! axis (naive and pooled, say).
+//! axis (naive and pooled, say); and a lesson step beside the earlier step it answers, their
+//! figures in one table and their waterfalls on one time axis.
 
 use leptos::prelude::*;
-use poollab_shared::{Dec, RunState, RunView, Timeline};
+use poollab_shared::figures::info;
+use poollab_shared::lesson::compared_figures;
+use poollab_shared::{Dec, RunState, RunView, Step, Timeline};
 
 use crate::chart::{LineChart, Series};
+use crate::escape;
+use crate::outcome::with_unit;
 use crate::tape::Tape;
+use crate::waterfall::Waterfall;
+
+/// A step beside the earlier step it answers (`earlier`, step `earlier_no`): whose the earlier
+/// run is (`own`: the learner's own, or one the lab ran for this step), the figures the two are
+/// about with each run's in a column headed by a link to its run's page, and both runs'
+/// waterfalls on one time axis, each labelled with its step.
+pub fn paired<O: Fn() -> Option<bool> + Send + Sync + 'static>(
+    earlier: &Step,
+    earlier_no: usize,
+    step: &Step,
+    step_no: usize,
+    theirs: Tape,
+    mine: Tape,
+    own: O,
+) -> impl IntoView + use<O> {
+    let names: Vec<String> = compared_figures(earlier, step).into_iter().map(str::to_owned).collect();
+    let runs = [(theirs, earlier_no), (mine, step_no)];
+    // Words and a table as text, the charts' way: it keeps the page small.
+    let head = move || {
+        let whose = match own() {
+            Some(true) => "your own run of it.",
+            Some(false) => "run by the lab for this comparison (you have not run it).",
+            None => "the lab runs it first when you run this one, unless you have run it.",
+        };
+        let mut o = format!(
+            r#"<h3>Step {step_no} beside step {earlier_no}</h3><p class="muted" data-testid="paired-whose">Step {earlier_no}: {whose}</p><table data-testid="compare-figures"><thead><tr><th scope="col">Figure</th>"#
+        );
+        for (tape, n) in runs {
+            let link = tape.run.with(|r| r.as_ref().map(|r| format!(r##" <a href="#/run/{}">its run</a>"##, r.id)));
+            o += &format!(r#"<th scope="col">Step {n}{}</th>"#, link.unwrap_or_default());
+        }
+        o += "</tr></thead><tbody>";
+        for name in &names {
+            let (label, unit) = info(name).map_or((name.as_str(), ""), |i| (i.label, i.unit));
+            o += &format!(r#"<tr data-figure="{name}"><th scope="row">{}</th>"#, escape(label));
+            for (tape, n) in runs {
+                let value = tape.run.with(|r| {
+                    let r = r.as_ref().filter(|r| r.state == RunState::Done)?;
+                    let s = r.summary.as_ref()?;
+                    Some(s.figure_of(&r.spec, name).map_or_else(|| "–".to_owned(), |v| with_unit(v, unit)))
+                });
+                o += &format!(r#"<td data-step="{n}">{}</td>"#, value.as_deref().unwrap_or("…"));
+            }
+            o += "</tr>";
+        }
+        o + "</tbody></table>"
+    };
+    view! {
+        <section class="card charts paired" data-testid="paired">
+            <div inner_html=head></div>
+            <Waterfall tape=theirs beside=mine label=format!("Step {earlier_no}: ") id="-earlier" />
+            <Waterfall tape=mine beside=theirs label=format!("Step {step_no}, this step: ") />
+        </section>
+    }
+}
 
 /// This run's server line beside another finished run's, on one time axis: naive and pooled side
 /// by side.

@@ -10,7 +10,9 @@
 
 use leptos::prelude::*;
 use poollab_shared::lesson::{fill, prediction_close};
-use poollab_shared::{Dec, Lesson, RunState, StepReport, SweepSpec, SweepView};
+use poollab_shared::{ChartName, Dec, Lesson, RunSpec, RunState, StepReport, SweepSpec, SweepView};
+
+use crate::compare::paired;
 
 use crate::libraries::LibraryNames;
 use crate::live::Live;
@@ -81,6 +83,16 @@ pub fn StepView(
         return view! { <p class="card">"No such step. " <a href=Route::Step { lesson: lesson.id.clone(), step: 1 }.href()>"Start the lesson"</a></p> }.into_any();
     };
     let key = step_key(&lesson.id, index + 1);
+    // A step that answers an earlier one is shown beside a run of that step: the learner's own,
+    // or one the lab runs of its preset just before this step's.
+    let compared = lesson.compared(index).ok().flatten().cloned().zip(step.compare);
+    let compare_no = step.compare.filter(|_| compared.is_some());
+    let lesson_for_pair = lesson.id.clone();
+    let earlier = move || {
+        let c = compare_no?;
+        progress.with(|p| p.earlier_run(&lesson_for_pair, c, index + 1))
+    };
+    let earlier_preset = compared.as_ref().map(|(s, _)| s.preset.clone());
     let record = progress.with_untracked(|p| p.steps.get(&key).cloned().unwrap_or_default());
     let next = if index + 1 < lesson.steps.len() {
         Some(Route::Step { lesson: lesson.id.clone(), step: index + 2 })
@@ -197,6 +209,7 @@ pub fn StepView(
     let sweep_sizes = is_sweep.then(|| step.sweep.clone());
     let key_for_run = key.clone();
     let lesson_for_run = lesson.id.clone();
+    let earlier_for_run = earlier.clone();
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let prediction = guess.with_untracked(|g| number(g));
@@ -237,7 +250,20 @@ pub fn StepView(
             });
             return;
         }
+        // Without a run of the earlier step of their own, the lab runs its preset first.
+        let earlier_spec = earlier_preset.clone().filter(|_| !earlier_for_run().is_some_and(|e| e.1));
+        let key = key_for_run.clone();
         leptos::task::spawn_local(async move {
+            if let Some(earlier_spec) = earlier_spec {
+                match crate::api::start_run(&earlier_spec).await {
+                    Ok(id) => progress.update(|p| p.steps.entry(key).or_default().compare_run_id = Some(id)),
+                    Err(e) => {
+                        error.set(Some(e));
+                        busy.set(false);
+                        return;
+                    }
+                }
+            }
             match crate::api::start_run(&spec).await {
                 Ok(id) => {
                     // Tracked first, shown after: the step's picture then never asks the store
@@ -390,7 +416,18 @@ pub fn StepView(
         })
     };
     let parts = step.view.picture.clone();
-    let charts = step.view.charts.clone();
+    let mut charts = step.view.charts.clone();
+    // A compared step's waterfall is drawn beside the earlier step's, on one time axis.
+    let mut shown = charts.clone();
+    if compared.is_some() {
+        charts.retain(|c| *c != ChartName::Waterfall);
+        shown.push(ChartName::Waterfall);
+    }
+    let beside = compared.map(|(earlier_step, c)| {
+        let run_of = earlier.clone();
+        let theirs = Tape::new(Signal::derive(move || run_of().map(|e| e.0)), live);
+        paired(&earlier_step, c, &step, index + 1, theirs, tape, move || earlier().map(|e| e.1))
+    });
     let preset_for_stage = step.preset.clone();
     let pooled = step.preset.strategy == poollab_shared::Strategy::Pooled;
 
@@ -429,9 +466,10 @@ pub fn StepView(
                 <Stage tape=tape live=live parts=parts preset=preset_for_stage moment=step.view.moment />
             </div>
             {outcome}
-            <StepCharts tape=tape charts=charts.clone() sweep=Signal::derive(move || sweep_view.get()) />
+            {beside}
+            <StepCharts tape=tape charts=charts sweep=Signal::derive(move || sweep_view.get()) />
             {pooled.then(|| view! { <LibraryNames /> })}
-            <Details tape=tape live=live shown=charts />
+            <Details tape=tape live=live shown=shown />
         </div>
     }
     .into_any()

@@ -34,7 +34,7 @@
 //! - [`chart`]: SVG line charts with units, limits and events, each with a text twin.
 //! - [`waterfall`]: every request as a lane: wait, connect, query.
 //! - [`instances`]: each app instance's connections against the server's limit.
-//! - [`compare`]: a run's server line beside another run's.
+//! - [`compare`]: a run's server line beside another run's; a step beside the step it answers.
 //! - [`sweep`]: the sizing curve of a sweep over pool sizes.
 //! - [`tiles`]: every figure of one frame, as numbers.
 //! - [`summary`]: a finished run's measured result, and the list of recent runs.

@@ -25,6 +25,10 @@ pub struct StepRecord {
     /// The step's score, for a scored step (lower is better).
     #[serde(default)]
     pub score: Option<f64>,
+    /// For a step that answers an earlier one: the run the lab made of the earlier step's preset
+    /// to set beside this step's, when the learner had no run of the earlier step.
+    #[serde(default)]
+    pub compare_run_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -61,6 +65,15 @@ impl Progress {
         self.steps.iter().filter(|(k, r)| k.starts_with(&prefix) && r.passed == Some(true)).count()
     }
 
+    /// The run step `step` of `lesson` is shown beside, when it answers step `compared`: the
+    /// learner's own run of that step when they have one (`true`), else the one the lab ran of
+    /// it for this step (`false`).
+    pub fn earlier_run(&self, lesson: &str, compared: usize, step: usize) -> Option<(String, bool)> {
+        let record = |n| self.steps.get(&step_key(lesson, n));
+        let own = record(compared).and_then(|r| r.run_id.clone()).map(|id| (id, true));
+        own.or_else(|| record(step).and_then(|r| r.compare_run_id.clone()).map(|id| (id, false)))
+    }
+
     /// The progress as a `data:` URL, for a download link.
     pub fn download_href(&self) -> String {
         let json = crate::json::stringify(self).unwrap_or_default();
@@ -73,4 +86,24 @@ pub fn keep() -> RwSignal<Progress> {
     let progress = RwSignal::new(Progress::load());
     Effect::new(move |_| progress.with(Progress::save));
     progress
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_is_set_beside_the_learners_own_run_of_the_step_it_answers_first() {
+        let mut p = Progress::default();
+        assert_eq!(p.earlier_run("10-slow", 1, 2), None);
+        // No run of step 1 of their own: the lab's, made for step 2.
+        p.steps.insert(step_key("10-slow", 2), StepRecord { compare_run_id: Some("lab".into()), ..Default::default() });
+        assert_eq!(p.earlier_run("10-slow", 1, 2), Some(("lab".into(), false)));
+        // A run of step 1 of another lesson is not this one's.
+        p.steps.insert(step_key("11-other", 1), StepRecord { run_id: Some("else".into()), ..Default::default() });
+        assert_eq!(p.earlier_run("10-slow", 1, 2), Some(("lab".into(), false)));
+        // Their own run of step 1, once they have one.
+        p.steps.insert(step_key("10-slow", 1), StepRecord { run_id: Some("mine".into()), ..Default::default() });
+        assert_eq!(p.earlier_run("10-slow", 1, 2), Some(("mine".into(), true)));
+    }
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use poollab_shared::{Dec, RequestRecord};
 use wasm_bindgen::prelude::*;
 
-use crate::coord;
+use crate::escape;
 use crate::tape::Tape;
 
 const LANE: f64 = 4.0;
@@ -69,115 +69,260 @@ fn lane(r: &RequestRecord) -> impl Iterator<Item = (Option<f64>, &'static str)> 
         .chain((r.outcome != "ok").then_some((None, "s-bad")))
 }
 
+/// One part of a lane, placed: where it starts and how wide it is in the chart's units, which
+/// lane (its top), and its class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub class: &'static str,
+}
+
+/// The end of the time axis for these lanes: when the last of them was answered (at least 1 ms).
+/// Two runs drawn one above the other share the larger of their two ends.
+pub fn axis_end(lanes: &[RequestRecord]) -> f64 {
+    lanes.iter().map(|r| r.start_ms + r.total_ms).fold(1.0, f64::max)
+}
+
+/// Every part of every lane, placed on a time axis from 0 to `end` ms: the lanes' own end, or one
+/// shared with another run's waterfall, so that a moment is at the same x in both.
+pub fn bars(lanes: &[RequestRecord], end: f64) -> Vec<Bar> {
+    let scale = (WIDTH - LEFT * 2.0) / end;
+    lanes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            let y = TOP + i as f64 * LANE;
+            let mut x = LEFT + r.start_ms * scale;
+            lane(r).map(move |(ms, class)| {
+                let w = ms.map_or(FAILED_CAP, |ms| ms * scale);
+                x += w;
+                Bar { x: x - w, y, w, class }
+            })
+        })
+        .collect()
+}
+
+/// The lanes a waterfall draws: the run's requests in the order their work began (their query,
+/// once they had a connection), so waves read as a staircase; the first [`SHOWN`] are drawn.
+fn in_order(all: Vec<RequestRecord>) -> Vec<RequestRecord> {
+    let began: Vec<f64> = all.iter().map(|r| r.start_ms + r.acquire_wait_ms + r.connect_ms).collect();
+    let mut all: Vec<Option<RequestRecord>> = all.into_iter().map(Some).collect();
+    order_of(&began).into_iter().filter_map(|i| all[i].take()).collect()
+}
+
+/// The end of the time axis a run's waterfall draws on by itself.
+fn drawn_end(tape: Tape) -> f64 {
+    let lanes = in_order(tape.requests());
+    axis_end(&lanes[..lanes.len().min(SHOWN)])
+}
+
+/// The waterfall as text (the charts' way, which keeps the page small): its title (after `label`,
+/// whose run it is), the lanes on a time axis from 0 to `end` ms (the lanes' own end, or one
+/// shared with another run's waterfall), `describe` as its description, and a legend of the parts
+/// drawn. `id` tells two waterfalls on one page apart.
+fn drawing(lanes: &[RequestRecord], end: f64, id: &str, label: &str, describe: &str) -> String {
+    use std::fmt::Write;
+    let y = TOP + lanes.len() as f64 * LANE;
+    let describe = escape(describe);
+    let mut o = format!(
+        r#"<strong class="chart-title">{label}Every request, one lane each (the first 150): where its time went</strong>"#
+    );
+    if lanes.is_empty() {
+        o +=
+            r#"<p class="muted">The waterfall draws every request once the run is over and the lab has stored it.</p>"#;
+    }
+    let _ = write!(
+        o,
+        r#"<svg viewBox="0 0 {} {}" role="img" aria-labelledby="waterfall-title{id} waterfall-desc{id}" data-testid="waterfall{id}" data-requests="{}" data-axis-max="{}"><title id="waterfall-title{id}">Every request: wait, connect, query</title><desc id="waterfall-desc{id}">{describe}</desc>"#,
+        Dec(WIDTH),
+        Dec(y + AXIS),
+        lanes.len(),
+        Dec(end)
+    );
+    let scale = (WIDTH - LEFT * 2.0) / end;
+    let step = crate::chart::nice_step(end / 6.0);
+    let mut t = 0.0;
+    while t <= end + 1e-9 {
+        let x = Dec(LEFT + t * scale);
+        let _ = write!(
+            o,
+            r#"<line class="grid" x1="{x}" x2="{x}" y1="0" y2="{}"/><text class="tick" x="{x}" y="{}" text-anchor="middle">{}</text>"#,
+            Dec(y + 4.0),
+            Dec(y + 16.0),
+            Dec((t * 10.0).round() / 10.0)
+        );
+        t += step;
+    }
+    let _ = write!(
+        o,
+        r#"<text class="axis" x="{}" y="{}" text-anchor="middle">milliseconds since the run started</text>"#,
+        Dec(WIDTH / 2.0),
+        Dec(y + 30.0)
+    );
+    for b in bars(lanes, end) {
+        let _ = write!(
+            o,
+            r#"<rect class="{}" x="{}" y="{}" width="{}" height="{}"/>"#,
+            b.class,
+            Dec(b.x),
+            Dec(b.y),
+            Dec(b.w.max(0.5)),
+            Dec(LANE - 1.0)
+        );
+    }
+    let _ = write!(o, r#"</svg><ul class="legend" data-testid="waterfall-legend{id}">"#);
+    for (class, words) in PARTS {
+        if lanes.iter().any(|r| lane(r).any(|(_, drawn)| drawn == class)) {
+            let _ = write!(o, r#"<li><span class="swatch {class}" aria-hidden="true"></span>{words}</li>"#);
+        }
+    }
+    let _ = write!(o, r#"</ul><p class="chart-text">{describe}</p>"#);
+    o
+}
+
 /// Every request of a run as a lane: waiting for a connection, connecting, querying, and the rest
-/// of its time (waiting for a slot, holding the connection between queries, answering).
+/// of its time (waiting for a slot, holding the connection between queries, answering). Drawn
+/// `beside` another run's waterfall, the two share one time axis; `label` says whose run it is,
+/// and `id` tells two waterfalls on one page apart.
 #[component]
-pub fn Waterfall(tape: Tape) -> impl IntoView {
-    // Lanes in the order the requests' work began (their query, once they had a connection), so
-    // waves read as a staircase.
-    let requests = Signal::derive(move || {
-        let all = tape.requests();
-        let began: Vec<f64> = all.iter().map(|r| r.start_ms + r.acquire_wait_ms + r.connect_ms).collect();
-        let mut all: Vec<Option<RequestRecord>> = all.into_iter().map(Some).collect();
-        order_of(&began).into_iter().filter_map(|i| all[i].take()).collect::<Vec<_>>()
-    });
-    let end = move || requests.with(|r| r.iter().take(SHOWN).map(|r| r.start_ms + r.total_ms).fold(1.0, f64::max));
-    let lanes_h = move || TOP + requests.with(|r| r.len().min(SHOWN) as f64 * LANE);
-    let height = move || lanes_h() + AXIS;
-    let axis = move || {
-        let (end, y) = (end(), lanes_h());
-        let scale = (WIDTH - LEFT * 2.0) / end;
-        let step = crate::chart::nice_step(end / 6.0);
-        let mut ticks = Vec::new();
-        let mut t = 0.0;
-        while t <= end + 1e-9 {
-            let x = LEFT + t * scale;
-            ticks.push(view! {
-                <line class="grid" x1=coord(x) x2=coord(x) y1="0" y2=coord(y + 4.0) />
-                <text class="tick" x=coord(x) y=coord(y + 16.0) text-anchor="middle">{Dec((t * 10.0).round() / 10.0).to_string()}</text>
-            });
-            t += step;
-        }
-        view! {
-            {ticks}
-            <text class="axis" x=coord(WIDTH / 2.0) y=coord(y + 30.0) text-anchor="middle">"milliseconds since the run started"</text>
-        }
+pub fn Waterfall(
+    tape: Tape,
+    #[prop(optional)] beside: Option<Tape>,
+    #[prop(optional, into)] label: String,
+    #[prop(optional)] id: &'static str,
+) -> impl IntoView {
+    let requests = Signal::derive(move || in_order(tape.requests()));
+    let drawn = move || {
+        requests.with(|rs| {
+            let describe = if rs.is_empty() {
+                "No requests were stored for this run.".to_owned()
+            } else {
+                let median = |f: fn(&RequestRecord) -> f64| median(&rs.iter().map(f).collect::<Vec<_>>());
+                format!(
+                    "{} requests. Median wait for a connection {:.1} ms, connect {:.1} ms, query {:.1} ms; {} failed; the last answer came at {:.0} ms.",
+                    rs.len(),
+                    Dec(median(|r| r.acquire_wait_ms)),
+                    Dec(median(|r| r.connect_ms)),
+                    Dec(median(|r| r.query_ms)),
+                    rs.iter().filter(|r| r.outcome != "ok").count(),
+                    Dec(rs.iter().map(|r| r.start_ms + r.total_ms).fold(0.0, f64::max))
+                )
+            };
+            let lanes = &rs[..rs.len().min(SHOWN)];
+            let end = beside.map_or(axis_end(lanes), |other| axis_end(lanes).max(drawn_end(other)));
+            drawing(lanes, end, id, &label, &describe)
+        })
     };
-    let bars = move || {
-        let scale = (WIDTH - LEFT * 2.0) / end();
+    let rows = move || {
         requests.with(|rs| {
             rs.iter()
-                .take(SHOWN)
-                .enumerate()
-                .flat_map(|(i, r)| {
-                    let y = TOP + i as f64 * LANE;
-                    let mut x = LEFT + r.start_ms * scale;
-                    lane(r).map(move |(ms, class)| {
-                        let (at, w) = (x, ms.map_or(FAILED_CAP, |ms| ms * scale));
-                        x += w;
-                        view! { <rect class=class x=coord(at) y=coord(y) width=coord(w.max(0.5)) height=coord(LANE - 1.0) /> }
-                    })
+                .take(50)
+                .map(|r| {
+                    format!(
+                        "<tr><td>{}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td></tr>",
+                        r.n,
+                        Dec(r.start_ms),
+                        Dec(r.acquire_wait_ms),
+                        Dec(r.connect_ms),
+                        Dec(r.query_ms),
+                        Dec(r.total_ms),
+                        escape(&r.outcome)
+                    )
                 })
-                .collect_view()
+                .collect::<String>()
         })
-    };
-    let legend = move || {
-        requests.with(|rs| {
-            let rs = &rs[..rs.len().min(SHOWN)];
-            PARTS
-                .iter()
-                .filter(|(class, _)| rs.iter().any(|r| lane(r).any(|(_, drawn)| drawn == *class)))
-                .map(|(class, words)| view! { <li><span class=format!("swatch {class}") aria-hidden="true"></span>{*words}</li> })
-                .collect_view()
-        })
-    };
-    let describe = move || {
-        requests.with(|rs| {
-            if rs.is_empty() {
-                return "No requests were stored for this run.".to_owned();
-            }
-            let median = |f: fn(&RequestRecord) -> f64| median(&rs.iter().map(f).collect::<Vec<_>>());
-            format!(
-                "{} requests. Median wait for a connection {:.1} ms, connect {:.1} ms, query {:.1} ms; {} failed; the last answer came at {:.0} ms.",
-                rs.len(),
-                Dec(median(|r| r.acquire_wait_ms)),
-                Dec(median(|r| r.connect_ms)),
-                Dec(median(|r| r.query_ms)),
-                rs.iter().filter(|r| r.outcome != "ok").count(),
-                Dec(rs.iter().map(|r| r.start_ms + r.total_ms).fold(0.0, f64::max))
-            )
-        })
-    };
-    let waiting = move || {
-        (requests.with(Vec::is_empty))
-            .then(|| view! { <p class="muted">"The waterfall draws every request once the run is over and the lab has stored it."</p> })
     };
     view! {
         <figure class="chart waterfall">
-            <strong class="chart-title">"Every request, one lane each (the first 150): where its time went"</strong>
-            {waiting}
-            <svg viewBox=move || format!("0 0 {} {}", Dec(WIDTH), Dec(height())) role="img" aria-labelledby="waterfall-title waterfall-desc" data-testid="waterfall"
-                data-requests=move || requests.with(|r| r.len().min(SHOWN))>
-                <title id="waterfall-title">"Every request: wait, connect, query"</title>
-                <desc id="waterfall-desc">{describe}</desc>
-                {axis}
-                {bars}
-            </svg>
-            <figcaption>
-                <ul class="legend" data-testid="waterfall-legend">{legend}</ul>
-                <p class="chart-text">{describe}</p>
-            </figcaption>
+            <div class="chart-frame" inner_html=drawn></div>
             <details>
                 <summary>"The requests as a table"</summary>
                 <table>
                     <thead><tr><th scope="col">"#"</th><th scope="col">"start ms"</th><th scope="col">"wait ms"</th><th scope="col">"connect ms"</th><th scope="col">"query ms"</th><th scope="col">"total ms"</th><th scope="col">"outcome"</th></tr></thead>
-                    <tbody>
-                        {move || requests.get().into_iter().take(50).map(|r| view! {
-                            <tr><td>{r.n}</td><td>{format!("{:.1}", Dec(r.start_ms))}</td><td>{format!("{:.1}", Dec(r.acquire_wait_ms))}</td><td>{format!("{:.1}", Dec(r.connect_ms))}</td><td>{format!("{:.1}", Dec(r.query_ms))}</td><td>{format!("{:.1}", Dec(r.total_ms))}</td><td>{r.outcome}</td></tr>
-                        }).collect_view()}
-                    </tbody>
+                    <tbody inner_html=rows></tbody>
                 </table>
             </details>
         </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(start_ms: f64, acquire_wait_ms: f64, query_ms: f64, total_ms: f64) -> RequestRecord {
+        RequestRecord {
+            n: 0,
+            instance: 0,
+            start_ms,
+            acquire_wait_ms,
+            connect_ms: 0.0,
+            query_ms,
+            total_ms,
+            outcome: "ok".into(),
+            cache_hit: false,
+        }
+    }
+
+    fn right_edge(bars: &[Bar]) -> f64 {
+        bars.iter().map(|b| b.x + b.w).fold(0.0, f64::max)
+    }
+
+    fn near(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn two_runs_on_one_axis_put_the_same_moment_at_the_same_place() {
+        // A slow run (two waves of scans) and a quick one (a request at 0 ms, one at 100 ms).
+        let slow = [record(0.0, 0.0, 400.0, 410.0), record(0.0, 410.0, 400.0, 820.0)];
+        let quick = [record(0.0, 0.0, 1.0, 2.0), record(100.0, 0.0, 1.0, 2.0)];
+        let end = axis_end(&slow).max(axis_end(&quick));
+        assert_eq!(end, 820.0);
+        let (a, b) = (bars(&slow, end), bars(&quick, end));
+        // The slow run's last answer is at the right edge; the quick run's is where 102 ms is.
+        let ms = |t: f64| LEFT + t * (WIDTH - 2.0 * LEFT) / 820.0;
+        assert!(near(right_edge(&a), WIDTH - LEFT), "{a:?}");
+        assert!(near(right_edge(&b), ms(102.0)), "{b:?}");
+        // The quick run's second lane starts at 100 ms, where the slow run's is 100 ms into its wait.
+        let second = b.iter().find(|bar| bar.y == TOP + LANE).expect("a second lane");
+        assert!(near(second.x, ms(100.0)));
+        assert!(a.iter().any(|bar| bar.y == TOP + LANE && bar.class == "s-wait" && bar.x < ms(100.0)));
+        // Drawn on its own axis, the quick run fills the width.
+        assert!(near(right_edge(&bars(&quick, axis_end(&quick))), WIDTH - LEFT));
+    }
+
+    #[test]
+    fn a_lane_is_its_parts_end_to_end_and_a_failure_ends_red() {
+        let mut failed = record(10.0, 500.0, 0.0, 500.0);
+        failed.outcome = "acquire_timeout".into();
+        let lanes = [record(0.0, 5.0, 20.0, 30.0), failed];
+        let drawn = bars(&lanes, axis_end(&lanes));
+        let classes: Vec<&str> = drawn.iter().map(|b| b.class).collect();
+        assert_eq!(classes, ["s-wait", "s-inuse", "s-rest", "s-wait", "s-bad"]);
+        for pair in drawn[..3].windows(2) {
+            assert!(near(pair[0].x + pair[0].w, pair[1].x), "{pair:?}");
+        }
+        assert_eq!(drawn[4].w, FAILED_CAP);
+        assert_eq!(axis_end(&[]), 1.0);
+    }
+
+    #[test]
+    fn the_drawing_says_its_axis_and_draws_every_part_with_its_legend() {
+        let quick = [record(0.0, 0.0, 1.0, 2.0), record(100.0, 0.0, 1.0, 2.0)];
+        let svg = drawing(&quick, 820.0, "-earlier", "Step 1: ", "2 requests & more");
+        assert!(svg.contains(r#"data-testid="waterfall-earlier" data-requests="2" data-axis-max="820""#), "{svg}");
+        assert!(svg.contains(r#"<desc id="waterfall-desc-earlier">2 requests &amp; more</desc>"#), "{svg}");
+        assert_eq!(svg.matches("<rect class=").count(), bars(&quick, 820.0).len());
+        // Ticks every 200 ms up to the shared end, whatever this run's own end.
+        assert!(svg.contains(">800</text>") && !svg.contains(">1000</text>"), "{svg}");
+        assert!(svg.contains("querying") && !svg.contains("waiting for a pooled connection"), "{svg}");
+        assert!(
+            svg.contains(">Step 1: Every request, one lane each") && !svg.contains("once the run is over"),
+            "{svg}"
+        );
+        assert!(drawing(&[], 1.0, "", "", "").contains("once the run is over and the lab has stored it"));
     }
 }

@@ -296,6 +296,23 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// A summary figure of a run of `spec`, when such a run measures it at all: a run without a
+    /// cache has no cache figures, a naive run waits for no pooled connection, and a pooled run's
+    /// connects happen inside its pool. Those read as none, not as a measured 0.
+    pub fn figure_of(&self, spec: &RunSpec, name: &str) -> Option<f64> {
+        let pooled = spec.strategy == Strategy::Pooled;
+        let measured = if name.starts_with("cache_") {
+            spec.cache.enabled
+        } else if name.starts_with("acquire_wait_ms.") {
+            pooled
+        } else {
+            !(pooled && name.starts_with("connect_"))
+        };
+        measured.then(|| self.figure(name)).flatten()
+    }
+}
+
 impl RunSpec {
     /// A number of the spec by its JSON path (`requests`, `pool.max_connections`, ...). Switches
     /// read as 0 or 1 (`cache.enabled`, `strategy.pooled`); a run without a pooler has a
@@ -417,6 +434,22 @@ impl<'a> Figures<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_figure_a_run_could_not_measure_reads_as_none() {
+        let s = Summary { cache_misses: 0, completed: 7, ..Summary::default() };
+        let naive = RunSpec::default();
+        let pooled = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
+        let mut cached = pooled.clone();
+        cached.cache.enabled = true;
+        assert_eq!(s.figure_of(&pooled, "cache_misses"), None);
+        assert_eq!(s.figure_of(&cached, "cache_misses"), Some(0.0));
+        assert_eq!(s.figure_of(&naive, "acquire_wait_ms.p50"), None);
+        assert_eq!(s.figure_of(&pooled, "acquire_wait_ms.p50"), Some(0.0));
+        assert_eq!(s.figure_of(&pooled, "connect_ms.p50"), None);
+        assert_eq!(s.figure_of(&naive, "connect_ms.p50"), Some(0.0));
+        assert_eq!(s.figure_of(&pooled, "completed"), Some(7.0));
+    }
 
     #[test]
     fn every_listed_figure_can_be_read_and_no_name_is_ambiguous() {

@@ -65,6 +65,10 @@ pub struct Step {
     /// sweep's (`sweep.best_size`, ...), not one run's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sweep: Vec<u32>,
+    /// The earlier step of the same lesson (numbered from 1) this one answers: the page shows the
+    /// two runs side by side, their figures and their waterfalls on one time axis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<usize>,
 }
 
 /// A question answered with a number before the run, compared afterwards with the measured one.
@@ -183,6 +187,44 @@ impl Default for StepView {
             moment: Moment::Busiest,
         }
     }
+}
+
+/// Why a step's `compare` cannot be drawn.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompareError {
+    #[error("compare = {0}: a step is compared with an earlier step of its lesson, numbered from 1")]
+    NotEarlier(usize),
+    #[error("compare = {0}: a sweep is many runs, and only one run is compared with one run")]
+    Sweep(usize),
+}
+
+impl Lesson {
+    /// The step that step `index` (from 0) answers, when it names one: an earlier step of this
+    /// lesson, and neither of the two a sweep.
+    pub fn compared(&self, index: usize) -> Result<Option<&Step>, CompareError> {
+        let Some(n) = self.steps.get(index).and_then(|s| s.compare) else { return Ok(None) };
+        let earlier = n.checked_sub(1).filter(|i| *i < index).and_then(|i| self.steps.get(i));
+        let earlier = earlier.ok_or(CompareError::NotEarlier(n))?;
+        if !earlier.sweep.is_empty() || !self.steps[index].sweep.is_empty() {
+            return Err(CompareError::Sweep(n));
+        }
+        Ok(Some(earlier))
+    }
+}
+
+/// The figures two compared steps are shown by, side by side: the earlier step's figure, this
+/// step's, and what each one's model measures, each once.
+pub fn compared_figures<'a>(earlier: &'a Step, step: &'a Step) -> Vec<&'a str> {
+    let mut out: Vec<&str> = Vec::new();
+    let named = [earlier.figure(), step.figure()]
+        .into_iter()
+        .chain([earlier, step].map(|s| s.model.as_ref().map(|m| m.measured.as_str())));
+    for name in named.flatten() {
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 /// A prediction is close when it is within this share of the measured figure.
@@ -535,6 +577,7 @@ mod tests {
             score: None,
             targets: Targets::new(),
             sweep,
+            compare: None,
         };
         assert!(step(vec![1, 4], "sweep.best_size < sweep.largest_size").check_names().is_ok());
         let err = step(vec![1, 4], "failed == 0").check_names().unwrap_err().to_string();
@@ -557,6 +600,7 @@ mod tests {
             score: None,
             targets: Targets::from([("p99_ms".to_owned(), 200.0)]),
             sweep: Vec::new(),
+            compare: None,
         };
         let err = step("peak <= 10", "").check_names().unwrap_err().to_string();
         assert_eq!(err, "goal.check: `peak` is not a figure of the run, its spec or the server");
@@ -600,6 +644,73 @@ mod tests {
         };
         let r = model.apply(&f).unwrap();
         assert_eq!((r.sum.as_str(), r.expected, r.measured, r.holds), ("(100 ÷ 5 − 1) × 50", 950.0, 987.0, true));
+    }
+
+    fn plain(figure: &str, measured: Option<&str>) -> Step {
+        Step {
+            title: "t".into(),
+            text: String::new(),
+            preset: RunSpec::default(),
+            prediction: None,
+            model: measured.map(|m| Model {
+                says: String::new(),
+                formula: "1".into(),
+                measured: m.into(),
+                unit: String::new(),
+                why: String::new(),
+            }),
+            goal: None,
+            view: StepView { figure: Some(figure.into()), ..StepView::default() },
+            hint: String::new(),
+            score: None,
+            targets: Targets::new(),
+            sweep: Vec::new(),
+            compare: None,
+        }
+    }
+
+    #[test]
+    fn a_step_is_compared_only_with_an_earlier_run_of_its_lesson() {
+        let lesson = |compares: [Option<usize>; 3], sweep_first: bool| Lesson {
+            id: "l".into(),
+            title: "t".into(),
+            summary: "s".into(),
+            steps: compares
+                .into_iter()
+                .enumerate()
+                .map(|(i, compare)| Step {
+                    compare,
+                    sweep: if i == 0 && sweep_first { vec![1, 2] } else { Vec::new() },
+                    ..plain("failed", None)
+                })
+                .collect(),
+        };
+        let ok = lesson([None, Some(1), Some(2)], false);
+        assert_eq!(ok.compared(0), Ok(None));
+        assert_eq!(ok.compared(1), Ok(Some(&ok.steps[0])));
+        assert_eq!(ok.compared(2), Ok(Some(&ok.steps[1])));
+        // Itself, a later step, step 0 (steps count from 1), and no such step.
+        let cases = [
+            (lesson([None, Some(2), None], false), 1, CompareError::NotEarlier(2)),
+            (lesson([None, Some(3), None], false), 1, CompareError::NotEarlier(3)),
+            (lesson([None, Some(0), None], false), 1, CompareError::NotEarlier(0)),
+            (lesson([None, None, Some(9)], false), 2, CompareError::NotEarlier(9)),
+            (lesson([None, Some(1), None], true), 1, CompareError::Sweep(1)),
+        ];
+        for (lesson, index, err) in cases {
+            assert_eq!(lesson.compared(index), Err(err.clone()), "{err}");
+        }
+        assert!(CompareError::NotEarlier(2).to_string().contains("an earlier step of its lesson"));
+    }
+
+    #[test]
+    fn compared_steps_are_shown_by_both_figures_and_what_their_models_measure() {
+        let scan = plain("query_ms.p50", Some("duration_ms"));
+        let index = plain("query_ms.p50", Some("duration_ms"));
+        assert_eq!(compared_figures(&scan, &index), ["query_ms.p50", "duration_ms"]);
+        let held = plain("peak_idle_in_transaction", Some("peak_idle_in_transaction"));
+        let fix = plain("acquire_wait_ms.p50", None);
+        assert_eq!(compared_figures(&held, &fix), ["peak_idle_in_transaction", "acquire_wait_ms.p50"]);
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub use frame::{
     AppFrame, BreakerState, ClassBurst, ClassState, ClientMessage, CountBy, FollowStep, Frame, HeldConnection,
     InstanceFrame, PoolFrame, PoolerFrame, RunTotals, ServerFrame, ServerMessage,
 };
-pub use lesson::{ChartName, Goal, GoalError, Lesson, Model, Moment, Part, Prediction, Step, StepView};
+pub use lesson::{ChartName, CompareError, Goal, GoalError, Lesson, Model, Moment, Part, Prediction, Step, StepView};
 pub use libraries::{KnobNames, Libraries, LibraryName, Source};
 pub use limits::{Limits, SpecError, ValidRunSpec};
 pub use line::{ClassLine, LineEntry, LinePlace, LineView, WorkerState, WorkerView};

@@ -80,6 +80,10 @@ pub enum SpecError {
         "work.idle_in_transaction_timeout_ms cannot be used with a pooler: PgBouncer does not pass the server settings a client asks for at connect time"
     )]
     SettingThroughPooler,
+    #[error(
+        "work.hold_outside_transaction needs work.transaction and a work.hold_ms above 0: it moves the hold out of the transaction"
+    )]
+    HoldOutsideNeedsBoth,
     #[error("tls \"both\" alternates the connects of a naive run: a pool opens its connections itself")]
     TlsBothNeedsNaive,
     #[error("tls cannot be used with a pooler: the lab's PgBouncer listens without TLS")]
@@ -152,6 +156,9 @@ impl RunSpec {
             w.idle_in_transaction_timeout_ms,
             Limits::IDLE_IN_TRANSACTION_TIMEOUT_MS,
         )?;
+        if w.hold_outside_transaction && !(w.transaction && w.hold_ms > 0) {
+            return Err(SpecError::HoldOutsideNeedsBoth);
+        }
         let l = &self.load;
         check("load.rate_per_s", l.rate_per_s.into(), Limits::RATE_PER_S)?;
         check("load.ramp_to_per_s", l.ramp_to_per_s.into(), Limits::RATE_PER_S)?;
@@ -335,6 +342,14 @@ mod tests {
         let err = parse(r#"{"strategy":"pooled","tls":"on","pooler":{}}"#).unwrap_err();
         assert!(err.contains("tls cannot be used with a pooler"), "{err}");
         assert!(parse(r#"{"strategy":"naive","tls":"both"}"#).is_ok());
+        // The hold can only leave a transaction there is, around a hold there is.
+        let err = parse(r#"{"strategy":"pooled","work":{"hold_ms":100,"hold_outside_transaction":true}}"#).unwrap_err();
+        assert!(err.contains("hold_outside_transaction needs work.transaction"), "{err}");
+        let err =
+            parse(r#"{"strategy":"pooled","work":{"transaction":true,"hold_outside_transaction":true}}"#).unwrap_err();
+        assert!(err.contains("hold_ms above 0"), "{err}");
+        let fix = r#"{"strategy":"pooled","work":{"transaction":true,"hold_ms":100,"hold_outside_transaction":true}}"#;
+        assert!(parse(fix).is_ok_and(|s| s.work.hold_outside_transaction));
     }
 
     #[test]

@@ -129,6 +129,11 @@ pub struct WorkSpec {
     /// connection then waits *in a transaction* between its two queries: the server shows it
     /// `idle in transaction`, holding whatever the transaction holds.
     pub transaction: bool,
+    /// With `transaction` and `hold_ms`: the fix for a transaction held across a slow call. The
+    /// first query's transaction commits before the pause, and the second query has a transaction
+    /// of its own, so the connection waits outside any transaction (`idle`, not `idle in
+    /// transaction`). It is still checked out during the pause.
+    pub hold_outside_transaction: bool,
     /// The server ends a session that has been idle in a transaction this long (PostgreSQL's
     /// `idle_in_transaction_session_timeout`, set on each of the run's connections; 0: never).
     pub idle_in_transaction_timeout_ms: u64,
@@ -145,6 +150,7 @@ impl Default for WorkSpec {
             hold_ms: 0,
             users: 5_000,
             transaction: false,
+            hold_outside_transaction: false,
             idle_in_transaction_timeout_ms: 0,
             statements: Statements::Cached,
         }

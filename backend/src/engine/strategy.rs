@@ -269,13 +269,26 @@ pub type Outcome = Result<(DemoRow, Timings), RequestError>;
 /// The request's work on a connection it holds: its query, each bounded by [`QUERY_TIMEOUT`];
 /// with `hold_ms`, a pause while still holding the connection (the app doing something else, like
 /// calling another service) and the query again; with `transaction`, all of it between BEGIN and
-/// COMMIT. `t.query` counts the time in statements only.
-async fn query(conn: &mut PgConnection, work: &WorkSpec, user: i32, mut t: Timings) -> Outcome {
+/// COMMIT, or, with `hold_outside_transaction`, each query in a transaction of its own and the
+/// pause between the two outside both. `t.query` counts the time in statements only.
+async fn query(conn: &mut PgConnection, work: &WorkSpec, user: i32, t: Timings) -> Outcome {
+    let hold = work.hold_ms > 0;
     if !work.transaction {
-        return rounds(conn, work, user, t).await;
+        return rounds(conn, work, user, t, hold).await;
     }
+    if !(hold && work.hold_outside_transaction) {
+        return transaction(conn, work, user, t, hold).await;
+    }
+    // The fix: commit before the slow call, and open a new transaction after it.
+    let (_, t) = transaction(conn, work, user, t, false).await?;
+    tokio::time::sleep(Duration::from_millis(work.hold_ms)).await;
+    transaction(conn, work, user, t, false).await
+}
+
+/// The query (with `hold`, the pause and the query again) between BEGIN and COMMIT.
+async fn transaction(conn: &mut PgConnection, work: &WorkSpec, user: i32, mut t: Timings, hold: bool) -> Outcome {
     statement(conn, "BEGIN", &mut t).await?;
-    match rounds(conn, work, user, t).await {
+    match rounds(conn, work, user, t, hold).await {
         Ok((row, mut t)) => {
             statement(conn, "COMMIT", &mut t).await?;
             Ok((row, t))
@@ -289,9 +302,9 @@ async fn query(conn: &mut PgConnection, work: &WorkSpec, user: i32, mut t: Timin
     }
 }
 
-/// The query, and with `hold_ms` the pause and the query again.
-async fn rounds(conn: &mut PgConnection, work: &WorkSpec, user: i32, mut t: Timings) -> Outcome {
-    let rounds = if work.hold_ms > 0 { 2 } else { 1 };
+/// The query, and with `hold` the pause and the query again.
+async fn rounds(conn: &mut PgConnection, work: &WorkSpec, user: i32, mut t: Timings, hold: bool) -> Outcome {
+    let rounds = if hold { 2 } else { 1 };
     let mut row = None;
     for round in 0..rounds {
         if round > 0 {
