@@ -10,7 +10,7 @@
 
 use leptos::prelude::*;
 use poollab_shared::lesson::{fill, prediction_close};
-use poollab_shared::{ChartName, Dec, Lesson, RunSpec, RunState, StepReport, SweepSpec, SweepView};
+use poollab_shared::{ChartName, Dec, Lesson, RunState, StepReport, SweepSpec, SweepView};
 
 use crate::compare::paired;
 
