@@ -211,6 +211,26 @@ pub struct Timings {
     /// Whether the request's own connect (naive) required TLS.
     pub tls: bool,
     pub query: Duration,
+    /// When the request asked for a connection (naive: began connecting; pooled: asked its
+    /// pool), when it got one, and when it gave it back (naive: closed it; pooled: handed it back
+    /// to the pool). A leaked connection is never given back while the run goes.
+    pub asked: Option<Instant>,
+    pub held_from: Option<Instant>,
+    pub given_back: Option<Instant>,
+}
+
+/// The outcome, with `given_back` noted in its timings (a success's and a failure's alike).
+fn given_back(outcome: Outcome, at: Instant) -> Outcome {
+    match outcome {
+        Ok((row, mut t)) => {
+            t.given_back = Some(at);
+            Ok((row, t))
+        }
+        Err(mut e) => {
+            e.timings.given_back = Some(at);
+            Err(e)
+        }
+    }
 }
 
 /// A request that failed, and why.
@@ -326,14 +346,16 @@ impl NaiveStrategy {
 
     pub async fn serve(&self, work: &WorkSpec, request: Request<'_>) -> Outcome {
         let mut t = Timings::default();
-        let start = Instant::now();
         let turn = self.turn.fetch_add(1, Ordering::Relaxed) as usize % self.options.len();
         let options = &self.options[turn];
         t.tls = requires_tls(options);
+        let start = Instant::now();
+        t.asked = Some(start);
         let connecting = Up::new(&self.gauges.connecting);
         let connected = tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await;
         drop(connecting);
-        t.connect = start.elapsed();
+        let done = Instant::now();
+        t.connect = done - start;
         let mut conn = match connected {
             Err(_) => {
                 return Err(RequestError::new(ErrorKind::ConnectTimeout, "connect timed out", t));
@@ -341,6 +363,7 @@ impl NaiveStrategy {
             Ok(Err(e)) => return Err(RequestError::from_sqlx(&e, t)),
             Ok(Ok(conn)) => conn,
         };
+        t.held_from = Some(done);
         self.counters.connects.fetch_add(1, Ordering::Relaxed);
         if t.tls {
             self.counters.tls_connects.fetch_add(1, Ordering::Relaxed);
@@ -357,10 +380,11 @@ impl NaiveStrategy {
         }
         // Close politely (a Terminate message) so the server frees the backend right away.
         let _ = conn.close().await;
+        let closed = Instant::now();
         drop(holding);
         self.counters.closes.fetch_add(1, Ordering::Relaxed);
         self.counters.checkin(request.number);
-        outcome
+        given_back(outcome, closed)
     }
 }
 
@@ -482,11 +506,14 @@ impl PooledStrategy {
     pub async fn serve(&self, work: &WorkSpec, request: Request<'_>) -> Outcome {
         let mut t = Timings::default();
         let start = Instant::now();
+        t.asked = Some(start);
         let in_line = self.gauges.join_line();
         let acquired = self.pool.acquire().await;
         drop(in_line);
-        t.acquire_wait = start.elapsed();
+        let done = Instant::now();
+        t.acquire_wait = done - start;
         let mut conn = acquired.map_err(|e| RequestError::from_sqlx(&e, t))?;
+        t.held_from = Some(done);
         self.counters.peak_pool_size.fetch_max(u64::from(self.pool.size()), Ordering::Relaxed);
         self.counters.checkout(request.number);
         let holding = Up::new(&self.gauges.holding);
@@ -507,6 +534,7 @@ impl PooledStrategy {
         // left to return.)
         let back = conn.return_to_pool();
         drop(conn);
+        let handed_back = Instant::now();
         self.gauges.checking.fetch_add(1, Ordering::Relaxed);
         drop(holding);
         let gauges = self.gauges.clone();
@@ -515,7 +543,7 @@ impl PooledStrategy {
             gauges.checking.fetch_sub(1, Ordering::Relaxed);
         });
         self.counters.checkin(request.number);
-        outcome
+        given_back(outcome, handed_back)
     }
 }
 
