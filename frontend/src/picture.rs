@@ -639,9 +639,15 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         )
     });
     format!(
-        "At {:.1} s of this {} run: {app_text}{pooler} The server has {} ({active} active) out of {} slots{}.{gap}",
-        Dec(frame.elapsed_ms as f64 / 1000.0),
+        "At {} of this {} run: {app_text}{pooler} The server{} has {} ({active} active) out of {} slots{}.{gap}",
+        crate::tape::ms_text(app.at_ms),
         spec.strategy.as_str(),
+        // The server is read at sampling instants: say when, if not at the app's instant.
+        if frame.elapsed_ms as f64 == app.at_ms {
+            String::new()
+        } else {
+            format!(", as read at {},", crate::tape::ms_text(frame.elapsed_ms as f64))
+        },
         count(s.run_backends, "backend of this run", "backends of this run"),
         s.max_connections,
         match s.refused {
