@@ -693,3 +693,92 @@ pub fn PoolPicture(
         </figure>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use poollab_shared::RequestRecord;
+
+    use super::*;
+
+    fn pool(size: u64, in_use: u64, connecting: u64) -> PoolFrame {
+        PoolFrame {
+            size,
+            idle: size - in_use - connecting,
+            in_use,
+            connecting,
+            max_connections: 10,
+            instances: 1,
+            ..PoolFrame::default()
+        }
+    }
+
+    fn held(n: u64, from: f64, to: f64) -> RequestRecord {
+        RequestRecord {
+            n,
+            instance: 0,
+            start_ms: 0.0,
+            acquire_wait_ms: from,
+            connect_ms: 0.0,
+            query_ms: to - from,
+            total_ms: to + 1.0,
+            outcome: "ok".into(),
+            cache_hit: false,
+            asked_ms: Some(0.0),
+            held_from_ms: Some(from),
+            given_back_ms: Some(to),
+        }
+    }
+
+    #[test]
+    fn a_pools_slots_are_the_frames_own_with_its_own_in_use() {
+        // (size, in use, opening; in use drawn) -> in use, opening, idle, unopened
+        let table = [
+            ((6, 4, 1), 4, [4, 1, 1, 4]),
+            ((6, 4, 1), 6, [6, 1, 0, 3]),
+            ((6, 4, 1), 0, [0, 1, 5, 4]),
+            ((10, 10, 0), 10, [10, 0, 0, 0]),
+            ((3, 3, 0), 11, [11, 0, 0, 0]),
+        ];
+        for ((size, in_use, connecting), drawn, want) in table {
+            let got = pool_slots(pool(size, in_use, connecting), drawn).map(|(_, n)| n);
+            assert_eq!(got, want, "{size} {in_use} {connecting} drawn with {drawn} in use");
+        }
+    }
+
+    #[test]
+    fn after_a_run_the_app_side_is_the_records_count_at_its_instant() {
+        // The frame saw 2 in use; at 5 ms the records had 4, and 5 at most.
+        let records: Vec<RequestRecord> = [(0.0, 9.0), (1.0, 9.0), (2.0, 9.0), (3.0, 9.0), (6.0, 9.0)]
+            .iter()
+            .enumerate()
+            .map(|(n, &(a, b))| held(n as u64, a, b))
+            .collect();
+        let p = pool(6, 2, 0);
+        let frame = Frame {
+            seq: 7,
+            run_id: Some("r1".into()),
+            elapsed_ms: 100,
+            pool: Some(p),
+            instances: vec![InstanceFrame { name: "poollab-pool".into(), pool: Some(p), ..InstanceFrame::default() }],
+            ..Frame::default()
+        };
+        let spec = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
+        let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest");
+        let svg = draw(&frame, &side, &spec, Peaks::default(), &Part::ALL);
+        for attr in [
+            r#"data-source="records""#,
+            r#"data-moment="busiest""#,
+            r#"data-in-use="4""#,
+            r#"data-peak-in-use="5""#,
+            r#"data-in-flight="5""#,
+        ] {
+            assert!(svg.contains(attr), "{attr} in {svg}");
+        }
+        assert_eq!(svg.matches(r#"data-state="in-use""#).count(), 4, "{svg}");
+        assert!(svg.contains("peak: 5 in use"), "{svg}");
+        // Live, the frame's own figures are drawn.
+        let live = draw(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec, Peaks::default(), &Part::ALL);
+        assert_eq!(live.matches(r#"data-state="in-use""#).count(), 2, "{live}");
+        assert!(live.contains(r#"data-source="frame""#));
+    }
+}

@@ -326,3 +326,34 @@ pub fn Scrubber(tape: Tape) -> impl IntoView {
 fn is_over(run: &RunView) -> bool {
     matches!(run.state, RunState::Done | RunState::Failed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_is_over_is_shown_at_a_named_instant() {
+        let busiest = Some((AppFigure::Holding, 80, 331.0));
+        // (instant, following, frame ms) -> shown; the last answer came at 400 ms.
+        let table = [
+            (Some(331.0), false, 300.0, Shown::Busiest(AppFigure::Holding, 80, 331.0)),
+            (Some(331.0), true, 500.0, Shown::Busiest(AppFigure::Holding, 80, 331.0)),
+            (None, false, 200.0, Shown::Frame(200.0)),
+            (None, false, 450.0, Shown::AfterTheLastAnswer { answer_ms: 400.0, frame_ms: 450.0 }),
+            // Following the end: after the last answer, even if the last frame's ms is earlier.
+            (None, true, 399.0, Shown::AfterTheLastAnswer { answer_ms: 400.0, frame_ms: 399.0 }),
+        ];
+        for (instant, following, frame_ms, want) in table {
+            assert_eq!(shown(instant, following, busiest, frame_ms, 400.0), want, "{instant:?} {following} {frame_ms}");
+        }
+        assert_eq!(Shown::AfterTheLastAnswer { answer_ms: 400.0, frame_ms: 399.0 }.at_ms(), 400.0);
+    }
+
+    #[test]
+    fn times_read_as_people_say_them() {
+        let table = [(4.46, "4.5 ms"), (32.4, "32 ms"), (331.0, "331 ms"), (2345.0, "2.3 s")];
+        for (ms, words) in table {
+            assert_eq!(ms_text(ms), words);
+        }
+    }
+}

@@ -100,9 +100,10 @@ impl AppFigure {
     /// The stretch of request `r`'s time this figure counts, if any:
     ///
     /// - in flight: `[start, start + total)`;
-    /// - waiting: `[asked, asked + acquire_wait)` (only pooled requests wait: a naive one's wait
-    ///   is 0, an empty span);
-    /// - connecting: `[asked, asked + connect)` (only naive requests open their own);
+    /// - waiting: `[asked, held_from)`, or `[asked, asked + acquire_wait)` when it never got a
+    ///   connection (only pooled requests wait: a naive one's wait is 0, an empty span);
+    /// - connecting: `[asked, held_from)`, or `[asked, asked + connect)` when it never got a
+    ///   connection (only naive requests open their own);
     /// - holding: `[held_from, given_back)`, to infinity when it was never given back (leaked).
     ///
     /// `asked` is `asked_ms`, or the request's start in a record stored before requests noted it.
@@ -111,10 +112,13 @@ impl AppFigure {
     /// its query time.
     pub fn span(self, r: &RequestRecord) -> Option<Span> {
         let asked = r.asked_ms.unwrap_or(r.start_ms);
+        // A wait or a connect ends at the very instant the connection was got, when it was (not
+        // at `asked + wait`, a sum that may land a rounding error past it), else when it failed.
+        let until = |took: f64| if took > 0.0 { r.held_from_ms.unwrap_or(asked + took) } else { asked };
         let span = match self {
             AppFigure::InFlight => Span { from: r.start_ms, to: r.start_ms + r.total_ms },
-            AppFigure::Waiting => Span { from: asked, to: asked + r.acquire_wait_ms },
-            AppFigure::Connecting => Span { from: asked, to: asked + r.connect_ms },
+            AppFigure::Waiting => Span { from: asked, to: until(r.acquire_wait_ms) },
+            AppFigure::Connecting => Span { from: asked, to: until(r.connect_ms) },
             AppFigure::Holding => match (r.held_from_ms, r.asked_ms) {
                 (Some(from), _) => Span { from, to: r.given_back_ms.unwrap_or(f64::INFINITY) },
                 (None, None) if r.outcome == "ok" && !r.cache_hit => {
@@ -375,6 +379,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// `asked + wait` may land a rounding error past `held_from`: the wait still ends exactly
+    /// when the connection was got, so no request is both waiting and holding.
+    #[test]
+    fn a_wait_ends_at_the_instant_the_connection_was_got() {
+        let (asked, held) = (0.1, 0.30000000000000004);
+        let mut r = req(0.0, 0.2, 0.0, Some((held, Some(1.0))), 2.0);
+        r.asked_ms = Some(asked);
+        assert!(asked + r.acquire_wait_ms > held - 1e-12);
+        let c = AppCounts::at([&r], held);
+        assert_eq!((c.waiting, c.holding), (0, 1));
+        assert_eq!(AppFigure::Waiting.span(&r), Some(Span { from: asked, to: held }));
+        // A naive request's connect, likewise; and it waited for no pool.
+        let naive = req(0.0, 0.0, 0.2, Some((held, Some(1.0))), 2.0);
+        assert_eq!(AppFigure::Connecting.span(&naive), Some(Span { from: 0.0, to: held }));
+        assert_eq!(AppFigure::Waiting.span(&naive), None);
     }
 
     #[test]
