@@ -219,18 +219,14 @@ pub struct Timings {
     pub given_back: Option<Instant>,
 }
 
-/// The outcome, with `given_back` noted in its timings (a success's and a failure's alike).
-fn given_back(outcome: Outcome, at: Instant) -> Outcome {
-    match outcome {
-        Ok((row, mut t)) => {
-            t.given_back = Some(at);
-            Ok((row, t))
-        }
-        Err(mut e) => {
-            e.timings.given_back = Some(at);
-            Err(e)
-        }
-    }
+/// Notes in the outcome's timings (a success's and a failure's alike) when the connection was
+/// given back.
+fn note_given_back(outcome: &mut Outcome, at: Instant) {
+    let t = match outcome {
+        Ok((_, t)) => t,
+        Err(e) => &mut e.timings,
+    };
+    t.given_back = Some(at);
 }
 
 /// A request that failed, and why.
@@ -370,7 +366,7 @@ impl NaiveStrategy {
         }
         self.counters.checkout(request.number);
         let holding = Up::new(&self.gauges.holding);
-        let outcome = query(&mut conn, work, request.user, t).await;
+        let mut outcome = query(&mut conn, work, request.user, t).await;
         if let Some(jar) = request.leak_into {
             // The bug: the connection is never closed; its server backend stays (and the
             // gauge keeps counting it as held).
@@ -384,7 +380,8 @@ impl NaiveStrategy {
         drop(holding);
         self.counters.closes.fetch_add(1, Ordering::Relaxed);
         self.counters.checkin(request.number);
-        given_back(outcome, closed)
+        note_given_back(&mut outcome, closed);
+        outcome
     }
 }
 
@@ -517,7 +514,7 @@ impl PooledStrategy {
         self.counters.peak_pool_size.fetch_max(u64::from(self.pool.size()), Ordering::Relaxed);
         self.counters.checkout(request.number);
         let holding = Up::new(&self.gauges.holding);
-        let outcome = query(&mut conn, work, request.user, t).await;
+        let mut outcome = query(&mut conn, work, request.user, t).await;
         if let Some(jar) = request.leak_into {
             // The bug: the guard is stashed away instead of dropped, so the pool never gets the
             // connection back (in real code: a guard stored in a long-lived struct or a task
@@ -543,7 +540,8 @@ impl PooledStrategy {
             gauges.checking.fetch_sub(1, Ordering::Relaxed);
         });
         self.counters.checkin(request.number);
-        given_back(outcome, handed_back)
+        note_given_back(&mut outcome, handed_back);
+        outcome
     }
 }
 
