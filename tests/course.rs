@@ -8,10 +8,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use poollab_shared::activity::{AppCounts, AppPeaks};
 use poollab_shared::expr::{Expr, number};
 use poollab_shared::lesson::{ForUsers, for_users};
 use poollab_shared::rate::per_second;
-use poollab_shared::{ChartName, Frame, Lesson, ServerMessage};
+use poollab_shared::{ChartName, Frame, Lesson, Moment, ServerMessage};
 use serde::Deserialize;
 use support::browser::{Session, save_screenshot, text, wait_for};
 use support::spawn_app;
@@ -149,6 +150,7 @@ async fn every_step_shows_its_own_view_after_its_run() {
             }
             // The picture keeps showing the run: a frame of it, not an idle one.
             wait_for(page, "(document.querySelector('[data-testid=picture]')?.dataset.run ?? '') !== ''", 20).await;
+            app_side_is_counted_from_the_records(&app, page, step, &here).await;
             if step.preset.pooler.is_some() {
                 // PgBouncer stands between the app and the server, with its own figures.
                 let clients = text(page, "document.querySelector('[data-testid=pooler]')?.dataset.clients ?? ''").await;
@@ -280,6 +282,75 @@ const BOTH_RUNS_SHOWN: &str = "(() => { const p = document.querySelector('[data-
 const PAIRED_AXES: &str =
     "[...document.querySelectorAll('[data-testid=paired] svg[data-axis-max]')].map(s => s.dataset.axisMax).join(' ')";
 
+/// What the picture says of the app side once the run is over.
+#[derive(Debug, Deserialize, PartialEq)]
+struct AppDrawn {
+    moment: String,
+    at_ms: f64,
+    in_flight: u64,
+    waiting: u64,
+    connecting: u64,
+    in_use: u64,
+    peak_in_use: u64,
+    peak_waiting: u64,
+    peak_in_flight: u64,
+    peak_connecting: u64,
+}
+
+const READ_APP: &str = "(() => { const d = document.querySelector('[data-testid=picture]').dataset; \
+    return JSON.stringify({ moment: d.moment, at_ms: Number(d.atMs), in_flight: Number(d.inFlight), \
+      waiting: Number(d.waiting), connecting: Number(d.connecting), in_use: Number(d.inUse), \
+      peak_in_use: Number(d.peakInUse), peak_waiting: Number(d.peakWaiting), \
+      peak_in_flight: Number(d.peakInFlight), peak_connecting: Number(d.peakConnecting) }); })()";
+
+/// After a step's run, the picture's app side is counted from the run's stored records: its peaks
+/// are the ones the records give and the summary states, and it opens on the busiest moment the
+/// records give (or, for a step about the end, after the last answer, when nothing is in flight).
+async fn app_side_is_counted_from_the_records(
+    app: &support::TestApp,
+    page: &chromiumoxide::Page,
+    step: &poollab_shared::Step,
+    here: &str,
+) {
+    wait_for(page, "document.querySelector('[data-testid=picture]')?.dataset.source === 'records'", 20).await;
+    let id = text(page, "document.querySelector('[data-testid=picture]').dataset.run").await;
+    let drawn: AppDrawn = serde_json::from_str(&text(page, READ_APP).await).expect("the picture's app side");
+    let t = app.timeline(&id).await;
+    let peaks = AppPeaks::of(&t.requests);
+    let (_, body) = app.get(&format!("/api/runs/{id}")).await;
+    let run: poollab_shared::RunView = serde_json::from_value(body).expect("run");
+    let s = run.summary.expect("a done run has a summary");
+    let from_records = (peaks.holding.count, peaks.waiting.count, peaks.in_flight.count, peaks.connecting.count);
+    assert_eq!(
+        (drawn.peak_in_use, drawn.peak_waiting, drawn.peak_in_flight, drawn.peak_connecting),
+        from_records,
+        "{here}: the picture's app peaks are the records'"
+    );
+    assert_eq!(
+        (s.peak_in_use, s.peak_waiters, s.peak_in_flight, s.peak_connecting),
+        from_records,
+        "{here}: the summary's app peaks are the records'"
+    );
+    let counted = |at: f64| {
+        let c = AppCounts::at(&t.requests, at);
+        (c.in_flight, c.waiting, c.connecting, c.holding)
+    };
+    let shown = (drawn.in_flight, drawn.waiting, drawn.connecting, drawn.in_use);
+    match step.view.moment {
+        Moment::Busiest => {
+            let (_, _, at) = peaks.busiest().expect("a run with requests has a busiest moment");
+            assert_eq!(drawn.moment, "busiest", "{here}: {drawn:?}");
+            assert!((drawn.at_ms - at).abs() < 0.001 && s.busiest_ms == Some(at), "{here}: {drawn:?} {s:?}");
+            assert_eq!(shown, counted(at), "{here}: the app side at the busiest moment");
+        }
+        Moment::End => {
+            assert_eq!(drawn.moment, "after-last-answer", "{here}: {drawn:?}");
+            assert_eq!((shown.0, shown.1, shown.2), (0, 0, 0), "{here}: nothing goes on after the last answer");
+            assert_eq!(shown, counted(drawn.at_ms), "{here}: the app side at the end");
+        }
+    }
+}
+
 /// The library-names table, with a row for each of the seven pool knobs and a cell per library.
 const LIBRARY_ROWS_SHOWN: &str = "document.querySelectorAll('[data-testid=library-names] tr[data-knob]').length === 7 \
     && document.querySelectorAll('[data-testid=library-names] tbody td').length === 42";
@@ -302,6 +373,7 @@ struct Drawn {
 const READ_PICTURE: &str = "(() => { const p = document.querySelector('[data-testid=picture]'); \
     if (!p || !p.dataset.run) return ''; \
     const n = (sel) => p.querySelectorAll(sel).length; \
+    if (p.dataset.source === 'records') return ''; \
     return JSON.stringify({ seq: Number(p.dataset.seq), \
       in_use: n('[data-testid=pool-slots] rect.in-use'), connecting: n('[data-testid=pool-slots] rect.connecting'), \
       idle: n('[data-testid=pool-slots] rect.idle'), waiters: n('[data-testid=line] circle.waiter'), \

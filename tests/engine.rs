@@ -6,6 +6,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use poollab_shared::activity::{self, AppCounts, AppFigure, AppPeaks};
 use poollab_shared::{BreakerState, RunState, RunView, SweepView};
 use serde_json::json;
 use support::spawn_app;
@@ -101,7 +102,58 @@ async fn app_instances_each_bring_a_pool_and_together_meet_the_servers_limit() {
     assert!(s.peak_server_connections <= 17, "{s:?}");
     assert!(most_in_use > 4 && most_connecting > 0, "in use {most_in_use}, connecting {most_connecting}");
     assert!(refused > 0 && s.refused_connects == Some(refused), "the server refused {refused}: {s:?}");
-    assert_eq!(s.peak_in_use, most_in_use.max(s.peak_in_use), "{s:?}");
+    // The summary's app peaks are counted from the requests' own records, at exact instants.
+    let t = app.timeline(&id).await;
+    assert_eq!(s.peak_in_use, AppFigure::Holding.peak(&t.requests).count, "{s:?}");
+    assert!(s.peak_in_use > 4 && s.peak_in_use <= 17, "{s:?}");
+    app.stop().await;
+}
+
+/// The app's figures at any instant, and their peaks, are counted from the requests' records;
+/// the summary's peaks are those counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_apps_peaks_are_counted_from_every_requests_own_record() {
+    let app = spawn_app(50).await;
+    // A pool of 5 and 30 requests at once, each holding its connection 100 ms.
+    let pooled = app
+        .run(json!({ "strategy": "pooled", "requests": 30, "concurrency": 30, "pool": { "max_connections": 5 },
+                     "work": { "query": "sleep", "sleep_ms": 100 } }))
+        .await;
+    // No pool: 10 requests at once, each opening its own connection and holding it 200 ms.
+    let naive = app
+        .run(json!({ "strategy": "naive", "requests": 10, "concurrency": 10,
+                     "work": { "query": "sleep", "sleep_ms": 200 } }))
+        .await;
+    for (run, in_use) in [(&pooled, 5), (&naive, 10)] {
+        let s = summary(run);
+        assert_eq!(s.failed, 0, "{s:?}");
+        let t = app.timeline(&run.id).await;
+        let p = AppPeaks::of(&t.requests);
+        assert_eq!(
+            (s.peak_in_use, s.peak_waiters, s.peak_in_flight, s.peak_connecting),
+            (p.holding.count, p.waiting.count, p.in_flight.count, p.connecting.count),
+            "{s:?}"
+        );
+        assert_eq!(s.busiest_ms, p.busiest().map(|(_, _, at)| at), "{s:?}");
+        // Every request held a connection within its own time, and gave it back.
+        for r in &t.requests {
+            let (asked, from, back) = (r.asked_ms.unwrap(), r.held_from_ms.unwrap(), r.given_back_ms.unwrap());
+            assert!(r.start_ms <= asked && asked <= from && from < back && back <= r.start_ms + r.total_ms, "{r:?}");
+        }
+        assert_eq!(s.peak_in_use, in_use, "all of them in use at once: {s:?}");
+        assert_eq!(s.peak_in_flight, s.completed, "all arrived before the first answer: {s:?}");
+        let busiest = s.busiest_ms.expect("a run with requests has a busiest moment");
+        assert_eq!(AppFigure::Holding.at(&t.requests, busiest), in_use);
+        // After the last answer nothing goes on.
+        let end = activity::last_answer_ms(&t.requests).expect("requests");
+        let after = AppCounts::at(&t.requests, end);
+        assert_eq!((after.in_flight, after.waiting, after.connecting, after.holding), (0, 0, 0, 0));
+    }
+    let (pooled, naive) = (summary(&pooled), summary(&naive));
+    // The pool makes 25 wait at once (it opens its five while the burst arrives); a naive app
+    // waits for no pool, but opens connections.
+    assert!(pooled.peak_waiters >= 25 && pooled.peak_connecting == 0, "{pooled:?}");
+    assert!(naive.peak_waiters == 0 && naive.peak_connecting > 0, "{naive:?}");
     app.stop().await;
 }
 

@@ -14,10 +14,109 @@
 use std::fmt::Write;
 
 use leptos::prelude::*;
-use poollab_shared::{BreakerState, Dec, Frame, InstanceFrame, Part, PoolerFrame, RunSpec, Strategy};
+use poollab_shared::activity::{self, AppCounts, AppPeaks};
+use poollab_shared::{BreakerState, Dec, Frame, InstanceFrame, Part, PoolFrame, PoolerFrame, RunSpec, Strategy};
 
 use crate::escape;
 use crate::tape::Peaks;
+
+/// The app side the picture draws: requests in flight and waiting, and each instance's
+/// connections in use and being opened by requests, with the run's peaks of them.
+///
+/// While a run goes these are the frame's own gauges; once it is over they are counted from
+/// every request's record at one instant ([`poollab_shared::activity`]), the same counts the
+/// run's summary is made of, and the frame only lends the server's side and the pools' sizes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppSide {
+    /// `records` or `frame`, for `data-source`.
+    pub source: &'static str,
+    /// Why this instant (`busiest`, `frame`, `after-last-answer`, `live`), for `data-moment`.
+    pub moment: &'static str,
+    pub at_ms: f64,
+    /// Every instance's together.
+    pub total: AppCounts,
+    /// Each instance's, in the frame's order.
+    pub instances: Vec<AppCounts>,
+    /// The run's peaks: in use, waiting, in flight, opening (by requests of a naive app).
+    pub peak_in_use: u64,
+    pub peak_waiting: u64,
+    pub peak_in_flight: u64,
+    pub peak_connecting: u64,
+}
+
+impl AppSide {
+    /// Counted from `records` at the instant `at_ms`, for `instances` app instances.
+    pub fn counted(
+        records: &[poollab_shared::RequestRecord],
+        at_ms: f64,
+        instances: usize,
+        peaks: AppPeaks,
+        moment: &'static str,
+    ) -> AppSide {
+        AppSide {
+            source: "records",
+            moment,
+            at_ms,
+            total: AppCounts::at(records, at_ms),
+            instances: (0..instances.max(1))
+                .map(|i| AppCounts::at(records.iter().filter(|r| r.instance as usize == i), at_ms))
+                .collect(),
+            peak_in_use: peaks.holding.count,
+            peak_waiting: peaks.waiting.count,
+            peak_in_flight: peaks.in_flight.count,
+            peak_connecting: peaks.connecting.count,
+        }
+    }
+
+    /// The frame's own gauges (a run still going, or one whose records are not read), with the
+    /// most of them over its frames.
+    pub fn of_frame(frame: &Frame, peaks: Peaks) -> AppSide {
+        let pool = frame.pool.unwrap_or_default();
+        let of = |i: &InstanceFrame| AppCounts {
+            in_flight: 0,
+            waiting: i.pool.map_or(0, |p| p.waiters),
+            connecting: if i.pool.is_some() { 0 } else { i.connecting },
+            holding: i.pool.map_or(i.holding, |p| p.in_use),
+            oldest_wait_ms: 0.0,
+        };
+        AppSide {
+            source: "frame",
+            moment: "live",
+            at_ms: frame.elapsed_ms as f64,
+            total: AppCounts {
+                in_flight: frame.app.in_flight,
+                waiting: pool.waiters,
+                connecting: if frame.pool.is_some() { 0 } else { frame.app.connecting },
+                holding: frame.pool.map_or(frame.app.holding, |p| p.in_use),
+                oldest_wait_ms: pool.oldest_wait_ms as f64,
+            },
+            instances: frame.instances.iter().map(of).collect(),
+            peak_in_use: if frame.pool.is_some() { peaks.in_use } else { peaks.holding },
+            peak_waiting: peaks.waiters,
+            peak_in_flight: 0,
+            peak_connecting: if frame.pool.is_some() { 0 } else { peaks.connecting },
+        }
+    }
+
+    fn instance(&self, n: usize) -> AppCounts {
+        self.instances.get(n).copied().unwrap_or_default()
+    }
+}
+
+/// A pool's slots with `in_use` of them in use: opening, idle and unopened as the frame read the
+/// pool (the frame's own `in_use` gives back exactly its own counts). Counted from the records,
+/// `in_use` may differ from the frame's a little: the pool is then drawn as large as needs be.
+fn pool_slots(p: PoolFrame, in_use: u64) -> [(Slot, u64); 4] {
+    let room = p.max_connections.max(p.size).max(in_use);
+    let connecting = p.connecting.min(room - in_use);
+    let idle = p.size.saturating_sub(in_use + connecting);
+    [
+        (Slot::InUse, in_use),
+        (Slot::Connecting, connecting),
+        (Slot::Idle, idle),
+        (Slot::Unopened, room - in_use - connecting - idle),
+    ]
+}
 
 const W: f64 = 760.0;
 /// One square (a connection, a slot) and the gap after it.
@@ -138,8 +237,19 @@ fn clip(states: &[(Slot, u64)], mut n: u64) -> Vec<(Slot, u64)> {
         .collect()
 }
 
-/// One app instance: its pool's slots, or a naive app's own connections. Returns its height.
-fn instance(svg: &mut Svg, i: &InstanceFrame, label: &str, spec: &RunSpec, y: f64, several: bool, cols: usize) -> f64 {
+/// One app instance: its pool's slots, or a naive app's own connections (its requests' `app`
+/// counts). Returns its height.
+#[allow(clippy::too_many_arguments)]
+fn instance(
+    svg: &mut Svg,
+    i: &InstanceFrame,
+    app: AppCounts,
+    label: &str,
+    spec: &RunSpec,
+    y: f64,
+    several: bool,
+    cols: usize,
+) -> f64 {
     let behind_pooler = spec.pooler.is_some();
     let body_y = y + 34.0;
     let _ = write!(svg.0, r#"<g class="instance" data-name="{}">"#, escape(&i.name));
@@ -147,18 +257,19 @@ fn instance(svg: &mut Svg, i: &InstanceFrame, label: &str, spec: &RunSpec, y: f6
     // A pool shows its every slot; a naive app only the connections its requests have.
     let (note, states, total, more) = match (spec.strategy, i.pool) {
         (Strategy::Pooled, Some(p)) => {
-            let room = p.max_connections.max(p.size);
-            let states = vec![
-                (Slot::InUse, p.in_use),
-                (Slot::Connecting, p.connecting),
-                (Slot::Idle, p.idle),
-                (Slot::Unopened, room - p.size),
-            ];
-            (format!("{} in use · {} opening · {} idle", p.in_use, p.connecting, p.idle), states, room, "more slots")
+            let states = pool_slots(p, app.holding);
+            let room = states.iter().map(|(_, n)| n).sum();
+            let note = format!("{} in use · {} opening · {} idle", states[0].1, states[1].1, states[2].1);
+            (note, states.to_vec(), room, "more slots")
         }
         _ => {
-            let states = vec![(Slot::InUse, i.holding), (Slot::Connecting, i.connecting)];
-            (format!("{} connecting · {} open", i.connecting, i.holding), states, i.connecting + i.holding, "more")
+            let states = vec![(Slot::InUse, app.holding), (Slot::Connecting, app.connecting)];
+            (
+                format!("{} connecting · {} open", app.connecting, app.holding),
+                states,
+                app.connecting + app.holding,
+                "more",
+            )
         }
     };
     let drawn = total.min(MOST_SQUARES);
@@ -324,25 +435,25 @@ fn pooler(svg: &mut Svg, p: &PoolerFrame, x: f64, y: f64) -> f64 {
 }
 
 /// Requests in flight, and the line of those waiting for a pooled connection.
-fn line(svg: &mut Svg, frame: &Frame, peaks: Peaks, pooled: bool, y: f64) {
-    let pool = frame.pool.unwrap_or_default();
-    let _ = write!(svg.0, r#"<g data-testid="line" data-waiters="{}">"#, pool.waiters);
+fn line(svg: &mut Svg, app: &AppSide, pooled: bool, y: f64) {
+    let waiters = app.total.waiting;
+    let _ = write!(svg.0, r#"<g data-testid="line" data-waiters="{waiters}">"#);
     svg.text("label", LINE_X, y + 12.0, "Requests");
-    svg.text("note", LINE_X, y + 27.0, &format!("{} in flight", frame.app.in_flight));
+    svg.text("note", LINE_X, y + 27.0, &format!("{} in flight", app.total.in_flight));
     if pooled {
         let cols = 10usize;
-        let dots = pool.waiters.min(LINE_DOTS);
-        svg.text("figure-text", LINE_X, y + 48.0, &format!("{} waiting", pool.waiters));
+        let dots = waiters.min(LINE_DOTS);
+        svg.text("figure-text", LINE_X, y + 48.0, &format!("{waiters} waiting"));
         for i in 0..dots as usize {
             let (cx, cy) = (Dec(LINE_X + 7.0 + (i % cols) as f64 * 14.0), Dec(y + 70.0 + (i / cols) as f64 * 14.0));
             let _ = write!(svg.0, r#"<circle class="waiter" cx="{cx:.1}" cy="{cy:.1}" r="5.5"/>"#);
         }
         let after = y + 70.0 + rows(dots, cols) * 14.0 + 6.0;
-        if pool.waiters > dots {
-            svg.text("note", LINE_X, after, &format!("+{} more waiting", pool.waiters - dots));
+        if waiters > dots {
+            svg.text("note", LINE_X, after, &format!("+{} more waiting", waiters - dots));
         }
-        svg.text("note", LINE_X, after + 14.0, &format!("oldest waited {} ms", pool.oldest_wait_ms));
-        svg.text("note", LINE_X, after + 30.0, &format!("peak: {} waiting", peaks.waiters));
+        svg.text("note", LINE_X, after + 14.0, &format!("oldest waited {:.0} ms", Dec(app.total.oldest_wait_ms)));
+        svg.text("note", LINE_X, after + 30.0, &format!("peak: {} waiting", app.peak_waiting));
     }
     svg.raw("</g>");
 }
@@ -398,8 +509,9 @@ fn link(svg: &mut Svg, frame: &Frame, spec: &RunSpec, parts: &[Part], at: Layout
     svg.raw("</g>");
 }
 
-/// The whole picture of one frame, as SVG text.
-fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
+/// The whole picture of one frame, as SVG text: the app side as `app` counts it, the server's
+/// (and the pools' sizes) as the frame read them.
+fn draw(frame: &Frame, app_side: &AppSide, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
     let pooled = spec.strategy == Strategy::Pooled;
     let several = frame.instances.len() > 1;
     let at = Layout::new(frame.pooler.is_some());
@@ -414,7 +526,7 @@ fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
                 (false, true) => format!("app · pool of {}", spec.pool.max_connections),
                 (false, false) => "app · a connection per request".to_owned(),
             };
-            y += instance(&mut app, i, &label, spec, y, several, at.app_cols);
+            y += instance(&mut app, i, app_side.instance(n), &label, spec, y, several, at.app_cols);
         }
     }
     let mut rest = Svg(String::new());
@@ -440,29 +552,54 @@ fn draw(frame: &Frame, spec: &RunSpec, peaks: Peaks, parts: &[Part]) -> String {
     let server_h = if parts.contains(&Part::Server) { server(&mut rest, frame, peaks, TOP) } else { 0.0 };
     rest.raw("</g>");
     if parts.contains(&Part::Line) || !pooled {
-        line(&mut rest, frame, peaks, pooled && parts.contains(&Part::Line), TOP);
+        line(&mut rest, app_side, pooled && parts.contains(&Part::Line), TOP);
     }
     link(&mut rest, frame, spec, parts, at, TOP + 60.0);
     let height = y.max(TOP + server_h).max(TOP + pooler_h).max(TOP + 170.0) + 10.0;
     let (width, height) = (Dec(at.width), Dec(height));
+    let a = app_side;
     let peak_app = if pooled {
-        format!("peak: {} in use, {} opening", peaks.in_use, peaks.connecting)
+        format!("peak: {} in use, {} waiting", a.peak_in_use, a.peak_waiting)
     } else {
-        format!("peak: {} open, {} connecting", peaks.holding, peaks.connecting)
+        format!("peak: {} open, {} connecting", a.peak_in_use, a.peak_connecting)
     };
     let mut svg = Svg(String::with_capacity(app.0.len() + rest.0.len() + 1024));
     let _ = write!(
         svg.0,
-        r#"<svg class="picture" viewBox="0 0 {width} {height:.0}" role="img" aria-labelledby="picture-title picture-desc" data-testid="picture" data-seq="{}" data-elapsed="{}" data-run="{}">"#,
+        r#"<svg class="picture" viewBox="0 0 {width} {height:.0}" role="img" aria-labelledby="picture-title picture-desc" data-testid="picture" data-seq="{}" data-elapsed="{}" data-run="{}" data-source="{}" data-moment="{}" data-at-ms="{:.3}" data-in-flight="{}" data-waiting="{}" data-connecting="{}" data-in-use="{}" data-peak-in-use="{}" data-peak-waiting="{}" data-peak-in-flight="{}" data-peak-connecting="{}">"#,
         frame.seq,
         frame.elapsed_ms,
-        escape(frame.run_id.as_deref().unwrap_or(""))
+        escape(frame.run_id.as_deref().unwrap_or("")),
+        a.source,
+        a.moment,
+        Dec(a.at_ms),
+        a.total.in_flight,
+        a.total.waiting,
+        a.total.connecting,
+        a.total.holding,
+        a.peak_in_use,
+        a.peak_waiting,
+        a.peak_in_flight,
+        a.peak_connecting
     );
     svg.raw(r#"<title id="picture-title">The pool and the server</title><desc id="picture-desc">"#)
-        .raw(&escape(&describe(frame, spec)))
+        .raw(&escape(&describe(frame, a, spec)))
         .raw("</desc>");
     svg.text("heading", APP_X, 16.0, if pooled { "The app and its pool" } else { "The app" });
-    svg.text("note", APP_X, 32.0, &peak_app).text("heading", at.server_x, 16.0, "The server");
+    // The peaks' definitions, as a tooltip of the line that gives them.
+    let defined = if pooled {
+        [activity::HOLDING, activity::WAITING, activity::COUNTING].join(" ")
+    } else {
+        [activity::HOLDING, activity::CONNECTING, activity::COUNTING].join(" ")
+    };
+    let _ = write!(
+        svg.0,
+        r#"<text class="note" x="{}" y="32" data-testid="app-peaks"><title>{}</title>{}</text>"#,
+        Dec(APP_X),
+        escape(&defined),
+        escape(&peak_app)
+    );
+    svg.text("heading", at.server_x, 16.0, "The server");
     if frame.pooler.is_some() {
         svg.text("heading", at.pooler_x, 16.0, "The pooler");
     }
@@ -505,28 +642,30 @@ fn count(n: u64, one: &str, many: &str) -> String {
 }
 
 /// One sentence of what the picture shows: its text alternative.
-pub fn describe(frame: &Frame, spec: &RunSpec) -> String {
+pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     let s = &frame.server;
-    let app = match frame.pool {
-        Some(p) => format!(
-            "The {} {}: {} in use, {} opening, {} idle; {} for one.",
-            if frame.instances.len() > 1 { "pools hold" } else { "pool holds" },
-            count(p.size, "connection", "connections"),
-            p.in_use,
-            p.connecting,
-            p.idle,
-            count(p.waiters, "request waits", "requests wait")
-        ),
+    let c = app.total;
+    let app_text = match frame.pool {
+        Some(p) => {
+            let [_, (_, connecting), (_, idle), _] = pool_slots(p, c.holding);
+            format!(
+                "The {} {}: {} in use, {connecting} opening, {idle} idle; {} for one.",
+                if frame.instances.len() > 1 { "pools hold" } else { "pool holds" },
+                count(c.holding + connecting + idle, "connection", "connections"),
+                c.holding,
+                count(c.waiting, "request waits", "requests wait")
+            )
+        }
         None => format!(
             "{} opening a connection of its own, and {}.",
-            count(frame.app.connecting, "request is", "requests are"),
-            count(frame.app.holding, "holds one", "hold one")
+            count(c.connecting, "request is", "requests are"),
+            count(c.holding, "holds one", "hold one")
         ),
     };
     let active = s.run_in_state("active");
     // A connection the app holds is idle on the server whenever the server is waiting for the
     // app's next message: the app's own work, the network, a ping on the way.
-    let gap = if frame.pool.map_or(frame.app.holding, |p| p.in_use) > active && s.run_backends > 0 {
+    let gap = if c.holding > active && s.run_backends > 0 {
         " A connection the app counts in use (lent to a request, or pinged on its way back: sqlx checks every connection it is given back) shows idle on the server while the server waits for the app's next message."
     } else {
         ""
@@ -543,9 +682,15 @@ pub fn describe(frame: &Frame, spec: &RunSpec) -> String {
         )
     });
     format!(
-        "At {:.1} s of this {} run: {app}{pooler} The server has {} ({active} active) out of {} slots{}.{gap}",
-        Dec(frame.elapsed_ms as f64 / 1000.0),
+        "At {} of this {} run: {app_text}{pooler} The server{} has {} ({active} active) out of {} slots{}.{gap}",
+        crate::tape::ms_text(app.at_ms),
         spec.strategy.as_str(),
+        // The server is read at sampling instants: say when, if not at the app's instant.
+        if frame.elapsed_ms as f64 == app.at_ms {
+            String::new()
+        } else {
+            format!(", as read at {},", crate::tape::ms_text(frame.elapsed_ms as f64))
+        },
         count(s.run_backends, "backend of this run", "backends of this run"),
         s.max_connections,
         match s.refused {
@@ -555,19 +700,22 @@ pub fn describe(frame: &Frame, spec: &RunSpec) -> String {
     )
 }
 
-/// The picture of one frame of a run.
+/// The picture of one frame of a run; once the run is over, its app side is `app`, counted from
+/// the requests' records.
 #[component]
 pub fn PoolPicture(
     #[prop(into)] frame: Signal<Option<Frame>>,
     #[prop(into)] spec: Signal<Option<RunSpec>>,
     #[prop(into)] peaks: Signal<Peaks>,
+    #[prop(into)] app: Signal<Option<AppSide>>,
     parts: Vec<Part>,
 ) -> impl IntoView {
+    let side = move |frame: &Frame| app.get().unwrap_or_else(|| AppSide::of_frame(frame, peaks.get()));
     let drawn = move || {
         let (Some(frame), Some(spec)) = (frame.get(), spec.get()) else {
             return r#"<p class="muted picture-empty">The picture draws the next run: the app's connections, the line, and the server's slots.</p>"#.to_owned();
         };
-        let svg = draw(&frame, &spec, peaks.get(), &parts);
+        let svg = draw(&frame, &side(&frame), &spec, peaks.get(), &parts);
         let legend = legend(&svg);
         svg + &legend
     };
@@ -575,8 +723,97 @@ pub fn PoolPicture(
         <figure class="picture-box">
             <div class="picture-frame" inner_html=drawn></div>
             <figcaption>
-                <p class="chart-text" data-testid="picture-text">{move || frame.get().zip(spec.get()).map(|(f, s)| describe(&f, &s))}</p>
+                <p class="chart-text" data-testid="picture-text">{move || frame.get().zip(spec.get()).map(|(f, s)| describe(&f, &side(&f), &s))}</p>
             </figcaption>
         </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poollab_shared::RequestRecord;
+
+    use super::*;
+
+    fn pool(size: u64, in_use: u64, connecting: u64) -> PoolFrame {
+        PoolFrame {
+            size,
+            idle: size - in_use - connecting,
+            in_use,
+            connecting,
+            max_connections: 10,
+            instances: 1,
+            ..PoolFrame::default()
+        }
+    }
+
+    fn held(n: u64, from: f64, to: f64) -> RequestRecord {
+        RequestRecord {
+            n,
+            instance: 0,
+            start_ms: 0.0,
+            acquire_wait_ms: from,
+            connect_ms: 0.0,
+            query_ms: to - from,
+            total_ms: to + 1.0,
+            outcome: "ok".into(),
+            cache_hit: false,
+            asked_ms: Some(0.0),
+            held_from_ms: Some(from),
+            given_back_ms: Some(to),
+        }
+    }
+
+    #[test]
+    fn a_pools_slots_are_the_frames_own_with_its_own_in_use() {
+        // (size, in use, opening; in use drawn) -> in use, opening, idle, unopened
+        let table = [
+            ((6, 4, 1), 4, [4, 1, 1, 4]),
+            ((6, 4, 1), 6, [6, 1, 0, 3]),
+            ((6, 4, 1), 0, [0, 1, 5, 4]),
+            ((10, 10, 0), 10, [10, 0, 0, 0]),
+            ((3, 3, 0), 11, [11, 0, 0, 0]),
+        ];
+        for ((size, in_use, connecting), drawn, want) in table {
+            let got = pool_slots(pool(size, in_use, connecting), drawn).map(|(_, n)| n);
+            assert_eq!(got, want, "{size} {in_use} {connecting} drawn with {drawn} in use");
+        }
+    }
+
+    #[test]
+    fn after_a_run_the_app_side_is_the_records_count_at_its_instant() {
+        // The frame saw 2 in use; at 5 ms the records had 4, and 5 at most.
+        let records: Vec<RequestRecord> = [(0.0, 9.0), (1.0, 9.0), (2.0, 9.0), (3.0, 9.0), (6.0, 9.0)]
+            .iter()
+            .enumerate()
+            .map(|(n, &(a, b))| held(n as u64, a, b))
+            .collect();
+        let p = pool(6, 2, 0);
+        let frame = Frame {
+            seq: 7,
+            run_id: Some("r1".into()),
+            elapsed_ms: 100,
+            pool: Some(p),
+            instances: vec![InstanceFrame { name: "poollab-pool".into(), pool: Some(p), ..InstanceFrame::default() }],
+            ..Frame::default()
+        };
+        let spec = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
+        let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest");
+        let svg = draw(&frame, &side, &spec, Peaks::default(), &Part::ALL);
+        for attr in [
+            r#"data-source="records""#,
+            r#"data-moment="busiest""#,
+            r#"data-in-use="4""#,
+            r#"data-peak-in-use="5""#,
+            r#"data-in-flight="5""#,
+        ] {
+            assert!(svg.contains(attr), "{attr} in {svg}");
+        }
+        assert_eq!(svg.matches(r#"data-state="in-use""#).count(), 4, "{svg}");
+        assert!(svg.contains("peak: 5 in use"), "{svg}");
+        // Live, the frame's own figures are drawn.
+        let live = draw(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec, Peaks::default(), &Part::ALL);
+        assert_eq!(live.matches(r#"data-state="in-use""#).count(), 2, "{live}");
+        assert!(live.contains(r#"data-source="frame""#));
     }
 }

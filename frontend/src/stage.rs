@@ -3,7 +3,8 @@
 //! They all read one [`Tape`], so they always show the same frame.
 
 use leptos::prelude::*;
-use poollab_shared::{ChartName, Dec, Frame, InstanceFrame, Moment, Part, PoolFrame, RunSpec, Strategy, SweepView};
+use poollab_shared::activity::AppFigure;
+use poollab_shared::{ChartName, Frame, InstanceFrame, Moment, Part, PoolFrame, RunSpec, Strategy, SweepView};
 
 use crate::chart::{Chart, ChartKind};
 use crate::compare::Compare;
@@ -12,7 +13,7 @@ use crate::live::Live;
 use crate::picture::PoolPicture;
 use crate::summary::SummaryCard;
 use crate::sweep::SweepCurve;
-use crate::tape::{Peaks, Scrubber, Tape};
+use crate::tape::{Peaks, Scrubber, Shown, Tape, ms_text};
 use crate::tiles::{LiveSummary, Tiles};
 use crate::waterfall::Waterfall;
 
@@ -66,7 +67,7 @@ pub fn Stage(
     // Once per run, when its stored frames arrive.
     Effect::new(move |opened: Option<Option<String>>| {
         let id = tape.run.with(|r| r.as_ref().map(|r| r.id.clone()));
-        let over = tape.is_over();
+        let over = tape.is_over() && tape.records_read();
         let opened = opened.flatten();
         if over && opened != id {
             if moment == Moment::Busiest {
@@ -85,23 +86,44 @@ pub fn Stage(
         None => spec.with(|s| s.as_ref().and_then(|s| before_the_run(live.latest.get(), s))),
     });
     let peaks = Signal::derive(move || tape.peaks());
+    let app = Signal::derive(move || tape.app_side());
+    let pooled = move || spec.with(|s| s.as_ref().is_some_and(|s| s.strategy == Strategy::Pooled));
     let heading = move || match tape.run.with(|r| r.as_ref().map(|r| r.state)) {
         None => "Before the run".to_owned(),
         Some(poollab_shared::RunState::Queued) => "Waiting for its turn".to_owned(),
         Some(poollab_shared::RunState::Running) => "Live".to_owned(),
-        Some(_) if tape.cursor.get().is_some() => {
-            let at = Dec(tape.frame().map_or(0.0, |f| f.elapsed_ms as f64 / 1000.0));
-            format!("The run at {at:.1} s: drag the slider through it")
-        }
-        Some(_) => "The run's last moment".to_owned(),
+        Some(_) => match tape.shown() {
+            Some(shown) => heading_of(shown, pooled()),
+            // The run is over, its records not read yet.
+            None => "The run is over".to_owned(),
+        },
     };
     view! {
         <section class="card stage" aria-labelledby="stage-title">
-            <h3 id="stage-title">{heading}</h3>
-            <PoolPicture frame=frame spec=spec peaks=Signal::derive(move || if tape.len() > 0 { peaks.get() } else { Peaks::default() }) parts=parts />
+            <h3 id="stage-title" data-testid="stage-title">{heading}</h3>
+            <PoolPicture frame=frame spec=spec peaks=Signal::derive(move || if tape.len() > 0 { peaks.get() } else { Peaks::default() }) app=app parts=parts />
             <Scrubber tape=tape />
             <p class="error" role="alert">{move || tape.error.get()}</p>
         </section>
+    }
+}
+
+/// What the picture of a run that is over shows, named by what it is.
+fn heading_of(shown: Shown, pooled: bool) -> String {
+    match shown {
+        Shown::Busiest(figure, n, at) => {
+            let what = match figure {
+                AppFigure::Holding if pooled => format!("{n} connections in use"),
+                AppFigure::Holding => format!("{n} connections open"),
+                _ => format!("{n} requests in flight"),
+            };
+            format!("The busiest moment: {what} at {}", ms_text(at))
+        }
+        Shown::Frame(at) => format!("The run at {}: drag the slider through it", ms_text(at)),
+        Shown::AfterTheLastAnswer { answer_ms, frame_ms } if frame_ms > answer_ms + 50.0 => {
+            format!("The run's end, {} in: after the last answer ({})", ms_text(frame_ms), ms_text(answer_ms))
+        }
+        Shown::AfterTheLastAnswer { answer_ms, .. } => format!("After the last answer, at {}", ms_text(answer_ms)),
     }
 }
 

@@ -7,9 +7,11 @@
 //! until the next.
 
 use leptos::prelude::*;
+use poollab_shared::activity::{self, AppFigure, AppPeaks};
 use poollab_shared::{Dec, Frame, RequestRecord, RunState, RunView, ServerFacts, Timeline};
 
 use crate::live::Live;
+use crate::picture::AppSide;
 
 #[derive(Clone, Copy)]
 pub struct Tape {
@@ -20,7 +22,71 @@ pub struct Tape {
     live: Live,
     /// The frame the scrubber is on; none follows the newest.
     pub cursor: RwSignal<Option<usize>>,
+    /// Once the run is over: the instant the app side is shown at, when it is not the frame's own
+    /// (the busiest moment falls between two frames).
+    pub instant: RwSignal<Option<f64>>,
+    /// The app's peaks, counted from the stored records once they are read.
+    app_peaks: Memo<Option<AppPeaks>>,
     pub error: RwSignal<Option<String>>,
+}
+
+/// Where the picture is in a run that is over, and why it is there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shown {
+    /// The busiest moment: the figure it is named by, how many, when.
+    Busiest(AppFigure, u64, f64),
+    /// A frame the scrubber was put on, at its own instant.
+    Frame(f64),
+    /// After the last answer (the run's end, or the last frame, is later: `frame_ms`).
+    AfterTheLastAnswer { answer_ms: f64, frame_ms: f64 },
+}
+
+impl Shown {
+    /// The instant the app side is counted at.
+    pub fn at_ms(self) -> f64 {
+        match self {
+            Shown::Busiest(_, _, at) | Shown::Frame(at) => at,
+            Shown::AfterTheLastAnswer { answer_ms, frame_ms } => answer_ms.max(frame_ms),
+        }
+    }
+
+    /// Its name, for `data-moment`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shown::Busiest(..) => "busiest",
+            Shown::Frame(_) => "frame",
+            Shown::AfterTheLastAnswer { .. } => "after-last-answer",
+        }
+    }
+}
+
+/// A time in a run, as people say it: `331 ms`, `4.5 ms`, `2.3 s`.
+pub fn ms_text(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.1} s", Dec(ms / 1000.0))
+    } else if ms >= 10.0 {
+        format!("{:.0} ms", Dec(ms))
+    } else {
+        format!("{:.1} ms", Dec(ms))
+    }
+}
+
+/// Where a run that is over is shown: at `instant` if one was chosen (the busiest moment), else
+/// at the frame the scrubber is on (`frame_ms`), or after the last answer when that frame came
+/// after it or the scrubber follows the end (`following`).
+pub fn shown(
+    instant: Option<f64>,
+    following: bool,
+    busiest: Option<(AppFigure, u64, f64)>,
+    frame_ms: f64,
+    last_answer: f64,
+) -> Shown {
+    match (instant, busiest) {
+        (Some(at), Some((figure, count, b))) if at == b => Shown::Busiest(figure, count, at),
+        (Some(at), _) if at < last_answer => Shown::Frame(at),
+        (None, _) if !following && frame_ms < last_answer => Shown::Frame(frame_ms),
+        (at, _) => Shown::AfterTheLastAnswer { answer_ms: last_answer, frame_ms: at.unwrap_or(frame_ms) },
+    }
 }
 
 /// The most each figure reached over the frames of a run.
@@ -63,6 +129,7 @@ impl Tape {
     pub fn new(run_id: Signal<Option<String>>, live: Live) -> Tape {
         let stored = RwSignal::new(None::<(RunView, Timeline)>);
         let cursor = RwSignal::new(None::<usize>);
+        let instant = RwSignal::new(None::<f64>);
         let error = RwSignal::new(None::<String>);
         let run = Memo::new(move |_| {
             let id = run_id.get()?;
@@ -94,10 +161,16 @@ impl Tape {
             let id = run_id.get();
             if previous.is_some_and(|p| p != id) {
                 cursor.set(None);
+                instant.set(None);
             }
             id
         });
-        Tape { run, stored, live, cursor, error }
+        let app_peaks = Memo::new(move |_| {
+            let id = run.with(|r| r.as_ref().map(|r| r.id.clone()))?;
+            stored
+                .with(|s| s.as_ref().filter(|(r, _)| r.id == id && is_over(r)).map(|(_, t)| AppPeaks::of(&t.requests)))
+        });
+        Tape { run, stored, live, cursor, instant, app_peaks, error }
     }
 
     fn id(&self) -> Option<String> {
@@ -118,9 +191,24 @@ impl Tape {
         f(&[])
     }
 
-    /// Puts the scrubber on the run's busiest frame (the first, when several tie), when it is
-    /// busier than the run's end: a run too quick to be busy in any frame is shown as it ended.
+    /// Puts the picture on the run's busiest moment, counted from its requests' records
+    /// ([`activity::BUSIEST`]), and the scrubber on the frame nearest it (for the server's side).
+    /// A run whose records are not read shows its busiest frame, when it is busier than its end.
     pub fn go_to_busiest(&self) {
+        if let Some((_, _, at)) = self.app_peaks.get().and_then(|p| p.busiest()) {
+            let nearest = self.with_frames(|frames| {
+                frames
+                    .iter()
+                    .enumerate()
+                    .min_by(|(_, a), (_, b)| {
+                        (a.elapsed_ms as f64 - at).abs().total_cmp(&(b.elapsed_ms as f64 - at).abs())
+                    })
+                    .map(|(i, _)| i)
+            });
+            self.cursor.set(nearest.filter(|i| i + 1 < self.len()));
+            self.instant.set(Some(at));
+            return;
+        }
         let at = self.with_frames(|frames| {
             let last = busyness(frames.last()?);
             let (i, f) = frames.iter().enumerate().max_by_key(|(i, f)| (busyness(f), std::cmp::Reverse(*i)))?;
@@ -129,6 +217,30 @@ impl Tape {
         if let Some(i) = at {
             self.cursor.set(Some(i));
         }
+    }
+
+    /// Where the picture is, once the run is over and its records are read.
+    pub fn shown(&self) -> Option<Shown> {
+        let peaks = self.app_peaks.get()?;
+        let frame_ms = self.frame().map_or(0.0, |f| f.elapsed_ms as f64);
+        let last = self.with_requests(|r| activity::last_answer_ms(r)).unwrap_or(0.0);
+        let following = self.cursor.get().is_none();
+        Some(shown(self.instant.get(), following, peaks.busiest(), frame_ms, last))
+    }
+
+    /// Whether the run is over and its requests' records are read (the app side is counted
+    /// from them from then on).
+    pub fn records_read(&self) -> bool {
+        self.app_peaks.with(Option::is_some)
+    }
+
+    /// The app side the picture draws: counted from the records at the shown instant once the run
+    /// is over; none before (the frame's own figures are drawn then).
+    pub fn app_side(&self) -> Option<AppSide> {
+        let shown = self.shown()?;
+        let peaks = self.app_peaks.get()?;
+        let instances = self.frame().map_or(1, |f| f.instances.len().max(1));
+        Some(self.with_requests(|r| AppSide::counted(r, shown.at_ms(), instances, peaks, shown.name())))
     }
 
     /// Whether the run is over and its stored frames are on the tape.
@@ -162,10 +274,14 @@ impl Tape {
 
     /// Every request of the run, once it is over and read back.
     pub fn requests(&self) -> Vec<RequestRecord> {
+        self.with_requests(<[RequestRecord]>::to_vec)
+    }
+
+    /// Runs `f` on every request of the run (none until it is over and read back).
+    pub fn with_requests<R>(&self, f: impl FnOnce(&[RequestRecord]) -> R) -> R {
         let id = self.id();
-        self.stored.with(|s| {
-            s.as_ref().filter(|(r, _)| Some(&r.id) == id.as_ref()).map(|(_, t)| t.requests.clone()).unwrap_or_default()
-        })
+        self.stored
+            .with(|s| f(s.as_ref().filter(|(r, _)| Some(&r.id) == id.as_ref()).map_or(&[][..], |(_, t)| &t.requests)))
     }
 
     /// The server's limits as the run's frames carried them, or as the server is now.
@@ -180,21 +296,28 @@ impl Tape {
 #[component]
 pub fn Scrubber(tape: Tape) -> impl IntoView {
     let len = move || tape.len();
-    let time = move || tape.frame().map_or(0.0, |f| f.elapsed_ms as f64 / 1000.0);
-    let following = move || tape.cursor.get().is_none();
+    let time = move || match tape.shown() {
+        Some(shown) => shown.at_ms(),
+        None => tape.frame().map_or(0.0, |f| f.elapsed_ms as f64),
+    };
+    let following = move || tape.cursor.get().is_none() && tape.instant.get().is_none();
     view! {
         <div class="scrub" data-testid="scrubber-box">
-            <label for="scrubber">{move || format!("{:.1} s into the run", Dec(time()))}</label>
+            <label for="scrubber">{move || format!("{} into the run", ms_text(time()))}</label>
             <input id="scrubber" type="range" min="0" max=move || len().saturating_sub(1) step="1"
                 prop:disabled=move || len() < 2
                 prop:value=move || tape.position().to_string()
                 on:input=move |ev| {
                     if let Ok(v) = event_target_value(&ev).parse::<usize>() {
+                        tape.instant.set(None);
                         tape.cursor.set((v + 1 < len()).then_some(v));
                     }
                 } />
             <button type="button" class="secondary small" prop:disabled=following
-                on:click=move |_| tape.cursor.set(None)>"To the end"</button>
+                on:click=move |_| {
+                    tape.instant.set(None);
+                    tape.cursor.set(None);
+                }>"To the end"</button>
         </div>
     }
 }
@@ -202,4 +325,35 @@ pub fn Scrubber(tape: Tape) -> impl IntoView {
 /// Whether a run has ended (done, or failed).
 fn is_over(run: &RunView) -> bool {
     matches!(run.state, RunState::Done | RunState::Failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_that_is_over_is_shown_at_a_named_instant() {
+        let busiest = Some((AppFigure::Holding, 80, 331.0));
+        // (instant, following, frame ms) -> shown; the last answer came at 400 ms.
+        let table = [
+            (Some(331.0), false, 300.0, Shown::Busiest(AppFigure::Holding, 80, 331.0)),
+            (Some(331.0), true, 500.0, Shown::Busiest(AppFigure::Holding, 80, 331.0)),
+            (None, false, 200.0, Shown::Frame(200.0)),
+            (None, false, 450.0, Shown::AfterTheLastAnswer { answer_ms: 400.0, frame_ms: 450.0 }),
+            // Following the end: after the last answer, even if the last frame's ms is earlier.
+            (None, true, 399.0, Shown::AfterTheLastAnswer { answer_ms: 400.0, frame_ms: 399.0 }),
+        ];
+        for (instant, following, frame_ms, want) in table {
+            assert_eq!(shown(instant, following, busiest, frame_ms, 400.0), want, "{instant:?} {following} {frame_ms}");
+        }
+        assert_eq!(Shown::AfterTheLastAnswer { answer_ms: 400.0, frame_ms: 399.0 }.at_ms(), 400.0);
+    }
+
+    #[test]
+    fn times_read_as_people_say_them() {
+        let table = [(4.46, "4.5 ms"), (32.4, "32 ms"), (331.0, "331 ms"), (2345.0, "2.3 s")];
+        for (ms, words) in table {
+            assert_eq!(ms_text(ms), words);
+        }
+    }
 }

@@ -143,6 +143,8 @@ figures! {
     "peak_pool_size" => "peak pool size", "";
     "peak_in_use" => "peak connections in use", "";
     "peak_waiters" => "peak requests waiting for a connection", "";
+    "peak_in_flight" => "peak requests in flight", "";
+    "peak_connecting" => "peak requests opening a connection", "";
     "peak_idle_in_transaction" => "peak backends idle in a transaction", "";
     "peak_pooler_servers" => "peak server connections PgBouncer held", "";
     "peak_pooler_clients" => "peak client connections to PgBouncer", "";
@@ -274,6 +276,8 @@ impl Summary {
             "peak_pool_size" => n(self.peak_pool_size),
             "peak_in_use" => n(self.peak_in_use),
             "peak_waiters" => n(self.peak_waiters),
+            "peak_in_flight" => n(self.peak_in_flight),
+            "peak_connecting" => n(self.peak_connecting),
             "peak_idle_in_transaction" => n(self.peak_idle_in_transaction),
             "peak_pooler_servers" => n(self.peak_pooler_servers),
             "peak_pooler_clients" => n(self.peak_pooler_clients),

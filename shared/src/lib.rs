@@ -12,6 +12,8 @@
 //! - [`summary`]: what a finished run measured (outcomes by cause, latency percentiles, peaks).
 //! - [`frame`]: the live view, about ten times a second: the app's pool and the server's backends.
 //! - [`timeline`]: a stored run's requests and frames, for replay and export.
+//! - [`activity`]: the app's figures (in flight, waiting, opening, in use) at any instant of a
+//!   run, and their peaks, counted from its requests' records: one definition each.
 //! - [`sweep`]: the same load over several pool sizes: the sizing curve.
 //! - [`lesson`]: the course's lessons and steps: texts filled with figures, models, goals, views.
 //! - [`figures`]: every figure a lesson may name (of the spec, the server, the run's summary).
@@ -22,6 +24,7 @@
 //! - [`class`]: what learners report to their instructor, and the class's predictions.
 //! - [`line`]: the line runs wait in, and the workers that carry them out.
 
+pub mod activity;
 pub mod class;
 pub mod expr;
 pub mod figures;
@@ -38,6 +41,7 @@ pub mod summary;
 pub mod sweep;
 pub mod timeline;
 
+pub use activity::{AppCounts, AppFigure, AppPeaks, Peak, Span};
 pub use class::{HistogramBin, PredictionHistogram, StepReport};
 pub use figures::{Figures, Lack, ServerFacts};
 pub use frame::{

@@ -162,11 +162,20 @@ pub struct Summary {
     pub peak_server_connections: u64,
     /// Largest size the run's pool reached (0 for naive runs).
     pub peak_pool_size: u64,
-    /// Most connections the run's requests held at one moment (pooled: lent out by the pools;
-    /// naive: their own, open).
+    /// Most connections the run's requests held at one instant (pooled: lent out by the pools;
+    /// naive: their own, open): [`crate::activity::HOLDING`], counted from the requests' records.
     pub peak_in_use: u64,
-    /// Most requests waiting for a pooled connection at one moment.
+    /// Most requests waiting for a pooled connection at one instant: [`crate::activity::WAITING`].
     pub peak_waiters: u64,
+    /// Most requests in flight at one instant: [`crate::activity::IN_FLIGHT`].
+    pub peak_in_flight: u64,
+    /// Most requests opening their own connection (naive) at one instant:
+    /// [`crate::activity::CONNECTING`].
+    pub peak_connecting: u64,
+    /// The run's busiest moment ([`crate::activity::BUSIEST`]), in ms from its start; none for a
+    /// run without requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub busiest_ms: Option<f64>,
     /// Most of this run's backends the server showed `idle in transaction` at one moment.
     pub peak_idle_in_transaction: u64,
     /// With a pooler: the most server connections PgBouncer held at one moment, the most client

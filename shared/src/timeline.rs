@@ -22,6 +22,19 @@ pub struct RequestRecord {
     pub outcome: String,
     /// Answered from the cache without touching the database.
     pub cache_hit: bool,
+    /// When it asked for a connection (naive: began opening its own; pooled: asked its pool), in
+    /// ms from the run's start; none when it never asked (a cache hit, a breaker's refusal). Its
+    /// wait and its connect are counted from here. (Absent from runs stored before it was noted.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_ms: Option<f64>,
+    /// When it got its connection (naive: connected; pooled: the pool handed it over); none
+    /// when it never got one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_from_ms: Option<f64>,
+    /// When it gave its connection back (naive: closed it; pooled: handed it back to the pool);
+    /// none when it never had one, or kept it (a leak) past the run's end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_back_ms: Option<f64>,
 }
 
 impl RequestRecord {

@@ -208,9 +208,10 @@ impl RunStore {
     pub async fn timeline(&self, id: &str) -> Result<Timeline, StoreError> {
         let frames: Option<Json<Vec<Frame>>> =
             sqlx::query_scalar("SELECT frames FROM lab.runs WHERE id = $1").bind(id).fetch_optional(&self.db).await?;
-        type Row = (i64, i32, f64, f64, f64, f64, f64, String, bool);
+        type Row = (i64, i32, f64, f64, f64, f64, f64, String, bool, Option<f64>, Option<f64>, Option<f64>);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT n, instance, start_ms, acquire_wait_ms, connect_ms, query_ms, total_ms, outcome, cache_hit \
+            "SELECT n, instance, start_ms, acquire_wait_ms, connect_ms, query_ms, total_ms, outcome, cache_hit, \
+                    asked_ms, held_from_ms, given_back_ms \
              FROM lab.run_requests WHERE run_id = $1 ORDER BY n",
         )
         .bind(id)
@@ -218,7 +219,9 @@ impl RunStore {
         .await?;
         let requests = rows
             .into_iter()
-            .map(|(n, instance, start_ms, acquire_wait_ms, connect_ms, query_ms, total_ms, outcome, cache_hit)| {
+            .map(|row| {
+                let (n, instance, start_ms, acquire_wait_ms, connect_ms, query_ms, total_ms, outcome, cache_hit) =
+                    (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8);
                 RequestRecord {
                     n: n.max(0) as u64,
                     instance: instance.max(0) as u32,
@@ -229,6 +232,9 @@ impl RunStore {
                     total_ms,
                     outcome,
                     cache_hit,
+                    asked_ms: row.9,
+                    held_from_ms: row.10,
+                    given_back_ms: row.11,
                 }
             })
             .collect();
@@ -284,10 +290,12 @@ async fn insert_requests(
     requests: &[RequestRecord],
 ) -> Result<(), sqlx::Error> {
     let col = |f: fn(&RequestRecord) -> f64| requests.iter().map(f).collect::<Vec<f64>>();
+    let instant = |f: fn(&RequestRecord) -> Option<f64>| requests.iter().map(f).collect::<Vec<Option<f64>>>();
     sqlx::query(
         "INSERT INTO lab.run_requests \
          SELECT $1, * FROM UNNEST($2::bigint[], $3::int[], $4::float8[], $5::float8[], $6::float8[], \
-                                  $7::float8[], $8::float8[], $9::text[], $10::bool[]) \
+                                  $7::float8[], $8::float8[], $9::text[], $10::bool[], \
+                                  $11::float8[], $12::float8[], $13::float8[]) \
          ON CONFLICT DO NOTHING",
     )
     .bind(run_id)
@@ -300,6 +308,9 @@ async fn insert_requests(
     .bind(col(|r| r.total_ms))
     .bind(requests.iter().map(|r| r.outcome.clone()).collect::<Vec<_>>())
     .bind(requests.iter().map(|r| r.cache_hit).collect::<Vec<_>>())
+    .bind(instant(|r| r.asked_ms))
+    .bind(instant(|r| r.held_from_ms))
+    .bind(instant(|r| r.given_back_ms))
     .execute(&mut **tx)
     .await?;
     Ok(())

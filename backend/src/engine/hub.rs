@@ -53,8 +53,6 @@ struct ActiveRun {
     emitted: Totals,
     peak_server: u64,
     peak_pool: u64,
-    peak_in_use: u64,
-    peak_waiters: u64,
     /// The most backends of the run in the readings since the last frame.
     interval_peak_server: u64,
     /// The most of the run's backends idle in a transaction in any reading.
@@ -81,13 +79,13 @@ struct HubState {
     last_frame: Instant,
 }
 
-/// What the hub saw of a run that ended.
+/// What the hub saw of a run that ended: readings of the server and of the pools, taken at
+/// sampling instants. (The app's own figures, in flight, waiting, in use, are counted from the
+/// requests' records instead: [`poollab_shared::activity`].)
 #[derive(Debug, Clone, Default)]
 pub struct Peaks {
     pub server_connections: u64,
     pub pool_size: u64,
-    pub in_use: u64,
-    pub waiters: u64,
     pub idle_in_transaction: u64,
     /// The pools' size in the last frame.
     pub pool_size_at_end: u64,
@@ -177,14 +175,14 @@ impl MetricsHub {
     pub fn begin_run(&self, watch: RunWatch) {
         let refused_before = self.refused_so_far();
         let mut st = self.lock();
+        // Frames and the requests' records count from the same instant.
+        let started = watch.recorder.origin;
         st.run = Some(ActiveRun {
             watch,
-            started: Instant::now(),
+            started,
             emitted: Totals::default(),
             peak_server: 0,
             peak_pool: 0,
-            peak_in_use: 0,
-            peak_waiters: 0,
             interval_peak_server: 0,
             peak_idle_in_tx: 0,
             refused_before,
@@ -209,8 +207,6 @@ impl MetricsHub {
             .map(|r| Peaks {
                 server_connections: r.peak_server,
                 pool_size: r.peak_pool,
-                in_use: r.peak_in_use,
-                waiters: r.peak_waiters,
                 idle_in_transaction: r.peak_idle_in_tx,
                 pool_size_at_end,
                 refused,
@@ -343,7 +339,7 @@ impl MetricsHub {
         if let Some(cpus) = run.watch.server_cpus {
             frame.server.cpus = cpus;
         }
-        frame.elapsed_ms = now.duration_since(run.started).as_millis() as u64;
+                frame.elapsed_ms = now.saturating_duration_since(run.started).as_millis() as u64;
         frame.app = AppFrame {
             in_flight: counters.in_flight.load(Ordering::Relaxed),
             completed_delta: totals.completed - run.emitted.completed,
@@ -401,9 +397,7 @@ impl MetricsHub {
         // frames, with several the frames' sums are the fleet's peak.
         if let Some(p) = frame.pool {
             run.peak_pool = run.peak_pool.max(p.size).max(counters.peak_pool_size.load(Ordering::Relaxed));
-            run.peak_waiters = run.peak_waiters.max(p.waiters);
         }
-        run.peak_in_use = run.peak_in_use.max(frame.pool.map_or(frame.app.holding, |p| p.in_use));
         frame.pooler = run.watch.pooler.as_ref().map(|g| g.latest());
         run.frames.push(frame.clone());
         frame

@@ -61,7 +61,7 @@ pub async fn fire(fleet: Arc<Fleet>, spec: &ValidRunSpec, recorder: Arc<RunRecor
             };
             let served = fleet.serve(n, &spec.work, request).await;
             let instance = fleet.instance_of(n) as u32;
-            recorder.record(n, instance, arrived - started, arrived.elapsed(), &served);
+            recorder.record(n, instance, arrived.into_std(), &served);
             counters.in_flight.fetch_sub(1, Ordering::Relaxed);
             if let Err(e) = &served.outcome {
                 tracing::debug!(kind = e.kind.as_str(), error = %e.message, "request failed");

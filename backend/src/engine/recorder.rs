@@ -6,12 +6,14 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use poollab_shared::{ErrorCounts, LatencySummary, RequestRecord, Summary};
+use poollab_shared::{AppPeaks, ErrorCounts, LatencySummary, RequestRecord, Summary};
 
+use crate::db::pgbouncer::PoolerPeaks;
 use crate::engine::fleet::Served;
+use crate::engine::hub::Peaks;
 use crate::engine::strategy::{LiveCounters, Timings};
 
 /// Highest latency a histogram tracks (values above are clamped): 10 minutes in microseconds.
@@ -90,17 +92,40 @@ pub struct Aggregates {
     pub error_examples: BTreeMap<String, String>,
 }
 
+/// Everything a run's summary needs besides its recorder's own measurements.
+#[derive(Debug, Default)]
+pub struct RunEnd {
+    /// From the first request's release to the last one's end.
+    pub duration: Duration,
+    pub pooled: bool,
+    /// What the hub read of the server and the pools while the run went, and the frames it sent.
+    pub hub: Peaks,
+    /// PgBouncer's most, in any of its readings (zeros without one).
+    pub pooler: PoolerPeaks,
+    /// Connections the leak jar let go at the end.
+    pub leaked: u64,
+    /// The fleet's cache: requests it answered, and requests it sent on.
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub breaker_opened: u64,
+}
+
 /// Collects the outcomes of one run's requests.
 #[derive(Debug)]
 pub struct RunRecorder {
     pub counters: Arc<LiveCounters>,
+    /// The run's clock: its requests' times and its frames' `elapsed_ms` count from here (the
+    /// run's start, before any warm-up of its pools).
+    pub origin: Instant,
     aggregates: Mutex<Aggregates>,
 }
 
 impl RunRecorder {
+    /// A recorder for a run starting now.
     pub fn new(counters: Arc<LiveCounters>) -> Self {
         RunRecorder {
             counters,
+            origin: Instant::now(),
             aggregates: Mutex::new(Aggregates {
                 completed: 0,
                 failed: 0,
@@ -127,9 +152,11 @@ impl RunRecorder {
         self.aggregates.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Records request `n`, sent by app instance `instance`, which started `start` into the run
-    /// and took `total`.
-    pub fn record(&self, n: u64, instance: u32, start: Duration, total: Duration, served: &Served) {
+    /// Records request `n`, sent by app instance `instance`, which arrived at `arrived` and has
+    /// just ended.
+    pub fn record(&self, n: u64, instance: u32, arrived: Instant, served: &Served) {
+        let total = arrived.elapsed();
+        let started = self.origin;
         let mut a = self.lock();
         let (t, outcome) = match &served.outcome {
             Ok((_, t)) => {
@@ -170,17 +197,22 @@ impl RunRecorder {
             split.saturating_record(us);
         }
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let Timings { acquire_wait, connect, query, .. } = *t;
+        // Instants as ms from the run's start (none is before it).
+        let since_start = |at: Instant| ms(at.saturating_duration_since(started));
+        let Timings { acquire_wait, connect, query, asked, held_from, given_back, .. } = *t;
         a.requests.push(RequestRecord {
             n,
             instance,
-            start_ms: ms(start),
+            start_ms: since_start(arrived),
             acquire_wait_ms: ms(acquire_wait),
             connect_ms: ms(connect),
             query_ms: ms(query),
             total_ms: ms(total),
             outcome: outcome.to_owned(),
             cache_hit: served.cache_hit,
+            asked_ms: asked.map(since_start),
+            held_from_ms: held_from.map(since_start),
+            given_back_ms: given_back.map(since_start),
         });
     }
 
@@ -191,11 +223,25 @@ impl RunRecorder {
         requests
     }
 
-    /// The run's summary; `peak_server_connections` and `peak_pool_size` come from the hub,
-    /// which watched the server and the pool while the run went.
-    pub fn summary(&self, duration: Duration, peak_server: u64, peak_pool: u64) -> Summary {
+    /// The run's summary, the one place it is built: the requests' outcomes and latencies and
+    /// the app's peaks from this recorder's records (counted at exact instants, see
+    /// [`poollab_shared::activity`]), the server's and the pools' from what the hub read while the
+    /// run went ([`RunEnd::hub`]: samples), PgBouncer's from its readings, and the rest from the
+    /// fleet and the leak jar.
+    pub fn summary(&self, end: &RunEnd) -> Summary {
         let a = self.lock();
-        let secs = duration.as_secs_f64();
+        let secs = end.duration.as_secs_f64();
+        let app = AppPeaks::of(&a.requests);
+        let hub = &end.hub;
+        let counters = &self.counters;
+        let (closes_idle, closes_lifetime) = if end.pooled {
+            // A pool's closes: what it opened and no longer holds (the last frame's sums).
+            let closes = hub.frames.last().map_or(0, |f| f.app.totals.closes);
+            let lifetime = counters.lifetime_closes.load(Ordering::Relaxed);
+            (closes.saturating_sub(lifetime), lifetime)
+        } else {
+            (0, 0)
+        };
         Summary {
             completed: a.completed,
             failed: a.failed,
@@ -211,29 +257,30 @@ impl RunRecorder {
             connect_plain_nodelay_ms: latency_summary(&a.connect_plain_nodelay),
             query_ms: latency_summary(&a.query),
             failed_ms: latency_summary(&a.failed_after),
-            peak_server_connections: peak_server,
-            peak_pool_size: peak_pool,
-            connections_opened: self.counters.connects.load(Ordering::Relaxed),
-            tls_connections: self.counters.tls_connects.load(Ordering::Relaxed),
-            // Filled in by the runner from what the hub saw.
-            peak_in_use: 0,
-            peak_waiters: 0,
-            peak_idle_in_transaction: 0,
-            peak_pooler_servers: 0,
-            peak_pooler_clients: 0,
-            peak_pooler_waiting: 0,
-            pool_size_at_end: 0,
-            closes_idle: 0,
-            closes_lifetime: 0,
-            refused_connects: None,
-            duration_ms: duration.as_millis() as u64,
+            peak_server_connections: hub.server_connections,
+            peak_pool_size: hub.pool_size,
+            peak_in_use: app.holding.count,
+            peak_waiters: app.waiting.count,
+            peak_in_flight: app.in_flight.count,
+            peak_connecting: app.connecting.count,
+            busiest_ms: app.busiest().map(|(_, _, at)| at),
+            peak_idle_in_transaction: hub.idle_in_transaction,
+            peak_pooler_servers: end.pooler.servers,
+            peak_pooler_clients: end.pooler.clients,
+            peak_pooler_waiting: end.pooler.waiting,
+            pool_size_at_end: hub.pool_size_at_end,
+            connections_opened: counters.connects.load(Ordering::Relaxed),
+            tls_connections: counters.tls_connects.load(Ordering::Relaxed),
+            closes_idle,
+            closes_lifetime,
+            refused_connects: hub.refused,
+            duration_ms: end.duration.as_millis() as u64,
             throughput_per_s: if secs > 0.0 { (a.completed as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
-            // Filled in by the runner, which owns the leak jar and the fleet and asked the hub.
-            leaked: 0,
-            leak_suspects: 0,
-            cache_hits: 0,
-            cache_misses: 0,
-            breaker_opened: 0,
+            leaked: end.leaked,
+            leak_suspects: hub.leak_suspects,
+            cache_hits: end.cache_hits,
+            cache_misses: end.cache_misses,
+            breaker_opened: end.breaker_opened,
             error_examples: a.error_examples.clone(),
         }
     }

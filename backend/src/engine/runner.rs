@@ -24,7 +24,7 @@ use crate::engine::fleet::Fleet;
 use crate::engine::hub::{MetricsHub, RunWatch};
 use crate::engine::load::fire;
 use crate::engine::proxy::{NetworkProxy, ProxyError};
-use crate::engine::recorder::RunRecorder;
+use crate::engine::recorder::{RunEnd, RunRecorder};
 use crate::engine::strategy::{LeakJar, LiveCounters, Route};
 
 /// A run still going this long after its worker took it is stopped and marked failed: the
@@ -303,26 +303,19 @@ impl Executor {
                 return Err(Failure { error, timeline: Some(timeline) });
             }
         };
-        let mut summary = recorder.summary(duration, peaks.server_connections, peaks.pool_size);
-        summary.peak_in_use = peaks.in_use;
-        summary.peak_waiters = peaks.waiters;
-        summary.peak_idle_in_transaction = peaks.idle_in_transaction;
-        summary.peak_pooler_servers = pooler_peaks.servers;
-        summary.peak_pooler_clients = pooler_peaks.clients;
-        summary.peak_pooler_waiting = pooler_peaks.waiting;
-        summary.pool_size_at_end = peaks.pool_size_at_end;
-        summary.refused_connects = peaks.refused;
-        if spec.strategy == poollab_shared::Strategy::Pooled {
-            // A pool's closes: what it opened and no longer holds (the last frame's sums).
-            let closes = peaks.frames.last().map_or(0, |f| f.app.totals.closes);
-            summary.closes_lifetime = recorder.counters.lifetime_closes.load(std::sync::atomic::Ordering::Relaxed);
-            summary.closes_idle = closes.saturating_sub(summary.closes_lifetime);
-        }
-        summary.leaked = leaked;
-        summary.leak_suspects = peaks.leak_suspects;
-        (summary.cache_hits, summary.cache_misses) = fleet.cache_counts();
-        summary.breaker_opened = fleet.breaker_opened();
-        Ok((summary, Timeline { requests: recorder.take_requests(), frames: peaks.frames }))
+        let (cache_hits, cache_misses) = fleet.cache_counts();
+        let end = RunEnd {
+            duration,
+            pooled: spec.strategy == poollab_shared::Strategy::Pooled,
+            hub: peaks,
+            pooler: pooler_peaks,
+            leaked,
+            cache_hits,
+            cache_misses,
+            breaker_opened: fleet.breaker_opened(),
+        };
+        let summary = recorder.summary(&end);
+        Ok((summary, Timeline { requests: recorder.take_requests(), frames: end.hub.frames }))
     }
 
     /// The run proper, under `stop`: the warm-up, the load (with its outage) and the linger.

@@ -221,6 +221,22 @@ pub struct Timings {
     /// Whether it went through the lab's no-delay relay (`nodelay`).
     pub nodelay: bool,
     pub query: Duration,
+    /// When the request asked for a connection (naive: began connecting; pooled: asked its
+    /// pool), when it got one, and when it gave it back (naive: closed it; pooled: handed it back
+    /// to the pool). A leaked connection is never given back while the run goes.
+    pub asked: Option<Instant>,
+    pub held_from: Option<Instant>,
+    pub given_back: Option<Instant>,
+}
+
+/// Notes in the outcome's timings (a success's and a failure's alike) when the connection was
+/// given back.
+fn note_given_back(outcome: &mut Outcome, at: Instant) {
+    let t = match outcome {
+        Ok((_, t)) => t,
+        Err(e) => &mut e.timings,
+    };
+    t.given_back = Some(at);
 }
 
 /// Where a naive request connects, and how: sqlx's options (host, port, TLS), and whether they
@@ -365,15 +381,17 @@ impl NaiveStrategy {
 
     pub async fn serve(&self, work: &WorkSpec, request: Request<'_>) -> Outcome {
         let mut t = Timings::default();
-        let start = Instant::now();
         let turn = self.turn.fetch_add(1, Ordering::Relaxed) as usize % self.routes.len();
         let route = &self.routes[turn];
         t.tls = requires_tls(&route.options);
         t.nodelay = route.nodelay;
+        let start = Instant::now();
+        t.asked = Some(start);
         let connecting = Up::new(&self.gauges.connecting);
         let connected = tokio::time::timeout(CONNECT_TIMEOUT, route.options.connect()).await;
         drop(connecting);
-        t.connect = start.elapsed();
+        let done = Instant::now();
+        t.connect = done - start;
         let mut conn = match connected {
             Err(_) => {
                 return Err(RequestError::new(ErrorKind::ConnectTimeout, "connect timed out", t));
@@ -382,13 +400,14 @@ impl NaiveStrategy {
             Ok(Ok(conn)) => conn,
         };
         t.connected = true;
+        t.held_from = Some(done);
         self.counters.connects.fetch_add(1, Ordering::Relaxed);
         if t.tls {
             self.counters.tls_connects.fetch_add(1, Ordering::Relaxed);
         }
         self.counters.checkout(request.number);
         let holding = Up::new(&self.gauges.holding);
-        let outcome = query(&mut conn, work, request.user, t).await;
+        let mut outcome = query(&mut conn, work, request.user, t).await;
         if let Some(jar) = request.leak_into {
             // The bug: the connection is never closed; its server backend stays (and the
             // gauge keeps counting it as held).
@@ -398,9 +417,11 @@ impl NaiveStrategy {
         }
         // Close politely (a Terminate message) so the server frees the backend right away.
         let _ = conn.close().await;
+        let closed = Instant::now();
         drop(holding);
         self.counters.closes.fetch_add(1, Ordering::Relaxed);
         self.counters.checkin(request.number);
+        note_given_back(&mut outcome, closed);
         outcome
     }
 }
@@ -523,15 +544,18 @@ impl PooledStrategy {
     pub async fn serve(&self, work: &WorkSpec, request: Request<'_>) -> Outcome {
         let mut t = Timings::default();
         let start = Instant::now();
+        t.asked = Some(start);
         let in_line = self.gauges.join_line();
         let acquired = self.pool.acquire().await;
         drop(in_line);
-        t.acquire_wait = start.elapsed();
+        let done = Instant::now();
+        t.acquire_wait = done - start;
         let mut conn = acquired.map_err(|e| RequestError::from_sqlx(&e, t))?;
+        t.held_from = Some(done);
         self.counters.peak_pool_size.fetch_max(u64::from(self.pool.size()), Ordering::Relaxed);
         self.counters.checkout(request.number);
         let holding = Up::new(&self.gauges.holding);
-        let outcome = query(&mut conn, work, request.user, t).await;
+        let mut outcome = query(&mut conn, work, request.user, t).await;
         if let Some(jar) = request.leak_into {
             // The bug: the guard is stashed away instead of dropped, so the pool never gets the
             // connection back (in real code: a guard stored in a long-lived struct or a task
@@ -548,6 +572,7 @@ impl PooledStrategy {
         // left to return.)
         let back = conn.return_to_pool();
         drop(conn);
+        let handed_back = Instant::now();
         self.gauges.checking.fetch_add(1, Ordering::Relaxed);
         drop(holding);
         let gauges = self.gauges.clone();
@@ -556,6 +581,7 @@ impl PooledStrategy {
             gauges.checking.fetch_sub(1, Ordering::Relaxed);
         });
         self.counters.checkin(request.number);
+        note_given_back(&mut outcome, handed_back);
         outcome
     }
 }

@@ -17,7 +17,7 @@ fn answer(state: &AppState, strategy: &'static str, outcome: Outcome) -> Result<
         }
         Err(e) => {
             state.prom.count(strategy, e.kind.as_str());
-            Err(AppError::Request(e))
+            Err(AppError::Request(Box::new(e)))
         }
     }
 }

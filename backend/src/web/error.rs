@@ -48,7 +48,7 @@ pub enum AppError {
     Line(#[from] LineError),
     /// A demo request failed at the database.
     #[error("{}", .0.message)]
-    Request(RequestError),
+    Request(Box<RequestError>),
 }
 
 impl From<JsonRejection> for AppError {

@@ -1,0 +1,428 @@
+//! What the app was doing at any instant of a run, from its requests' own records.
+//!
+//! Frames sample the app ten times a second, and a short run's busiest moment falls between two
+//! of them. Every request's [`RequestRecord`] says exactly when it arrived, asked for a
+//! connection, got one, gave it back and was answered; so the app's figures (requests in flight,
+//! waiting for a connection, opening one, connections in use) are counted from those instants,
+//! the same way for the run's summary, for its picture and for any test. The server's figures
+//! (`pg_stat_activity`) stay what they are: readings taken at sampling instants.
+//!
+//! Each figure has one definition (its `pub const` text, which the page's captions show) and one
+//! function, [`AppFigure::span`]: the stretch of a request's time it counts. Everything else is
+//! counting those spans:
+//!
+//! - **Spans are half-open**, `[from, to)`: a request is counted from its `from` instant on, and
+//!   no longer at its `to`. So one that ends at the very instant another begins is never counted
+//!   with it, and an empty span (`from == to`) is never counted at all.
+//! - [`AppFigure::at`]: how many spans contain the instant `t`.
+//! - [`AppFigure::peak`]: the most at any instant, and the first instant it was reached.
+//!
+//! Times are milliseconds from the run's start, as the records hold them.
+
+use crate::timeline::RequestRecord;
+
+/// How every figure of this module is counted (the page's captions show it).
+pub const COUNTING: &str = "Counted from every request's own record at exact instants: a request counts from the \
+     instant its part began up to, not including, the instant it ended. A peak is the most at any instant, at the \
+     first instant it was reached.";
+
+/// [`AppFigure::InFlight`]'s definition.
+pub const IN_FLIGHT: &str = "Requests in flight: requests that had arrived and were not yet answered (or failed), \
+     from their arrival to their answer.";
+/// [`AppFigure::Waiting`]'s definition.
+pub const WAITING: &str = "Requests waiting for a connection: requests that had asked their pool for a connection \
+     and were not yet given one (or had not yet given up).";
+/// [`AppFigure::Connecting`]'s definition.
+pub const CONNECTING: &str = "Requests opening a connection: requests of an app without a pool that had begun \
+     opening their own connection (TCP, startup, authentication) and not yet finished (or failed).";
+/// [`AppFigure::Holding`]'s definition.
+pub const HOLDING: &str = "Connections in use: connections requests held, from the instant they got one (their own \
+     connected, or the pool handed it over) to the instant they gave it back (closed it, or handed it back to the \
+     pool). A leaked connection is never given back while the run goes.";
+/// [`busiest`]'s definition.
+pub const BUSIEST: &str = "The busiest moment: the first instant the most connections were in use; in a run that \
+     never held one, the first instant the most requests were in flight.";
+/// [`last_answer_ms`]'s definition.
+pub const AFTER_THE_LAST_ANSWER: &str = "After the last answer: the instant the run's last request was answered \
+     (or failed). From then on no request is in flight, waiting or opening a connection; only leaked connections \
+     are still in use.";
+
+/// A stretch of a run's time, in milliseconds from its start: from `from` up to, not including,
+/// `to` (`f64::INFINITY` for a connection never given back).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Span {
+    pub from: f64,
+    pub to: f64,
+}
+
+impl Span {
+    /// Whether the instant `t` is in it: `from <= t < to`.
+    pub fn contains(&self, t: f64) -> bool {
+        self.from <= t && t < self.to
+    }
+}
+
+/// One figure of the app side, counted over the run's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AppFigure {
+    /// See [`IN_FLIGHT`].
+    InFlight,
+    /// See [`WAITING`].
+    Waiting,
+    /// See [`CONNECTING`].
+    Connecting,
+    /// See [`HOLDING`].
+    Holding,
+}
+
+/// The most a figure counted at any instant, and the first instant it did (none when it never
+/// counted anything).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Peak {
+    pub count: u64,
+    pub at_ms: Option<f64>,
+}
+
+impl AppFigure {
+    pub const ALL: [AppFigure; 4] =
+        [AppFigure::InFlight, AppFigure::Waiting, AppFigure::Connecting, AppFigure::Holding];
+
+    /// Its one definition, in the course's words.
+    pub fn definition(self) -> &'static str {
+        match self {
+            AppFigure::InFlight => IN_FLIGHT,
+            AppFigure::Waiting => WAITING,
+            AppFigure::Connecting => CONNECTING,
+            AppFigure::Holding => HOLDING,
+        }
+    }
+
+    /// The stretch of request `r`'s time this figure counts, if any:
+    ///
+    /// - in flight: `[start, start + total)`;
+    /// - waiting: `[asked, held_from)`, or `[asked, asked + acquire_wait)` when it never got a
+    ///   connection (only pooled requests wait: a naive one's wait is 0, an empty span);
+    /// - connecting: `[asked, held_from)`, or `[asked, asked + connect)` when it never got a
+    ///   connection (only naive requests open their own);
+    /// - holding: `[held_from, given_back)`, to infinity when it was never given back (leaked).
+    ///
+    /// `asked` is `asked_ms`, or the request's start in a record stored before requests noted it.
+    /// A record stored before requests noted `held_from_ms` (it has no `asked_ms` either) held
+    /// its connection, if it answered without the cache, from the end of its wait or connect for
+    /// its query time.
+    pub fn span(self, r: &RequestRecord) -> Option<Span> {
+        let asked = r.asked_ms.unwrap_or(r.start_ms);
+        // A wait or a connect ends at the very instant the connection was got, when it was (not
+        // at `asked + wait`, a sum that may land a rounding error past it), else when it failed.
+        let until = |took: f64| if took > 0.0 { r.held_from_ms.unwrap_or(asked + took) } else { asked };
+        let span = match self {
+            AppFigure::InFlight => Span { from: r.start_ms, to: r.start_ms + r.total_ms },
+            AppFigure::Waiting => Span { from: asked, to: until(r.acquire_wait_ms) },
+            AppFigure::Connecting => Span { from: asked, to: until(r.connect_ms) },
+            AppFigure::Holding => match (r.held_from_ms, r.asked_ms) {
+                (Some(from), _) => Span { from, to: r.given_back_ms.unwrap_or(f64::INFINITY) },
+                (None, None) if r.outcome == "ok" && !r.cache_hit => {
+                    let from = r.start_ms + r.acquire_wait_ms + r.connect_ms;
+                    Span { from, to: from + r.query_ms }
+                }
+                (None, _) => return None,
+            },
+        };
+        (span.from < span.to).then_some(span)
+    }
+
+    /// How many of `records` this figure counted at the instant `t`.
+    pub fn at<'a>(self, records: impl IntoIterator<Item = &'a RequestRecord>, t: f64) -> u64 {
+        records.into_iter().filter(|r| self.span(r).is_some_and(|s| s.contains(t))).count() as u64
+    }
+
+    /// The most of `records` this figure counted at any instant, and the first instant it did.
+    ///
+    /// A sweep over the spans' ends in time order; at one instant the spans that end there are
+    /// taken out before those that begin there are put in (half-open spans), and the count after
+    /// all of them is the count at that instant.
+    pub fn peak<'a>(self, records: impl IntoIterator<Item = &'a RequestRecord>) -> Peak {
+        peak_of(records.into_iter().filter_map(|r| self.span(r)))
+    }
+}
+
+/// The most of `spans` that contain one instant, and the first such instant.
+pub fn peak_of(spans: impl IntoIterator<Item = Span>) -> Peak {
+    // (instant, -1 for an end, +1 for a start): ends sort before starts at the same instant.
+    let mut events: Vec<(f64, i8)> = spans.into_iter().flat_map(|s| [(s.from, 1), (s.to, -1)]).collect();
+    events.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut now, mut best) = (0i64, Peak::default());
+    for (i, &(t, delta)) in events.iter().enumerate() {
+        now += i64::from(delta);
+        let last_at_t = events.get(i + 1).is_none_or(|next| next.0 != t);
+        if last_at_t && now > best.count as i64 {
+            best = Peak { count: now as u64, at_ms: Some(t) };
+        }
+    }
+    best
+}
+
+/// Every app figure at one instant, counted from the records (see each figure's definition).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AppCounts {
+    pub in_flight: u64,
+    pub waiting: u64,
+    pub connecting: u64,
+    pub holding: u64,
+    /// How long the request waiting longest had waited by then (0 when none waited).
+    pub oldest_wait_ms: f64,
+}
+
+impl AppCounts {
+    /// The figures of `records` at the instant `t`.
+    pub fn at<'a>(records: impl IntoIterator<Item = &'a RequestRecord> + Clone, t: f64) -> AppCounts {
+        let oldest_wait_ms = records
+            .clone()
+            .into_iter()
+            .filter_map(|r| AppFigure::Waiting.span(r))
+            .filter(|s| s.contains(t))
+            .map(|s| t - s.from)
+            .fold(0.0, f64::max);
+        AppCounts {
+            in_flight: AppFigure::InFlight.at(records.clone(), t),
+            waiting: AppFigure::Waiting.at(records.clone(), t),
+            connecting: AppFigure::Connecting.at(records.clone(), t),
+            holding: AppFigure::Holding.at(records, t),
+            oldest_wait_ms,
+        }
+    }
+
+    /// The count of one figure.
+    pub fn get(&self, figure: AppFigure) -> u64 {
+        match figure {
+            AppFigure::InFlight => self.in_flight,
+            AppFigure::Waiting => self.waiting,
+            AppFigure::Connecting => self.connecting,
+            AppFigure::Holding => self.holding,
+        }
+    }
+}
+
+/// Every app figure's peak over a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct AppPeaks {
+    pub in_flight: Peak,
+    pub waiting: Peak,
+    pub connecting: Peak,
+    pub holding: Peak,
+}
+
+impl AppPeaks {
+    pub fn of<'a>(records: impl IntoIterator<Item = &'a RequestRecord> + Clone) -> AppPeaks {
+        AppPeaks {
+            in_flight: AppFigure::InFlight.peak(records.clone()),
+            waiting: AppFigure::Waiting.peak(records.clone()),
+            connecting: AppFigure::Connecting.peak(records.clone()),
+            holding: AppFigure::Holding.peak(records),
+        }
+    }
+
+    pub fn get(&self, figure: AppFigure) -> Peak {
+        match figure {
+            AppFigure::InFlight => self.in_flight,
+            AppFigure::Waiting => self.waiting,
+            AppFigure::Connecting => self.connecting,
+            AppFigure::Holding => self.holding,
+        }
+    }
+
+    /// The busiest moment ([`BUSIEST`]): the figure it is named by, how many it counted and when;
+    /// none for a run without a request.
+    pub fn busiest(&self) -> Option<(AppFigure, u64, f64)> {
+        [AppFigure::Holding, AppFigure::InFlight]
+            .into_iter()
+            .find_map(|f| self.get(f).at_ms.map(|at| (f, self.get(f).count, at)))
+    }
+}
+
+/// The busiest moment of `records` ([`BUSIEST`]).
+pub fn busiest<'a>(records: impl IntoIterator<Item = &'a RequestRecord> + Clone) -> Option<(AppFigure, u64, f64)> {
+    AppPeaks::of(records).busiest()
+}
+
+/// When the run's last request was answered (or failed) ([`AFTER_THE_LAST_ANSWER`]); none
+/// without a request.
+pub fn last_answer_ms<'a>(records: impl IntoIterator<Item = &'a RequestRecord>) -> Option<f64> {
+    records.into_iter().map(|r| r.start_ms + r.total_ms).reduce(f64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A request that arrived at `start`, asked for a connection at `asked`, waited `wait`,
+    /// connected for `connect`, held it from `held` to `back`, and was answered at `end`.
+    fn req(start: f64, wait: f64, connect: f64, held: Option<(f64, Option<f64>)>, end: f64) -> RequestRecord {
+        RequestRecord {
+            n: 0,
+            instance: 0,
+            start_ms: start,
+            acquire_wait_ms: wait,
+            connect_ms: connect,
+            query_ms: 1.0,
+            total_ms: end - start,
+            outcome: "ok".into(),
+            cache_hit: false,
+            asked_ms: Some(start),
+            held_from_ms: held.map(|h| h.0),
+            given_back_ms: held.and_then(|h| h.1),
+        }
+    }
+
+    #[test]
+    fn spans_are_half_open() {
+        let s = Span { from: 10.0, to: 20.0 };
+        let table = [(9.999, false), (10.0, true), (15.0, true), (19.999, true), (20.0, false), (25.0, false)];
+        for (t, inside) in table {
+            assert_eq!(s.contains(t), inside, "{t}");
+        }
+    }
+
+    #[test]
+    fn each_figure_counts_its_own_part_of_a_request() {
+        // Pooled: arrived at 0, waited 5 ms, held 5..12, answered at 13.
+        let pooled = req(0.0, 5.0, 0.0, Some((5.0, Some(12.0))), 13.0);
+        // Naive: arrived at 2, connected 2..8, held 8..14 (closing included), answered at 14.
+        let naive = req(2.0, 0.0, 6.0, Some((8.0, Some(14.0))), 14.0);
+        let both = [pooled.clone(), naive.clone()];
+        // (t, in flight, waiting, connecting, holding)
+        let table = [
+            (0.0, 1, 1, 0, 0),
+            (2.0, 2, 1, 1, 0),
+            (5.0, 2, 0, 1, 1),
+            (8.0, 2, 0, 0, 2),
+            (12.0, 2, 0, 0, 1),
+            (13.0, 1, 0, 0, 1),
+            (14.0, 0, 0, 0, 0),
+            (100.0, 0, 0, 0, 0),
+        ];
+        for (t, in_flight, waiting, connecting, holding) in table {
+            let c = AppCounts::at(&both, t);
+            assert_eq!(
+                (c.in_flight, c.waiting, c.connecting, c.holding),
+                (in_flight, waiting, connecting, holding),
+                "at {t} ms"
+            );
+        }
+        let p = AppPeaks::of(&both);
+        assert_eq!(p.in_flight, Peak { count: 2, at_ms: Some(2.0) });
+        assert_eq!(p.waiting, Peak { count: 1, at_ms: Some(0.0) });
+        assert_eq!(p.connecting, Peak { count: 1, at_ms: Some(2.0) });
+        assert_eq!(p.holding, Peak { count: 2, at_ms: Some(8.0) });
+        assert_eq!(p.busiest(), Some((AppFigure::Holding, 2, 8.0)));
+        assert_eq!(last_answer_ms(&both), Some(14.0));
+        assert_eq!(AppCounts::at(&both, 3.0).oldest_wait_ms, 3.0);
+    }
+
+    #[test]
+    fn peaks_at_boundaries_and_ties() {
+        let s = |from: f64, to: f64| Span { from, to };
+        // (spans, peak count, first instant)
+        let table: Vec<(Vec<Span>, u64, Option<f64>)> = vec![
+            (vec![], 0, None),
+            // An empty span is never counted.
+            (vec![s(5.0, 5.0)], 0, None),
+            (vec![s(0.0, 10.0)], 1, Some(0.0)),
+            // One ends where the next begins: never two at once.
+            (vec![s(0.0, 10.0), s(10.0, 20.0)], 1, Some(0.0)),
+            // Overlapping by a hair: two at the instant the second begins.
+            (vec![s(0.0, 10.0), s(9.999, 20.0)], 2, Some(9.999)),
+            // Both begin at once: two from that very instant.
+            (vec![s(3.0, 4.0), s(3.0, 8.0)], 2, Some(3.0)),
+            // The same peak twice: the first instant it was reached.
+            (vec![s(0.0, 2.0), s(1.0, 3.0), s(5.0, 7.0), s(6.0, 8.0)], 2, Some(1.0)),
+            // A later, higher peak wins.
+            (vec![s(0.0, 2.0), s(1.0, 3.0), s(5.0, 9.0), s(6.0, 9.0), s(7.0, 8.0)], 3, Some(7.0)),
+            // Never given back: held to the end and beyond.
+            (vec![s(1.0, f64::INFINITY), s(2.0, 3.0)], 2, Some(2.0)),
+            // Three end where three others begin: three, not six.
+            (vec![s(0.0, 5.0), s(0.0, 5.0), s(0.0, 5.0), s(5.0, 6.0), s(5.0, 6.0), s(5.0, 6.0)], 3, Some(0.0)),
+        ];
+        for (spans, count, at_ms) in table {
+            assert_eq!(peak_of(spans.clone()), Peak { count, at_ms }, "{spans:?}");
+        }
+    }
+
+    /// The sweep agrees with counting at every instant a span begins (where every peak is).
+    #[test]
+    fn the_peak_is_the_most_counted_at_any_instant() {
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        for _ in 0..200 {
+            let records: Vec<RequestRecord> = (0..next(30))
+                .map(|_| {
+                    let start = next(50) as f64;
+                    let wait = next(4) as f64;
+                    let held = start + wait;
+                    let back = held + next(5) as f64;
+                    let leaked = next(10) == 0;
+                    req(start, wait, 0.0, Some((held, (!leaked).then_some(back))), back + next(3) as f64)
+                })
+                .collect();
+            for figure in AppFigure::ALL {
+                let peak = figure.peak(&records);
+                let starts: Vec<f64> = records.iter().filter_map(|r| figure.span(r)).map(|s| s.from).collect();
+                let most = starts.iter().map(|&t| figure.at(&records, t)).max().unwrap_or(0);
+                assert_eq!(peak.count, most, "{figure:?}");
+                if let Some(at) = peak.at_ms {
+                    assert_eq!(figure.at(&records, at), peak.count);
+                    let first = starts.iter().copied().filter(|&t| figure.at(&records, t) == most).fold(at, f64::min);
+                    assert_eq!(at, first, "{figure:?}: the first instant of the peak");
+                }
+            }
+        }
+    }
+
+    /// `asked + wait` may land a rounding error past `held_from`: the wait still ends exactly
+    /// when the connection was got, so no request is both waiting and holding.
+    #[test]
+    fn a_wait_ends_at_the_instant_the_connection_was_got() {
+        let (asked, held) = (0.1, 0.30000000000000004);
+        let mut r = req(0.0, 0.2, 0.0, Some((held, Some(1.0))), 2.0);
+        r.asked_ms = Some(asked);
+        assert!(asked + r.acquire_wait_ms > held - 1e-12);
+        let c = AppCounts::at([&r], held);
+        assert_eq!((c.waiting, c.holding), (0, 1));
+        assert_eq!(AppFigure::Waiting.span(&r), Some(Span { from: asked, to: held }));
+        // A naive request's connect, likewise; and it waited for no pool.
+        let naive = req(0.0, 0.0, 0.2, Some((held, Some(1.0))), 2.0);
+        assert_eq!(AppFigure::Connecting.span(&naive), Some(Span { from: 0.0, to: held }));
+        assert_eq!(AppFigure::Waiting.span(&naive), None);
+    }
+
+    #[test]
+    fn after_the_last_answer_nothing_is_in_flight() {
+        let records = [req(0.0, 2.0, 0.0, Some((2.0, Some(9.0))), 10.0), req(1.0, 0.0, 3.0, Some((4.0, None)), 31.5)];
+        let end = last_answer_ms(&records).unwrap();
+        assert_eq!(end, 31.5);
+        let c = AppCounts::at(&records, end);
+        // The leaked connection is still in use; nothing else goes on.
+        assert_eq!((c.in_flight, c.waiting, c.connecting, c.holding), (0, 0, 0, 1));
+    }
+
+    #[test]
+    fn a_record_without_instants_reads_as_records_were_stored_before() {
+        let mut old = req(10.0, 3.0, 0.0, None, 20.0);
+        old.asked_ms = None;
+        old.query_ms = 4.0;
+        assert_eq!(AppFigure::Waiting.span(&old), Some(Span { from: 10.0, to: 13.0 }));
+        assert_eq!(AppFigure::Holding.span(&old), Some(Span { from: 13.0, to: 17.0 }));
+        // A cache hit, or a request that never got a connection, holds none.
+        let hit = RequestRecord { cache_hit: true, ..old.clone() };
+        assert_eq!(AppFigure::Holding.span(&hit), None);
+        let refused = RequestRecord { outcome: "circuit_open".into(), ..old };
+        assert_eq!(AppFigure::Holding.span(&refused), None);
+        // A new record that asked and never got one holds none either.
+        let timed_out = RequestRecord { outcome: "acquire_timeout".into(), ..req(0.0, 50.0, 0.0, None, 50.0) };
+        assert_eq!(AppFigure::Holding.span(&timed_out), None);
+        assert_eq!(AppFigure::Waiting.span(&timed_out), Some(Span { from: 0.0, to: 50.0 }));
+    }
+}
