@@ -339,7 +339,7 @@ impl MetricsHub {
         if let Some(cpus) = run.watch.server_cpus {
             frame.server.cpus = cpus;
         }
-                frame.elapsed_ms = now.saturating_duration_since(run.started).as_millis() as u64;
+        frame.elapsed_ms = now.saturating_duration_since(run.started).as_millis() as u64;
         frame.app = AppFrame {
             in_flight: counters.in_flight.load(Ordering::Relaxed),
             completed_delta: totals.completed - run.emitted.completed,
