@@ -148,18 +148,52 @@ impl AppFigure {
 
 /// The most of `spans` that contain one instant, and the first such instant.
 pub fn peak_of(spans: impl IntoIterator<Item = Span>) -> Peak {
-    // (instant, -1 for an end, +1 for a start): ends sort before starts at the same instant.
-    let mut events: Vec<(f64, i8)> = spans.into_iter().flat_map(|s| [(s.from, 1), (s.to, -1)]).collect();
-    events.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    let (mut now, mut best) = (0i64, Peak::default());
-    for (i, &(t, delta)) in events.iter().enumerate() {
-        now += i64::from(delta);
-        let last_at_t = events.get(i + 1).is_none_or(|next| next.0 != t);
-        if last_at_t && now > best.count as i64 {
-            best = Peak { count: now as u64, at_ms: Some(t) };
+    let (mut from, mut to): (Vec<f64>, Vec<f64>) = spans.into_iter().map(|s| (s.from, s.to)).unzip();
+    sort_numbers(&mut from);
+    sort_numbers(&mut to);
+    // Walk the instants in order; at each, the spans that end there leave before those that
+    // start there join (spans are half-open), and the count is read once all have moved.
+    let (mut started, mut ended, mut best) = (0usize, 0usize, Peak::default());
+    while started < from.len() {
+        let t = match to.get(ended) {
+            Some(&end) if end < from[started] => end,
+            _ => from[started],
+        };
+        while to.get(ended).is_some_and(|&end| end <= t) {
+            ended += 1;
+        }
+        while from.get(started).is_some_and(|&start| start <= t) {
+            started += 1;
+        }
+        let now = started.saturating_sub(ended) as u64;
+        if now > best.count {
+            best = Peak { count: now, at_ms: Some(t) };
         }
     }
     best
+}
+
+/// Sorts numbers from the smallest (the lab's times are never NaN). In the page the browser's
+/// own sort does it: it is in the page already, and Rust's would add several KB of wasm.
+#[cfg(not(target_arch = "wasm32"))]
+fn sort_numbers(v: &mut [f64]) {
+    v.sort_unstable_by(f64::total_cmp);
+}
+
+#[cfg(target_arch = "wasm32")]
+fn sort_numbers(v: &mut [f64]) {
+    use wasm_bindgen::JsCast;
+    #[wasm_bindgen::prelude::wasm_bindgen]
+    extern "C" {
+        /// A `Float64Array`, for its `sort`: numbers in ascending order, in place.
+        #[wasm_bindgen(extends = js_sys::Float64Array)]
+        type Numbers;
+        #[wasm_bindgen(method)]
+        fn sort(this: &Numbers);
+    }
+    let sorted: Numbers = js_sys::Float64Array::from(&*v).unchecked_into();
+    sorted.sort();
+    sorted.copy_to(v);
 }
 
 /// Every app figure at one instant, counted from the records (see each figure's definition).
