@@ -124,7 +124,9 @@ fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
                 </section>
                 <StepCharts tape=tape charts=vec![poollab_shared::ChartName::Connections, poollab_shared::ChartName::Throughput] />
                 {move || sweep.get().map(|(view_of, error)| view! { <SweepCurve view_of=view_of error=error /> })}
-                <Details tape=tape live=live shown=vec![poollab_shared::ChartName::Connections, poollab_shared::ChartName::Throughput] />
+                <Details tape=tape live=live shown=vec![poollab_shared::ChartName::Connections, poollab_shared::ChartName::Throughput]>
+                    <crate::compare::Compare tape=tape runs=live.runs />
+                </Details>
                 <crate::libraries::LibraryNames />
                 <section class="card history" aria-labelledby="history-title">
                     <h2 id="history-title">"Recent runs"</h2>

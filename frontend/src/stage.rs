@@ -7,7 +7,6 @@ use poollab_shared::activity::AppFigure;
 use poollab_shared::{ChartName, Frame, InstanceFrame, Moment, Part, PoolFrame, RunSpec, Strategy, SweepView};
 
 use crate::chart::{Chart, ChartKind};
-use crate::compare::Compare;
 use crate::instances::InstanceBars;
 use crate::live::Live;
 use crate::picture::PoolPicture;
@@ -169,9 +168,16 @@ pub fn StepCharts(
     })
 }
 
-/// Every figure of the run that the view above does not show, behind one toggle.
+/// Every figure of the run that the view above does not show, behind one toggle; `children`, if
+/// any, at its end (the sandbox puts its comparison with another run there: a course step has its
+/// own, beside the step it answers, and the learners' page need not carry both).
 #[component]
-pub fn Details(tape: Tape, live: Live, shown: Vec<ChartName>) -> impl IntoView {
+pub fn Details(
+    tape: Tape,
+    live: Live,
+    shown: Vec<ChartName>,
+    #[prop(optional)] children: Option<Children>,
+) -> impl IntoView {
     let others: Vec<ChartName> = ALL_CHARTS.into_iter().filter(|c| !shown.contains(c)).collect();
     let frame = Signal::derive(move || tape.frame());
     let run = Memo::new(move |_| tape.run.get());
@@ -184,7 +190,7 @@ pub fn Details(tape: Tape, live: Live, shown: Vec<ChartName>) -> impl IntoView {
             <h3>"The run's result"</h3>
             <SummaryCard run=run />
             {others.into_iter().map(|c| chart(tape, c, Signal::stored(None))).collect_view()}
-            <Compare tape=tape runs=live.runs />
+            {children.map(|c| c())}
         </details>
     }
 }
