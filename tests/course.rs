@@ -106,7 +106,8 @@ async fn every_step_shows_its_own_view_after_its_run() {
                 // The run as the lab stored it, to judge the page's rates and verdict by.
                 let href =
                     text(page, "document.querySelector('[data-testid=run-link]')?.getAttribute('href') ?? ''").await;
-                let id = href.trim_start_matches("#/run/");
+                // `/#/run/<id>`: the run's own page.
+                let id = href.rsplit('/').next().unwrap_or_default();
                 let run: poollab_shared::RunView =
                     serde_json::from_value(app.get(&format!("/api/runs/{id}")).await.1).expect("the step's run");
                 let summary = run.summary.expect("a done run has a summary");

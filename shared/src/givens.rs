@@ -8,7 +8,7 @@
 
 use crate::expr::Expr;
 use crate::figures::{Figures, Source};
-use crate::lesson::{Step, named_figures};
+use crate::lesson::{Step, names_in};
 use crate::spec::{LoadShape, Query, Strategy};
 
 /// Rows in the demo `users` table every request queries (its migrations seed them).
@@ -124,7 +124,7 @@ impl Step {
             .iter()
             .filter_map(|m| Expr::parse(&m.formula).ok())
             .flat_map(|e| e.figures().into_iter().map(str::to_owned).collect::<Vec<_>>())
-            .chain(self.prediction.iter().flat_map(|p| named_figures(&p.question)));
+            .chain(self.prediction.iter().flat_map(|p| names_in(&p.question)));
         let named: Vec<String> =
             named.filter(|n| matches!(Figures::source(n), Some(Source::Spec | Source::Server))).collect();
         let mut out: Vec<Given> = Vec::new();

@@ -309,8 +309,8 @@ fn summary_figure(name: &str) -> Result<(), GoalError> {
     info(name).map(|_| ()).ok_or_else(|| GoalError::NotASummaryFigure(name.to_owned()))
 }
 
-/// Every figure an expression names.
-fn names_in(text: &str) -> Vec<String> {
+/// Every figure a text's placeholders name, in order.
+pub fn names_in(text: &str) -> Vec<String> {
     pieces(text)
         .into_iter()
         .filter_map(|p| match p {
@@ -372,18 +372,6 @@ pub fn fill(text: &str, figures: &Figures) -> String {
             Piece::Figure(Ok(e)) => e.eval(&get).map(number).unwrap_or_else(|_| "…".into()),
             Piece::Figure(Err(_)) => "?".into(),
         })
-        .collect()
-}
-
-/// The figures a text's placeholders name, in order.
-pub fn named_figures(text: &str) -> Vec<String> {
-    pieces(text)
-        .into_iter()
-        .filter_map(|p| match p {
-            Piece::Figure(Ok(e)) => Some(e.figures().into_iter().map(str::to_owned).collect::<Vec<_>>()),
-            _ => None,
-        })
-        .flatten()
         .collect()
 }
 
