@@ -33,8 +33,18 @@ fn chart_id(chart: ChartName) -> &'static str {
     }
 }
 
+/// The browser tests of this file take their turns: each runs a lab, its server and a browser on
+/// a 2-core machine, and a step's figures (lesson 1.3's TLS against plain connects, a millisecond
+/// apart) are the machine's to measure, not to share with another test's burst.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn my_turn() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_step_shows_its_own_view_after_its_run() {
+    let _turn = my_turn();
     let app = spawn_app(100).await;
     let (_, body) = app.get("/api/lessons").await;
     let lessons: Vec<Lesson> = serde_json::from_value(body).expect("lessons");
@@ -257,9 +267,9 @@ async fn every_step_shows_its_own_view_after_its_run() {
     page.evaluate("document.querySelector('[data-testid=library-names]').open = true; true").await.expect("open it");
     save_screenshot(page, "library-names.png").await;
 
-    // A reload keeps the progress, and a done step shows its run again from the store.
-    page.evaluate("location.hash = '#/'; true").await.expect("to the course");
-    page.reload().await.expect("reload");
+    // A new load of the course (from the sandbox's page) keeps the progress, and a done step
+    // shows its run again from the store.
+    page.evaluate("location.assign('/#/'); true").await.expect("to the course, loaded anew");
     wait_for(page, "document.querySelectorAll('[data-testid=lesson-list] li').length === 18", 30).await;
     for lesson in &lessons {
         let passed =
@@ -439,6 +449,7 @@ async fn compare_drawn_with_frames(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_picture_draws_the_frame_it_was_given() {
+    let _turn = my_turn();
     let app = spawn_app(50).await;
     let session = Session::open(&app, "/sandbox/").await;
     let page = &session.page;
@@ -472,6 +483,7 @@ async fn the_picture_draws_the_frame_it_was_given() {
 /// from the missing socket option's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_tls_step_says_when_the_server_offers_no_tls_and_measures_where_it_does() {
+    let _turn = my_turn();
     const STEP: &str = "(() => { const s = document.querySelector('[data-testid=step]'); \
                         return s && s.dataset.lesson === '01-connection-cost' && s.dataset.step === '3'; })()";
     let dir = support::lab_dir();
