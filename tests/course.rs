@@ -253,7 +253,8 @@ async fn every_step_shows_its_own_view_after_its_run() {
     // The sandbox names its pool knobs in the six libraries too, and every row of that table is
     // one of the form's own knobs.
     page.evaluate("location.assign('/sandbox/'); true").await.expect("to the sandbox, a page of its own");
-    wait_for(page, LIBRARY_ROWS_SHOWN, 10).await;
+    // (The step's page shows the same table: wait for the sandbox's page to be the one loaded.)
+    wait_for(page, &format!("location.pathname === '/sandbox/' && {LIBRARY_ROWS_SHOWN}"), 20).await;
     let unmatched = text(
         page,
         "[...document.querySelectorAll('[data-testid=library-names] tr[data-knob]')] \
