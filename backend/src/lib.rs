@@ -53,6 +53,8 @@
 //!   - [`db::pgbouncer`]: a real PgBouncer started for a run that asks for a pooler, and the
 //!     watch that reads its `SHOW POOLS` while the run goes.
 //!   - [`db::store`]: runs in the coordinator's database (`lab.runs`), with their timelines.
+//!   - [`db::server_cpus`]: a run that asks for fewer server CPUs gets the lab's own PostgreSQL
+//!     pinned to that many cores while it goes.
 //! - [`class`]: the classroom, all in the coordinator's database: lock, the step everyone
 //!   follows, bursts, progress and predictions; [`class::identity`], who is asking (the
 //!   instructor's token, learners' signed cookies); [`class::line`], the fair line runs wait in.

@@ -16,6 +16,7 @@
 //!   run, and their peaks, counted from its requests' records: one definition each.
 //! - [`sweep`]: the same load over several pool sizes: the sizing curve.
 //! - [`lesson`]: the course's lessons and steps: texts filled with figures, models, goals, views.
+//! - [`givens`]: what a step gives the learner before Run: every input its question and model use.
 //! - [`figures`]: every figure a lesson may name (of the spec, the server, the run's summary).
 //! - [`expr`]: the arithmetic lessons write their models and goals in.
 //! - [`num`]: numbers as text with integer arithmetic ([`Dec`]), which keeps core's float
