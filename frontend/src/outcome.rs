@@ -158,7 +158,14 @@ pub fn outcome(step: &Step, measured: &Measured, server: ServerFacts, prediction
             if poor == ForUsers::Good { "Good" } else { "Poor" },
             match poor {
                 ForUsers::Poor(why) => format!("{why}."),
-                ForUsers::Good => "nearly every request was answered, within any target the step sets.".into(),
+                ForUsers::Good if s.failed == 0 => {
+                    format!("all {} requests were answered, within any target the step sets.", s.completed)
+                }
+                ForUsers::Good => format!(
+                    "{} of {} requests were answered (no more than a tenth failed), within any target the step sets.",
+                    s.completed,
+                    s.completed + s.failed
+                ),
             }
         );
         said(&mut o, s);

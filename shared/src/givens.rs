@@ -46,7 +46,7 @@ fn label(name: &str) -> Option<(&'static str, &'static str, &'static str)> {
         "load.rate_per_s" => ("load.rate_per_s", "arrivals per second", "req/s"),
         "load.ramp_to_per_s" => ("load.ramp_to_per_s", "ramping up to", "req/s"),
         "load.linger_ms" => ("load.linger_ms", "watched after the last answer", "ms"),
-        "network.delay_ms" => ("network.delay_ms", "added delay each way", "ms"),
+        "network.delay_ms" => ("network.delay_ms", "added to every round trip", "ms"),
         "network.outage.start_ms" => ("network.outage.start_ms", "outage starts at", "ms"),
         "network.outage.duration_ms" => ("network.outage.duration_ms", "outage lasts", "ms"),
         "breaker.failure_threshold" => ("breaker.failure_threshold", "failures in a row that open the breaker", ""),
