@@ -263,6 +263,9 @@ mod tests {
             total_ms,
             outcome: "ok".into(),
             cache_hit: false,
+            asked_ms: None,
+            held_from_ms: None,
+            given_back_ms: None,
         }
     }
 
