@@ -283,7 +283,7 @@ async fn a_compared_step_runs_the_earlier_step_too_and_draws_both_on_one_axis() 
 
     // Each column is a run, linked to its own page: step 1's preset (no cache), then step 2's.
     let links = text(page, "[...document.querySelectorAll('[data-testid=compare-figures] thead a')].map(a => a.getAttribute('href')).join(' ')").await;
-    let ids: Vec<&str> = links.split(' ').filter_map(|h| h.strip_prefix("#/run/")).collect();
+    let ids: Vec<&str> = links.split(' ').filter_map(|h| h.strip_prefix("/#/run/")).collect();
     assert_eq!(ids.len(), 2, "{links}");
     let (earlier, this) = (app.finished(ids[0]).await, app.finished(ids[1]).await);
     assert!(!earlier.spec.cache.enabled && this.spec.cache.enabled, "{:?} then {:?}", earlier.spec, this.spec);

@@ -39,7 +39,10 @@ pub fn paired<O: Fn() -> Option<bool> + Send + Sync + 'static>(
             r#"<h3>Step {step_no} beside step {earlier_no}</h3><p class="muted" data-testid="paired-whose">Step {earlier_no}: {whose}</p><table data-testid="compare-figures"><thead><tr><th scope="col">Figure</th>"#
         );
         for (tape, n) in runs {
-            let link = tape.run.with(|r| r.as_ref().map(|r| format!(r##" <a href="#/run/{}">its run</a>"##, r.id)));
+            let link = tape.run.with(|r| {
+                r.as_ref()
+                    .map(|r| format!(r#" <a href="{}">its run</a>"#, crate::route::Route::Run(r.id.clone()).href()))
+            });
             o += &format!(r#"<th scope="col">Step {n}{}</th>"#, link.unwrap_or_default());
         }
         o += "</tr></thead><tbody>";
