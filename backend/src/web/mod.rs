@@ -61,6 +61,7 @@ pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
         .route("/api/runs/{id}/requests.csv", get(runs::requests_csv))
         .route("/api/sweeps", post(sweeps::create))
         .route("/api/sweeps/{id}", get(sweeps::get))
+        .route("/api/your-pool", post(your_pool::measure))
         .route("/api/your-pool/translate", post(your_pool::translate))
         .route("/ws", get(ws::upgrade));
     // Routes that do not: health, metrics, the workers' door, and the demo endpoints, which are

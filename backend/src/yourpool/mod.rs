@@ -14,6 +14,8 @@
 //! - [`tokens`]: the tokenizer and call-argument parse the call syntaxes share.
 //! - [`defaults`]: each library's defaults, read from the library table.
 //! - [`settings`]: a library's settings in the lab's units, and their step into a `PoolSpec`.
+//! - [`plan`]: a translated pool at a deployment's traffic: the sizing sweep the lab runs around
+//!   it, scaled down (and said so) beyond what one worker plays.
 //! - One file per library: [`node`], [`hikari`], [`pgx`], [`psycopg`], [`sqlalchemy`],
 //!   [`sqlx`], each reading its syntaxes and writing them back.
 //!
@@ -24,6 +26,7 @@ pub mod error;
 pub mod hikari;
 pub mod node;
 pub mod pgx;
+pub mod plan;
 pub mod psycopg;
 pub mod python;
 pub mod settings;

@@ -54,7 +54,9 @@ pub fn read(src: &str, defaults: &Defaults) -> Result<Reading, TranslateError> {
     let (mut pool_size, mut overflow) = match parts.as_slice() {
         [pool_size, overflow, ..] => (*pool_size, *overflow),
         _ => {
-            return Err(TranslateError::Table("SQLAlchemy's pool-max default is not `pool_size + max_overflow`".into()));
+            return Err(TranslateError::Table(
+                "SQLAlchemy's pool-max default is not `pool_size + max_overflow`".into(),
+            ));
         }
     };
     let mut overflow_unlimited = false;
