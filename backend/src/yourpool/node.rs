@@ -162,7 +162,7 @@ fn count(src: &str, key: &Token, value: &[Token]) -> Result<u64, TranslateError>
 
 fn millis(src: &str, key: &Token, value: &[Token]) -> Result<u64, TranslateError> {
     let n = number(src, key, value)?;
-    if n >= 0.0 && n < 1e15 {
+    if (0.0..1e15).contains(&n) {
         Ok(n.round() as u64)
     } else {
         Err(TranslateError::at(key.line, format!("{} is {n}", key.text), "a number of milliseconds, 0 or more"))

@@ -390,7 +390,8 @@ pub fn go_duration_string(ms: u64) -> String {
 /// A duration as Go code (`time.Hour`, `30 * time.Minute`, `1500 * time.Millisecond`).
 fn go_duration_code(ms: u64) -> String {
     let units = [(3_600_000, "time.Hour"), (60_000, "time.Minute"), (1000, "time.Second"), (1, "time.Millisecond")];
-    let (size, unit) = units.iter().find(|(size, _)| ms % size == 0).copied().unwrap_or((1, "time.Millisecond"));
+    let (size, unit) =
+        units.iter().find(|(size, _)| ms.is_multiple_of(*size)).copied().unwrap_or((1, "time.Millisecond"));
     if ms == size { unit.to_owned() } else { format!("{} * {unit}", ms / size) }
 }
 

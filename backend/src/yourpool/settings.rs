@@ -62,15 +62,15 @@ impl Settings {
 
 /// A duration in milliseconds as whole seconds when it is one, else fractional ("30", "2.5").
 pub fn seconds(ms: u64) -> String {
-    if ms % 1000 == 0 { (ms / 1000).to_string() } else { format!("{}", ms as f64 / 1000.0) }
+    if ms.is_multiple_of(1000) { (ms / 1000).to_string() } else { format!("{}", ms as f64 / 1000.0) }
 }
 
 /// Seconds as a float literal, the way Python code writes them ("30.0", "2.5").
 pub fn seconds_float(ms: u64) -> String {
-    if ms % 1000 == 0 { format!("{}.0", ms / 1000) } else { format!("{}", ms as f64 / 1000.0) }
+    if ms.is_multiple_of(1000) { format!("{}.0", ms / 1000) } else { format!("{}", ms as f64 / 1000.0) }
 }
 
 /// Milliseconds from a number of seconds, refusing what no clock can wait.
 pub fn ms_from_seconds(s: f64) -> Option<u64> {
-    (s.is_finite() && s >= 0.0 && s < 1e12).then(|| (s * 1000.0).round() as u64)
+    (0.0..1e12).contains(&s).then(|| (s * 1000.0).round() as u64)
 }

@@ -172,5 +172,9 @@ pub fn write(pool: &PoolSpec) -> String {
 }
 
 fn rust_duration(ms: u64) -> String {
-    if ms % 1000 == 0 { format!("Duration::from_secs({})", ms / 1000) } else { format!("Duration::from_millis({ms})") }
+    if ms.is_multiple_of(1000) {
+        format!("Duration::from_secs({})", ms / 1000)
+    } else {
+        format!("Duration::from_millis({ms})")
+    }
 }

@@ -21,7 +21,9 @@ fn broken(library: &str, src: &str) -> TranslateError {
 }
 
 /// (max, min, acquire ms, idle ms, lifetime ms, test before acquire)
-fn pool(t: &Translation) -> (u32, u32, u64, u64, u64, bool) {
+type Knobs = (u32, u32, u64, u64, u64, bool);
+
+fn pool(t: &Translation) -> Knobs {
     let p = &t.spec().pool;
     (
         p.max_connections,
@@ -43,7 +45,7 @@ fn unknown_keys(t: &Translation) -> Vec<(&str, usize)> {
 
 #[test]
 fn what_a_snippet_leaves_out_is_each_librarys_own_default() {
-    let cases: [(&str, &str, (u32, u32, u64, u64, u64, bool)); 6] = [
+    let cases: [(&str, &str, Knobs); 6] = [
         ("sqlx", "PgPoolOptions::new().connect(&url).await?", (10, 0, 30_000, 600_000, 1_800_000, true)),
         // Waits forever: the lab's longest wait instead. idleTimeoutMillis 10 s, no lifetime.
         (
