@@ -436,3 +436,13 @@ fn the_setting_names_read_are_the_library_tables_names() {
     assert_eq!(Library::parse("pg"), Ok(Library::NodePostgres));
     assert_eq!(Library::parse("hikari"), Ok(Library::HikariCp));
 }
+
+#[test]
+fn a_library_table_the_translator_cannot_read_is_the_labs_fault_not_the_snippets() {
+    let mut broken_table = table();
+    let knob = broken_table.knobs.iter_mut().find(|k| k.id == "pool-max").expect("pool-max");
+    knob.names[0].default = "ten".into();
+    let err = translate("sqlx", "PgPoolOptions::new()", &broken_table).unwrap_err();
+    assert!(err.is_internal() && err.line().is_none(), "{err}");
+    assert!(err.to_string().contains("sqlx's default for pool-max"), "{err}");
+}
