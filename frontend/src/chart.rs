@@ -269,27 +269,29 @@ pub fn lines(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]
     let all = match records.filter(|r| !r.is_empty() && !kind.counted(pooled).is_empty()) {
         None => from_frames(kind.series()),
         Some(records) => {
-            // Windows end at each frame's instant (the last one past the last answer), so the
-            // counted lines share the sampled lines' times; answers are counted per tenth.
-            let (edges, at): (Vec<f64>, Vec<f64>) = if throughput {
-                let edges = activity::edges_every(WINDOW_MS, records);
-                let at = edges[1..].to_vec();
-                (edges, at)
+            // Answers are counted per tenth of a second; the most at once in windows of a 200th of
+            // the run (5 to 100 ms), fine enough to follow the picture's instants. Each window is
+            // drawn at its middle.
+            let width = if throughput {
+                WINDOW_MS
             } else {
                 let last = activity::last_answer_ms(records).unwrap_or(0.0);
-                let mut edges: Vec<f64> =
-                    std::iter::once(0.0).chain(frames.iter().map(|f| f.elapsed_ms as f64)).collect();
-                let at = edges[1..].to_vec();
-                if let Some(end) = edges.last_mut() {
-                    *end = end.max(last + 1.0);
-                }
-                (edges, at)
+                let end = frames.last().map_or(last, |f| (f.elapsed_ms as f64).max(last));
+                (end / 200.0).clamp(5.0, WINDOW_MS).ceil()
             };
+            let mut edges = activity::edges_every(width, records);
+            if !throughput {
+                // On to the last frame, for the leaked connections still held after the last answer.
+                let end = frames.last().map_or(0.0, |f| f.elapsed_ms as f64);
+                while edges.last().is_some_and(|e| *e < end) {
+                    edges.push(edges.last().copied().unwrap_or(0.0) + width);
+                }
+            }
+            let at: Vec<f64> = edges.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
             let windows = activity::windows(records, &edges);
-            let mut lines: Vec<Series> = kind
-                .counted(pooled)
-                .iter()
-                .map(|(n, class, counted)| Series {
+            let mut lines = from_frames(kind.sampled_beside_counted());
+            lines.extend(kind.counted(pooled).iter().map(|(n, class, counted)| {
+                Series {
                     name: name(n),
                     class,
                     points: windows
@@ -300,9 +302,8 @@ pub fn lines(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]
                             (t / 1000.0, if throughput { rate(v, WINDOW_MS as u64, run_ms).0 } else { v })
                         })
                         .collect(),
-                })
-                .collect();
-            lines.extend(from_frames(kind.sampled_beside_counted()));
+                }
+            }));
             lines
         }
     };
@@ -573,7 +574,9 @@ fn svg(d: &Drawing) -> String {
     o
 }
 
-/// The chart's data as table rows: at most 40, every k-th point, newest first.
+/// The chart's data as table rows: at most 40, every k-th point of the first line, newest first;
+/// another line's value there is its last point at or before that time (a sampled line's latest
+/// reading), or `–` before its first.
 fn rows(series: &[Series]) -> String {
     use std::fmt::Write;
     let Some(first) = series.first() else { return String::new() };
@@ -581,9 +584,10 @@ fn rows(series: &[Series]) -> String {
     let k = n.div_ceil(40).max(1);
     let mut o = String::new();
     for i in (0..n).rev().step_by(k) {
-        let _ = write!(o, "<tr><td>{:.1}</td>", Dec(first.points[i].0));
+        let t = first.points[i].0;
+        let _ = write!(o, "<tr><td>{:.2}</td>", Dec(t));
         for s in series {
-            match s.points.get(i) {
+            match s.points.iter().take_while(|(at, _)| *at <= t + 1e-9).last() {
                 Some((_, v)) => {
                     let _ = write!(o, "<td>{:.1}</td>", Dec(*v));
                 }
@@ -727,8 +731,8 @@ mod tests {
         assert_eq!(most("naive: connecting") as u64, peaks.connecting.count);
         assert_eq!(most("naive: connections open") as u64, peaks.holding.count);
         assert!(peaks.connecting.count > 15, "{peaks:?}");
-        // The lines share the frames' times.
-        assert!(lines.iter().all(|s| s.points.len() == frames.len()), "{lines:?}");
+        // The counted lines follow the run in windows of 5 ms (a 200th of 300 ms, at least 5).
+        assert!(lines.iter().filter(|s| s.name.contains("most at once")).all(|s| s.points.len() == 60), "{lines:?}");
         let said = describe(ChartKind::Connections, &frames, Some(&records), 300);
         assert!(said.contains(&format!("{} requests connecting at once", peaks.connecting.count)), "{said}");
     }

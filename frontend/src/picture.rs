@@ -354,7 +354,7 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
         Dec(W - SERVER_X - 2.0),
         Dec(grid_h + 130.0)
     );
-    svg.text("label", gx, y + 18.0, &format!("PostgreSQL: {} of {max} taken", used.min(max)));
+    svg.text("label", gx, y + 18.0, &format!("{} of {max} slots taken", used.min(max)));
     svg.text("note", gx, y + 33.0, &format!("max_connections {max}, {} reserved", s.reserved_connections));
     let mut i = 0u64;
     for (kind, n) in kinds {
@@ -383,15 +383,16 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
         Dec(below + 52.0)
     );
     svg.text("note", gx, below + 67.0, "(too many clients)");
-    // Backends still starting hold slots too: why a server refuses with slots drawn free.
+    // Backends still starting hold slots too: why a server refuses with slots drawn free. (On a
+    // line of its own: beside "refused" it read as part of that count.)
     if starting > 0 {
-        svg.text("note", gx + 84.0, below + 52.0, &format!("{starting} starting"));
+        svg.text("note", gx, below + 82.0, &format!("{starting} still starting"));
     }
     if !s.reachable {
-        svg.text("refused on", gx, below + 85.0, "unreachable");
+        svg.text("refused on", gx, below + 97.0, "unreachable");
     }
     svg.raw("</g>");
-    grid_h + 134.0
+    grid_h + 146.0
 }
 
 /// The run's PgBouncer: its clients (the app's connections), those waiting for a server
@@ -571,9 +572,9 @@ fn draw(frame: &Frame, app_side: &AppSide, spec: &RunSpec, peaks: Peaks, parts: 
     let (width, height) = (Dec(at.width), Dec(height));
     let a = app_side;
     let peak_app = if pooled {
-        format!("peak: {} in use, {} waiting", a.peak_in_use, a.peak_waiting)
+        format!("most at once: {} in use; {} waiting", a.peak_in_use, a.peak_waiting)
     } else {
-        format!("peak: {} open, {} connecting", a.peak_in_use, a.peak_connecting)
+        format!("most at once: {} open; {} connecting", a.peak_in_use, a.peak_connecting)
     };
     let mut svg = Svg(String::with_capacity(app.0.len() + rest.0.len() + 1024));
     let _ = write!(
@@ -613,10 +614,9 @@ fn draw(frame: &Frame, app_side: &AppSide, spec: &RunSpec, peaks: Peaks, parts: 
     );
     // The server's side is a reading of `pg_stat_activity`: when the app's side is counted at
     // another instant, the heading says when the server was read.
-    let heading = if app_side.source == "records" && (frame.elapsed_ms as f64 - app_side.at_ms).abs() >= 1.0 {
-        format!("The server, read at {} ms", frame.elapsed_ms)
-    } else {
-        "The server".to_owned()
+    let heading = match read_when(frame, app_side) {
+        Some(when) => format!("Server at {when}"),
+        None => "The server".to_owned(),
     };
     svg.text("heading", at.server_x, 16.0, &heading);
     if frame.pooler.is_some() {
@@ -659,6 +659,21 @@ fn legend(drawn: &str) -> String {
     }
     o.push_str("</ul>");
     o
+}
+
+/// When the frame's reading of the server was taken, when that is not the app side's instant:
+/// `250 ms`, or `250–307 ms` when the server was slow to answer (the reading shows it at some
+/// instant in between). A stored run older than the readings' times says the frame's instant.
+fn read_when(frame: &Frame, app: &AppSide) -> Option<String> {
+    let s = &frame.server;
+    let from = s.read_at_ms.unwrap_or(frame.elapsed_ms);
+    let to = from + s.read_took_ms;
+    let ms = |v: u64| crate::tape::ms_text(v as f64);
+    // While a run goes, the picture is the newest frame: its server is the newest reading.
+    if app.source != "records" || ((from as f64 - app.at_ms).abs() < 1.0 && s.read_took_ms < 2) {
+        return None;
+    }
+    Some(if s.read_took_ms >= 2 { format!("{}–{}", ms(from).trim_end_matches(" ms"), ms(to)) } else { ms(from) })
 }
 
 /// `n` and a word, in the plural when `n` is not 1.
@@ -716,10 +731,9 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         crate::tape::ms_text(app.at_ms),
         spec.strategy.as_str(),
         // The server is read at sampling instants: say when, if not at the app's instant.
-        if frame.elapsed_ms as f64 == app.at_ms {
-            String::new()
-        } else {
-            format!(", as read at {},", crate::tape::ms_text(frame.elapsed_ms as f64))
+        match read_when(frame, app) {
+            Some(when) => format!(", as read at {when},"),
+            None => String::new(),
         },
         count(s.run_backends, "backend of this run", "backends of this run"),
         s.max_connections,
@@ -840,7 +854,7 @@ mod tests {
             assert!(svg.contains(attr), "{attr} in {svg}");
         }
         assert_eq!(svg.matches(r#"data-state="in-use""#).count(), 4, "{svg}");
-        assert!(svg.contains("peak: 5 in use"), "{svg}");
+        assert!(svg.contains("most at once: 5 in use"), "{svg}");
         // Live, the frame's own figures are drawn.
         let live = draw(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec, Peaks::default(), &Part::ALL);
         assert_eq!(live.matches(r#"data-state="in-use""#).count(), 2, "{live}");

@@ -112,9 +112,11 @@ fn heading_of(shown: Shown, pooled: bool) -> String {
     match shown {
         Shown::Busiest(figure, n, at) => {
             let what = match figure {
-                AppFigure::Holding if pooled => format!("{n} connections in use"),
-                AppFigure::Holding => format!("{n} connections open"),
-                _ => format!("{n} requests in flight"),
+                AppFigure::Holding if pooled => {
+                    format!("{n} {} in use", if n == 1 { "connection" } else { "connections" })
+                }
+                AppFigure::Holding => format!("{n} {} open", if n == 1 { "connection" } else { "connections" }),
+                _ => format!("{n} {} in flight", if n == 1 { "request" } else { "requests" }),
             };
             format!("The busiest moment: {what} at {}", ms_text(at))
         }

@@ -212,13 +212,16 @@ impl Tape {
     /// Puts the picture at the instant `at_ms` of a run whose records are read, and the scrubber
     /// on the frame nearest it (whose readings the server's side shows).
     pub fn go_to(&self, at_ms: f64) {
+        // The frame whose reading of the server was taken nearest that instant (a reading shows
+        // the server somewhere between when it was asked for and when it came).
+        let read_at = |f: &Frame| {
+            f.server.read_at_ms.map_or(f.elapsed_ms as f64, |at| at as f64 + f.server.read_took_ms as f64 / 2.0)
+        };
         let nearest = self.with_frames(|frames| {
             frames
                 .iter()
                 .enumerate()
-                .min_by(|(_, a), (_, b)| {
-                    (a.elapsed_ms as f64 - at_ms).abs().total_cmp(&(b.elapsed_ms as f64 - at_ms).abs())
-                })
+                .min_by(|(_, a), (_, b)| (read_at(a) - at_ms).abs().total_cmp(&(read_at(b) - at_ms).abs()))
                 .map(|(i, _)| i)
         });
         self.cursor.set(nearest.filter(|i| i + 1 < self.len()));
@@ -320,7 +323,7 @@ pub fn Scrubber(tape: Tape) -> impl IntoView {
         <div class="scrub" data-testid="scrubber-box">
             <label for="scrubber">{move || format!("{} into the run", ms_text(time()))}</label>
             <input id="scrubber" type="range" min="0" max=max step=move || if timed() { step().to_string() } else { "1".to_owned() }
-                prop:disabled=move || len() < 2
+                prop:disabled=move || if timed() { end_ms() < 1.0 } else { len() < 2 }
                 prop:value=value
                 on:input=move |ev| {
                     // Whole numbers either way (ms, or a frame's index): no float parser in the page.

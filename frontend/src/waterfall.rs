@@ -109,8 +109,10 @@ fn drawing(lanes: &[RequestRecord], end: f64, id: &str, label: &str, describe: &
     use std::fmt::Write;
     let y = TOP + lanes.len() as f64 * LANE;
     let describe = escape(describe);
+    // A run of more requests than are drawn says so.
+    let first = if lanes.len() == SHOWN { " (the first 150)" } else { "" };
     let mut o = format!(
-        r#"<strong class="chart-title">{label}Every request, one lane each (the first 150): where its time went</strong>"#
+        r#"<strong class="chart-title">{label}Every request, one lane each{first}: where its time went</strong>"#
     );
     if lanes.is_empty() {
         o +=

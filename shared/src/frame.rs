@@ -240,6 +240,12 @@ pub struct ServerFrame {
     /// cluster on this machine; 0 otherwise. (Backends past authentication but not yet ready are
     /// in `pg_stat_activity` with no state: `by_state` counts them as `starting`.)
     pub authenticating: u64,
+    /// When this reading was asked for, in ms from the running run's start (the clock of its
+    /// frames and records), and how long the server took to answer it: the reading shows the
+    /// server at some instant in between (a busy server answers late). None when idle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_at_ms: Option<u64>,
+    pub read_took_ms: u64,
 }
 
 impl ServerFrame {

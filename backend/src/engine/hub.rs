@@ -221,12 +221,14 @@ impl MetricsHub {
 
     /// Called by the sampler with each fresh reading of `pg_stat_activity`.
     pub fn observe_server(&self, reading: ServerReading) {
-        let ServerReading { frame: mut server, backends } = reading;
+        let ServerReading { frame: mut server, backends, asked, answered } = reading;
         let mut st = self.lock();
         server.reserved_connections = st.server.reserved_connections;
         server.cpus = st.server.cpus;
         (server.tls, server.pgbouncer) = (st.server.tls, st.server.pgbouncer);
         if let Some(run) = st.run.as_mut() {
+            server.read_at_ms = Some(asked.saturating_duration_since(run.started).as_millis() as u64);
+            server.read_took_ms = answered.saturating_duration_since(asked).as_millis() as u64;
             let base = run.watch.fleet.application_name;
             let mut by_state = std::collections::BTreeMap::<&str, u64>::new();
             for b in backends.iter().filter(|b| belongs_to(&b.application, base)) {

@@ -50,10 +50,13 @@ pub struct Backends {
 }
 
 /// One reading of `pg_stat_activity`: the server's frame, and the counts it was summed from.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServerReading {
     pub frame: ServerFrame,
     pub backends: Vec<Backends>,
+    /// When the reading was asked for, and when its answer came.
+    pub asked: std::time::Instant,
+    pub answered: std::time::Instant,
 }
 
 pub struct Sampler {
@@ -94,7 +97,9 @@ impl Sampler {
                 self.conn.insert(c)
             }
         };
+        let asked = std::time::Instant::now();
         let rows: Vec<(String, String, i64)> = sqlx::query_as(QUERY).fetch_all(&mut *conn).await?;
+        let answered = std::time::Instant::now();
         let authenticating = match self.postmaster.filter(|_| self.hides_authenticating) {
             Some(pid) => tokio::task::spawn_blocking(move || authenticating(pid)).await.unwrap_or(0),
             None => 0,
@@ -119,7 +124,7 @@ impl Sampler {
             authenticating,
             ..ServerFrame::default()
         };
-        Ok(ServerReading { frame, backends })
+        Ok(ServerReading { frame, backends, asked, answered })
     }
 
     pub async fn run(mut self, mut shutdown: Shutdown) {
@@ -139,6 +144,8 @@ impl Sampler {
                             ..ServerFrame::default()
                         },
                         backends: Vec::new(),
+                        asked: std::time::Instant::now(),
+                        answered: std::time::Instant::now(),
                     });
                 }
             }
