@@ -135,8 +135,4 @@ impl Class {
         run.concurrency = requests.min(1_000);
         Ok(Some((run, self.refresh().await?)))
     }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.db
-    }
 }
