@@ -31,5 +31,5 @@ for (const name of readdirSync(dir)) {
 const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
 console.log(
   `page weight: wasm ${kb(wasm)} (budget 700 KB); on the wire ${kb(total.br)} with brotli ` +
-    `(target 200 KB), ${kb(total.gz)} with gzip, ${kb(total.raw)} uncompressed`,
+    `(target 205 KB), ${kb(total.gz)} with gzip, ${kb(total.raw)} uncompressed`,
 );

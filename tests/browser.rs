@@ -76,7 +76,7 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     let first_seq = text(page, "document.querySelector('[data-testid=picture]').dataset.seq").await;
     assert!(first_seq.parse::<u64>().unwrap() < last_seq.parse::<u64>().unwrap(), "{first_seq} then {last_seq}");
     let desc = text(page, "document.getElementById('waterfall-desc').textContent").await;
-    assert!(desc.starts_with("60 requests."), "the waterfall has a text alternative: {desc}");
+    assert!(desc.starts_with("60 requests;"), "the waterfall has a text alternative: {desc}");
     save_screenshot(page, "browser-replay.png").await;
 
     // The run has its own address, and from there one knob can change before running it again.

@@ -159,6 +159,17 @@ async fn every_step_shows_its_own_view_after_its_run() {
                     );
                 }
             }
+            // A figure shown in two places on the page is one number: every figure the page marks
+            // (the texts' figures, the key figure, the model, the summary, the charts) by name.
+            let marked: HashMap<String, Vec<String>> =
+                serde_json::from_str(&text(page, MARKED_FIGURES).await).expect("the marked figures");
+            for (name, values) in &marked {
+                let first: f64 = values[0].parse().unwrap_or(f64::NAN);
+                assert!(
+                    values.iter().all(|v| v.parse::<f64>().is_ok_and(|v| (v - first).abs() < 1e-9)),
+                    "{here}: {name} is shown as different numbers: {values:?}"
+                );
+            }
             // The picture keeps showing the run: a frame of it, not an idle one.
             wait_for(page, "(document.querySelector('[data-testid=picture]')?.dataset.run ?? '') !== ''", 20).await;
             app_side_is_counted_from_the_records(&app, page, step, &here).await;
@@ -283,6 +294,14 @@ async fn every_step_shows_its_own_view_after_its_run() {
     session.close().await;
     app.stop().await;
 }
+
+/// Every figure the step's page marks with its name and exact value, by name (the other step of
+/// a compared pair left out: its figures are its own run's).
+const MARKED_FIGURES: &str = "(() => { const m = {}; \
+    for (const e of document.querySelectorAll('main [data-figure][data-value]')) { \
+      if (e.closest('[data-testid=compare-figures]') || e.closest('[data-testid=paired]')) continue; \
+      (m[e.dataset.figure] ??= []).push(e.dataset.value); } \
+    return JSON.stringify(m); })()";
 
 /// A compared step's two waterfalls, each with lanes, and its figures, each measured.
 const BOTH_RUNS_SHOWN: &str = "(() => { const p = document.querySelector('[data-testid=paired]'); if (!p) return false; \

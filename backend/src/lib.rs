@@ -67,6 +67,9 @@
 //!   [`web::limits`], what any one address may ask (wrong credentials, rates, websockets).
 //! - [`lessons`]: the course, embedded from `lessons/*.toml` and checked at start-up, with every
 //!   library's names for the pool knobs (`lessons/libraries.toml`).
+//! - [`yourpool`]: a pool configuration pasted in its own library's syntax (node-postgres,
+//!   HikariCP, pgx, psycopg_pool, SQLAlchemy, sqlx) read into a run spec, with a note wherever
+//!   the library means something the lab's sqlx pool does not, and written back the same way.
 //! - [`config`]: flags and environment (`poollab --help`, `poollab worker --help`).
 //! - [`startup`]: assembles a coordinator (with its workers) or a worker; [`shutdown`]: stops it
 //!   all in order.
@@ -84,6 +87,7 @@ pub mod shutdown;
 pub mod startup;
 pub mod web;
 pub mod worker;
+pub mod yourpool;
 
 pub use config::{Cli, Config, DatabaseArgs, WorkerConfig};
 pub use startup::Application;

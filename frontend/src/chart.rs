@@ -5,8 +5,9 @@
 //! four views: connections, the whole server by state, throughput and errors, or latency.
 
 use leptos::prelude::*;
+use poollab_shared::activity::{self, AppPeaks};
 use poollab_shared::rate::rate;
-use poollab_shared::{BreakerState, Dec, Frame};
+use poollab_shared::{BreakerState, Dec, Frame, RequestRecord};
 
 use crate::escape;
 use crate::tape::Tape;
@@ -96,12 +97,6 @@ pub fn run_ms(tape: &Tape, frames: &[Frame]) -> u64 {
         .unwrap_or_else(|| frames.last().map_or(0, |f| f.elapsed_ms))
 }
 
-/// A frame's count as a rate for a run that has lasted `run_ms`: per second, or per 100 ms for a
-/// run shorter than two seconds ([`rate`], the lab's one rule).
-fn rate_of(f: &Frame, n: u64, run_ms: u64) -> f64 {
-    rate(n as f64, f.interval_ms, run_ms).0
-}
-
 fn pool(f: &Frame, pick: fn(&poollab_shared::PoolFrame) -> u64) -> Option<f64> {
     f.pool.as_ref().map(|p| pick(p) as f64)
 }
@@ -186,33 +181,144 @@ impl ChartKind {
     }
 }
 
+/// The app's figures a chart draws from every request's record once a run's records are read
+/// (the same counting as the picture's and the summary's peaks), instead of the frames' samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    Holding,
+    Waiting,
+    Connecting,
+    Answered,
+    Failed,
+}
+
+impl Counted {
+    fn of(self, w: &activity::Window) -> f64 {
+        (match self {
+            Counted::Holding => w.most.holding,
+            Counted::Waiting => w.most.waiting,
+            Counted::Connecting => w.most.connecting,
+            Counted::Answered => w.answered,
+            Counted::Failed => w.failed,
+        }) as f64
+    }
+}
+
+impl ChartKind {
+    /// The lines counted from the records, for a `pooled` run or not: (name, class, figure).
+    fn counted(self, pooled: bool) -> &'static [(&'static str, &'static str, Counted)] {
+        match (self, pooled) {
+            (ChartKind::Connections, true) => &[
+                ("pool: in use (most at once)", "s-inuse", Counted::Holding),
+                ("waiting for a connection (most at once)", "s-wait", Counted::Waiting),
+            ],
+            (ChartKind::Connections, false) => &[
+                ("naive: connections open (most at once)", "s-inuse", Counted::Holding),
+                ("naive: connecting (most at once)", "s-connecting", Counted::Connecting),
+            ],
+            (ChartKind::Throughput, _) => {
+                &[("answered", "s-inuse", Counted::Answered), ("failed", "s-bad", Counted::Failed)]
+            }
+            _ => &[],
+        }
+    }
+
+    /// The sampled lines still drawn from frames beside the counted ones (the server's, and
+    /// sqlx's own gauges).
+    fn sampled_beside_counted(self) -> &'static [(&'static str, &'static str, Pick)] {
+        match self {
+            ChartKind::Connections => &[
+                ("server backends of this run (sampled)", "s-server", |f| {
+                    Some(f.server.run_backends_peak.max(f.server.run_backends) as f64)
+                }),
+                ("pool: opening (sqlx, sampled)", "s-connecting", |f| pool(f, |p| p.connecting)),
+                ("pool: size (sqlx, sampled)", "s-size", |f| pool(f, |p| p.size)),
+            ],
+            _ => &[],
+        }
+    }
+}
+
+/// Width of the windows a chart counts a run's answers in, once its records are read.
+const WINDOW_MS: f64 = 100.0;
+
+/// A chart's lines: from the frames while the run goes; once its `records` are read, the app's
+/// figures are counted from them (the most at once in each frame's window, and the answers in
+/// each tenth of a second) and only the sampled lines come from the frames.
+pub fn lines(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>, run_ms: u64) -> Vec<Series> {
+    let pooled = frames.last().is_some_and(|f| f.pool.is_some());
+    let throughput = kind == ChartKind::Throughput;
+    let name = |name: &str| if throughput { format!("{name} {}", rate(0.0, 0, run_ms).1) } else { name.to_owned() };
+    let from_frames = |picks: &[(&str, &'static str, Pick)]| -> Vec<Series> {
+        picks
+            .iter()
+            .map(|(n, class, pick)| Series {
+                name: name(n),
+                class,
+                points: frames
+                    .iter()
+                    .filter_map(|f| {
+                        let v = pick(f)?;
+                        let t = f.elapsed_ms as f64 / 1000.0;
+                        Some((t, if throughput { rate(v, f.interval_ms, run_ms).0 } else { v }))
+                    })
+                    .collect(),
+            })
+            .collect()
+    };
+    let all = match records.filter(|r| !r.is_empty() && !kind.counted(pooled).is_empty()) {
+        None => from_frames(kind.series()),
+        Some(records) => {
+            // Windows end at each frame's instant (the last one past the last answer), so the
+            // counted lines share the sampled lines' times; answers are counted per tenth.
+            let (edges, at): (Vec<f64>, Vec<f64>) = if throughput {
+                let edges = activity::edges_every(WINDOW_MS, records);
+                let at = edges[1..].to_vec();
+                (edges, at)
+            } else {
+                let last = activity::last_answer_ms(records).unwrap_or(0.0);
+                let mut edges: Vec<f64> =
+                    std::iter::once(0.0).chain(frames.iter().map(|f| f.elapsed_ms as f64)).collect();
+                let at = edges[1..].to_vec();
+                if let Some(end) = edges.last_mut() {
+                    *end = end.max(last + 1.0);
+                }
+                (edges, at)
+            };
+            let windows = activity::windows(records, &edges);
+            let mut lines: Vec<Series> = kind
+                .counted(pooled)
+                .iter()
+                .map(|(n, class, counted)| Series {
+                    name: name(n),
+                    class,
+                    points: windows
+                        .iter()
+                        .zip(&at)
+                        .map(|(w, t)| {
+                            let v = counted.of(w);
+                            (t / 1000.0, if throughput { rate(v, WINDOW_MS as u64, run_ms).0 } else { v })
+                        })
+                        .collect(),
+                })
+                .collect();
+            lines.extend(from_frames(kind.sampled_beside_counted()));
+            lines
+        }
+    };
+    // The legend lists only what is drawn: a naive run has no pool lines.
+    all.into_iter().filter(|s| !s.points.is_empty()).collect()
+}
+
 /// A run's frames as one of the [`ChartKind`] views.
 #[component]
 pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
     let series = Signal::derive(move || {
+        let read = tape.records_read();
         tape.with_frames(|frames| {
             // Throughput is a rate over what the run has lasted so far: per second only from 2 s.
             let run_ms = run_ms(&tape, frames);
-            let throughput = kind == ChartKind::Throughput;
-            kind.series()
-                .iter()
-                .map(|(name, class, pick)| Series {
-                    name: if throughput { format!("{name} {}", rate(0.0, 0, run_ms).1) } else { (*name).to_owned() },
-                    class,
-                    points: frames
-                        .iter()
-                        .filter_map(|f| {
-                            let v = pick(f)?;
-                            Some((
-                                f.elapsed_ms as f64 / 1000.0,
-                                if throughput { rate(v, f.interval_ms, run_ms).0 } else { v },
-                            ))
-                        })
-                        .collect(),
-                })
-                // The legend lists only what is drawn: a naive run has no pool lines.
-                .filter(|s| !s.points.is_empty())
-                .collect()
+            tape.with_requests(|records| lines(kind, frames, read.then_some(records), run_ms))
         })
     });
     let limit = Signal::derive(move || match kind {
@@ -222,29 +328,61 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
         _ => None,
     });
     let events = Signal::derive(move || tape.with_frames(events));
-    let cursor =
-        Signal::derive(move || tape.cursor.get().and_then(|_| tape.frame()).map(|f| f.elapsed_ms as f64 / 1000.0));
-    let description = Signal::derive(move || tape.with_frames(|frames| describe(kind, frames, run_ms(&tape, frames))));
+    // Where the picture is: its named instant once the run is over, else its frame's.
+    let cursor = Signal::derive(move || {
+        tape.cursor.get().or(tape.instant.get().map(|_| 0))?;
+        match tape.shown() {
+            Some(shown) => Some(shown.at_ms() / 1000.0),
+            None => tape.frame().map(|f| f.elapsed_ms as f64 / 1000.0),
+        }
+    });
+    let description = Signal::derive(move || {
+        let read = tape.records_read();
+        tape.with_frames(|frames| {
+            let run_ms = run_ms(&tape, frames);
+            tape.with_requests(|records| describe(kind, frames, read.then_some(records), run_ms))
+        })
+    });
+    // The app's peaks the description states, marked as the page marks every figure it shows.
+    let figures = Signal::derive(move || match kind {
+        ChartKind::Connections if tape.records_read() => tape.with_requests(|r| {
+            let p = AppPeaks::of(r);
+            let pooled = tape.with_frames(|f| f.last().is_some_and(|f| f.pool.is_some()));
+            if pooled {
+                vec![("peak_in_use", p.holding.count as f64), ("peak_waiters", p.waiting.count as f64)]
+            } else {
+                vec![("peak_in_use", p.holding.count as f64), ("peak_connecting", p.connecting.count as f64)]
+            }
+        }),
+        _ => Vec::new(),
+    });
     view! {
-        <LineChart id=kind.id() title=kind.title() unit=kind.unit() series=series limit=limit events=events cursor=cursor description=description />
+        <LineChart id=kind.id() title=kind.title() unit=kind.unit() series=series limit=limit events=events cursor=cursor description=description figures=figures />
     }
 }
 
-fn describe(kind: ChartKind, frames: &[Frame], run_ms: u64) -> String {
+fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>, run_ms: u64) -> String {
     let Some(f) = frames.last() else { return "No frames yet: the chart draws the next run live.".to_owned() };
     let t = Dec(f.elapsed_ms as f64 / 1000.0);
     let most = |pick: fn(&Frame) -> f64| Dec(frames.iter().map(pick).fold(0.0, f64::max));
+    // Once the records are read the app's peaks are theirs, the ones the picture and the summary
+    // show; before, the frames' readings.
+    let peaks = records.filter(|r| !r.is_empty()).map(AppPeaks::of);
     match kind {
         ChartKind::Connections => format!(
-            "Over {t:.1} s: at most {} server backends of this run{}.",
+            "Over {t:.1} s: at most {} server backends of this run (sampled){}.",
             most(|f| f.server.run_backends_peak.max(f.server.run_backends) as f64),
-            match f.pool {
-                Some(_) => format!(
-                    ", {} pool connections in use and {} requests waiting at once",
-                    most(|f| f.pool.map_or(0.0, |p| p.in_use as f64)),
-                    most(|f| f.pool.map_or(0.0, |p| p.waiters as f64))
+            match (f.pool, peaks) {
+                (Some(_), Some(p)) => format!(
+                    "; counted from every request's record, at most {} connections in use and {} requests waiting at once",
+                    p.holding.count, p.waiting.count
                 ),
-                None => format!(", {} requests connecting at once", most(|f| f.app.connecting as f64)),
+                (None, Some(p)) => format!(
+                    "; counted from every request's record, at most {} connections open and {} requests connecting at once",
+                    p.holding.count, p.connecting.count
+                ),
+                // While the run goes: the server's line only (the app's are counted once it is over).
+                (_, None) => String::new(),
             }
         ),
         ChartKind::ServerStates => format!(
@@ -253,16 +391,22 @@ fn describe(kind: ChartKind, frames: &[Frame], run_ms: u64) -> String {
             Dec(state(f, "active")),
             Dec(state(f, "idle"))
         ),
-        ChartKind::Throughput => {
-            let most = |n: fn(&Frame) -> u64| Dec(frames.iter().map(|g| rate_of(g, n(g), run_ms)).fold(0.0, f64::max));
+        ChartKind::Throughput if records.is_some_and(|r| !r.is_empty()) => {
+            let records = records.unwrap_or_default();
+            let windows = activity::windows(records, &activity::edges_every(WINDOW_MS, records));
+            let most = |n: fn(&activity::Window) -> u64| {
+                Dec(windows.iter().map(|w| rate(n(w) as f64, WINDOW_MS as u64, run_ms).0).fold(0.0, f64::max))
+            };
+            let (unit, answered, failed) = (rate(0.0, 0, run_ms).1, most(|w| w.answered), most(|w| w.failed));
             format!(
-                "Over {t:.1} s: {} answered and {} failed; at most {:.0} answered and {:.0} failed {}.",
-                f.app.totals.completed,
-                f.app.totals.failed,
-                most(|g| g.app.completed_delta),
-                most(|g| g.app.failed_delta),
-                rate(0.0, 0, run_ms).1
+                "{} answered and {} failed, counted from every request's record in each tenth of a second: at most {answered:.0} answered and {failed:.0} failed {unit}.",
+                records.iter().filter(|r| r.outcome == "ok").count(),
+                records.iter().filter(|r| r.outcome != "ok").count(),
             )
+        }
+        // While the run goes; its rates are counted from the records once it is over.
+        ChartKind::Throughput => {
+            format!("Over {t:.1} s: {} answered and {} failed.", f.app.totals.completed, f.app.totals.failed)
         }
         ChartKind::Churn => format!(
             "Over {t:.1} s the app opened {} connections and closed {}.",
@@ -297,6 +441,8 @@ struct Drawing<'a> {
     events: &'a [Event],
     cursor: Option<f64>,
     description: &'a str,
+    /// Figures the description states, by name, with their exact values (`data-figure`).
+    figures: &'a [(&'static str, f64)],
 }
 
 /// The chart as SVG text (redrawn whole at every frame, which text does with little code).
@@ -419,7 +565,11 @@ fn svg(d: &Drawing) -> String {
     for s in d.series {
         let _ = write!(o, r#"<li><span class="swatch {}" aria-hidden="true"></span>{}</li>"#, s.class, escape(&s.name));
     }
-    let _ = write!(o, r#"</ul><p class="chart-text">{}</p>"#, escape(d.description));
+    let _ = write!(o, r#"</ul><p class="chart-text">{}"#, escape(d.description));
+    for (name, v) in d.figures {
+        let _ = write!(o, r#"<data data-figure="{name}" data-value="{}"></data>"#, Dec(*v));
+    }
+    o.push_str("</p>");
     o
 }
 
@@ -457,6 +607,7 @@ pub fn LineChart(
     #[prop(into, optional)] events: Signal<Vec<Event>>,
     #[prop(into, optional)] cursor: Signal<Option<f64>>,
     #[prop(into)] description: Signal<String>,
+    #[prop(into, optional)] figures: Signal<Vec<(&'static str, f64)>>,
 ) -> impl IntoView {
     let heading = title.clone();
     let drawn = move || {
@@ -470,6 +621,7 @@ pub fn LineChart(
                 events: &events.get(),
                 cursor: cursor.get(),
                 description: &description.get(),
+                figures: &figures.get(),
             })
         })
     };
@@ -532,4 +684,73 @@ pub fn nice_step(raw: f64) -> f64 {
         10.0
     };
     (nice * mag).max(if raw < 1.0 { raw } else { 1.0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A naive request: arrived at `start`, connected for 20 ms, held its connection 10 ms more.
+    fn naive(n: u64, start: f64, ok: bool) -> RequestRecord {
+        RequestRecord {
+            n,
+            instance: 0,
+            start_ms: start,
+            acquire_wait_ms: 0.0,
+            connect_ms: 20.0,
+            query_ms: 5.0,
+            total_ms: 31.0,
+            outcome: if ok { "ok" } else { "too_many_clients" }.into(),
+            cache_hit: false,
+            asked_ms: Some(start),
+            held_from_ms: ok.then_some(start + 20.0),
+            given_back_ms: ok.then_some(start + 30.0),
+        }
+    }
+
+    fn frames(at: &[u64]) -> Vec<Frame> {
+        at.iter().map(|&ms| Frame { elapsed_ms: ms, interval_ms: 100, ..Frame::default() }).collect()
+    }
+
+    #[test]
+    fn once_the_records_are_read_the_lines_peak_where_the_picture_does() {
+        // 80 requests arriving 1 ms apart: between two frames (100 ms, 200 ms) far more are
+        // connecting at once than either frame saw.
+        let records: Vec<RequestRecord> = (0..80).map(|n| naive(n, 40.0 + n as f64, n % 10 != 0)).collect();
+        let frames = frames(&[100, 200, 300]);
+        let peaks = AppPeaks::of(&records);
+        let lines = lines(ChartKind::Connections, &frames, Some(&records), 300);
+        let most = |name: &str| {
+            let s = lines.iter().find(|s| s.name.starts_with(name)).unwrap_or_else(|| panic!("no {name}: {lines:?}"));
+            s.points.iter().map(|p| p.1).fold(0.0, f64::max)
+        };
+        assert_eq!(most("naive: connecting") as u64, peaks.connecting.count);
+        assert_eq!(most("naive: connections open") as u64, peaks.holding.count);
+        assert!(peaks.connecting.count > 15, "{peaks:?}");
+        // The lines share the frames' times.
+        assert!(lines.iter().all(|s| s.points.len() == frames.len()), "{lines:?}");
+        let said = describe(ChartKind::Connections, &frames, Some(&records), 300);
+        assert!(said.contains(&format!("{} requests connecting at once", peaks.connecting.count)), "{said}");
+    }
+
+    #[test]
+    fn a_short_run_charts_answers_as_counts_per_tenth_that_add_up_to_the_run() {
+        let records: Vec<RequestRecord> = (0..50).map(|n| naive(n, n as f64 * 6.0, n % 5 != 0)).collect();
+        let lines = lines(ChartKind::Throughput, &frames(&[100, 200, 300, 400]), Some(&records), 331);
+        let sum = |name: &str| {
+            lines.iter().filter(|s| s.name.starts_with(name)).flat_map(|s| s.points.iter().map(|p| p.1)).sum::<f64>()
+        };
+        assert_eq!(sum("answered"), 40.0);
+        assert_eq!(sum("failed"), 10.0);
+        assert!(lines.iter().all(|s| s.name.ends_with("per 100 ms")), "{lines:?}");
+    }
+
+    #[test]
+    fn before_the_records_are_read_the_lines_are_the_frames() {
+        let mut f = frames(&[100, 200]);
+        f[1].app.connecting = 7;
+        let lines = lines(ChartKind::Connections, &f, None, 200);
+        let connecting = lines.iter().find(|s| s.name == "naive: connecting").map(|s| s.points.clone());
+        assert_eq!(connecting, Some(vec![(0.1, 0.0), (0.2, 7.0)]));
+    }
 }

@@ -9,7 +9,7 @@
 //! backend's tests use ([`poollab_shared::Goal::check`]).
 
 use leptos::prelude::*;
-use poollab_shared::lesson::{fill, prediction_close};
+use poollab_shared::lesson::{fill, fill_marked, prediction_close};
 use poollab_shared::{ChartName, Dec, Lesson, RunState, StepReport, SweepSpec, SweepView};
 
 use crate::compare::paired;
@@ -296,8 +296,22 @@ pub fn StepView(
         let (f, t) = (figures_text.clone(), step.title.clone());
         move || f(t.clone())
     };
+    // The step's text is the lab's own HTML: filled with each figure alone marked with its name
+    // and value (`data-figure`), as the outcome's are.
+    let figures_html = {
+        let step = step.clone();
+        move |text: String| {
+            let server = tape.server();
+            let same = |t: &str| t.to_owned();
+            measured.with(|m| match m {
+                Some(Measured::Sweep(points)) => fill_marked(&text, &step.sweep_figures(server, points), &same),
+                Some(Measured::Run(summary)) => fill_marked(&text, &step.figures(server, Some(summary)), &same),
+                None => fill_marked(&text, &step.figures(server, None), &same),
+            })
+        }
+    };
     let paragraphs = {
-        let (f, text) = (figures_text.clone(), step.text.clone());
+        let (f, text) = (figures_html, step.text.clone());
         move || {
             f(text.clone())
                 .split("\n\n")
@@ -333,6 +347,7 @@ pub fn StepView(
             step.givens()
                 .into_iter()
                 .map(|g| {
+                    let exact = g.figure.and_then(|name| figures.get(name)).map(|v| Dec(v).to_string());
                     let value = match (g.words, g.figure) {
                         (Some(words), _) => words,
                         (None, Some(name)) => figures.get(name).map_or_else(
@@ -341,7 +356,7 @@ pub fn StepView(
                         ),
                         (None, None) => String::new(),
                     };
-                    view! { <div><dt>{g.label}</dt><dd data-figure=g.figure.unwrap_or("")>{value}</dd></div> }
+                    view! { <div><dt>{g.label}</dt><dd data-figure=g.figure.unwrap_or("") data-value=exact>{value}</dd></div> }
                 })
                 .collect_view()
         }

@@ -8,8 +8,8 @@ use std::fmt::Write;
 use leptos::prelude::*;
 use poollab_shared::expr::number;
 use poollab_shared::figures::info;
-use poollab_shared::lesson::{ForUsers, fill, for_users, prediction_close};
-use poollab_shared::{ErrorKind, ServerFacts, Step, Summary, SweepPoint};
+use poollab_shared::lesson::{ForUsers, fill_marked, for_users, prediction_close};
+use poollab_shared::{Dec, ErrorKind, ServerFacts, Step, Summary, SweepPoint};
 
 use crate::escape;
 
@@ -73,13 +73,16 @@ pub fn outcome(step: &Step, measured: &Measured, server: ServerFacts, prediction
         Measured::Run(summary) => step.figures(server, Some(summary)),
         Measured::Sweep(points) => step.sweep_figures(server, points),
     };
-    let fill = |text: &str| escape(&fill(text, &figures));
+    // Each figure alone in a text is marked with its name and exact value (`data-figure`), like
+    // every figure this page shows, so a test can check a figure shown twice is one number.
+    let fill = |text: &str| fill_marked(text, &figures, &escape);
     let mut o = String::from(r#"<div class="outcome-figures">"#);
     if let Some((i, v)) = step.figure().and_then(|name| Some((info(name)?, figures.get(name)?))) {
         let _ = write!(
             o,
-            r#"<div class="key-figure" data-testid="key-figure" data-figure="{}"><span class="value" data-testid="measured">{}</span><span class="label">{}</span></div>"#,
+            r#"<div class="key-figure" data-testid="key-figure" data-figure="{}" data-value="{}"><span class="value" data-testid="measured">{}</span><span class="label">{}</span></div>"#,
             i.name,
+            Dec(v),
             with_unit(v, i.unit),
             i.label
         );
@@ -91,8 +94,10 @@ pub fn outcome(step: &Step, measured: &Measured, server: ServerFacts, prediction
         let close = prediction_close(guess, measured);
         let _ = write!(
             o,
-            r#"<div class="compare" data-testid="prediction-compare" data-close="{close}"><p><span class="label">You predicted</span><span class="value">{}</span></p><p><span class="label">Measured</span><span class="value">{}</span></p><p class="close {}" data-testid="prediction-close">{}</p></div>"#,
+            r#"<div class="compare" data-testid="prediction-compare" data-close="{close}"><p><span class="label">You predicted</span><span class="value">{}</span></p><p><span class="label">Measured</span><span class="value" data-figure="{}" data-value="{}">{}</span></p><p class="close {}" data-testid="prediction-close">{}</p></div>"#,
             with_unit(guess, unit),
+            p.metric,
+            Dec(measured),
             with_unit(measured, unit),
             if close { "yes" } else { "no" },
             if close {
@@ -113,10 +118,12 @@ pub fn outcome(step: &Step, measured: &Measured, server: ServerFacts, prediction
         let sum = if r.sum == result { result.clone() } else { format!("{} = {result}", r.sum) };
         let _ = write!(
             o,
-            r#"<div class="model" data-testid="model" data-holds="{}"><p class="says"><span class="label">The model: </span>{}</p><p class="sum" data-testid="model-sum" data-sum="{}" data-result="{result}"><span class="arith">{sum}{unit}</span> · measured <strong>{}{unit}</strong> ({})</p>"#,
+            r#"<div class="model" data-testid="model" data-holds="{}"><p class="says"><span class="label">The model: </span>{}</p><p class="sum" data-testid="model-sum" data-sum="{}" data-result="{result}"><span class="arith">{sum}{unit}</span> · measured <strong data-figure="{}" data-value="{}">{}{unit}</strong> ({})</p>"#,
             r.holds,
             fill(&m.says),
             r.sum,
+            m.measured,
+            Dec(r.measured),
             number(r.measured),
             apart(r.expected, r.measured)
         );

@@ -106,15 +106,21 @@ impl AppSide {
 /// A pool's slots with `in_use` of them in use: opening, idle and unopened as the frame read the
 /// pool (the frame's own `in_use` gives back exactly its own counts). Counted from the records,
 /// `in_use` may differ from the frame's a little: the pool is then drawn as large as needs be.
-fn pool_slots(p: PoolFrame, in_use: u64) -> [(Slot, u64); 4] {
+///
+/// While requests wait (`waiting`, counted at the same instant as `in_use`), no connection is free:
+/// the pool's others were given back and are not yet lent again (sqlx pings every connection it
+/// takes back before it is free), so they are drawn as returning, not idle.
+fn pool_slots(p: PoolFrame, in_use: u64, waiting: u64) -> [(Slot, u64); 5] {
     let room = p.max_connections.max(p.size).max(in_use);
     let connecting = p.connecting.min(room - in_use);
-    let idle = p.size.saturating_sub(in_use + connecting);
+    let rest = p.size.saturating_sub(in_use + connecting);
+    let (idle, returning) = if waiting > 0 { (0, rest) } else { (rest, 0) };
     [
         (Slot::InUse, in_use),
         (Slot::Connecting, connecting),
         (Slot::Idle, idle),
-        (Slot::Unopened, room - in_use - connecting - idle),
+        (Slot::Returning, returning),
+        (Slot::Unopened, room - in_use - connecting - rest),
     ]
 }
 
@@ -167,6 +173,8 @@ enum Slot {
     InUse,
     Connecting,
     Idle,
+    /// Given back by a request, not yet free (sqlx's ping on its return).
+    Returning,
     /// Room in the pool not opened yet.
     Unopened,
 }
@@ -177,6 +185,7 @@ impl Slot {
             Slot::InUse => "in-use",
             Slot::Connecting => "connecting",
             Slot::Idle => "idle",
+            Slot::Returning => "returning",
             Slot::Unopened => "unopened",
         }
     }
@@ -257,9 +266,12 @@ fn instance(
     // A pool shows its every slot; a naive app only the connections its requests have.
     let (note, states, total, more) = match (spec.strategy, i.pool) {
         (Strategy::Pooled, Some(p)) => {
-            let states = pool_slots(p, app.holding);
+            let states = pool_slots(p, app.holding, app.waiting);
             let room = states.iter().map(|(_, n)| n).sum();
-            let note = format!("{} in use · {} opening · {} idle", states[0].1, states[1].1, states[2].1);
+            let note = match states[3].1 {
+                0 => format!("{} in use · {} opening · {} idle", states[0].1, states[1].1, states[2].1),
+                back => format!("{} in use · {} opening · {back} being given back", states[0].1, states[1].1),
+            };
             (note, states.to_vec(), room, "more slots")
         }
         _ => {
@@ -362,7 +374,7 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     if in_tx > 0 {
         svg.text("note", gx + 130.0, below + 16.0, &format!("{in_tx} idle in tx"));
     }
-    svg.text("note", gx, below + 32.0, &format!("peak of this run: {}", peaks.server));
+    svg.text("note", gx, below + 32.0, &format!("peak of this run: {} (sampled)", peaks.server));
     let _ = write!(
         svg.0,
         r#"<text class="{}" x="{}" y="{}" data-testid="refused" data-refused="{refused}">refused: {refused}</text>"#,
@@ -599,9 +611,17 @@ fn draw(frame: &Frame, app_side: &AppSide, spec: &RunSpec, peaks: Peaks, parts: 
         escape(&defined),
         escape(&peak_app)
     );
-    svg.text("heading", at.server_x, 16.0, "The server");
+    // The server's side is a reading of `pg_stat_activity`: when the app's side is counted at
+    // another instant, the heading says when the server was read.
+    let heading = if app_side.source == "records" && (frame.elapsed_ms as f64 - app_side.at_ms).abs() >= 1.0 {
+        format!("The server, read at {} ms", frame.elapsed_ms)
+    } else {
+        "The server".to_owned()
+    };
+    svg.text("heading", at.server_x, 16.0, &heading);
     if frame.pooler.is_some() {
-        svg.text("heading", at.pooler_x, 16.0, "The pooler");
+        // SHOW POOLS is read with pg_stat_activity, so its box says when too.
+        svg.text("heading", at.pooler_x, 16.0, &heading.replace("The server", "The pooler"));
     }
     svg.raw(&rest.0).raw(r#"<g data-testid="pool-slots">"#).raw(&app.0).raw("</g></svg>");
     svg.0
@@ -609,7 +629,7 @@ fn draw(frame: &Frame, app_side: &AppSide, spec: &RunSpec, peaks: Peaks, parts: 
 
 /// The legend: a swatch and words for each kind of square or dot, listed only when the picture
 /// drew one (found by its `data-state` or class in the drawing itself, so the two cannot differ).
-const LEGEND: [(&[&str], &str, &str); 9] = [
+const LEGEND: [(&[&str], &str, &str); 10] = [
     (&["\"in-use\"", "\"run-active\""], "sq in-use", "in use"),
     (
         &["\"connecting\"", "\"run-other\"", "\"starting\""],
@@ -617,6 +637,11 @@ const LEGEND: [(&[&str], &str, &str); 9] = [
         "opening (on the server: starting or authenticating)",
     ),
     (&["\"idle\"", "\"run-idle\""], "sq idle", "idle (in a pool; on the server, waiting for its client)"),
+    (
+        &["\"returning\""],
+        "sq returning",
+        "given back, not yet free: sqlx pings each connection it takes back before lending it again",
+    ),
     (&["\"unopened\""], "sq unopened", "room in the pool"),
     (&["\"waiter\""], "dot", "a waiting request"),
     (&["\"run-in-tx\""], "sq in-tx", "idle in a transaction (server)"),
@@ -647,12 +672,17 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     let c = app.total;
     let app_text = match frame.pool {
         Some(p) => {
-            let [_, (_, connecting), (_, idle), _] = pool_slots(p, c.holding);
+            let [_, (_, connecting), (_, idle), (_, returning), _] = pool_slots(p, c.holding, c.waiting);
             format!(
-                "The {} {}: {} in use, {connecting} opening, {idle} idle; {} for one.",
+                "The {} {}: {} in use, {connecting} opening, {}; {} for one.",
                 if frame.instances.len() > 1 { "pools hold" } else { "pool holds" },
-                count(c.holding + connecting + idle, "connection", "connections"),
+                count(c.holding + connecting + idle + returning, "connection", "connections"),
                 c.holding,
+                if returning > 0 {
+                    format!("{returning} being given back (sqlx pings each)")
+                } else {
+                    format!("{idle} idle")
+                },
                 count(c.waiting, "request waits", "requests wait")
             )
         }
@@ -768,14 +798,14 @@ mod tests {
     fn a_pools_slots_are_the_frames_own_with_its_own_in_use() {
         // (size, in use, opening; in use drawn) -> in use, opening, idle, unopened
         let table = [
-            ((6, 4, 1), 4, [4, 1, 1, 4]),
-            ((6, 4, 1), 6, [6, 1, 0, 3]),
-            ((6, 4, 1), 0, [0, 1, 5, 4]),
-            ((10, 10, 0), 10, [10, 0, 0, 0]),
-            ((3, 3, 0), 11, [11, 0, 0, 0]),
+            ((6, 4, 1), 4, [4, 1, 1, 0, 4]),
+            ((6, 4, 1), 6, [6, 1, 0, 0, 3]),
+            ((6, 4, 1), 0, [0, 1, 5, 0, 4]),
+            ((10, 10, 0), 10, [10, 0, 0, 0, 0]),
+            ((3, 3, 0), 11, [11, 0, 0, 0, 0]),
         ];
         for ((size, in_use, connecting), drawn, want) in table {
-            let got = pool_slots(pool(size, in_use, connecting), drawn).map(|(_, n)| n);
+            let got = pool_slots(pool(size, in_use, connecting), drawn, 0).map(|(_, n)| n);
             assert_eq!(got, want, "{size} {in_use} {connecting} drawn with {drawn} in use");
         }
     }

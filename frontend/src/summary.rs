@@ -5,6 +5,20 @@ use std::fmt::Write;
 use leptos::prelude::*;
 use poollab_shared::{Dec, ErrorKind, RunState, RunView, Strategy, Summary};
 
+/// The one figure a row of the card shows, by its label, with its exact value.
+fn figure_of(label: &str, s: &Summary) -> Option<(&'static str, f64)> {
+    Some(match label {
+        "completed" => ("completed", s.completed as f64),
+        "failed" => ("failed", s.failed as f64),
+        "slowest" => ("latency_ms.max", s.latency_ms.max),
+        "peak server connections" => ("peak_server_connections", s.peak_server_connections as f64),
+        "connections opened" => ("connections_opened", s.connections_opened as f64),
+        "peak pool size" => ("peak_pool_size", s.peak_pool_size as f64),
+        "duration" => ("duration_ms", s.duration_ms as f64),
+        _ => return None,
+    })
+}
+
 /// The result as HTML text: one string for the whole card, which takes far less code in the page
 /// than as many elements (every text in it is the lab's own, or a number).
 fn card(id: &str, strategy: Strategy, s: &Summary) -> String {
@@ -36,13 +50,17 @@ fn card(id: &str, strategy: Strategy, s: &Summary) -> String {
                 format!("opened by the pool / {}", ms(s.query_ms.p50))
             },
         ),
-        ("duration", "", format!("{} ms", s.duration_ms)),
+        ("duration", "", duration(s)),
         // Per second only for a run of two seconds or more.
         ("throughput", "throughput", poollab_shared::rate::throughput(s)),
     ];
     let mut o = String::from(r#"<dl class="summary">"#);
     for (label, testid, value) in rows {
-        let _ = write!(o, r#"<div><dt>{label}</dt><dd data-testid="{testid}">{value}</dd></div>"#);
+        // A row that shows one figure is marked with its name and exact value, as every figure
+        // the page shows.
+        let mark = figure_of(label, s)
+            .map_or_else(String::new, |(name, v)| format!(r#" data-figure="{name}" data-value="{}""#, Dec(v)));
+        let _ = write!(o, r#"<div><dt>{label}</dt><dd data-testid="{testid}"{mark}>{value}</dd></div>"#);
     }
     o.push_str(r#"</dl><ul class="errors" aria-label="failures by cause">"#);
     for k in ErrorKind::ALL.iter().filter(|k| s.errors.get(**k) > 0) {
@@ -144,4 +162,17 @@ pub fn RecentRuns(runs: RwSignal<Vec<RunView>>) -> impl IntoView {
         o
     };
     view! { <table class="runs" inner_html=table></table> }
+}
+
+/// How long the load took, and, after a warm-up, where on the run's clock (the picture's and the
+/// waterfall's) it began and ended.
+pub fn duration(s: &Summary) -> String {
+    match s.load_started_ms {
+        0 => format!("{} ms", s.duration_ms),
+        from => format!(
+            "{} ms of load, from {from} ms into the run (after the pool's warm-up) to {} ms",
+            s.duration_ms,
+            from + s.duration_ms
+        ),
+    }
 }

@@ -196,17 +196,7 @@ impl Tape {
     /// A run whose records are not read shows its busiest frame, when it is busier than its end.
     pub fn go_to_busiest(&self) {
         if let Some((_, _, at)) = self.app_peaks.get().and_then(|p| p.busiest()) {
-            let nearest = self.with_frames(|frames| {
-                frames
-                    .iter()
-                    .enumerate()
-                    .min_by(|(_, a), (_, b)| {
-                        (a.elapsed_ms as f64 - at).abs().total_cmp(&(b.elapsed_ms as f64 - at).abs())
-                    })
-                    .map(|(i, _)| i)
-            });
-            self.cursor.set(nearest.filter(|i| i + 1 < self.len()));
-            self.instant.set(Some(at));
+            self.go_to(at);
             return;
         }
         let at = self.with_frames(|frames| {
@@ -217,6 +207,22 @@ impl Tape {
         if let Some(i) = at {
             self.cursor.set(Some(i));
         }
+    }
+
+    /// Puts the picture at the instant `at_ms` of a run whose records are read, and the scrubber
+    /// on the frame nearest it (whose readings the server's side shows).
+    pub fn go_to(&self, at_ms: f64) {
+        let nearest = self.with_frames(|frames| {
+            frames
+                .iter()
+                .enumerate()
+                .min_by(|(_, a), (_, b)| {
+                    (a.elapsed_ms as f64 - at_ms).abs().total_cmp(&(b.elapsed_ms as f64 - at_ms).abs())
+                })
+                .map(|(i, _)| i)
+        });
+        self.cursor.set(nearest.filter(|i| i + 1 < self.len()));
+        self.instant.set(Some(at_ms));
     }
 
     /// Where the picture is, once the run is over and its records are read.
@@ -292,24 +298,38 @@ impl Tape {
     }
 }
 
-/// A slider under the picture that moves the tape through the run's frames (keyboard: arrows).
+/// A slider under the picture that moves the tape through the run (keyboard: arrows): through
+/// its time, millisecond by millisecond for a short run, once its records are read (the app side
+/// is counted at any instant); through its frames while it goes.
 #[component]
 pub fn Scrubber(tape: Tape) -> impl IntoView {
     let len = move || tape.len();
+    let end_ms = move || tape.with_frames(|f| f.last().map_or(0.0, |f| f.elapsed_ms as f64));
+    // In milliseconds once the records are read: about 400 steps over the run, whole ms.
+    let timed = move || tape.records_read();
+    let step = move || (end_ms() / 400.0).ceil().max(1.0) as u64;
     let time = move || match tape.shown() {
         Some(shown) => shown.at_ms(),
         None => tape.frame().map_or(0.0, |f| f.elapsed_ms as f64),
     };
+    // Whole numbers, written as integers (an `f64`'s own printer would weigh on the page).
+    let max = move || if timed() { (end_ms() as u64).to_string() } else { len().saturating_sub(1).to_string() };
+    let value = move || if timed() { format!("{:.0}", Dec(time().min(end_ms()))) } else { tape.position().to_string() };
     let following = move || tape.cursor.get().is_none() && tape.instant.get().is_none();
     view! {
         <div class="scrub" data-testid="scrubber-box">
             <label for="scrubber">{move || format!("{} into the run", ms_text(time()))}</label>
-            <input id="scrubber" type="range" min="0" max=move || len().saturating_sub(1) step="1"
+            <input id="scrubber" type="range" min="0" max=max step=move || if timed() { step().to_string() } else { "1".to_owned() }
                 prop:disabled=move || len() < 2
-                prop:value=move || tape.position().to_string()
+                prop:value=value
                 on:input=move |ev| {
-                    if let Ok(v) = event_target_value(&ev).parse::<usize>() {
+                    // Whole numbers either way (ms, or a frame's index): no float parser in the page.
+                    let Ok(v) = event_target_value(&ev).parse::<u64>() else { return };
+                    if timed() {
+                        tape.go_to(v as f64);
+                    } else {
                         tape.instant.set(None);
+                        let v = v as usize;
                         tape.cursor.set((v + 1 < len()).then_some(v));
                     }
                 } />

@@ -3,14 +3,16 @@
 use std::fmt::Write;
 
 use leptos::prelude::*;
+use poollab_shared::activity::AppCounts;
 use poollab_shared::rate::rate;
 use poollab_shared::{Dec, Frame};
 
 use crate::chart::run_ms;
 use crate::tape::Tape;
 
-/// A figure's label and its value in a frame of a run that lasted (so far) the given ms.
-type Figure = (&'static str, fn(&Frame, u64) -> String);
+/// A figure's label and its value in a frame of a run that lasted (so far) the given ms, with the
+/// app's figures counted from the records at the picture's instant once they are read.
+type Figure = (&'static str, fn(&Frame, u64, Option<&AppCounts>) -> String);
 
 fn pool(f: &Frame, pick: fn(&poollab_shared::PoolFrame) -> u64) -> String {
     f.pool.map_or_else(|| "–".into(), |p| pick(&p).to_string())
@@ -19,18 +21,27 @@ fn pool(f: &Frame, pick: fn(&poollab_shared::PoolFrame) -> u64) -> String {
 /// The app's side of one frame, as a list of figures (one table, drawn from data: the page draws
 /// many figures with little code).
 const APP: &[Figure] = &[
-    ("requests in flight", |f, _| f.app.in_flight.to_string()),
-    ("connects per second", |f, run_ms| format!("{:.0}", Dec(rate(f.app.connects_per_s, 1000, run_ms).0))),
-    ("pool size", |f, _| pool(f, |p| p.size)),
-    ("idle", |f, _| pool(f, |p| p.idle)),
-    ("in use", |f, _| pool(f, |p| p.in_use)),
-    ("opening", |f, _| pool(f, |p| p.connecting)),
-    ("waiting", |f, _| pool(f, |p| p.waiters)),
-    ("oldest wait (ms)", |f, _| pool(f, |p| p.oldest_wait_ms)),
-    ("closes per second", |f, run_ms| format!("{:.0}", Dec(rate(f.app.closes_per_s, 1000, run_ms).0))),
-    ("of which: lifetime retirements", |f, _| f.app.closes_lifetime_delta.to_string()),
-    ("circuit breaker", |f, _| f.app.breaker.map_or("off", |b| b.as_str()).to_owned()),
-    ("cache hits so far", |f, _| {
+    ("requests in flight", |f, _, c| c.map_or(f.app.in_flight, |c| c.in_flight).to_string()),
+    ("connects per second", |f, run_ms, _| format!("{:.0}", Dec(rate(f.app.connects_per_s, 1000, run_ms).0))),
+    ("pool size", |f, _, _| pool(f, |p| p.size)),
+    ("idle", |f, _, _| pool(f, |p| p.idle)),
+    ("in use", |f, _, c| match c {
+        Some(c) if f.pool.is_some() => c.holding.to_string(),
+        _ => pool(f, |p| p.in_use),
+    }),
+    ("opening", |f, _, _| pool(f, |p| p.connecting)),
+    ("waiting", |f, _, c| match c {
+        Some(c) if f.pool.is_some() => c.waiting.to_string(),
+        _ => pool(f, |p| p.waiters),
+    }),
+    ("oldest wait (ms)", |f, _, c| match c {
+        Some(c) if f.pool.is_some() => format!("{:.0}", Dec(c.oldest_wait_ms)),
+        _ => pool(f, |p| p.oldest_wait_ms),
+    }),
+    ("closes per second", |f, run_ms, _| format!("{:.0}", Dec(rate(f.app.closes_per_s, 1000, run_ms).0))),
+    ("of which: lifetime retirements", |f, _, _| f.app.closes_lifetime_delta.to_string()),
+    ("circuit breaker", |f, _, _| f.app.breaker.map_or("off", |b| b.as_str()).to_owned()),
+    ("cache hits so far", |f, _, _| {
         let t = f.app.totals;
         if t.cache_hits + t.cache_misses == 0 {
             "–".into()
@@ -38,10 +49,10 @@ const APP: &[Figure] = &[
             format!("{} of {}", t.cache_hits, t.cache_hits + t.cache_misses)
         }
     }),
-    ("p50 latency (ms)", |f, _| f.app.latency_p50_ms.map_or_else(|| "–".into(), |v| format!("{:.1}", Dec(v)))),
-    ("failed so far", |f, _| f.app.totals.failed.to_string()),
-    ("connections opened so far", |f, _| f.app.totals.connects.to_string()),
-    ("held too long (leak detector)", |f, _| {
+    ("p50 latency (ms)", |f, _, _| f.app.latency_p50_ms.map_or_else(|| "–".into(), |v| format!("{:.1}", Dec(v)))),
+    ("failed so far", |f, _, _| f.app.totals.failed.to_string()),
+    ("connections opened so far", |f, _, _| f.app.totals.connects.to_string()),
+    ("held too long (leak detector)", |f, _, _| {
         let named: Vec<String> = f.app.held_too_long.iter().take(4).map(|h| format!("#{}", h.request)).collect();
         if named.is_empty() { "0".into() } else { format!("{} ({})", f.app.held_too_long_count, named.join(" ")) }
     }),
@@ -49,12 +60,12 @@ const APP: &[Figure] = &[
 
 /// The server's side of one frame.
 const SERVER: &[Figure] = &[
-    ("backends of this run", |f, _| f.server.run_backends.to_string()),
-    ("all client backends", |f, _| f.server.backends.to_string()),
-    ("max_connections", |f, _| f.server.max_connections.to_string()),
-    ("refused so far (its log)", |f, _| f.server.refused.map_or_else(|| "–".into(), |n| n.to_string())),
-    ("server reachable", |f, _| if f.server.reachable { "yes" } else { "no" }.to_owned()),
-    ("network outage", |f, _| if f.app.outage { "on" } else { "off" }.to_owned()),
+    ("backends of this run", |f, _, _| f.server.run_backends.to_string()),
+    ("all client backends", |f, _, _| f.server.backends.to_string()),
+    ("max_connections", |f, _, _| f.server.max_connections.to_string()),
+    ("refused so far (its log)", |f, _, _| f.server.refused.map_or_else(|| "–".into(), |n| n.to_string())),
+    ("server reachable", |f, _, _| if f.server.reachable { "yes" } else { "no" }.to_owned()),
+    ("network outage", |f, _, _| if f.app.outage { "on" } else { "off" }.to_owned()),
 ];
 
 fn side(
@@ -62,15 +73,27 @@ fn side(
     figures: &'static [Figure],
     frame: Signal<Option<Frame>>,
     tape: Tape,
+    counted: bool,
 ) -> impl IntoView + use<> {
+    // Once the run's records are read, the app's figures that the picture draws are counted from
+    // them at the picture's instant (the same numbers it shows); the rest are the frame's samples.
+    let app = move || counted.then(|| tape.app_side()).flatten();
+    let caption = move || match (app(), frame.with(|f| f.as_ref().map(|f| f.elapsed_ms))) {
+        (Some(side), Some(frame_ms)) => format!(
+            "{title} at {} (in flight, in use, waiting: from the records, as the picture; the rest sampled at {frame_ms} ms)",
+            crate::tape::ms_text(side.at_ms)
+        ),
+        _ => title.to_owned(),
+    };
     // Rows as HTML text: far less code in the page than as many elements (every text is the
     // lab's own, or a number).
     let rows = move || {
+        let app = app();
         frame.with(|f| {
             let run_ms = tape.with_frames(|frames| run_ms(&tape, frames));
             let mut o = String::new();
             for (label, value) in figures {
-                let v = f.as_ref().map_or_else(|| "–".to_owned(), |f| value(f, run_ms));
+                let v = f.as_ref().map_or_else(|| "–".to_owned(), |f| value(f, run_ms, app.as_ref().map(|a| &a.total)));
                 // A rate reads per second only for a run of two seconds or more.
                 let label = label.replace("per second", rate(0.0, 0, run_ms).1);
                 let _ = write!(o, r#"<tr><th scope="row">{label}</th><td>{v}</td></tr>"#);
@@ -80,7 +103,7 @@ fn side(
     };
     view! {
         <table class="figures">
-            <caption>{title}</caption>
+            <caption>{caption}</caption>
             <tbody inner_html=rows></tbody>
         </table>
     }
@@ -92,8 +115,8 @@ fn side(
 pub fn Tiles(#[prop(into)] latest: Signal<Option<Frame>>, tape: Tape) -> impl IntoView {
     view! {
         <div class="tiles">
-            {side("App", APP, latest, tape)}
-            {side("Server (pg_stat_activity)", SERVER, latest, tape)}
+            {side("App", APP, latest, tape, true)}
+            {side("Server (pg_stat_activity, sampled)", SERVER, latest, tape, false)}
         </div>
     }
 }

@@ -29,16 +29,7 @@ const PARTS: [(&str, &str); 5] = [
 ];
 
 // The browser does the waterfall's sorting: its sorts are already in the page, and Rust's
-// (about 7 KB of wasm for these two uses) need not be.
-#[wasm_bindgen]
-extern "C" {
-    /// A `Float64Array`, for its `sort`: numbers in ascending order, in place.
-    #[wasm_bindgen(extends = js_sys::Float64Array)]
-    type Numbers;
-    #[wasm_bindgen(method)]
-    fn sort(this: &Numbers);
-}
-
+// (several KB of wasm) need not be.
 /// The positions of `keys` from the smallest key to the largest, equal keys in the order they
 /// came, as a stable sort orders them (`Array.prototype.sort` is stable).
 fn order_of(keys: &[f64]) -> Vec<usize> {
@@ -46,14 +37,6 @@ fn order_of(keys: &[f64]) -> Vec<usize> {
     let order: js_sys::Array = (0..keys.len() as u32).map(JsValue::from).collect();
     order.sort_by(&mut |a, b| keys[position(&a)].total_cmp(&keys[position(&b)]) as i32);
     order.iter().map(|v| position(&v)).collect()
-}
-
-/// The middle one of `values` (the upper middle of an even count). A typed array sorts numbers
-/// in the order `f64::total_cmp` does (`-0` before `0`); the lab's times are never NaN.
-fn median(values: &[f64]) -> f64 {
-    let sorted: Numbers = js_sys::Float64Array::from(values).unchecked_into();
-    sorted.sort();
-    sorted.get_index((values.len() / 2) as u32)
 }
 
 /// The parts of a request's lane, in order, each with its time in ms: waiting for a connection,
@@ -199,15 +182,24 @@ pub fn Waterfall(
             let describe = if rs.is_empty() {
                 "No requests were stored for this run.".to_owned()
             } else {
-                let median = |f: fn(&RequestRecord) -> f64| median(&rs.iter().map(f).collect::<Vec<_>>());
+                // The medians are the run's summary's (the figures the headline and the claim
+                // show, over the requests each counts), not recounted here.
+                let medians = tape.run.with(|r| {
+                    let s = r.as_ref()?.summary.as_ref()?;
+                    let wait = match r.as_ref()?.spec.strategy {
+                        poollab_shared::Strategy::Pooled => {
+                            format!("wait for a connection {:.1} ms, ", Dec(s.acquire_wait_ms.p50))
+                        }
+                        poollab_shared::Strategy::Naive => format!("connect {:.1} ms, ", Dec(s.connect_ms.p50)),
+                    };
+                    Some(format!(" Medians (the run's summary): {wait}query {:.1} ms.", Dec(s.query_ms.p50)))
+                });
                 format!(
-                    "{} requests. Median wait for a connection {:.1} ms, connect {:.1} ms, query {:.1} ms; {} failed; the last answer came at {:.0} ms.",
+                    "{} requests; {} failed; the last answer came at {:.0} ms into the run.{}",
                     rs.len(),
-                    Dec(median(|r| r.acquire_wait_ms)),
-                    Dec(median(|r| r.connect_ms)),
-                    Dec(median(|r| r.query_ms)),
                     rs.iter().filter(|r| r.outcome != "ok").count(),
-                    Dec(rs.iter().map(|r| r.start_ms + r.total_ms).fold(0.0, f64::max))
+                    Dec(rs.iter().map(|r| r.start_ms + r.total_ms).fold(0.0, f64::max)),
+                    medians.unwrap_or_default()
                 )
             };
             let lanes = &rs[..rs.len().min(SHOWN)];

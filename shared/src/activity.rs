@@ -173,6 +173,103 @@ pub fn peak_of(spans: impl IntoIterator<Item = Span>) -> Peak {
     best
 }
 
+/// The most of `spans` that contain one instant of each window `[edges[i], edges[i + 1])`: one
+/// count per window, so a chart of a figure's windows peaks exactly where [`peak_of`] says.
+pub fn most_in(spans: impl IntoIterator<Item = Span>, edges: &[f64]) -> Vec<u64> {
+    let (mut from, mut to): (Vec<f64>, Vec<f64>) = spans.into_iter().map(|s| (s.from, s.to)).unzip();
+    sort_numbers(&mut from);
+    sort_numbers(&mut to);
+    let (mut started, mut ended) = (0usize, 0usize);
+    // Moves every span that began, and every one that ended, at or before `t` (the count is then
+    // the count at `t`).
+    let reach = |t: f64, started: &mut usize, ended: &mut usize| {
+        while from.get(*started).is_some_and(|&s| s <= t) {
+            *started += 1;
+        }
+        while to.get(*ended).is_some_and(|&e| e <= t) {
+            *ended += 1;
+        }
+        started.saturating_sub(*ended) as u64
+    };
+    edges
+        .windows(2)
+        .map(|w| {
+            let (a, b) = (w[0], w[1]);
+            let mut most = reach(a, &mut started, &mut ended);
+            // Every instant inside the window where the count changes.
+            loop {
+                let next = match (from.get(started), to.get(ended)) {
+                    (Some(&s), Some(&e)) => s.min(e),
+                    (Some(&s), None) => s,
+                    (None, Some(&e)) => e,
+                    (None, None) => break,
+                };
+                if next >= b {
+                    break;
+                }
+                most = most.max(reach(next, &mut started, &mut ended));
+            }
+            most
+        })
+        .collect()
+}
+
+/// What the app did in one window of a run, `[from_ms, to_ms)`, counted from its records: the most
+/// of each figure at any instant of it, and the requests answered and failed in it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Window {
+    pub from_ms: f64,
+    pub to_ms: f64,
+    /// The most of each figure at one instant of the window (`oldest_wait_ms` is 0).
+    pub most: AppCounts,
+    /// Requests answered in the window (their answer's instant in it).
+    pub answered: u64,
+    /// Requests that failed in the window.
+    pub failed: u64,
+}
+
+/// The app's figures over the windows between consecutive `edges` (ascending milliseconds from
+/// the run's start): what the page's charts draw once a run's records are read.
+pub fn windows(records: &[RequestRecord], edges: &[f64]) -> Vec<Window> {
+    let most = |figure: AppFigure| most_in(records.iter().filter_map(|r| figure.span(r)), edges);
+    let (in_flight, waiting, connecting, holding) =
+        (most(AppFigure::InFlight), most(AppFigure::Waiting), most(AppFigure::Connecting), most(AppFigure::Holding));
+    edges
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let ended = |ok: bool| {
+                records
+                    .iter()
+                    .filter(|r| (r.outcome == "ok") == ok)
+                    .filter(|r| Span { from: w[0], to: w[1] }.contains(r.start_ms + r.total_ms))
+                    .count() as u64
+            };
+            Window {
+                from_ms: w[0],
+                to_ms: w[1],
+                most: AppCounts {
+                    in_flight: in_flight[i],
+                    waiting: waiting[i],
+                    connecting: connecting[i],
+                    holding: holding[i],
+                    oldest_wait_ms: 0.0,
+                },
+                answered: ended(true),
+                failed: ended(false),
+            }
+        })
+        .collect()
+}
+
+/// Edges of windows `width_ms` wide from the run's start to past its last answer, for
+/// [`windows`]: the last window holds the last answer (it may end after it).
+pub fn edges_every(width_ms: f64, records: &[RequestRecord]) -> Vec<f64> {
+    let last = last_answer_ms(records).unwrap_or(0.0);
+    let n = (last / width_ms).floor() as usize + 1;
+    (0..=n).map(|i| i as f64 * width_ms).collect()
+}
+
 /// Sorts numbers from the smallest (the lab's times are never NaN). In the page the browser's
 /// own sort does it: it is in the page already, and Rust's would add several KB of wasm.
 #[cfg(not(target_arch = "wasm32"))]
@@ -306,6 +403,54 @@ mod tests {
             held_from_ms: held.map(|h| h.0),
             given_back_ms: held.and_then(|h| h.1),
         }
+    }
+
+    #[test]
+    fn a_window_counts_the_most_at_any_instant_inside_it() {
+        let s = |from, to| Span { from, to };
+        // (spans, edges) -> the most in each window.
+        let table: [(Vec<Span>, Vec<f64>, Vec<u64>); 5] = [
+            // Two spans overlap only within 30..40: the window 0..100 sees 2, though at its edges 0.
+            (vec![s(10.0, 40.0), s(30.0, 60.0)], vec![0.0, 100.0], vec![2]),
+            // Split at 35: both windows see 2 (30..35 and 35..40).
+            (vec![s(10.0, 40.0), s(30.0, 60.0)], vec![0.0, 35.0, 100.0], vec![2, 2]),
+            // Half-open: one ending at 50 and one starting at 50 are never together.
+            (vec![s(0.0, 50.0), s(50.0, 90.0)], vec![0.0, 100.0], vec![1]),
+            // A span that ends at a window's start is not in it; one begun before it is.
+            (vec![s(0.0, 100.0), s(20.0, 150.0)], vec![0.0, 100.0, 200.0], vec![2, 1]),
+            // A leaked connection is counted in every window from its start on.
+            (vec![s(5.0, f64::INFINITY)], vec![0.0, 10.0, 20.0, 30.0], vec![1, 1, 1]),
+        ];
+        for (spans, edges, want) in table {
+            assert_eq!(most_in(spans.clone(), &edges), want, "{spans:?} {edges:?}");
+        }
+    }
+
+    #[test]
+    fn windows_peak_where_the_run_peaks_and_count_each_answer_once() {
+        let mut records: Vec<RequestRecord> = (0..30)
+            .map(|i| {
+                req(
+                    i as f64 * 7.0,
+                    0.0,
+                    3.0,
+                    Some((i as f64 * 7.0 + 3.0, Some(i as f64 * 7.0 + 40.0))),
+                    i as f64 * 7.0 + 41.0,
+                )
+            })
+            .collect();
+        records[4].outcome = "connect_failed".into();
+        let edges = edges_every(100.0, &records);
+        assert_eq!(edges.first(), Some(&0.0));
+        assert!(*edges.last().unwrap_or(&0.0) > last_answer_ms(&records).unwrap_or(0.0));
+        let w = windows(&records, &edges);
+        let peaks = AppPeaks::of(&records);
+        for figure in AppFigure::ALL {
+            let most = w.iter().map(|w| w.most.get(figure)).max().unwrap_or(0);
+            assert_eq!(most, peaks.get(figure).count, "{figure:?}");
+        }
+        assert_eq!(w.iter().map(|w| w.answered).sum::<u64>(), 29);
+        assert_eq!(w.iter().map(|w| w.failed).sum::<u64>(), 1);
     }
 
     #[test]

@@ -249,6 +249,14 @@ impl Expr {
     }
 
     /// The names of the figures it uses.
+    /// The figure's name when the expression is one figure alone (`{peak_waiters}`).
+    pub fn figure_name(&self) -> Option<&str> {
+        match &self.node {
+            Node::Figure(name) => Some(name),
+            _ => None,
+        }
+    }
+
     pub fn figures(&self) -> Vec<&str> {
         let mut out = Vec::new();
         collect(&self.node, &mut out);

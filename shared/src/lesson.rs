@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::expr::{Expr, ExprError, number};
 use crate::figures::{Figures, ServerFacts, Source, SweepFigures, Targets, info};
+use crate::num::Dec;
 use crate::spec::RunSpec;
 use crate::summary::Summary;
 use crate::sweep::SweepPoint;
@@ -364,12 +365,31 @@ pub fn typed(text: &str) -> String {
 /// The text with every `{…}` replaced by its value now; a figure not known yet (the run's, before
 /// it is done) reads `…`.
 pub fn fill(text: &str, figures: &Figures) -> String {
+    fill_text(text, figures, None)
+}
+
+/// [`fill`] as HTML: the text between placeholders through `escape` (the identity for a text that
+/// is HTML already), and each placeholder that is one figure alone marked with its name and exact
+/// value (`<span data-figure="peak_waiters" data-value="115">115</span>`), so that a figure shown
+/// in two places on a page can be checked to be the same number.
+pub fn fill_marked(text: &str, figures: &Figures, escape: &dyn Fn(&str) -> String) -> String {
+    fill_text(text, figures, Some(escape))
+}
+
+/// [`fill`], or [`fill_marked`] with an `escape`.
+fn fill_text(text: &str, figures: &Figures, escape: Option<&dyn Fn(&str) -> String>) -> String {
     let get = |name: &str| figures.get(name);
     pieces(text)
         .into_iter()
         .map(|piece| match piece {
-            Piece::Text(t) => t.to_owned(),
-            Piece::Figure(Ok(e)) => e.eval(&get).map(number).unwrap_or_else(|_| "…".into()),
+            Piece::Text(t) => escape.map_or_else(|| t.to_owned(), |escape| escape(t)),
+            Piece::Figure(Ok(e)) => match (e.figure_name().filter(|_| escape.is_some()), e.eval(&get)) {
+                (Some(name), Ok(v)) => {
+                    format!(r#"<span data-figure="{name}" data-value="{}">{}</span>"#, Dec(v), number(v))
+                }
+                (None, Ok(v)) => number(v),
+                (_, Err(_)) => "…".into(),
+            },
             Piece::Figure(Err(_)) => "?".into(),
         })
         .collect()
@@ -615,6 +635,10 @@ mod tests {
         let after = Figures { summary: Some(&s), ..before };
         assert!(fill(text, &after).ends_with("peak 97."));
         assert_eq!(fill("no figures {", &after), "no figures {");
+        // As HTML: one figure alone is marked with its exact value, a sum is not; the text
+        // between goes through the escape given.
+        let marked = fill_marked("a<b {peak_server_connections}, {requests - 50}", &after, &|t| t.replace('<', "&lt;"));
+        assert_eq!(marked, r#"a&lt;b <span data-figure="peak_server_connections" data-value="97">97</span>, 100"#);
     }
 
     #[test]

@@ -199,7 +199,13 @@ pub struct Summary {
     /// them). Only known for the lab's private cluster.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refused_connects: Option<u64>,
+    /// How long the load took: from its first request's release to its last answer.
     pub duration_ms: u64,
+    /// When the load began, in ms from the run's start (the clock of its records, frames and
+    /// picture): after the pools' warm-up of `min_connections`, 0 without one. (Absent from runs
+    /// stored before it was noted.)
+    #[serde(default)]
+    pub load_started_ms: u64,
     pub throughput_per_s: f64,
     /// Connections requests kept instead of giving back (the leak lesson's deliberate bug).
     pub leaked: u64,

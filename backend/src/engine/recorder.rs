@@ -97,6 +97,9 @@ pub struct Aggregates {
 pub struct RunEnd {
     /// From the first request's release to the last one's end.
     pub duration: Duration,
+    /// When the load began, from the run's start (its records' and frames' clock): after the
+    /// pools' warm-up.
+    pub load_started: Duration,
     pub pooled: bool,
     /// What the hub read of the server and the pools while the run went, and the frames it sent.
     pub hub: Peaks,
@@ -275,6 +278,7 @@ impl RunRecorder {
             closes_lifetime,
             refused_connects: hub.refused,
             duration_ms: end.duration.as_millis() as u64,
+            load_started_ms: end.load_started.as_millis() as u64,
             throughput_per_s: if secs > 0.0 { (a.completed as f64 / secs * 10.0).round() / 10.0 } else { 0.0 },
             leaked: end.leaked,
             leak_suspects: hub.leak_suspects,

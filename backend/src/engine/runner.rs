@@ -296,8 +296,8 @@ impl Executor {
             // run only within its grace (the process goes on exiting by itself).
             stop.settle(tokio::task::spawn_blocking(move || drop(pooler))).await;
         }
-        let duration = match fired {
-            Ok(duration) => duration,
+        let (load_started, duration) = match fired {
+            Ok(load) => load,
             Err(error) => {
                 let timeline = Timeline { requests: recorder.take_requests(), frames: peaks.frames };
                 return Err(Failure { error, timeline: Some(timeline) });
@@ -306,6 +306,7 @@ impl Executor {
         let (cache_hits, cache_misses) = fleet.cache_counts();
         let end = RunEnd {
             duration,
+            load_started,
             pooled: spec.strategy == poollab_shared::Strategy::Pooled,
             hub: peaks,
             pooler: pooler_peaks,
@@ -319,7 +320,8 @@ impl Executor {
     }
 
     /// The run proper, under `stop`: the warm-up, the load (with its outage) and the linger.
-    /// Returns how long the load took.
+    /// Returns when the load began (from the recorder's origin, the run's clock) and how long it
+    /// took.
     async fn measure(
         &self,
         stop: &Stop,
@@ -328,7 +330,7 @@ impl Executor {
         recorder: &Arc<RunRecorder>,
         jar: &Arc<LeakJar>,
         proxy: Option<&Arc<NetworkProxy>>,
-    ) -> Result<Duration, RunError> {
+    ) -> Result<(Duration, Duration), RunError> {
         if spec.pool.min_connections > 0 {
             // One pool after another, as the budget counts them (`RunSpec::cost`).
             for pool in fleet.pools() {
@@ -355,7 +357,7 @@ impl Executor {
         if spec.load.linger_ms > 0 {
             stop.bound(tokio::time::sleep(Duration::from_millis(spec.load.linger_ms))).await?;
         }
-        Ok(duration)
+        Ok((started.into_std().saturating_duration_since(recorder.origin), duration))
     }
 
     /// Ends the server backends of the run's connections that are still there after it was

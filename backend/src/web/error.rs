@@ -1,7 +1,8 @@
 //! Errors become HTTP responses in one place.
 //!
 //! Handlers return `Result<_, AppError>`; [`AppError`]'s `IntoResponse` picks the status and
-//! writes `{"error": "..."}` (plus `"kind"` for demo requests that the database refused).
+//! writes `{"error": "..."}` (plus `"kind"` for demo requests that the database refused, and
+//! `"line"` and `"expected"` for a pasted pool configuration that does not read).
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -19,6 +20,7 @@ use crate::class::progress::ProgressError;
 use crate::coordinator::CoordinatorError;
 use crate::db::store::StoreError;
 use crate::engine::strategy::RequestError;
+use crate::yourpool::TranslateError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -72,6 +74,10 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Line(#[from] LineError),
+    /// A pasted pool configuration that does not read (422 naming the line), or a library the
+    /// lab does not know (422).
+    #[error(transparent)]
+    Translate(#[from] TranslateError),
     /// A demo request failed at the database.
     #[error("{}", .0.message)]
     Request(Box<RequestError>),
@@ -172,6 +178,20 @@ impl IntoResponse for AppError {
                     _ => StatusCode::TOO_MANY_REQUESTS,
                 };
                 (status, Json(json!({ "error": message }))).into_response()
+            }
+            AppError::Translate(e) => {
+                if e.is_internal() {
+                    tracing::error!(error = %e, "the library table");
+                    return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": message }))).into_response();
+                }
+                let mut body = json!({ "error": message });
+                if let Some(line) = e.line() {
+                    body["line"] = json!(line);
+                }
+                if let Some(expected) = e.expected() {
+                    body["expected"] = json!(expected);
+                }
+                (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
             }
             AppError::Request(e) => {
                 let status = match e.kind {

@@ -1,4 +1,5 @@
-//! The web surface: HTTP routes, one file per idea, and [`app`], which puts them together; the
+//! The web surface: HTTP routes, one file per idea (`your_pool`: pasted pool settings read into a
+//! run spec), and [`app`], which puts them together; the
 //! state every handler shares ([`state`]), errors turned into responses in one place ([`error`]),
 //! and the Prometheus text ([`prom`]).
 //!
@@ -21,6 +22,7 @@ mod sweeps;
 mod unknown;
 mod workers;
 mod ws;
+mod your_pool;
 
 use std::path::Path;
 
@@ -61,6 +63,8 @@ pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
         .route("/api/runs/{id}/requests.csv", get(runs::requests_csv))
         .route("/api/sweeps", post(sweeps::create))
         .route("/api/sweeps/{id}", get(sweeps::get))
+        .route("/api/your-pool", post(your_pool::measure))
+        .route("/api/your-pool/translate", post(your_pool::translate))
         .route("/ws", get(ws::upgrade));
     // Routes that do not: health, metrics, the workers, and any other path under /api/ (whatever
     // the method, a JSON 404, not the page). Each address may call them at a bounded rate.
