@@ -206,7 +206,11 @@ async fn bad_run_specs_get_a_4xx_that_names_the_field() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn demo_endpoints_answer_with_a_real_row_and_metrics_count_them() {
-    let app = spawn_app(50).await;
+    // The test lab hosts a class (it has an instructor): the demo is on only with --demo.
+    let dir = support::lab_dir();
+    let mut cfg = support::config(&dir, 50);
+    cfg.demo = true;
+    let app = support::spawn_with(cfg, dir).await;
     for path in ["/demo/naive", "/demo/pooled", "/demo/pooled"] {
         let (status, row) = app.get(path).await;
         assert_eq!(status, 200, "{path}: {row}");
@@ -237,6 +241,7 @@ async fn when_the_database_goes_down_the_lab_says_so_and_recovers_when_it_is_bac
     let port = cluster.port();
     let mut cfg = support::config(&dir, 50);
     cfg.database.database_url = Some(cluster.admin_url());
+    cfg.demo = true;
     let app = support::spawn_with(cfg, support::lab_dir()).await;
     assert!(app.pg_pid.is_none(), "with DATABASE_URL the lab starts no cluster of its own");
     let (status, _) = app.get("/healthz").await;

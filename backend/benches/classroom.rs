@@ -67,6 +67,8 @@ async fn fan_out() -> Result<(), BoxError> {
     let mut config = Config::on_free_port(dir.path().join("lab"));
     config.max_queued_runs = (2 * n) as u32;
     config.max_queued_per_address = (2 * n) as u32;
+    // One machine plays the whole class: its address must hold every learner's socket.
+    config.max_sockets_per_address = (2 * n) as u32;
     let app = Application::build(config).await?;
     let base = format!("127.0.0.1:{}", app.port());
     let trigger = app.trigger();
@@ -179,6 +181,8 @@ impl Lab {
             .args(["--max-queued-runs", &(4 * learners).to_string()])
             // One machine plays the whole class: its address must hold them all.
             .args(["--max-queued-per-address", &(4 * learners).to_string()])
+            .args(["--max-sockets-per-address", &(4 * learners).to_string()])
+            .args(["--max-learners-per-address", &(4 * learners).to_string()])
             .arg("--data-dir")
             .arg(dir.path().join("lab"))
             .env_remove("DATABASE_URL")

@@ -131,6 +131,77 @@ pub struct Config {
     /// for working on the page.
     #[arg(long, env = "POOLLAB_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+
+    /// Serve GET /demo/naive and /demo/pooled even while a class is hosted. They are on by default
+    /// only on a lab of one's own (no --instructor-token, listening on this machine only): they
+    /// open connections on the built-in worker's database, which skews what learners measure.
+    #[arg(long, env = "POOLLAB_DEMO")]
+    pub demo: bool,
+
+    /// Connections of the coordinator's pool for the line's own work: claims, lease renewals,
+    /// endings, the reaper, notices to other coordinators, and one held by LISTEN.
+    #[arg(long, env = "POOLLAB_LINE_DB_CONNECTIONS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(2..=100))]
+    pub line_db_connections: u32,
+
+    /// Connections of the coordinator's pool for what the pages read (runs, timelines, the line,
+    /// the class, progress). Apart from the line's, so reads cannot starve lease renewals.
+    #[arg(long, env = "POOLLAB_READ_DB_CONNECTIONS", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub read_db_connections: u32,
+
+    /// Wrong instructor tokens or worker secrets one address may show per minute; one more and
+    /// the address is refused (429) for 60 s, whatever token it shows.
+    #[arg(long, env = "POOLLAB_CREDENTIAL_FAILURES_PER_MINUTE", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub credential_failures_per_minute: u32,
+
+    /// Requests per second one address may make of the anonymous routes (/healthz, /metrics,
+    /// /api/workers, unknown /api/ paths), after a burst of --anonymous-burst; more get 429.
+    #[arg(long, env = "POOLLAB_ANONYMOUS_PER_SECOND", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub anonymous_per_second: u32,
+
+    /// The burst one address may make of the anonymous routes before --anonymous-per-second holds.
+    #[arg(long, env = "POOLLAB_ANONYMOUS_BURST", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub anonymous_burst: u32,
+
+    /// Run exports (GET /api/runs/<id>?timeline=true, requests.csv) one address may ask for per
+    /// minute; more get 429.
+    #[arg(long, env = "POOLLAB_EXPORTS_PER_MINUTE", default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub exports_per_minute: u32,
+
+    /// Websockets one address may hold open at once; more get 429. Raise it to a few per learner
+    /// when a whole class reaches the lab through one address (one NAT, one proxy).
+    #[arg(long, env = "POOLLAB_MAX_SOCKETS_PER_ADDRESS", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_sockets_per_address: u32,
+
+    /// Origins of pages, besides the lab's own (the host a request went to), that may open a
+    /// websocket, comma-separated (https://lab.school.org). A browser's socket from any other
+    /// page gets 403.
+    #[arg(long, env = "POOLLAB_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Learners whose progress the class keeps. When it is full, a learner not heard from for
+    /// --stale-learner-secs gives way to a new one; with none, the new one gets 429.
+    #[arg(long, env = "POOLLAB_MAX_LEARNERS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_learners: u32,
+
+    /// Learners whose progress is kept whose latest report came from one address (the same rule
+    /// within that address). Raise it to the class size when a whole class reaches the lab through
+    /// one address.
+    #[arg(long, env = "POOLLAB_MAX_LEARNERS_PER_ADDRESS", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_learners_per_address: u32,
+
+    /// Seconds of silence after which a learner gives way to a new one in a full class.
+    #[arg(long, env = "POOLLAB_STALE_LEARNER_SECS", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub stale_learner_secs: u64,
 }
 
 /// A worker that joins a coordinator.
@@ -158,6 +229,16 @@ pub struct WorkerConfig {
 }
 
 impl Config {
+    /// Whether this lab hosts a class: it has an instructor, or it listens beyond this machine.
+    pub fn hosts_a_class(&self) -> bool {
+        self.instructor_token.as_deref().is_some_and(|t| !t.is_empty()) || !self.listen.ip().is_loopback()
+    }
+
+    /// Whether `/demo/*` is served: on a lab of one's own, or when `--demo` says so.
+    pub fn demo_on(&self) -> bool {
+        self.demo || !self.hosts_a_class()
+    }
+
     /// The defaults `--help` lists, on a free loopback port, with its state in `data_dir` (for
     /// programs that start a lab of their own: tests, benchmarks). Environment variables are not
     /// read.
@@ -183,6 +264,18 @@ impl Config {
             workers: None,
             worker_secret: None,
             static_dir: None,
+            demo: false,
+            line_db_connections: 3,
+            read_db_connections: 4,
+            credential_failures_per_minute: 10,
+            anonymous_per_second: 10,
+            anonymous_burst: 60,
+            exports_per_minute: 60,
+            max_sockets_per_address: 64,
+            allowed_origins: Vec::new(),
+            max_learners: 2_000,
+            max_learners_per_address: 100,
+            stale_learner_secs: 900,
         }
     }
 }
@@ -202,6 +295,19 @@ mod tests {
         assert_eq!(
             (parsed.serve.max_queued_per_learner, parsed.serve.max_queued_per_address, parsed.serve.demo_pool_size),
             (ours.max_queued_per_learner, ours.max_queued_per_address, ours.demo_pool_size)
+        );
+        let (p, o) = (&parsed.serve, &ours);
+        assert_eq!(
+            (p.demo, p.line_db_connections, p.read_db_connections, p.credential_failures_per_minute),
+            (o.demo, o.line_db_connections, o.read_db_connections, o.credential_failures_per_minute)
+        );
+        assert_eq!(
+            (p.anonymous_per_second, p.anonymous_burst, p.exports_per_minute, p.max_sockets_per_address),
+            (o.anonymous_per_second, o.anonymous_burst, o.exports_per_minute, o.max_sockets_per_address)
+        );
+        assert_eq!(
+            (p.max_learners, p.max_learners_per_address, p.stale_learner_secs, &p.allowed_origins),
+            (o.max_learners, o.max_learners_per_address, o.stale_learner_secs, &o.allowed_origins)
         );
         let worker =
             Cli::try_parse_from(["poollab", "worker", "--coordinator", "http://c:8080", "--worker-secret", "s"])

@@ -43,7 +43,8 @@
 //!   [`worker::affinity`] pins each to its cores.
 //! - [`coordinator`]: hands each run to a free worker ([`coordinator::dispatch`]), keeps the
 //!   workers ([`coordinator::registry`]), sends the pages what happens ([`coordinator::feed`]),
-//!   fails runs whose lease ran out, and hears other coordinators on the same database
+//!   fails runs whose lease ran out (its line's work on a pool of its own, apart from the pages'
+//!   reads), and hears other coordinators on the same database
 //!   ([`coordinator::notify`], `LISTEN`/`NOTIFY`).
 //! - [`db`]: how to reach a database, its migrations, the demo query, error causes.
 //!   - [`db::cluster`]: the private PostgreSQL the lab starts from the local binaries, and stops;
@@ -56,10 +57,14 @@
 //!   - [`db::server_cpus`]: a run that asks for fewer server CPUs gets the lab's own PostgreSQL
 //!     pinned to that many cores while it goes.
 //! - [`class`]: the classroom, all in the coordinator's database: lock, the step everyone
-//!   follows, bursts, progress and predictions; [`class::identity`], who is asking (the
-//!   instructor's token, learners' signed cookies); [`class::line`], the fair line runs wait in.
+//!   follows, bursts and predictions; [`class::identity`], who is asking (the instructor's token,
+//!   learners' signed cookies); [`class::line`], the fair line runs wait in, and its admission
+//!   rule; [`class::progress`], learners' reports, checked against the course and bounded. It
+//!   needs nothing from the web layer.
 //! - [`web`]: the HTTP surface (page, health, demo, runs, sweeps, class, workers, websocket,
-//!   metrics), the state every handler shares, and every error turned into a response in one place.
+//!   metrics), the state every handler shares, and every error turned into a response in one place;
+//!   [`web::identity`], the cookie middleware and the `Who`/`Instructor` extractors;
+//!   [`web::limits`], what any one address may ask (wrong credentials, rates, websockets).
 //! - [`lessons`]: the course, embedded from `lessons/*.toml` and checked at start-up, with every
 //!   library's names for the pool knobs (`lessons/libraries.toml`).
 //! - [`yourpool`]: a pool configuration pasted in its own library's syntax (node-postgres,

@@ -18,8 +18,9 @@ use tokio::task::JoinHandle;
 
 use crate::class::identity::{Identity, IdentityError};
 use crate::class::line::Caps;
+use crate::class::progress::ProgressCaps;
 use crate::config::{Config, DatabaseArgs, WorkerConfig};
-use crate::coordinator::Coordinator;
+use crate::coordinator::{Coordinator, Pools};
 use crate::db::cluster::{ClusterError, ClusterOptions, PrivateCluster};
 use crate::db::{Database, app_name};
 use crate::engine::hub::MetricsHub;
@@ -27,6 +28,7 @@ use crate::engine::sampler::Sampler;
 use crate::engine::strategy::{LiveCounters, NaiveStrategy, PooledStrategy};
 use crate::shutdown::ShutdownTrigger;
 use crate::web;
+use crate::web::limits::{Bounds, Guard};
 use crate::web::prom::PromMetrics;
 use crate::web::state::{AppState, Shared};
 use crate::worker::Worker;
@@ -35,9 +37,8 @@ use crate::worker::protocol::pair;
 
 /// The built-in worker's name.
 pub const EMBEDDED_WORKER: &str = "built-in";
-/// Connections of the coordinator's own pool: one listens for other coordinators' notices, the
-/// others serve the line, the class and the store.
-const COORDINATOR_POOL: u32 = 3;
+/// How often the guard forgets addresses that have been quiet long enough.
+const FORGET_QUIET_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -138,18 +139,41 @@ impl Application {
         let identity = Identity::load(&config.database.data_dir.join("cookie.key"), config.instructor_token.clone())?;
 
         let trigger = ShutdownTrigger::new();
-        let admin = PgPoolOptions::new()
-            .max_connections(COORDINATOR_POOL)
-            .acquire_timeout(Duration::from_secs(2))
-            .connect_lazy_with(open.db.admin(app_name::ADMIN));
+        // The coordinator's own connections, in two pools: the line's (leases, claims, endings,
+        // LISTEN) and the pages' reads, so that no flood of reads can hold up a lease renewal.
+        let pool = |size: u32| {
+            PgPoolOptions::new()
+                .max_connections(size)
+                .acquire_timeout(Duration::from_secs(2))
+                .connect_lazy_with(open.db.admin(app_name::ADMIN))
+        };
+        let pools = Pools { line: pool(config.line_db_connections), reads: pool(config.read_db_connections) };
+        let admin = pools.reads.clone();
         let caps = Caps {
             capacity: config.max_queued_runs as usize,
             per_learner: config.max_queued_per_learner as usize,
             per_address: config.max_queued_per_address as usize,
             learner_max_requests: config.learner_max_requests,
         };
-        let coordinator = Coordinator::new(admin.clone(), caps).await?;
+        let progress = ProgressCaps {
+            learners: config.max_learners as usize,
+            per_address: config.max_learners_per_address as usize,
+            stale_after: Duration::from_secs(config.stale_learner_secs),
+        };
+        let coordinator = Coordinator::new(pools, caps, progress).await?;
         let mut tasks = coordinator.spawn_tasks(&trigger.subscribe());
+        let guard = Guard::new(Bounds {
+            credential_failures: config.credential_failures_per_minute,
+            anonymous_per_second: config.anonymous_per_second,
+            anonymous_burst: config.anonymous_burst,
+            exports_per_minute: config.exports_per_minute,
+            sockets_per_address: config.max_sockets_per_address as usize,
+            allowed_origins: config.allowed_origins.clone(),
+        });
+        let demo_on = config.demo_on();
+        if !demo_on {
+            tracing::info!("a class is hosted: /demo/* is off (--demo turns it on)");
+        }
 
         // Who carries out the runs: the built-in worker on the coordinator's own database, N local
         // worker processes, or only workers that join from elsewhere.
@@ -201,8 +225,10 @@ impl Application {
             ),
             db,
             admin,
+            demo_on,
             coordinator,
             identity,
+            guard,
             worker_secret,
             prom: Arc::new(PromMetrics::new()),
             lessons,
@@ -210,6 +236,7 @@ impl Application {
             shutdown: trigger.subscribe(),
         });
         let router = web::app(state.clone(), config.static_dir.as_deref());
+        tasks.push(tokio::spawn(forget_quiet(state.clone(), trigger.subscribe())));
         Ok(Application { listener, router, state, trigger, tasks, local, cluster: open.cluster })
     }
 
@@ -261,7 +288,7 @@ impl Application {
             local.stopped().await;
         }
         self.state.demo_pooled.pool().close().await;
-        self.state.admin.close().await;
+        self.state.coordinator.close().await;
         if let Some(mut cluster) = self.cluster.take() {
             tokio::task::spawn_blocking(move || cluster.stop()).await.ok();
         }
@@ -298,6 +325,17 @@ pub async fn run_worker(
         tokio::task::spawn_blocking(move || cluster.stop()).await.ok();
     }
     Ok(())
+}
+
+/// Lets the guard forget addresses that have been quiet, so its memory stays small.
+async fn forget_quiet(state: AppState, mut shutdown: crate::shutdown::Shutdown) {
+    let mut every = tokio::time::interval(FORGET_QUIET_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => state.guard.forget_quiet(),
+            _ = shutdown.recv() => return,
+        }
+    }
 }
 
 async fn stop_tasks(tasks: Vec<JoinHandle<()>>) {

@@ -9,19 +9,14 @@
 //! browser, one place in each round. A script that drops its cookies gets a new id every time,
 //! which is why the line also caps what one address may have waiting
 //! ([`crate::class::line::Caps::per_address`]).
+//!
+//! These are the classroom's rules; reading them off an HTTP request (the middleware that issues
+//! cookies, the `Who` and `Instructor` extractors) is the web layer's, beside the routes
+//! (`web::identity`).
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
-use axum::http::header::AUTHORIZATION;
-use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
-
-use crate::web::error::AppError;
-use crate::web::state::AppState;
 
 /// The cookie a learner's id travels in.
 pub const COOKIE: &str = "poollab_learner";
@@ -99,7 +94,7 @@ impl Identity {
     }
 
     /// A `Set-Cookie` that gives a browser its learner id.
-    fn issue(&self, id: String) -> SignedCookieJar {
+    pub fn issue(&self, id: String) -> SignedCookieJar {
         let mut cookie = Cookie::new(COOKIE, id);
         cookie.set_http_only(true);
         cookie.set_same_site(SameSite::Lax);
@@ -108,20 +103,9 @@ impl Identity {
         SignedCookieJar::new(self.key.clone()).add(cookie)
     }
 
-    /// Who sent a request: the instructor (a right token), a learner (anyone else), or a `401`
-    /// for a wrong token.
-    fn who(&self, parts: &Parts) -> Result<Who, AppError> {
-        if let Some(auth) = parts.headers.get(AUTHORIZATION) {
-            let given = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
-            return match (&self.token, given) {
-                (Some(token), Some(given)) if constant_time_eq(token.as_bytes(), given.as_bytes()) => {
-                    Ok(Who::Instructor)
-                }
-                _ => Err(AppError::Unauthorized),
-            };
-        }
-        // The `identify` middleware runs before every route that asks who is calling.
-        parts.extensions.get::<Learner>().cloned().map(Who::Learner).ok_or(AppError::NoIdentity)
+    /// Whether `given` is the instructor's token (false when the lab has none).
+    pub fn is_instructor_token(&self, given: &str) -> bool {
+        self.token.as_deref().is_some_and(|token| constant_time_eq(token.as_bytes(), given.as_bytes()))
     }
 }
 
@@ -138,63 +122,21 @@ fn is_learner_id(id: &str) -> bool {
     id.len() == 18 && id.starts_with("l-") && id[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-fn new_learner_id() -> String {
+pub fn new_learner_id() -> String {
     let n: u64 = rand::random();
     format!("l-{n:016x}")
 }
 
-/// The address a request came from, as the listener saw it (behind a proxy, the proxy's).
-fn address_of(req: &Request) -> String {
-    req.extensions().get::<ConnectInfo<SocketAddr>>().map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
-}
-
-/// Middleware: every request leaves knowing its learner, the one its signed cookie names or a new
-/// one, whose cookie the response then carries.
-pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let address = address_of(&req);
-    let (id, issued) = match state.identity.learner_in(req.headers()) {
-        Some(id) => (id, false),
-        None => (new_learner_id(), true),
-    };
-    req.extensions_mut().insert(Learner { id: id.clone(), address });
-    let response = next.run(req).await;
-    if issued { (state.identity.issue(id), response).into_response() } else { response }
-}
-
 /// Compares without returning early, so the time taken does not tell how much of a token matched.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Extracts who sent a request; a wrong instructor token is a 401.
-impl FromRequestParts<AppState> for Who {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Who, AppError> {
-        state.identity.who(parts)
-    }
-}
-
-/// Only the instructor gets past this extractor (403 otherwise).
-pub struct Instructor;
-
-impl FromRequestParts<AppState> for Instructor {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Instructor, AppError> {
-        match state.identity.who(parts)? {
-            Who::Instructor => Ok(Instructor),
-            Who::Learner(_) if !state.identity.has_instructor() => Err(AppError::Forbidden(
-                "this lab has no instructor: start it with --instructor-token (or POOLLAB_INSTRUCTOR_TOKEN)".into(),
-            )),
-            Who::Learner(_) => Err(AppError::Forbidden("only the instructor can do this".into())),
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use axum::response::IntoResponse;
 
     #[test]
     fn only_cookies_the_lab_signed_name_a_learner() {

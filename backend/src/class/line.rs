@@ -100,6 +100,70 @@ impl LineSnapshot {
     }
 }
 
+/// What a party asks of the line, and what the line holds when they ask: all the admission rule
+/// needs to decide.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ask {
+    /// A learner's runs (the instructor's are not limited but by the line's capacity).
+    pub learner: bool,
+    /// Runs asked for at once (a sweep's are several).
+    pub runs: usize,
+    /// Requests in the largest of them.
+    pub largest: u32,
+    /// The instructor has locked the lab.
+    pub locked: bool,
+    /// The instructor has paused this learner.
+    pub paused: bool,
+    /// Runs waiting in all.
+    pub waiting: usize,
+    /// This learner's runs waiting.
+    pub mine: usize,
+    /// Learners' runs from this address waiting.
+    pub from_address: usize,
+}
+
+/// The admission rule: whether `ask` may join the line, or why not. A learner's run is refused
+/// when it is too big, the line is full, the lab is locked or the learner paused, or the learner
+/// (or their address) already has their share waiting; a sweep goes in whole only when its
+/// learner and address have nothing else waiting, which the limits alone would forbid.
+pub fn admit(ask: &Ask, caps: &Caps, address: &str) -> Result<(), LineError> {
+    if ask.learner && ask.largest > caps.learner_max_requests {
+        return Err(LineError::TooBig { asked: ask.largest, max: caps.learner_max_requests });
+    }
+    let room = caps.capacity.saturating_sub(ask.waiting);
+    if ask.runs > room {
+        return Err(if ask.runs == 1 {
+            LineError::Full(caps.capacity)
+        } else {
+            LineError::NoRoomForSweep { room, needed: ask.runs }
+        });
+    }
+    if !ask.learner {
+        return Ok(());
+    }
+    if ask.locked {
+        return Err(LineError::Locked);
+    }
+    if ask.paused {
+        return Err(LineError::Paused);
+    }
+    let sweep = ask.runs > 1;
+    if sweep && ask.mine > 0 {
+        return Err(LineError::SweepWhileWaiting(ask.mine));
+    }
+    if !sweep && ask.mine + 1 > caps.per_learner {
+        return Err(LineError::LearnerLimit(ask.mine));
+    }
+    if (!sweep && ask.from_address + 1 > caps.per_address) || (sweep && ask.from_address > 0) {
+        return Err(LineError::AddressLimit {
+            address: address.to_owned(),
+            waiting: ask.from_address,
+            cap: caps.per_address,
+        });
+    }
+    Ok(())
+}
+
 #[derive(Clone)]
 pub struct Line {
     db: PgPool,
@@ -138,20 +202,21 @@ impl Line {
         runs: Vec<ValidRunSpec>,
         sweep: Option<(&str, &[u32])>,
     ) -> Result<Vec<String>, LineError> {
-        if let Who::Learner(_) = who
-            && let Some(big) = runs.iter().find(|r| r.requests > self.caps.learner_max_requests)
-        {
-            return Err(LineError::TooBig { asked: big.requests, max: self.caps.learner_max_requests });
-        }
         let n = runs.len();
-        let mut tx = self.db.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ADMISSION_LOCK).execute(&mut *tx).await?;
-        let (locked,): (bool,) =
-            sqlx::query_as("SELECT locked FROM lab.class WHERE id = 1").fetch_one(&mut *tx).await?;
         let (learner, address) = match who {
             Who::Instructor => (None, None),
             Who::Learner(l) => (Some(l.id.as_str()), Some(l.address.as_str())),
         };
+        let mut tx = self.db.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ADMISSION_LOCK).execute(&mut *tx).await?;
+        let (locked, paused, last_round, line_round): (bool, bool, i64, i64) = sqlx::query_as(
+            "SELECT c.locked, coalesce(l.paused, false), coalesce(l.last_round, 0), line.round \
+             FROM lab.class c CROSS JOIN lab.line line LEFT JOIN lab.learners l ON l.id = $1 \
+             WHERE c.id = 1 AND line.id = 1",
+        )
+        .bind(learner)
+        .fetch_one(&mut *tx)
+        .await?;
         let (all, mine, from_address): (i64, i64, i64) = sqlx::query_as(
             "SELECT count(*), count(*) FILTER (WHERE learner = $1), count(*) FILTER (WHERE address = $2 AND priority = 1) \
              FROM lab.runs WHERE state = 'queued'",
@@ -160,52 +225,25 @@ impl Line {
         .bind(address)
         .fetch_one(&mut *tx)
         .await?;
-        let (all, mine, from_address) = (all as usize, mine as usize, from_address as usize);
-        let room = self.caps.capacity.saturating_sub(all);
-        if n > room {
-            return Err(if n == 1 {
-                LineError::Full(self.caps.capacity)
-            } else {
-                LineError::NoRoomForSweep { room, needed: n }
-            });
-        }
-        let mut round = 0i64;
-        if let (Some(id), Some(address)) = (learner, address) {
-            if locked {
-                return Err(LineError::Locked);
-            }
-            // A sweep goes in line whole: a learner (or an address) with nothing else waiting may
-            // queue one of any size the API allows, which the limits alone would forbid.
-            if n > 1 && mine > 0 {
-                return Err(LineError::SweepWhileWaiting(mine));
-            }
-            if n == 1 && mine + 1 > self.caps.per_learner {
-                return Err(LineError::LearnerLimit(mine));
-            }
-            if (n == 1 && from_address + 1 > self.caps.per_address) || (n > 1 && from_address > 0) {
-                return Err(LineError::AddressLimit {
-                    address: address.to_owned(),
-                    waiting: from_address,
-                    cap: self.caps.per_address,
-                });
-            }
+        let ask = Ask {
+            learner: learner.is_some(),
+            runs: n,
+            largest: runs.iter().map(|r| r.requests).max().unwrap_or(0),
+            locked,
+            paused,
+            waiting: all.max(0) as usize,
+            mine: mine.max(0) as usize,
+            from_address: from_address.max(0) as usize,
+        };
+        admit(&ask, &self.caps, address.unwrap_or_default())?;
+        // The next round this learner has not had a turn in (a newcomer joins the round the line
+        // is serving, behind those already in it).
+        let round = if learner.is_some() { line_round.max(last_round + 1) } else { 0 };
+        if let Some(id) = learner {
             sqlx::query("INSERT INTO lab.learners (id) VALUES ($1) ON CONFLICT DO NOTHING")
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            let (paused, last_round): (bool, i64) =
-                sqlx::query_as("SELECT paused, last_round FROM lab.learners WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if paused {
-                return Err(LineError::Paused);
-            }
-            let (line_round,): (i64,) =
-                sqlx::query_as("SELECT round FROM lab.line WHERE id = 1").fetch_one(&mut *tx).await?;
-            // The next round this learner has not had a turn in (a newcomer joins the round the
-            // line is serving, behind those already in it).
-            round = line_round.max(last_round + 1);
         }
         let mut ids = Vec::with_capacity(n);
         for (i, run) in runs.into_iter().enumerate() {
@@ -359,4 +397,71 @@ impl Line {
 fn new_id() -> String {
     let bytes: [u8; 8] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admission_rule_decides_from_what_is_asked_and_what_waits() {
+        let caps = Caps { capacity: 10, per_learner: 2, per_address: 3, learner_max_requests: 100 };
+        let learner = Ask { learner: true, runs: 1, largest: 10, ..Ask::default() };
+        let instructor = Ask { learner: false, ..learner };
+        let sweep = Ask { runs: 4, ..learner };
+        type Want = fn(&Result<(), LineError>) -> bool;
+        let ok: Want = |r| r.is_ok();
+        let cases: Vec<(Ask, Want, &str)> = vec![
+            (learner, ok, "an empty line takes a learner's run"),
+            (
+                Ask { largest: 101, ..learner },
+                |r| matches!(r, Err(LineError::TooBig { asked: 101, max: 100 })),
+                "too big",
+            ),
+            (Ask { largest: 5_000, ..instructor }, ok, "the instructor's runs are not limited in size"),
+            (Ask { waiting: 10, ..learner }, |r| matches!(r, Err(LineError::Full(10))), "a full line"),
+            (
+                Ask { waiting: 10, ..instructor },
+                |r| matches!(r, Err(LineError::Full(10))),
+                "full for the instructor too",
+            ),
+            (
+                Ask { waiting: 8, ..sweep },
+                |r| matches!(r, Err(LineError::NoRoomForSweep { room: 2, needed: 4 })),
+                "no room for a sweep",
+            ),
+            (Ask { locked: true, ..learner }, |r| matches!(r, Err(LineError::Locked)), "locked"),
+            (Ask { locked: true, ..instructor }, ok, "the instructor runs in a locked lab"),
+            (Ask { paused: true, ..learner }, |r| matches!(r, Err(LineError::Paused)), "paused"),
+            (
+                Ask { paused: true, mine: 2, ..learner },
+                |r| matches!(r, Err(LineError::Paused)),
+                "paused says so before the limit",
+            ),
+            (Ask { mine: 1, ..learner }, ok, "a second run of one's own"),
+            (Ask { mine: 2, ..learner }, |r| matches!(r, Err(LineError::LearnerLimit(2))), "the learner's share"),
+            (Ask { mine: 2, ..instructor }, ok, "the instructor has no share"),
+            (Ask { from_address: 2, ..learner }, ok, "the address's third"),
+            (
+                Ask { from_address: 3, ..learner },
+                |r| matches!(r, Err(LineError::AddressLimit { waiting: 3, cap: 3, .. })),
+                "the address's share",
+            ),
+            (sweep, ok, "a sweep goes in whole when nothing else waits"),
+            (
+                Ask { mine: 1, ..sweep },
+                |r| matches!(r, Err(LineError::SweepWhileWaiting(1))),
+                "not beside the learner's own",
+            ),
+            (
+                Ask { from_address: 1, ..sweep },
+                |r| matches!(r, Err(LineError::AddressLimit { waiting: 1, .. })),
+                "not beside the address's",
+            ),
+        ];
+        for (ask, want, why) in cases {
+            let got = admit(&ask, &caps, "10.0.0.1");
+            assert!(want(&got), "{why}: {ask:?} gave {got:?}");
+        }
+    }
 }

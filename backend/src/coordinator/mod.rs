@@ -16,6 +16,7 @@
 pub mod dispatch;
 pub mod feed;
 pub mod notify;
+mod pages;
 pub mod registry;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ use tokio::task::JoinHandle;
 use crate::class::Class;
 use crate::class::identity::Who;
 use crate::class::line::{Caps, Line, LineError};
+use crate::class::progress::ProgressCaps;
 use crate::coordinator::feed::Feed;
 use crate::coordinator::notify::Notice;
 use crate::coordinator::registry::Workers;
@@ -54,39 +56,65 @@ pub enum CoordinatorError {
     Lacks(#[from] Lack),
 }
 
+/// The coordinator's two pools on its database: one for the line's own work, one for what the
+/// pages read, so that no number of page reads can hold up a lease renewal.
+#[derive(Clone)]
+pub struct Pools {
+    /// Claims, lease renewals, endings, the reaper, notices, and `LISTEN` (one connection).
+    pub line: PgPool,
+    /// Runs, timelines, sweeps, the line's picture, the class and progress, for the pages.
+    pub reads: PgPool,
+}
+
+/// The store and the line, read through the read pool.
+struct Reads {
+    store: RunStore,
+    line: Line,
+}
+
 pub struct Coordinator {
     /// This process's id among coordinators (a notice it sent comes back to it, and is skipped).
-    pub id: String,
-    pub store: RunStore,
-    pub line: Line,
-    pub class: Class,
-    pub feed: Feed,
-    pub workers: Workers,
+    id: String,
+    /// The store and the line on the line's pool: what keeps runs going.
+    store: RunStore,
+    line: Line,
+    reads: Reads,
+    class: Class,
+    feed: Feed,
+    workers: Workers,
     /// Runs may be waiting: free workers look.
     wake: Notify,
     /// The line or the workers changed: the pages get a new picture of the line.
     line_changed: Notify,
-    db: PgPool,
+    pools: Pools,
 }
 
 impl Coordinator {
-    pub async fn new(db: PgPool, caps: Caps) -> Result<Arc<Coordinator>, sqlx::Error> {
+    pub async fn new(pools: Pools, caps: Caps, progress: ProgressCaps) -> Result<Arc<Coordinator>, sqlx::Error> {
         let id: [u8; 6] = rand::random();
         Ok(Arc::new(Coordinator {
             id: id.iter().map(|b| format!("{b:02x}")).collect(),
-            store: RunStore::new(db.clone()),
-            line: Line::new(db.clone(), caps),
-            class: Class::load(db.clone()).await?,
+            store: RunStore::new(pools.line.clone()),
+            line: Line::new(pools.line.clone(), caps),
+            reads: Reads { store: RunStore::new(pools.reads.clone()), line: Line::new(pools.reads.clone(), caps) },
+            class: Class::load(pools.reads.clone(), progress).await?,
             feed: Feed::default(),
             workers: Workers::default(),
             wake: Notify::new(),
             line_changed: Notify::new(),
-            db,
+            pools,
         }))
     }
 
-    pub fn pool(&self) -> &PgPool {
-        &self.db
+    /// The line's pool (notices, leases).
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pools.line
+    }
+
+    /// Closes both pools (at shutdown, after every task that used them has stopped).
+    pub async fn close(&self) {
+        self.pools.line.close().await;
+        self.pools.reads.close().await;
     }
 
     /// The coordinator's own tasks: the line's announcer, the reaper, the listener for other

@@ -9,13 +9,15 @@ use poollab_shared::{ClassLine, ClassState, FollowStep, Limits, PredictionHistog
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::class::identity::{Instructor, Who};
+use crate::class::identity::Who;
+use crate::class::progress::{ValidReport, progress_csv as write_progress_csv};
 use crate::web::error::AppError;
+use crate::web::identity::Instructor;
 use crate::web::state::AppState;
 
 /// `GET /api/class`: whether the lab is locked and which step to follow.
 pub async fn get(State(state): State<AppState>) -> Result<Json<ClassState>, AppError> {
-    Ok(Json(state.coordinator.class.refresh().await?))
+    Ok(Json(state.coordinator.read_class().await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -31,8 +33,7 @@ pub async fn lock(
     body: Result<Json<Lock>, JsonRejection>,
 ) -> Result<Json<ClassState>, AppError> {
     let Json(Lock { locked }) = body?;
-    let class = state.coordinator.class.set_locked(locked).await?;
-    Ok(Json(announce(&state, class).await))
+    Ok(Json(state.coordinator.lock(locked).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,26 +57,21 @@ pub async fn follow(
             return Err(AppError::unprocessable(format!("no step {} in lesson {:?}", f.step, f.lesson)));
         }
     }
-    let class = state.coordinator.class.set_follow(follow).await?;
-    Ok(Json(announce(&state, class).await))
+    Ok(Json(state.coordinator.follow(follow).await?))
 }
 
-async fn announce(state: &AppState, class: ClassState) -> ClassState {
-    state.coordinator.announce_class(class.clone()).await;
-    class
-}
-
-/// `POST /api/class/progress` (a learner's page): one step's prediction and result.
+/// `POST /api/class/progress` (a learner's page): one step's prediction and result. Only real
+/// steps of the course, with figures a run could measure (422 otherwise); a newcomer to a full
+/// class gets 429 unless a quiet learner gives way (`class::progress`).
 pub async fn report(
     who: Who,
     State(state): State<AppState>,
     body: Result<Json<StepReport>, JsonRejection>,
 ) -> Result<StatusCode, AppError> {
     let Json(report) = body?;
+    let report = ValidReport::parse(report, &state.lessons)?;
     let Who::Learner(learner) = who else { return Ok(StatusCode::NO_CONTENT) };
-    if !state.coordinator.class.report(&learner.id, report).await? {
-        return Err(AppError::Forbidden("the class is full: no more learners' progress is kept".into()));
-    }
+    state.coordinator.report(&learner, report).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -83,7 +79,6 @@ pub async fn report(
 pub async fn progress(_: Instructor, State(state): State<AppState>) -> Result<Json<Value>, AppError> {
     let learners: Vec<Value> = state
         .coordinator
-        .class
         .progress()
         .await?
         .into_iter()
@@ -92,27 +87,11 @@ pub async fn progress(_: Instructor, State(state): State<AppState>) -> Result<Js
     Ok(Json(json!({ "learners": learners })))
 }
 
-/// `GET /api/class/progress.csv` (instructor): one row per learner and step.
+/// `GET /api/class/progress.csv` (instructor): one row per learner and step, written by the `csv`
+/// crate; a text cell that a spreadsheet would take for a formula starts with `'`.
 pub async fn progress_csv(_: Instructor, State(state): State<AppState>) -> Result<impl IntoResponse, AppError> {
-    let field = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    // Names are the learners' own words: quoted, so a comma cannot shift the columns.
-    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let mut csv = String::from("learner,name,lesson,step,prediction,measured,passed,close\n");
-    for (id, p) in state.coordinator.class.progress().await? {
-        for r in p.steps.values() {
-            csv.push_str(&format!(
-                "{},{},{},{},{},{},{},{}\n",
-                quote(&id),
-                quote(&p.name),
-                r.lesson,
-                r.step,
-                field(r.prediction),
-                field(r.measured),
-                r.passed.map(|b| b.to_string()).unwrap_or_default(),
-                r.close.map(|b| b.to_string()).unwrap_or_default()
-            ));
-        }
-    }
+    let progress = state.coordinator.progress().await?;
+    let csv = write_progress_csv(&progress)?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -134,7 +113,7 @@ pub async fn predictions(
     State(state): State<AppState>,
     Query(q): Query<StepQuery>,
 ) -> Result<Json<PredictionHistogram>, AppError> {
-    Ok(Json(state.coordinator.class.predictions(&q.lesson, q.step).await?))
+    Ok(Json(state.coordinator.predictions(&q.lesson, q.step).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,22 +142,19 @@ pub async fn arm_burst(
         ..run.clone()
     };
     largest.validate().map_err(|e| AppError::unprocessable(e.to_string()))?;
-    let class = state.coordinator.class.arm_burst(run, per_click).await?;
-    Ok(Json(announce(&state, class).await))
+    Ok(Json(state.coordinator.arm_burst(run, per_click).await?))
 }
 
 /// `POST /api/class/burst/click` (a learner): joins the armed burst (once per learner).
 pub async fn click_burst(who: Who, State(state): State<AppState>) -> Result<Json<ClassState>, AppError> {
-    let Who::Learner(learner) = who else { return Ok(Json(state.coordinator.class.state())) };
-    let class = state.coordinator.class.click_burst(&learner.id).await?.ok_or(AppError::NoBurst)?;
-    Ok(Json(announce(&state, class).await))
+    let Who::Learner(learner) = who else { return Ok(Json(state.coordinator.class_state())) };
+    Ok(Json(state.coordinator.click_burst(&learner.id).await?.ok_or(AppError::NoBurst)?))
 }
 
 /// `POST /api/class/burst/fire` (instructor): everyone's clicks fire at once as one run, which
 /// goes first in line and which every page watches. `202 {"id": ..., "requests": ...}`.
 pub async fn fire_burst(_: Instructor, State(state): State<AppState>) -> Result<(StatusCode, Json<Value>), AppError> {
-    let (spec, class) = state.coordinator.class.take_burst().await?.ok_or(AppError::NoBurst)?;
-    announce(&state, class).await;
+    let spec = state.coordinator.take_burst().await?.ok_or(AppError::NoBurst)?;
     let requests = spec.requests;
     let spec = spec.validate().map_err(|e| AppError::unprocessable(e.to_string()))?;
     let run = state.coordinator.submit(&Who::Instructor, spec).await?;
@@ -187,8 +163,7 @@ pub async fn fire_burst(_: Instructor, State(state): State<AppState>) -> Result<
 
 /// `GET /api/class/line` (instructor): who runs on which worker, who waits, who is paused.
 pub async fn line(_: Instructor, State(state): State<AppState>) -> Result<Json<ClassLine>, AppError> {
-    let c = &state.coordinator;
-    Ok(Json(c.line.for_instructor(c.workers.views()).await?))
+    Ok(Json(state.coordinator.class_line().await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,10 +181,8 @@ pub async fn pause(
     body: Result<Json<Pause>, JsonRejection>,
 ) -> Result<StatusCode, AppError> {
     let Json(Pause { paused }) = body?;
-    if !state.coordinator.line.knows(&learner).await? {
+    if !state.coordinator.pause(&learner, paused).await? {
         return Err(AppError::LearnerNotFound(learner));
     }
-    state.coordinator.line.pause(&learner, paused).await?;
-    state.coordinator.changed().await;
     Ok(StatusCode::NO_CONTENT)
 }

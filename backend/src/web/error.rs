@@ -11,7 +11,12 @@ use axum::response::{IntoResponse, Response};
 use poollab_shared::ErrorKind;
 use serde_json::json;
 
+use std::time::Duration;
+
+use axum::http::header::RETRY_AFTER;
+
 use crate::class::line::LineError;
+use crate::class::progress::ProgressError;
 use crate::coordinator::CoordinatorError;
 use crate::db::store::StoreError;
 use crate::engine::strategy::RequestError;
@@ -39,6 +44,27 @@ pub enum AppError {
     Forbidden(String),
     #[error("no class burst is armed")]
     NoBurst,
+    /// An address showed too many wrong tokens or secrets lately (see `web::limits`).
+    #[error("too many wrong tokens from your address: try again in {} s", .retry_after.as_secs().max(1))]
+    TooManyFailures { retry_after: Duration },
+    /// An address asked for more than its share of an anonymous route or of exports.
+    #[error("too many requests from your address: try again in {} s", .retry_after.as_secs().max(1))]
+    RateLimited { retry_after: Duration },
+    #[error("your address already has {cap} websockets open to this lab: close one first")]
+    TooManySockets { cap: usize },
+    /// A websocket asked for by a page of another site.
+    #[error("a websocket may be opened only by this lab's own page (this one came from {0})")]
+    WrongOrigin(String),
+    #[error(
+        "the demo endpoints are off while a class is hosted (an instructor token, or a listen address beyond \
+         this machine): start the lab with --demo (or POOLLAB_DEMO=true) to turn them on"
+    )]
+    DemoOff,
+    #[error(transparent)]
+    Progress(#[from] ProgressError),
+    /// Writing a CSV export failed (into memory: a bug, not the caller's doing).
+    #[error("could not write the CSV: {0}")]
+    Csv(#[from] csv::Error),
     #[error("no worker may join this lab: start it with --worker-secret (or POOLLAB_WORKER_SECRET)")]
     NoWorkerSecret,
     /// A route that asks who is calling was served without the identity middleware (a bug).
@@ -105,7 +131,34 @@ impl IntoResponse for AppError {
             }
             AppError::AlreadyEnded(_) => (StatusCode::CONFLICT, Json(json!({ "error": message }))).into_response(),
             AppError::NoBurst => (StatusCode::CONFLICT, Json(json!({ "error": message }))).into_response(),
+            AppError::TooManyFailures { retry_after } | AppError::RateLimited { retry_after } => {
+                let seconds = retry_after.as_secs().max(1).to_string();
+                (StatusCode::TOO_MANY_REQUESTS, [(RETRY_AFTER, seconds)], Json(json!({ "error": message })))
+                    .into_response()
+            }
+            AppError::TooManySockets { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, Json(json!({ "error": message }))).into_response()
+            }
+            AppError::WrongOrigin(_) => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),
+            AppError::DemoOff => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
+            AppError::Progress(e) => {
+                let status = match e {
+                    ProgressError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    ProgressError::AddressFull { .. } | ProgressError::ClassFull { .. } => {
+                        StatusCode::TOO_MANY_REQUESTS
+                    }
+                    ProgressError::Database(e) => {
+                        tracing::warn!(error = %e, "progress");
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
+                };
+                (status, Json(json!({ "error": message }))).into_response()
+            }
             AppError::NoWorkerSecret => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),
+            AppError::Csv(_) => {
+                tracing::error!(error = %message, "a CSV export");
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": message }))).into_response()
+            }
             AppError::NoIdentity => {
                 tracing::error!("a route asked who is calling without the identity middleware");
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": message }))).into_response()

@@ -11,7 +11,7 @@ use crate::web::state::AppState;
 /// `"database":"down"` when the coordinator's own database does not answer. (Workers that are
 /// down are counted, not fatal: the line waits for them.)
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let views = state.coordinator.workers.views();
+    let views = state.coordinator.workers();
     let down = views.iter().filter(|w| w.state == poollab_shared::WorkerState::Down).count();
     let workers = json!({ "up": views.len() - down, "down": down });
     let check = sqlx::query("SELECT 1").execute(&state.admin);

@@ -6,6 +6,8 @@
 //! A function builds the `Router` so tests can drive it without a socket, and `main` only binds.
 
 pub mod error;
+pub mod identity;
+pub mod limits;
 pub mod prom;
 pub mod state;
 
@@ -31,7 +33,7 @@ use axum::routing::{any, get, post};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
-use crate::class::identity::identify;
+use crate::web::identity::identify;
 use crate::web::state::AppState;
 
 /// Largest request body accepted (a run spec is a few hundred bytes).
@@ -64,19 +66,25 @@ pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
         .route("/api/your-pool", post(your_pool::measure))
         .route("/api/your-pool/translate", post(your_pool::translate))
         .route("/ws", get(ws::upgrade));
-    // Routes that do not: health, metrics, the workers' door, and the demo endpoints, which are
-    // measured against pgbench and must not sign a cookie per request.
+    // Routes that do not: health, metrics, the workers, and any other path under /api/ (whatever
+    // the method, a JSON 404, not the page). Each address may call them at a bounded rate.
     let anonymous = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/demo/naive", get(demo::naive))
-        .route("/demo/pooled", get(demo::pooled))
         .route("/api/workers", get(workers::list))
-        .route("/api/workers/connect", get(workers::connect))
         .route("/metrics", get(metrics::prometheus))
-        // Any other path under /api/, whatever the method, is a JSON 404, not the page.
         .route("/api", any(unknown::api))
         .route("/api/", any(unknown::api))
         .route("/api/{*rest}", any(unknown::api));
+    let anonymous = match state.guard.anonymous_limit() {
+        Some(limit) => anonymous.layer(limit),
+        None => anonymous,
+    };
+    // The workers' door counts wrong secrets itself; the demo endpoints are measured against
+    // pgbench, so nothing stands in front of them (they are off while a class is hosted).
+    let anonymous = anonymous
+        .route("/api/workers/connect", get(workers::connect))
+        .route("/demo/naive", get(demo::naive))
+        .route("/demo/pooled", get(demo::pooled));
     let page = match static_dir {
         Some(dir) if dir.join("index.html").is_file() => {
             let index = dir.join("index.html");

@@ -9,8 +9,9 @@ use poollab_shared::{RequestRecord, RunView, ValidRunSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::class::identity::{Instructor, Who};
+use crate::class::identity::Who;
 use crate::web::error::AppError;
+use crate::web::identity::{Instructor, Peer};
 use crate::web::state::AppState;
 
 /// `POST /api/runs`: validates the spec (deserializing a `ValidRunSpec` checks every range) and
@@ -35,18 +36,23 @@ pub struct RunQuery {
 }
 
 async fn find(state: &AppState, id: &str) -> Result<RunView, AppError> {
-    state.coordinator.store.get(id).await?.ok_or_else(|| AppError::RunNotFound(id.to_owned()))
+    state.coordinator.run(id).await?.ok_or_else(|| AppError::RunNotFound(id.to_owned()))
 }
 
-/// `GET /api/runs/{id}[?timeline=true]`. With the timeline this is also the JSON export.
+/// `GET /api/runs/{id}[?timeline=true]`. With the timeline this is also the JSON export (each
+/// address may ask for `--exports-per-minute` of those).
 pub async fn get(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     Path(id): Path<String>,
     Query(query): Query<RunQuery>,
 ) -> Result<Json<RunView>, AppError> {
+    if query.timeline {
+        state.guard.check_export(peer)?;
+    }
     let mut run = find(&state, &id).await?;
     if query.timeline {
-        run.timeline = Some(state.coordinator.store.timeline(&id).await?);
+        run.timeline = Some(state.coordinator.timeline(&id).await?);
     }
     Ok(Json(run))
 }
@@ -54,10 +60,12 @@ pub async fn get(
 /// `GET /api/runs/{id}/requests.csv`: one row per request, for a spreadsheet or a notebook.
 pub async fn requests_csv(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
+    state.guard.check_export(peer)?;
     find(&state, &id).await?;
-    let timeline = state.coordinator.store.timeline(&id).await?;
+    let timeline = state.coordinator.timeline(&id).await?;
     let mut csv = String::with_capacity(64 * (timeline.requests.len() + 1));
     csv.push_str(RequestRecord::CSV_HEADER);
     csv.push('\n');
@@ -74,7 +82,7 @@ pub async fn requests_csv(
 
 /// Recent runs, newest first.
 pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<RunView>>, AppError> {
-    Ok(Json(state.coordinator.store.recent().await?))
+    Ok(Json(state.coordinator.recent_runs().await?))
 }
 
 /// `POST /api/runs/{id}/cancel` (instructor): takes a waiting run out of line, or stops a running

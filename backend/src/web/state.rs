@@ -14,6 +14,7 @@ use crate::coordinator::Coordinator;
 use crate::db::Database;
 use crate::engine::strategy::{NaiveStrategy, PooledStrategy};
 use crate::shutdown::Shutdown;
+use crate::web::limits::Guard;
 use crate::web::prom::PromMetrics;
 
 #[derive(Clone)]
@@ -36,8 +37,11 @@ impl Deref for AppState {
 pub struct Shared {
     /// The coordinator's database (its state, and the demo endpoints' table).
     pub db: Database,
-    /// A small pool for the lab's own checks (`/healthz`) and its state, apart from every run.
+    /// The coordinator's read pool, for the lab's own checks (`/healthz`), apart from every run
+    /// and from the line's pool.
     pub admin: PgPool,
+    /// Whether `/demo/*` is served (`--demo`, or a lab that hosts no class).
+    pub demo_on: bool,
     /// `GET /demo/naive`: connect, query, close.
     pub demo_naive: NaiveStrategy,
     /// `GET /demo/pooled`: the lab's long-lived shared pool.
@@ -46,6 +50,8 @@ pub struct Shared {
     pub coordinator: Arc<Coordinator>,
     /// Who is asking: the instructor's token, learners' signed cookies.
     pub identity: Identity,
+    /// What each address has done lately: wrong credentials, exports, open websockets.
+    pub guard: Guard,
     /// The secret a worker shows to join (none: no worker may join from outside).
     pub worker_secret: Option<String>,
     pub prom: Arc<PromMetrics>,

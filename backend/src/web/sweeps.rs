@@ -8,6 +8,7 @@ use poollab_shared::{SweepSpec, SweepView};
 use serde_json::{Value, json};
 
 use crate::class::identity::Who;
+
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 
@@ -21,12 +22,12 @@ pub async fn create(
     let Json(sweep) = body?;
     let runs = sweep.runs().map_err(|e| AppError::unprocessable(e.to_string()))?;
     let id = state.coordinator.submit_sweep(&who, &sweep, runs).await?;
-    let view = state.coordinator.store.sweep(&id).await?.ok_or_else(|| AppError::SweepNotFound(id.clone()))?;
+    let view = state.coordinator.sweep(&id).await?.ok_or_else(|| AppError::SweepNotFound(id.clone()))?;
     let runs: Vec<&str> = view.points.iter().map(|p| p.run_id.as_str()).collect();
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id, "runs": runs }))))
 }
 
 /// `GET /api/sweeps/{id}`: each size's throughput and latency, once its run is done.
 pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<SweepView>, AppError> {
-    state.coordinator.store.sweep(&id).await?.map(Json).ok_or(AppError::SweepNotFound(id))
+    state.coordinator.sweep(&id).await?.map(Json).ok_or(AppError::SweepNotFound(id))
 }

@@ -16,26 +16,28 @@ use poollab_shared::WorkerView;
 
 use crate::class::identity::constant_time_eq;
 use crate::web::error::AppError;
+use crate::web::identity::Peer;
 use crate::web::state::AppState;
 use crate::worker::protocol::{FromWorker, HEARTBEAT, SILENCE_LIMIT, pair};
 use crate::worker::remote::MAX_LINK_MESSAGE;
 
 /// `GET /api/workers`: every worker joined to this coordinator.
 pub async fn list(State(state): State<AppState>) -> Json<Vec<WorkerView>> {
-    Json(state.coordinator.workers.views())
+    Json(state.coordinator.workers())
 }
 
 /// `GET /api/workers/connect`: a worker's link (websocket), for the holder of the worker secret.
 pub async fn connect(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     let Some(secret) = state.worker_secret.as_deref() else { return Err(AppError::NoWorkerSecret) };
     let given = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if !given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), secret.as_bytes())) {
-        return Err(AppError::Unauthorized);
-    }
+    // A wrong secret counts against its address like a wrong instructor token.
+    let right = given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), secret.as_bytes()));
+    state.guard.check_credential(peer, right)?;
     Ok(ws
         .max_message_size(MAX_LINK_MESSAGE)
         .max_frame_size(MAX_LINK_MESSAGE)

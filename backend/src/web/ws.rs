@@ -15,6 +15,8 @@
 use axum::Extension;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::http::header::{HOST, ORIGIN};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use poollab_shared::{ClientMessage, ServerMessage};
@@ -22,17 +24,34 @@ use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::class::identity::Learner;
 use crate::coordinator::feed::{Audience, FeedItem};
+use crate::web::error::AppError;
+use crate::web::identity::Peer;
+use crate::web::limits::SocketPermit;
 use crate::web::state::AppState;
 
-/// Largest message a client may send.
-const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
+/// Largest message (and frame) a client may send: a larger one closes the socket (code 1009).
+pub const MAX_CLIENT_MESSAGE: usize = 4 * 1024;
 
+/// Opens a socket for a page of this lab (403 for a page of another site), within its address's
+/// share of sockets (429 beyond it).
 pub async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
     Extension(me): Extension<Learner>,
-) -> Response {
-    ws.max_message_size(MAX_CLIENT_MESSAGE).on_upgrade(move |socket| serve(socket, state, me.id))
+) -> Result<Response, AppError> {
+    let origin = headers.get(ORIGIN).map(|v| v.to_str().unwrap_or("?"));
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok());
+    if !state.guard.origin_allowed(origin, host) {
+        let origin: String = origin.unwrap_or_default().chars().take(100).collect();
+        return Err(AppError::WrongOrigin(origin));
+    }
+    let permit = state.guard.socket(peer)?;
+    Ok(ws
+        .max_message_size(MAX_CLIENT_MESSAGE)
+        .max_frame_size(MAX_CLIENT_MESSAGE)
+        .on_upgrade(move |socket| serve(socket, state, me.id, permit)))
 }
 
 fn text(msg: &ServerMessage) -> Option<Message> {
@@ -61,19 +80,20 @@ impl Watching {
     }
 }
 
-async fn serve(socket: WebSocket, state: AppState, me: String) {
+/// Serves one socket; its place among its address's is given back when it ends.
+async fn serve(socket: WebSocket, state: AppState, me: String, _permit: SocketPermit) {
     let (mut sink, mut stream) = socket.split();
-    let mut feed = state.coordinator.feed.subscribe();
+    let mut feed = state.coordinator.subscribe();
     // Replies to this client go through the sending task, which owns the sink.
     let (reply_tx, mut replies) = mpsc::channel::<ServerMessage>(8);
     let (watch_tx, watching) = watch::channel(Watching::default());
 
     // A new socket first hears who it talks to, then the classroom's state and the line.
     let c = &state.coordinator;
-    let line = c.line.snapshot(c.workers.views()).await.map(|l| l.view_for(Some(&me))).unwrap_or_default();
+    let line = c.line_view(Some(&me)).await.unwrap_or_default();
     let first = [
         ServerMessage::Hello { version: env!("CARGO_PKG_VERSION").to_owned() },
-        ServerMessage::Class(c.class.state()),
+        ServerMessage::Class(c.class_state()),
         ServerMessage::Line(line),
     ];
     let mine = me.clone();

@@ -58,7 +58,7 @@ pub async fn measure(
         .map_err(|e| AppError::unprocessable(e.to_string()))?;
     let runs = plan.sweep.runs().map_err(|e| AppError::unprocessable(e.to_string()))?;
     let id = state.coordinator.submit_sweep(&who, &plan.sweep, runs).await?;
-    let view = state.coordinator.store.sweep(&id).await?.ok_or_else(|| AppError::SweepNotFound(id.clone()))?;
+    let view = state.coordinator.sweep(&id).await?.ok_or_else(|| AppError::SweepNotFound(id.clone()))?;
     let own = view.points.iter().find(|p| p.max_connections == plan.own_size).map(|p| p.run_id.clone());
     let runs: Vec<&str> = view.points.iter().map(|p| p.run_id.as_str()).collect();
     Ok((
