@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use leptos::prelude::*;
-use poollab_shared::expr::number;
+use poollab_shared::expr::{number, shown};
 use poollab_shared::figures::info;
 use poollab_shared::lesson::{ForUsers, fill_marked, for_users, prediction_close};
 use poollab_shared::{Dec, ErrorKind, ServerFacts, Step, Summary, SweepPoint};
@@ -20,6 +20,8 @@ pub fn with_unit(v: f64, unit: &str) -> String {
 
 /// How far a measurement is from a model's figure: `+4%`, `−12%`, or `3.2× the model`.
 fn apart(expected: f64, measured: f64) -> String {
+    // From the numbers as printed, so a reader who redoes it gets the same.
+    let (expected, measured) = (shown(expected), shown(measured));
     if expected == measured {
         return "exactly the model".into();
     }
@@ -37,6 +39,7 @@ fn apart(expected: f64, measured: f64) -> String {
 
 /// How far a prediction was off, in words: `12% too low`, `4.9× too low`, `exactly right`.
 fn off_by(guess: f64, measured: f64) -> String {
+    let (guess, measured) = (shown(guess), shown(measured));
     if guess == measured {
         return "exactly right".into();
     }
@@ -101,7 +104,10 @@ pub fn outcome(step: &Step, measured: &Measured, server: ServerFacts, prediction
             with_unit(measured, unit),
             if close { "yes" } else { "no" },
             if close {
-                format!("Close: {}, within a quarter of what was measured.", off_by(guess, measured))
+                match off_by(guess, measured).as_str() {
+                    "exactly right" => "Close: exactly right.".to_owned(),
+                    off => format!("Close: {off}, within a quarter of what was measured."),
+                }
             } else {
                 format!("Not close: {}.", off_by(guess, measured))
             }

@@ -258,6 +258,7 @@ fn instance(
     y: f64,
     several: bool,
     cols: usize,
+    counted: bool,
 ) -> f64 {
     let behind_pooler = spec.pooler.is_some();
     let body_y = y + 34.0;
@@ -266,7 +267,9 @@ fn instance(
     // A pool shows its every slot; a naive app only the connections its requests have.
     let (note, states, total, more) = match (spec.strategy, i.pool) {
         (Strategy::Pooled, Some(p)) => {
-            let states = pool_slots(p, app.holding, app.waiting);
+            // Live, the pool is drawn as sqlx counts it; counted from the records, a connection
+            // not lent while requests wait is one being given back.
+            let states = pool_slots(p, app.holding, if counted { app.waiting } else { 0 });
             let room = states.iter().map(|(_, n)| n).sum();
             let note = match states[3].1 {
                 0 => format!("{} in use · {} opening · {} idle", states[0].1, states[1].1, states[2].1),
@@ -539,7 +542,8 @@ fn draw(frame: &Frame, app_side: &AppSide, spec: &RunSpec, peaks: Peaks, parts: 
                 (false, true) => format!("app · pool of {}", spec.pool.max_connections),
                 (false, false) => "app · a connection per request".to_owned(),
             };
-            y += instance(&mut app, i, app_side.instance(n), &label, spec, y, several, at.app_cols);
+            let counted = app_side.source == "records";
+            y += instance(&mut app, i, app_side.instance(n), &label, spec, y, several, at.app_cols, counted);
         }
     }
     let mut rest = Svg(String::new());
@@ -620,8 +624,7 @@ fn draw(frame: &Frame, app_side: &AppSide, spec: &RunSpec, peaks: Peaks, parts: 
     };
     svg.text("heading", at.server_x, 16.0, &heading);
     if frame.pooler.is_some() {
-        // SHOW POOLS is read with pg_stat_activity, so its box says when too.
-        svg.text("heading", at.pooler_x, 16.0, &heading.replace("The server", "The pooler"));
+        svg.text("heading", at.pooler_x, 16.0, "The pooler");
     }
     svg.raw(&rest.0).raw(r#"<g data-testid="pool-slots">"#).raw(&app.0).raw("</g></svg>");
     svg.0
@@ -636,7 +639,11 @@ const LEGEND: [(&[&str], &str, &str); 10] = [
         "sq connecting",
         "opening (on the server: starting or authenticating)",
     ),
-    (&["\"idle\"", "\"run-idle\""], "sq idle", "idle (in a pool; on the server, waiting for its client)"),
+    (
+        &["\"idle\"", "\"run-idle\""],
+        "sq idle",
+        "idle (a pool's free connection; on the server, a backend waiting for its client)",
+    ),
     (
         &["\"returning\""],
         "sq returning",
@@ -687,7 +694,8 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     let c = app.total;
     let app_text = match frame.pool {
         Some(p) => {
-            let [_, (_, connecting), (_, idle), (_, returning), _] = pool_slots(p, c.holding, c.waiting);
+            let [_, (_, connecting), (_, idle), (_, returning), _] =
+                pool_slots(p, c.holding, if app.source == "records" { c.waiting } else { 0 });
             format!(
                 "The {} {}: {} in use, {connecting} opening, {}; {} for one.",
                 if frame.instances.len() > 1 { "pools hold" } else { "pool holds" },
@@ -710,10 +718,14 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     let active = s.run_in_state("active");
     // A connection the app holds is idle on the server whenever the server is waiting for the
     // app's next message: the app's own work, the network, a ping on the way.
-    let gap = if c.holding > active && s.run_backends > 0 {
-        " A connection the app counts in use (lent to a request, or pinged on its way back: sqlx checks every connection it is given back) shows idle on the server while the server waits for the app's next message."
-    } else {
-        ""
+    let gap = match (c.holding > active && s.run_backends > 0, frame.pool.is_some()) {
+        (true, true) => {
+            " A connection the app counts in use (lent to a request, or pinged on its way back: sqlx checks every connection it is given back) shows idle on the server while the server waits for the app's next message."
+        }
+        (true, false) => {
+            " A connection the app holds shows idle on the server while the server waits for the app's next message."
+        }
+        _ => "",
     };
     let pooler = frame.pooler.map_or_else(String::new, |p| {
         format!(
