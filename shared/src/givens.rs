@@ -32,7 +32,7 @@ fn label(name: &str) -> Option<(&'static str, &'static str, &'static str)> {
         "requests" => ("requests", "requests", ""),
         "concurrency" => ("concurrency", "in flight at once, at most", ""),
         "instances" => ("instances", "app instances, each with its own pool", ""),
-        "pool.max_connections" => ("pool.max_connections", "pool size (max_connections)", ""),
+        "pool.max_connections" => ("pool.max_connections", "pool size (the pool's own max_connections)", ""),
         "pool.min_connections" => ("pool.min_connections", "connections opened before the run (min_connections)", ""),
         "pool.acquire_timeout_ms" => ("pool.acquire_timeout_ms", "acquire timeout", "ms"),
         "pool.idle_timeout_ms" => ("pool.idle_timeout_ms", "idle timeout", "ms"),
@@ -57,7 +57,7 @@ fn label(name: &str) -> Option<(&'static str, &'static str, &'static str)> {
         "pooler.query_wait_timeout_ms" => ("pooler.query_wait_timeout_ms", "PgBouncer's query_wait_timeout", "ms"),
         "server_cpus" => ("server_cpus", "the server's CPUs for this run", ""),
         "server.cpus" => ("server.cpus", "the server's CPUs", ""),
-        "server.max_connections" => ("server.max_connections", "the server's max_connections", ""),
+        "server.max_connections" => ("server.max_connections", "the server's limit (PostgreSQL's max_connections)", ""),
         "server.app_slots" => ("server.app_slots", "slots left for apps", ""),
         _ => return None,
     })
