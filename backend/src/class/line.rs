@@ -13,6 +13,12 @@
 //!
 //! Admission limits what any one party can put in line: runs waiting in all, per learner, and per
 //! address (a script that makes up learners by dropping its cookies is still one address).
+//!
+//! A learner who asks for a run identical to one already waiting joins it instead of adding one
+//! (unless `--share-runs off`): request coalescing. Thirty learners pressing Run on the same step
+//! within seconds then cost the worker one run, and each of them watches it and gets its result.
+//! The run keeps the place of the learner who put it in line; joining it costs nobody a turn, so
+//! it counts against no limit. Every learner on a run is a row of `lab.run_learners`.
 
 use poollab_shared::{
     ClassLine, LineEntry, LinePlace, LineView, RunSpec, RunState, SweepSpec, ValidRunSpec, WorkerView,
@@ -37,6 +43,8 @@ pub struct Caps {
     pub per_address: usize,
     /// Most requests in a learner's run.
     pub learner_max_requests: u32,
+    /// Whether a learner's run joins an identical one already waiting instead of adding its own.
+    pub share_runs: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,20 +72,29 @@ pub enum LineError {
     Database(#[from] sqlx::Error),
 }
 
+/// Where a run asked for went: a place of its own in line, or a seat on an identical run that was
+/// already waiting (`shared`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    pub id: String,
+    pub shared: bool,
+}
+
 /// A run a worker has just taken from the line.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: String,
     pub spec: RunSpec,
-    /// The learner who submitted it; none for the instructor's.
-    pub learner: Option<String>,
+    /// The learners on it (who submitted it, and who joined it while it waited); none for the
+    /// instructor's.
+    pub learners: Vec<String>,
 }
 
 /// The line at one moment, for every page: the waiting runs in order, and the workers.
 #[derive(Debug, Clone, Default)]
 pub struct LineSnapshot {
-    /// Each waiting run: its id, its learner, and whether that learner is paused.
-    pub waiting: Vec<(String, Option<String>, bool)>,
+    /// Each waiting run: its id, the learners on it, and whether it is held (all of them paused).
+    pub waiting: Vec<(String, Vec<String>, bool)>,
     pub workers: Vec<WorkerView>,
 }
 
@@ -87,11 +104,13 @@ impl LineSnapshot {
         let mut position = 0u32;
         let mut view =
             LineView { waiting: self.waiting.len() as u32, workers: self.workers.clone(), ..LineView::default() };
-        for (id, owner, paused) in &self.waiting {
+        for (id, learners, paused) in &self.waiting {
             if !paused {
                 position += 1;
             }
-            if learner.is_some() && owner.as_deref() == learner {
+            if let Some(me) = learner
+                && learners.iter().any(|l| l == me)
+            {
                 view.paused |= *paused;
                 view.mine.push(LinePlace { id: id.clone(), position: (!paused).then_some(position) });
             }
@@ -111,39 +130,39 @@ impl Line {
         Line { db, caps: Caps { capacity: caps.capacity.max(1), per_learner: caps.per_learner.max(1), ..caps } }
     }
 
-    /// Puts one run in line; returns its id.
-    pub async fn submit(&self, who: &Who, spec: ValidRunSpec) -> Result<String, LineError> {
-        let mut ids = self.join(who, vec![spec], None).await?;
-        Ok(ids.pop().unwrap_or_default())
+    /// Puts one run in line, or joins an identical one already waiting.
+    pub async fn submit(&self, who: &Who, spec: ValidRunSpec) -> Result<Joined, LineError> {
+        let mut joined = self.join(who, vec![spec], None).await?;
+        Ok(joined.pop().unwrap_or(Joined { id: String::new(), shared: false }))
     }
 
-    /// Puts one run per pool size of a sweep in line, all or none; returns the sweep's id and its
-    /// runs' ids.
+    /// Puts one run per pool size of a sweep in line, all or none (each joins an identical run
+    /// already waiting, as a single run would); returns the sweep's id and where its runs went.
     pub async fn submit_sweep(
         &self,
         who: &Who,
         sweep: &SweepSpec,
         runs: Vec<ValidRunSpec>,
-    ) -> Result<(String, Vec<String>), LineError> {
+    ) -> Result<(String, Vec<Joined>), LineError> {
         let id = new_id();
-        let ids = self.join(who, runs, Some((&id, &sweep.sizes))).await?;
-        Ok((id, ids))
+        let joined = self.join(who, runs, Some((&id, &sweep.sizes))).await?;
+        Ok((id, joined))
     }
 
-    /// The one way into the line: checks the class and the limits, then takes places, in one
-    /// transaction under the admission lock.
+    /// The one way into the line: checks the class and the limits, then takes places (or seats
+    /// on identical waiting runs), in one transaction under the admission lock.
     async fn join(
         &self,
         who: &Who,
         runs: Vec<ValidRunSpec>,
         sweep: Option<(&str, &[u32])>,
-    ) -> Result<Vec<String>, LineError> {
+    ) -> Result<Vec<Joined>, LineError> {
         if let Who::Learner(_) = who
             && let Some(big) = runs.iter().find(|r| r.requests > self.caps.learner_max_requests)
         {
             return Err(LineError::TooBig { asked: big.requests, max: self.caps.learner_max_requests });
         }
-        let n = runs.len();
+        let specs: Vec<RunSpec> = runs.into_iter().map(RunSpec::from).collect();
         let mut tx = self.db.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ADMISSION_LOCK).execute(&mut *tx).await?;
         let (locked,): (bool,) =
@@ -152,6 +171,44 @@ impl Line {
             Who::Instructor => (None, None),
             Who::Learner(l) => (Some(l.id.as_str()), Some(l.address.as_str())),
         };
+        let mut last_round = 0i64;
+        if let Some(id) = learner {
+            if locked {
+                return Err(LineError::Locked);
+            }
+            sqlx::query("INSERT INTO lab.learners (id) VALUES ($1) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let (paused, last): (bool, i64) =
+                sqlx::query_as("SELECT paused, last_round FROM lab.learners WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if paused {
+                return Err(LineError::Paused);
+            }
+            last_round = last;
+        }
+        // A learner's run joins an identical one already waiting (a learner's, not held back):
+        // the instructor's runs go first and alone, as before.
+        let mut twins: Vec<Option<String>> = vec![None; specs.len()];
+        if learner.is_some() && self.caps.share_runs {
+            for (twin, spec) in twins.iter_mut().zip(&specs) {
+                // FOR UPDATE: a worker cannot take the run between finding it and joining it.
+                *twin = sqlx::query_scalar(
+                    "SELECT r.id FROM lab.runs r \
+                     WHERE r.state = 'queued' AND r.priority = 1 AND r.spec = $1 \
+                       AND NOT lab.run_held(r.id, r.learner) \
+                     ORDER BY r.round, r.seq LIMIT 1 FOR UPDATE OF r",
+                )
+                .bind(Json(spec))
+                .fetch_optional(&mut *tx)
+                .await?;
+            }
+        }
+        // Only the runs that take a place of their own count against the limits.
+        let n = twins.iter().filter(|t| t.is_none()).count();
         let (all, mine, from_address): (i64, i64, i64) = sqlx::query_as(
             "SELECT count(*), count(*) FILTER (WHERE learner = $1), count(*) FILTER (WHERE address = $2 AND priority = 1) \
              FROM lab.runs WHERE state = 'queued'",
@@ -170,10 +227,9 @@ impl Line {
             });
         }
         let mut round = 0i64;
-        if let (Some(id), Some(address)) = (learner, address) {
-            if locked {
-                return Err(LineError::Locked);
-            }
+        if let (Some(_), Some(address)) = (learner, address)
+            && n > 0
+        {
             // A sweep goes in line whole: a learner (or an address) with nothing else waiting may
             // queue one of any size the API allows, which the limits alone would forbid.
             if n > 1 && mine > 0 {
@@ -189,87 +245,95 @@ impl Line {
                     cap: self.caps.per_address,
                 });
             }
-            sqlx::query("INSERT INTO lab.learners (id) VALUES ($1) ON CONFLICT DO NOTHING")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            let (paused, last_round): (bool, i64) =
-                sqlx::query_as("SELECT paused, last_round FROM lab.learners WHERE id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            if paused {
-                return Err(LineError::Paused);
-            }
             let (line_round,): (i64,) =
                 sqlx::query_as("SELECT round FROM lab.line WHERE id = 1").fetch_one(&mut *tx).await?;
             // The next round this learner has not had a turn in (a newcomer joins the round the
             // line is serving, behind those already in it).
             round = line_round.max(last_round + 1);
         }
-        let mut ids = Vec::with_capacity(n);
-        for (i, run) in runs.into_iter().enumerate() {
-            let id = new_id();
-            let spec: RunSpec = run.into();
-            sqlx::query(
-                "INSERT INTO lab.runs (id, submitted_at, state, spec, learner, address, priority, round) \
-                 VALUES ($1, now(), 'queued', $2, $3, $4, $5, $6)",
-            )
-            .bind(&id)
-            .bind(Json(&spec))
-            .bind(learner)
-            .bind(address)
-            .bind(if learner.is_some() { 1i32 } else { 0 })
-            .bind(if learner.is_some() { round + i as i64 } else { 0 })
-            .execute(&mut *tx)
-            .await?;
-            ids.push(id);
+        let mut joined = Vec::with_capacity(specs.len());
+        let mut taken = 0i64;
+        for (spec, twin) in specs.iter().zip(twins) {
+            let (id, shared) = match twin {
+                Some(id) => (id, true),
+                None => {
+                    let id = new_id();
+                    sqlx::query(
+                        "INSERT INTO lab.runs (id, submitted_at, state, spec, learner, address, priority, round) \
+                         VALUES ($1, now(), 'queued', $2, $3, $4, $5, $6)",
+                    )
+                    .bind(&id)
+                    .bind(Json(spec))
+                    .bind(learner)
+                    .bind(address)
+                    .bind(if learner.is_some() { 1i32 } else { 0 })
+                    .bind(if learner.is_some() { round + taken } else { 0 })
+                    .execute(&mut *tx)
+                    .await?;
+                    taken += 1;
+                    (id, false)
+                }
+            };
+            if let Some(learner) = learner {
+                sqlx::query("INSERT INTO lab.run_learners (run_id, learner) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(&id)
+                    .bind(learner)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            joined.push(Joined { id, shared });
         }
-        if let Some(id) = learner {
+        if let Some(id) = learner
+            && taken > 0
+        {
             sqlx::query("UPDATE lab.learners SET last_round = $2 WHERE id = $1")
                 .bind(id)
-                .bind(round + n as i64 - 1)
+                .bind(round + taken - 1)
                 .execute(&mut *tx)
                 .await?;
         }
         if let Some((sweep_id, sizes)) = sweep {
-            let points: Vec<(u32, String)> = sizes.iter().copied().zip(ids.iter().cloned()).collect();
+            let points: Vec<(u32, String)> = sizes.iter().copied().zip(joined.iter().map(|j| j.id.clone())).collect();
             RunStore::new(self.db.clone())
                 .save_sweep(&mut tx, sweep_id, &points)
                 .await
                 .map_err(|StoreError::Database(e)| e)?;
         }
         tx.commit().await?;
-        Ok(ids)
+        Ok(joined)
     }
 
-    /// Hands the first waiting run (of a learner who is not paused) to `worker`, marking it
+    /// Hands the first waiting run (not held back by the instructor's pause) to `worker`, marking it
     /// running under a lease its coordinator must keep renewing. None when nothing waits.
     pub async fn claim(&self, worker: &str, lease: std::time::Duration) -> Result<Option<Claimed>, sqlx::Error> {
         let mut tx = self.db.begin().await?;
-        let row: Option<(String, Json<RunSpec>, Option<String>, i64)> = sqlx::query_as(
+        let row: Option<(String, Json<RunSpec>, i64)> = sqlx::query_as(
             "WITH next AS ( \
                SELECT r.id FROM lab.runs r \
-               WHERE r.state = 'queued' \
-                 AND NOT EXISTS (SELECT 1 FROM lab.learners l WHERE l.id = r.learner AND l.paused) \
+               WHERE r.state = 'queued' AND NOT lab.run_held(r.id, r.learner) \
                ORDER BY r.priority, r.round, r.seq \
                LIMIT 1 FOR UPDATE OF r SKIP LOCKED) \
              UPDATE lab.runs r SET state = 'running', worker = $1, started_at = now(), \
                                    lease_until = now() + make_interval(secs => $2) \
              FROM next WHERE r.id = next.id \
-             RETURNING r.id, r.spec, r.learner, r.round",
+             RETURNING r.id, r.spec, r.round",
         )
         .bind(worker)
         .bind(lease.as_secs_f64())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((id, Json(spec), learner, round)) = row else { return Ok(None) };
+        let Some((id, Json(spec), round)) = row else { return Ok(None) };
+        let learners: Vec<String> =
+            sqlx::query_scalar("SELECT learner FROM lab.run_learners WHERE run_id = $1 ORDER BY joined_at, learner")
+                .bind(&id)
+                .fetch_all(&mut *tx)
+                .await?;
         sqlx::query("UPDATE lab.line SET round = greatest(round, $1) WHERE id = 1")
             .bind(round)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Some(Claimed { id, spec, learner }))
+        Ok(Some(Claimed { id, spec, learners }))
     }
 
     /// Takes a waiting run out of line (the instructor's cancel). False when it was not waiting.
@@ -306,10 +370,10 @@ impl Line {
 
     /// The waiting runs in order (and whose they are), for the pages.
     pub async fn snapshot(&self, workers: Vec<WorkerView>) -> Result<LineSnapshot, sqlx::Error> {
-        let waiting: Vec<(String, Option<String>, bool)> = sqlx::query_as(
-            "SELECT r.id, r.learner, coalesce(l.paused, false) FROM lab.runs r \
-             LEFT JOIN lab.learners l ON l.id = r.learner \
-             WHERE r.state = 'queued' ORDER BY r.priority, r.round, r.seq",
+        let waiting: Vec<(String, Vec<String>, bool)> = sqlx::query_as(
+            "SELECT r.id, ARRAY(SELECT rl.learner FROM lab.run_learners rl WHERE rl.run_id = r.id), \
+                    lab.run_held(r.id, r.learner) \
+             FROM lab.runs r WHERE r.state = 'queued' ORDER BY r.priority, r.round, r.seq",
         )
         .fetch_all(&self.db)
         .await?;
@@ -320,7 +384,7 @@ impl Line {
     pub async fn for_instructor(&self, workers: Vec<WorkerView>) -> Result<ClassLine, sqlx::Error> {
         type Row = (String, String, Option<String>, Option<String>, bool, Option<String>, Json<RunSpec>, i64);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT r.id, r.state, r.learner, l.name, coalesce(l.paused, false), r.worker, r.spec, \
+            "SELECT r.id, r.state, r.learner, l.name, lab.run_held(r.id, r.learner), r.worker, r.spec, \
                     (extract(epoch FROM r.submitted_at) * 1000)::bigint \
              FROM lab.runs r LEFT JOIN lab.learners l ON l.id = r.learner \
              WHERE r.state IN ('queued', 'running') \
