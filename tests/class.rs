@@ -113,6 +113,8 @@ async fn learners_runs_interleave_and_each_learner_has_a_limit() {
     let mut cfg = support::config(&dir, 50);
     cfg.max_queued_per_learner = 2;
     cfg.learner_max_requests = 50;
+    // The same experiment asked twice is two runs here: the line's turns are what is tested.
+    cfg.share_runs = false;
     let app = support::spawn_with(cfg, dir).await;
     let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
     let (ann, bob, carol, dan, eve) =
@@ -270,7 +272,9 @@ async fn the_instructor_cancels_a_waiting_and_a_running_run_and_pauses_a_learner
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (_, body) = post(&app, "/api/runs", quick_run(), Some(&ann), None).await;
     let waiting = body["id"].as_str().expect("id").to_owned();
-    let (_, body) = post(&app, "/api/runs", quick_run(), Some(&bob), None).await;
+    // Another experiment than ann's: the same one would join her run, and share its fate.
+    let bobs_run = json!({ "strategy": "pooled", "requests": 6, "concurrency": 5 });
+    let (_, body) = post(&app, "/api/runs", bobs_run, Some(&bob), None).await;
     let bobs = body["id"].as_str().expect("id").to_owned();
 
     // Only the instructor cancels.

@@ -76,6 +76,8 @@ impl Drop for WorkerProcess {
 /// A coordinator with no worker of its own, that workers may join with [`SECRET`].
 async fn coordinator(dir: &TempDir) -> TestApp {
     let mut cfg = support::config(dir, 50);
+    // The same experiment asked twice is two runs here: the line and its caps are what is tested.
+    cfg.share_runs = false;
     cfg.workers = Some(0);
     cfg.worker_secret = Some(SECRET.into());
     support::spawn_in(cfg).await
@@ -387,6 +389,8 @@ async fn a_restarted_coordinator_still_has_progress_predictions_and_the_line() {
 async fn forty_made_up_learners_from_one_address_get_no_more_than_its_cap() {
     let dir = support::lab_dir();
     let mut cfg = support::config(&dir, 50);
+    // The same experiment asked twice is two runs here: the line and its caps are what is tested.
+    cfg.share_runs = false;
     cfg.workers = Some(0); // nothing runs, so everything accepted stays in line
     cfg.max_queued_per_address = 5;
     let app = support::spawn_in(cfg).await;
@@ -422,6 +426,8 @@ async fn forty_made_up_learners_from_one_address_get_no_more_than_its_cap() {
 async fn a_learners_cookie_cannot_be_forged() {
     let dir = support::lab_dir();
     let mut cfg = support::config(&dir, 50);
+    // The same experiment asked twice is two runs here: the line and its caps are what is tested.
+    cfg.share_runs = false;
     cfg.workers = Some(0);
     let app = support::spawn_in(cfg).await;
     let ann = app.learner().await;

@@ -7,15 +7,18 @@
 //! memory of the lab and its clients.
 //!
 //! `cargo bench -p poollab --bench classroom -- class` (the class): a class of 300 learners
-//! (`POOLLAB_LEARNERS`) against a `poollab --workers W` of its own, for W = 1 and 2
-//! (`POOLLAB_WORKERS_LIST`). First they work through the course's presets at their own pace,
-//! thinking `POOLLAB_THINK_S` seconds (30, at random around it) between steps, for
-//! `POOLLAB_COURSE_S` seconds (120); then all press Run together on one step
-//! (`POOLLAB_TOGETHER`, lesson/step, default `02-connect-per-request/1`). Printed, per W: time
-//! to result (p50, p95, p99), runs per minute, each worker's utilisation, the speed-up of two
-//! workers over one, and the arithmetic that carries it to a bigger machine.
+//! (`POOLLAB_LEARNERS`) on one step (`POOLLAB_STEP`, lesson/step, default
+//! `02-connect-per-request/1`), against a `poollab --workers W` of its own (`POOLLAB_WORKERS_LIST`,
+//! default 1), with shared runs on and off (`POOLLAB_SHARE_LIST`, default `on,off`). First each
+//! learner presses Run at their own pace, at a moment of their own within `POOLLAB_PACE_S`
+//! seconds (60); once every result is in, all press Run together. Printed, per lab: time to
+//! result (p50, p95, p99), the runs the worker measured for those presses, and its utilisation.
+//! With `POOLLAB_COURSE_S` > 0 (seconds; 0 by default) the learners first work through the
+//! course's presets, thinking `POOLLAB_THINK_S` seconds (30, at random around it) between steps;
+//! with both 1 and 2 workers listed it also prints the speed-up of two workers over one and the
+//! arithmetic that carries it to a bigger machine.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -173,7 +176,7 @@ struct Lab {
 }
 
 impl Lab {
-    fn start(workers: u32, learners: usize) -> Result<Lab, BoxError> {
+    fn start(workers: u32, learners: usize, share: bool) -> Result<Lab, BoxError> {
         use std::io::BufRead;
         let dir = lab_dir()?;
         let mut child = Command::new(env!("CARGO_BIN_EXE_poollab"))
@@ -183,6 +186,7 @@ impl Lab {
             .args(["--max-queued-per-address", &(4 * learners).to_string()])
             .args(["--max-sockets-per-address", &(4 * learners).to_string()])
             .args(["--max-learners-per-address", &(4 * learners).to_string()])
+            .args(["--share-runs", if share { "on" } else { "off" }])
             .arg("--data-dir")
             .arg(dir.path().join("lab"))
             .env_remove("DATABASE_URL")
@@ -209,8 +213,9 @@ impl Drop for Lab {
     }
 }
 
-/// Runs whose end someone waits for, by id; one websocket hears every run's end.
-type Waiting = Arc<Mutex<HashMap<String, oneshot::Sender<RunState>>>>;
+/// Runs whose end someone waits for, by id (a shared run, by each of its learners); one websocket
+/// hears every run's end.
+type Waiting = Arc<Mutex<HashMap<String, Vec<oneshot::Sender<RunState>>>>>;
 
 async fn listen_for_endings(base: &str, waiting: Waiting) -> Result<tokio::task::JoinHandle<()>, BoxError> {
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("{}/ws", base.replace("http://", "ws://"))).await?;
@@ -223,16 +228,25 @@ async fn listen_for_endings(base: &str, waiting: Waiting) -> Result<tokio::task:
             }
             if let Ok(ServerMessage::Run(r)) = serde_json::from_str::<ServerMessage>(text)
                 && matches!(r.state, RunState::Done | RunState::Failed)
-                && let Some(tx) = waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&r.id)
+                && let Some(all) = waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&r.id)
             {
-                let _ = tx.send(r.state);
+                for tx in all {
+                    let _ = tx.send(r.state);
+                }
             }
         }
     }))
 }
 
-/// Submits a run as `learner` and waits for its end: time to result, and whether it was done.
-async fn run_one(learner: &reqwest::Client, base: &str, spec: &RunSpec, waiting: &Waiting) -> Option<(f64, bool)> {
+/// One press of Run: the run it went to, its time to result, and whether it was done.
+struct Outcome {
+    run: String,
+    ttr: f64,
+    done: bool,
+}
+
+/// Submits a run as `learner` and waits for its end; `None` when it was refused.
+async fn run_one(learner: &reqwest::Client, base: &str, spec: &RunSpec, waiting: &Waiting) -> Option<Outcome> {
     let asked = Instant::now();
     let (tx, rx) = oneshot::channel();
     let resp = learner.post(format!("{base}/api/runs")).json(spec).send().await.ok()?;
@@ -240,17 +254,16 @@ async fn run_one(learner: &reqwest::Client, base: &str, spec: &RunSpec, waiting:
         return None;
     }
     let id = resp.json::<serde_json::Value>().await.ok()?["id"].as_str()?.to_owned();
-    waiting.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), tx);
+    waiting.lock().unwrap_or_else(|p| p.into_inner()).entry(id.clone()).or_default().push(tx);
     // The end may have been announced before it was registered: ask once, then wait.
     if let Ok(r) = learner.get(format!("{base}/api/runs/{id}")).send().await
         && let Ok(view) = r.json::<poollab_shared::RunView>().await
         && matches!(view.state, RunState::Done | RunState::Failed)
     {
-        waiting.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-        return Some((asked.elapsed().as_secs_f64(), view.state == RunState::Done));
+        return Some(Outcome { run: id, ttr: asked.elapsed().as_secs_f64(), done: view.state == RunState::Done });
     }
     let state = tokio::time::timeout(Duration::from_secs(1800), rx).await.ok()?.ok()?;
-    Some((asked.elapsed().as_secs_f64(), state == RunState::Done))
+    Some(Outcome { run: id, ttr: asked.elapsed().as_secs_f64(), done: state == RunState::Done })
 }
 
 /// What one phase measured.
@@ -259,41 +272,54 @@ struct Phase {
     ttr: Vec<f64>,
     failed: usize,
     refused: usize,
+    /// The runs the presses went to: fewer than the presses when runs were shared.
+    runs: HashSet<String>,
     wall: f64,
     /// Each worker's utilisation over the phase.
     utilisation: Vec<(String, f64)>,
 }
 
 impl Phase {
-    /// One run's outcome: its time to result and whether it succeeded, or `None` when refused.
-    fn count(&mut self, outcome: Option<(f64, bool)>) {
+    /// One press's outcome, `None` when refused.
+    fn count(&mut self, outcome: Option<Outcome>) {
         match outcome {
-            Some((ttr, true)) => self.ttr.push(ttr),
-            Some((_, false)) => self.failed += 1,
+            Some(o) => {
+                if o.done {
+                    self.ttr.push(o.ttr);
+                } else {
+                    self.failed += 1;
+                }
+                self.runs.insert(o.run);
+            }
             None => self.refused += 1,
         }
     }
 
+    fn sorted(&self) -> Vec<f64> {
+        let mut s = self.ttr.clone();
+        s.sort_by(f64::total_cmp);
+        s
+    }
+
     fn runs_per_minute(&self) -> f64 {
-        if self.wall > 0.0 { (self.ttr.len() + self.failed) as f64 * 60.0 / self.wall } else { 0.0 }
+        if self.wall > 0.0 { self.runs.len() as f64 * 60.0 / self.wall } else { 0.0 }
     }
 
     /// Runs finished per minute that a worker was busy: what one worker carries when it never waits.
     fn per_busy_worker_minute(&self) -> f64 {
         let busy_s: f64 = self.utilisation.iter().map(|(_, u)| u * self.wall).sum();
-        if busy_s > 0.0 { (self.ttr.len() + self.failed) as f64 * 60.0 / busy_s } else { 0.0 }
+        if busy_s > 0.0 { self.runs.len() as f64 * 60.0 / busy_s } else { 0.0 }
     }
 
     fn print(&self, what: &str) {
-        let mut s = self.ttr.clone();
-        s.sort_by(f64::total_cmp);
+        let s = self.sorted();
         let busy: Vec<String> = self.utilisation.iter().map(|(n, u)| format!("{n} {:.0}%", u * 100.0)).collect();
         println!(
-            "  {what}: {} runs in {:.0} s = {:.1} runs/min; time to result p50 {:.1} s, p95 {:.1} s, p99 {:.1} s, \
+            "  {what}: {} results from {} runs in {:.0} s; time to result p50 {:.1} s, p95 {:.1} s, p99 {:.1} s, \
              last {:.1} s; {} failed, {} refused; busy: {}",
             s.len(),
+            self.runs.len(),
             self.wall,
-            self.runs_per_minute(),
             pct(&s, 0.5),
             pct(&s, 0.95),
             pct(&s, 0.99),
@@ -316,49 +342,108 @@ fn utilisation(before: &[WorkerView], after: &[WorkerView]) -> Vec<(String, f64)
         .collect()
 }
 
-/// The class mode: the course at the learners' own pace, then all together.
+/// One lab's measurements.
+struct Measured {
+    workers: u32,
+    share: bool,
+    course: Option<Phase>,
+    own_pace: Phase,
+    together: Phase,
+}
+
+/// The class mode: the step at the learners' own pace, then all together, sharing on and off.
 async fn class() -> Result<(), BoxError> {
     let n: usize = env_or("POOLLAB_LEARNERS", 300);
+    let pace_s: f64 = env_or("POOLLAB_PACE_S", 60.0);
     let think: f64 = env_or("POOLLAB_THINK_S", 30.0);
-    let course_s: f64 = env_or("POOLLAB_COURSE_S", 120.0);
-    let together: String = env_or("POOLLAB_TOGETHER", "02-connect-per-request/1".to_owned());
-    let list: String = env_or("POOLLAB_WORKERS_LIST", "1,2".to_owned());
+    let course_s: f64 = env_or("POOLLAB_COURSE_S", 0.0);
+    let step: String = std::env::var("POOLLAB_STEP")
+        .or_else(|_| std::env::var("POOLLAB_TOGETHER"))
+        .unwrap_or_else(|_| "02-connect-per-request/1".to_owned());
+    let list: String = env_or("POOLLAB_WORKERS_LIST", "1".to_owned());
+    let shares: String = env_or("POOLLAB_SHARE_LIST", "on,off".to_owned());
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let course_note = if course_s > 0.0 {
+        format!("the course for {course_s:.0} s (thinking ~{think:.0} s between steps), then ")
+    } else {
+        String::new()
+    };
     println!(
-        "a class of {n}: the course for {course_s:.0} s (thinking ~{think:.0} s between steps), then all press Run on {together}; {cores} cores"
+        "a class of {n}: {course_note}each presses Run on {step} at their own pace (within {pace_s:.0} s), then all \
+         together; {cores} cores"
     );
-    let mut results: Vec<(u32, Phase, Phase)> = Vec::new();
-    for workers in list.split(',').filter_map(|w| w.trim().parse::<u32>().ok()) {
-        let lab = Lab::start(workers, n)?;
-        let http = reqwest::Client::new();
-        let started = Instant::now();
-        while lab.workers(&http).await.map_or(0, |w| w.len()) < workers as usize {
-            if started.elapsed() > Duration::from_secs(120) {
-                return Err("the workers never joined".into());
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut results: Vec<Measured> = Vec::new();
+    for share in shares.split(',').map(|s| s.trim() != "off") {
+        for workers in list.split(',').filter_map(|w| w.trim().parse::<u32>().ok()) {
+            results.push(one_lab(workers, share, n, &step, pace_s, course_s, think).await?);
         }
-        let lessons: Vec<Lesson> = http.get(format!("{}/api/lessons", lab.base)).send().await?.json().await?;
-        // Every step's experiment, in course order (sweeps are many runs each: left out).
-        let steps: Vec<(String, RunSpec)> = lessons
-            .iter()
-            .flat_map(|l| l.steps.iter().enumerate().map(move |(i, s)| (format!("{}/{}", l.id, i + 1), s)))
-            .filter(|(_, s)| s.sweep.is_empty())
-            .map(|(k, s)| (k, s.preset.clone()))
-            .collect();
-        let Some(chosen) = steps.iter().find(|(k, _)| *k == together).map(|(_, s)| s.clone()) else {
-            return Err(format!("no step {together}").into());
-        };
-        let waiting: Waiting = Arc::default();
-        let listener = listen_for_endings(&lab.base, waiting.clone()).await?;
-        let mut learners = Vec::with_capacity(n);
-        for _ in 0..n {
-            let client = reqwest::Client::builder().cookie_store(true).build()?;
-            client.get(format!("{}/api/class", lab.base)).send().await?;
-            learners.push(client);
+    }
+    println!();
+    println!("| {n} learners on {step} | time to result p50 / p95 / p99 | runs measured | workers busy |");
+    println!("|---|---|---|---|");
+    for m in &results {
+        let share = if m.share { "on" } else { "off" };
+        for (what, phase) in [("at their own pace", &m.own_pace), ("together", &m.together)] {
+            let s = phase.sorted();
+            let busy: Vec<String> = phase.utilisation.iter().map(|(_, u)| format!("{:.0}%", u * 100.0)).collect();
+            println!(
+                "| {what}, sharing {share}, {} worker(s) | {:.1} / {:.1} / {:.1} s | {} for {} presses | {} |",
+                m.workers,
+                pct(&s, 0.5),
+                pct(&s, 0.95),
+                pct(&s, 0.99),
+                phase.runs.len(),
+                s.len() + phase.failed + phase.refused,
+                busy.join(", ")
+            );
         }
+    }
+    arithmetic(&results, n, think, cores);
+    Ok(())
+}
 
-        // The course: each learner thinks, runs the next step, waits for its result.
+/// One lab: `workers` local workers, sharing on or off.
+async fn one_lab(
+    workers: u32,
+    share: bool,
+    n: usize,
+    step: &str,
+    pace_s: f64,
+    course_s: f64,
+    think: f64,
+) -> Result<Measured, BoxError> {
+    let lab = Lab::start(workers, n, share)?;
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    while lab.workers(&http).await.map_or(0, |w| w.len()) < workers as usize {
+        if started.elapsed() > Duration::from_secs(120) {
+            return Err("the workers never joined".into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let lessons: Vec<Lesson> = http.get(format!("{}/api/lessons", lab.base)).send().await?.json().await?;
+    // Every step's experiment, in course order (sweeps are many runs each: left out).
+    let steps: Vec<(String, RunSpec)> = lessons
+        .iter()
+        .flat_map(|l| l.steps.iter().enumerate().map(move |(i, s)| (format!("{}/{}", l.id, i + 1), s)))
+        .filter(|(_, s)| s.sweep.is_empty())
+        .map(|(k, s)| (k, s.preset.clone()))
+        .collect();
+    let Some(chosen) = steps.iter().find(|(k, _)| *k == step).map(|(_, s)| s.clone()) else {
+        return Err(format!("no step {step}").into());
+    };
+    let waiting: Waiting = Arc::default();
+    let listener = listen_for_endings(&lab.base, waiting.clone()).await?;
+    let mut learners = Vec::with_capacity(n);
+    for _ in 0..n {
+        let client = reqwest::Client::builder().cookie_store(true).build()?;
+        client.get(format!("{}/api/class", lab.base)).send().await?;
+        learners.push(client);
+    }
+
+    // The course (when asked for): each learner thinks, runs the next step, waits for its result.
+    let mut course = None;
+    if course_s > 0.0 {
         let before = lab.workers(&http).await?;
         let t0 = Instant::now();
         let deadline = t0 + Duration::from_secs_f64(course_s);
@@ -382,50 +467,75 @@ async fn class() -> Result<(), BoxError> {
                 out
             }));
         }
-        let mut course = Phase::default();
+        let mut phase = Phase::default();
         for t in tasks {
             for r in t.await.unwrap_or_default() {
-                course.count(r);
+                phase.count(r);
             }
         }
-        course.wall = t0.elapsed().as_secs_f64();
-        course.utilisation = utilisation(&before, &lab.workers(&http).await?);
-
-        // Together: everyone presses Run on the same step at once.
-        let before = lab.workers(&http).await?;
-        let t1 = Instant::now();
-        let presses = learners.iter().map(|l| run_one(l, &lab.base, &chosen, &waiting));
-        let mut all = Phase::default();
-        for r in futures_util::future::join_all(presses).await {
-            all.count(r);
-        }
-        all.wall = t1.elapsed().as_secs_f64();
-        all.utilisation = utilisation(&before, &lab.workers(&http).await?);
-        listener.abort();
-        println!(
-            "{workers} local worker(s), pinned: {:?}",
-            lab.workers(&http).await?.iter().map(|w| w.cpus.clone()).collect::<Vec<_>>()
-        );
-        course.print("the course");
-        all.print("all together");
-        results.push((workers, course, all));
-        drop(lab);
+        phase.wall = t0.elapsed().as_secs_f64();
+        phase.utilisation = utilisation(&before, &lab.workers(&http).await?);
+        course = Some(phase);
     }
-    arithmetic(&results, n, think, cores);
-    Ok(())
+
+    // At their own pace: each learner presses Run on the step at a moment of their own.
+    let before = lab.workers(&http).await?;
+    let t0 = Instant::now();
+    let mut tasks = Vec::new();
+    for learner in &learners {
+        let (learner, waiting, base, spec) = (learner.clone(), waiting.clone(), lab.base.clone(), chosen.clone());
+        let at = Duration::from_secs_f64(pace_s * rand::random::<f64>());
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(at).await;
+            run_one(&learner, &base, &spec, &waiting).await
+        }));
+    }
+    let mut own_pace = Phase::default();
+    for t in tasks {
+        own_pace.count(t.await.unwrap_or(None));
+    }
+    own_pace.wall = t0.elapsed().as_secs_f64();
+    own_pace.utilisation = utilisation(&before, &lab.workers(&http).await?);
+
+    // Together: everyone presses Run on the same step at once.
+    let before = lab.workers(&http).await?;
+    let t1 = Instant::now();
+    let presses = learners.iter().map(|l| run_one(l, &lab.base, &chosen, &waiting));
+    let mut together = Phase::default();
+    for r in futures_util::future::join_all(presses).await {
+        together.count(r);
+    }
+    together.wall = t1.elapsed().as_secs_f64();
+    together.utilisation = utilisation(&before, &lab.workers(&http).await?);
+    listener.abort();
+    println!(
+        "{workers} local worker(s), sharing {}, pinned: {:?}",
+        if share { "on" } else { "off" },
+        lab.workers(&http).await?.iter().map(|w| w.cpus.clone()).collect::<Vec<_>>()
+    );
+    if let Some(course) = &course {
+        course.print("the course");
+    }
+    own_pace.print("at their own pace");
+    together.print("all together");
+    drop(lab);
+    Ok(Measured { workers, share, course, own_pace, together })
 }
 
-/// What the measurements say about two workers against one, and about a bigger machine.
-fn arithmetic(results: &[(u32, Phase, Phase)], n: usize, think: f64, cores: usize) {
-    let (Some(one), Some(two)) = (results.iter().find(|r| r.0 == 1), results.iter().find(|r| r.0 == 2)) else {
+/// What the measurements say about two workers against one, and about a bigger machine (when the
+/// course ran on labs of one and of two workers without sharing).
+fn arithmetic(results: &[Measured], n: usize, think: f64, cores: usize) {
+    let of = |w: u32| results.iter().find(|m| m.workers == w && !m.share && m.course.is_some());
+    let (Some(one), Some(two)) = (of(1), of(2)) else {
         return;
     };
-    let speedup = two.2.runs_per_minute() / one.2.runs_per_minute().max(f64::EPSILON);
+    let Some(two_course) = &two.course else { return };
+    let speedup = two.together.runs_per_minute() / one.together.runs_per_minute().max(f64::EPSILON);
     println!();
     println!(
         "two workers against one, all pressing together: {:.1} vs {:.1} runs/min = {speedup:.2}x (target 1.7x where cores are not shared)",
-        two.2.runs_per_minute(),
-        one.2.runs_per_minute()
+        two.together.runs_per_minute(),
+        one.together.runs_per_minute()
     );
     if cores < 4 {
         println!(
@@ -436,7 +546,7 @@ fn arithmetic(results: &[(u32, Phase, Phase)], n: usize, think: f64, cores: usiz
     }
     // A worker on a core of its own: the two-worker runs, where each worker was pinned to one core,
     // counted per second that a worker was busy.
-    let (course, together) = (two.1.per_busy_worker_minute(), two.2.per_busy_worker_minute());
+    let (course, together) = (two_course.per_busy_worker_minute(), two.together.per_busy_worker_minute());
     let demand = n as f64 * 60.0 / think;
     let for_course = (demand / course.max(f64::EPSILON)).ceil();
     // Enough workers that the last of the class to press Run together has its result within 30 s.

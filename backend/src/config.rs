@@ -110,6 +110,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub learner_max_requests: u32,
 
+    /// Shared runs: a learner who asks for a run identical to one already waiting in line joins
+    /// it (one run, everyone on it watches it and gets its result) instead of adding one. `off`
+    /// gives every click a run of its own.
+    #[arg(long, env = "POOLLAB_SHARE_RUNS", default_value = "on", action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub share_runs: bool,
+
     /// The instructor's secret: sent as `Authorization: Bearer <token>`, it lets its holder lock
     /// the lab, set the step everyone follows, cancel runs, pause learners, and jump the line.
     /// No token: no instructor.
@@ -260,6 +267,7 @@ impl Config {
             max_queued_per_learner: 3,
             max_queued_per_address: 10,
             learner_max_requests: 10_000,
+            share_runs: true,
             instructor_token: None,
             workers: None,
             worker_secret: None,
@@ -309,6 +317,9 @@ mod tests {
             (p.max_learners, p.max_learners_per_address, p.stale_learner_secs, &p.allowed_origins),
             (o.max_learners, o.max_learners_per_address, o.stale_learner_secs, &o.allowed_origins)
         );
+        assert_eq!(p.share_runs, o.share_runs);
+        let off = Cli::try_parse_from(["poollab", "--share-runs", "off"]).expect("--share-runs off");
+        assert!(!off.serve.share_runs, "--share-runs off gives every click a run of its own");
         let worker =
             Cli::try_parse_from(["poollab", "worker", "--coordinator", "http://c:8080", "--worker-secret", "s"])
                 .expect("worker flags");

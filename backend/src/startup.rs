@@ -154,6 +154,7 @@ impl Application {
             per_learner: config.max_queued_per_learner as usize,
             per_address: config.max_queued_per_address as usize,
             learner_max_requests: config.learner_max_requests,
+            share_runs: config.share_runs,
         };
         let progress = ProgressCaps {
             learners: config.max_learners as usize,

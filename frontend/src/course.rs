@@ -378,14 +378,21 @@ pub fn StepView(
                 "Sweeping: {done} of {all} pool sizes measured; the picture follows the run going now."
             ));
         }
-        run.get().map(|r| match r.state {
-            RunState::Queued => live.place(&r),
-            RunState::Running => match live.worker_of(&r) {
-                Some(w) => format!("Running on {w}: the picture follows it live."),
-                None => "Running: the picture follows it live.".to_owned(),
-            },
-            RunState::Done => "Done: drag the slider under the picture to move through the run.".to_owned(),
-            RunState::Failed => format!("The run failed: {}", r.error.unwrap_or_default()),
+        run.get().map(|r| {
+            let shared = Live::shared_with(&r);
+            let text = match r.state {
+                RunState::Queued => live.place(&r),
+                RunState::Running => match live.worker_of(&r) {
+                    Some(w) => format!("Running on {w}: the picture follows it live."),
+                    None => "Running: the picture follows it live.".to_owned(),
+                },
+                RunState::Done => "Done: drag the slider under the picture to move through the run.".to_owned(),
+                RunState::Failed => format!("The run failed: {}", r.error.unwrap_or_default()),
+            };
+            match shared {
+                Some(shared) => format!("{text} {shared}"),
+                None => text,
+            }
         })
     };
     let outcome = {

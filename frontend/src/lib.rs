@@ -200,7 +200,8 @@ pub(crate) fn RunStatus(run: Memo<Option<RunView>>, live: Live) -> impl IntoView
     let text = move || match run.get() {
         None => "No run yet: choose a strategy and press Run.".to_owned(),
         Some(r) => {
-            let what = format!("{} run of {} requests", r.spec.strategy.as_str(), r.spec.requests);
+            let shared = Live::shared_with(&r).map(|s| format!(" ({s})")).unwrap_or_default();
+            let what = format!("{} run of {} requests{shared}", r.spec.strategy.as_str(), r.spec.requests);
             match r.state {
                 RunState::Queued => format!("{what}. {}", live.place(&r)),
                 RunState::Running => match live.worker_of(&r) {

@@ -100,6 +100,16 @@ impl Live {
         })
     }
 
+    /// Who else is on a shared run (learners who asked for the identical run while it waited
+    /// joined it): "Shared with 37 classmates.", or nothing for a run of one's own.
+    pub fn shared_with(run: &RunView) -> Option<String> {
+        match run.learners.saturating_sub(1) {
+            0 => None,
+            1 => Some("Shared with 1 classmate.".to_owned()),
+            n => Some(format!("Shared with {n} classmates.")),
+        }
+    }
+
     /// The worker a run went to, when there are several to tell apart.
     pub fn worker_of(self, run: &RunView) -> Option<String> {
         let several = self.line.with(|l| l.workers.len() > 1);

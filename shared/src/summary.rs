@@ -261,6 +261,10 @@ pub struct RunView {
     /// The worker that carries it out (once it has started).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worker: Option<String>,
+    /// How many learners are on the run: the one who asked for it, and those who asked for the
+    /// identical run while it waited and joined it (shared runs). 0 for the instructor's.
+    #[serde(default)]
+    pub learners: u32,
     /// Every request and frame of the run: only with `GET /api/runs/{id}?timeline=true`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeline: Option<Timeline>,

@@ -13,6 +13,12 @@
 //!
 //! Admission limits what any one party can put in line: runs waiting in all, per learner, and per
 //! address (a script that makes up learners by dropping its cookies is still one address).
+//!
+//! A learner who asks for a run identical to one already waiting joins it instead of adding one
+//! (unless `--share-runs off`): request coalescing. Thirty learners pressing Run on the same step
+//! within seconds then cost the worker one run, and each of them watches it and gets its result.
+//! The run keeps the place of the learner who put it in line; joining it costs nobody a turn, so
+//! it counts against no limit. Every learner on a run is a row of `lab.run_learners`.
 
 use poollab_shared::{
     ClassLine, LineEntry, LinePlace, LineView, RunSpec, RunState, SweepSpec, ValidRunSpec, WorkerView,
@@ -37,6 +43,8 @@ pub struct Caps {
     pub per_address: usize,
     /// Most requests in a learner's run.
     pub learner_max_requests: u32,
+    /// Whether a learner's run joins an identical one already waiting instead of adding its own.
+    pub share_runs: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,20 +72,29 @@ pub enum LineError {
     Database(#[from] sqlx::Error),
 }
 
+/// Where a run asked for went: a place of its own in line, or a seat on an identical run that was
+/// already waiting (`shared`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    pub id: String,
+    pub shared: bool,
+}
+
 /// A run a worker has just taken from the line.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: String,
     pub spec: RunSpec,
-    /// The learner who submitted it; none for the instructor's.
-    pub learner: Option<String>,
+    /// The learners on it (who submitted it, and who joined it while it waited); none for the
+    /// instructor's.
+    pub learners: Vec<String>,
 }
 
 /// The line at one moment, for every page: the waiting runs in order, and the workers.
 #[derive(Debug, Clone, Default)]
 pub struct LineSnapshot {
-    /// Each waiting run: its id, its learner, and whether that learner is paused.
-    pub waiting: Vec<(String, Option<String>, bool)>,
+    /// Each waiting run: its id, the learners on it, and whether it is held (all of them paused).
+    pub waiting: Vec<(String, Vec<String>, bool)>,
     pub workers: Vec<WorkerView>,
 }
 
@@ -87,11 +104,13 @@ impl LineSnapshot {
         let mut position = 0u32;
         let mut view =
             LineView { waiting: self.waiting.len() as u32, workers: self.workers.clone(), ..LineView::default() };
-        for (id, owner, paused) in &self.waiting {
+        for (id, learners, paused) in &self.waiting {
             if !paused {
                 position += 1;
             }
-            if learner.is_some() && owner.as_deref() == learner {
+            if let Some(me) = learner
+                && learners.iter().any(|l| l == me)
+            {
                 view.paused |= *paused;
                 view.mine.push(LinePlace { id: id.clone(), position: (!paused).then_some(position) });
             }
@@ -108,6 +127,10 @@ pub struct Ask {
     pub learner: bool,
     /// Runs asked for at once (a sweep's are several).
     pub runs: usize,
+    /// Of those, runs identical to one already waiting, which they join (shared runs): they take
+    /// no place of their own, so they count against no limit, but a locked lab or a paused
+    /// learner still refuses them.
+    pub joining: usize,
     /// Requests in the largest of them.
     pub largest: u32,
     /// The instructor has locked the lab.
@@ -125,17 +148,20 @@ pub struct Ask {
 /// The admission rule: whether `ask` may join the line, or why not. A learner's run is refused
 /// when it is too big, the line is full, the lab is locked or the learner paused, or the learner
 /// (or their address) already has their share waiting; a sweep goes in whole only when its
-/// learner and address have nothing else waiting, which the limits alone would forbid.
+/// learner and address have nothing else waiting, which the limits alone would forbid. Runs that
+/// join identical waiting runs take no place: only the others count against the limits.
 pub fn admit(ask: &Ask, caps: &Caps, address: &str) -> Result<(), LineError> {
     if ask.learner && ask.largest > caps.learner_max_requests {
         return Err(LineError::TooBig { asked: ask.largest, max: caps.learner_max_requests });
     }
+    // The runs that take a place of their own.
+    let taking = ask.runs.saturating_sub(ask.joining);
     let room = caps.capacity.saturating_sub(ask.waiting);
-    if ask.runs > room {
-        return Err(if ask.runs == 1 {
+    if taking > room {
+        return Err(if taking == 1 {
             LineError::Full(caps.capacity)
         } else {
-            LineError::NoRoomForSweep { room, needed: ask.runs }
+            LineError::NoRoomForSweep { room, needed: taking }
         });
     }
     if !ask.learner {
@@ -147,7 +173,10 @@ pub fn admit(ask: &Ask, caps: &Caps, address: &str) -> Result<(), LineError> {
     if ask.paused {
         return Err(LineError::Paused);
     }
-    let sweep = ask.runs > 1;
+    if taking == 0 {
+        return Ok(());
+    }
+    let sweep = taking > 1;
     if sweep && ask.mine > 0 {
         return Err(LineError::SweepWhileWaiting(ask.mine));
     }
@@ -175,34 +204,35 @@ impl Line {
         Line { db, caps: Caps { capacity: caps.capacity.max(1), per_learner: caps.per_learner.max(1), ..caps } }
     }
 
-    /// Puts one run in line; returns its id.
-    pub async fn submit(&self, who: &Who, spec: ValidRunSpec) -> Result<String, LineError> {
-        let mut ids = self.join(who, vec![spec], None).await?;
-        Ok(ids.pop().unwrap_or_default())
+    /// Puts one run in line, or joins an identical one already waiting.
+    pub async fn submit(&self, who: &Who, spec: ValidRunSpec) -> Result<Joined, LineError> {
+        let mut joined = self.join(who, vec![spec], None).await?;
+        Ok(joined.pop().unwrap_or(Joined { id: String::new(), shared: false }))
     }
 
-    /// Puts one run per pool size of a sweep in line, all or none; returns the sweep's id and its
-    /// runs' ids.
+    /// Puts one run per pool size of a sweep in line, all or none (each joins an identical run
+    /// already waiting, as a single run would); returns the sweep's id and where its runs went.
     pub async fn submit_sweep(
         &self,
         who: &Who,
         sweep: &SweepSpec,
         runs: Vec<ValidRunSpec>,
-    ) -> Result<(String, Vec<String>), LineError> {
+    ) -> Result<(String, Vec<Joined>), LineError> {
         let id = new_id();
-        let ids = self.join(who, runs, Some((&id, &sweep.sizes))).await?;
-        Ok((id, ids))
+        let joined = self.join(who, runs, Some((&id, &sweep.sizes))).await?;
+        Ok((id, joined))
     }
 
-    /// The one way into the line: checks the class and the limits, then takes places, in one
-    /// transaction under the admission lock.
+    /// The one way into the line: checks the class and the limits, then takes places (or seats
+    /// on identical waiting runs), in one transaction under the admission lock.
     async fn join(
         &self,
         who: &Who,
         runs: Vec<ValidRunSpec>,
         sweep: Option<(&str, &[u32])>,
-    ) -> Result<Vec<String>, LineError> {
-        let n = runs.len();
+    ) -> Result<Vec<Joined>, LineError> {
+        let largest = runs.iter().map(|r| r.requests).max().unwrap_or(0);
+        let specs: Vec<RunSpec> = runs.into_iter().map(RunSpec::from).collect();
         let (learner, address) = match who {
             Who::Instructor => (None, None),
             Who::Learner(l) => (Some(l.id.as_str()), Some(l.address.as_str())),
@@ -217,6 +247,23 @@ impl Line {
         .bind(learner)
         .fetch_one(&mut *tx)
         .await?;
+        // A learner's run joins an identical one already waiting (a learner's, not held back):
+        // the instructor's runs go first and alone, as before.
+        let mut twins: Vec<Option<String>> = vec![None; specs.len()];
+        if learner.is_some() && self.caps.share_runs {
+            for (twin, spec) in twins.iter_mut().zip(&specs) {
+                // FOR UPDATE: a worker cannot take the run between finding it and joining it.
+                *twin = sqlx::query_scalar(
+                    "SELECT r.id FROM lab.runs r \
+                     WHERE r.state = 'queued' AND r.priority = 1 AND r.spec = $1 \
+                       AND NOT lab.run_held(r.id, r.learner) \
+                     ORDER BY r.round, r.seq LIMIT 1 FOR UPDATE OF r",
+                )
+                .bind(Json(spec))
+                .fetch_optional(&mut *tx)
+                .await?;
+            }
+        }
         let (all, mine, from_address): (i64, i64, i64) = sqlx::query_as(
             "SELECT count(*), count(*) FILTER (WHERE learner = $1), count(*) FILTER (WHERE address = $2 AND priority = 1) \
              FROM lab.runs WHERE state = 'queued'",
@@ -227,8 +274,9 @@ impl Line {
         .await?;
         let ask = Ask {
             learner: learner.is_some(),
-            runs: n,
-            largest: runs.iter().map(|r| r.requests).max().unwrap_or(0),
+            runs: specs.len(),
+            joining: twins.iter().filter(|t| t.is_some()).count(),
+            largest,
             locked,
             paused,
             waiting: all.max(0) as usize,
@@ -245,69 +293,89 @@ impl Line {
                 .execute(&mut *tx)
                 .await?;
         }
-        let mut ids = Vec::with_capacity(n);
-        for (i, run) in runs.into_iter().enumerate() {
-            let id = new_id();
-            let spec: RunSpec = run.into();
-            sqlx::query(
-                "INSERT INTO lab.runs (id, submitted_at, state, spec, learner, address, priority, round) \
-                 VALUES ($1, now(), 'queued', $2, $3, $4, $5, $6)",
-            )
-            .bind(&id)
-            .bind(Json(&spec))
-            .bind(learner)
-            .bind(address)
-            .bind(if learner.is_some() { 1i32 } else { 0 })
-            .bind(if learner.is_some() { round + i as i64 } else { 0 })
-            .execute(&mut *tx)
-            .await?;
-            ids.push(id);
+        let mut joined = Vec::with_capacity(specs.len());
+        let mut taken = 0i64;
+        for (spec, twin) in specs.iter().zip(twins) {
+            let (id, shared) = match twin {
+                Some(id) => (id, true),
+                None => {
+                    let id = new_id();
+                    sqlx::query(
+                        "INSERT INTO lab.runs (id, submitted_at, state, spec, learner, address, priority, round) \
+                         VALUES ($1, now(), 'queued', $2, $3, $4, $5, $6)",
+                    )
+                    .bind(&id)
+                    .bind(Json(spec))
+                    .bind(learner)
+                    .bind(address)
+                    .bind(if learner.is_some() { 1i32 } else { 0 })
+                    .bind(if learner.is_some() { round + taken } else { 0 })
+                    .execute(&mut *tx)
+                    .await?;
+                    taken += 1;
+                    (id, false)
+                }
+            };
+            if let Some(learner) = learner {
+                sqlx::query("INSERT INTO lab.run_learners (run_id, learner) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                    .bind(&id)
+                    .bind(learner)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            joined.push(Joined { id, shared });
         }
-        if let Some(id) = learner {
+        if let Some(id) = learner
+            && taken > 0
+        {
             sqlx::query("UPDATE lab.learners SET last_round = $2 WHERE id = $1")
                 .bind(id)
-                .bind(round + n as i64 - 1)
+                .bind(round + taken - 1)
                 .execute(&mut *tx)
                 .await?;
         }
         if let Some((sweep_id, sizes)) = sweep {
-            let points: Vec<(u32, String)> = sizes.iter().copied().zip(ids.iter().cloned()).collect();
+            let points: Vec<(u32, String)> = sizes.iter().copied().zip(joined.iter().map(|j| j.id.clone())).collect();
             RunStore::new(self.db.clone())
                 .save_sweep(&mut tx, sweep_id, &points)
                 .await
                 .map_err(|StoreError::Database(e)| e)?;
         }
         tx.commit().await?;
-        Ok(ids)
+        Ok(joined)
     }
 
-    /// Hands the first waiting run (of a learner who is not paused) to `worker`, marking it
+    /// Hands the first waiting run (not held back by the instructor's pause) to `worker`, marking it
     /// running under a lease its coordinator must keep renewing. None when nothing waits.
     pub async fn claim(&self, worker: &str, lease: std::time::Duration) -> Result<Option<Claimed>, sqlx::Error> {
         let mut tx = self.db.begin().await?;
-        let row: Option<(String, Json<RunSpec>, Option<String>, i64)> = sqlx::query_as(
+        let row: Option<(String, Json<RunSpec>, i64)> = sqlx::query_as(
             "WITH next AS ( \
                SELECT r.id FROM lab.runs r \
-               WHERE r.state = 'queued' \
-                 AND NOT EXISTS (SELECT 1 FROM lab.learners l WHERE l.id = r.learner AND l.paused) \
+               WHERE r.state = 'queued' AND NOT lab.run_held(r.id, r.learner) \
                ORDER BY r.priority, r.round, r.seq \
                LIMIT 1 FOR UPDATE OF r SKIP LOCKED) \
              UPDATE lab.runs r SET state = 'running', worker = $1, started_at = now(), \
                                    lease_until = now() + make_interval(secs => $2) \
              FROM next WHERE r.id = next.id \
-             RETURNING r.id, r.spec, r.learner, r.round",
+             RETURNING r.id, r.spec, r.round",
         )
         .bind(worker)
         .bind(lease.as_secs_f64())
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((id, Json(spec), learner, round)) = row else { return Ok(None) };
+        let Some((id, Json(spec), round)) = row else { return Ok(None) };
+        let learners: Vec<String> =
+            sqlx::query_scalar("SELECT learner FROM lab.run_learners WHERE run_id = $1 ORDER BY joined_at, learner")
+                .bind(&id)
+                .fetch_all(&mut *tx)
+                .await?;
         sqlx::query("UPDATE lab.line SET round = greatest(round, $1) WHERE id = 1")
             .bind(round)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(Some(Claimed { id, spec, learner }))
+        Ok(Some(Claimed { id, spec, learners }))
     }
 
     /// Takes a waiting run out of line (the instructor's cancel). False when it was not waiting.
@@ -344,10 +412,10 @@ impl Line {
 
     /// The waiting runs in order (and whose they are), for the pages.
     pub async fn snapshot(&self, workers: Vec<WorkerView>) -> Result<LineSnapshot, sqlx::Error> {
-        let waiting: Vec<(String, Option<String>, bool)> = sqlx::query_as(
-            "SELECT r.id, r.learner, coalesce(l.paused, false) FROM lab.runs r \
-             LEFT JOIN lab.learners l ON l.id = r.learner \
-             WHERE r.state = 'queued' ORDER BY r.priority, r.round, r.seq",
+        let waiting: Vec<(String, Vec<String>, bool)> = sqlx::query_as(
+            "SELECT r.id, ARRAY(SELECT rl.learner FROM lab.run_learners rl WHERE rl.run_id = r.id), \
+                    lab.run_held(r.id, r.learner) \
+             FROM lab.runs r WHERE r.state = 'queued' ORDER BY r.priority, r.round, r.seq",
         )
         .fetch_all(&self.db)
         .await?;
@@ -358,7 +426,7 @@ impl Line {
     pub async fn for_instructor(&self, workers: Vec<WorkerView>) -> Result<ClassLine, sqlx::Error> {
         type Row = (String, String, Option<String>, Option<String>, bool, Option<String>, Json<RunSpec>, i64);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT r.id, r.state, r.learner, l.name, coalesce(l.paused, false), r.worker, r.spec, \
+            "SELECT r.id, r.state, r.learner, l.name, lab.run_held(r.id, r.learner), r.worker, r.spec, \
                     (extract(epoch FROM r.submitted_at) * 1000)::bigint \
              FROM lab.runs r LEFT JOIN lab.learners l ON l.id = r.learner \
              WHERE r.state IN ('queued', 'running') \
@@ -405,10 +473,13 @@ mod tests {
 
     #[test]
     fn the_admission_rule_decides_from_what_is_asked_and_what_waits() {
-        let caps = Caps { capacity: 10, per_learner: 2, per_address: 3, learner_max_requests: 100 };
+        let caps = Caps { capacity: 10, per_learner: 2, per_address: 3, learner_max_requests: 100, share_runs: true };
         let learner = Ask { learner: true, runs: 1, largest: 10, ..Ask::default() };
         let instructor = Ask { learner: false, ..learner };
         let sweep = Ask { runs: 4, ..learner };
+        // A learner's run identical to one already waiting, and a sweep of which some points are.
+        let joins = Ask { joining: 1, ..learner };
+        let half_shared = Ask { joining: 2, ..sweep };
         type Want = fn(&Result<(), LineError>) -> bool;
         let ok: Want = |r| r.is_ok();
         let cases: Vec<(Ask, Want, &str)> = vec![
@@ -457,6 +528,38 @@ mod tests {
                 Ask { from_address: 1, ..sweep },
                 |r| matches!(r, Err(LineError::AddressLimit { waiting: 1, .. })),
                 "not beside the address's",
+            ),
+            (Ask { waiting: 10, ..joins }, ok, "joining a waiting run takes no place in a full line"),
+            (Ask { mine: 2, ..joins }, ok, "joining is past the learner's share"),
+            (Ask { from_address: 3, ..joins }, ok, "joining is past the address's share"),
+            (Ask { locked: true, ..joins }, |r| matches!(r, Err(LineError::Locked)), "a locked lab refuses joins"),
+            (Ask { paused: true, ..joins }, |r| matches!(r, Err(LineError::Paused)), "a paused learner joins nothing"),
+            (
+                Ask { largest: 101, ..joins },
+                |r| matches!(r, Err(LineError::TooBig { asked: 101, max: 100 })),
+                "too big is too big, shared or not",
+            ),
+            (
+                Ask { waiting: 9, ..half_shared },
+                |r| matches!(r, Err(LineError::NoRoomForSweep { room: 1, needed: 2 })),
+                "a sweep needs room only for the points it does not join",
+            ),
+            (Ask { waiting: 8, ..half_shared }, ok, "room for the points of its own"),
+            (
+                Ask { mine: 1, ..half_shared },
+                |r| matches!(r, Err(LineError::SweepWhileWaiting(1))),
+                "the points of its own still go in whole",
+            ),
+            (Ask { joining: 3, mine: 1, ..sweep }, ok, "a sweep with one point of its own counts as one run"),
+            (
+                Ask { joining: 3, mine: 2, ..sweep },
+                |r| matches!(r, Err(LineError::LearnerLimit(2))),
+                "that one point is within the learner's share",
+            ),
+            (
+                Ask { joining: 4, mine: 2, from_address: 3, waiting: 10, ..sweep },
+                ok,
+                "a sweep all joined takes nothing",
             ),
         ];
         for (ask, want, why) in cases {

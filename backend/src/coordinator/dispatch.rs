@@ -63,7 +63,11 @@ impl Coordinator {
                             self.announce_run(view).await;
                         }
                         self.changed().await;
-                        let audience = claimed.learner.map_or(Audience::Everyone, Audience::Learner);
+                        let audience = if claimed.learners.is_empty() {
+                            Audience::Everyone
+                        } else {
+                            Audience::Learners(claimed.learners.into())
+                        };
                         running = Some(Running { id: claimed.id, audience });
                         if link.tx.send(order).await.is_err() {
                             break "its link closed";

@@ -2,7 +2,7 @@
 //!
 //! Messages are turned into JSON once, here, not once per socket. Each socket then takes what is
 //! meant for it: every run update and class change; the frames of the runs it watches (its own
-//! learner's, the instructor's, one it opened; or every run's, for a socket that never asked); and
+//! learner's, shared ones included, the instructor's, one it opened; or every run's, for a socket that never asked); and
 //! of each new picture of the line, the part about its own runs.
 
 use std::sync::Arc;
@@ -20,8 +20,8 @@ const FEED_BUFFER: usize = 1024;
 pub enum Audience {
     /// The instructor's runs (the class watches them), and the server's idle view.
     Everyone,
-    /// A learner's own run.
-    Learner(String),
+    /// A learner's run: the learners on it (several when it is shared).
+    Learners(Arc<[String]>),
 }
 
 #[derive(Debug, Clone)]

@@ -133,37 +133,39 @@ impl Coordinator {
         self.workers.primary_facts().and_then(|facts| facts.lacks(spec))
     }
 
-    /// Puts a run in line and tells everyone; a run the lab's server cannot carry out (it asks
-    /// for TLS of a server without it, say) is refused instead.
-    pub async fn submit(&self, who: &Who, spec: ValidRunSpec) -> Result<RunView, CoordinatorError> {
+    /// Puts a run in line (or joins the learner to an identical one already waiting) and tells
+    /// everyone; a run the lab's server cannot carry out (it asks for TLS of a server without it,
+    /// say) is refused instead. Returns the run, and whether it was shared.
+    pub async fn submit(&self, who: &Who, spec: ValidRunSpec) -> Result<(RunView, bool), CoordinatorError> {
         if let Some(lack) = self.lacks(&spec) {
             return Err(lack.into());
         }
-        let id = self.line.submit(who, spec).await?;
-        let view = self.store.get(&id).await?.ok_or(LineError::Full(0))?;
+        let joined = self.line.submit(who, spec).await?;
+        let view = self.store.get(&joined.id).await?.ok_or(LineError::Full(0))?;
         self.announce_run(view.clone()).await;
         self.changed().await;
-        Ok(view)
+        Ok((view, joined.shared))
     }
 
-    /// Puts a sweep's runs in line; returns the sweep's id.
+    /// Puts a sweep's runs in line (each may join an identical waiting run); returns the sweep's
+    /// id and, per run, whether it was shared.
     pub async fn submit_sweep(
         &self,
         who: &Who,
         sweep: &SweepSpec,
         runs: Vec<ValidRunSpec>,
-    ) -> Result<String, CoordinatorError> {
+    ) -> Result<(String, Vec<bool>), CoordinatorError> {
         if let Some(lack) = runs.iter().find_map(|r| self.lacks(r)) {
             return Err(lack.into());
         }
         let (id, runs) = self.line.submit_sweep(who, sweep, runs).await?;
-        for run in runs {
-            if let Some(view) = self.store.get(&run).await? {
+        for run in &runs {
+            if let Some(view) = self.store.get(&run.id).await? {
                 self.announce_run(view).await;
             }
         }
         self.changed().await;
-        Ok(id)
+        Ok((id, runs.iter().map(|r| r.shared).collect()))
     }
 
     /// A run's new state, for every page (here and on other coordinators).

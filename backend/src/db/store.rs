@@ -45,18 +45,19 @@ pub fn parse_state(name: &str) -> RunState {
 /// The columns of a run view, and the row they come back as.
 pub const RUN_COLUMNS: &str = "r.id, (extract(epoch FROM r.submitted_at) * 1000)::bigint, r.state, r.spec, r.summary, \
                                r.error, r.worker, \
-                               CASE WHEN r.state = 'queued' AND NOT coalesce(l.paused, false) THEN \
-                                 (SELECT count(*) FROM lab.runs o LEFT JOIN lab.learners ol ON ol.id = o.learner \
-                                  WHERE o.state = 'queued' AND NOT coalesce(ol.paused, false) \
-                                    AND (o.priority, o.round, o.seq) <= (r.priority, r.round, r.seq)) END";
+                               CASE WHEN r.state = 'queued' AND NOT lab.run_held(r.id, r.learner) THEN \
+                                 (SELECT count(*) FROM lab.runs o \
+                                  WHERE o.state = 'queued' AND NOT lab.run_held(o.id, o.learner) \
+                                    AND (o.priority, o.round, o.seq) <= (r.priority, r.round, r.seq)) END, \
+                               (SELECT count(*) FROM lab.run_learners rl WHERE rl.run_id = r.id)";
 /// Where [`RUN_COLUMNS`] are read from.
-pub const RUN_FROM: &str = "lab.runs r LEFT JOIN lab.learners l ON l.id = r.learner";
+pub const RUN_FROM: &str = "lab.runs r";
 
 pub type RunRow =
-    (String, i64, String, Json<RunSpec>, Option<Json<Summary>>, Option<String>, Option<String>, Option<i64>);
+    (String, i64, String, Json<RunSpec>, Option<Json<Summary>>, Option<String>, Option<String>, Option<i64>, i64);
 
 pub fn view_of(row: RunRow) -> RunView {
-    let (id, submitted_at_ms, state, Json(spec), summary, error, worker, position) = row;
+    let (id, submitted_at_ms, state, Json(spec), summary, error, worker, position, learners) = row;
     RunView {
         id,
         state: parse_state(&state),
@@ -66,6 +67,7 @@ pub fn view_of(row: RunRow) -> RunView {
         error,
         position: position.map(|p| p.clamp(0, i64::from(u32::MAX)) as u32),
         worker,
+        learners: learners.clamp(0, i64::from(u32::MAX)) as u32,
         timeline: None,
     }
 }

@@ -157,7 +157,7 @@ pub async fn fire_burst(_: Instructor, State(state): State<AppState>) -> Result<
     let spec = state.coordinator.take_burst().await?.ok_or(AppError::NoBurst)?;
     let requests = spec.requests;
     let spec = spec.validate().map_err(|e| AppError::unprocessable(e.to_string()))?;
-    let run = state.coordinator.submit(&Who::Instructor, spec).await?;
+    let (run, _) = state.coordinator.submit(&Who::Instructor, spec).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": run.id, "requests": requests }))))
 }
 

@@ -15,7 +15,9 @@ use crate::web::identity::{Instructor, Peer};
 use crate::web::state::AppState;
 
 /// `POST /api/runs`: validates the spec (deserializing a `ValidRunSpec` checks every range) and
-/// puts the run in line, fairly among learners (the instructor's first). `202 {"id": ...}`; a
+/// puts the run in line, fairly among learners (the instructor's first), or joins the learner to
+/// an identical run already waiting (`"shared": true`; `learners` counts who is on it).
+/// `202 {"id": ..., "state": ..., "shared": ..., "learners": ...}`; a
 /// locked lab (or a paused learner) is a `423`, too many runs waiting a `429`, and a run that asks
 /// for what the lab's server lacks (TLS, PgBouncer) a `422` that says so.
 pub async fn create(
@@ -24,8 +26,11 @@ pub async fn create(
     body: Result<Json<ValidRunSpec>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
     let Json(spec) = body?;
-    let run = state.coordinator.submit(&who, spec).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "id": run.id, "state": run.state }))))
+    let (run, shared) = state.coordinator.submit(&who, spec).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": run.id, "state": run.state, "shared": shared, "learners": run.learners })),
+    ))
 }
 
 #[derive(Debug, Deserialize)]

@@ -74,7 +74,7 @@ impl Watching {
             Watching::Everything => true,
             Watching::Mine(chosen) => match audience {
                 Audience::Everyone => true,
-                Audience::Learner(owner) => owner == me || (run.is_some() && run == chosen.as_deref()),
+                Audience::Learners(on) => on.iter().any(|l| l == me) || (run.is_some() && run == chosen.as_deref()),
             },
         }
     }

@@ -45,8 +45,8 @@ pub struct Measure {
 
 /// `POST /api/your-pool`: translates the settings, plans the run at the deployment's traffic
 /// (scaled down, and said, beyond one worker) and puts a sizing sweep around the pool in line.
-/// `202 {"sweep", "run", "runs", "translation", "plan"}`: `run` is the sweep's run at the pool's
-/// own size.
+/// `202 {"sweep", "run", "runs", "shared", "translation", "plan"}`: `run` is the sweep's run at the
+/// pool's own size; `shared[i]` says whether `runs[i]` joined an identical run already waiting.
 pub async fn measure(
     who: Who,
     State(state): State<AppState>,
@@ -57,12 +57,14 @@ pub async fn measure(
     let plan = plan(translation.spec(), &measure.deployment, &measure.traffic)
         .map_err(|e| AppError::unprocessable(e.to_string()))?;
     let runs = plan.sweep.runs().map_err(|e| AppError::unprocessable(e.to_string()))?;
-    let id = state.coordinator.submit_sweep(&who, &plan.sweep, runs).await?;
+    let (id, shared) = state.coordinator.submit_sweep(&who, &plan.sweep, runs).await?;
     let view = state.coordinator.sweep(&id).await?.ok_or_else(|| AppError::SweepNotFound(id.clone()))?;
     let own = view.points.iter().find(|p| p.max_connections == plan.own_size).map(|p| p.run_id.clone());
     let runs: Vec<&str> = view.points.iter().map(|p| p.run_id.as_str()).collect();
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "sweep": id, "run": own, "runs": runs, "translation": translation, "plan": plan })),
+        Json(
+            json!({ "sweep": id, "run": own, "runs": runs, "shared": shared, "translation": translation, "plan": plan }),
+        ),
     ))
 }
