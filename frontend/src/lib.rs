@@ -64,6 +64,7 @@ mod sweep;
 mod tape;
 mod tiles;
 mod waterfall;
+mod your_pool;
 
 use leptos::prelude::*;
 use poollab_shared::{Lesson, RunState, RunView};
