@@ -204,7 +204,7 @@ async fn ask<T: serde::de::DeserializeOwned>(method: &str, url: &str, body: Opti
 
 /// The translated pool in a few words, in the lab's terms.
 fn pool_words(pool: &PoolSpec) -> String {
-    let secs = |ms: u64| if ms % 1000 == 0 { format!("{} s", ms / 1000) } else { format!("{ms} ms") };
+    let secs = |ms: u64| if ms.is_multiple_of(1000) { format!("{} s", ms / 1000) } else { format!("{ms} ms") };
     let mut words = vec![
         format!("at most {} connections", pool.max_connections),
         format!("at least {}", pool.min_connections),
@@ -465,5 +465,27 @@ pub fn YourPool(live: Live, #[prop(into)] shown: Signal<Option<String>>) -> impl
                 <SweepCurve view_of=view_of error=Signal::derive(move || None::<String>) />
             })}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_and_a_result_have_their_addresses() {
+        let cases = [
+            ("#/your-pool", Some(None)),
+            ("#/your-pool/", Some(None)),
+            ("#/your-pool/abc123", Some(Some("abc123".to_owned()))),
+            ("#/", None),
+            ("", None),
+            ("#/run/abc", None),
+        ];
+        for (hash, want) in cases {
+            assert_eq!(wanted(hash), want, "{hash}");
+        }
+        assert_eq!(href(Some("abc123")), "/sandbox/#/your-pool/abc123");
+        assert_eq!(wanted(href(Some("abc123")).trim_start_matches("/sandbox/")), Some(Some("abc123".to_owned())));
     }
 }

@@ -232,10 +232,13 @@ mod tests {
         }
     }
 
+    /// Points as (size, p99, failed), instances, max_connections, the smallest size and whether
+    /// it fits.
+    type Case = (&'static [(u32, f64, u64)], u32, u32, Option<(u32, bool)>);
+
     #[test]
     fn the_smallest_pool_meeting_the_target_is_chosen() {
-        // (points as (size, p99, failed), instances, max_connections, smallest size, it fits)
-        let cases: [(&[(u32, f64, u64)], u32, u32, Option<(u32, bool)>); 5] = [
+        let cases: [Case; 5] = [
             (&[(5, 900.0, 0), (10, 150.0, 0), (20, 40.0, 0), (40, 30.0, 0)], 4, 100, Some((10, true))),
             // Too many failures at 10 (2% > 1%): 20 it is.
             (&[(5, 100.0, 300), (10, 150.0, 20), (20, 40.0, 0)], 4, 100, Some((20, true))),
