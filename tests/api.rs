@@ -799,6 +799,29 @@ async fn your_pool_at_your_traffic_is_measured_by_a_sweep_around_it() {
     assert_eq!((run.spec.instances, run.spec.pool.max_connections, run.spec.pool.min_connections), (2, 2, 1));
     assert_eq!((run.spec.work.sleep_ms, run.spec.load.rate_per_s, run.spec.requests), (5, 20, 200));
 
+    // The result has its own address: what was pasted, and once every size has run, the verdict
+    // with the smallest pool that met the target, written back in the snippet's syntax.
+    let sweep = answer["sweep"].as_str().expect("sweep id").to_owned();
+    for id in answer["runs"].as_array().expect("runs").iter().filter_map(|r| r.as_str()) {
+        app.finished(id).await;
+    }
+    let (status, result) = app.get(&format!("/api/your-pool/{sweep}")).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["deployment"], json!({"instances": 2, "max_connections": 3}));
+    assert_eq!(result["run"].as_str(), Some(own.as_str()));
+    assert_eq!(result["view"]["done"], true, "{result}");
+    let verdict = &result["verdict"];
+    assert_eq!((verdict["fits"].as_bool(), verdict["fleet_connections"].as_u64()), (Some(false), Some(4)), "{verdict}");
+    let sentences = verdict["sentences"].to_string();
+    assert!(sentences.contains("does not fit: 2 instances × a pool of 2 = 4 connections"), "{sentences}");
+    assert!(sentences.contains("99% of users had their answer within"), "{sentences}");
+    // 20 requests a second holding 5 ms each is light work: some size meets a 200 ms p99.
+    let smallest = verdict["smallest"]["size"].as_u64().expect("a size met the target");
+    let paste = result["paste"].as_str().expect("paste");
+    assert!(paste.contains(&format!("spring.datasource.hikari.maximum-pool-size={smallest}")), "{paste}");
+    let (status, missing) = app.get("/api/your-pool/nope").await;
+    assert_eq!(status, 404, "{missing}");
+
     let bad = json!({"library": "HikariCP", "config": "maximumPoolSize=2", "deployment": {"instances": 0, "max_connections": 3}, "traffic": {"requests_per_second": 20}});
     let resp = app.http.post(app.url("/api/your-pool")).json(&bad).send().await.expect("POST");
     assert_eq!(resp.status().as_u16(), 422);

@@ -305,3 +305,91 @@ async fn a_compared_step_runs_the_earlier_step_too_and_draws_both_on_one_axis() 
     session.close().await;
     app.stop().await;
 }
+
+/// Types `value` into the field `id` as a user would leave it (its `input` event fired).
+async fn fill(page: &chromiumoxide::Page, id: &str, value: &str) {
+    let js = format!(
+        "(() => {{ const el = document.getElementById('{id}'); el.value = {}; \
+         el.dispatchEvent(new Event('input', {{ bubbles: true }})); return true; }})()",
+        serde_json::to_string(value).expect("a JSON string")
+    );
+    page.evaluate(js).await.expect("fill");
+}
+
+/// Your own pool: a HikariCP properties file pasted, translated (a broken one is refused naming
+/// its line; an unknown key is listed with its line), run at the app's traffic; the verdict says
+/// what the pool did and gives the smallest pool that met the target back as properties. The
+/// result has its own address, which shows the same answer when opened again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn your_own_pool_pasted_as_hikari_properties_is_measured_and_written_back() {
+    let app = support::spawn_app(100).await;
+    let session = Session::open(&app, "/sandbox/#/your-pool").await;
+    let page = &session.page;
+    wait_for(page, "document.querySelector('.conn.ok') !== null", 30).await;
+    wait_for(page, "document.getElementById('yp-config') !== null", 10).await;
+    assert_eq!(text(page, "document.getElementById('yp-library').value").await, "HikariCP");
+    let label = text(page, "document.querySelector('label[for=yp-config]').textContent").await;
+    assert!(label.contains("Your pool settings"), "the snippet's box has a label: {label}");
+
+    // A broken snippet: the lab names the line and what it expected there.
+    fill(page, "yp-config", "maximumPoolSize=20\nconnectionTimeout=soon\n").await;
+    page.find_element("#yp-translate").await.expect("Translate").click().await.expect("click");
+    wait_for(page, "document.querySelector('[data-testid=yp-refusal]').textContent.includes('line 2')", 10).await;
+
+    let snippet = "jdbcUrl=jdbc:postgresql://db:5432/shop\nusername=shop\nmaximumPoolSize=20\nminimumIdle=5\n\
+                   connectionTimeout=3000\nidleTimeout=600000\nmaxLifetime=1800000\ncachePrepStmts=true\n";
+    fill(page, "yp-config", snippet).await;
+    page.find_element("#yp-translate").await.expect("Translate").click().await.expect("click");
+    wait_for(
+        page,
+        "document.querySelector('[data-testid=yp-translation]').textContent.includes('Read as HikariCP')",
+        10,
+    )
+    .await;
+    assert_eq!(text(page, "document.querySelector('[data-testid=yp-refusal]').textContent").await, "");
+    let read = text(page, "document.querySelector('[data-testid=yp-translation]').textContent").await;
+    assert!(read.contains("at most 20 connections") && read.contains("minimumIdle"), "{read}");
+    let unknown = text(page, "document.querySelector('[data-testid=yp-unknown]').textContent").await;
+    assert!(unknown.contains("cachePrepStmts (line 8)"), "{unknown}");
+
+    // Four instances, a server of 50 connections, 100 requests a second holding 20 ms each.
+    for (id, value) in [
+        ("yp-instances", "4"),
+        ("yp-max-connections", "50"),
+        ("yp-rps", "100"),
+        ("yp-p50", "20"),
+        ("yp-p99", "60"),
+        ("yp-target-p99", "250"),
+        ("yp-error-rate", "0.1"),
+    ] {
+        fill(page, id, value).await;
+    }
+    page.find_element("#run").await.expect("Run").click().await.expect("click");
+    wait_for(page, "/^#\\/your-pool\\/[^/]+$/.test(location.hash)", 20).await;
+    wait_for(page, "document.querySelector('[data-testid=yp-verdict]')?.dataset.done === 'true'", 300).await;
+    let verdict = text(page, "document.querySelector('[data-testid=yp-verdict]').innerText").await;
+    support::browser::save_text("your-pool-verdict.txt", &verdict);
+    assert!(verdict.contains("does not fit: 4 instances × a pool of 20 = 80 connections"), "{verdict}");
+    assert!(verdict.contains("99% of users had their answer within"), "{verdict}");
+    assert!(verdict.contains("The smallest pool per instance that met your target"), "{verdict}");
+    let paste = text(page, "document.querySelector('[data-testid=yp-paste]').textContent").await;
+    assert!(paste.contains("maximumPoolSize=") && paste.contains("connectionTimeout=3000"), "{paste}");
+    assert!(!paste.contains("maximumPoolSize=20\n"), "a smaller pool met the target: {paste}");
+    // The run at the pool's own size is drawn as a step's run is, and the sizing curve beside it.
+    wait_for(page, "(document.querySelector('[data-testid=picture]')?.dataset.run ?? '') !== ''", 20).await;
+    wait_for(page, "document.querySelector('[data-testid=sweep]')?.dataset.done === 'true'", 20).await;
+    let curve = text(page, "document.getElementById('sweep-desc').textContent").await;
+    assert!(curve.contains("pool 5:") && curve.contains("pool 40:"), "{curve}");
+    save_screenshot(page, "your-pool.png").await;
+
+    // Its address, opened again, shows the same answer and what was pasted.
+    page.reload().await.expect("reload");
+    wait_for(page, "document.querySelector('[data-testid=yp-verdict]')?.dataset.done === 'true'", 30).await;
+    wait_for(page, "document.getElementById('yp-config')?.value.includes('cachePrepStmts')", 10).await;
+    assert_eq!(text(page, "document.getElementById('yp-instances').value").await, "4");
+    let again = text(page, "document.querySelector('[data-testid=yp-paste]').textContent").await;
+    assert_eq!(again, paste);
+
+    session.close().await;
+    app.stop().await;
+}

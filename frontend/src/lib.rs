@@ -64,6 +64,7 @@ mod sweep;
 mod tape;
 mod tiles;
 mod waterfall;
+mod your_pool;
 
 use leptos::prelude::*;
 use poollab_shared::{Lesson, RunState, RunView};
@@ -118,6 +119,7 @@ pub fn App() -> impl IntoView {
             <nav class="views" aria-label="Views">
                 <a href="#/" class:current=here(Route::Course)>"Course"</a>
                 <a href="/sandbox/">"Sandbox"</a>
+                <a href="/sandbox/#/your-pool">"Your own pool"</a>
                 <a href="/words.html" target="words">"Words used here"</a>
             </nav>
             <p class="conn" class:ok=move || connected.get() role="status">

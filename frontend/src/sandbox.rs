@@ -62,13 +62,18 @@ pub fn SandboxPage() -> impl IntoView {
     crate::libraries::provide();
     let class = live.class;
     let initial = handed_over();
+    // `#/your-pool` (and a result's `#/your-pool/<id>`) is the page for one's own pool.
+    let hash = crate::your_pool::follow_hash();
+    let your_pool = Memo::new(move |_| hash.with(|h| crate::your_pool::wanted(h)));
+    let shown = Signal::derive(move || your_pool.get().flatten());
     view! {
         <a class="skip" href="#main">"Skip to the content"</a>
         <header class="top">
             <h1>"Pool Lab"</h1>
             <nav class="views" aria-label="Views">
                 <a href="/#/">"Course"</a>
-                <a href="/sandbox/" class="current">"Sandbox"</a>
+                <a href="/sandbox/#/" class:current=move || your_pool.with(Option::is_none)>"Sandbox"</a>
+                <a href=crate::your_pool::href(None) class:current=move || your_pool.with(Option::is_some)>"Your own pool"</a>
             </nav>
             <p class="conn" class:ok=move || live.connected.get() role="status">
                 {move || if live.connected.get() { "live" } else { "connecting…" }}
@@ -86,7 +91,10 @@ pub fn SandboxPage() -> impl IntoView {
             })}
         </div>
         <main id="main">
-            <Sandbox live=live initial=initial />
+            {move || match your_pool.with(Option::is_some) {
+                true => view! { <crate::your_pool::YourPool live=live shown=shown /> }.into_any(),
+                false => view! { <Sandbox live=live initial=initial.clone() /> }.into_any(),
+            }}
         </main>
         <footer class="foot">
             "Every figure on this page is measured on a real PostgreSQL server: the pool's own counters and the server's pg_stat_activity."

@@ -37,6 +37,20 @@ impl Coordinator {
         self.reads.store.sweep(id).await
     }
 
+    /// Keeps what `POST /api/your-pool` was sent with the sweep it put in line (a page's write:
+    /// on the read pool, apart from the line's).
+    pub async fn save_your_pool<T: serde::Serialize + Sync>(&self, sweep_id: &str, measure: &T) -> Result<(), StoreError> {
+        self.reads.store.save_your_pool(sweep_id, measure).await
+    }
+
+    /// What `POST /api/your-pool` was sent for the sweep `sweep_id`, if it was.
+    pub async fn your_pool<T: serde::de::DeserializeOwned + Send + Unpin + 'static>(
+        &self,
+        sweep_id: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.reads.store.your_pool(sweep_id).await
+    }
+
     /// The line as one learner's page is told it (everyone's count, their own places).
     pub async fn line_view(&self, learner: Option<&str>) -> Result<LineView, sqlx::Error> {
         Ok(self.reads.line.snapshot(self.workers.views()).await?.view_for(learner))

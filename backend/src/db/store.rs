@@ -258,6 +258,33 @@ impl RunStore {
         Ok(())
     }
 
+    /// Keeps what a "your own pool" sweep measured (the pasted settings, deployment and traffic),
+    /// so the result can be read again at its own address.
+    pub async fn save_your_pool<T: serde::Serialize + Sync>(
+        &self,
+        sweep_id: &str,
+        measure: &T,
+    ) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO lab.your_pools (sweep_id, measure) VALUES ($1, $2)")
+            .bind(sweep_id)
+            .bind(Json(measure))
+            .execute(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// What [`RunStore::save_your_pool`] kept for a sweep, if it was one.
+    pub async fn your_pool<T: serde::de::DeserializeOwned + Send + Unpin + 'static>(
+        &self,
+        sweep_id: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let measure: Option<Json<T>> = sqlx::query_scalar("SELECT measure FROM lab.your_pools WHERE sweep_id = $1")
+            .bind(sweep_id)
+            .fetch_optional(&self.db)
+            .await?;
+        Ok(measure.map(|Json(m)| m))
+    }
+
     /// A sweep's points, with the figures of those runs that have finished.
     pub async fn sweep(&self, id: &str) -> Result<Option<SweepView>, StoreError> {
         let points: Option<Json<Vec<(u32, String)>>> =

@@ -65,6 +65,7 @@ pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
         .route("/api/sweeps/{id}", get(sweeps::get))
         .route("/api/your-pool", post(your_pool::measure))
         .route("/api/your-pool/translate", post(your_pool::translate))
+        .route("/api/your-pool/{id}", get(your_pool::get))
         .route("/ws", get(ws::upgrade));
     // Routes that do not: health, metrics, the workers, and any other path under /api/ (whatever
     // the method, a JSON 404, not the page). Each address may call them at a bounded rate.

@@ -3,16 +3,17 @@
 //! does the reading and the planning; this file only speaks HTTP).
 
 use axum::Json;
-use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::class::identity::Who;
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 use crate::yourpool::plan::{Deployment, Traffic, plan};
+use crate::yourpool::verdict::{Measured, resized, verdict};
 use crate::yourpool::{self, Translation};
 
 /// What a client pastes: the library's name and the snippet.
@@ -33,8 +34,9 @@ pub async fn translate(
     Ok(Json(yourpool::translate(&pasted.library, &pasted.config, &state.libraries)?))
 }
 
-/// What `POST /api/your-pool` takes: the pasted settings, where the app runs, and its traffic.
-#[derive(Debug, Deserialize)]
+/// What `POST /api/your-pool` takes: the pasted settings, where the app runs, and its traffic
+/// (kept with the sweep, so `GET /api/your-pool/{id}` reads the result again).
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Measure {
     pub library: String,
@@ -58,6 +60,7 @@ pub async fn measure(
         .map_err(|e| AppError::unprocessable(e.to_string()))?;
     let runs = plan.sweep.runs().map_err(|e| AppError::unprocessable(e.to_string()))?;
     let (id, shared) = state.coordinator.submit_sweep(&who, &plan.sweep, runs).await?;
+    state.coordinator.save_your_pool(&id, &measure).await?;
     let view = state.coordinator.sweep(&id).await?.ok_or_else(|| AppError::SweepNotFound(id.clone()))?;
     let own = view.points.iter().find(|p| p.max_connections == plan.own_size).map(|p| p.run_id.clone());
     let runs: Vec<&str> = view.points.iter().map(|p| p.run_id.as_str()).collect();
@@ -67,4 +70,46 @@ pub async fn measure(
             json!({ "sweep": id, "run": own, "runs": runs, "shared": shared, "translation": translation, "plan": plan }),
         ),
     ))
+}
+
+/// `GET /api/your-pool/{sweep id}`: the measured pool at its own address: what was pasted, its
+/// translation and plan, the sweep as far as it has run, and the verdict in plain words with the
+/// smallest pool that met the target written back in the snippet's syntax (`paste`, once known).
+pub async fn get(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, AppError> {
+    let store = &state.coordinator;
+    let measure: Measure = store.your_pool(&id).await?.ok_or_else(|| AppError::SweepNotFound(id.clone()))?;
+    let view = store.sweep(&id).await?.ok_or_else(|| AppError::SweepNotFound(id.clone()))?;
+    let translation = yourpool::translate(&measure.library, &measure.config, &state.libraries)?;
+    let plan = plan(translation.spec(), &measure.deployment, &measure.traffic)
+        .map_err(|e| AppError::unprocessable(e.to_string()))?;
+    let own_run = view.points.iter().find(|p| p.max_connections == plan.own_size).map(|p| p.run_id.clone());
+    let own = match &own_run {
+        Some(run) => store.run(run).await?.and_then(|r| r.summary),
+        None => None,
+    };
+    let verdict = verdict(&Measured {
+        points: &view.points,
+        own: own.as_ref(),
+        own_size: plan.own_size,
+        requests: u64::from(plan.sweep.run.requests),
+        instances: measure.deployment.instances,
+        max_connections: measure.deployment.max_connections,
+        target: measure.traffic.target,
+    });
+    let paste = verdict.smallest.as_ref().map(|s| translation.write_back(&resized(&translation.spec().pool, s.size)));
+    let runs: Vec<&str> = view.points.iter().map(|p| p.run_id.as_str()).collect();
+    Ok(Json(json!({
+        "sweep": id,
+        "library": measure.library,
+        "config": measure.config,
+        "deployment": measure.deployment,
+        "traffic": measure.traffic,
+        "run": own_run,
+        "runs": runs,
+        "translation": translation,
+        "plan": plan,
+        "view": view,
+        "verdict": verdict,
+        "paste": paste,
+    })))
 }

@@ -16,6 +16,7 @@
 //! - [`settings`]: a library's settings in the lab's units, and their step into a `PoolSpec`.
 //! - [`plan`]: a translated pool at a deployment's traffic: the sizing sweep the lab runs around
 //!   it, scaled down (and said so) beyond what one worker plays.
+//! - [`verdict`]: the measured sweep in plain words, and the smallest pool that met the target.
 //! - One file per library: [`node`], [`hikari`], [`pgx`], [`psycopg`], [`sqlalchemy`],
 //!   [`sqlx`], each reading its syntaxes and writing them back.
 //!
@@ -33,6 +34,7 @@ pub mod settings;
 pub mod sqlalchemy;
 pub mod sqlx;
 pub mod tokens;
+pub mod verdict;
 
 use poollab_shared::{Libraries, PoolSpec, RunSpec, Strategy};
 use serde::Serialize;
