@@ -790,7 +790,7 @@ async fn your_pool_at_your_traffic_is_measured_by_a_sweep_around_it() {
     assert_eq!(answer["plan"]["scale"], 1.0);
     let notes = answer["plan"]["notes"].to_string();
     assert!(notes.contains("2 × 2 = 4") && notes.contains("more than it allows"), "{notes}");
-    assert!(notes.contains("p99 hold (40 ms) is not played"), "{notes}");
+    assert!(notes.contains("median (5 ms) and p99 (40 ms)"), "{notes}");
     assert_eq!(answer["translation"]["syntax"], "spring properties");
     let own = answer["run"].as_str().expect("the run at the pool's own size").to_owned();
     assert_eq!(answer["runs"].as_array().map(Vec::len), Some(4));
@@ -798,6 +798,10 @@ async fn your_pool_at_your_traffic_is_measured_by_a_sweep_around_it() {
     assert_eq!(run.state, RunState::Done, "{:?}", run.error);
     assert_eq!((run.spec.instances, run.spec.pool.max_connections, run.spec.pool.min_connections), (2, 2, 1));
     assert_eq!((run.spec.work.sleep_ms, run.spec.load.rate_per_s, run.spec.requests), (5, 20, 200));
+    // The p99 hold is played: its requests' queries spread from a few ms to tens of them.
+    assert_eq!(run.spec.work.sleep_p99_ms, 40);
+    let slowest = run.summary.as_ref().map_or(0.0, |s| s.query_ms.max);
+    assert!(slowest > 20.0, "the slow tail of the holds was played: slowest query {slowest} ms");
 
     // The result has its own address: what was pasted, and once every size has run, the verdict
     // with the smallest pool that met the target, written back in the snippet's syntax.

@@ -149,6 +149,7 @@ impl RunSpec {
         check("pool.max_lifetime_ms", p.max_lifetime_ms, Limits::MAX_LIFETIME_MS)?;
         let w = &self.work;
         check("work.sleep_ms", w.sleep_ms, Limits::SLEEP_MS)?;
+        check("work.sleep_p99_ms", w.sleep_p99_ms, Limits::SLEEP_MS)?;
         check("work.hold_ms", w.hold_ms, Limits::HOLD_MS)?;
         check("work.users", w.users.into(), Limits::USERS)?;
         check(
@@ -232,7 +233,15 @@ impl RunSpec {
     /// The least time this run can take: its arrival schedule, or its waves of `concurrency`
     /// requests each doing its work, whichever is longer; then its linger.
     pub fn least_duration_ms(&self) -> u64 {
-        let sleep = if self.work.query == Query::Sleep { self.work.sleep_ms } else { 0 };
+        // A spread of sleeps (`sleep_p99_ms`) costs its mean: a log-normal's is above its median.
+        let sleep = match self.work.query {
+            Query::Sleep if self.work.sleep_p99_ms > self.work.sleep_ms && self.work.sleep_ms > 0 => {
+                let sigma = (self.work.sleep_p99_ms as f64 / self.work.sleep_ms as f64).ln() / 2.326_347_874;
+                (self.work.sleep_ms as f64 * (sigma * sigma / 2.0).exp()).ceil() as u64
+            }
+            Query::Sleep => self.work.sleep_ms,
+            _ => 0,
+        };
         // A holding request queries twice around its hold.
         let per_request = if self.work.hold_ms > 0 { 2 * sleep + self.work.hold_ms } else { sleep };
         let waves = u64::from(self.requests).div_ceil(u64::from(self.concurrency));

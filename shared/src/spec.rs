@@ -117,8 +117,13 @@ impl Statements {
 #[serde(deny_unknown_fields, default)]
 pub struct WorkSpec {
     pub query: Query,
-    /// For `query: "sleep"`: how long the query sleeps on the server.
+    /// For `query: "sleep"`: how long the query sleeps on the server (its median, with
+    /// `sleep_p99_ms`).
     pub sleep_ms: u64,
+    /// For `query: "sleep"`: when above `sleep_ms`, each request sleeps its own time, drawn from a
+    /// log-normal spread whose median is `sleep_ms` and 99th percentile this ([`WorkSpec::sleep_ms_for`]);
+    /// 0: every request sleeps `sleep_ms`.
+    pub sleep_p99_ms: u64,
     /// Keep the connection checked out this long after the query (the app "doing other work",
     /// like calling another service, between two queries), then query again. 0: release at once.
     pub hold_ms: u64,
@@ -147,6 +152,7 @@ impl Default for WorkSpec {
         Self {
             query: Query::SelectUser,
             sleep_ms: 0,
+            sleep_p99_ms: 0,
             hold_ms: 0,
             users: 5_000,
             transaction: false,
@@ -154,6 +160,33 @@ impl Default for WorkSpec {
             idle_in_transaction_timeout_ms: 0,
             statements: Statements::Cached,
         }
+    }
+}
+
+impl WorkSpec {
+    /// How long the query of the request for `user` sleeps, in ms: `sleep_ms`, or with a
+    /// `sleep_p99_ms` above it, a draw of a log-normal spread with that median and 99th
+    /// percentile, the same for the same user in every run (the draw is a hash of the user's id:
+    /// a run's users are its requests, one each up to `users`).
+    pub fn sleep_ms_for(&self, user: i32) -> f64 {
+        let median = self.sleep_ms as f64;
+        if self.sleep_p99_ms <= self.sleep_ms || median <= 0.0 {
+            return median;
+        }
+        // The 99th percentile of a standard normal; sigma puts the spread's p99 at sleep_p99_ms.
+        const Z99: f64 = 2.326_347_874;
+        let sigma = (self.sleep_p99_ms as f64 / median).ln() / Z99;
+        // Two uniform draws in (0, 1] from the user's id (splitmix64), then Box-Muller.
+        let mix = |mut x: u64| {
+            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            x ^ (x >> 31)
+        };
+        let uniform = |x: u64| ((mix(x) >> 11) as f64 + 1.0) / (1u64 << 53) as f64;
+        let seed = u64::from(user.unsigned_abs()) << 1;
+        let z = (-2.0 * uniform(seed).ln()).sqrt() * (std::f64::consts::TAU * uniform(seed | 1)).cos();
+        (median * (sigma * z).exp()).min(self.sleep_p99_ms as f64 * 10.0)
     }
 }
 
@@ -504,6 +537,20 @@ impl LeakSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spread_of_sleeps_has_the_median_and_the_p99_asked_for() {
+        let work = WorkSpec { query: Query::Sleep, sleep_ms: 20, sleep_p99_ms: 200, ..WorkSpec::default() };
+        let mut sleeps: Vec<f64> = (1..=5000).map(|user| work.sleep_ms_for(user)).collect();
+        sleeps.sort_by(f64::total_cmp);
+        let (p50, p99) = (sleeps[2499], sleeps[4949]);
+        assert!((18.0..=22.0).contains(&p50), "median {p50}");
+        assert!((170.0..=235.0).contains(&p99), "p99 {p99}");
+        // The same user sleeps the same in every run; without a p99 every request sleeps alike.
+        assert_eq!(work.sleep_ms_for(7), work.sleep_ms_for(7));
+        let flat = WorkSpec { sleep_p99_ms: 0, ..work };
+        assert_eq!((flat.sleep_ms_for(1), flat.sleep_ms_for(2)), (20.0, 20.0));
+    }
 
     #[test]
     fn leaks_are_spread_evenly_and_exactly() {

@@ -39,7 +39,11 @@ impl Coordinator {
 
     /// Keeps what `POST /api/your-pool` was sent with the sweep it put in line (a page's write:
     /// on the read pool, apart from the line's).
-    pub async fn save_your_pool<T: serde::Serialize + Sync>(&self, sweep_id: &str, measure: &T) -> Result<(), StoreError> {
+    pub async fn save_your_pool<T: serde::Serialize + Sync>(
+        &self,
+        sweep_id: &str,
+        measure: &T,
+    ) -> Result<(), StoreError> {
         self.reads.store.save_your_pool(sweep_id, measure).await
     }
 

@@ -214,7 +214,7 @@ pub async fn run_query(conn: &mut PgConnection, work: &WorkSpec, user: i32) -> R
         Query::Sleep => {
             sqlx::query_as("SELECT id, name, email FROM users, pg_sleep($2) WHERE id = $1")
                 .bind(user)
-                .bind(work.sleep_ms as f64 / 1000.0)
+                .bind(work.sleep_ms_for(user) / 1000.0)
                 .persistent(persistent)
                 .fetch_one(conn)
                 .await

@@ -169,9 +169,10 @@ pub fn plan(spec: &RunSpec, deployment: &Deployment, traffic: &Traffic) -> Resul
             traffic.hold_ms.p50
         ));
         if traffic.hold_ms.p99 > traffic.hold_ms.p50 {
+            run.work.sleep_p99_ms = traffic.hold_ms.p99.min(*Limits::SLEEP_MS.end());
             notes.push(format!(
-                "The lab's requests all hold for the same time, so your p99 hold ({} ms) is not played: the slow tail will queue more than the run shows.",
-                traffic.hold_ms.p99
+                "Each request's hold is its own, drawn from a log-normal spread with your median ({} ms) and p99 ({} ms): a slow tail as real services have.",
+                traffic.hold_ms.p50, run.work.sleep_p99_ms
             ));
         }
     }
@@ -219,7 +220,8 @@ mod tests {
         assert_eq!((run.work.query, run.work.sleep_ms), (Query::Sleep, 20));
         assert_eq!(plan.fleet_connections, 40);
         assert!(plan.sweep.sizes.contains(&10));
-        assert!(plan.notes.iter().any(|n| n.contains("p99 hold (200 ms) is not played")), "{:?}", plan.notes);
+        assert_eq!(run.work.sleep_p99_ms, 200);
+        assert!(plan.notes.iter().any(|n| n.contains("p99 (200 ms)")), "{:?}", plan.notes);
     }
 
     #[test]
