@@ -59,8 +59,9 @@
 //! - [`class`]: the classroom, all in the coordinator's database: lock, the step everyone
 //!   follows, bursts and predictions; [`class::identity`], who is asking (the instructor's token,
 //!   learners' signed cookies); [`class::line`], the fair line runs wait in, and its admission
-//!   rule; [`class::progress`], learners' reports, checked against the course and bounded. It
-//!   needs nothing from the web layer.
+//!   rule (a run identical to one already waiting is joined, not queued again: shared runs);
+//!   [`class::progress`], learners' reports, checked against the course and bounded. It needs
+//!   nothing from the web layer.
 //! - [`web`]: the HTTP surface (page, health, demo, runs, sweeps, class, workers, websocket,
 //!   metrics), the state every handler shares, and every error turned into a response in one place;
 //!   [`web::identity`], the cookie middleware and the `Who`/`Instructor` extractors;
@@ -69,7 +70,9 @@
 //!   library's names for the pool knobs (`lessons/libraries.toml`).
 //! - [`yourpool`]: a pool configuration pasted in its own library's syntax (node-postgres,
 //!   HikariCP, pgx, psycopg_pool, SQLAlchemy, sqlx) read into a run spec, with a note wherever
-//!   the library means something the lab's sqlx pool does not, and written back the same way.
+//!   the library means something the lab's sqlx pool does not, and written back the same way;
+//!   [`yourpool::plan`] plays it at the app's traffic with a sizing sweep around it, and
+//!   [`yourpool::verdict`] says in words what the measured sweep means for that app.
 //! - [`config`]: flags and environment (`poollab --help`, `poollab worker --help`).
 //! - [`startup`]: assembles a coordinator (with its workers) or a worker; [`shutdown`]: stops it
 //!   all in order.
