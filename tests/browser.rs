@@ -202,9 +202,10 @@ async fn the_line_is_on_the_instructors_page_and_a_stalled_line_is_on_every_page
     cfg.workers = Some(0);
     let app = support::spawn_with(cfg, dir).await;
     let ann = app.learner().await;
-    let spec = serde_json::json!({ "strategy": "naive", "requests": 5 });
     let mut ids = Vec::new();
-    for _ in 0..2 {
+    // Two different runs (an identical one would join the first: shared runs).
+    for requests in [5, 6] {
+        let spec = serde_json::json!({ "strategy": "naive", "requests": requests });
         let (status, body) = ann.post("/api/runs", &spec).await;
         assert_eq!(status, 202, "{body}");
         ids.push(body["id"].as_str().expect("id").to_owned());
