@@ -44,8 +44,9 @@ async fn a_steady_rate_and_a_ramp_release_requests_on_schedule() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn app_instances_each_bring_a_pool_and_together_meet_the_servers_limit() {
-    // 20 slots, 3 of them reserved for superusers (the sampler): 17 for the app role.
-    let app = spawn_app(20).await;
+    // 25 slots, 3 of them reserved for superusers (the sampler): 22 for the app role, of which
+    // the coordinator's own pools (the line's and the pages' reads) may hold 7: the fleet's 12 fit.
+    let app = spawn_app(25).await;
     let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
     let id = app
         .start_run(json!({ "strategy": "pooled", "instances": 3, "requests": 24, "concurrency": 24,
