@@ -11,6 +11,7 @@ use poollab_shared::Libraries;
 
 use super::Library;
 use super::error::TranslateError;
+use super::settings::Settings;
 
 /// One library's defaults, as the table writes them.
 #[derive(Debug, Clone)]
@@ -51,6 +52,21 @@ impl Defaults {
     }
 
     /// A count (`None`: the library has no number of its own for it).
+    /// A library's settings as its table gives them, with `max` and `min` as the caller read them
+    /// (each library defaults those its own way): the waits, the lifetime and the check are the
+    /// table's defaults, for the snippet's own values to replace.
+    pub fn settings(&self, max: u64, min: u64) -> Result<Settings, TranslateError> {
+        Ok(Settings {
+            max,
+            min,
+            acquire_timeout_ms: self.duration_ms("acquire-timeout")?,
+            idle_timeout_ms: self.duration_ms("idle-timeout")?,
+            max_lifetime_ms: self.duration_ms("max-lifetime")?,
+            test_before_acquire: self.flag("test-before-acquire")?,
+            leak_detect_ms: None,
+        })
+    }
+
     pub fn count(&self, knob: &str) -> Result<Option<u64>, TranslateError> {
         let text = self.text(knob)?;
         if no_number(text) {

@@ -15,7 +15,7 @@
 use poollab_shared::PoolSpec;
 
 use super::error::TranslateError;
-use super::settings::Settings;
+
 use super::{Defaults, Form, Reading};
 
 const SPRING_HIKARI: &str = "spring.datasource.hikari.";
@@ -66,15 +66,7 @@ pub fn read(src: &str, defaults: &Defaults) -> Result<Reading, TranslateError> {
         (false, true) => Form::SpringProperties,
         (false, false) => Form::HikariProperties,
     };
-    let settings = Settings {
-        max: defaults.count("pool-max")?.unwrap_or(10),
-        min: 0,
-        acquire_timeout_ms: defaults.duration_ms("acquire-timeout")?,
-        idle_timeout_ms: defaults.duration_ms("idle-timeout")?,
-        max_lifetime_ms: defaults.duration_ms("max-lifetime")?,
-        test_before_acquire: defaults.flag("test-before-acquire")?,
-        leak_detect_ms: None,
-    };
+    let settings = defaults.settings(defaults.count("pool-max")?.unwrap_or(10), 0)?;
     let default_lifetime = settings.max_lifetime_ms;
     let mut reading = Reading::new(settings, form);
     let mut minimum_idle: Option<i64> = None;

@@ -17,7 +17,7 @@
 use poollab_shared::PoolSpec;
 
 use super::error::TranslateError;
-use super::settings::{Settings, ms_from_seconds, seconds};
+use super::settings::{ms_from_seconds, seconds};
 use super::tokens::{Comments, Kind, Token, closing, lex, source, split_commas};
 use super::{Defaults, Form, Reading};
 
@@ -67,15 +67,8 @@ pub fn read(src: &str, defaults: &Defaults) -> Result<Reading, TranslateError> {
         )
     })?;
     let close = closing(&tokens, open)?;
-    let settings = Settings {
-        max: defaults.count("pool-max")?.unwrap_or(10),
-        min: defaults.count("pool-min")?.unwrap_or(0),
-        acquire_timeout_ms: defaults.duration_ms("acquire-timeout")?,
-        idle_timeout_ms: defaults.duration_ms("idle-timeout")?,
-        max_lifetime_ms: defaults.duration_ms("max-lifetime")?,
-        test_before_acquire: defaults.flag("test-before-acquire")?,
-        leak_detect_ms: None,
-    };
+    let settings =
+        defaults.settings(defaults.count("pool-max")?.unwrap_or(10), defaults.count("pool-min")?.unwrap_or(0))?;
     let mut reading = Reading::new(settings, Form::NodePool { wrapped });
     for entry in split_commas(&tokens[open + 1..close]) {
         let (key, value) = match entry {

@@ -17,7 +17,7 @@
 use poollab_shared::PoolSpec;
 
 use super::error::TranslateError;
-use super::settings::Settings;
+
 use super::tokens::{Comments, Kind, Token, lex, number};
 use super::{Defaults, Form, Reading};
 
@@ -38,15 +38,7 @@ enum Knob {
 
 pub fn read(src: &str, defaults: &Defaults) -> Result<Reading, TranslateError> {
     let default_max = defaults.count("pool-max")?.unwrap_or(4);
-    let settings = Settings {
-        max: default_max,
-        min: defaults.count("pool-min")?.unwrap_or(0),
-        acquire_timeout_ms: defaults.duration_ms("acquire-timeout")?,
-        idle_timeout_ms: defaults.duration_ms("idle-timeout")?,
-        max_lifetime_ms: defaults.duration_ms("max-lifetime")?,
-        test_before_acquire: defaults.flag("test-before-acquire")?,
-        leak_detect_ms: None,
-    };
+    let settings = defaults.settings(default_max, defaults.count("pool-min")?.unwrap_or(0))?;
     let trimmed = src.trim();
     let first_line = src.lines().position(|l| !l.trim().is_empty()).unwrap_or(0) + 1;
     let (form, knobs) = if trimmed.starts_with("postgres://") || trimmed.starts_with("postgresql://") {

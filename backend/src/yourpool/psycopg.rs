@@ -14,7 +14,7 @@ use poollab_shared::PoolSpec;
 
 use super::error::TranslateError;
 use super::python::{self, Value};
-use super::settings::{Settings, ms_from_seconds, seconds_float};
+use super::settings::{ms_from_seconds, seconds_float};
 use super::{Defaults, Form, Reading};
 
 const CLASSES: [&str; 2] = ["ConnectionPool", "AsyncConnectionPool"];
@@ -36,15 +36,7 @@ pub fn read(src: &str, defaults: &Defaults) -> Result<Reading, TranslateError> {
     let tokens = python::tokens(src)?;
     let (class, args) = python::find_call(&tokens, &CLASSES, "`ConnectionPool(conninfo, min_size=..., max_size=...)`")?;
     let min_default = defaults.count("pool-min")?.unwrap_or(0);
-    let settings = Settings {
-        max: min_default,
-        min: min_default,
-        acquire_timeout_ms: defaults.duration_ms("acquire-timeout")?,
-        idle_timeout_ms: defaults.duration_ms("idle-timeout")?,
-        max_lifetime_ms: defaults.duration_ms("max-lifetime")?,
-        test_before_acquire: defaults.flag("test-before-acquire")?,
-        leak_detect_ms: None,
-    };
+    let settings = defaults.settings(min_default, min_default)?;
     let mut reading = Reading::new(settings, Form::Psycopg { class: class.text.clone() });
     let mut max_size = None;
     for (i, arg) in args.iter().enumerate() {

@@ -15,7 +15,7 @@ use poollab_shared::{PoolSpec, Strategy};
 
 use super::error::TranslateError;
 use super::python;
-use super::settings::{Settings, ms_from_seconds, seconds};
+use super::settings::{ms_from_seconds, seconds};
 use super::tokens::Arg;
 use super::{Defaults, Form, Reading};
 
@@ -60,15 +60,7 @@ pub fn read(src: &str, defaults: &Defaults) -> Result<Reading, TranslateError> {
         }
     };
     let mut overflow_unlimited = false;
-    let settings = Settings {
-        max: 0,
-        min: defaults.count("pool-min")?.unwrap_or(0),
-        acquire_timeout_ms: defaults.duration_ms("acquire-timeout")?,
-        idle_timeout_ms: defaults.duration_ms("idle-timeout")?,
-        max_lifetime_ms: defaults.duration_ms("max-lifetime")?,
-        test_before_acquire: defaults.flag("test-before-acquire")?,
-        leak_detect_ms: None,
-    };
+    let settings = defaults.settings(0, defaults.count("pool-min")?.unwrap_or(0))?;
     let mut reading = Reading::new(settings, Form::SqlAlchemy { function: function.text.clone() });
     for (i, arg) in args.iter().enumerate() {
         let Some(key) = arg.name else {

@@ -12,7 +12,7 @@
 use poollab_shared::PoolSpec;
 
 use super::error::TranslateError;
-use super::settings::Settings;
+
 use super::tokens::{Arg, Comments, Kind, Token, call_args, closing, lex, number};
 use super::{Defaults, Form, Reading};
 
@@ -45,15 +45,8 @@ pub fn read(src: &str, defaults: &Defaults) -> Result<Reading, TranslateError> {
                 "`PgPoolOptions::new()`",
             )
         })?;
-    let settings = Settings {
-        max: defaults.count("pool-max")?.unwrap_or(10),
-        min: defaults.count("pool-min")?.unwrap_or(0),
-        acquire_timeout_ms: defaults.duration_ms("acquire-timeout")?,
-        idle_timeout_ms: defaults.duration_ms("idle-timeout")?,
-        max_lifetime_ms: defaults.duration_ms("max-lifetime")?,
-        test_before_acquire: defaults.flag("test-before-acquire")?,
-        leak_detect_ms: None,
-    };
+    let settings =
+        defaults.settings(defaults.count("pool-max")?.unwrap_or(10), defaults.count("pool-min")?.unwrap_or(0))?;
     let mut reading = Reading::new(settings, Form::Sqlx);
     let mut not_simulated = Vec::new();
     let mut i = closing(&tokens, new + 1)? + 1;
