@@ -66,7 +66,8 @@
 //! - [`web`]: the HTTP surface (page, health, demo, runs, sweeps, class, workers, websocket,
 //!   metrics), the state every handler shares, and every error turned into a response in one place;
 //!   [`web::identity`], the cookie middleware and the `Who`/`Instructor` extractors;
-//!   [`web::limits`], what any one address may ask (wrong credentials, rates, websockets).
+//!   [`web::limits`], what any one address may ask (wrong credentials, rates, websockets);
+//!   [`web::client`], whose address that is (behind a `--trusted-proxy`, the client it forwards).
 //! - [`lessons`]: the course, embedded from `lessons/*.toml` and checked at start-up, with every
 //!   library's names for the pool knobs (`lessons/libraries.toml`).
 //! - [`yourpool`]: a pool configuration pasted in its own library's syntax (node-postgres,
