@@ -330,3 +330,52 @@ async fn the_instructor_cancels_a_waiting_and_a_running_run_and_pauses_a_learner
     assert_eq!(app.finished(&bobs).await.state, RunState::Done, "let go, his run goes");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_line_shares_worker_time_so_quick_runs_pass_a_sweeps_longer_ones() {
+    let app = spawn_app(50).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
+    let (carol, sue, lee) = (app.learner().await, app.learner().await, app.learner().await);
+
+    // Keep the worker busy; then sue queues a sweep of three runs of about 1.2 s of load each, and
+    // lee two quick runs (well under a second each), after her.
+    let (status, _) = post(&app, "/api/runs", slow_run(), Some(&carol), None).await;
+    assert_eq!(status, 202);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let long =
+        json!({ "strategy": "pooled", "requests": 4, "concurrency": 1, "work": { "query": "sleep", "sleep_ms": 300 } });
+    let (status, body) = post(&app, "/api/sweeps", json!({ "run": long, "sizes": [1, 2, 3] }), Some(&sue), None).await;
+    assert_eq!(status, 202, "{body}");
+    let sweep: Vec<String> =
+        body["runs"].as_array().expect("runs").iter().map(|r| r.as_str().expect("id").to_owned()).collect();
+    let mut quick = Vec::new();
+    for requests in [5, 6] {
+        let (status, body) =
+            post(&app, "/api/runs", json!({ "strategy": "pooled", "requests": requests }), Some(&lee), None).await;
+        assert_eq!(status, 202, "{body}");
+        quick.push(body["id"].as_str().expect("id").to_owned());
+    }
+    // Counted in turns, the line would alternate (sue, lee, sue, lee, sue). Counted in worker
+    // time, once sue's first run has cost more than lee's first, lee's second goes before hers.
+    let (_, view) = app.get(&format!("/api/runs/{}", quick[1])).await;
+    assert_eq!(view["position"], 3, "{view}");
+    let mut started = Vec::new();
+    let ours: Vec<&String> = sweep.iter().chain(&quick).collect();
+    while started.len() < ours.len() {
+        let msg = tokio::time::timeout(Duration::from_secs(30), ws.next()).await.expect("a message").expect("open");
+        let Ok(Message::Text(text)) = msg else { continue };
+        if let Ok(ServerMessage::Run(r)) = serde_json::from_str::<ServerMessage>(&text)
+            && r.state == RunState::Running
+            && ours.contains(&&r.id)
+            && !started.contains(&r.id)
+        {
+            started.push(r.id);
+        }
+    }
+    let want = [&sweep[0], &quick[0], &quick[1], &sweep[1], &sweep[2]].map(|s| s.to_owned());
+    assert_eq!(started, want, "the sweep's first, lee's two quick runs, then the rest of the sweep");
+    for id in &ours {
+        assert_eq!(app.finished(id).await.state, RunState::Done);
+    }
+    app.stop().await;
+}

@@ -209,6 +209,13 @@ pub struct Config {
     #[arg(long, env = "POOLLAB_STALE_LEARNER_SECS", default_value_t = 900,
           value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
     pub stale_learner_secs: u64,
+
+    /// Reverse proxies in front of the lab (addresses or networks, comma-separated: 127.0.0.1,
+    /// 10.0.0.0/8). A request from one of them is counted by the client it forwards (the rightmost
+    /// X-Forwarded-For hop that is not a trusted proxy), and its learner cookie is Secure when it
+    /// says X-Forwarded-Proto: https. From anyone else those headers are ignored. None by default.
+    #[arg(long, env = "POOLLAB_TRUSTED_PROXY", value_delimiter = ',', value_parser = crate::web::client::parse_proxy)]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
 }
 
 /// A worker that joins a coordinator.
@@ -284,6 +291,7 @@ impl Config {
             max_learners: 2_000,
             max_learners_per_address: 100,
             stale_learner_secs: 900,
+            trusted_proxy: Vec::new(),
         }
     }
 }
@@ -318,6 +326,10 @@ mod tests {
             (o.max_learners, o.max_learners_per_address, o.stale_learner_secs, &o.allowed_origins)
         );
         assert_eq!(p.share_runs, o.share_runs);
+        assert_eq!(p.trusted_proxy, o.trusted_proxy, "no proxy is trusted by default");
+        let behind = Cli::try_parse_from(["poollab", "--trusted-proxy", "127.0.0.1,10.0.0.0/8"]).expect("proxies");
+        assert_eq!(behind.serve.trusted_proxy.len(), 2);
+        assert!(Cli::try_parse_from(["poollab", "--trusted-proxy", "my-proxy"]).is_err(), "a name is refused");
         let off = Cli::try_parse_from(["poollab", "--share-runs", "off"]).expect("--share-runs off");
         assert!(!off.serve.share_runs, "--share-runs off gives every click a run of its own");
         let worker =

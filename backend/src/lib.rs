@@ -8,8 +8,8 @@
 //! # The data path
 //! ```text
 //!                         coordinator                                       worker (one run at a time, its own PostgreSQL)
-//! POST /api/runs ─▶ line (lab.runs, fair rounds) ─▶ dispatcher ══ link ══▶ executor ─▶ load ─▶ fleet ─▶ strategy ─▶ [proxy] ─▶ [PgBouncer] ─▶ PostgreSQL
-//!                        ▲ SKIP LOCKED              │   ▲                      │                 (cache, breaker)                          ▲
+//! POST /api/runs ─▶ line (lab.runs, fair by cost) ─▶ dispatcher ══ link ══▶ executor ─▶ load ─▶ fleet ─▶ strategy ─▶ [proxy] ─▶ [PgBouncer] ─▶ PostgreSQL
+//!                        ▲ line's lock              │   ▲                      │                 (cache, breaker)                          ▲
 //!                        │                          │   │ frames, ending       │ outcome of every request                                  │ pg_stat_activity
 //!                   store ◀── summary, timeline ────┘   └──────────────── recorder ─▶ metrics hub ◀── sampler ───────────────────────────────┘
 //!                                                  │ frames, 10 per second
@@ -58,14 +58,16 @@
 //!     pinned to that many cores while it goes.
 //! - [`class`]: the classroom, all in the coordinator's database: lock, the step everyone
 //!   follows, bursts and predictions; [`class::identity`], who is asking (the instructor's token,
-//!   learners' signed cookies); [`class::line`], the fair line runs wait in, and its admission
+//!   learners' signed cookies); [`class::line`], the line runs wait in, and its admission
 //!   rule (a run identical to one already waiting is joined, not queued again: shared runs);
+//!   [`class::fair`], who goes next: the line shares worker time, not turns;
 //!   [`class::progress`], learners' reports, checked against the course and bounded. It needs
 //!   nothing from the web layer.
 //! - [`web`]: the HTTP surface (page, health, demo, runs, sweeps, class, workers, websocket,
 //!   metrics), the state every handler shares, and every error turned into a response in one place;
 //!   [`web::identity`], the cookie middleware and the `Who`/`Instructor` extractors;
-//!   [`web::limits`], what any one address may ask (wrong credentials, rates, websockets).
+//!   [`web::limits`], what any one address may ask (wrong credentials, rates, websockets);
+//!   [`web::client`], whose address that is (behind a `--trusted-proxy`, the client it forwards).
 //! - [`lessons`]: the course, embedded from `lessons/*.toml` and checked at start-up, with every
 //!   library's names for the pool knobs (`lessons/libraries.toml`).
 //! - [`yourpool`]: a pool configuration pasted in its own library's syntax (node-postgres,

@@ -28,6 +28,7 @@ use crate::engine::sampler::Sampler;
 use crate::engine::strategy::{LiveCounters, NaiveStrategy, PooledStrategy};
 use crate::shutdown::ShutdownTrigger;
 use crate::web;
+use crate::web::client::TrustedProxies;
 use crate::web::limits::{Bounds, Guard};
 use crate::web::prom::PromMetrics;
 use crate::web::state::{AppState, Shared};
@@ -230,6 +231,7 @@ impl Application {
             coordinator,
             identity,
             guard,
+            trusted_proxies: TrustedProxies::new(config.trusted_proxy.clone()),
             worker_secret,
             prom: Arc::new(PromMetrics::new()),
             lessons,

@@ -93,10 +93,12 @@ impl Identity {
         jar.get(COOKIE).map(|c| c.value().to_owned()).filter(|id| is_learner_id(id))
     }
 
-    /// A `Set-Cookie` that gives a browser its learner id.
-    pub fn issue(&self, id: String) -> SignedCookieJar {
+    /// A `Set-Cookie` that gives a browser its learner id; `Secure` (sent back over HTTPS only)
+    /// when the page came over HTTPS.
+    pub fn issue(&self, id: String, secure: bool) -> SignedCookieJar {
         let mut cookie = Cookie::new(COOKIE, id);
         cookie.set_http_only(true);
+        cookie.set_secure(secure);
         cookie.set_same_site(SameSite::Lax);
         cookie.set_path("/");
         cookie.set_max_age(cookie::time::Duration::days(COOKIE_DAYS));
@@ -156,7 +158,11 @@ mod tests {
             h
         };
         let id = new_learner_id();
-        let genuine = set_cookie(ours.issue(id.clone()));
+        let genuine = set_cookie(ours.issue(id.clone(), false));
+        assert!(!genuine.contains("Secure"));
+        let over_https = (ours.issue(id.clone(), true), ()).into_response();
+        let over_https = over_https.headers()["set-cookie"].to_str().expect("ascii");
+        assert!(over_https.contains("; Secure"), "{over_https}");
         assert_eq!(ours.learner_in(&headers(&genuine)), Some(id.clone()));
         assert_eq!(again.learner_in(&headers(&genuine)), Some(id.clone()), "the key survives a restart");
         assert_eq!(theirs.learner_in(&headers(&genuine)), None, "another lab's key does not verify it");

@@ -1,24 +1,31 @@
-//! The line runs wait in: fair across learners, kept in the coordinator's database.
+//! The line runs wait in, kept in the coordinator's database, and who may join it.
 //!
 //! A worker carries out one run at a time, and a class has more runs than workers, so runs wait.
-//! First come, first served would let one eager learner's ten runs hold everyone else back;
-//! instead the line goes round by round: each learner's next run joins the next round they have
-//! not had a turn in, and within a round runs go in the order they came. The instructor's runs go
-//! before everyone's (the class watches them).
+//! First come, first served would let one eager learner's ten runs hold everyone else back, and
+//! counting turns would let a learner whose runs take two minutes hold it sixty times longer than
+//! one whose runs take two seconds; instead the line shares worker time, by the rule of
+//! [`crate::class::fair`]: the instructor's runs first, then the address and, at it, the learner
+//! who has used the least worker time lately, their oldest run first.
 //!
-//! The line is rows of `lab.runs` in state `queued`, ordered by `(priority, round, seq)`. Joining
-//! it is one transaction that checks the limits and takes a place; a worker's turn takes the first
-//! waiting run with `FOR UPDATE SKIP LOCKED`, so two workers (or two coordinators) can never take
-//! the same run, and a restarted coordinator finds the line as it left it.
+//! The line is rows of `lab.runs` in state `queued`, each with its cost (the worker time it is
+//! expected to take) and its place, ordered by `(priority, place, seq)`. Joining the line and a
+//! worker's claim each hold the line's lock (its row in `lab.line`, `FOR UPDATE`) for one short
+//! transaction: joining checks the limits, takes places and puts every waiting run in its place
+//! again; a claim puts them in place again with the use of the moment (who ran what in the window)
+//! and takes the first. So two workers (or two coordinators on the same database) never take the
+//! same run nor see a half-made order, and a restarted coordinator finds the line as it left it.
 //!
 //! Admission limits what any one party can put in line: runs waiting in all, per learner, and per
-//! address (a script that makes up learners by dropping its cookies is still one address).
+//! address (a script that makes up learners by dropping its cookies is still one address). A sweep
+//! counts as all its runs: each is a row that the limits count, and it goes in only whole, when
+//! its learner and its address have nothing else waiting.
 //!
 //! A learner who asks for a run identical to one already waiting joins it instead of adding one
 //! (unless `--share-runs off`): request coalescing. Thirty learners pressing Run on the same step
 //! within seconds then cost the worker one run, and each of them watches it and gets its result.
-//! The run keeps the place of the learner who put it in line; joining it costs nobody a turn, so
-//! it counts against no limit. Every learner on a run is a row of `lab.run_learners`.
+//! The run keeps the place of the learner who put it in line, and its cost is charged to them
+//! alone; joining it costs nobody a turn, so it counts against no limit. Every learner on a run is
+//! a row of `lab.run_learners`.
 
 use poollab_shared::{
     ClassLine, LineEntry, LinePlace, LineView, RunSpec, RunState, SweepSpec, ValidRunSpec, WorkerView,
@@ -26,11 +33,12 @@ use poollab_shared::{
 use sqlx::PgPool;
 use sqlx::types::Json;
 
+use crate::class::fair::{self, FAIR_WINDOW, Used, Waiting};
 use crate::class::identity::Who;
 use crate::db::store::{RunStore, StoreError, parse_state};
 
-/// The advisory lock every admission takes, so limits and rounds are counted one joiner at a time.
-const ADMISSION_LOCK: i64 = 0x0070_6f6f_6c6c_6162; // "poollab"
+/// Takes the line's lock until the transaction ends: joins and claims go one at a time.
+const LINE_LOCK: &str = "SELECT 1 FROM lab.line WHERE id = 1 FOR UPDATE";
 
 /// How much anyone may put in line.
 #[derive(Debug, Clone, Copy)]
@@ -224,7 +232,8 @@ impl Line {
     }
 
     /// The one way into the line: checks the class and the limits, then takes places (or seats
-    /// on identical waiting runs), in one transaction under the admission lock.
+    /// on identical waiting runs), and puts the line in order again, in one transaction under the
+    /// line's lock.
     async fn join(
         &self,
         who: &Who,
@@ -238,11 +247,10 @@ impl Line {
             Who::Learner(l) => (Some(l.id.as_str()), Some(l.address.as_str())),
         };
         let mut tx = self.db.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(ADMISSION_LOCK).execute(&mut *tx).await?;
-        let (locked, paused, last_round, line_round): (bool, bool, i64, i64) = sqlx::query_as(
-            "SELECT c.locked, coalesce(l.paused, false), coalesce(l.last_round, 0), line.round \
-             FROM lab.class c CROSS JOIN lab.line line LEFT JOIN lab.learners l ON l.id = $1 \
-             WHERE c.id = 1 AND line.id = 1",
+        sqlx::query(LINE_LOCK).execute(&mut *tx).await?;
+        let (locked, paused): (bool, bool) = sqlx::query_as(
+            "SELECT c.locked, coalesce(l.paused, false) \
+             FROM lab.class c LEFT JOIN lab.learners l ON l.id = $1 WHERE c.id = 1",
         )
         .bind(learner)
         .fetch_one(&mut *tx)
@@ -252,12 +260,13 @@ impl Line {
         let mut twins: Vec<Option<String>> = vec![None; specs.len()];
         if learner.is_some() && self.caps.share_runs {
             for (twin, spec) in twins.iter_mut().zip(&specs) {
-                // FOR UPDATE: a worker cannot take the run between finding it and joining it.
+                // FOR UPDATE: the instructor's cancel cannot end it between finding it and joining
+                // it (a worker cannot take it either: claims wait for the line's lock).
                 *twin = sqlx::query_scalar(
                     "SELECT r.id FROM lab.runs r \
                      WHERE r.state = 'queued' AND r.priority = 1 AND r.spec = $1 \
                        AND NOT lab.run_held(r.id, r.learner) \
-                     ORDER BY r.round, r.seq LIMIT 1 FOR UPDATE OF r",
+                     ORDER BY r.place, r.seq LIMIT 1 FOR UPDATE OF r",
                 )
                 .bind(Json(spec))
                 .fetch_optional(&mut *tx)
@@ -284,9 +293,6 @@ impl Line {
             from_address: from_address.max(0) as usize,
         };
         admit(&ask, &self.caps, address.unwrap_or_default())?;
-        // The next round this learner has not had a turn in (a newcomer joins the round the line
-        // is serving, behind those already in it).
-        let round = if learner.is_some() { line_round.max(last_round + 1) } else { 0 };
         if let Some(id) = learner {
             sqlx::query("INSERT INTO lab.learners (id) VALUES ($1) ON CONFLICT DO NOTHING")
                 .bind(id)
@@ -294,14 +300,13 @@ impl Line {
                 .await?;
         }
         let mut joined = Vec::with_capacity(specs.len());
-        let mut taken = 0i64;
         for (spec, twin) in specs.iter().zip(twins) {
             let (id, shared) = match twin {
                 Some(id) => (id, true),
                 None => {
                     let id = new_id();
                     sqlx::query(
-                        "INSERT INTO lab.runs (id, submitted_at, state, spec, learner, address, priority, round) \
+                        "INSERT INTO lab.runs (id, submitted_at, state, spec, learner, address, priority, cost_ms) \
                          VALUES ($1, now(), 'queued', $2, $3, $4, $5, $6)",
                     )
                     .bind(&id)
@@ -309,10 +314,9 @@ impl Line {
                     .bind(learner)
                     .bind(address)
                     .bind(if learner.is_some() { 1i32 } else { 0 })
-                    .bind(if learner.is_some() { round + taken } else { 0 })
+                    .bind(i64::try_from(fair::worker_time_ms(spec)).unwrap_or(i64::MAX))
                     .execute(&mut *tx)
                     .await?;
-                    taken += 1;
                     (id, false)
                 }
             };
@@ -325,14 +329,8 @@ impl Line {
             }
             joined.push(Joined { id, shared });
         }
-        if let Some(id) = learner
-            && taken > 0
-        {
-            sqlx::query("UPDATE lab.learners SET last_round = $2 WHERE id = $1")
-                .bind(id)
-                .bind(round + taken - 1)
-                .execute(&mut *tx)
-                .await?;
+        if joined.iter().any(|j| !j.shared) {
+            put_in_place(&mut tx).await?;
         }
         if let Some((sweep_id, sizes)) = sweep {
             let points: Vec<(u32, String)> = sizes.iter().copied().zip(joined.iter().map(|j| j.id.clone())).collect();
@@ -345,37 +343,38 @@ impl Line {
         Ok(joined)
     }
 
-    /// Hands the first waiting run (not held back by the instructor's pause) to `worker`, marking it
-    /// running under a lease its coordinator must keep renewing. None when nothing waits.
+    /// Hands the next waiting run by the fair rule (not held back by the instructor's pause) to
+    /// `worker`, marking it running under a lease its coordinator must keep renewing. None when
+    /// nothing waits.
     pub async fn claim(&self, worker: &str, lease: std::time::Duration) -> Result<Option<Claimed>, sqlx::Error> {
         let mut tx = self.db.begin().await?;
-        let row: Option<(String, Json<RunSpec>, i64)> = sqlx::query_as(
-            "WITH next AS ( \
-               SELECT r.id FROM lab.runs r \
-               WHERE r.state = 'queued' AND NOT lab.run_held(r.id, r.learner) \
-               ORDER BY r.priority, r.round, r.seq \
-               LIMIT 1 FOR UPDATE OF r SKIP LOCKED) \
-             UPDATE lab.runs r SET state = 'running', worker = $1, started_at = now(), \
-                                   lease_until = now() + make_interval(secs => $2) \
-             FROM next WHERE r.id = next.id \
-             RETURNING r.id, r.spec, r.round",
-        )
-        .bind(worker)
-        .bind(lease.as_secs_f64())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some((id, Json(spec), round)) = row else { return Ok(None) };
-        let learners: Vec<String> =
-            sqlx::query_scalar("SELECT learner FROM lab.run_learners WHERE run_id = $1 ORDER BY joined_at, learner")
-                .bind(&id)
-                .fetch_all(&mut *tx)
-                .await?;
-        sqlx::query("UPDATE lab.line SET round = greatest(round, $1) WHERE id = 1")
-            .bind(round)
-            .execute(&mut *tx)
+        sqlx::query(LINE_LOCK).execute(&mut *tx).await?;
+        // The use of the moment may have moved runs since the last join: places first, then the
+        // first of them (a run cancelled meanwhile is passed over).
+        for id in put_in_place(&mut tx).await? {
+            let row: Option<Json<RunSpec>> = sqlx::query_scalar(
+                "UPDATE lab.runs SET state = 'running', worker = $2, started_at = now(), \
+                                     lease_until = now() + make_interval(secs => $3) \
+                 WHERE id = $1 AND state = 'queued' AND NOT lab.run_held(id, learner) \
+                 RETURNING spec",
+            )
+            .bind(&id)
+            .bind(worker)
+            .bind(lease.as_secs_f64())
+            .fetch_optional(&mut *tx)
             .await?;
+            let Some(Json(spec)) = row else { continue };
+            let learners: Vec<String> = sqlx::query_scalar(
+                "SELECT learner FROM lab.run_learners WHERE run_id = $1 ORDER BY joined_at, learner",
+            )
+            .bind(&id)
+            .fetch_all(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Some(Claimed { id, spec, learners }));
+        }
         tx.commit().await?;
-        Ok(Some(Claimed { id, spec, learners }))
+        Ok(None)
     }
 
     /// Takes a waiting run out of line (the instructor's cancel). False when it was not waiting.
@@ -415,7 +414,7 @@ impl Line {
         let waiting: Vec<(String, Vec<String>, bool)> = sqlx::query_as(
             "SELECT r.id, ARRAY(SELECT rl.learner FROM lab.run_learners rl WHERE rl.run_id = r.id), \
                     lab.run_held(r.id, r.learner) \
-             FROM lab.runs r WHERE r.state = 'queued' ORDER BY r.priority, r.round, r.seq",
+             FROM lab.runs r WHERE r.state = 'queued' ORDER BY r.priority, r.place, r.seq",
         )
         .fetch_all(&self.db)
         .await?;
@@ -430,7 +429,7 @@ impl Line {
                     (extract(epoch FROM r.submitted_at) * 1000)::bigint \
              FROM lab.runs r LEFT JOIN lab.learners l ON l.id = r.learner \
              WHERE r.state IN ('queued', 'running') \
-             ORDER BY r.state DESC, r.priority, r.round, r.seq",
+             ORDER BY r.state DESC, r.priority, r.place, r.seq",
         )
         .fetch_all(&self.db)
         .await?;
@@ -460,6 +459,68 @@ impl Line {
         }
         Ok(line)
     }
+}
+
+/// Puts every waiting run in its place by the fair rule, with the use of the moment (the worker
+/// time each learner and address had in the last [`FAIR_WINDOW`]), under the line's lock. Only
+/// runs whose place changes are written. Returns the runs that are not held, first to go first.
+async fn put_in_place(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> Result<Vec<String>, sqlx::Error> {
+    type Row = (String, Option<String>, Option<String>, i64, bool, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT r.id, r.learner, r.address, r.cost_ms, lab.run_held(r.id, r.learner), r.place \
+         FROM lab.runs r WHERE r.state = 'queued' ORDER BY r.seq",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let spent: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT learner, coalesce(address, ''), sum(cost_ms)::bigint FROM lab.runs \
+         WHERE priority = 1 AND learner IS NOT NULL AND started_at > now() - make_interval(secs => $1) \
+         GROUP BY learner, address",
+    )
+    .bind(FAIR_WINDOW.as_secs_f64())
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut used = Used::default();
+    for (learner, address, ms) in &spent {
+        used.charge(learner, address, (*ms).max(0) as u64);
+    }
+    let waiting: Vec<Waiting> = rows
+        .iter()
+        .map(|(_, learner, address, cost_ms, held, _)| Waiting {
+            learner: learner.clone(),
+            address: address.clone().unwrap_or_default(),
+            cost_ms: (*cost_ms).max(0) as u64,
+            held: *held,
+        })
+        .collect();
+    let order = fair::order(&waiting, &used);
+    // New places keep the old ones where the order allows (each must be above the one before),
+    // so a run added at the end or a run taken from the front rewrites nothing else.
+    let (mut ids, mut places) = (Vec::new(), Vec::new());
+    let mut last = i64::MIN;
+    for &i in &order {
+        let (id, .., current) = &rows[i];
+        let place = if *current > last { *current } else { last.saturating_add(1) };
+        if place != *current {
+            ids.push(id.clone());
+            places.push(place);
+        }
+        last = place;
+    }
+    if !ids.is_empty() {
+        sqlx::query(
+            "UPDATE lab.runs r SET place = p.place FROM unnest($1::text[], $2::bigint[]) AS p(id, place) \
+             WHERE r.id = p.id",
+        )
+        .bind(&ids)
+        .bind(&places)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(order.into_iter().filter(|&i| !rows[i].4).map(|i| rows[i].0.clone()).collect())
 }
 
 fn new_id() -> String {

@@ -8,9 +8,11 @@
 //! `lab.learners`, `lab.progress`), so a restart loses none of it.
 //!
 //! - [`identity`]: who is asking (the instructor's token, learners' signed cookies).
-//! - [`mod@line`]: the fair line runs wait in.
+//! - [`mod@line`]: the line runs wait in, and who may join it.
+//! - [`fair`]: who goes next: the line shares worker time, not turns.
 //! - [`progress`]: what learners report, checked against the course, and how many are kept.
 
+pub mod fair;
 pub mod identity;
 pub mod line;
 pub mod progress;

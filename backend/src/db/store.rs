@@ -48,7 +48,7 @@ pub const RUN_COLUMNS: &str = "r.id, (extract(epoch FROM r.submitted_at) * 1000)
                                CASE WHEN r.state = 'queued' AND NOT lab.run_held(r.id, r.learner) THEN \
                                  (SELECT count(*) FROM lab.runs o \
                                   WHERE o.state = 'queued' AND NOT lab.run_held(o.id, o.learner) \
-                                    AND (o.priority, o.round, o.seq) <= (r.priority, r.round, r.seq)) END, \
+                                    AND (o.priority, o.place, o.seq) <= (r.priority, r.place, r.seq)) END, \
                                (SELECT count(*) FROM lab.run_learners rl WHERE rl.run_id = r.id)";
 /// Where [`RUN_COLUMNS`] are read from.
 pub const RUN_FROM: &str = "lab.runs r";

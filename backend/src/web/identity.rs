@@ -6,22 +6,26 @@
 //! request. A request that shows a token is checked by the [`crate::web::limits::Guard`] first:
 //! an address that has shown too many wrong ones is refused (`429`) before its token is even
 //! compared, the right one included, so a guesser cannot tell a right guess from a slowed one.
+//!
+//! A request's address is the client's, as [`crate::web::client`] decided it (behind a trusted
+//! proxy, the address the proxy forwarded), and so is whether its cookie must be `Secure`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::class::identity::{Learner, Who, new_learner_id};
+use crate::web::client::{Client, address_of};
 use crate::web::error::AppError;
 use crate::web::state::AppState;
 
-/// The address a request came from, as the listener saw it (behind a proxy, the proxy's).
+/// The address a request came from: the client's ([`crate::web::client::client_address`]).
 pub fn peer_of(extensions: &axum::http::Extensions) -> Option<IpAddr> {
-    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    address_of(extensions)
 }
 
 /// Extracts the address a request came from (none when served without a listener: tests that
@@ -36,21 +40,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Peer {
     }
 }
 
-fn address_of(req: &Request) -> String {
-    peer_of(req.extensions()).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
-}
-
 /// Middleware: every request leaves knowing its learner, the one its signed cookie names or a new
 /// one, whose cookie the response then carries.
 pub async fn identify(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let address = address_of(&req);
+    let address = peer_of(req.extensions()).map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+    let https = req.extensions().get::<Client>().is_some_and(|c| c.https);
     let (id, issued) = match state.identity.learner_in(req.headers()) {
         Some(id) => (id, false),
         None => (new_learner_id(), true),
     };
     req.extensions_mut().insert(Learner { id: id.clone(), address });
     let response = next.run(req).await;
-    if issued { (state.identity.issue(id), response).into_response() } else { response }
+    if issued { (state.identity.issue(id, https), response).into_response() } else { response }
 }
 
 /// The bearer token a request shows, if it shows one (a header that is not `Bearer ...` is an

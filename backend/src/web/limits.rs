@@ -12,7 +12,8 @@
 //!   the request went to, or one the instructor allowed): a page elsewhere cannot open a socket
 //!   with a learner's cookie.
 //!
-//! The counting is `governor`'s (the keyed limiters, also behind `tower_governor`'s layer); a
+//! Every address here is the client's, as [`crate::web::client`] decides it (behind a trusted
+//! proxy, the forwarded one). The counting is `governor`'s (the keyed limiters, also behind `tower_governor`'s layer); a
 //! lockout is an entry in a `moka` cache that expires by itself.
 
 use std::collections::HashMap;
@@ -28,8 +29,8 @@ use governor::middleware::NoOpMiddleware;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tower_governor::GovernorError;
 use tower_governor::governor::{GovernorConfig, GovernorConfigBuilder};
-use tower_governor::key_extractor::PeerIpKeyExtractor;
 
+use crate::web::client::ClientKey;
 use crate::web::error::AppError;
 
 /// How long an address that showed too many wrong credentials is refused.
@@ -69,8 +70,8 @@ fn nonzero(n: u32) -> NonZeroU32 {
 }
 
 /// The layer that rate-limits the anonymous routes, per address.
-pub type AnonymousLimit = tower_governor::GovernorLayer<PeerIpKeyExtractor, NoOpMiddleware<QuantaInstant>, Body>;
-type AnonymousConfig = Arc<GovernorConfig<PeerIpKeyExtractor, NoOpMiddleware<QuantaInstant>>>;
+pub type AnonymousLimit = tower_governor::GovernorLayer<ClientKey, NoOpMiddleware<QuantaInstant>, Body>;
+type AnonymousConfig = Arc<GovernorConfig<ClientKey, NoOpMiddleware<QuantaInstant>>>;
 
 /// The lab's guard: what each address has done lately.
 pub struct Guard {
@@ -87,6 +88,7 @@ impl Guard {
         let per_minute = |n: u32| Quota::per_minute(nonzero(n)).allow_burst(nonzero(n));
         let period = Duration::from_secs(1) / bounds.anonymous_per_second.max(1);
         let anonymous = GovernorConfigBuilder::default()
+            .key_extractor(ClientKey)
             .period(period.max(Duration::from_nanos(1)))
             .burst_size(bounds.anonymous_burst.max(1))
             .finish()

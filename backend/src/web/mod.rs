@@ -1,10 +1,12 @@
 //! The web surface: HTTP routes, one file per idea (`your_pool`: pasted pool settings read into a
 //! run spec), and [`app`], which puts them together; the
 //! state every handler shares ([`state`]), errors turned into responses in one place ([`error`]),
-//! and the Prometheus text ([`prom`]).
+//! and the Prometheus text ([`prom`]); where a request came from ([`client`]: behind a trusted
+//! reverse proxy, the client it forwards).
 //!
 //! A function builds the `Router` so tests can drive it without a socket, and `main` only binds.
 
+pub mod client;
 pub mod error;
 pub mod identity;
 pub mod limits;
@@ -33,6 +35,7 @@ use axum::routing::{any, get, post};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
+use crate::web::client::locate;
 use crate::web::identity::identify;
 use crate::web::state::AppState;
 
@@ -116,5 +119,7 @@ pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
         .merge(anonymous)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
+        // Outermost: every layer and route inside counts by the client's address.
+        .layer(from_fn_with_state(state.clone(), locate))
         .with_state(state)
 }

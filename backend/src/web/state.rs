@@ -14,6 +14,7 @@ use crate::coordinator::Coordinator;
 use crate::db::Database;
 use crate::engine::strategy::{NaiveStrategy, PooledStrategy};
 use crate::shutdown::Shutdown;
+use crate::web::client::TrustedProxies;
 use crate::web::limits::Guard;
 use crate::web::prom::PromMetrics;
 
@@ -52,6 +53,8 @@ pub struct Shared {
     pub identity: Identity,
     /// What each address has done lately: wrong credentials, exports, open websockets.
     pub guard: Guard,
+    /// The reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: TrustedProxies,
     /// The secret a worker shows to join (none: no worker may join from outside).
     pub worker_secret: Option<String>,
     pub prom: Arc<PromMetrics>,
