@@ -50,6 +50,9 @@ pub enum AppError {
     /// An address asked for more than its share of an anonymous route or of exports.
     #[error("too many requests from your address: try again in {} s", .retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
+    /// Exports are built one at a time, and this one waited its whole turn (see `web::limits`).
+    #[error("the lab is busy writing other exports: try again in a few seconds")]
+    ExportsBusy,
     #[error("your address already has {cap} websockets open to this lab: close one first")]
     TooManySockets { cap: usize },
     /// A websocket asked for by a page of another site.
@@ -134,6 +137,10 @@ impl IntoResponse for AppError {
             AppError::TooManyFailures { retry_after } | AppError::RateLimited { retry_after } => {
                 let seconds = retry_after.as_secs().max(1).to_string();
                 (StatusCode::TOO_MANY_REQUESTS, [(RETRY_AFTER, seconds)], Json(json!({ "error": message })))
+                    .into_response()
+            }
+            AppError::ExportsBusy => {
+                (StatusCode::SERVICE_UNAVAILABLE, [(RETRY_AFTER, "5".to_owned())], Json(json!({ "error": message })))
                     .into_response()
             }
             AppError::TooManySockets { .. } => {

@@ -36,6 +36,9 @@ use crate::web::error::AppError;
 /// How long an address that showed too many wrong credentials is refused.
 pub const LOCKOUT: Duration = Duration::from_secs(60);
 
+/// How long an export waits for its turn before it is refused as busy (`503`).
+pub const EXPORT_WAIT: Duration = Duration::from_secs(20);
+
 /// The limits, from the configuration.
 #[derive(Debug, Clone)]
 pub struct Bounds {
@@ -80,6 +83,10 @@ pub struct Guard {
     failures: DefaultKeyedRateLimiter<IpAddr>,
     locked_out: moka::sync::Cache<IpAddr, ()>,
     exports: DefaultKeyedRateLimiter<IpAddr>,
+    /// Exports are built one at a time, whoever asks: a run's timeline is thousands of rows read,
+    /// decoded and written out, and a crowd of them at once would take the cores a run in progress
+    /// is measured on.
+    exporting: Arc<tokio::sync::Semaphore>,
     sockets: Arc<Mutex<HashMap<IpAddr, usize>>>,
 }
 
@@ -98,6 +105,7 @@ impl Guard {
             failures: RateLimiter::keyed(per_minute(bounds.credential_failures)),
             locked_out: moka::sync::Cache::builder().max_capacity(100_000).time_to_live(LOCKOUT).build(),
             exports: RateLimiter::keyed(per_minute(bounds.exports_per_minute)),
+            exporting: Arc::new(tokio::sync::Semaphore::new(1)),
             sockets: Arc::default(),
             bounds,
         }
@@ -134,6 +142,17 @@ impl Guard {
         self.exports.check_key(&peer).map_err(|not_until| AppError::RateLimited {
             retry_after: not_until.wait_time_from(DefaultClock::default().now()),
         })
+    }
+
+    /// An export's turn: within `peer`'s share ([`Guard::check_export`]), then the one export
+    /// built at a time, held until the permit is dropped; `503` after waiting [`EXPORT_WAIT`].
+    pub async fn export(&self, peer: Option<IpAddr>) -> Result<tokio::sync::OwnedSemaphorePermit, AppError> {
+        self.check_export(peer)?;
+        match tokio::time::timeout(EXPORT_WAIT, self.exporting.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            // Timed out, or (never: the semaphore is not closed) closed.
+            _ => Err(AppError::ExportsBusy),
+        }
     }
 
     /// Takes one of `peer`'s websocket places, held until the permit is dropped (the socket

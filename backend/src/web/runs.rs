@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use poollab_shared::{RequestRecord, RunView, ValidRunSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -45,30 +45,32 @@ async fn find(state: &AppState, id: &str) -> Result<RunView, AppError> {
 }
 
 /// `GET /api/runs/{id}[?timeline=true]`. With the timeline this is also the JSON export (each
-/// address may ask for `--exports-per-minute` of those).
+/// address may ask for `--exports-per-minute` of those, and the lab writes one export at a time:
+/// see [`crate::web::limits::Guard::export`]).
 pub async fn get(
     State(state): State<AppState>,
     Peer(peer): Peer,
     Path(id): Path<String>,
     Query(query): Query<RunQuery>,
-) -> Result<Json<RunView>, AppError> {
-    if query.timeline {
-        state.guard.check_export(peer)?;
+) -> Result<Response, AppError> {
+    if !query.timeline {
+        return Ok(Json(find(&state, &id).await?).into_response());
     }
+    let _turn = state.guard.export(peer).await?;
     let mut run = find(&state, &id).await?;
-    if query.timeline {
-        run.timeline = Some(state.coordinator.timeline(&id).await?);
-    }
-    Ok(Json(run))
+    run.timeline = Some(state.coordinator.timeline(&id).await?);
+    // Written out here, while the turn is held.
+    Ok(Json(run).into_response())
 }
 
-/// `GET /api/runs/{id}/requests.csv`: one row per request, for a spreadsheet or a notebook.
+/// `GET /api/runs/{id}/requests.csv`: one row per request, for a spreadsheet or a notebook (an
+/// export, like the timeline).
 pub async fn requests_csv(
     State(state): State<AppState>,
     Peer(peer): Peer,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, AppError> {
-    state.guard.check_export(peer)?;
+    let _turn = state.guard.export(peer).await?;
     find(&state, &id).await?;
     let timeline = state.coordinator.timeline(&id).await?;
     let mut csv = String::with_capacity(64 * (timeline.requests.len() + 1));
