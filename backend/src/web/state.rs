@@ -52,7 +52,8 @@ pub struct Shared {
     pub identity: Identity,
     /// What each address has done lately: wrong credentials, exports, open websockets.
     pub guard: Guard,
-    /// The secret a worker shows to join (none: no worker may join from outside).
+    /// The lab's shared worker secret (`--worker-secret`), a bootstrap credential any worker may
+    /// show (none: only workers with credentials of their own join).
     pub worker_secret: Option<String>,
     pub prom: Arc<PromMetrics>,
     /// The course (`GET /api/lessons`).
