@@ -236,8 +236,57 @@ async fn the_line_is_on_the_instructors_page_and_a_stalled_line_is_on_every_page
     let (_, run) = app.get(&format!("/api/runs/{}", ids[0])).await;
     assert_eq!(run["state"], "failed", "{run}");
     save_screenshot(page, "browser-instructor-line.png").await;
+
+    // The instructor issues a worker its credential from the panel: its secret is shown once, as
+    // the command that starts the worker.
+    fill(page, "worker-name", "lab-z").await;
+    page.find_element("[data-testid=issue-credential]").await.expect("issue").click().await.expect("click");
+    wait_for(page, "document.querySelector('[data-testid=issued-secret]') !== null", 10).await;
+    let shown = text(page, "document.querySelector('[data-testid=issued-secret] code').textContent").await;
+    let secret = shown
+        .strip_prefix("POOLLAB_WORKER_SECRET=")
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the command names the secret")
+        .to_owned();
+    assert!(shown.contains("poollab worker --coordinator http://"), "{shown}");
+    let row = "document.querySelector(\"[data-credential='lab-z']\")?.textContent ?? ''";
+    wait_for(page, &format!("({row}).includes('never')"), 10).await;
+    // A worker joins with it: the panel says so.
+    let mut worker = join_as_worker(&app, &secret).await;
+    wait_for(page, &format!("({row}).includes('yes')"), 20).await;
+    save_screenshot(page, "browser-instructor-credentials.png").await;
+    // Revoked from the panel: the row goes, and so does the worker (its link is closed).
+    let revoke = "[data-credential='lab-z'] button";
+    page.find_element(revoke).await.expect("revoke").click().await.expect("click");
+    wait_for(page, &format!("({row}) === ''"), 10).await;
+    use futures_util::StreamExt;
+    let closed = loop {
+        match tokio::time::timeout(std::time::Duration::from_secs(10), worker.next()).await.expect("an answer") {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_)) | None => break true,
+            Some(Ok(_)) => continue,
+        }
+    };
+    assert!(closed, "the revoked worker's link is closed");
+    assert!(app.get("/api/workers").await.1.as_array().is_some_and(|w| w.is_empty()));
     session.close().await;
     app.stop().await;
+}
+
+/// A websocket client that joins as a worker with `secret` (it says hello, and nothing more).
+async fn join_as_worker(
+    app: &support::TestApp,
+    secret: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}/api/workers/connect", app.base.replace("http://", "ws://"));
+    let mut request = url.into_client_request().expect("request");
+    request.headers_mut().insert("authorization", format!("Bearer {secret}").parse().expect("header"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.expect("the worker joins");
+    let hello = serde_json::json!({ "type": "hello", "name": "whoever", "version": env!("CARGO_PKG_VERSION"),
+                                    "server": { "max_connections": 50 }, "cpus": [], "database_up": true });
+    ws.send(tokio_tungstenite::tungstenite::Message::Text(hello.to_string().into())).await.expect("hello");
+    ws
 }
 
 /// A step that answers an earlier one, opened by a learner who never ran the earlier one: Run

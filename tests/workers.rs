@@ -3,6 +3,12 @@
 //! reaches learners whichever worker serves them; a worker killed mid-run fails only its run; a
 //! worker whose database is down gets no runs; a restarted coordinator keeps its state; one
 //! address cannot fill the line with made-up learners; a learner's cookie cannot be forged.
+//!
+//! The worker link's trust boundaries: each worker joins with a credential of its own, which the
+//! instructor issues, lists and revokes (revoking drops the worker and fails its run); a worker
+//! (here a websocket client posing as one) may report only on the run it holds, may send no
+//! timeline larger than its run could have made nor a message larger than the largest legitimate
+//! one, and cannot hold a run past the coordinator's deadline.
 
 mod support;
 
@@ -28,6 +34,11 @@ struct WorkerProcess {
 
 impl WorkerProcess {
     fn start(app: &TestApp, name: &str, data_dir: &Path, extra: &[&str]) -> WorkerProcess {
+        WorkerProcess::start_with(app, name, data_dir, extra, SECRET)
+    }
+
+    /// A worker that shows `secret` (its own credential, or the lab's shared secret).
+    fn start_with(app: &TestApp, name: &str, data_dir: &Path, extra: &[&str], secret: &str) -> WorkerProcess {
         // Its log goes beside its data (kept with the test's temp dir), not into the test's output.
         std::fs::create_dir_all(data_dir).expect("worker dir");
         let log = std::fs::OpenOptions::new()
@@ -40,7 +51,7 @@ impl WorkerProcess {
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra)
-            .env("POOLLAB_WORKER_SECRET", SECRET)
+            .env("POOLLAB_WORKER_SECRET", secret)
             .env_remove("DATABASE_URL")
             .stdout(Stdio::null())
             .stderr(log)
@@ -517,4 +528,323 @@ async fn workers_n_starts_local_workers_each_pinned_with_its_postgres_to_its_own
     let status = lab.wait().expect("wait");
     assert!(status.success(), "{status:?}");
     assert_eq!(support::process_with_arg(&data.display().to_string()), None, "nothing is left behind");
+}
+
+// The worker link's trust boundaries.
+
+/// Issues a worker credential as the instructor: (status, answer).
+async fn issue(app: &TestApp, name: &str) -> (u16, Value) {
+    as_instructor(app, "/api/workers/credentials", json!({ "name": name })).await
+}
+
+async fn credentials(app: &TestApp) -> Vec<poollab_shared::WorkerCredential> {
+    let resp =
+        app.http.get(app.url("/api/workers/credentials")).bearer_auth(INSTRUCTOR_TOKEN).send().await.expect("GET");
+    assert_eq!(resp.status().as_u16(), 200);
+    resp.json().await.expect("credentials")
+}
+
+async fn revoke(app: &TestApp, name: &str) -> (u16, Value) {
+    let resp = app
+        .http
+        .delete(app.url(&format!("/api/workers/credentials/{name}")))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .expect("DELETE");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn run_view(app: &TestApp, id: &str) -> poollab_shared::RunView {
+    let (status, body) = app.get(&format!("/api/runs/{id}")).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value(body).expect("run")
+}
+
+/// A websocket client posing as a worker: it says hello, keeps its link alive with a status every
+/// second (whatever else it does), and sends whatever the test makes it.
+struct FakeWorker {
+    out: tokio::sync::mpsc::Sender<Message>,
+    orders: tokio::sync::mpsc::Receiver<Value>,
+}
+
+impl FakeWorker {
+    /// Dials the coordinator's door with `secret`: the worker, or the HTTP status it was refused.
+    async fn dial(app: &TestApp, secret: &str, says_its_name_is: &str) -> Result<FakeWorker, u16> {
+        use futures_util::SinkExt;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let url = format!("{}/api/workers/connect", app.base.replace("http://", "ws://"));
+        let mut request = url.into_client_request().expect("request");
+        request.headers_mut().insert("authorization", format!("Bearer {secret}").parse().expect("header"));
+        let (ws, _) = match tokio_tungstenite::connect_async(request).await {
+            Ok(ok) => ok,
+            Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => return Err(resp.status().as_u16()),
+            Err(e) => panic!("no HTTP answer: {e}"),
+        };
+        let (out, mut outgoing) = tokio::sync::mpsc::channel::<Message>(16);
+        let (heard, orders) = tokio::sync::mpsc::channel::<Value>(16);
+        let (mut sink, mut stream) = ws.split();
+        let hello = json!({
+            "type": "hello", "name": says_its_name_is, "version": env!("CARGO_PKG_VERSION"),
+            "server": { "max_connections": 50 }, "cpus": [], "database_up": true,
+        });
+        let status = Message::Text(json!({ "type": "status", "database_up": true }).to_string().into());
+        tokio::spawn(async move {
+            if sink.send(Message::Text(hello.to_string().into())).await.is_err() {
+                return;
+            }
+            let mut beat = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    msg = outgoing.recv() => {
+                        let Some(msg) = msg else { break };
+                        if sink.send(msg).await.is_err() {
+                            break;
+                        }
+                    }
+                    _ = beat.tick() => {
+                        if sink.send(status.clone()).await.is_err() {
+                            break;
+                        }
+                    }
+                    got = stream.next() => match got {
+                        Some(Ok(Message::Text(text))) => {
+                            if heard.send(serde_json::from_str(&text).expect("an order")).await.is_err() {
+                                break;
+                            }
+                        }
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => break,
+                        Some(Ok(_)) => {}
+                    },
+                }
+            }
+        });
+        Ok(FakeWorker { out, orders })
+    }
+
+    async fn send(&mut self, msg: Value) {
+        self.send_text(msg.to_string()).await;
+    }
+
+    async fn send_text(&mut self, text: String) {
+        // A link the coordinator closed takes nothing more: the test then sees it closed.
+        let _ = self.out.send(Message::Text(text.into())).await;
+    }
+
+    /// The next order from the coordinator; none once the link is closed.
+    async fn order(&mut self) -> Option<Value> {
+        tokio::time::timeout(Duration::from_secs(60), self.orders.recv()).await.expect("an order, or the link closed")
+    }
+
+    /// The next `run` order's run id.
+    async fn run_order(&mut self) -> String {
+        let order = self.order().await.expect("the link is open");
+        assert_eq!(order["type"], "run", "{order}");
+        order["id"].as_str().expect("id").to_owned()
+    }
+}
+
+/// A request's record as a worker sends it.
+fn record(n: u64) -> Value {
+    json!({ "n": n, "instance": 0, "start_ms": 0.0, "acquire_wait_ms": 0.0, "connect_ms": 1.0, "query_ms": 1.0,
+            "total_ms": 2.0, "outcome": "ok", "cache_hit": false })
+}
+
+/// A `done` for `run` with `requests` records.
+fn done(run: &str, requests: u64) -> Value {
+    json!({ "type": "done", "run": run, "summary": { "completed": requests },
+            "timeline": { "requests": (0..requests).map(record).collect::<Vec<_>>(), "frames": [] } })
+}
+
+/// A coordinator with no worker of its own and no shared secret: workers join with credentials.
+async fn credentialled(dir: &TempDir, tune: impl FnOnce(&mut poollab::Config)) -> TestApp {
+    let mut cfg = support::config(dir, 50);
+    cfg.share_runs = false;
+    cfg.workers = Some(0);
+    tune(&mut cfg);
+    support::spawn_in(cfg).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_worker_joins_with_its_own_credential_which_the_instructor_issues_lists_and_revokes() {
+    let dir = support::lab_dir();
+    let app = credentialled(&dir, |_| {}).await;
+    let ann = app.learner().await;
+    let (status, body) = ann.post("/api/workers/credentials", &json!({ "name": "lab-a" })).await;
+    assert_eq!(status, 403, "only the instructor issues credentials: {body}");
+
+    let (status, issued) = issue(&app, "lab-a").await;
+    assert_eq!(status, 201, "{issued}");
+    let secret = issued["secret"].as_str().expect("the secret, shown this once").to_owned();
+    assert_eq!((issued["name"].as_str(), secret.len()), (Some("lab-a"), 64), "{issued}");
+    assert_eq!(issue(&app, "lab-a").await.0, 409, "one credential per name");
+    let (status, body) = issue(&app, "no spaces please").await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"].as_str().is_some_and(|e| e.contains("letters, digits")), "{body}");
+    let listed = credentials(&app).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!((listed[0].name.as_str(), listed[0].connected, listed[0].last_seen_ms), ("lab-a", false, None));
+    let (_, raw) = app.get("/api/workers").await;
+    let text = app
+        .http
+        .get(app.url("/api/workers/credentials"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .expect("GET")
+        .text()
+        .await
+        .expect("text");
+    assert!(!text.contains(&secret) && !raw.to_string().contains(&secret), "the secret is never listed");
+
+    // A worker dials with it: it is known by the credential's name, whatever it calls itself.
+    let mut worker = WorkerProcess::start_with(&app, "someone-else", &dir.path().join("a"), &[], &secret);
+    wait_for_workers(&app, &["lab-a"], |w| w.state == WorkerState::Idle).await;
+    assert!(!workers(&app).await.iter().any(|w| w.name == "someone-else"), "its own say does not name it");
+    let listed = credentials(&app).await;
+    assert!(listed[0].connected && listed[0].last_seen_ms.is_some(), "{listed:?}");
+    // One worker per credential, and a wrong credential gets nowhere.
+    assert_eq!(FakeWorker::dial(&app, &secret, "lab-a").await.err(), Some(409));
+    assert_eq!(FakeWorker::dial(&app, &"0".repeat(64), "lab-b").await.err(), Some(401));
+
+    // Revoked while it runs a learner's run: dropped at once, the run failed and the learner told.
+    let id = submit(&ann, &slow(8000)).await;
+    let started = Instant::now();
+    while run_view(&app, &id).await.state != RunState::Running {
+        assert!(started.elapsed() < Duration::from_secs(20), "the run never started");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (status, body) = revoke(&app, "lab-a").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["dropped"], true, "{body}");
+    let failed = app.finished(&id).await;
+    assert_eq!(failed.state, RunState::Failed);
+    let why = failed.error.unwrap_or_default();
+    assert!(why.contains("lab-a") && why.contains("revoked"), "{why}");
+    assert!(!workers(&app).await.iter().any(|w| w.name == "lab-a"), "no longer listed among the workers");
+    assert!(credentials(&app).await.is_empty(), "nor among the credentials");
+    assert_eq!(revoke(&app, "lab-a").await.0, 404);
+    // The worker dials again, is refused, and says so as it stops.
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = worker.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "a worker whose credential was revoked never stopped");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(!status.success(), "{status:?}");
+    let log = std::fs::read_to_string(dir.path().join("a").with_extension("log")).unwrap_or_default();
+    assert!(log.contains("refused this worker's credential"), "{log}");
+    worker.kill();
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_may_report_only_on_the_run_it_holds_within_the_bounds_of_that_run() {
+    let dir = support::lab_dir();
+    let app = credentialled(&dir, |_| {}).await;
+    let (_, one) = issue(&app, "one").await;
+    let (_, two) = issue(&app, "two").await;
+    let mut one = FakeWorker::dial(&app, one["secret"].as_str().expect("secret"), "one").await.expect("joins");
+    let mut two = FakeWorker::dial(&app, two["secret"].as_str().expect("secret"), "two").await.expect("joins");
+    wait_for_workers(&app, &["one", "two"], |w| w.state == WorkerState::Idle).await;
+    let (ann, bob) = (app.learner().await, app.learner().await);
+    let spec = json!({ "strategy": "naive", "requests": 2, "concurrency": 2 });
+    submit(&ann, &spec).await;
+    submit(&bob, &spec).await;
+    let (held_by_one, held_by_two) = (one.run_order().await, two.run_order().await);
+
+    // Two claims the end of one's run, fails it, and sends a frame of it: none of it is heard.
+    let mut frame = serde_json::to_value(poollab_shared::Frame::default()).expect("frame");
+    frame["run_id"] = json!(held_by_one);
+    two.send(json!({ "type": "frame", "frame": frame })).await;
+    two.send(done(&held_by_one, 2)).await;
+    two.send(json!({ "type": "failed", "run": held_by_one, "error": "faked" })).await;
+    // ...and a run that does not exist, and then its own, rightly. The link keeps its order, so
+    // once its own run is done, everything before it was heard.
+    two.send(done("no-such-run", 2)).await;
+    two.send(done(&held_by_two, 1)).await;
+    let theirs = app.finished(&held_by_two).await;
+    assert_eq!((theirs.state, theirs.worker.as_deref()), (RunState::Done, Some("two")), "{theirs:?}");
+    let completed = theirs.summary.map(|s| s.completed);
+    assert_eq!(completed, Some(1), "its own run holds its own result, not what it said of another");
+    assert_eq!(app.timeline(&held_by_two).await.requests.len(), 1);
+    let untouched = run_view(&app, &held_by_one).await;
+    assert_eq!(untouched.state, RunState::Running, "another worker cannot end it: {untouched:?}");
+    assert_eq!(untouched.worker.as_deref(), Some("one"));
+
+    // One's result holds more requests than its run fires: refused, and the run failed, not stored.
+    one.send(done(&held_by_one, 3)).await;
+    let refused = app.finished(&held_by_one).await;
+    assert_eq!(refused.state, RunState::Failed, "{refused:?}");
+    let why = refused.error.unwrap_or_default();
+    assert!(why.contains("holds 3 requests") && why.contains("at most 2"), "{why}");
+    assert!(app.timeline(&held_by_one).await.requests.is_empty(), "none of it is stored");
+
+    // A message larger than the largest legitimate timeline closes the link of the worker that
+    // sent it: its run fails like a lost worker's, and the other worker carries on.
+    let next = submit(&ann, &spec).await;
+    let (big, other) = tokio::select! {
+        id = one.run_order() => { assert_eq!(id, next); (one, two) }
+        id = two.run_order() => { assert_eq!(id, next); (two, one) }
+    };
+    let mut big = big;
+    big.send_text(format!(r#"{{"type":"status","database_up":true,"reason":"{}"}}"#, "x".repeat(MAX_LINK + 1))).await;
+    let lost = app.finished(&next).await;
+    assert_eq!(lost.state, RunState::Failed, "{lost:?}");
+    assert!(lost.error.unwrap_or_default().contains("left before it finished"));
+    assert_eq!(big.order().await, None, "its link is closed");
+    let listed: Vec<_> = workers(&app).await.into_iter().map(|w| w.name).collect();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let mut other = other;
+    let last = submit(&bob, &spec).await;
+    assert_eq!(other.run_order().await, last, "the other worker takes the next run");
+    other.send(done(&last, 2)).await;
+    assert_eq!(app.finished(&last).await.state, RunState::Done);
+    app.stop().await;
+}
+
+/// The coordinator's limit on a worker's message, as the contract gives it.
+const MAX_LINK: usize = poollab::worker::protocol::MAX_LINK_MESSAGE;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_worker_cannot_hold_a_run_past_the_coordinators_deadline() {
+    let dir = support::lab_dir();
+    let app = credentialled(&dir, |cfg| cfg.claim_deadline_secs = 2).await;
+    let (_, issued) = issue(&app, "slowpoke").await;
+    let mut slowpoke =
+        FakeWorker::dial(&app, issued["secret"].as_str().expect("secret"), "slowpoke").await.expect("joins");
+    wait_for_workers(&app, &["slowpoke"], |w| w.state == WorkerState::Idle).await;
+    let ann = app.learner().await;
+    let id = submit(&ann, &json!({ "strategy": "naive", "requests": 2 })).await;
+    assert_eq!(slowpoke.run_order().await, id);
+    // It heartbeats, but never ends the run: past the deadline the run is failed, and it is told
+    // to cancel.
+    let order = slowpoke.order().await.expect("an order");
+    assert_eq!(order, json!({ "type": "cancel", "id": id }));
+    let failed = app.finished(&id).await;
+    assert_eq!(failed.state, RunState::Failed);
+    let why = failed.error.unwrap_or_default();
+    assert!(why.contains("slowpoke") && why.contains("within 2 s"), "{why}");
+    // While it still holds the run it gets no other; it ignores the cancel too, so it is dropped.
+    let waiting = submit(&ann, &json!({ "strategy": "naive", "requests": 3 })).await;
+    assert_eq!(slowpoke.order().await, None, "dropped: its link is closed");
+    assert!(!workers(&app).await.iter().any(|w| w.name == "slowpoke"));
+    assert_eq!(run_view(&app, &waiting).await.state, RunState::Queued, "the waiting run was never handed to it");
+
+    // An honest worker lets go when told: it gets the next run.
+    let mut honest =
+        FakeWorker::dial(&app, issued["secret"].as_str().expect("secret"), "slowpoke").await.expect("rejoins");
+    assert_eq!(honest.run_order().await, waiting);
+    assert_eq!(honest.order().await, Some(json!({ "type": "cancel", "id": waiting })));
+    honest.send(json!({ "type": "failed", "run": waiting, "error": "cancelled" })).await;
+    let third = submit(&ann, &json!({ "strategy": "naive", "requests": 4 })).await;
+    assert_eq!(honest.run_order().await, third, "free again after letting go");
+    honest.send(done(&third, 4)).await;
+    assert_eq!(app.finished(&third).await.state, RunState::Done);
+    let waiting = run_view(&app, &waiting).await;
+    assert!(waiting.error.unwrap_or_default().contains("within 2 s"), "its own ending came after the deadline's");
+    app.stop().await;
 }

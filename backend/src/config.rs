@@ -129,10 +129,20 @@ pub struct Config {
     #[arg(long, env = "POOLLAB_WORKERS", value_parser = clap::value_parser!(u32).range(0..=64))]
     pub workers: Option<u32>,
 
-    /// The secret a `poollab worker` must show to join this coordinator. No secret: only the
-    /// coordinator's own workers carry out runs.
+    /// A secret every `poollab worker` may show to join this coordinator (a shared bootstrap
+    /// credential, from before each worker had its own: prefer issuing one per worker, `POST
+    /// /api/workers/credentials`). A worker that joins with it goes by the name it gives, made
+    /// unique. No secret: only workers with a credential of their own join.
     #[arg(long, env = "POOLLAB_WORKER_SECRET", hide_env_values = true)]
     pub worker_secret: Option<String>,
+
+    /// How long a worker may hold a run it was handed, in seconds: a run not ended by then is
+    /// failed by the coordinator and its worker told to cancel it (a worker that still holds it
+    /// 10 s later is dropped). Keep it above the workers' own deadline (180 s), which they stop
+    /// runs at themselves.
+    #[arg(long, env = "POOLLAB_CLAIM_DEADLINE_SECS", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub claim_deadline_secs: u64,
 
     /// Serve the page from this folder (a Trunk build) instead of the copy built into the binary:
     /// for working on the page.
@@ -225,11 +235,14 @@ pub struct WorkerConfig {
     #[arg(long, env = "POOLLAB_COORDINATOR")]
     pub coordinator: String,
 
-    /// The coordinator's worker secret (its `--worker-secret`).
+    /// This worker's credential: the secret the instructor issued it (`POST
+    /// /api/workers/credentials`; the worker is then known by the credential's name), or the
+    /// coordinator's shared `--worker-secret`.
     #[arg(long, env = "POOLLAB_WORKER_SECRET", hide_env_values = true)]
     pub worker_secret: String,
 
-    /// The name runs record this worker by (default: the machine's host name).
+    /// The name this worker gives (default: the machine's host name). A worker with a credential of
+    /// its own is known by the credential's name instead; this one is for the shared secret.
     #[arg(long, env = "POOLLAB_WORKER_NAME")]
     pub name: Option<String>,
 
@@ -278,6 +291,7 @@ impl Config {
             instructor_token: None,
             workers: None,
             worker_secret: None,
+            claim_deadline_secs: 200,
             static_dir: None,
             demo: false,
             line_db_connections: 3,
@@ -330,6 +344,7 @@ mod tests {
         let behind = Cli::try_parse_from(["poollab", "--trusted-proxy", "127.0.0.1,10.0.0.0/8"]).expect("proxies");
         assert_eq!(behind.serve.trusted_proxy.len(), 2);
         assert!(Cli::try_parse_from(["poollab", "--trusted-proxy", "my-proxy"]).is_err(), "a name is refused");
+        assert_eq!(p.claim_deadline_secs, o.claim_deadline_secs);
         let off = Cli::try_parse_from(["poollab", "--share-runs", "off"]).expect("--share-runs off");
         assert!(!off.serve.share_runs, "--share-runs off gives every click a run of its own");
         let worker =

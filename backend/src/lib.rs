@@ -41,8 +41,10 @@
 //!   coordinator and streams back frames and endings ([`worker::protocol`]); [`worker::remote`]
 //!   dials a coordinator, [`worker::local`] starts workers as processes (`--workers N`), and
 //!   [`worker::affinity`] pins each to its cores.
-//! - [`coordinator`]: hands each run to a free worker ([`coordinator::dispatch`]), keeps the
-//!   workers ([`coordinator::registry`]), sends the pages what happens ([`coordinator::feed`]),
+//! - [`coordinator`]: hands each run to a free worker ([`coordinator::dispatch`]: a worker reports
+//!   only on the run it holds, within its run's bounds and the claim's deadline), keeps the
+//!   workers ([`coordinator::registry`]) and their credentials ([`coordinator::credentials`]: each
+//!   worker its own, issued and revoked by the instructor), sends the pages what happens ([`coordinator::feed`]),
 //!   fails runs whose lease ran out (its line's work on a pool of its own, apart from the pages'
 //!   reads), and hears other coordinators on the same database
 //!   ([`coordinator::notify`], `LISTEN`/`NOTIFY`).

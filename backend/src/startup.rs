@@ -20,6 +20,7 @@ use crate::class::identity::{Identity, IdentityError};
 use crate::class::line::Caps;
 use crate::class::progress::ProgressCaps;
 use crate::config::{Config, DatabaseArgs, WorkerConfig};
+use crate::coordinator::credentials::Joiner;
 use crate::coordinator::{Coordinator, Pools};
 use crate::db::cluster::{ClusterError, ClusterOptions, PrivateCluster};
 use crate::db::{Database, app_name};
@@ -33,7 +34,7 @@ use crate::web::limits::{Bounds, Guard};
 use crate::web::prom::PromMetrics;
 use crate::web::state::{AppState, Shared};
 use crate::worker::Worker;
-use crate::worker::local::{LocalWorkerSpec, LocalWorkers};
+use crate::worker::local::{LocalWorkerSpec, LocalWorkers, name_of};
 use crate::worker::protocol::pair;
 
 /// The built-in worker's name.
@@ -162,7 +163,14 @@ impl Application {
             per_address: config.max_learners_per_address as usize,
             stale_after: Duration::from_secs(config.stale_learner_secs),
         };
-        let coordinator = Coordinator::new(pools, caps, progress).await?;
+        let claim_deadline = Duration::from_secs(config.claim_deadline_secs);
+        if claim_deadline <= crate::engine::runner::RUN_DEADLINE {
+            tracing::warn!(
+                ?claim_deadline,
+                "--claim-deadline-secs is within the workers' own deadline (180 s): long runs will be failed by the coordinator"
+            );
+        }
+        let coordinator = Coordinator::new(pools, caps, progress, claim_deadline).await?;
         let mut tasks = coordinator.spawn_tasks(&trigger.subscribe());
         let guard = Guard::new(Bounds {
             credential_failures: config.credential_failures_per_minute,
@@ -179,7 +187,7 @@ impl Application {
 
         // Who carries out the runs: the built-in worker on the coordinator's own database, N local
         // worker processes, or only workers that join from elsewhere.
-        let mut worker_secret = config.worker_secret.clone().filter(|s| !s.is_empty());
+        let worker_secret = config.worker_secret.clone().filter(|s| !s.is_empty());
         let mut local = None;
         match config.workers {
             None => {
@@ -187,22 +195,24 @@ impl Application {
                 tasks.extend(watching);
                 let worker = Worker::new(EMBEDDED_WORKER.into(), Vec::new(), open.db.clone(), open.facts, hub);
                 let (worker_end, coordinator_end) = pair();
-                tasks.push(tokio::spawn(coordinator.clone().attach(coordinator_end, trigger.subscribe())));
+                tasks.push(tokio::spawn(coordinator.clone().attach(
+                    coordinator_end,
+                    Joiner::BuiltIn,
+                    trigger.subscribe(),
+                )));
                 let shutdown = trigger.subscribe();
                 tasks.push(tokio::spawn(async move { worker.serve(worker_end, shutdown).await }));
             }
             Some(0) => tracing::info!("no local worker: runs wait for workers to join"),
             Some(n) => {
-                let secret = worker_secret.get_or_insert_with(|| {
-                    let bytes: [u8; 24] = rand::random();
-                    bytes.iter().map(|b| format!("{b:02x}")).collect()
-                });
+                // Each gets a credential of its own, known to this coordinator only while it runs.
+                let secrets = (1..=n as usize).map(|i| coordinator.local_credential(&name_of(i))).collect();
                 let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
                 let host = if addr.ip().is_unspecified() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
                 let spec = LocalWorkerSpec {
                     exe: std::env::current_exe().map_err(StartError::NoExe)?,
                     coordinator: format!("http://{host}:{}", addr.port()),
-                    secret: secret.clone(),
+                    secrets,
                     data_dir: config.database.data_dir.clone(),
                     max_connections: config.database.max_connections,
                     pg_bin_dir: config.database.pg_bin_dir.clone(),
@@ -314,20 +324,23 @@ pub async fn run_worker(
     let worker = Worker::new(name, cpus, open.db.clone(), open.facts, hub);
     let joined = crate::worker::remote::join(&worker, url, config.worker_secret.clone(), trigger.subscribe());
     tokio::pin!(joined);
-    tokio::select! {
-        _ = &mut joined => {}
+    let refused = tokio::select! {
+        j = &mut joined => j.err(),
         _ = signal => {
             // The worker stops the run it has (if any) and waits for it, then leaves.
             trigger.fire();
-            joined.await;
+            joined.await.err()
         }
-    }
+    };
     trigger.fire();
     stop_tasks(tasks).await;
     if let Some(mut cluster) = open.cluster.take() {
         tokio::task::spawn_blocking(move || cluster.stop()).await.ok();
     }
-    Ok(())
+    match refused {
+        Some(e) => Err(StartError::Worker(e.to_string())),
+        None => Ok(()),
+    }
 }
 
 /// Lets the guard forget addresses that have been quiet, so its memory stays small.

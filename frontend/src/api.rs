@@ -1,7 +1,8 @@
 //! The few HTTP calls the page makes (the contract is docs/contract.md).
 
 use poollab_shared::{
-    ClassLine, ClassState, FollowStep, Lesson, PredictionHistogram, RunSpec, RunView, StepReport, SweepSpec, SweepView,
+    ClassLine, ClassState, FollowStep, IssuedCredential, Lesson, PredictionHistogram, RunSpec, RunView, StepReport,
+    SweepSpec, SweepView, WorkerCredential,
 };
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -196,4 +197,23 @@ pub async fn cancel_run(id: &str) -> Result<(), String> {
 pub async fn pause(learner: &str, paused: bool) -> Result<(), String> {
     let body = format!(r#"{{"paused":{paused}}}"#);
     fetch_text("POST", &format!("/api/class/learners/{learner}/pause"), Some(body)).await.map(drop)
+}
+
+/// Instructor: every worker credential (never a secret).
+pub async fn worker_credentials() -> Result<Vec<WorkerCredential>, String> {
+    fetch("GET", "/api/workers/credentials", None).await
+}
+
+/// Instructor: issues a worker credential; its secret is in this answer only.
+pub async fn issue_credential(name: &str) -> Result<IssuedCredential, String> {
+    #[derive(serde::Serialize)]
+    struct Issue<'a> {
+        name: &'a str,
+    }
+    post("/api/workers/credentials", &Issue { name }).await
+}
+
+/// Instructor: revokes a worker credential (the worker joined with it is dropped).
+pub async fn revoke_credential(name: &str) -> Result<(), String> {
+    fetch_text("DELETE", &format!("/api/workers/credentials/{name}"), None).await.map(drop)
 }

@@ -1,7 +1,8 @@
 //! The instructor's page (`/instructor/`, a page of its own, so learners never download it): sign in
 //! with the lab's token, lock the lab so only your runs go, lead every page to a lesson step
 //! (learners can leave follow mode and rejoin), watch the line and the workers, cancel runs and
-//! pause learners, arm a class burst, see the class's predictions and progress.
+//! pause learners, issue and revoke workers' credentials, arm a class burst, see the class's
+//! predictions and progress.
 
 use leptos::prelude::*;
 use poollab_shared::{ClassState, Dec, FollowStep, Lesson, PredictionHistogram, Query, RunSpec, Strategy, WorkSpec};
@@ -182,6 +183,7 @@ pub fn InstructorPanel(
                     <button type="button" class="secondary" on:click=sign_out>"Sign out"</button>
                 </p>
                 <crate::line::InstructorLine changed=line />
+                <crate::credentials::WorkerCredentials changed=line />
                 <h3>"Class burst"</h3>
                 <p>{move || class.with(|c| c.burst.as_ref().map_or("No class burst armed.".to_owned(), |b| format!("{} learners are in ({} requests each).", b.clicks, b.per_click)))}</p>
                 <p>

@@ -29,6 +29,7 @@
 //! - [`instructor`]: the instructor's page, a bundle of its own (`/instructor/`): lock the lab,
 //!   lead the class to a step, bursts, predictions, progress.
 //! - [`line`]: the line for the instructor: workers, who runs where, who waits; cancel, pause.
+//! - [`credentials`]: the workers' credentials for the instructor: issue, list, revoke.
 //! - [`sandbox`]: every knob of the engine, a page of its own (`/sandbox/`), so learners of the
 //!   course download it only when they open it; [`controls`] is its run form.
 //! - [`chart`]: SVG line charts with units, limits and events, each with a text twin.
@@ -44,6 +45,7 @@ mod chart;
 mod compare;
 mod controls;
 mod course;
+mod credentials;
 mod from_js;
 mod identity;
 mod instances;

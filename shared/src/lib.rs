@@ -52,7 +52,9 @@ pub use frame::{
 pub use lesson::{ChartName, CompareError, Goal, GoalError, Lesson, Model, Moment, Part, Prediction, Step, StepView};
 pub use libraries::{KnobNames, Libraries, LibraryName, Source};
 pub use limits::{Limits, SpecError, ValidRunSpec};
-pub use line::{ClassLine, LineEntry, LinePlace, LineView, WorkerState, WorkerView};
+pub use line::{
+    ClassLine, IssuedCredential, LineEntry, LinePlace, LineView, WorkerCredential, WorkerState, WorkerView,
+};
 pub use num::Dec;
 pub use spec::{
     BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, Nodelay, OutageMode, OutageSpec, PoolSpec,

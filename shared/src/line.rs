@@ -56,6 +56,34 @@ pub struct WorkerView {
     pub joined_ms_ago: u64,
 }
 
+/// A worker's own credential, as the instructor's panel lists it (`GET /api/workers/credentials`):
+/// never its secret, which is shown once, when it is issued.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WorkerCredential {
+    /// The name the worker that dials with it is known by.
+    pub name: String,
+    /// Milliseconds since the Unix epoch when it was issued.
+    pub issued_at_ms: u64,
+    /// When a worker last joined or left with it (none: never used).
+    pub last_seen_ms: Option<u64>,
+    /// Whether a worker is joined with it now.
+    pub connected: bool,
+    /// Made by the coordinator for a worker it started itself (`--workers N`): it lasts as long as
+    /// the coordinator runs, and cannot be revoked.
+    pub local: bool,
+}
+
+/// A credential just issued (`POST /api/workers/credentials`): the only answer that holds its
+/// secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedCredential {
+    pub name: String,
+    /// What the worker shows as `Authorization: Bearer <secret>` (`poollab worker --worker-secret`).
+    pub secret: String,
+    pub issued_at_ms: u64,
+}
+
 /// One of this page's runs in line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinePlace {

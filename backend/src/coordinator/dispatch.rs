@@ -6,33 +6,53 @@
 //! who watch that run); its summary and timeline, or the reason it failed, go to the store. A
 //! worker that goes silent or drops its link fails only the run it had; the line goes on with the
 //! others, and the worker gets runs again as soon as it rejoins.
+//!
+//! A worker is trusted with no more than the run it holds: what it says of any other run (a
+//! frame, an ending) is dropped with a warning; a timeline larger than its run could have made is
+//! refused, and the run failed; and every claim has a deadline of the coordinator's own (the
+//! worker's deadline and a margin): a run not ended by then is failed, the worker told to cancel
+//! it, and a worker that still holds it a while later is dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use poollab_shared::{Frame, Timeline};
+use tokio::time::Instant;
 
 use crate::coordinator::Coordinator;
+use crate::coordinator::credentials::Joiner;
 use crate::coordinator::feed::Audience;
+use crate::coordinator::registry::NameRule;
 use crate::db::store::Ending;
 use crate::shutdown::Shutdown;
-use crate::worker::protocol::{CoordinatorEnd, FromWorker, SILENCE_LIMIT, ToWorker};
+use crate::worker::protocol::{CoordinatorEnd, FromWorker, SILENCE_LIMIT, ToWorker, check_timeline};
 
 /// How long a running run's lease lasts, and how often its dispatcher renews it.
 pub const LEASE: Duration = Duration::from_secs(10);
 const RENEW_EVERY: Duration = Duration::from_secs(3);
 /// How often a free worker looks at the line even if nobody said it changed.
 const LOOK_EVERY: Duration = Duration::from_secs(1);
+/// How long a worker told to cancel a run past its deadline has to let go of it before it is
+/// dropped.
+pub const CANCEL_GRACE: Duration = Duration::from_secs(10);
 
 /// The run a worker carries out.
 struct Running {
     id: String,
     audience: Audience,
+    /// The most requests its spec fires: its timeline may hold no more.
+    requests: u64,
+    /// When the coordinator fails it if it has not ended; once `overdue`, when the worker is
+    /// dropped if it still holds it.
+    deadline: Instant,
+    /// Past its deadline: failed, and the worker told to cancel it.
+    overdue: bool,
 }
 
 impl Coordinator {
-    /// Serves one worker's link until it closes or the lab shuts down.
-    pub async fn attach(self: Arc<Self>, mut link: CoordinatorEnd, mut shutdown: Shutdown) {
+    /// Serves one worker's link until it closes, the lab shuts down, or the worker is dropped.
+    /// `joiner` says how it proved who it is, and so which name it goes by.
+    pub async fn attach(self: Arc<Self>, mut link: CoordinatorEnd, joiner: Joiner, mut shutdown: Shutdown) {
         let first = tokio::time::timeout(SILENCE_LIMIT, link.rx.recv()).await;
         let Ok(Some(FromWorker::Hello { name, version, server, cpus, database_up })) = first else {
             tracing::warn!("a worker joined without saying hello; dropping it");
@@ -41,7 +61,33 @@ impl Coordinator {
         if version != env!("CARGO_PKG_VERSION") {
             tracing::warn!(worker = %name, %version, "this worker runs another version of the lab");
         }
-        let name = self.workers.join(&name, server, cpus.clone(), database_up, link.tx.clone());
+        let reserved = match &joiner {
+            Joiner::SharedSecret => match self.credentials.names().await {
+                Ok(names) => names,
+                Err(e) => {
+                    tracing::warn!(worker = %name, error = %e, "cannot read the workers' credentials; dropping it");
+                    return;
+                }
+            },
+            _ => Vec::new(),
+        };
+        let (asked, rule) = match &joiner {
+            Joiner::Credential(known_as) => {
+                if *known_as != name {
+                    tracing::info!(worker = %known_as, said = %name, "a worker is known by its credential's name");
+                }
+                (known_as.as_str(), NameRule::Exact)
+            }
+            _ => (name.as_str(), NameRule::Unique { reserved: &reserved }),
+        };
+        let Some((name, kicked)) = self.workers.join(asked, rule, server, cpus.clone(), database_up, link.tx.clone())
+        else {
+            tracing::warn!(worker = %asked, "a worker with this credential is already joined; dropping the second");
+            return;
+        };
+        if matches!(joiner, Joiner::Credential(_)) {
+            self.credentials.seen(&name).await;
+        }
         tracing::info!(worker = %name, ?cpus, max_connections = server.max_connections, database_up, "a worker joined");
         if let Some(facts) = self.workers.primary_facts()
             && facts.max_connections != server.max_connections
@@ -57,7 +103,7 @@ impl Coordinator {
             if running.is_none() && self.workers.is_up(&name) {
                 match self.line.claim(&name, LEASE).await {
                     Ok(Some(claimed)) => {
-                        let order = ToWorker::Run { id: claimed.id.clone(), spec: Box::new(claimed.spec) };
+                        let order = ToWorker::Run { id: claimed.id.clone(), spec: Box::new(claimed.spec.clone()) };
                         self.workers.set_run(&name, Some(claimed.id.clone()));
                         if let Ok(Some(view)) = self.store.get(&claimed.id).await {
                             self.announce_run(view).await;
@@ -68,7 +114,13 @@ impl Coordinator {
                         } else {
                             Audience::Learners(claimed.learners.into())
                         };
-                        running = Some(Running { id: claimed.id, audience });
+                        running = Some(Running {
+                            id: claimed.id,
+                            audience,
+                            requests: u64::from(claimed.spec.requests),
+                            deadline: Instant::now() + self.claim_deadline,
+                            overdue: false,
+                        });
                         if link.tx.send(order).await.is_err() {
                             break "its link closed";
                         }
@@ -78,6 +130,7 @@ impl Coordinator {
                 }
             }
             let idle = running.is_none();
+            let deadline = running.as_ref().map_or_else(|| Instant::now() + LEASE, |r| r.deadline);
             tokio::select! {
                 got = tokio::time::timeout(SILENCE_LIMIT, link.rx.recv()) => match got {
                     Err(_) => break "it went silent",
@@ -87,22 +140,48 @@ impl Coordinator {
                 _ = self.wake.notified(), if idle => {}
                 _ = look.tick(), if idle => {}
                 _ = renew.tick(), if !idle => {
-                    if let Some(r) = &running
+                    if let Some(r) = running.as_ref().filter(|r| !r.overdue)
                         && let Err(e) = self.store.renew(&r.id, LEASE).await
                     {
                         tracing::warn!(run = %r.id, error = %e, "could not renew a run's lease");
                     }
                 }
+                _ = tokio::time::sleep_until(deadline), if !idle => {
+                    if let Some(r) = running.as_mut() {
+                        if r.overdue {
+                            break "it did not let go of a run past its deadline after it was told to cancel it";
+                        }
+                        self.overdue(&name, r, &link).await;
+                    }
+                }
+                _ = kicked.cancelled() => break "its credential was revoked",
                 _ = shutdown.recv() => break "the coordinator stopped",
             }
         };
         self.workers.leave(&name);
+        if matches!(joiner, Joiner::Credential(_)) {
+            self.credentials.seen(&name).await;
+        }
         tracing::warn!(worker = %name, why, "a worker left");
-        if let Some(r) = running {
+        if let Some(r) = running.filter(|r| !r.overdue) {
             let error = format!("{name}, the worker that measured this run, left before it finished: {why}");
             self.end(&r.id, Ending::Failed { error, timeline: None }).await;
         }
         self.changed_here();
+    }
+
+    /// A run past its claim's deadline: failed now, and its worker told to cancel it; the worker
+    /// keeps it (and gets no other) until it lets go, or [`CANCEL_GRACE`] later is dropped.
+    async fn overdue(&self, name: &str, r: &mut Running, link: &CoordinatorEnd) {
+        tracing::warn!(worker = %name, run = %r.id, "a run did not end by its deadline: it is failed and its worker told to cancel");
+        r.overdue = true;
+        r.deadline = Instant::now() + CANCEL_GRACE;
+        let _ = link.tx.send(ToWorker::Cancel { id: r.id.clone() }).await;
+        let error = format!(
+            "{name}, the worker that measured this run, did not end it within {} s of taking it: the coordinator stopped it",
+            self.claim_deadline.as_secs()
+        );
+        self.end(&r.id, Ending::Failed { error, timeline: None }).await;
     }
 
     async fn heard_from(&self, name: &str, running: &mut Option<Running>, msg: FromWorker) {
@@ -115,25 +194,49 @@ impl Coordinator {
                 }
             }
             FromWorker::Done { run, summary, mut timeline } => {
-                signed(name, &mut timeline);
-                self.finished(name, running, &run, Ending::Done { summary, timeline }).await;
+                let Some(requests) = holds(name, running, &run).map(|r| r.requests) else { return };
+                let ending = match check_timeline(&timeline, requests) {
+                    Ok(()) => {
+                        signed(name, &mut timeline);
+                        Ending::Done { summary, timeline }
+                    }
+                    Err(e) => {
+                        tracing::warn!(worker = %name, run = %run, error = %e, "a worker's timeline is refused");
+                        let error =
+                            format!("{name}, the worker that measured this run, sent a result the lab refuses: {e}");
+                        Ending::Failed { error, timeline: None }
+                    }
+                };
+                self.finished(name, running, ending).await;
             }
             FromWorker::Failed { run, error, mut timeline } => {
+                let Some(requests) = holds(name, running, &run).map(|r| r.requests) else { return };
+                if let Some(t) = &timeline
+                    && let Err(e) = check_timeline(t, requests)
+                {
+                    tracing::warn!(worker = %name, run = %run, error = %e, "a worker's timeline is refused");
+                    timeline = None;
+                }
                 if let Some(timeline) = &mut timeline {
                     signed(name, timeline);
                 }
-                self.finished(name, running, &run, Ending::Failed { error, timeline }).await;
+                self.finished(name, running, Ending::Failed { error, timeline }).await;
             }
             FromWorker::Hello { .. } => {}
         }
     }
 
-    async fn finished(&self, name: &str, running: &mut Option<Running>, run: &str, ending: Ending) {
-        if running.as_ref().is_some_and(|r| r.id == run) {
-            *running = None;
-            self.workers.set_run(name, None);
+    /// The run a worker held has ended: stored (unless the coordinator already failed it past its
+    /// deadline), and the worker is free.
+    async fn finished(&self, name: &str, running: &mut Option<Running>, ending: Ending) {
+        let Some(r) = running.take() else { return };
+        self.workers.set_run(name, None);
+        if r.overdue {
+            tracing::info!(worker = %name, run = %r.id, "a worker let go of a run past its deadline");
+            self.changed_here();
+            return;
         }
-        self.end(run, ending).await;
+        self.end(&r.id, ending).await;
     }
 
     /// A worker's frame, on to the pages that watch it: its run's, or (for the one worker whose
@@ -141,8 +244,13 @@ impl Coordinator {
     fn pass_on(&self, name: &str, running: Option<&Running>, mut frame: Frame) {
         frame.worker = Some(name.to_owned());
         let audience = match (&frame.run_id, running) {
-            (Some(id), Some(r)) if *id == r.id => Some(r.audience.clone()),
-            (Some(_), _) => return, // of a run that is over
+            (Some(id), Some(r)) if *id == r.id && !r.overdue => Some(r.audience.clone()),
+            (Some(id), Some(r)) if *id == r.id => return, // of a run failed past its deadline
+            (Some(id), _) => {
+                // Of a run it does not hold (never did, or no longer does): dropped.
+                tracing::warn!(worker = %name, run = %id, "a frame of a run this worker does not hold is dropped");
+                return;
+            }
             (None, _) => (self.workers.primary().as_deref() == Some(name)).then_some(Audience::Everyone),
         };
         self.workers.note_frame(name, &frame);
@@ -150,6 +258,21 @@ impl Coordinator {
             self.feed.send_frame(frame, audience);
         }
     }
+}
+
+/// The run a worker holds, if `run` names it; a worker that reports on any other run (one it never
+/// held, or another worker's) is not heard, and the run is untouched.
+fn holds<'a>(name: &str, running: &'a Option<Running>, run: &str) -> Option<&'a Running> {
+    let held = running.as_ref().filter(|r| r.id == run);
+    if held.is_none() {
+        tracing::warn!(
+            worker = %name,
+            run = %run,
+            holds = running.as_ref().map(|r| r.id.as_str()),
+            "a worker reported the end of a run it does not hold: ignored"
+        );
+    }
+    held
 }
 
 /// The stored frames are the ones the pages were sent, worker's name and all.

@@ -13,6 +13,7 @@
 //! the same database hears the line, the class and the runs change ([`notify`]). Live frames go
 //! only to the pages of the coordinator the run's worker is joined to.
 
+pub mod credentials;
 pub mod dispatch;
 pub mod feed;
 pub mod notify;
@@ -22,7 +23,9 @@ pub mod registry;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poollab_shared::{ClassState, Lack, RunSpec, RunView, ServerMessage, SweepSpec, ValidRunSpec};
+use poollab_shared::{
+    ClassState, IssuedCredential, Lack, RunSpec, RunView, ServerMessage, SweepSpec, ValidRunSpec, WorkerCredential,
+};
 use sqlx::PgPool;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -31,6 +34,7 @@ use crate::class::Class;
 use crate::class::identity::Who;
 use crate::class::line::{Caps, Line, LineError};
 use crate::class::progress::ProgressCaps;
+use crate::coordinator::credentials::{CredentialError, Credentials};
 use crate::coordinator::feed::Feed;
 use crate::coordinator::notify::Notice;
 use crate::coordinator::registry::Workers;
@@ -82,6 +86,10 @@ pub struct Coordinator {
     class: Class,
     feed: Feed,
     workers: Workers,
+    /// Each worker's own credential (the instructor's, and those of the workers started here).
+    credentials: Credentials,
+    /// How long a worker may hold a run it was handed before the coordinator fails it.
+    claim_deadline: Duration,
     /// Runs may be waiting: free workers look.
     wake: Notify,
     /// The line or the workers changed: the pages get a new picture of the line.
@@ -90,7 +98,12 @@ pub struct Coordinator {
 }
 
 impl Coordinator {
-    pub async fn new(pools: Pools, caps: Caps, progress: ProgressCaps) -> Result<Arc<Coordinator>, sqlx::Error> {
+    pub async fn new(
+        pools: Pools,
+        caps: Caps,
+        progress: ProgressCaps,
+        claim_deadline: Duration,
+    ) -> Result<Arc<Coordinator>, sqlx::Error> {
         let id: [u8; 6] = rand::random();
         Ok(Arc::new(Coordinator {
             id: id.iter().map(|b| format!("{b:02x}")).collect(),
@@ -100,6 +113,8 @@ impl Coordinator {
             class: Class::load(pools.reads.clone(), progress).await?,
             feed: Feed::default(),
             workers: Workers::default(),
+            credentials: Credentials::new(pools.line.clone()),
+            claim_deadline,
             wake: Notify::new(),
             line_changed: Notify::new(),
             pools,
@@ -215,6 +230,43 @@ impl Coordinator {
             }
             _ => Ok(false),
         }
+    }
+
+    /// Issues a worker credential under `name` (taken if a worker of that name is joined).
+    pub async fn issue_credential(&self, name: &str) -> Result<IssuedCredential, CredentialError> {
+        self.credentials.issue(name, self.workers.has(name.trim())).await
+    }
+
+    /// Every worker credential, with whether a worker is joined with it (never a secret).
+    pub async fn worker_credentials(&self) -> Result<Vec<WorkerCredential>, CredentialError> {
+        self.credentials.list(|name| self.workers.has_credential(name)).await
+    }
+
+    /// Revokes a worker credential, and drops the worker joined with it at once (its run, if it
+    /// had one, fails as a lost worker's does). Returns whether a worker was dropped.
+    pub async fn revoke_credential(&self, name: &str) -> Result<bool, CredentialError> {
+        self.credentials.revoke(name).await?;
+        let dropped = self.workers.kick(name);
+        if dropped {
+            tracing::warn!(worker = %name, "a worker's credential was revoked: it is dropped");
+        }
+        Ok(dropped)
+    }
+
+    /// The name of the worker credential whose secret this is, if any.
+    pub async fn worker_known_by(&self, secret: &str) -> Result<Option<String>, CredentialError> {
+        self.credentials.known_by(secret).await
+    }
+
+    /// Whether a worker of this name is joined to this coordinator.
+    pub fn worker_joined(&self, name: &str) -> bool {
+        self.workers.has(name)
+    }
+
+    /// Makes the credential of a worker this coordinator starts itself (`--workers N`); returns
+    /// its secret.
+    pub fn local_credential(&self, name: &str) -> String {
+        self.credentials.make_local(name)
     }
 
     /// Ends a run, stores how, and tells everyone.

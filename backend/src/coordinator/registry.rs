@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use poollab_shared::{Frame, ServerFacts, ServerFrame, WorkerState, WorkerView};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::worker::protocol::ToWorker;
 
@@ -21,6 +22,19 @@ struct Entry {
     latest: Option<Frame>,
     /// Whether its database answers.
     up: bool,
+    /// Whether it joined with a credential of its own (then its name is the credential's).
+    credential: bool,
+    /// Fired to drop it (its credential was revoked).
+    kick: CancellationToken,
+}
+
+/// How a worker joins: under its own name exactly (a credential's), or under a name made unique.
+pub enum NameRule<'a> {
+    /// The credential's name; if a worker of that name is joined, this one is not.
+    Exact,
+    /// Made unique among joined workers, and none of `reserved` (names credentials are issued
+    /// under).
+    Unique { reserved: &'a [String] },
 }
 
 #[derive(Default)]
@@ -42,30 +56,69 @@ impl Workers {
         self.all.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Adds a worker under its name (made unique if another worker has it); returns that name.
+    /// Adds a worker under its name, as `rule` says; returns that name and what drops it, or none
+    /// when its exact name is taken.
     pub fn join(
         &self,
         name: &str,
+        rule: NameRule<'_>,
         facts: ServerFacts,
         cpus: Vec<u32>,
         up: bool,
         orders: mpsc::Sender<ToWorker>,
-    ) -> String {
+    ) -> Option<(String, CancellationToken)> {
         let mut all = self.lock();
         let base = if name.trim().is_empty() { "worker" } else { name.trim() };
         let mut unique = base.to_owned();
-        let mut n = 2;
-        while all.contains_key(&unique) {
-            unique = format!("{base}-{n}");
-            n += 1;
-        }
+        let credential = match rule {
+            NameRule::Exact if all.contains_key(&unique) => return None,
+            NameRule::Exact => true,
+            NameRule::Unique { reserved } => {
+                let mut n = 2;
+                while all.contains_key(&unique) || reserved.contains(&unique) {
+                    unique = format!("{base}-{n}");
+                    n += 1;
+                }
+                false
+            }
+        };
         let view =
             WorkerView { name: unique.clone(), max_connections: facts.max_connections, cpus, ..WorkerView::default() };
+        let kick = CancellationToken::new();
         all.insert(
             unique.clone(),
-            Entry { view, facts, orders, joined: Instant::now(), busy: Duration::ZERO, since: None, latest: None, up },
+            Entry {
+                view,
+                facts,
+                orders,
+                joined: Instant::now(),
+                busy: Duration::ZERO,
+                since: None,
+                latest: None,
+                up,
+                credential,
+                kick: kick.clone(),
+            },
         );
-        unique
+        Some((unique, kick))
+    }
+
+    /// Whether a worker of this name is joined.
+    pub fn has(&self, name: &str) -> bool {
+        self.lock().contains_key(name)
+    }
+
+    /// Whether a worker is joined with credential `name`.
+    pub fn has_credential(&self, name: &str) -> bool {
+        self.lock().get(name).is_some_and(|e| e.credential)
+    }
+
+    /// Drops the worker joined with credential `name` (it was revoked); false if none is.
+    pub fn kick(&self, name: &str) -> bool {
+        let all = self.lock();
+        let Some(e) = all.get(name).filter(|e| e.credential) else { return false };
+        e.kick.cancel();
+        true
     }
 
     pub fn leave(&self, name: &str) {

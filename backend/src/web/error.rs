@@ -18,6 +18,7 @@ use axum::http::header::RETRY_AFTER;
 use crate::class::line::LineError;
 use crate::class::progress::ProgressError;
 use crate::coordinator::CoordinatorError;
+use crate::coordinator::credentials::CredentialError;
 use crate::db::store::StoreError;
 use crate::engine::strategy::RequestError;
 use crate::yourpool::TranslateError;
@@ -68,8 +69,13 @@ pub enum AppError {
     /// Writing a CSV export failed (into memory: a bug, not the caller's doing).
     #[error("could not write the CSV: {0}")]
     Csv(#[from] csv::Error),
-    #[error("no worker may join this lab: start it with --worker-secret (or POOLLAB_WORKER_SECRET)")]
-    NoWorkerSecret,
+    /// A worker showed no credential, or one that is wrong or revoked.
+    #[error(
+        "the worker credential is wrong, or was revoked: ask the instructor for one (POST /api/workers/credentials)"
+    )]
+    WrongWorkerCredential,
+    #[error(transparent)]
+    Credential(#[from] CredentialError),
     /// A route that asks who is calling was served without the identity middleware (a bug).
     #[error("the lab could not tell who is asking")]
     NoIdentity,
@@ -161,7 +167,23 @@ impl IntoResponse for AppError {
                 };
                 (status, Json(json!({ "error": message }))).into_response()
             }
-            AppError::NoWorkerSecret => (StatusCode::FORBIDDEN, Json(json!({ "error": message }))).into_response(),
+            AppError::WrongWorkerCredential => {
+                (StatusCode::UNAUTHORIZED, Json(json!({ "error": message }))).into_response()
+            }
+            AppError::Credential(e) => {
+                let status = match e {
+                    CredentialError::BadName(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    CredentialError::Taken(_) | CredentialError::Local(_) | CredentialError::InUse(_) => {
+                        StatusCode::CONFLICT
+                    }
+                    CredentialError::NotFound(_) => StatusCode::NOT_FOUND,
+                    CredentialError::Database(e) => {
+                        tracing::warn!(error = %e, "workers' credentials");
+                        StatusCode::SERVICE_UNAVAILABLE
+                    }
+                };
+                (status, Json(json!({ "error": message }))).into_response()
+            }
             AppError::Csv(_) => {
                 tracing::error!(error = %message, "a CSV export");
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": message }))).into_response()

@@ -31,7 +31,7 @@ use std::path::Path;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
@@ -69,6 +69,8 @@ pub fn app(state: AppState, static_dir: Option<&Path>) -> Router {
         .route("/api/your-pool", post(your_pool::measure))
         .route("/api/your-pool/translate", post(your_pool::translate))
         .route("/api/your-pool/{id}", get(your_pool::get))
+        .route("/api/workers/credentials", post(workers::issue).get(workers::credentials))
+        .route("/api/workers/credentials/{name}", delete(workers::revoke))
         .route("/ws", get(ws::upgrade));
     // Routes that do not: health, metrics, the workers, and any other path under /api/ (whatever
     // the method, a JSON 404, not the page). Each address may call them at a bounded rate.

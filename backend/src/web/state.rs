@@ -55,7 +55,8 @@ pub struct Shared {
     pub guard: Guard,
     /// The reverse proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     pub trusted_proxies: TrustedProxies,
-    /// The secret a worker shows to join (none: no worker may join from outside).
+    /// The lab's shared worker secret (`--worker-secret`), a bootstrap credential any worker may
+    /// show (none: only workers with credentials of their own join).
     pub worker_secret: Option<String>,
     pub prom: Arc<PromMetrics>,
     /// The course (`GET /api/lessons`).

@@ -2,7 +2,8 @@
 //!
 //! Each is a `poollab worker` process of its own, with its own private PostgreSQL (in
 //! `<data dir>/workers/<n>`) and its own share of the machine's cores, joined to this coordinator
-//! over loopback with a secret made for the purpose. A worker that dies is started again after a
+//! over loopback with a credential of its own, made for it when the coordinator starts (and kept
+//! only in the coordinator's memory). A worker that dies is started again after a
 //! moment (it then rejoins); when the coordinator stops, it asks each to stop and waits for it,
 //! and if the coordinator dies, the kernel tells them (`PR_SET_PDEATHSIG`).
 
@@ -30,7 +31,8 @@ pub struct LocalWorkerSpec {
     pub exe: PathBuf,
     /// Where this coordinator listens.
     pub coordinator: String,
-    pub secret: String,
+    /// Each worker's credential, worker 1's first (see [`name_of`]).
+    pub secrets: Vec<String>,
     /// Each worker's data directory goes under it.
     pub data_dir: PathBuf,
     pub max_connections: u32,
@@ -72,16 +74,21 @@ impl LocalWorkers {
     }
 }
 
+/// Local worker `n`'s name (from 1), which its credential is made under.
+pub fn name_of(n: usize) -> String {
+    format!("worker-{n}")
+}
+
 fn command(n: usize, cpus: &str, spec: &LocalWorkerSpec) -> Command {
     let mut cmd = Command::new(&spec.exe);
     cmd.arg("worker")
         .args(["--coordinator", &spec.coordinator])
-        .args(["--name", &format!("worker-{n}")])
+        .args(["--name", &name_of(n)])
         .args(["--cpus", cpus])
         .arg("--data-dir")
         .arg(spec.data_dir.join("workers").join(n.to_string()))
         .args(["--max-connections", &spec.max_connections.to_string()])
-        .env("POOLLAB_WORKER_SECRET", &spec.secret)
+        .env("POOLLAB_WORKER_SECRET", spec.secrets.get(n - 1).map_or("", String::as_str))
         // A worker reads its own settings from flags: none of the coordinator's may leak in.
         .env_remove("DATABASE_URL")
         .env_remove("POOLLAB_DATA_DIR")

@@ -5,14 +5,60 @@
 //! (`GET /api/workers/connect`, see [`crate::worker::remote`]). The coordinator only ever sees a
 //! [`CoordinatorEnd`], so it treats both alike.
 
-use poollab_shared::{Frame, RunSpec, ServerFacts, Summary, Timeline};
+use std::time::Duration;
+
+use poollab_shared::{Frame, Limits, RunSpec, ServerFacts, Summary, Timeline};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+
+use crate::engine::hub::RUN_FRAME_PERIOD;
+use crate::engine::runner::RUN_DEADLINE;
 
 /// How often a worker says it is alive (besides its frames), and how long its coordinator waits
 /// for word from it before it counts the worker as gone.
 pub const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(2);
 pub const SILENCE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+// What a worker may send, at most. A run's timeline goes in one message (its `done`), so the
+// link's limit is the largest legitimate timeline: a record for each of the most requests a run may
+// fire, and a frame for each tick of the longest a run may go, each at its largest (the tests below
+// check that a record and a frame with every field at its widest fit), with the summary beside them.
+
+/// The longest a request's record is as JSON.
+pub const RECORD_JSON_MAX: usize = 512;
+/// The longest a frame is as JSON (20 instances, each pool's figures at their widest, the server's
+/// backends by application and state: about 11 KiB).
+pub const FRAME_JSON_MAX: usize = 16 << 10;
+/// The longest a summary is as JSON.
+pub const SUMMARY_JSON_MAX: usize = 64 << 10;
+/// The most frames a run's timeline holds: one every [`RUN_FRAME_PERIOD`] until the worker's own
+/// deadline stops it, with 20 s to spare (the stop's grace, the last frames).
+pub const MAX_TIMELINE_FRAMES: usize =
+    ((RUN_DEADLINE.as_millis() + Duration::from_secs(20).as_millis()) / RUN_FRAME_PERIOD.as_millis()) as usize;
+/// The largest message on the link, either way (websocket message and frame alike): a `done` with
+/// the largest timeline. Anything larger closes the link (the worker is dropped; its run fails).
+pub const MAX_LINK_MESSAGE: usize =
+    *Limits::REQUESTS.end() as usize * RECORD_JSON_MAX + MAX_TIMELINE_FRAMES * FRAME_JSON_MAX + SUMMARY_JSON_MAX;
+
+/// Why a worker's timeline is refused: it holds more than the run could have made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimelineError {
+    #[error("its timeline holds {got} requests, but the run fires at most {max}")]
+    TooManyRequests { got: usize, max: u64 },
+    #[error("its timeline holds {got} frames, but a run makes at most {max}")]
+    TooManyFrames { got: usize, max: usize },
+}
+
+/// Whether a timeline fits the run it is said to be of (`requests`: what its spec fires).
+pub fn check_timeline(timeline: &Timeline, requests: u64) -> Result<(), TimelineError> {
+    if timeline.requests.len() as u64 > requests {
+        return Err(TimelineError::TooManyRequests { got: timeline.requests.len(), max: requests });
+    }
+    if timeline.frames.len() > MAX_TIMELINE_FRAMES {
+        return Err(TimelineError::TooManyFrames { got: timeline.frames.len(), max: MAX_TIMELINE_FRAMES });
+    }
+    Ok(())
+}
 
 /// From a worker to its coordinator.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,7 +128,157 @@ pub fn pair() -> (WorkerEnd, CoordinatorEnd) {
 
 #[cfg(test)]
 mod tests {
+    use poollab_shared::{
+        AppFrame, BreakerState, CountBy, HeldConnection, InstanceFrame, PoolFrame, PoolerFrame, RequestRecord,
+        ServerFrame,
+    };
+
     use super::*;
+
+    /// A number as wide as JSON writes an f64.
+    const WIDE: f64 = -1.234_567_890_123_456_7e-300;
+
+    fn widest_record() -> RequestRecord {
+        RequestRecord {
+            n: u64::MAX,
+            instance: u32::MAX,
+            start_ms: WIDE,
+            acquire_wait_ms: WIDE,
+            connect_ms: WIDE,
+            query_ms: WIDE,
+            total_ms: WIDE,
+            // The longest outcome the lab writes is an error kind's name.
+            outcome: "x".repeat(40),
+            cache_hit: false,
+            asked_ms: Some(WIDE),
+            held_from_ms: Some(WIDE),
+            given_back_ms: Some(WIDE),
+        }
+    }
+
+    fn widest_frame() -> Frame {
+        let pool = PoolFrame {
+            size: u64::MAX,
+            idle: u64::MAX,
+            in_use: u64::MAX,
+            connecting: u64::MAX,
+            waiters: u64::MAX,
+            oldest_wait_ms: u64::MAX,
+            max_connections: u64::MAX,
+            ..PoolFrame::default()
+        };
+        let instances = (0..*Limits::INSTANCES.end())
+            .map(|i| InstanceFrame {
+                name: format!("app-{i}"),
+                connecting: u64::MAX,
+                holding: u64::MAX,
+                pool: Some(pool),
+                server_backends: u64::MAX,
+            })
+            .collect();
+        // The lab's application names and PostgreSQL's backend states.
+        let by = |names: &[&str]| names.iter().map(|n| CountBy { name: (*n).to_owned(), count: u64::MAX }).collect();
+        let apps = &[
+            "poollab-app",
+            "poollab-admin",
+            "poollab-sampler",
+            "poollab-demo-naive",
+            "poollab-demo-pooled",
+            "pgbouncer",
+            "psql",
+            "",
+        ];
+        let states = &[
+            "active",
+            "idle",
+            "idle in transaction",
+            "idle in transaction (aborted)",
+            "fastpath function call",
+            "disabled",
+            "starting",
+        ];
+        Frame {
+            seq: u64::MAX,
+            run_id: Some("x".repeat(32)),
+            elapsed_ms: u64::MAX,
+            interval_ms: u64::MAX,
+            app: AppFrame {
+                in_flight: u64::MAX,
+                connects_per_s: WIDE,
+                closes_per_s: WIDE,
+                latency_p50_ms: Some(WIDE),
+                latency_p99_ms: Some(WIDE),
+                held_too_long: vec![HeldConnection { request: u64::MAX, held_ms: u64::MAX }; 10],
+                held_too_long_count: u64::MAX,
+                breaker: Some(BreakerState::HalfOpen),
+                ..AppFrame::default()
+            },
+            pool: Some(pool),
+            instances,
+            pooler: Some(PoolerFrame { pool_size: u64::MAX, maxwait_ms: u64::MAX, ..PoolerFrame::default() }),
+            server: ServerFrame {
+                backends: u64::MAX,
+                by_application: by(apps),
+                by_state: by(states),
+                run_by_state: by(states),
+                refused: Some(u64::MAX),
+                read_at_ms: Some(u64::MAX),
+                ..ServerFrame::default()
+            },
+            worker: Some("x".repeat(crate::coordinator::credentials::MAX_NAME_CHARS)),
+        }
+    }
+
+    #[test]
+    fn the_widest_record_and_frame_fit_the_links_bounds() {
+        let record = serde_json::to_string(&widest_record()).expect("json").len();
+        assert!(record <= RECORD_JSON_MAX, "a record of {record} bytes");
+        let frame = serde_json::to_string(&widest_frame()).expect("json").len();
+        assert!(frame <= FRAME_JSON_MAX, "a frame of {frame} bytes");
+        let summary = serde_json::to_string(&Summary::default()).expect("json").len();
+        assert!(summary * 4 <= SUMMARY_JSON_MAX, "a summary of {summary} bytes");
+        println!("record {record} B, frame {frame} B, summary {summary} B; link limit {MAX_LINK_MESSAGE} B");
+    }
+
+    #[test]
+    fn the_largest_legitimate_done_fits_the_link() {
+        let timeline = Timeline {
+            requests: vec![widest_record(); *Limits::REQUESTS.end() as usize],
+            frames: vec![widest_frame(); MAX_TIMELINE_FRAMES],
+        };
+        assert_eq!(check_timeline(&timeline, *Limits::REQUESTS.end()), Ok(()));
+        let done = FromWorker::Done { run: "x".repeat(32), summary: Box::default(), timeline: Box::new(timeline) };
+        let bytes = serde_json::to_string(&done).expect("json").len();
+        assert!(bytes <= MAX_LINK_MESSAGE, "{bytes} > {MAX_LINK_MESSAGE}");
+    }
+
+    #[test]
+    fn a_timeline_may_not_hold_more_than_its_run_made() {
+        let timeline = |requests: usize, frames: usize| Timeline {
+            requests: vec![widest_record(); requests],
+            frames: vec![Frame::default(); frames],
+        };
+        let cases = [
+            (timeline(0, 0), 5, Ok(())),
+            (timeline(5, 10), 5, Ok(())),
+            (timeline(6, 10), 5, Err(TimelineError::TooManyRequests { got: 6, max: 5 })),
+            (timeline(5, MAX_TIMELINE_FRAMES), 5, Ok(())),
+            (
+                timeline(5, MAX_TIMELINE_FRAMES + 1),
+                5,
+                Err(TimelineError::TooManyFrames { got: MAX_TIMELINE_FRAMES + 1, max: MAX_TIMELINE_FRAMES }),
+            ),
+        ];
+        for (t, requests, expect) in cases {
+            assert_eq!(
+                check_timeline(&t, requests),
+                expect,
+                "{} requests, {} frames",
+                t.requests.len(),
+                t.frames.len()
+            );
+        }
+    }
 
     #[test]
     fn messages_are_tagged_json() {

@@ -1,8 +1,11 @@
 //! A worker in another process, or on another machine: it dials its coordinator.
 //!
 //! `poollab worker --coordinator http://host:8080` opens a websocket to the coordinator's
-//! `/api/workers/connect`, proving itself with the shared secret (`Authorization: Bearer`), and
-//! then speaks the [`crate::worker::protocol`] as JSON text messages. If the link drops (the
+//! `/api/workers/connect`, proving itself with its credential (`Authorization: Bearer`: the secret
+//! the instructor issued it, or the lab's shared `--worker-secret`), and then speaks the
+//! [`crate::worker::protocol`] as JSON text messages. A coordinator that refuses the credential
+//! (401: wrong, or revoked) ends the worker: dialling again could not change the answer, and each
+//! wrong one counts against the worker's address. If the link drops (the
 //! coordinator restarts, the network fails), the worker stops any run it had (nobody could hear
 //! how it ended), waits a moment and dials again: it rejoins by itself when the coordinator is
 //! back. Either side counts the other as gone after [`SILENCE_LIMIT`] without a word.
@@ -16,12 +19,10 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::shutdown::Shutdown;
 use crate::worker::Worker;
-use crate::worker::protocol::{HEARTBEAT, SILENCE_LIMIT, ToWorker, WorkerEnd, pair};
+use crate::worker::protocol::{HEARTBEAT, MAX_LINK_MESSAGE, SILENCE_LIMIT, ToWorker, WorkerEnd, pair};
 
 /// How long a worker waits before it dials again.
 const REDIAL: Duration = Duration::from_secs(1);
-/// The largest message on the link: a run's whole timeline goes in one.
-pub const MAX_LINK_MESSAGE: usize = 256 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -29,6 +30,11 @@ pub enum LinkError {
     BadUrl(String),
     #[error("cannot reach the coordinator: {0}")]
     Dial(#[from] tokio_tungstenite::tungstenite::Error),
+    #[error(
+        "the coordinator refused this worker's credential (wrong, or revoked by the instructor): ask the instructor \
+         for a credential and start the worker with --worker-secret <its secret>"
+    )]
+    Refused,
 }
 
 /// Where a worker dials: the coordinator's base URL made into its websocket for workers.
@@ -45,8 +51,8 @@ pub fn link_url(coordinator: &str) -> Result<String, LinkError> {
 }
 
 /// Keeps the worker joined to its coordinator until shutdown, dialling again whenever the link
-/// drops.
-pub async fn join(worker: &Worker, url: String, secret: String, mut shutdown: Shutdown) {
+/// drops; gives up (with the reason) only when the coordinator refuses its credential.
+pub async fn join(worker: &Worker, url: String, secret: String, mut shutdown: Shutdown) -> Result<(), LinkError> {
     loop {
         match dial(&url, &secret).await {
             Ok(socket) => {
@@ -56,13 +62,14 @@ pub async fn join(worker: &Worker, url: String, secret: String, mut shutdown: Sh
                 bridge.abort();
                 tracing::warn!(worker = worker.name(), "the link to the coordinator closed");
             }
+            Err(LinkError::Refused) => return Err(LinkError::Refused),
             Err(e) => {
                 tracing::warn!(worker = worker.name(), error = %e, "could not join the coordinator; trying again")
             }
         }
         tokio::select! {
             _ = tokio::time::sleep(REDIAL) => {}
-            _ = shutdown.recv() => return,
+            _ = shutdown.recv() => return Ok(()),
         }
     }
 }
@@ -77,7 +84,7 @@ async fn dial(url: &str, secret: &str) -> Result<Socket, LinkError> {
     request.headers_mut().insert("authorization", bearer);
     let config =
         WebSocketConfig::default().max_message_size(Some(MAX_LINK_MESSAGE)).max_frame_size(Some(MAX_LINK_MESSAGE));
-    let (socket, _) =
+    let dialled =
         tokio::time::timeout(SILENCE_LIMIT, tokio_tungstenite::connect_async_with_config(request, Some(config), true))
             .await
             .map_err(|_| {
@@ -85,8 +92,14 @@ async fn dial(url: &str, secret: &str) -> Result<Socket, LinkError> {
                     std::io::ErrorKind::TimedOut,
                     "no answer",
                 )))
-            })??;
-    Ok(socket)
+            })?;
+    match dialled {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(answer)) if answer.status().as_u16() == 401 => {
+            Err(LinkError::Refused)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Joins a websocket to a worker's end of a link: JSON text both ways, pings to keep it alive.
