@@ -1,9 +1,11 @@
 //! A learner's progress, kept in the browser (no account): each step's prediction, what was
-//! measured, whether the prediction was close, and whether the step's claim held. It survives a reload and can be downloaded as JSON.
+//! measured, whether the prediction was close, and whether the step's claim held (the lab's
+//! verdict on the run, once it answered the report). It survives a reload and can be downloaded as JSON.
 
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
+use poollab_shared::StepVerdict;
 use serde::{Deserialize, Serialize};
 
 const KEY: &str = "poollab.progress.v1";
@@ -18,6 +20,10 @@ pub struct StepRecord {
     /// Whether the prediction was within a quarter of what was measured.
     #[serde(default)]
     pub close: Option<bool>,
+    /// Whether `measured`, `passed` and `close` are the lab's verdict on the run (it grades the
+    /// run it is told of), not yet only the page's own.
+    #[serde(default)]
+    pub graded: bool,
     pub run_id: Option<String>,
     /// A sweep step's sweep.
     #[serde(default)]
@@ -43,6 +49,14 @@ pub fn step_key(lesson: &str, step: usize) -> String {
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
+}
+
+impl StepRecord {
+    /// The verdict on the step's run, once it is done, and whether it is the lab's.
+    pub fn verdict(&self) -> Option<(StepVerdict, bool)> {
+        let claim_held = self.passed?;
+        Some((StepVerdict { measured: self.measured, close: self.close, claim_held }, self.graded))
+    }
 }
 
 impl Progress {
