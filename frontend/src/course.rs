@@ -10,7 +10,7 @@
 
 use leptos::prelude::*;
 use poollab_shared::lesson::{fill, fill_marked};
-use poollab_shared::{ChartName, Dec, Lesson, RunState, StepReport, StepVerdict, SweepSpec, SweepView};
+use poollab_shared::{ChartName, Dec, Lesson, RunState, StepReport, SweepSpec, SweepView};
 
 use crate::compare::paired;
 
@@ -153,9 +153,9 @@ pub fn StepView(
         }
     });
 
-    // When the run ends, record what was measured, whether the prediction was close and whether
-    // the claim held, at once as the page works it out; then report the run to the lab, which
-    // grades it on the stored run (the instructor sees the lab's verdict), and show the lab's.
+    // When the run ends, report it to the lab, which grades it on the stored run (the instructor
+    // sees that verdict), and record the lab's verdict: what was measured, whether the prediction
+    // was close and whether the claim held. (The outcome shows the page's own until it comes.)
     let (step_for_effect, key_for_effect) = (step.clone(), key.clone());
     let (lesson_for_report, step_no) = (lesson.id.clone(), index as u32 + 1);
     Effect::new(move |_| {
@@ -163,30 +163,18 @@ pub fn StepView(
         let id =
             if is_sweep { sweep_id.get_untracked() } else { run.with_untracked(|r| r.as_ref().map(|r| r.id.clone())) };
         let Some(id) = id else { return };
-        let figures = match &outcome {
-            Measured::Run(summary) => step_for_effect.figures(tape.server(), Some(summary)),
-            Measured::Sweep(points) => step_for_effect.sweep_figures(tape.server(), points),
+        let score = match &outcome {
+            Measured::Run(summary) => step_for_effect.score.as_ref().and_then(|m| summary.figure(m)),
+            Measured::Sweep(_) => None,
         };
-        let score = step_for_effect.score.as_ref().and_then(|m| figures.get(m));
+        let recorded = move |r: &StepRecord| if is_sweep { r.sweep_id.clone() } else { r.run_id.clone() };
         let (prediction, already) = progress.with_untracked(|p| {
             let r = p.steps.get(&key_for_effect);
-            let recorded = r.and_then(|r| if is_sweep { r.sweep_id.as_ref() } else { r.run_id.as_ref() });
-            (r.and_then(|r| r.prediction), recorded == Some(&id) && r.is_some_and(|r| r.graded))
+            (r.and_then(|r| r.prediction), r.is_some_and(|r| recorded(r) == Some(id.clone()) && r.passed.is_some()))
         });
         if already {
             return;
         }
-        let verdict = StepVerdict::of(&step_for_effect, &figures, prediction);
-        let key = key_for_effect.clone();
-        let record = move |verdict: StepVerdict, graded: bool| {
-            progress.update(|p| {
-                let rec = p.steps.entry(key.clone()).or_default();
-                rec.measured = verdict.measured;
-                rec.passed = Some(verdict.claim_held);
-                rec.close = verdict.close;
-                rec.graded = graded;
-            })
-        };
         progress.update(|p| {
             let rec = p.steps.entry(key_for_effect.clone()).or_default();
             if is_sweep {
@@ -196,8 +184,7 @@ pub fn StepView(
             }
             rec.score = score;
         });
-        record(verdict, false);
-        let (run, sweep) = if is_sweep { (None, Some(id)) } else { (Some(id), None) };
+        let (run, sweep) = if is_sweep { (None, Some(id.clone())) } else { (Some(id.clone()), None) };
         let report = StepReport {
             lesson: lesson_for_report.clone(),
             step: step_no,
@@ -206,10 +193,17 @@ pub fn StepView(
             run,
             sweep,
         };
+        let key = key_for_effect.clone();
         leptos::task::spawn_local(async move {
-            if let Ok(verdict) = crate::api::report(&report).await {
-                record(verdict, true);
-            }
+            let Ok(verdict) = crate::api::report(&report).await else { return };
+            progress.update(|p| {
+                // Unless the learner has run the step again meanwhile.
+                if let Some(rec) = p.steps.get_mut(&key).filter(|r| recorded(r) == Some(id)) {
+                    rec.measured = verdict.measured;
+                    rec.passed = Some(verdict.claim_held);
+                    rec.close = verdict.close;
+                }
+            });
         });
     });
 
@@ -397,28 +391,15 @@ pub fn StepView(
         let key = key.clone();
         move || {
             let measured = measured.get()?;
-            // The verdict as recorded: the lab's once it answered, the page's own until then.
+            // The lab's verdict, once it answered the report (the page's own until then).
             let (prediction, verdict) = progress.with(|p| {
                 let r = p.steps.get(&key);
                 (r.and_then(|r| r.prediction), r.and_then(StepRecord::verdict))
-            });
-            let summary = match &measured {
-                Measured::Run(s) => (**s).clone(),
-                Measured::Sweep(_) => Default::default(),
-            };
-            let score = (step.score.is_some()).then(|| {
-                let name = step.score.clone().unwrap_or_default();
-                let value = summary.figure(&name).unwrap_or(0.0);
-                let passed = verdict.is_some_and(|(v, _)| v.claim_held);
-                passed.then(|| view! {
-                    <p class="score" data-testid="score">{format!("Your score: {} ({}; lower is better). Try a smaller pool in the sandbox.", Dec(value), name.replace('_', " "))}</p>
-                })
             });
             Some(view! {
                 <section class="card outcome" aria-labelledby="outcome-title" data-testid="outcome">
                     <h3 id="outcome-title">"What the run showed"</h3>
                     <Outcome step=step.clone() measured=measured server=tape.server() prediction=prediction verdict=verdict />
-                    {score}
                 </section>
             })
         }

@@ -69,7 +69,7 @@ pub fn Outcome(
     measured: Measured,
     server: ServerFacts,
     prediction: Option<f64>,
-    verdict: Option<(StepVerdict, bool)>,
+    verdict: Option<StepVerdict>,
 ) -> impl IntoView {
     let html = outcome(&step, &measured, server, prediction, verdict);
     view! { <div class="outcome-grid" inner_html=html></div> }
@@ -77,22 +77,22 @@ pub fn Outcome(
 
 /// The outcome as HTML text (one string, which takes far less code in the page than as many
 /// elements): every text that is not the lab's own markup goes through [`escape`]. Whether the
-/// prediction was close and whether the claim held are the `verdict` given (with whether it is
-/// the lab's, which grades the run on the server), or the page's own until there is one; each
-/// says whose it is (`data-graded`: `lab` or `page`).
+/// prediction was close and whether the claim held are the lab's `verdict` (it grades the run on
+/// the server when the page reports it), or the page's own until that comes; each says whose it
+/// is (`data-graded`: `lab` or `page`). A scored step's score shows once the claim held.
 pub fn outcome(
     step: &Step,
     measured: &Measured,
     server: ServerFacts,
     prediction: Option<f64>,
-    verdict: Option<(StepVerdict, bool)>,
+    verdict: Option<StepVerdict>,
 ) -> String {
     let figures = match measured {
         Measured::Run(summary) => step.figures(server, Some(summary)),
         Measured::Sweep(points) => step.sweep_figures(server, points),
     };
-    let (verdict, graded) = verdict.unwrap_or_else(|| (StepVerdict::of(step, &figures, prediction), false));
-    let by = if graded { "lab" } else { "page" };
+    let by = if verdict.is_some() { "lab" } else { "page" };
+    let verdict = verdict.unwrap_or_else(|| StepVerdict::of(step, &figures, prediction));
     // Each figure alone in a text is marked with its name and exact value (`data-figure`), like
     // every figure this page shows, so a test can check a figure shown twice is one number.
     let fill = |text: &str| fill_marked(text, &figures, &escape);
@@ -176,6 +176,14 @@ pub fn outcome(
             let _ = write!(o, r#"<p class="hint">{}</p>"#, fill(&step.hint));
         }
         o.push_str("</div>");
+    }
+    if let (Some(name), Measured::Run(s), true) = (&step.score, measured, verdict.claim_held) {
+        let _ = write!(
+            o,
+            r#"<p class="score" data-testid="score">Your score: {} ({}; lower is better). Try a smaller pool in the sandbox.</p>"#,
+            Dec(s.figure(name).unwrap_or(0.0)),
+            name.replace('_', " ")
+        );
     }
     // Apart from the claim: how the run went for its users.
     if let Measured::Run(s) = measured {

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 const KEY: &str = "poollab.progress.v1";
 
-/// One step's record.
+/// One step's record: `measured`, `passed` and `close` are the lab's verdict on `run_id` (or
+/// `sweep_id`), which it grades on the stored run when the page reports it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     pub prediction: Option<f64>,
@@ -20,10 +21,6 @@ pub struct StepRecord {
     /// Whether the prediction was within a quarter of what was measured.
     #[serde(default)]
     pub close: Option<bool>,
-    /// Whether `measured`, `passed` and `close` are the lab's verdict on the run (it grades the
-    /// run it is told of), not yet only the page's own.
-    #[serde(default)]
-    pub graded: bool,
     pub run_id: Option<String>,
     /// A sweep step's sweep.
     #[serde(default)]
@@ -52,10 +49,10 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 impl StepRecord {
-    /// The verdict on the step's run, once it is done, and whether it is the lab's.
-    pub fn verdict(&self) -> Option<(StepVerdict, bool)> {
+    /// The lab's verdict on the step's run, once it graded it.
+    pub fn verdict(&self) -> Option<StepVerdict> {
         let claim_held = self.passed?;
-        Some((StepVerdict { measured: self.measured, close: self.close, claim_held }, self.graded))
+        Some(StepVerdict { measured: self.measured, close: self.close, claim_held })
     }
 }
 
