@@ -154,9 +154,17 @@ async fn a_learners_page_follows_the_instructor_until_it_leaves_follow_mode() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_instructor_panel_signs_in_locks_the_lab_and_shows_progress() {
     let app = support::spawn_app(50).await;
-    let report = serde_json::json!({ "lesson": "01-connection-cost", "step": 1, "name": "Ann", "passed": true });
-    let (status, _) = app.learner().await.post("/api/class/progress", &report).await;
-    assert_eq!(status, 204);
+    // Ann runs the first step and reports it: the lab grades it on her run.
+    let course = poollab::lessons::load().expect("the course");
+    let first = &course[0];
+    let ann = app.learner().await;
+    let (status, body) = ann.post("/api/runs", &serde_json::to_value(&first.steps[0].preset).expect("JSON")).await;
+    assert_eq!(status, 202, "{body}");
+    let run = body["id"].as_str().expect("id").to_owned();
+    assert_eq!(app.finished(&run).await.state, poollab_shared::RunState::Done);
+    let report = serde_json::json!({ "lesson": first.id, "step": 1, "name": "Ann", "run": run });
+    let (status, body) = ann.post("/api/class/progress", &report).await;
+    assert_eq!(status, 200, "{body}");
     // The old address leads to the instructor's page, a page of its own.
     let session = Session::open(&app, "/#/instructor").await;
     let page = &session.page;
@@ -306,6 +314,10 @@ async fn a_compared_step_runs_the_earlier_step_too_and_draws_both_on_one_axis() 
     input.focus().await.expect("focus");
     input.type_str("10").await.expect("type").press_key("Enter").await.expect("Enter runs it");
     wait_for(page, "document.querySelector('[data-testid=goal]')?.dataset.passed === 'true'", 60).await;
+    // The verdicts shown are the lab's, which graded the run the page reported.
+    wait_for(page, "document.querySelector('[data-testid=goal]')?.dataset.graded === 'lab'", 10).await;
+    let close = text(page, "document.querySelector('[data-testid=prediction-compare]').dataset.graded").await;
+    assert_eq!(close, "lab", "whether the prediction was close is the lab's too");
     wait_for(
         page,
         "(() => { const w = [...document.querySelectorAll('[data-testid=paired] svg[data-axis-max]')]; \
@@ -338,6 +350,25 @@ async fn a_compared_step_runs_the_earlier_step_too_and_draws_both_on_one_axis() 
     let (earlier, this) = (app.finished(ids[0]).await, app.finished(ids[1]).await);
     assert!(!earlier.spec.cache.enabled && this.spec.cache.enabled, "{:?} then {:?}", earlier.spec, this.spec);
     assert!(earlier.submitted_at_ms <= this.submitted_at_ms, "the earlier step's run went in line first");
+    // The page reported this step's run, and the lab graded it (not the lab's own run of step 1).
+    let progress: serde_json::Value = app
+        .http
+        .get(app.url("/api/class/progress"))
+        .bearer_auth(support::INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .expect("GET")
+        .json()
+        .await
+        .expect("progress");
+    let steps = &progress["learners"][0]["steps"];
+    assert_eq!(steps.as_array().map(Vec::len), Some(1), "{progress}");
+    assert_eq!((steps[0]["lesson"].as_str(), steps[0]["step"].as_u64()), (Some("14-caching"), Some(2)), "{progress}");
+    assert_eq!(
+        (steps[0]["run"].as_str(), steps[0]["passed"].as_bool()),
+        (Some(this.id.as_str()), Some(true)),
+        "{progress}"
+    );
     // Both runs' figures: a cache figure of the run without a cache reads as none, not as 0.
     let cell = |figure: &str, step: u32| {
         format!(

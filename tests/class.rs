@@ -178,23 +178,43 @@ async fn learners_runs_interleave_and_each_learner_has_a_limit() {
     app.stop().await;
 }
 
+/// A lesson step's preset, as a learner's page sends it.
+fn preset(lesson: &str, step: usize) -> Value {
+    let course = poollab::lessons::load().expect("the course");
+    let step = &course.iter().find(|l| l.id == lesson).expect("lesson").steps[step - 1];
+    serde_json::to_value(&step.preset).expect("JSON")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_instructor_sees_the_class_predictions_before_the_answer_and_exports_progress() {
     let app = spawn_app(50).await;
     let (ann, bob, cat) = (app.learner().await, app.learner().await, app.learner().await);
-    let report = |prediction: Option<f64>, measured: Option<f64>| {
-        json!({ "lesson": "02-connect-per-request", "step": 1, "name": "Ann, B.", "prediction": prediction,
-                "measured": measured, "passed": measured.map(|_| true) })
-    };
-    for (learner, guess) in [(&ann, 10.0), (&bob, 80.0), (&cat, 75.0)] {
-        let (status, _) = post(&app, "/api/class/progress", report(Some(guess), None), Some(learner), None).await;
-        assert_eq!(status, 204);
+    let step = preset("02-connect-per-request", 1);
+    // Each runs the step (two who ask while the other's run waits share it).
+    let mut runs = Vec::new();
+    for learner in [&ann, &bob, &cat] {
+        let (status, body) = post(&app, "/api/runs", step.clone(), Some(learner), None).await;
+        assert_eq!(status, 202, "{body}");
+        runs.push(body["id"].as_str().expect("id").to_owned());
     }
-    // Ann's and Cat's runs end: the measured figure joins each prediction. Ann's 10 is far from
-    // her 71; Cat's 75 is within a quarter of her 70.
-    for (learner, measured) in [(&ann, 71.0), (&cat, 70.0)] {
-        let (status, _) = post(&app, "/api/class/progress", report(None, Some(measured)), Some(learner), None).await;
-        assert_eq!(status, 204);
+    let mut measured = Vec::new();
+    for id in &runs {
+        let run = app.finished(id).await;
+        assert_eq!(run.state, RunState::Done, "{run:?}");
+        measured.push(run.summary.expect("summary").peak_server_connections as f64);
+    }
+    // Ann's 10 is far from her run's peak; Cat predicts her own run's figure exactly (a script
+    // can: only what the run measured is the lab's). Bob's 80 is what it is.
+    let guesses = [10.0, 80.0, measured[2]];
+    let mut held = Vec::new();
+    for ((learner, guess), (id, m)) in [&ann, &bob, &cat].into_iter().zip(guesses).zip(runs.iter().zip(&measured)) {
+        let report = json!({ "lesson": "02-connect-per-request", "step": 1, "name": "Ann, B.", "prediction": guess,
+                             "run": id, "measured": 1, "passed": false });
+        let (status, verdict) = post(&app, "/api/class/progress", report, Some(learner), None).await;
+        assert_eq!(status, 200, "{verdict}");
+        assert_eq!(verdict["measured"], json!(m), "the lab's figure, not the page's: {verdict}");
+        assert_eq!(verdict["close"], json!(poollab_shared::lesson::prediction_close(guess, *m)), "{verdict}");
+        held.push(verdict["claim_held"].as_bool().expect("claim_held"));
     }
 
     let path = "/api/class/predictions?lesson=02-connect-per-request&step=1";
@@ -204,19 +224,23 @@ async fn the_instructor_sees_the_class_predictions_before_the_answer_and_exports
     let h: poollab_shared::PredictionHistogram = resp.json().await.expect("histogram");
     assert_eq!(h.count, 3);
     assert_eq!(h.bins.iter().map(|b| b.count).sum::<u64>(), 3);
-    // Ten bins from 10 to 80: 10 in the first, 75 and 80 in the last.
-    assert_eq!((h.bins.first().map(|b| b.count), h.bins.last().map(|b| b.count)), (Some(1), Some(2)));
-    assert_eq!(h.measured_median, Some(71.0));
-    assert_eq!(h.close, 1, "one prediction was within a quarter of its own run's figure: {h:?}");
+    assert_eq!(h.bins.first().map(|b| b.from), Some(10.0), "{h:?}");
+    let mut sorted = measured.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert_eq!(h.measured_median, Some(sorted[1]), "the median of what the runs measured");
+    let close = guesses.iter().zip(&measured).filter(|(g, m)| poollab_shared::lesson::prediction_close(**g, **m));
+    assert_eq!(h.close, close.count() as u64, "{h:?}");
+    assert!(h.close >= 1, "Cat's was exact");
 
     let resp =
         app.http.get(app.url("/api/class/progress.csv")).bearer_auth(INSTRUCTOR_TOKEN).send().await.expect("GET");
     assert_eq!(resp.status().as_u16(), 200);
     let csv = resp.text().await.expect("csv");
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "learner,name,lesson,step,prediction,measured,passed,close");
+    assert_eq!(lines[0], "learner,name,lesson,step,prediction,measured,passed,close,run");
     // Every learner reported the same name; ann's row is the one whose prediction was 10.
-    assert!(lines.iter().any(|l| l.ends_with(r#","Ann, B.",02-connect-per-request,1,10,71,true,false"#)), "{csv}");
+    let ann_row = format!(r#","Ann, B.",02-connect-per-request,1,10,{},{},false,{}"#, measured[0], held[0], runs[0]);
+    assert!(lines.iter().any(|l| l.ends_with(&ann_row)), "{csv}");
     assert_eq!(lines.len(), 4);
     let (status, body) = app.get("/api/class/progress").await;
     assert_eq!(status, 403, "{body}");

@@ -114,6 +114,20 @@ async fn the_demo_endpoints_are_off_while_a_class_is_hosted() {
     app.stop().await;
 }
 
+/// A lesson step's preset, as a learner's page sends it.
+fn preset(lesson: &str, step: usize) -> Value {
+    let course = poollab::lessons::load().expect("the course");
+    let step = &course.iter().find(|l| l.id == lesson).expect("lesson").steps[step - 1];
+    serde_json::to_value(&step.preset).expect("JSON")
+}
+
+/// A learner runs `spec` (or joins an identical waiting run): the run's id.
+async fn submit(learner: &support::Learner, spec: &Value) -> String {
+    let (status, body) = learner.post("/api/runs", spec).await;
+    assert_eq!(status, 202, "{body}");
+    body["id"].as_str().expect("id").to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn progress_reports_name_real_steps_and_made_up_learners_cannot_fill_the_class() {
     let app = lab(|cfg| {
@@ -123,46 +137,66 @@ async fn progress_reports_name_real_steps_and_made_up_learners_cannot_fill_the_c
     })
     .await;
     let (ann, bob, cat) = (app.learner().await, app.learner().await, app.learner().await);
-    let step = |lesson: &str, step: u32, prediction: Value| json!({ "lesson": lesson, "step": step, "prediction": prediction });
+    let connect = preset("02-connect-per-request", 1);
+    let mut runs = Vec::new();
+    for learner in [&ann, &bob, &cat] {
+        runs.push(submit(learner, &connect).await);
+    }
+    for id in &runs {
+        assert_eq!(app.finished(id).await.state, RunState::Done);
+    }
+    let step = |lesson: &str, step: u32, prediction: Value, run: &str| json!({ "lesson": lesson, "step": step, "prediction": prediction, "run": run });
+    let (a, b, c) = (runs[0].as_str(), runs[1].as_str(), runs[2].as_str());
 
     for (bad, why) in [
-        (step("made-up", 1, json!(10)), "a lesson that does not exist"),
-        (step("02-connect-per-request", 0, json!(10)), "step 0"),
-        (step("02-connect-per-request", 999, json!(10)), "a step past the last"),
-        (step("02-connect-per-request", 1, json!(-5)), "a negative figure"),
-        (step("02-connect-per-request", 1, json!(1e12)), "a figure no run measures"),
+        (step("made-up", 1, json!(10), a), "a lesson that does not exist"),
+        (step("02-connect-per-request", 0, json!(10), a), "step 0"),
+        (step("02-connect-per-request", 999, json!(10), a), "a step past the last"),
+        (step("02-connect-per-request", 1, json!(-5), a), "a negative prediction"),
+        (step("02-connect-per-request", 1, json!(1e12), a), "a prediction no run measures"),
+        (json!({ "lesson": "02-connect-per-request", "step": 1, "prediction": 10 }), "no run named"),
     ] {
         let (status, body) = ann.post("/api/class/progress", &bad).await;
         assert_eq!(status, 422, "{why}: {body}");
     }
-    // Reported again and again, a step is one row.
+    // Reported again and again, a step is one row, and the prediction first reported with a run
+    // stands: seeing what the run measured and guessing again changes nothing.
     for guess in [10, 20, 30] {
-        let (status, body) = ann.post("/api/class/progress", &step("02-connect-per-request", 1, json!(guess))).await;
-        assert_eq!(status, 204, "{body}");
+        let (status, body) = ann.post("/api/class/progress", &step("02-connect-per-request", 1, json!(guess), a)).await;
+        assert_eq!(status, 200, "{body}");
     }
-    let mut named = step("02-connect-per-request", 1, json!(50));
+    let (_, _, progress) = get_as(&app, "/api/class/progress", Some(INSTRUCTOR_TOKEN)).await;
+    let rows: Vec<&Value> = progress["learners"]
+        .as_array()
+        .expect("learners")
+        .iter()
+        .flat_map(|l| l["steps"].as_array().expect("steps"))
+        .collect();
+    assert_eq!(rows.len(), 1, "{progress}");
+    assert_eq!(rows[0]["prediction"], 10.0, "{progress}");
+    let mut named = step("02-connect-per-request", 1, json!(50), b);
     named["name"] = json!("=HYPERLINK(\"http://evil\",\"Bob\")");
     let (status, _) = bob.post("/api/class/progress", &named).await;
-    assert_eq!(status, 204);
+    assert_eq!(status, 200);
 
     // Both places of this address are taken by learners heard from just now: Cat must wait.
-    let (status, body) = cat.post("/api/class/progress", &step("02-connect-per-request", 1, json!(70))).await;
+    let (status, body) = cat.post("/api/class/progress", &step("02-connect-per-request", 1, json!(70), c)).await;
     assert_eq!(status, 429, "{body}");
     assert!(error_of(&body).contains("--max-learners-per-address"), "{body}");
 
     // Ann goes quiet; Bob keeps reporting. Cat takes Ann's place, and Ann's progress goes.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let (status, _) = bob.post("/api/class/progress", &step("01-connection-cost", 2, json!(5))).await;
-    assert_eq!(status, 204);
-    let (status, body) = cat.post("/api/class/progress", &step("02-connect-per-request", 1, json!(70))).await;
-    assert_eq!(status, 204, "a quiet learner gives way: {body}");
+    let (status, _) = bob.post("/api/class/progress", &step("02-connect-per-request", 1, json!(5), b)).await;
+    assert_eq!(status, 200);
+    let (status, body) = cat.post("/api/class/progress", &step("02-connect-per-request", 1, json!(70), c)).await;
+    assert_eq!(status, 200, "a quiet learner gives way: {body}");
 
     let (status, _, progress) = get_as(&app, "/api/class/progress", Some(INSTRUCTOR_TOKEN)).await;
     assert_eq!(status, 200);
     let learners = progress["learners"].as_array().expect("learners");
     assert_eq!(learners.len(), 2, "{progress}");
     let steps: Vec<usize> = learners.iter().map(|l| l["steps"].as_array().map_or(0, Vec::len)).collect();
-    assert_eq!(steps.iter().sum::<usize>(), 3, "Bob's two steps and Cat's one: {progress}");
+    assert_eq!(steps.iter().sum::<usize>(), 2, "Bob's step and Cat's: {progress}");
 
     let resp =
         app.http.get(app.url("/api/class/progress.csv")).bearer_auth(INSTRUCTOR_TOKEN).send().await.expect("GET");
@@ -170,10 +204,121 @@ async fn progress_reports_name_real_steps_and_made_up_learners_cannot_fill_the_c
     let csv = resp.text().await.expect("csv");
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("a CSV reader reads it");
-    assert_eq!(rows.len(), 3, "{csv}");
+    assert_eq!(rows.len(), 2, "{csv}");
     assert!(rows.iter().any(|r| &r[1] == "'=HYPERLINK(\"http://evil\",\"Bob\")"), "a name is never a formula: {csv}");
     assert!(rows.iter().all(|r| !r[1].starts_with('=')), "{csv}");
     app.stop().await;
+}
+
+/// Whether a prediction was close and whether the claim held are the lab's, worked out from a run
+/// the learner may report: theirs (or shared with them), of that step, done. Anything else is a
+/// clear 4xx and changes nothing; a figure the page claims is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_step_is_graded_only_on_the_learners_own_done_run_of_it() {
+    let app = lab(|_| {}).await;
+    let (ann, bob, eve) = (app.learner().await, app.learner().await, app.learner().await);
+    let connect = preset("02-connect-per-request", 1);
+    let report =
+        |run: &str, lesson: &str, step: u32| json!({ "lesson": lesson, "step": step, "prediction": 60, "run": run });
+
+    // The instructor's long run holds the worker, so Ann's run of the step waits, and Bob, asking
+    // for the same experiment meanwhile, shares it.
+    let blocker = json!({ "strategy": "naive", "requests": 1, "work": { "query": "sleep", "sleep_ms": 2000 } });
+    let resp = app.http.post(app.url("/api/runs")).bearer_auth(INSTRUCTOR_TOKEN).json(&blocker).send().await;
+    assert_eq!(resp.expect("POST").status().as_u16(), 202);
+    let run = submit(&ann, &connect).await;
+    let (status, body) = bob.post("/api/runs", &connect).await;
+    assert_eq!(
+        (status, body["id"].as_str(), body["shared"].as_bool()),
+        (202, Some(run.as_str()), Some(true)),
+        "{body}"
+    );
+
+    // Not done yet: 409, and nothing is kept.
+    let (status, body) = ann.post("/api/class/progress", &report(&run, "02-connect-per-request", 1)).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(error_of(&body).contains("queued"), "{body}");
+    let done = app.finished(&run).await;
+    assert_eq!(done.state, RunState::Done, "{done:?}");
+    let peak = done.summary.expect("summary").peak_server_connections as f64;
+
+    // Someone else's run: 403.
+    let (status, body) = eve.post("/api/class/progress", &report(&run, "02-connect-per-request", 1)).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(error_of(&body).contains("not yours"), "{body}");
+    // A made-up run, and a made-up sweep: 404.
+    let (status, body) =
+        ann.post("/api/class/progress", &report("0000000000000000", "02-connect-per-request", 1)).await;
+    assert_eq!(status, 404, "{body}");
+    let sweep = preset_sweep_step();
+    let made_up_sweep = json!({ "lesson": sweep.0, "step": sweep.1, "sweep": "0000000000000000" });
+    let (status, body) = ann.post("/api/class/progress", &made_up_sweep).await;
+    assert_eq!(status, 404, "{body}");
+    // Her run, reported as another step's: 422; as a sweep step's: 422.
+    let (status, body) = ann.post("/api/class/progress", &report(&run, "04-enter-the-pool", 1)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(error_of(&body).contains("not a run of step 1"), "{body}");
+    let (status, body) = ann.post("/api/class/progress", &report(&run, &sweep.0, sweep.1)).await;
+    assert_eq!(status, 422, "{body}");
+
+    // A run still running: 409. (Lesson 11's first step holds its connections for 2 s.)
+    let long = submit(&eve, &preset("11-many-instances", 1)).await;
+    loop {
+        let (_, view) = app.get(&format!("/api/runs/{long}")).await;
+        if view["state"] == "running" {
+            break;
+        }
+        assert_eq!(view["state"], "queued", "{view}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, body) = eve.post("/api/class/progress", &report(&long, "11-many-instances", 1)).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(error_of(&body).contains("running"), "{body}");
+
+    // None of that was kept.
+    let (_, _, progress) = get_as(&app, "/api/class/progress", Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(progress["learners"], json!([]), "{progress}");
+
+    // Ann's own run, with figures her page claims: the lab's are kept, hers are ignored.
+    let mut claimed = report(&run, "02-connect-per-request", 1);
+    claimed["measured"] = json!(60);
+    claimed["passed"] = json!(true);
+    claimed["close"] = json!(true);
+    let (status, verdict) = ann.post("/api/class/progress", &claimed).await;
+    assert_eq!(status, 200, "{verdict}");
+    assert_eq!(verdict["measured"], json!(peak), "{verdict}");
+    assert_eq!(verdict["close"], json!(poollab_shared::lesson::prediction_close(60.0, peak)), "{verdict}");
+    assert!(verdict["claim_held"].is_boolean(), "{verdict}");
+    // Bob shared it: it is his to report too.
+    let (status, body) = bob.post("/api/class/progress", &report(&run, "02-connect-per-request", 1)).await;
+    assert_eq!(status, 200, "{body}");
+
+    let (_, _, progress) = get_as(&app, "/api/class/progress", Some(INSTRUCTOR_TOKEN)).await;
+    let rows: Vec<&Value> = progress["learners"]
+        .as_array()
+        .expect("learners")
+        .iter()
+        .flat_map(|l| l["steps"].as_array().expect("steps"))
+        .collect();
+    assert_eq!(rows.len(), 2, "Ann's and Bob's, nobody else's: {progress}");
+    for row in rows {
+        assert_eq!((row["run"].as_str(), &row["measured"]), (Some(run.as_str()), &json!(peak)), "{progress}");
+        assert_eq!(row["passed"], verdict["claim_held"], "{progress}");
+    }
+    let (_, _, h) =
+        get_as(&app, "/api/class/predictions?lesson=02-connect-per-request&step=1", Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!((h["count"].as_u64(), &h["measured_median"]), (Some(2), &json!(peak)), "{h}");
+    assert_eq!(app.finished(&long).await.state, RunState::Done, "Eve's run was not harmed");
+    app.stop().await;
+}
+
+/// The course's sweep step: (lesson, step number).
+fn preset_sweep_step() -> (String, u32) {
+    let course = poollab::lessons::load().expect("the course");
+    course
+        .iter()
+        .find_map(|l| l.steps.iter().position(|s| !s.sweep.is_empty()).map(|i| (l.id.clone(), i as u32 + 1)))
+        .expect("a sweep step")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

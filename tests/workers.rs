@@ -345,10 +345,6 @@ async fn a_restarted_coordinator_still_has_progress_predictions_and_the_line() {
     let dir = support::lab_dir();
     let app = coordinator(&dir).await;
     let (ann, bob) = (app.learner().await, app.learner().await);
-    let report =
-        |prediction: f64| json!({ "lesson": "05-pool-full", "step": 1, "name": "Ann", "prediction": prediction });
-    assert_eq!(ann.post("/api/class/progress", &report(900.0)).await.0, 204);
-    assert_eq!(bob.post("/api/class/progress", &report(300.0)).await.0, 204);
     // No worker is joined yet: the runs wait.
     let a = submit(&ann, &slow(50)).await;
     let b = submit(&bob, &slow(50)).await;
@@ -366,19 +362,6 @@ async fn a_restarted_coordinator_still_has_progress_predictions_and_the_line() {
     let order_after: Vec<&str> = after.waiting.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(order_after, order, "the line, in its order");
     assert_eq!(after.waiting.iter().map(|e| e.position).collect::<Vec<_>>(), [Some(1), Some(2), Some(3)]);
-    let resp = app
-        .http
-        .get(app.url("/api/class/predictions?lesson=05-pool-full&step=1"))
-        .bearer_auth(INSTRUCTOR_TOKEN)
-        .send()
-        .await
-        .expect("GET");
-    let h: poollab_shared::PredictionHistogram = resp.json().await.expect("histogram");
-    assert_eq!(h.count, 2, "both predictions are still there: {h:?}");
-    let resp =
-        app.http.get(app.url("/api/class/progress.csv")).bearer_auth(INSTRUCTOR_TOKEN).send().await.expect("GET");
-    let csv = resp.text().await.expect("csv");
-    assert!(csv.contains(",900,") && csv.contains(",300,"), "{csv}");
     // Ann's browser is still Ann: her cookie (signed with the key in the data dir) still names her.
     let resp =
         app.http.post(app.url("/api/runs")).header("cookie", &ann_cookie).json(&slow(50)).send().await.expect("POST");
@@ -392,7 +375,37 @@ async fn a_restarted_coordinator_still_has_progress_predictions_and_the_line() {
     for id in [&a, &b, &a2] {
         assert_eq!(app.finished(id).await.state, RunState::Done);
     }
+
+    // Two learners run a lesson step and report it (graded on their runs); the next coordinator
+    // still has their predictions.
+    let course = poollab::lessons::load().expect("the course");
+    let step = serde_json::to_value(&course.iter().find(|l| l.id == "05-pool-full").expect("lesson").steps[0].preset)
+        .expect("JSON");
+    let (cat, dan) = (support::learner_of(&app.base).await, support::learner_of(&app.base).await);
+    for (learner, prediction) in [(&cat, 900.0), (&dan, 300.0)] {
+        let run = submit(learner, &step).await;
+        assert_eq!(app.finished(&run).await.state, RunState::Done);
+        let report =
+            json!({ "lesson": "05-pool-full", "step": 1, "name": "Ann", "prediction": prediction, "run": run });
+        let (status, body) = learner.post("/api/class/progress", &report).await;
+        assert_eq!(status, 200, "{body}");
+    }
     w.stop();
+    app.stop().await;
+    let app = coordinator(&dir).await;
+    let resp = app
+        .http
+        .get(app.url("/api/class/predictions?lesson=05-pool-full&step=1"))
+        .bearer_auth(INSTRUCTOR_TOKEN)
+        .send()
+        .await
+        .expect("GET");
+    let h: poollab_shared::PredictionHistogram = resp.json().await.expect("histogram");
+    assert_eq!(h.count, 2, "both predictions are still there: {h:?}");
+    let resp =
+        app.http.get(app.url("/api/class/progress.csv")).bearer_auth(INSTRUCTOR_TOKEN).send().await.expect("GET");
+    let csv = resp.text().await.expect("csv");
+    assert!(csv.contains(",900,") && csv.contains(",300,"), "{csv}");
     app.stop().await;
 }
 

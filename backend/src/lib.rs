@@ -63,8 +63,10 @@
 //!   learners' signed cookies); [`class::line`], the line runs wait in, and its admission
 //!   rule (a run identical to one already waiting is joined, not queued again: shared runs);
 //!   [`class::fair`], who goes next: the line shares worker time, not turns;
-//!   [`class::progress`], learners' reports, checked against the course and bounded. It needs
-//!   nothing from the web layer.
+//!   [`class::progress`], learners' reports, checked against the course and bounded;
+//!   [`class::grade`], each report graded on the stored run it names (the learner's own or
+//!   shared, of that step, done), never on figures a browser sends. It needs nothing from the
+//!   web layer.
 //! - [`web`]: the HTTP surface (page, health, demo, runs, sweeps, class, workers, websocket,
 //!   metrics), the state every handler shares, and every error turned into a response in one place;
 //!   [`web::identity`], the cookie middleware and the `Who`/`Instructor` extractors;

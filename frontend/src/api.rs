@@ -1,8 +1,8 @@
 //! The few HTTP calls the page makes (the contract is docs/contract.md).
 
 use poollab_shared::{
-    ClassLine, ClassState, FollowStep, IssuedCredential, Lesson, PredictionHistogram, RunSpec, RunView, StepReport,
-    SweepSpec, SweepView, WorkerCredential,
+    ClassLine, ClassState, FollowStep, IssuedCredential, Lesson, PredictionHistogram, RunSpec, RunView, StepProgress,
+    StepReport, StepVerdict, SweepSpec, SweepView, WorkerCredential,
 };
 use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
@@ -122,11 +122,10 @@ pub async fn follow(step: Option<FollowStep>) -> Result<ClassState, String> {
     post("/api/class/follow", &Follow { follow: step }).await
 }
 
-/// Tells the instructor how a step went (best effort: a lost report only leaves a gap).
-pub async fn report(report: &StepReport) {
-    if let Ok(body) = crate::json::stringify(report) {
-        let _ = fetch_text("POST", "/api/class/progress", Some(body)).await;
-    }
+/// Reports a step's run to the lab, which grades it on the stored run and tells the instructor:
+/// the lab's verdict (a lost report only leaves the page's own).
+pub async fn report(report: &StepReport) -> Result<StepVerdict, String> {
+    post("/api/class/progress", report).await
 }
 
 /// Instructor: the class's predictions for a step.
@@ -170,7 +169,7 @@ pub async fn fire_burst() -> Result<Fired, String> {
 pub struct LearnerRow {
     pub learner: String,
     pub name: String,
-    pub steps: Vec<StepReport>,
+    pub steps: Vec<StepProgress>,
 }
 
 #[derive(serde::Deserialize)]

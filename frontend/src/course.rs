@@ -9,7 +9,7 @@
 //! backend's tests use ([`poollab_shared::Goal::check`]).
 
 use leptos::prelude::*;
-use poollab_shared::lesson::{fill, fill_marked, prediction_close};
+use poollab_shared::lesson::{fill, fill_marked};
 use poollab_shared::{ChartName, Dec, Lesson, RunState, StepReport, SweepSpec, SweepView};
 
 use crate::compare::paired;
@@ -153,8 +153,9 @@ pub fn StepView(
         }
     });
 
-    // When the run ends, record what was measured, whether the prediction was close and whether
-    // the claim held (and tell the instructor).
+    // When the run ends, report it to the lab, which grades it on the stored run (the instructor
+    // sees that verdict), and record the lab's verdict: what was measured, whether the prediction
+    // was close and whether the claim held. (The outcome shows the page's own until it comes.)
     let (step_for_effect, key_for_effect) = (step.clone(), key.clone());
     let (lesson_for_report, step_no) = (lesson.id.clone(), index as u32 + 1);
     Effect::new(move |_| {
@@ -162,53 +163,53 @@ pub fn StepView(
         let id =
             if is_sweep { sweep_id.get_untracked() } else { run.with_untracked(|r| r.as_ref().map(|r| r.id.clone())) };
         let Some(id) = id else { return };
-        let figures = match &outcome {
-            Measured::Run(summary) => step_for_effect.figures(tape.server(), Some(summary)),
-            Measured::Sweep(points) => step_for_effect.sweep_figures(tape.server(), points),
+        let score = match &outcome {
+            Measured::Run(summary) => step_for_effect.score.as_ref().and_then(|m| summary.figure(m)),
+            Measured::Sweep(_) => None,
         };
-        let measured = step_for_effect.prediction.as_ref().and_then(|p| figures.get(&p.metric));
-        // A step without a goal is passed by running it.
-        let passed = step_for_effect.goal.as_ref().is_none_or(|g| g.check(&figures).unwrap_or(false));
-        let score = step_for_effect.score.as_ref().and_then(|m| figures.get(m));
-        let already = progress.with_untracked(|p| {
-            p.steps.get(&key_for_effect).is_some_and(|r| {
-                let recorded = if is_sweep { &r.sweep_id } else { &r.run_id };
-                recorded.as_deref() == Some(id.as_str()) && r.passed.is_some()
-            })
+        let recorded = move |r: &StepRecord| if is_sweep { r.sweep_id.clone() } else { r.run_id.clone() };
+        let (prediction, already) = progress.with_untracked(|p| {
+            let r = p.steps.get(&key_for_effect);
+            (r.and_then(|r| r.prediction), r.is_some_and(|r| recorded(r) == Some(id.clone()) && r.passed.is_some()))
         });
         if already {
             return;
         }
-        let prediction = progress.with_untracked(|p| p.steps.get(&key_for_effect).and_then(|r| r.prediction));
-        let close = prediction.zip(measured).map(|(p, m)| prediction_close(p, m));
+        progress.update(|p| {
+            let rec = p.steps.entry(key_for_effect.clone()).or_default();
+            if is_sweep {
+                rec.sweep_id = Some(id.clone());
+            } else {
+                rec.run_id = Some(id.clone());
+            }
+            rec.score = score;
+        });
+        let (run, sweep) = if is_sweep { (None, Some(id.clone())) } else { (Some(id.clone()), None) };
         let report = StepReport {
             lesson: lesson_for_report.clone(),
             step: step_no,
             name: crate::identity::display_name(),
-            prediction: None,
-            measured,
-            passed: Some(passed),
-            close,
+            prediction,
+            run,
+            sweep,
         };
-        leptos::task::spawn_local(async move { crate::api::report(&report).await });
-        progress.update(|p| {
-            let rec = p.steps.entry(key_for_effect.clone()).or_default();
-            if is_sweep {
-                rec.sweep_id = Some(id);
-            } else {
-                rec.run_id = Some(id);
-            }
-            rec.measured = measured;
-            rec.passed = Some(passed);
-            rec.close = close;
-            rec.score = score;
+        let key = key_for_effect.clone();
+        leptos::task::spawn_local(async move {
+            let Ok(verdict) = crate::api::report(&report).await else { return };
+            progress.update(|p| {
+                // Unless the learner has run the step again meanwhile.
+                if let Some(rec) = p.steps.get_mut(&key).filter(|r| recorded(r) == Some(id)) {
+                    rec.measured = verdict.measured;
+                    rec.passed = Some(verdict.claim_held);
+                    rec.close = verdict.close;
+                }
+            });
         });
     });
 
     let preset = step.preset.clone();
     let sweep_sizes = is_sweep.then(|| step.sweep.clone());
     let key_for_run = key.clone();
-    let lesson_for_run = lesson.id.clone();
     let earlier_for_run = earlier.clone();
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -221,16 +222,6 @@ pub fn StepView(
             let rec = p.steps.entry(key_for_run.clone()).or_default();
             *rec = StepRecord { prediction, ..StepRecord::default() };
         });
-        let report = StepReport {
-            lesson: lesson_for_run.clone(),
-            step: step_no,
-            name: crate::identity::display_name(),
-            prediction,
-            measured: None,
-            passed: None,
-            close: None,
-        };
-        leptos::task::spawn_local(async move { crate::api::report(&report).await });
         let spec = preset.clone();
         busy.set(true);
         error.set(None);
@@ -400,24 +391,15 @@ pub fn StepView(
         let key = key.clone();
         move || {
             let measured = measured.get()?;
-            let prediction = progress.with(|p| p.steps.get(&key).and_then(|r| r.prediction));
-            let summary = match &measured {
-                Measured::Run(s) => (**s).clone(),
-                Measured::Sweep(_) => Default::default(),
-            };
-            let score = (step.score.is_some()).then(|| {
-                let name = step.score.clone().unwrap_or_default();
-                let value = summary.figure(&name).unwrap_or(0.0);
-                let passed = step.goal.as_ref().is_none_or(|g| g.check(&step.figures(tape.server(), Some(&summary))).unwrap_or(false));
-                passed.then(|| view! {
-                    <p class="score" data-testid="score">{format!("Your score: {} ({}; lower is better). Try a smaller pool in the sandbox.", Dec(value), name.replace('_', " "))}</p>
-                })
+            // The lab's verdict, once it answered the report (the page's own until then).
+            let (prediction, verdict) = progress.with(|p| {
+                let r = p.steps.get(&key);
+                (r.and_then(|r| r.prediction), r.and_then(StepRecord::verdict))
             });
             Some(view! {
                 <section class="card outcome" aria-labelledby="outcome-title" data-testid="outcome">
                     <h3 id="outcome-title">"What the run showed"</h3>
-                    <Outcome step=step.clone() measured=measured server=tape.server() prediction=prediction />
-                    {score}
+                    <Outcome step=step.clone() measured=measured server=tape.server() prediction=prediction verdict=verdict />
                 </section>
             })
         }

@@ -226,7 +226,7 @@ pub fn InstructorPanel(
                         <thead><tr><th scope="col">"learner"</th><th scope="col">"steps run"</th><th scope="col">"claims held"</th><th scope="col">"predictions close"</th><th scope="col">"latest step"</th></tr></thead>
                         <tbody>
                             {rows.into_iter().map(|r| {
-                                let met = r.steps.iter().filter(|s| s.passed == Some(true)).count();
+                                let met = r.steps.iter().filter(|s| s.passed).count();
                                 let close = r.steps.iter().filter(|s| s.close == Some(true)).count();
                                 let latest = r.steps.last().map(|s| format!("{} / {}", s.lesson, s.step)).unwrap_or_default();
                                 let who = if r.name.is_empty() { r.learner.clone() } else { r.name.clone() };

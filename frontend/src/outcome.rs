@@ -8,8 +8,8 @@ use std::fmt::Write;
 use leptos::prelude::*;
 use poollab_shared::expr::{number, shown};
 use poollab_shared::figures::info;
-use poollab_shared::lesson::{ForUsers, fill_marked, for_users, prediction_close};
-use poollab_shared::{Dec, ErrorKind, ServerFacts, Step, Summary, SweepPoint};
+use poollab_shared::lesson::{ForUsers, fill_marked, for_users};
+use poollab_shared::{Dec, ErrorKind, ServerFacts, Step, StepVerdict, Summary, SweepPoint};
 
 use crate::escape;
 
@@ -64,18 +64,35 @@ pub enum Measured {
 
 /// A step's outcome, once its run (or sweep) is done.
 #[component]
-pub fn Outcome(step: Step, measured: Measured, server: ServerFacts, prediction: Option<f64>) -> impl IntoView {
-    let html = outcome(&step, &measured, server, prediction);
+pub fn Outcome(
+    step: Step,
+    measured: Measured,
+    server: ServerFacts,
+    prediction: Option<f64>,
+    verdict: Option<StepVerdict>,
+) -> impl IntoView {
+    let html = outcome(&step, &measured, server, prediction, verdict);
     view! { <div class="outcome-grid" inner_html=html></div> }
 }
 
 /// The outcome as HTML text (one string, which takes far less code in the page than as many
-/// elements): every text that is not the lab's own markup goes through [`escape`].
-pub fn outcome(step: &Step, measured: &Measured, server: ServerFacts, prediction: Option<f64>) -> String {
+/// elements): every text that is not the lab's own markup goes through [`escape`]. Whether the
+/// prediction was close and whether the claim held are the lab's `verdict` (it grades the run on
+/// the server when the page reports it), or the page's own until that comes; each says whose it
+/// is (`data-graded`: `lab` or `page`). A scored step's score shows once the claim held.
+pub fn outcome(
+    step: &Step,
+    measured: &Measured,
+    server: ServerFacts,
+    prediction: Option<f64>,
+    verdict: Option<StepVerdict>,
+) -> String {
     let figures = match measured {
         Measured::Run(summary) => step.figures(server, Some(summary)),
         Measured::Sweep(points) => step.sweep_figures(server, points),
     };
+    let by = if verdict.is_some() { "lab" } else { "page" };
+    let verdict = verdict.unwrap_or_else(|| StepVerdict::of(step, &figures, prediction));
     // Each figure alone in a text is marked with its name and exact value (`data-figure`), like
     // every figure this page shows, so a test can check a figure shown twice is one number.
     let fill = |text: &str| fill_marked(text, &figures, &escape);
@@ -94,10 +111,10 @@ pub fn outcome(step: &Step, measured: &Measured, server: ServerFacts, prediction
         && let (Some(measured), Some(guess)) = (figures.get(&p.metric), prediction)
     {
         let unit = info(&p.metric).map_or("", |i| i.unit);
-        let close = prediction_close(guess, measured);
+        let close = verdict.close == Some(true);
         let _ = write!(
             o,
-            r#"<div class="compare" data-testid="prediction-compare" data-close="{close}"><p><span class="label">You predicted</span><span class="value">{}</span></p><p><span class="label">Measured</span><span class="value" data-figure="{}" data-value="{}">{}</span></p><p class="close {}" data-testid="prediction-close">{}</p></div>"#,
+            r#"<div class="compare" data-testid="prediction-compare" data-close="{close}" data-graded="{by}"><p><span class="label">You predicted</span><span class="value">{}</span></p><p><span class="label">Measured</span><span class="value" data-figure="{}" data-value="{}">{}</span></p><p class="close {}" data-testid="prediction-close">{}</p></div>"#,
             with_unit(guess, unit),
             p.metric,
             Dec(measured),
@@ -143,10 +160,10 @@ pub fn outcome(step: &Step, measured: &Measured, server: ServerFacts, prediction
         o.push_str("</div>");
     }
     if let Some(g) = &step.goal {
-        let held = g.check(&figures).unwrap_or(false);
+        let held = verdict.claim_held;
         let _ = write!(
             o,
-            r#"<div class="verdict{}" data-testid="goal" data-passed="{held}" role="status"><strong>The lab's claim {}. </strong>{}"#,
+            r#"<div class="verdict{}" data-testid="goal" data-passed="{held}" data-graded="{by}" role="status"><strong>The lab's claim {}. </strong>{}"#,
             if held { " ok" } else { "" },
             if held { "held" } else { "did not hold" },
             if held {
@@ -159,6 +176,14 @@ pub fn outcome(step: &Step, measured: &Measured, server: ServerFacts, prediction
             let _ = write!(o, r#"<p class="hint">{}</p>"#, fill(&step.hint));
         }
         o.push_str("</div>");
+    }
+    if let (Some(name), Measured::Run(s), true) = (&step.score, measured, verdict.claim_held) {
+        let _ = write!(
+            o,
+            r#"<p class="score" data-testid="score">Your score: {} ({}; lower is better). Try a smaller pool in the sandbox.</p>"#,
+            Dec(s.figure(name).unwrap_or(0.0)),
+            name.replace('_', " ")
+        );
     }
     // Apart from the claim: how the run went for its users.
     if let Measured::Run(s) = measured {

@@ -1,14 +1,17 @@
 //! A learner's progress, kept in the browser (no account): each step's prediction, what was
-//! measured, whether the prediction was close, and whether the step's claim held. It survives a reload and can be downloaded as JSON.
+//! measured, whether the prediction was close, and whether the step's claim held (the lab's
+//! verdict on the run, once it answered the report). It survives a reload and can be downloaded as JSON.
 
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
+use poollab_shared::StepVerdict;
 use serde::{Deserialize, Serialize};
 
 const KEY: &str = "poollab.progress.v1";
 
-/// One step's record.
+/// One step's record: `measured`, `passed` and `close` are the lab's verdict on `run_id` (or
+/// `sweep_id`), which it grades on the stored run when the page reports it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     pub prediction: Option<f64>,
@@ -43,6 +46,14 @@ pub fn step_key(lesson: &str, step: usize) -> String {
 
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
+}
+
+impl StepRecord {
+    /// The lab's verdict on the step's run, once it graded it.
+    pub fn verdict(&self) -> Option<StepVerdict> {
+        let claim_held = self.passed?;
+        Some(StepVerdict { measured: self.measured, close: self.close, claim_held })
+    }
 }
 
 impl Progress {

@@ -1,42 +1,76 @@
-//! What learners report to their instructor: each step's prediction and result, and the class's
-//! predictions for one step as a histogram (shown before the measured answer is revealed).
+//! What learners report to their instructor: each step's prediction and the run (or sweep) that
+//! measured it, the lab's verdict on it, and the class's predictions for one step as a histogram
+//! (shown before the measured answer is revealed).
+//!
+//! Only the prediction comes from the learner. What was measured, whether the prediction was
+//! close and whether the step's claim held are the lab's to work out, from the stored run and the
+//! lesson ([`StepVerdict::of`]): the page works the same verdict out at once from the run it was
+//! shown, and then shows the lab's.
 
 use serde::{Deserialize, Serialize};
 
-/// A learner's report on one step (`POST /api/class/progress`): sent when they press Run (with
-/// their prediction) and again when the run ends (with what was measured).
+use crate::figures::Figures;
+use crate::lesson::{Step, prediction_close};
+
+/// A learner's report on one step (`POST /api/class/progress`), sent when the step's run (or, for
+/// a sweep step, its sweep) is done: the learner's prediction, and which run measured it. Fields
+/// a page of an older lab sends (`measured`, `passed`, `close`) are ignored: those are the lab's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct StepReport {
     pub lesson: String,
     pub step: u32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prediction: Option<f64>,
-    #[serde(default)]
-    pub measured: Option<f64>,
-    /// Whether the step's claim held on the learner's run.
-    #[serde(default)]
-    pub passed: Option<bool>,
-    /// Whether the prediction was within a quarter of what was measured
-    /// ([`crate::lesson::prediction_close`]); worked out when both are known.
-    #[serde(default)]
-    pub close: Option<bool>,
+    /// The run of a run step: the learner's own, or one they shared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    /// The sweep of a sweep step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<String>,
 }
 
-impl StepReport {
-    /// Takes what a later report adds (the prediction comes at Run, the measured figure at the
-    /// end) and works out whether the prediction was close.
-    pub fn merge(&mut self, later: &StepReport) {
-        self.prediction = later.prediction.or(self.prediction);
-        self.measured = later.measured.or(self.measured);
-        self.passed = later.passed.or(self.passed);
-        self.close = match (self.prediction, self.measured) {
-            (Some(p), Some(m)) => Some(crate::lesson::prediction_close(p, m)),
-            _ => None,
-        };
+/// The lab's verdict on a step, worked out from what its run (or sweep) measured: the answer to a
+/// [`StepReport`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepVerdict {
+    /// The figure the step's prediction asks about, as the run measured it (none for a step
+    /// without a prediction).
+    pub measured: Option<f64>,
+    /// Whether the prediction was within a quarter of what was measured
+    /// ([`crate::lesson::prediction_close`]); none without a prediction.
+    pub close: Option<bool>,
+    /// Whether the step's claim ([`crate::Goal::check`]) held on the run; a step without a claim
+    /// is passed by running it.
+    pub claim_held: bool,
+}
+
+impl StepVerdict {
+    /// The verdict on `step` from its run's (or sweep's) `figures` and the learner's prediction:
+    /// one definition, used by the lab to grade a report and by the page to show it at once.
+    pub fn of(step: &Step, figures: &Figures, prediction: Option<f64>) -> StepVerdict {
+        let measured = step.prediction.as_ref().and_then(|p| figures.get(&p.metric));
+        StepVerdict {
+            measured,
+            close: prediction.zip(measured).map(|(p, m)| prediction_close(p, m)),
+            claim_held: step.goal.as_ref().is_none_or(|g| g.check(figures).unwrap_or(false)),
+        }
     }
+}
+
+/// One learner's step as the instructor sees it (`GET /api/class/progress`): graded by the lab.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepProgress {
+    pub lesson: String,
+    pub step: u32,
+    /// The run (or sweep) the step was graded on.
+    pub run: String,
+    pub prediction: Option<f64>,
+    pub measured: Option<f64>,
+    /// Whether the step's claim held on that run ([`StepVerdict::claim_held`]).
+    pub passed: bool,
+    pub close: Option<bool>,
 }
 
 /// The class's predictions for one step.

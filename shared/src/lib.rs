@@ -43,7 +43,7 @@ pub mod sweep;
 pub mod timeline;
 
 pub use activity::{AppCounts, AppFigure, AppPeaks, Peak, Span};
-pub use class::{HistogramBin, PredictionHistogram, StepReport};
+pub use class::{HistogramBin, PredictionHistogram, StepProgress, StepReport, StepVerdict};
 pub use figures::{Figures, Lack, ServerFacts};
 pub use frame::{
     AppFrame, BreakerState, ClassBurst, ClassState, ClientMessage, CountBy, FollowStep, Frame, HeldConnection,

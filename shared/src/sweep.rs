@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::limits::{SpecError, ValidRunSpec};
 use crate::spec::{RunSpec, Strategy};
-use crate::summary::RunState;
+use crate::summary::{RunState, Summary};
 
 /// Most pool sizes one sweep may try.
 pub const MAX_SWEEP_SIZES: usize = 12;
@@ -64,6 +64,26 @@ pub struct SweepPoint {
     pub query_p50_ms: f64,
     pub failed: u64,
     pub peak_server_connections: u64,
+}
+
+impl SweepPoint {
+    /// The point of size `max_connections` measured by run `run_id` (a run not done yet, or
+    /// failed, has no summary: its figures read zero).
+    pub fn of(max_connections: u32, run_id: String, state: RunState, summary: Option<&Summary>) -> SweepPoint {
+        let default = Summary::default();
+        let s = summary.unwrap_or(&default);
+        SweepPoint {
+            max_connections,
+            run_id,
+            state,
+            throughput_per_s: s.throughput_per_s,
+            latency_p50_ms: s.latency_ms.p50,
+            latency_p99_ms: s.latency_ms.p99,
+            query_p50_ms: s.query_ms.p50,
+            failed: s.failed,
+            peak_server_connections: s.peak_server_connections,
+        }
+    }
 }
 
 /// A sweep as `GET /api/sweeps/{id}` shows it.

@@ -2,17 +2,20 @@
 //!
 //! The instructor can lock the lab (only their runs are accepted), ask every page to follow a
 //! lesson step, and arm a class burst that learners click into; every change is broadcast over the
-//! websocket as a [`ClassState`]. Each learner's page reports every step (the prediction at Run,
-//! the measurement at the end), which the instructor reads as progress and as the class's
-//! predictions. All of it lives in the coordinator's database (`lab.class`, `lab.burst_clicks`,
+//! websocket as a [`ClassState`]. Each learner's page reports every step once its run is done
+//! (the prediction, and which run), which the lab grades on the stored run and the instructor reads
+//! as progress and as the class's predictions. All of it lives in the coordinator's database (`lab.class`, `lab.burst_clicks`,
 //! `lab.learners`, `lab.progress`), so a restart loses none of it.
 //!
 //! - [`identity`]: who is asking (the instructor's token, learners' signed cookies).
 //! - [`mod@line`]: the line runs wait in, and who may join it.
 //! - [`fair`]: who goes next: the line shares worker time, not turns.
 //! - [`progress`]: what learners report, checked against the course, and how many are kept.
+//! - [`grade`]: which run a report may name (the learner's own or shared, of that step, done),
+//!   and the lab's verdict on it.
 
 pub mod fair;
+pub mod grade;
 pub mod identity;
 pub mod line;
 pub mod progress;

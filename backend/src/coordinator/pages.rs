@@ -7,11 +7,11 @@
 //! every page (and other coordinators) here, so no caller can forget to.
 
 use poollab_shared::{ClassLine, ClassState, FollowStep, Frame, LineView, PredictionHistogram, RunSpec, RunView};
-use poollab_shared::{SweepView, Timeline, WorkerView};
+use poollab_shared::{StepVerdict, SweepView, Timeline, WorkerView};
 use std::collections::BTreeMap;
 use tokio::sync::broadcast;
 
-use crate::class::identity::Learner;
+use crate::class::identity::Who;
 use crate::class::progress::{LearnerProgress, ProgressError, ValidReport};
 use crate::coordinator::Coordinator;
 use crate::coordinator::feed::FeedItem;
@@ -127,9 +127,9 @@ impl Coordinator {
         Ok(Some(spec))
     }
 
-    /// Keeps a learner's report on a step.
-    pub async fn report(&self, learner: &Learner, report: ValidReport) -> Result<(), ProgressError> {
-        self.class.report(learner, report).await
+    /// Grades a report on a step on the run it names, and keeps a learner's.
+    pub async fn report(&self, who: &Who, report: ValidReport) -> Result<StepVerdict, ProgressError> {
+        self.class.report(who, report).await
     }
 
     /// Everyone's progress, by learner id.

@@ -295,18 +295,7 @@ impl RunStore {
             let run = self.get(&run_id).await?;
             let state = run.as_ref().map_or(RunState::Failed, |r| r.state);
             view.done &= matches!(state, RunState::Done | RunState::Failed);
-            let s = run.and_then(|r| r.summary).unwrap_or_default();
-            view.points.push(SweepPoint {
-                max_connections: size,
-                run_id,
-                state,
-                throughput_per_s: s.throughput_per_s,
-                latency_p50_ms: s.latency_ms.p50,
-                latency_p99_ms: s.latency_ms.p99,
-                query_p50_ms: s.query_ms.p50,
-                failed: s.failed,
-                peak_server_connections: s.peak_server_connections,
-            });
+            view.points.push(SweepPoint::of(size, run_id, state, run.and_then(|r| r.summary).as_ref()));
         }
         Ok(Some(view))
     }

@@ -5,7 +5,9 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use poollab_shared::{ClassLine, ClassState, FollowStep, Limits, PredictionHistogram, RunSpec, StepReport};
+use poollab_shared::{
+    ClassLine, ClassState, FollowStep, Limits, PredictionHistogram, RunSpec, StepReport, StepVerdict,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -60,19 +62,20 @@ pub async fn follow(
     Ok(Json(state.coordinator.follow(follow).await?))
 }
 
-/// `POST /api/class/progress` (a learner's page): one step's prediction and result. Only real
-/// steps of the course, with figures a run could measure (422 otherwise); a newcomer to a full
-/// class gets 429 unless a quiet learner gives way (`class::progress`).
+/// `POST /api/class/progress` (a learner's page, when a step's run is done): the prediction and
+/// the run (or sweep) that measured it. The lab grades it on the stored run (`class::grade`) and
+/// answers its verdict: 422 for a step that is not in the course, 404 for a run the lab does not
+/// have, 403 for one that is not the learner's, 422 for one of another step, 409 for one not
+/// done; a newcomer to a full class gets 429 unless a quiet learner gives way
+/// (`class::progress`). The instructor's report is graded and not kept.
 pub async fn report(
     who: Who,
     State(state): State<AppState>,
     body: Result<Json<StepReport>, JsonRejection>,
-) -> Result<StatusCode, AppError> {
+) -> Result<Json<StepVerdict>, AppError> {
     let Json(report) = body?;
     let report = ValidReport::parse(report, &state.lessons)?;
-    let Who::Learner(learner) = who else { return Ok(StatusCode::NO_CONTENT) };
-    state.coordinator.report(&learner, report).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(Json(state.coordinator.report(&who, report).await?))
 }
 
 /// `GET /api/class/progress` (instructor): every learner's steps.

@@ -156,7 +156,10 @@ impl IntoResponse for AppError {
             AppError::DemoOff => (StatusCode::NOT_FOUND, Json(json!({ "error": message }))).into_response(),
             AppError::Progress(e) => {
                 let status = match e {
-                    ProgressError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                    ProgressError::Invalid(_) | ProgressError::OtherStep { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                    ProgressError::NotFound { .. } => StatusCode::NOT_FOUND,
+                    ProgressError::NotYours { .. } => StatusCode::FORBIDDEN,
+                    ProgressError::NotDone { .. } => StatusCode::CONFLICT,
                     ProgressError::AddressFull { .. } | ProgressError::ClassFull { .. } => {
                         StatusCode::TOO_MANY_REQUESTS
                     }
