@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use poollab_shared::activity::{AppCounts, AppPeaks};
+use poollab_shared::activity::{AppCounts, AppFigure, AppPeaks, opening};
 use poollab_shared::expr::{Expr, number};
 use poollab_shared::lesson::{ForUsers, for_users};
 use poollab_shared::rate::per_second;
@@ -373,6 +373,13 @@ async fn app_side_is_counted_from_the_records(
             assert_eq!(drawn.moment, "busiest", "{here}: {drawn:?}");
             assert!((drawn.at_ms - at).abs() < 0.001 && s.busiest_ms == Some(at), "{here}: {drawn:?} {s:?}");
             assert_eq!(shown, counted(at), "{here}: the app side at the busiest moment");
+        }
+        Moment::MostWaiting => {
+            let (figure, count, at) = opening(&peaks, Moment::MostWaiting).expect("a run with requests has one");
+            assert_eq!(figure, AppFigure::Waiting, "{here}: requests waited in this run");
+            assert_eq!(drawn.moment, "most-waiting", "{here}: {drawn:?}");
+            assert!((drawn.at_ms - at).abs() < 0.001, "{here}: {drawn:?}");
+            assert_eq!((shown, drawn.waiting), (counted(at), count), "{here}: the app side when the most waited");
         }
         Moment::End => {
             assert_eq!(drawn.moment, "after-last-answer", "{here}: {drawn:?}");

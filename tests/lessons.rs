@@ -4,8 +4,10 @@
 
 mod support;
 
-use poollab_shared::lesson::{fill, typed};
-use poollab_shared::{Lesson, RunState};
+use poollab_shared::expr::{Expr, number};
+use poollab_shared::givens::INPUTS;
+use poollab_shared::lesson::{fill, names_in, typed};
+use poollab_shared::{Lesson, RunSpec, RunState, ServerFacts, Step};
 use support::spawn_app;
 
 /// Numbers a text may type: names of things, not figures of a run.
@@ -66,6 +68,150 @@ fn the_course_has_every_lesson_and_no_text_types_a_figure() {
         ]
     );
     assert_eq!(typed_numbers("{requests} requests, 80 at once, SQLSTATE 53300, p99, SHA-256"), ["80"]);
+}
+
+/// The server `./lab run` starts: `max_connections` 100, 3 of them reserved for superusers.
+const LAB_SERVER: ServerFacts =
+    ServerFacts { max_connections: 100, reserved_connections: 3, cpus: 2, tls: Some(true), pgbouncer: Some(true) };
+
+/// Words that say "none" or "no time": a text with one of them tells a learner whose answer is 0.
+const ZERO_WORDS: [&str; 8] = ["none", "nothing", "no one", "not one", "zero", "empty", "at once", "without wait"];
+
+/// What a step shows before Run, as the page fills it then: its title, its text and its question
+/// with the spec's and the server's figures (a run's own read `…`).
+fn before_run(step: &Step) -> String {
+    let figures = step.figures(LAB_SERVER, None);
+    let mut shown = vec![fill(&step.title, &figures), fill(&step.text, &figures)];
+    shown.extend(step.prediction.iter().map(|p| fill(&p.question, &figures)));
+    shown.join("\n")
+}
+
+/// The numbers a filled text shows, as printed (`1\u{2009}500`, `0.5`, `97`).
+fn shown_numbers(text: &str) -> Vec<&str> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '\u{2009}' || c == '−'))
+        .map(|w| w.trim_matches(|c| c == '.' || c == '\u{2009}'))
+        .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+        .collect()
+}
+
+/// Why a step's prediction is not one worth making (none when it is). A prediction is worth making
+/// when a learner can reason it out from what the page gives before Run and cannot read it off:
+///
+/// 1. its model works out the very figure the question asks for (so the model's sum is the
+///    reasoned answer), from figures (not a constant: that is a yes-or-no question);
+/// 2. every figure the model's sum and the question name is in the step's givens card, and so is
+///    every number the preset sets (the inputs the question can depend on): no measured figure
+///    and no hidden input (query length, table size, minimum size, run length);
+/// 3. the answer, the model's sum worked out from the givens, is not a number the text, the title
+///    or the question shows before Run; and an answer of 0 is not said in words ("none",
+///    "at once", ...).
+fn unreasoned(step: &Step) -> Vec<String> {
+    let Some(p) = &step.prediction else { return Vec::new() };
+    let Some(m) = &step.model else { return vec!["no model works its answer out".into()] };
+    let mut why = Vec::new();
+    if m.measured != p.metric {
+        why.push(format!("its model works out `{}`, not the `{}` it asks for", m.measured, p.metric));
+    }
+    let given = step.given_names();
+    let formula = Expr::parse(&m.formula).expect("models were checked at load");
+    if formula.figures().is_empty() {
+        why.push(format!("its model is the constant `{}`: nothing to reason out", m.formula));
+    }
+    for name in formula.figures() {
+        if !given.iter().any(|g| *g == name) {
+            why.push(format!("its model needs `{name}`, which is not given before Run"));
+        }
+    }
+    for name in names_in(&p.question) {
+        if !given.iter().any(|g| *g == name) {
+            why.push(format!("its question names `{name}`, which is not given before Run"));
+        }
+    }
+    let default = RunSpec::default();
+    for (name, ..) in INPUTS {
+        let set = step.preset.figure(name).filter(|v| *v != 0.0);
+        if set.is_some() && set != default.figure(name) && !given.contains(name) {
+            why.push(format!("its preset sets `{name}`, which is not given before Run"));
+        }
+    }
+    if let Some(answer) = step.reasoned_answer(LAB_SERVER) {
+        let (text, printed) = (before_run(step), number(answer));
+        if shown_numbers(&text).contains(&printed.as_str()) {
+            why.push(format!("its answer, {printed}, stands in the text before Run"));
+        }
+        let lower = text.to_lowercase();
+        for word in ZERO_WORDS.iter().filter(|w| answer == 0.0 && lower.contains(**w)) {
+            why.push(format!("its answer is 0, and the text before Run says \"{word}\""));
+        }
+    }
+    why
+}
+
+/// Every step asks a question its learner can reason out from the givens and the lessons before,
+/// and cannot read off the step's own text (see [`unreasoned`] for what is checked).
+#[test]
+fn every_prediction_is_reasoned_from_the_givens_not_read_off_the_text() {
+    let lessons = poollab::lessons::load().expect("every lesson file is valid");
+    let mut problems = Vec::new();
+    let mut asked = 0;
+    for lesson in &lessons {
+        for (i, step) in lesson.steps.iter().enumerate() {
+            asked += usize::from(step.prediction.is_some());
+            for why in unreasoned(step) {
+                problems.push(format!("{}.{} ({}): {why}", &lesson.id[..2], i + 1, step.title));
+            }
+        }
+    }
+    assert!(asked >= 35, "every step asks for a prediction ({asked} do)");
+    assert!(problems.is_empty(), "predictions not worth making:\n{}", problems.join("\n"));
+}
+
+/// The check above can fail: each kind of step it refuses, refused.
+#[test]
+fn a_prediction_answered_in_its_text_or_needing_what_is_not_given_is_refused() {
+    let step = |text: &str, question: &str, metric: &str, formula: &str, measured: &str| -> Step {
+        serde_json::from_value(serde_json::json!({
+            "title": "t", "text": text,
+            "preset": { "strategy": "pooled", "requests": 50, "concurrency": 1, "pool": { "max_connections": 1 },
+                        "work": { "query": "select_user" } },
+            "prediction": { "question": question, "metric": metric },
+            "model": { "says": "", "formula": formula, "measured": measured },
+        }))
+        .expect("a step")
+    };
+    let opened = "connections_opened";
+    let fine = step("A pool lends its connections.", "How many will it open?", opened, "pool.max_connections", opened);
+    assert_eq!(unreasoned(&fine), Vec::<String>::new());
+    // (step, what is wrong)
+    let table = [
+        // Lesson 1.2 as it was: the pool's size, which is the answer, in the text.
+        (
+            step("A pool with room for {pool.max_connections}.", "How many?", opened, "pool.max_connections", opened),
+            "its answer, 1, stands in the text before Run",
+        ),
+        // ... or in the question.
+        (
+            step("A pool.", "With {pool.max_connections}, how many?", opened, "pool.max_connections", opened),
+            "its answer, 1, stands in the text before Run",
+        ),
+        // Lesson 1.1 as it was: a model that needs the run's own connect time.
+        (
+            step("A pool.", "How long?", "connect_ms.p50", "connect_ms.p50 * 2", "connect_ms.p50"),
+            "its model needs `connect_ms.p50`, which is not given before Run",
+        ),
+        // Lessons 9.2 and 15.3 as they were: the model answers another question.
+        (step("A pool.", "How many fail?", "failed", "requests", "completed"), "its model works out `completed`"),
+        // Lessons 13.3 and 17.3 as they were: a constant, said in words in the text.
+        (step("Requests fail at once.", "How long?", "failed", "0", "failed"), "its model is the constant `0`"),
+        (
+            step("The pool ends empty.", "How many?", "failed", "pool.min_connections", "failed"),
+            "its answer is 0, and the text before Run says \"empty\"",
+        ),
+    ];
+    for (step, wrong) in table {
+        let why = unreasoned(&step);
+        assert!(why.iter().any(|w| w.starts_with(wrong)), "{}: {why:?}", step.text);
+    }
 }
 
 /// A word's first use in a lesson links to the glossary (`frontend/words.html`), and its title is

@@ -54,7 +54,7 @@ fn with_instances(mut frame: Frame) -> Frame {
 }
 
 /// The picture of the run, its scrubber, and a line of where it is. Once the run is over the
-/// picture opens on `moment` (its busiest frame, unless a step wants its end).
+/// picture opens on `moment` (its busiest frame, unless a step wants its end or the most waiting).
 #[component]
 pub fn Stage(
     tape: Tape,
@@ -69,7 +69,8 @@ pub fn Stage(
         let over = tape.is_over() && tape.records_read();
         let opened = opened.flatten();
         if over && opened != id {
-            if moment == Moment::Busiest {
+            tape.moment.set(moment);
+            if moment != Moment::End {
                 tape.go_to_busiest();
             }
             return id;
@@ -110,6 +111,13 @@ pub fn Stage(
 /// What the picture of a run that is over shows, named by what it is.
 fn heading_of(shown: Shown, pooled: bool) -> String {
     match shown {
+        Shown::Busiest(AppFigure::Waiting, n, at) => {
+            format!(
+                "The most waiting: {n} {} waiting for a connection at {}",
+                if n == 1 { "request" } else { "requests" },
+                ms_text(at)
+            )
+        }
         Shown::Busiest(figure, n, at) => {
             let what = match figure {
                 AppFigure::Holding if pooled => {

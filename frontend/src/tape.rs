@@ -8,7 +8,7 @@
 
 use leptos::prelude::*;
 use poollab_shared::activity::{self, AppFigure, AppPeaks};
-use poollab_shared::{Dec, Frame, RequestRecord, RunState, RunView, ServerFacts, Timeline};
+use poollab_shared::{Dec, Frame, Moment, RequestRecord, RunState, RunView, ServerFacts, Timeline};
 
 use crate::live::Live;
 use crate::picture::AppSide;
@@ -27,13 +27,16 @@ pub struct Tape {
     pub instant: RwSignal<Option<f64>>,
     /// The app's peaks, counted from the stored records once they are read.
     app_peaks: Memo<Option<AppPeaks>>,
+    /// The moment a run that is over opens on (its busiest, unless a step asks for another).
+    pub moment: RwSignal<Moment>,
     pub error: RwSignal<Option<String>>,
 }
 
 /// Where the picture is in a run that is over, and why it is there.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Shown {
-    /// The busiest moment: the figure it is named by, how many, when.
+    /// The moment the run opens on: the figure it is named by (waiting, for the most waiting),
+    /// how many, when.
     Busiest(AppFigure, u64, f64),
     /// A frame the scrubber was put on, at its own instant.
     Frame(f64),
@@ -53,6 +56,7 @@ impl Shown {
     /// Its name, for `data-moment`.
     pub fn name(self) -> &'static str {
         match self {
+            Shown::Busiest(AppFigure::Waiting, ..) => "most-waiting",
             Shown::Busiest(..) => "busiest",
             Shown::Frame(_) => "frame",
             Shown::AfterTheLastAnswer { .. } => "after-last-answer",
@@ -170,7 +174,7 @@ impl Tape {
             stored
                 .with(|s| s.as_ref().filter(|(r, _)| r.id == id && is_over(r)).map(|(_, t)| AppPeaks::of(&t.requests)))
         });
-        Tape { run, stored, live, cursor, instant, app_peaks, error }
+        Tape { run, stored, live, cursor, instant, app_peaks, moment: RwSignal::new(Moment::Busiest), error }
     }
 
     fn id(&self) -> Option<String> {
@@ -191,11 +195,13 @@ impl Tape {
         f(&[])
     }
 
-    /// Puts the picture on the run's busiest moment, counted from its requests' records
-    /// ([`activity::BUSIEST`]), and the scrubber on the frame nearest it (for the server's side).
-    /// A run whose records are not read shows its busiest frame, when it is busier than its end.
+    /// Puts the picture on the run's [`Tape::moment`] (its busiest, [`activity::BUSIEST`], or the
+    /// most waiting, [`activity::MOST_WAITING`]), counted from its requests' records, and the
+    /// scrubber on the frame nearest it (for the server's side). A run whose records are not read
+    /// shows its busiest frame, when it is busier than its end.
     pub fn go_to_busiest(&self) {
-        if let Some((_, _, at)) = self.app_peaks.get().and_then(|p| p.busiest()) {
+        let moment = self.moment.get_untracked();
+        if let Some((_, _, at)) = self.app_peaks.get().and_then(|p| activity::opening(&p, moment)) {
             self.go_to(at);
             return;
         }
@@ -234,7 +240,7 @@ impl Tape {
         let frame_ms = self.frame().map_or(0.0, |f| f.elapsed_ms as f64);
         let last = self.with_requests(|r| activity::last_answer_ms(r)).unwrap_or(0.0);
         let following = self.cursor.get().is_none();
-        Some(shown(self.instant.get(), following, peaks.busiest(), frame_ms, last))
+        Some(shown(self.instant.get(), following, activity::opening(&peaks, self.moment.get()), frame_ms, last))
     }
 
     /// Whether the run is over and its requests' records are read (the app side is counted

@@ -19,6 +19,7 @@
 //!
 //! Times are milliseconds from the run's start, as the records hold them.
 
+use crate::lesson::Moment;
 use crate::timeline::RequestRecord;
 
 /// How every figure of this module is counted (the page's captions show it).
@@ -42,6 +43,13 @@ pub const HOLDING: &str = "Connections in use: connections requests held, from t
 /// [`busiest`]'s definition.
 pub const BUSIEST: &str = "The busiest moment: the first instant the most connections were in use; in a run that \
      never held one, the first instant the most requests were in flight.";
+/// [`most_waiting`]'s definition.
+pub const MOST_WAITING: &str = "The most waiting: the first instant the most requests were waiting for a connection; \
+     in a run where none waited, its busiest moment.";
+/// [`mean_in_use`]'s definition.
+pub const MEAN_IN_USE: &str = "Connections in use on average: the time requests held connections, added up, divided \
+     by the load's duration (from the first arrival to the last answer). Little's law predicts this average, not a \
+     peak.";
 /// [`last_answer_ms`]'s definition.
 pub const AFTER_THE_LAST_ANSWER: &str = "After the last answer: the instant the run's last request was answered \
      (or failed). From then on no request is in flight, waiting or opening a connection; only leaked connections \
@@ -371,6 +379,44 @@ impl AppPeaks {
     }
 }
 
+/// The moment of `records` a picture opens on: `moment`'s figure at its peak, and when. The busiest
+/// moment ([`BUSIEST`]); or the most requests waiting ([`MOST_WAITING`]), which is the busiest
+/// moment in a run where none waited; none for [`Moment::End`] (the picture opens after the last
+/// answer) or a run without a request.
+pub fn opening(peaks: &AppPeaks, moment: Moment) -> Option<(AppFigure, u64, f64)> {
+    match moment {
+        Moment::Busiest => peaks.busiest(),
+        Moment::MostWaiting => {
+            peaks.waiting.at_ms.map(|at| (AppFigure::Waiting, peaks.waiting.count, at)).or_else(|| peaks.busiest())
+        }
+        Moment::End => None,
+    }
+}
+
+/// [`MOST_WAITING`] of `records`.
+pub fn most_waiting<'a>(records: impl IntoIterator<Item = &'a RequestRecord> + Clone) -> Option<(AppFigure, u64, f64)> {
+    opening(&AppPeaks::of(records), Moment::MostWaiting)
+}
+
+/// Connections in use on average over the load ([`MEAN_IN_USE`]): every held stretch, clipped to
+/// the load's span (a leaked connection counts to its end), summed, over that span; 0 for a run
+/// without requests or of no length.
+pub fn mean_in_use(records: &[RequestRecord]) -> f64 {
+    let Some(from) = records.iter().map(|r| r.start_ms).reduce(f64::min) else {
+        return 0.0;
+    };
+    let to = last_answer_ms(records).unwrap_or(from);
+    if to <= from {
+        return 0.0;
+    }
+    let busy: f64 = records
+        .iter()
+        .filter_map(|r| AppFigure::Holding.span(r))
+        .map(|s| (s.to.min(to) - s.from.max(from)).max(0.0))
+        .sum();
+    busy / (to - from)
+}
+
 /// The busiest moment of `records` ([`BUSIEST`]).
 pub fn busiest<'a>(records: impl IntoIterator<Item = &'a RequestRecord> + Clone) -> Option<(AppFigure, u64, f64)> {
     AppPeaks::of(records).busiest()
@@ -575,6 +621,54 @@ mod tests {
         let naive = req(0.0, 0.0, 0.2, Some((held, Some(1.0))), 2.0);
         assert_eq!(AppFigure::Connecting.span(&naive), Some(Span { from: 0.0, to: held }));
         assert_eq!(AppFigure::Waiting.span(&naive), None);
+    }
+
+    #[test]
+    fn a_picture_opens_on_the_moment_its_step_asks_for() {
+        // Two requests wait 0..4 and 1..4 (two waiting from 1), then hold 4..9 and 4..6.
+        let waited =
+            [req(0.0, 4.0, 0.0, Some((4.0, Some(9.0))), 10.0), req(1.0, 3.0, 0.0, Some((4.0, Some(6.0))), 7.0)];
+        // Nobody waits: one holds 0..5, then two hold 6..8 and 7..8.
+        let none_waited = [
+            req(0.0, 0.0, 0.0, Some((0.0, Some(5.0))), 5.0),
+            req(6.0, 0.0, 0.0, Some((6.0, Some(8.0))), 8.0),
+            req(7.0, 0.0, 0.0, Some((7.0, Some(8.0))), 8.0),
+        ];
+        let table: [(&[RequestRecord], Moment, Option<(AppFigure, u64, f64)>); 6] = [
+            (&waited, Moment::Busiest, Some((AppFigure::Holding, 2, 4.0))),
+            (&waited, Moment::MostWaiting, Some((AppFigure::Waiting, 2, 1.0))),
+            (&waited, Moment::End, None),
+            (&none_waited, Moment::MostWaiting, Some((AppFigure::Holding, 2, 7.0))),
+            (&none_waited, Moment::Busiest, Some((AppFigure::Holding, 2, 7.0))),
+            (&[], Moment::MostWaiting, None),
+        ];
+        for (records, moment, want) in table {
+            assert_eq!(opening(&AppPeaks::of(records), moment), want, "{moment:?} of {} requests", records.len());
+        }
+        assert_eq!(most_waiting(&waited), Some((AppFigure::Waiting, 2, 1.0)));
+    }
+
+    #[test]
+    fn the_average_in_use_is_the_busy_time_over_the_loads_duration() {
+        // (records, average): the load runs from the first arrival to the last answer.
+        let table: [(Vec<RequestRecord>, f64); 4] = [
+            (vec![], 0.0),
+            // One connection held 2..8 of a load of 0..10: 0.6.
+            (vec![req(0.0, 2.0, 0.0, Some((2.0, Some(8.0))), 10.0)], 0.6),
+            // Two held 0..10 and 5..10 over 0..10: 1.5 on average, though the peak is 2.
+            (
+                vec![
+                    req(0.0, 0.0, 0.0, Some((0.0, Some(10.0))), 10.0),
+                    req(5.0, 0.0, 0.0, Some((5.0, Some(10.0))), 10.0),
+                ],
+                1.5,
+            ),
+            // A leaked connection counts to the load's end, not to infinity: 4..10 and 0..2 over 0..10.
+            (vec![req(4.0, 0.0, 0.0, Some((4.0, None)), 5.0), req(0.0, 0.0, 0.0, Some((0.0, Some(2.0))), 10.0)], 0.8),
+        ];
+        for (records, want) in table {
+            assert!((mean_in_use(&records) - want).abs() < 1e-9, "{records:?}: {}", mean_in_use(&records));
+        }
     }
 
     #[test]

@@ -50,6 +50,11 @@ pub enum Lack {
     PgBouncer,
 }
 
+/// How long a Linux host holds back the acknowledgement of a segment that has no answer to ride
+/// on, at the least (the kernel's `TCP_DELACK_MIN`): the wait a small write makes behind Nagle's
+/// algorithm. The lab's server runs on Linux; a lesson names it `server.delayed_ack_ms`.
+pub const DELAYED_ACK_MS: u64 = 40;
+
 impl ServerFacts {
     /// Connections left for applications.
     pub fn app_slots(&self) -> u64 {
@@ -73,6 +78,7 @@ impl ServerFacts {
             "server.max_connections" => self.max_connections as f64,
             "server.reserved_connections" => self.reserved_connections as f64,
             "server.app_slots" => self.app_slots() as f64,
+            "server.delayed_ack_ms" => DELAYED_ACK_MS as f64,
             // Unknown (0) reads as unknown, never as "0 CPUs".
             "server.cpus" => return (self.cpus > 0).then_some(self.cpus as f64),
             _ => return None,
@@ -145,6 +151,7 @@ figures! {
     "peak_waiters" => "peak requests waiting for a connection", "";
     "peak_in_flight" => "peak requests in flight", "";
     "peak_connecting" => "peak requests opening a connection", "";
+    "mean_in_use" => "connections in use on average", "";
     "peak_idle_in_transaction" => "peak backends idle in a transaction", "";
     "peak_pooler_servers" => "peak server connections PgBouncer held", "";
     "peak_pooler_clients" => "peak client connections to PgBouncer", "";
@@ -281,6 +288,7 @@ impl Summary {
             "peak_waiters" => n(self.peak_waiters),
             "peak_in_flight" => n(self.peak_in_flight),
             "peak_connecting" => n(self.peak_connecting),
+            "mean_in_use" => Some(self.mean_in_use),
             "peak_idle_in_transaction" => n(self.peak_idle_in_transaction),
             "peak_pooler_servers" => n(self.peak_pooler_servers),
             "peak_pooler_clients" => n(self.peak_pooler_clients),

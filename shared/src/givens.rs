@@ -7,9 +7,9 @@
 //! what the run does.
 
 use crate::expr::Expr;
-use crate::figures::{Figures, Source};
+use crate::figures::ServerFacts;
 use crate::lesson::{Step, names_in};
-use crate::spec::{LoadShape, Query, Strategy};
+use crate::spec::{Query, RunSpec, Strategy};
 
 /// Rows in the demo `users` table every request queries (its migrations seed them).
 pub const DEMO_TABLE_ROWS: u64 = 20_000;
@@ -26,46 +26,52 @@ pub struct Given {
     pub words: Option<String>,
 }
 
-/// The words and unit of an input figure, by its name.
-fn label(name: &str) -> Option<(&'static str, &'static str, &'static str)> {
-    Some(match name {
-        "requests" => ("requests", "requests", ""),
-        "concurrency" => ("concurrency", "in flight at once, at most", ""),
-        "instances" => ("instances", "app instances, each with its own pool", ""),
-        "pool.max_connections" => ("pool.max_connections", "pool size (the pool's own max_connections)", ""),
-        "pool.min_connections" => ("pool.min_connections", "connections opened before the run (min_connections)", ""),
-        "pool.acquire_timeout_ms" => ("pool.acquire_timeout_ms", "acquire timeout", "ms"),
-        "pool.idle_timeout_ms" => ("pool.idle_timeout_ms", "idle timeout", "ms"),
-        "pool.max_lifetime_ms" => ("pool.max_lifetime_ms", "max lifetime", "ms"),
-        "work.sleep_ms" => ("work.sleep_ms", "each query sleeps (pg_sleep)", "ms"),
-        "work.hold_ms" => ("work.hold_ms", "slow call while holding the connection", "ms"),
-        "work.users" => ("work.users", "distinct users asked for", ""),
-        "work.idle_in_transaction_timeout_ms" => {
-            ("work.idle_in_transaction_timeout_ms", "idle_in_transaction_session_timeout", "ms")
-        }
-        "load.rate_per_s" => ("load.rate_per_s", "arrivals per second", "req/s"),
-        "load.ramp_to_per_s" => ("load.ramp_to_per_s", "ramping up to", "req/s"),
-        "load.linger_ms" => ("load.linger_ms", "watched after the last answer", "ms"),
-        "network.delay_ms" => ("network.delay_ms", "added to every round trip", "ms"),
-        "network.outage.start_ms" => ("network.outage.start_ms", "outage starts at", "ms"),
-        "network.outage.duration_ms" => ("network.outage.duration_ms", "outage lasts", "ms"),
-        "breaker.failure_threshold" => ("breaker.failure_threshold", "failures in a row that open the breaker", ""),
-        "breaker.open_ms" => ("breaker.open_ms", "breaker stays open", "ms"),
-        "cache.ttl_ms" => ("cache.ttl_ms", "a cached answer stays fresh", "ms"),
-        "leak.percent" => ("leak.percent", "requests that forget to give back", "%"),
-        "pooler.pool_size" => ("pooler.pool_size", "PgBouncer's pool_size", ""),
-        "pooler.query_wait_timeout_ms" => ("pooler.query_wait_timeout_ms", "PgBouncer's query_wait_timeout", "ms"),
-        "server_cpus" => ("server_cpus", "the server's CPUs for this run", ""),
-        "server.cpus" => ("server.cpus", "the server's CPUs", ""),
-        "server.max_connections" => ("server.max_connections", "the server's limit (PostgreSQL's max_connections)", ""),
-        "server.app_slots" => ("server.app_slots", "slots left for apps", ""),
-        _ => return None,
-    })
-}
+/// Every input a step can be given, in the order the card lists them: its figure's name (of the
+/// spec or the server), its words, its unit.
+pub const INPUTS: &[(&str, &str, &str)] = &[
+    ("requests", "requests", ""),
+    ("concurrency", "in flight at once, at most", ""),
+    ("load.rate_per_s", "arrivals per second", "req/s"),
+    ("load.ramp_to_per_s", "ramping up to", "req/s"),
+    ("instances", "app instances, each with its own pool", ""),
+    ("pool.max_connections", "pool size (the pool's own max_connections)", ""),
+    ("pool.min_connections", "connections the pool keeps at least (min_connections)", ""),
+    ("pool.acquire_timeout_ms", "acquire timeout", "ms"),
+    ("pool.idle_timeout_ms", "idle timeout", "ms"),
+    ("pool.max_lifetime_ms", "max lifetime", "ms"),
+    ("work.sleep_ms", "each query sleeps (pg_sleep)", "ms"),
+    ("work.hold_ms", "slow call while holding the connection", "ms"),
+    ("work.users", "distinct users asked for", ""),
+    ("work.idle_in_transaction_timeout_ms", "idle_in_transaction_session_timeout", "ms"),
+    ("load.linger_ms", "watched after the last answer", "ms"),
+    ("network.delay_ms", "added to every round trip", "ms"),
+    ("network.outage.start_ms", "outage starts at", "ms"),
+    ("network.outage.duration_ms", "outage lasts", "ms"),
+    ("breaker.failure_threshold", "failures in a row that open the breaker", ""),
+    ("breaker.open_ms", "breaker stays open", "ms"),
+    ("cache.ttl_ms", "a cached answer stays fresh", "ms"),
+    ("leak.percent", "requests that forget to give back", "%"),
+    ("leak.detect_after_ms", "the leak detector names a connection held longer than", "ms"),
+    ("pooler.pool_size", "PgBouncer's pool_size", ""),
+    ("pooler.query_wait_timeout_ms", "PgBouncer's query_wait_timeout", "ms"),
+    ("server_cpus", "the server's CPUs for this run", ""),
+    ("server.cpus", "the server's CPUs", ""),
+    ("server.max_connections", "the server's limit (PostgreSQL's max_connections)", ""),
+    ("server.app_slots", "slots left for apps", ""),
+    ("server.delayed_ack_ms", "the server holds back an ACK (Linux's shortest delayed ACK)", "ms"),
+];
 
-fn given(name: &str) -> Option<Given> {
-    let (figure, label, unit) = label(name)?;
-    Some(Given { label, figure: Some(figure), unit, words: None })
+/// Whether every step of its kind lists `name`: the load, a pool's size and timeout, what a query
+/// sleeps, a pooler's size, the server's CPUs and limit.
+fn always(spec: &RunSpec, name: &str) -> bool {
+    let pooled = spec.strategy == Strategy::Pooled;
+    match name {
+        "requests" | "concurrency" | "load.rate_per_s" | "work.sleep_ms" | "pooler.pool_size" => true,
+        "pool.max_connections" | "pool.acquire_timeout_ms" => pooled,
+        "server.cpus" => spec.server_cpus == 0,
+        "server_cpus" | "server.max_connections" => true,
+        _ => false,
+    }
 }
 
 /// What each request asks the database to do, in words.
@@ -87,59 +93,56 @@ pub fn query_words(step: &Step) -> String {
 }
 
 impl Step {
-    /// The inputs a learner is given before Run: the load and the pool, what each query does,
-    /// and every spec or server figure the question and the model name, each once, in that order.
+    /// The inputs a learner is given before Run, each once, in [`INPUTS`]' order: the load, the
+    /// pool and the server every step of its kind lists, every other number its preset sets (one
+    /// that is not the default and not 0, which reads as off), and every spec or server figure its
+    /// text, its question and its model name; what each query does, in words, before the server's.
     pub fn givens(&self) -> Vec<Given> {
         let spec = &self.preset;
-        let mut names: Vec<&str> = vec!["requests", "concurrency"];
-        if spec.load.shape != LoadShape::Burst {
-            names.push("load.rate_per_s");
+        let default = RunSpec::default();
+        let mut named: Vec<String> = names_in(&self.text);
+        named.extend(self.prediction.iter().flat_map(|p| names_in(&p.question)));
+        if let Some(e) = self.model.as_ref().and_then(|m| Expr::parse(&m.formula).ok()) {
+            named.extend(e.figures().into_iter().map(str::to_owned));
         }
-        if spec.instances > 1 {
-            names.push("instances");
-        }
-        if spec.strategy == Strategy::Pooled {
-            names.extend(["pool.max_connections", "pool.acquire_timeout_ms"]);
-            if spec.pool.min_connections > 0 {
-                names.push("pool.min_connections");
-            }
-        }
-        if spec.work.query == Query::Sleep {
-            names.push("work.sleep_ms");
-        }
-        if spec.work.hold_ms > 0 {
-            names.push("work.hold_ms");
-        }
-        if spec.pooler.is_some() {
-            names.push("pooler.pool_size");
-        }
-        if spec.server_cpus > 0 {
-            names.push("server_cpus");
-        } else {
-            names.push("server.cpus");
-        }
-        names.push("server.max_connections");
-        let named = self
-            .model
+        let server = ServerFacts { cpus: 1, ..ServerFacts::default() };
+        let mut out: Vec<Given> = INPUTS
             .iter()
-            .filter_map(|m| Expr::parse(&m.formula).ok())
-            .flat_map(|e| e.figures().into_iter().map(str::to_owned).collect::<Vec<_>>())
-            .chain(self.prediction.iter().flat_map(|p| names_in(&p.question)));
-        let named: Vec<String> =
-            named.filter(|n| matches!(Figures::source(n), Some(Source::Spec | Source::Server))).collect();
-        let mut out: Vec<Given> = Vec::new();
-        for name in names.into_iter().map(str::to_owned).chain(named) {
-            if let Some(g) = given(&name)
-                && !out.iter().any(|o| o.figure == g.figure)
-            {
-                out.push(g);
-            }
-        }
-        out.insert(
-            out.iter().position(|g| g.figure == Some("server.max_connections")).unwrap_or(out.len()),
-            Given { label: "each request", figure: None, unit: "", words: Some(query_words(self)) },
-        );
+            .filter(|(name, ..)| {
+                let value = spec.figure(name);
+                let set = value.is_some_and(|v| v != 0.0) && value != default.figure(name);
+                let shown = value.is_none_or(|v| v != 0.0) && (value.is_some() || server.figure(name).is_some());
+                named.iter().any(|n| n == name) || set || (always(spec, name) && shown)
+            })
+            .map(|&(name, label, unit)| Given { label, figure: Some(name), unit, words: None })
+            .collect();
+        let words = Given { label: "each request", figure: None, unit: "", words: Some(query_words(self)) };
+        let at = out.iter().position(|g| g.figure.is_some_and(|f| f.starts_with("server"))).unwrap_or(out.len());
+        out.insert(at, words);
         out
+    }
+
+    /// The names of every figure given before Run ([`Step::givens`]).
+    pub fn given_names(&self) -> Vec<&'static str> {
+        self.givens().iter().filter_map(|g| g.figure).collect()
+    }
+
+    /// The answer to the step's question as its model works it out from the givens alone (the
+    /// spec's and the server's figures, no run's): what a learner who reasons it through arrives
+    /// at. None when the step has no prediction, its model measures another figure than the one
+    /// asked for, or its sum needs a figure that is not given.
+    pub fn reasoned_answer(&self, server: ServerFacts) -> Option<f64> {
+        let (p, m) = (self.prediction.as_ref()?, self.model.as_ref()?);
+        if p.metric != m.measured {
+            return None;
+        }
+        let formula = Expr::parse(&m.formula).ok()?;
+        let given = self.given_names();
+        if !formula.figures().iter().all(|n| given.iter().any(|g| g == n)) {
+            return None;
+        }
+        let figures = self.figures(server, None);
+        formula.eval_shown(&|name: &str| figures.get(name)).ok().filter(|v| v.is_finite())
     }
 }
 
@@ -166,12 +169,15 @@ mod tests {
         let naive = step(json!({ "strategy": "naive", "requests": 50 }), "server.app_slots", "How many?");
         assert_eq!(
             figures(&naive),
-            ["requests", "concurrency", "server.cpus", "words", "server.max_connections", "server.app_slots"]
+            ["requests", "concurrency", "words", "server.cpus", "server.max_connections", "server.app_slots"]
         );
+        // Named by the question, the text or the model; set by the preset (the idle timeout, a
+        // lifetime of 0 is off and not listed); a pool's size and timeout always.
         let pooled = step(
-            json!({ "strategy": "pooled", "work": { "query": "sleep", "sleep_ms": 20 }, "pool": { "max_connections": 5 } }),
-            "requests / pool.max_connections * work.sleep_ms",
-            "With {pool.idle_timeout_ms} ms idle, how many?",
+            json!({ "strategy": "pooled", "work": { "query": "sleep", "sleep_ms": 20 },
+                    "pool": { "max_connections": 5, "idle_timeout_ms": 200, "max_lifetime_ms": 0 } }),
+            "requests / pool.max_connections * work.sleep_ms + pool.min_connections",
+            "With {load.linger_ms} ms of quiet, how many?",
         );
         assert_eq!(
             figures(&pooled),
@@ -179,20 +185,49 @@ mod tests {
                 "requests",
                 "concurrency",
                 "pool.max_connections",
+                "pool.min_connections",
                 "pool.acquire_timeout_ms",
-                "work.sleep_ms",
-                "server.cpus",
-                "words",
-                "server.max_connections",
                 "pool.idle_timeout_ms",
+                "work.sleep_ms",
+                "load.linger_ms",
+                "words",
+                "server.cpus",
+                "server.max_connections",
             ]
         );
         let heavy = step(
-            json!({ "strategy": "pooled", "server_cpus": 1, "work": { "query": "heavy" } }),
+            json!({ "strategy": "pooled", "server_cpus": 1, "work": { "query": "heavy" },
+                    "load": { "shape": "rate", "rate_per_s": 280 } }),
             "server_cpus * 2",
             "?",
         );
-        assert!(figures(&heavy).contains(&"server_cpus") && !figures(&heavy).contains(&"server.cpus"));
+        let given = figures(&heavy);
+        assert!(given.contains(&"server_cpus") && !given.contains(&"server.cpus"), "{given:?}");
+        assert!(given.contains(&"load.rate_per_s") && !given.contains(&"work.sleep_ms"), "{given:?}");
         assert!(query_words(&heavy).contains("20000 rows"));
+    }
+
+    #[test]
+    fn a_reasoned_answer_is_the_model_worked_out_from_the_givens_alone() {
+        const SERVER: ServerFacts =
+            ServerFacts { max_connections: 100, reserved_connections: 3, cpus: 2, tls: None, pgbouncer: None };
+        let pooled = json!({ "strategy": "pooled", "requests": 100, "work": { "query": "sleep", "sleep_ms": 50 },
+                             "pool": { "max_connections": 5 } });
+        let waves = step(pooled.clone(), "(requests / pool.max_connections - 1) * work.sleep_ms", "How long?");
+        assert_eq!(waves.reasoned_answer(SERVER), Some(950.0));
+        assert_eq!(
+            step(json!({ "strategy": "naive", "requests": 150 }), "requests - server.app_slots", "?")
+                .reasoned_answer(SERVER),
+            Some(53.0)
+        );
+        // A sum that needs a measured figure cannot be reasoned before the run.
+        let measured = step(pooled.clone(), "requests * query_ms.p50", "?");
+        assert_eq!(measured.reasoned_answer(SERVER), None);
+        // Nor is an answer reasoned when the model measures something else than the question asks.
+        let mut other = step(pooled, "requests", "?");
+        if let Some(m) = other.model.as_mut() {
+            m.measured = "completed".into();
+        }
+        assert_eq!(other.reasoned_answer(SERVER), None);
     }
 }

@@ -161,6 +161,9 @@ pub enum Moment {
     Busiest,
     /// The run's last frame (when how the run ends is the point: a pool that shrank).
     End,
+    /// When the most requests were waiting for a connection ([`crate::activity::MOST_WAITING`]):
+    /// an outage's worst moment, where the busiest is a quiet one before it.
+    MostWaiting,
 }
 
 impl Part {

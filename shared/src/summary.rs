@@ -172,6 +172,9 @@ pub struct Summary {
     /// Most requests opening their own connection (naive) at one instant:
     /// [`crate::activity::CONNECTING`].
     pub peak_connecting: u64,
+    /// Connections in use on average over the load ([`crate::activity::MEAN_IN_USE`]): what
+    /// Little's law predicts. (0 in runs stored before it was noted.)
+    pub mean_in_use: f64,
     /// The run's busiest moment ([`crate::activity::BUSIEST`]), in ms from its start; none for a
     /// run without requests.
     #[serde(skip_serializing_if = "Option::is_none")]

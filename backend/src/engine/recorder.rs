@@ -266,6 +266,7 @@ impl RunRecorder {
             peak_waiters: app.waiting.count,
             peak_in_flight: app.in_flight.count,
             peak_connecting: app.connecting.count,
+            mean_in_use: poollab_shared::activity::mean_in_use(&a.requests),
             busiest_ms: app.busiest().map(|(_, _, at)| at),
             peak_idle_in_transaction: hub.idle_in_transaction,
             peak_pooler_servers: end.pooler.servers,
