@@ -97,45 +97,56 @@ impl Coordinator {
         }
         self.changed_here();
         let mut running: Option<Running> = None;
+        // How the worker's last run ended, not yet stored.
+        let mut ended: Option<(String, Ending)> = None;
         let mut renew = tokio::time::interval(RENEW_EVERY);
         let mut look = tokio::time::interval(LOOK_EVERY);
         let why = loop {
             if running.is_none() && self.workers.is_up(&name) {
-                match self.line.claim(&name, LEASE).await {
+                // The worker is free at once: its next run is claimed while its last one's ending
+                // (timeline and all) is stored, not after.
+                let (claimed, ()) = tokio::join!(self.line.claim(&name, LEASE), self.store_ending(ended.take()));
+                match claimed {
                     Ok(Some(claimed)) => {
                         let order = ToWorker::Run { id: claimed.id.clone(), spec: Box::new(claimed.spec.clone()) };
                         self.workers.set_run(&name, Some(claimed.id.clone()));
-                        if let Ok(Some(view)) = self.store.get(&claimed.id).await {
-                            self.announce_run(view).await;
-                        }
-                        self.changed().await;
                         let audience = if claimed.learners.is_empty() {
                             Audience::Everyone
                         } else {
                             Audience::Learners(claimed.learners.into())
                         };
                         running = Some(Running {
-                            id: claimed.id,
+                            id: claimed.id.clone(),
                             audience,
                             requests: u64::from(claimed.spec.requests),
                             deadline: Instant::now() + self.claim_deadline,
                             overdue: false,
                         });
+                        // The worker starts first; the pages hear of it meanwhile.
                         if link.tx.send(order).await.is_err() {
                             break "its link closed";
                         }
+                        if let Ok(Some(view)) = self.store.get(&claimed.id).await {
+                            self.announce_run(view).await;
+                        }
+                        self.changed().await;
                     }
                     Ok(None) => {}
                     Err(e) => tracing::warn!(worker = %name, error = %e, "could not read the line"),
                 }
             }
+            self.store_ending(ended.take()).await;
             let idle = running.is_none();
             let deadline = running.as_ref().map_or_else(|| Instant::now() + LEASE, |r| r.deadline);
             tokio::select! {
                 got = tokio::time::timeout(SILENCE_LIMIT, link.rx.recv()) => match got {
                     Err(_) => break "it went silent",
                     Ok(None) => break "its link closed",
-                    Ok(Some(msg)) => self.heard_from(&name, &mut running, msg).await,
+                    Ok(Some(msg)) => {
+                        if let Some(ending) = self.heard_from(&name, &mut running, msg) {
+                            ended = Some(ending);
+                        }
+                    }
                 },
                 _ = self.wake.notified(), if idle => {}
                 _ = look.tick(), if idle => {}
@@ -158,6 +169,7 @@ impl Coordinator {
                 _ = shutdown.recv() => break "the coordinator stopped",
             }
         };
+        self.store_ending(ended.take()).await;
         self.workers.leave(&name);
         if matches!(joiner, Joiner::Credential(_)) {
             self.credentials.seen(&name).await;
@@ -184,7 +196,8 @@ impl Coordinator {
         self.end(&r.id, Ending::Failed { error, timeline: None }).await;
     }
 
-    async fn heard_from(&self, name: &str, running: &mut Option<Running>, msg: FromWorker) {
+    /// What the worker said; when it says its run ended, that run's id and ending, to be stored.
+    fn heard_from(&self, name: &str, running: &mut Option<Running>, msg: FromWorker) -> Option<(String, Ending)> {
         match msg {
             FromWorker::Frame { frame } => self.pass_on(name, running.as_ref(), *frame),
             FromWorker::Status { database_up, reason } => {
@@ -194,7 +207,7 @@ impl Coordinator {
                 }
             }
             FromWorker::Done { run, summary, mut timeline } => {
-                let Some(requests) = holds(name, running, &run).map(|r| r.requests) else { return };
+                let requests = holds(name, running, &run).map(|r| r.requests)?;
                 let ending = match check_timeline(&timeline, requests) {
                     Ok(()) => {
                         signed(name, &mut timeline);
@@ -207,10 +220,10 @@ impl Coordinator {
                         Ending::Failed { error, timeline: None }
                     }
                 };
-                self.finished(name, running, ending).await;
+                return self.finished(name, running, ending);
             }
             FromWorker::Failed { run, error, mut timeline } => {
-                let Some(requests) = holds(name, running, &run).map(|r| r.requests) else { return };
+                let requests = holds(name, running, &run).map(|r| r.requests)?;
                 if let Some(t) = &timeline
                     && let Err(e) = check_timeline(t, requests)
                 {
@@ -220,23 +233,31 @@ impl Coordinator {
                 if let Some(timeline) = &mut timeline {
                     signed(name, timeline);
                 }
-                self.finished(name, running, Ending::Failed { error, timeline }).await;
+                return self.finished(name, running, Ending::Failed { error, timeline });
             }
             FromWorker::Hello { .. } => {}
         }
+        None
     }
 
-    /// The run a worker held has ended: stored (unless the coordinator already failed it past its
-    /// deadline), and the worker is free.
-    async fn finished(&self, name: &str, running: &mut Option<Running>, ending: Ending) {
-        let Some(r) = running.take() else { return };
+    /// The run a worker held has ended: the worker is free, and the ending is to be stored
+    /// (unless the coordinator already failed the run past its deadline).
+    fn finished(&self, name: &str, running: &mut Option<Running>, ending: Ending) -> Option<(String, Ending)> {
+        let r = running.take()?;
         self.workers.set_run(name, None);
         if r.overdue {
             tracing::info!(worker = %name, run = %r.id, "a worker let go of a run past its deadline");
             self.changed_here();
-            return;
+            return None;
         }
-        self.end(&r.id, ending).await;
+        Some((r.id, ending))
+    }
+
+    /// Stores how a run ended, and tells everyone.
+    async fn store_ending(&self, ended: Option<(String, Ending)>) {
+        if let Some((id, ending)) = ended {
+            self.end(&id, ending).await;
+        }
     }
 
     /// A worker's frame, on to the pages that watch it: its run's, or (for the one worker whose
