@@ -67,21 +67,28 @@ async fn a_pool_of_five_never_shows_more_than_five_app_connections() {
 async fn a_naive_burst_past_max_connections_meets_too_many_clients_and_the_lab_keeps_working() {
     let app = spawn_app(20).await;
     let run = app
+        // Each holds its connection 3 s, longer than the connects take even with this binary's
+        // other tests on the same cores, so the ones let in are on the server together.
         .run(json!({ "strategy": "naive", "requests": 120, "concurrency": 120,
-                     "work": { "query": "sleep", "sleep_ms": 300 } }))
+                     "work": { "query": "sleep", "sleep_ms": 3000 } }))
         .await;
     assert_eq!(run.state, RunState::Done, "{run:?}");
     let s = run.summary.expect("summary");
     assert!(s.errors.too_many_clients > 0, "no too_many_clients: {s:?}");
     assert_eq!(s.completed + s.failed, 120, "{s:?}");
     assert!(s.completed > 0, "{s:?}");
-    // The server is full only for the app role: the sampler's reserved slot kept looking.
-    assert!(s.peak_server_connections >= 10, "{s:?}");
+    // The server is full only for the app role: the sampler's reserved slot kept looking, and
+    // saw every connection that got in. (How many get in is the server's race: 120 backends
+    // authenticate at once, each holding a slot, and those that find the app's slots gone by
+    // then are refused.)
+    assert!(s.peak_server_connections >= s.completed, "{s:?}");
 
     let (status, health) = app.get("/healthz").await;
     assert_eq!((status, health["database"].as_str()), (200, Some("up")));
+    // The next run meets a server the burst has left: every backend of the burst is gone.
     let run = app.run(json!({ "strategy": "pooled", "requests": 50, "concurrency": 50 })).await;
-    assert_eq!(run.summary.expect("summary").completed, 50);
+    let s = run.summary.expect("summary");
+    assert_eq!(s.completed, 50, "{s:?}");
     app.stop().await;
 }
 

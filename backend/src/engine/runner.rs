@@ -32,6 +32,16 @@ use crate::engine::strategy::{LeakJar, LiveCounters, Route};
 pub const RUN_DEADLINE: Duration = Duration::from_secs(180);
 /// How long a run's end waits for the sampler to read the server once more.
 const SERVER_READING_WAIT: Duration = Duration::from_millis(250);
+/// How long a run's end waits for its backends to leave the server (a backend exits a moment
+/// after its client closed), so the next run meets a server this one has left.
+const CLEAR_WAIT: Duration = Duration::from_secs(1);
+/// How often the run's end looks whether they have.
+const CLEAR_POLL: Duration = Duration::from_millis(5);
+/// The server's backends of the run's connections (runs never share a worker's server, so every
+/// backend with a run's `application_name` is this run's): `$1` and `$2` are the naive and the
+/// pooled run's names.
+const RUN_BACKENDS: &str = "FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND (application_name IN ($1, $2) \
+                            OR application_name LIKE $1 || '-%' OR application_name LIKE $2 || '-%')";
 /// How long the pre-flight check waits for the database.
 const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a stopped run (cancelled, or past its deadline) may spend closing: its pools, its
@@ -46,6 +56,7 @@ const _: () = assert!(
         + PREFLIGHT_TIMEOUT.as_millis()
         + pgbouncer::START_LIMIT.as_millis()
         + SERVER_READING_WAIT.as_millis()
+        + CLEAR_WAIT.as_millis()
         + STOP_GRACE.as_millis()
         < RUN_DEADLINE.as_millis()
 );
@@ -284,6 +295,7 @@ impl Executor {
             // The pools close first (closed, they close what comes back instead of pinging
             // it), and the leaked connections come back while they wait.
             tokio::join!(fleet.close(), jar.release(), leftovers);
+            self.wait_for_server_to_clear().await;
         };
         if stop.settle(closing).await.is_none() {
             tracing::warn!(run = %id, "the stopped run's connections did not close within {STOP_GRACE:?}: left to close by themselves");
@@ -360,17 +372,41 @@ impl Executor {
         Ok((started.into_std().saturating_duration_since(recorder.origin), duration))
     }
 
+    /// Waits (at most [`CLEAR_WAIT`]) until none of the run's backends is left on the server:
+    /// its connections are closed, and their processes exit a moment later.
+    async fn wait_for_server_to_clear(&self) {
+        let clear = async {
+            let mut conn = self.db.admin(app_name::ADMIN).connect().await?;
+            let count = format!("SELECT count(*) {RUN_BACKENDS}");
+            loop {
+                let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count.as_str()))
+                    .bind(app_name::NAIVE_RUN)
+                    .bind(app_name::POOLED_RUN)
+                    .fetch_one(&mut conn)
+                    .await?;
+                if left == 0 {
+                    break;
+                }
+                tokio::time::sleep(CLEAR_POLL).await;
+            }
+            let _ = conn.close().await;
+            Ok::<_, sqlx::Error>(())
+        };
+        match tokio::time::timeout(CLEAR_WAIT, clear).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not look whether the run's backends left the server"),
+            Err(_) => tracing::warn!("the run's backends were still on the server {CLEAR_WAIT:?} after it ended"),
+        }
+    }
+
     /// Ends the server backends of the run's connections that are still there after it was
-    /// stopped (a query still sleeping for a request that is gone). Runs never share a worker's
-    /// server, so every backend with a run's `application_name` is this run's.
+    /// stopped (a query still sleeping for a request that is gone).
     async fn end_leftover_backends(&self) {
         let end = async {
             let mut conn = self.db.admin(app_name::ADMIN).connect().await?;
-            let ended: i64 = sqlx::query_scalar(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-                 WHERE pid <> pg_backend_pid() AND (application_name IN ($1, $2) \
-                 OR application_name LIKE $1 || '-%' OR application_name LIKE $2 || '-%')",
-            )
+            let ended: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT count(pg_terminate_backend(pid)) {RUN_BACKENDS}"
+            )))
             .bind(app_name::NAIVE_RUN)
             .bind(app_name::POOLED_RUN)
             .fetch_one(&mut conn)
