@@ -6,7 +6,7 @@ mod support;
 
 use std::path::Path;
 
-use support::browser::{Session, save_screenshot, set_number, text, wait_for};
+use support::browser::{Session, save_screenshot, set_choice, set_number, text, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured() {
@@ -21,9 +21,12 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     assert_eq!(text(page, "document.querySelector('h1').textContent").await, "Pool Lab");
     assert_eq!(text(page, "document.querySelector('[data-testid=chart]').dataset.points").await, "0");
 
-    // Naive: 60 requests at once.
+    // Naive: 60 requests at once, each holding its connection in a 600 ms query, so their
+    // backends overlap however long the connects queue on the server's CPUs.
     set_number(page, "requests", 60).await;
     set_number(page, "concurrency", 60).await;
+    set_choice(page, "query", "slow (pg_sleep)").await;
+    set_number(page, "sleep-ms", 600).await;
     page.find_element("#run").await.expect("Run button").click().await.expect("click");
     wait_for(page, "document.querySelector('[data-testid=summary]')?.dataset.completed === '60'", 60).await;
     let points: u32 = text(page, "document.querySelector('[data-testid=chart]').dataset.points").await.parse().unwrap();
@@ -36,6 +39,9 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     save_screenshot(page, "browser-naive.png").await;
     // Screen readers hear a short summary of the live figures (a polite live region).
     wait_for(page, "document.querySelector('[data-testid=live-summary]').textContent.length > 0", 10).await;
+
+    // Back to the quick lookup for the pooled run.
+    set_choice(page, "query", "lookup by id").await;
 
     // Pooled, with the keyboard only: arrow to the next radio button, type a pool size, press
     // Enter to submit. The server line stays low.

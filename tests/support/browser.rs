@@ -88,6 +88,16 @@ pub async fn set_number(page: &Page, id: &str, value: u32) {
     page.evaluate(js).await.expect("set input");
 }
 
+/// Picks `value` in the `<select>` with this id, as a learner's click would.
+pub async fn set_choice(page: &Page, id: &str, value: &str) {
+    let js = format!(
+        "(() => {{ const el = document.getElementById('{id}'); el.value = '{value}'; \
+         el.dispatchEvent(new Event('change', {{ bubbles: true }})); return el.value === '{value}'; }})()"
+    );
+    let picked: bool = page.evaluate(js).await.expect("set select").into_value().expect("a boolean");
+    assert!(picked, "the select #{id} has no option {value}");
+}
+
 /// Keeps a text as a test artefact (tests/artifacts/), beside the screenshots.
 pub fn save_text(name: &str, text: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/artifacts");
