@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use leptos::prelude::*;
 use poollab_shared::expr::{number, shown};
-use poollab_shared::figures::info;
+use poollab_shared::figures::{Figures, info};
 use poollab_shared::lesson::{ForUsers, fill_marked, for_users};
 use poollab_shared::{Dec, ErrorKind, ServerFacts, Step, StepVerdict, Summary, SweepPoint};
 
@@ -166,11 +166,7 @@ pub fn outcome(
             r#"<div class="verdict{}" data-testid="goal" data-passed="{held}" data-graded="{by}" role="status"><strong>The lab's claim {}. </strong>{}"#,
             if held { " ok" } else { "" },
             if held { "held" } else { "did not hold" },
-            if held {
-                fill(&g.explain)
-            } else {
-                format!("On this run the claim did not hold; it checks {}.", escape(&g.check))
-            }
+            if held { fill(&g.explain) } else { failed_claim(g, &figures) }
         );
         if !held && !step.hint.is_empty() {
             let _ = write!(o, r#"<p class="hint">{}</p>"#, fill(&step.hint));
@@ -237,6 +233,71 @@ fn said(o: &mut String, s: &Summary) {
         let _ = write!(
             o,
             r#"<div class="said" data-testid="error-examples"><p class="label">What the failures said (the first of each kind)</p><ul>{lines}</ul></div>"#
+        );
+    }
+}
+
+/// What a claim that did not hold checked, comparison by comparison, with this run's figures:
+/// which one failed, and by how much.
+fn failed_claim(goal: &poollab_shared::Goal, figures: &Figures) -> String {
+    let Ok(readings) = goal.readings(figures) else {
+        return format!("On this run the claim did not hold; it checks {}.", escape(&goal.check));
+    };
+    let mut o = String::from(
+        r#"It checks each of these on this run's figures:<ul class="readings" data-testid="claim-readings">"#,
+    );
+    for r in readings {
+        let _ = write!(
+            o,
+            r#"<li data-held="{}"><code>{}</code>: {}, {}</li>"#,
+            r.held,
+            escape(&r.check),
+            escape(&r.with_figures),
+            if r.held { "true" } else { "<strong>false</strong>" }
+        );
+    }
+    o.push_str("</ul>");
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use poollab_shared::{Goal, RunSpec, StepView};
+
+    use super::*;
+
+    #[test]
+    fn a_claim_that_did_not_hold_says_which_comparison_failed_with_the_runs_figures() {
+        let step = Step {
+            title: "A burst".into(),
+            text: String::new(),
+            preset: RunSpec { requests: 80, ..RunSpec::default() },
+            prediction: None,
+            model: None,
+            goal: Some(Goal {
+                check: "connections_opened == requests && peak_server_connections > requests / 2".into(),
+                explain: "held".into(),
+            }),
+            view: StepView::default(),
+            hint: String::new(),
+            score: None,
+            targets: Default::default(),
+            sweep: Vec::new(),
+            compare: None,
+        };
+        let s = Summary { completed: 80, connections_opened: 80, peak_server_connections: 38, ..Summary::default() };
+        let server = ServerFacts { max_connections: 100, reserved_connections: 3, cpus: 2, tls: None, pgbouncer: None };
+        let html = outcome(&step, &Measured::Run(Box::new(s)), server, None, None);
+        assert!(html.contains(r#"data-passed="false""#), "{html}");
+        assert!(
+            html.contains(r#"<li data-held="true"><code>connections_opened == requests</code>: 80 = 80, true</li>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                r#"<li data-held="false"><code>peak_server_connections &gt; requests / 2</code>: 38 &gt; 80 ÷ 2 = 40, <strong>false</strong></li>"#
+            ),
+            "{html}"
         );
     }
 }

@@ -276,23 +276,46 @@ fn comparisons(check: &str) -> Result<Vec<(Expr, &'static str, Expr)>, GoalError
         .collect()
 }
 
+/// One comparison of a goal on a run: as the lesson writes it, as it reads with the run's figures
+/// (`47.3 ≥ 1.5 × 40 = 60`), and whether it held.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub check: String,
+    pub with_figures: String,
+    pub held: bool,
+}
+
 impl Goal {
     /// Whether the run's figures meet the goal, or why the goal cannot be read.
     pub fn check(&self, figures: &Figures) -> Result<bool, GoalError> {
+        Ok(self.readings(figures)?.iter().all(|r| r.held))
+    }
+
+    /// Each comparison of the goal on the run's figures, so a page can say which one failed and
+    /// by how much.
+    pub fn readings(&self, figures: &Figures) -> Result<Vec<Reading>, GoalError> {
         let get = |name: &str| figures.get(name);
-        let mut all = true;
-        for (left, op, right) in comparisons(&self.check)? {
-            let (l, r) = (left.eval(&get)?, right.eval(&get)?);
-            all &= match op {
-                "<=" => l <= r,
-                ">=" => l >= r,
-                "==" => l == r,
-                "!=" => l != r,
-                "<" => l < r,
-                _ => l > r,
-            };
-        }
-        Ok(all)
+        // A side that is a sum prints what it comes to, so the comparison reads at a glance.
+        let side = |e: &Expr| -> Result<String, GoalError> {
+            let (text, value) = (e.render(&get), number(e.eval_shown(&get)?));
+            Ok(if text == value { text } else { format!("{text} = {value}") })
+        };
+        comparisons(&self.check)?
+            .into_iter()
+            .map(|(left, op, right)| {
+                let (l, r) = (left.eval(&get)?, right.eval(&get)?);
+                let (held, sign) = match op {
+                    "<=" => (l <= r, "≤"),
+                    ">=" => (l >= r, "≥"),
+                    "==" => (l == r, "="),
+                    "!=" => (l != r, "≠"),
+                    "<" => (l < r, "<"),
+                    _ => (l > r, ">"),
+                };
+                let check = format!("{} {op} {}", left.text().trim(), right.text().trim());
+                Ok(Reading { check, with_figures: format!("{} {sign} {}", side(&left)?, side(&right)?), held })
+            })
+            .collect()
     }
 }
 
@@ -571,6 +594,11 @@ mod tests {
         assert_eq!(goal("connect_ms.p50 > 4 * query_ms.p50").check(&f), Ok(true));
         assert_eq!(goal("peak_server_connections < server.app_slots - 90").check(&f), Ok(false));
         assert_eq!(goal("failed != 0").check(&f), Ok(false));
+        // Each comparison reads with the run's figures, sums worked out.
+        let readings = goal("connect_ms.p50 > 4 * query_ms.p50 && failed != 0").readings(&f).expect("readings");
+        let read: Vec<(&str, bool)> = readings.iter().map(|r| (r.with_figures.as_str(), r.held)).collect();
+        assert_eq!(read, vec![("4 > 4 × 0.50 = 2", true), ("0 ≠ 0", false)]);
+        assert_eq!(readings[1].check, "failed != 0");
     }
 
     #[test]
