@@ -24,7 +24,8 @@
 //! coordinator that hands runs out, the database side, the classroom, and the web surface.
 //!
 //! - [`engine`]: a run's whole life.
-//!   - [`engine::runner`]: carries out one run: builds its fleet, proxy and pooler, fires the load.
+//!   - [`engine::runner`]: carries out one run: builds its fleet, proxy and pooler, fires the load,
+//!     and ends only once its connections are closed and its backends have left the server.
 //!   - [`engine::load`]: releases the requests (a burst, a steady rate, a ramp).
 //!   - [`engine::fleet`]: the app a run simulates, its instances each with its own pool, and
 //!     the cache and the circuit breaker ([`engine::breaker`]) in front of the database.
@@ -42,7 +43,8 @@
 //!   dials a coordinator, [`worker::local`] starts workers as processes (`--workers N`), and
 //!   [`worker::affinity`] pins each to its cores.
 //! - [`coordinator`]: hands each run to a free worker ([`coordinator::dispatch`]: a worker reports
-//!   only on the run it holds, within its run's bounds and the claim's deadline), keeps the
+//!   only on the run it holds, within its run's bounds and the claim's deadline; its next run is
+//!   claimed while its last run's ending is stored), keeps the
 //!   workers ([`coordinator::registry`]) and their credentials ([`coordinator::credentials`]: each
 //!   worker its own, issued and revoked by the instructor), sends the pages what happens ([`coordinator::feed`]),
 //!   fails runs whose lease ran out (its line's work on a pool of its own, apart from the pages'

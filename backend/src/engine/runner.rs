@@ -295,7 +295,6 @@ impl Executor {
             // The pools close first (closed, they close what comes back instead of pinging
             // it), and the leaked connections come back while they wait.
             tokio::join!(fleet.close(), jar.release(), leftovers);
-            self.wait_for_server_to_clear().await;
         };
         if stop.settle(closing).await.is_none() {
             tracing::warn!(run = %id, "the stopped run's connections did not close within {STOP_GRACE:?}: left to close by themselves");
@@ -308,6 +307,8 @@ impl Executor {
             // run only within its grace (the process goes on exiting by itself).
             stop.settle(tokio::task::spawn_blocking(move || drop(pooler))).await;
         }
+        // Last, with the pooler gone (its server connections carry the app's name too).
+        stop.settle(self.wait_for_server_to_clear()).await;
         let (load_started, duration) = match fired {
             Ok(load) => load,
             Err(error) => {
