@@ -40,8 +40,9 @@ async fn a_learner_runs_a_naive_burst_then_a_pooled_one_and_sees_both_measured()
     // Screen readers hear a short summary of the live figures (a polite live region).
     wait_for(page, "document.querySelector('[data-testid=live-summary]').textContent.length > 0", 10).await;
 
-    // Back to the quick lookup for the pooled run.
-    set_choice(page, "query", "lookup by id").await;
+    // The pooled run's queries sleep 50 ms: 60 requests on 5 connections take 12 waves, about
+    // 600 ms, so its stored run has frames to scrub through.
+    set_number(page, "sleep-ms", 50).await;
 
     // Pooled, with the keyboard only: arrow to the next radio button, type a pool size, press
     // Enter to submit. The server line stays low.
