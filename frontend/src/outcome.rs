@@ -110,11 +110,13 @@ pub fn outcome(
     if let Some(p) = &step.prediction
         && let (Some(measured), Some(guess)) = (figures.get(&p.metric), prediction)
     {
-        let unit = info(&p.metric).map_or("", |i| i.unit);
+        let (unit, label) = info(&p.metric).map_or(("", ""), |i| (i.unit, i.label));
         let close = verdict.close == Some(true);
+        // What the prediction was of, said, since the step's headline figure may be another.
         let _ = write!(
             o,
-            r#"<div class="compare" data-testid="prediction-compare" data-close="{close}" data-graded="{by}"><p><span class="label">You predicted</span><span class="value">{}</span></p><p><span class="label">Measured</span><span class="value" data-figure="{}" data-value="{}">{}</span></p><p class="close {}" data-testid="prediction-close">{}</p></div>"#,
+            r#"<div class="compare" data-testid="prediction-compare" data-close="{close}" data-graded="{by}"><p class="of">Your prediction: the {}</p><p><span class="label">You predicted</span><span class="value">{}</span></p><p><span class="label">Measured</span><span class="value" data-figure="{}" data-value="{}">{}</span></p><p class="close {}" data-testid="prediction-close">{}</p></div>"#,
+            escape(label),
             with_unit(guess, unit),
             p.metric,
             Dec(measured),

@@ -77,7 +77,7 @@ impl AppSide {
             waiting: i.pool.map_or(0, |p| p.waiters),
             connecting: if i.pool.is_some() { 0 } else { i.connecting },
             holding: i.pool.map_or(i.holding, |p| p.in_use),
-            oldest_wait_ms: 0.0,
+            ..AppCounts::default()
         };
         AppSide {
             source: "frame",
@@ -89,6 +89,8 @@ impl AppSide {
                 connecting: if frame.pool.is_some() { 0 } else { frame.app.connecting },
                 holding: frame.pool.map_or(frame.app.holding, |p| p.in_use),
                 oldest_wait_ms: pool.oldest_wait_ms as f64,
+                cache_hits: frame.app.totals.cache_hits,
+                cache_misses: frame.app.totals.cache_misses,
             },
             instances: frame.instances.iter().map(of).collect(),
             peak_in_use: if frame.pool.is_some() { peaks.in_use } else { peaks.holding },
@@ -475,7 +477,7 @@ fn line(svg: &mut Svg, app: &AppSide, pooled: bool, y: f64) {
 }
 
 /// The way from the app to the server, and the guards on it.
-fn link(svg: &mut Svg, frame: &Frame, spec: &RunSpec, parts: &[Part], at: Layout, y: f64) {
+fn link(svg: &mut Svg, frame: &Frame, app: &AppSide, spec: &RunSpec, parts: &[Part], at: Layout, y: f64) {
     let (x1, x2) = (at.link_x - 4.0, at.pooler_x - 4.0);
     let mid = (x1 + x2) / 2.0;
     let outage = parts.contains(&Part::Network) && frame.app.outage;
@@ -510,7 +512,8 @@ fn link(svg: &mut Svg, frame: &Frame, spec: &RunSpec, parts: &[Part], at: Layout
         svg.text("note mid", mid, y + 41.0, "breaker").text("label mid", mid, y + 53.0, b.as_str()).raw("</g>");
     }
     if guards && spec.cache.enabled {
-        let t = frame.app.totals;
+        // Hits and misses so far: of the requests that had ended by the picture's instant.
+        let t = app.total;
         let _ = write!(
             svg.0,
             r#"<g data-testid="cache"><rect class="cache" x="{}" y="{}" width="68" height="40" rx="5"/>"#,
@@ -571,7 +574,7 @@ fn draw(frame: &Frame, app_side: &AppSide, spec: &RunSpec, peaks: Peaks, parts: 
     if parts.contains(&Part::Line) || !pooled {
         line(&mut rest, app_side, pooled && parts.contains(&Part::Line), TOP);
     }
-    link(&mut rest, frame, spec, parts, at, TOP + 60.0);
+    link(&mut rest, frame, app_side, spec, parts, at, TOP + 60.0);
     let height = y.max(TOP + server_h).max(TOP + pooler_h).max(TOP + 170.0) + 10.0;
     let (width, height) = (Dec(at.width), Dec(height));
     let a = app_side;
@@ -680,7 +683,13 @@ fn read_when(frame: &Frame, app: &AppSide) -> Option<String> {
     if app.source != "records" || ((from as f64 - app.at_ms).abs() < 1.0 && s.read_took_ms < 2) {
         return None;
     }
-    Some(if s.read_took_ms >= 2 { format!("{}–{}", ms(from).trim_end_matches(" ms"), ms(to)) } else { ms(from) })
+    let (a, b) = (ms(from), ms(to));
+    // `250–307 ms`, `2.5–2.6 s`; one time when both read the same (`2.5 s`, not `2.5 s–2.5 s`).
+    Some(match (a.rsplit_once(' '), b.rsplit_once(' ')) {
+        _ if s.read_took_ms < 2 || a == b => a,
+        (Some((x, unit)), Some((_, same))) if unit == same => format!("{x}–{b}"),
+        _ => format!("{a}–{b}"),
+    })
 }
 
 /// `n` and a word, in the plural when `n` is not 1.

@@ -223,12 +223,15 @@ impl Tape {
         let read_at = |f: &Frame| {
             f.server.read_at_ms.map_or(f.elapsed_ms as f64, |at| at as f64 + f.server.read_took_ms as f64 / 2.0)
         };
+        // An instant while requests were still answered is paired with a reading taken by the
+        // last answer, when one was: not with the server after the run.
+        let last = self.with_requests(|r| activity::last_answer_ms(r)).unwrap_or(f64::INFINITY);
         let nearest = self.with_frames(|frames| {
-            frames
-                .iter()
-                .enumerate()
-                .min_by(|(_, a), (_, b)| (read_at(a) - at_ms).abs().total_cmp(&(read_at(b) - at_ms).abs()))
-                .map(|(i, _)| i)
+            let by_distance = |(_, a): &(usize, &Frame), (_, b): &(usize, &Frame)| {
+                (read_at(a) - at_ms).abs().total_cmp(&(read_at(b) - at_ms).abs())
+            };
+            let during = frames.iter().enumerate().filter(|(_, f)| at_ms > last || read_at(f) <= last);
+            during.min_by(by_distance).or_else(|| frames.iter().enumerate().min_by(by_distance)).map(|(i, _)| i)
         });
         self.cursor.set(nearest.filter(|i| i + 1 < self.len()));
         self.instant.set(Some(at_ms));

@@ -186,22 +186,40 @@ pub fn Waterfall(
             } else {
                 // The medians are the run's summary's (the figures the headline and the claim
                 // show, over the requests each counts), not recounted here.
-                let medians = tape.run.with(|r| {
+                // The load's length is the summary's too (the headline's duration), counted from
+                // when its first request left.
+                let summed = tape.run.with(|r| {
                     let s = r.as_ref()?.summary.as_ref()?;
                     let wait = match r.as_ref()?.spec.strategy {
-                        poollab_shared::Strategy::Pooled => {
-                            format!("wait for a connection {:.1} ms, ", Dec(s.acquire_wait_ms.p50))
-                        }
+                        poollab_shared::Strategy::Pooled => format!(
+                            "wait for a connection {:.1} ms{}, ",
+                            Dec(s.acquire_wait_ms.p50),
+                            match s.errors.acquire_timeout {
+                                0 => String::new(),
+                                n => format!(" (the {n} waits that timed out among them)"),
+                            }
+                        ),
                         poollab_shared::Strategy::Naive => format!("connect {:.1} ms, ", Dec(s.connect_ms.p50)),
                     };
-                    Some(format!(" Medians (the run's summary): {wait}query {:.1} ms.", Dec(s.query_ms.p50)))
+                    // A query's time is an answered request's: with none answered there is none.
+                    let medians = if s.completed == 0 {
+                        "No request was answered, so no query finished.".to_owned()
+                    } else {
+                        format!("Medians (the run's summary): {wait}query {:.1} ms.", Dec(s.query_ms.p50))
+                    };
+                    Some(format!(
+                        "the load took {} ms from its first request, which left {} ms into the run. {medians}",
+                        s.duration_ms, s.load_started_ms
+                    ))
                 });
                 format!(
-                    "{} requests; {} failed; the last answer came at {:.0} ms into the run.{}",
+                    "{} requests; {} failed; {}",
                     rs.len(),
                     rs.iter().filter(|r| r.outcome != "ok").count(),
-                    Dec(rs.iter().map(|r| r.start_ms + r.total_ms).fold(0.0, f64::max)),
-                    medians.unwrap_or_default()
+                    summed.unwrap_or_else(|| format!(
+                        "the last answer came at {:.0} ms into the run.",
+                        Dec(rs.iter().map(|r| r.start_ms + r.total_ms).fold(0.0, f64::max))
+                    ))
                 )
             };
             let lanes = &rs[..rs.len().min(SHOWN)];

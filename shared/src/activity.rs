@@ -261,7 +261,7 @@ pub fn windows(records: &[RequestRecord], edges: &[f64]) -> Vec<Window> {
                     waiting: waiting[i],
                     connecting: connecting[i],
                     holding: holding[i],
-                    oldest_wait_ms: 0.0,
+                    ..AppCounts::default()
                 },
                 answered: ended(true),
                 failed: ended(false),
@@ -301,6 +301,12 @@ fn sort_numbers(v: &mut [f64]) {
     sorted.copy_to(v);
 }
 
+/// The requests of a run with a cache that had ended by `t`, answered from the cache (`hit`) or
+/// sent on to the database.
+fn ended_by<'a>(records: impl IntoIterator<Item = &'a RequestRecord>, t: f64, hit: bool) -> u64 {
+    records.into_iter().filter(|r| r.cache_hit == hit && r.start_ms + r.total_ms <= t).count() as u64
+}
+
 /// Every app figure at one instant, counted from the records (see each figure's definition).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct AppCounts {
@@ -310,6 +316,10 @@ pub struct AppCounts {
     pub holding: u64,
     /// How long the request waiting longest had waited by then (0 when none waited).
     pub oldest_wait_ms: f64,
+    /// Requests ended by then that the cache answered, and those it sent on to the database (a
+    /// cache's hits and misses so far; both 0 without a cache).
+    pub cache_hits: u64,
+    pub cache_misses: u64,
 }
 
 impl AppCounts {
@@ -326,8 +336,10 @@ impl AppCounts {
             in_flight: AppFigure::InFlight.at(records.clone(), t),
             waiting: AppFigure::Waiting.at(records.clone(), t),
             connecting: AppFigure::Connecting.at(records.clone(), t),
-            holding: AppFigure::Holding.at(records, t),
+            holding: AppFigure::Holding.at(records.clone(), t),
             oldest_wait_ms,
+            cache_hits: ended_by(records.clone(), t, true),
+            cache_misses: ended_by(records, t, false),
         }
     }
 
