@@ -49,7 +49,8 @@
 //!   worker its own, issued and revoked by the instructor), sends the pages what happens ([`coordinator::feed`]),
 //!   fails runs whose lease ran out (its line's work on a pool of its own, apart from the pages'
 //!   reads), and hears other coordinators on the same database
-//!   ([`coordinator::notify`], `LISTEN`/`NOTIFY`).
+//!   ([`coordinator::notify`], `LISTEN`/`NOTIFY`: the line, the class, runs, cancels, revoked
+//!   credentials).
 //! - [`db`]: how to reach a database, its migrations, the demo query, error causes.
 //!   - [`db::cluster`]: the private PostgreSQL the lab starts from the local binaries, and stops;
 //!     it reads the server's log on the way to its file, counting the connects it refuses.

@@ -85,8 +85,12 @@ impl Coordinator {
             tracing::warn!(worker = %asked, "a worker with this credential is already joined; dropping the second");
             return;
         };
-        if matches!(joiner, Joiner::Credential(_)) {
-            self.credentials.seen(&name).await;
+        // A credential revoked after the worker showed it but before it joined was revoked while
+        // no coordinator could find the worker to drop it: it is dropped here.
+        if matches!(joiner, Joiner::Credential(_)) && !self.credentials.seen(&name).await {
+            self.workers.leave(&name);
+            tracing::warn!(worker = %name, "a worker's credential was revoked as it joined: it is dropped");
+            return;
         }
         tracing::info!(worker = %name, ?cpus, max_connections = server.max_connections, database_up, "a worker joined");
         if let Some(facts) = self.workers.primary_facts()
