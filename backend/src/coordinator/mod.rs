@@ -20,6 +20,7 @@ pub mod feed;
 pub mod notify;
 mod pages;
 pub mod registry;
+pub mod strays;
 
 use std::sync::Arc;
 use std::time::Duration;
