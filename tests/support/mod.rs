@@ -146,6 +146,16 @@ impl TestApp {
         run.timeline.expect("asked for the timeline")
     }
 
+    /// GETs `path` as the instructor (with the token test labs start with): its `200` answer, read
+    /// as a `T`.
+    pub async fn get_as_instructor<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let resp = self.http.get(self.url(path)).bearer_auth(INSTRUCTOR_TOKEN).send().await.expect("GET");
+        let status = resp.status().as_u16();
+        let body = resp.text().await.expect("an answer");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
     /// Runs a sizing sweep of `run` over `sizes` to the end and returns it.
     pub async fn sweep(&self, run: &poollab_shared::RunSpec, sizes: &[u32]) -> poollab_shared::SweepView {
         let body = serde_json::json!({ "run": run, "sizes": sizes });
