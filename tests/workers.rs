@@ -285,14 +285,7 @@ async fn a_worker_killed_mid_run_fails_only_its_run_the_line_goes_on_and_it_rejo
 async fn a_worker_whose_database_is_down_gets_no_runs_and_pages_are_told() {
     use poollab::db::cluster::{ClusterOptions, PrivateCluster};
     let dir = support::lab_dir();
-    let opts = ClusterOptions {
-        dir: dir.path().join("w1-db"),
-        bin_dir: None,
-        port: 0,
-        max_connections: 50,
-        tls_only: false,
-        tls: true,
-    };
+    let opts = support::cluster_options(dir.path().join("w1-db"), 50);
     let cluster = PrivateCluster::start(opts.clone()).await.expect("w1's server");
     let port = cluster.port();
     let app = coordinator(&dir).await;
@@ -757,18 +750,10 @@ async fn each_worker_joins_with_its_own_credential_which_the_instructor_issues_l
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_credential_revoked_on_one_coordinator_drops_its_worker_from_another() {
-    use poollab::db::cluster::{ClusterOptions, PrivateCluster};
     // One class, two coordinators on its one database.
     let dir = support::lab_dir();
-    let opts = ClusterOptions {
-        dir: dir.path().join("db"),
-        bin_dir: None,
-        port: 0,
-        max_connections: 50,
-        tls_only: false,
-        tls: true,
-    };
-    let cluster = PrivateCluster::start(opts).await.expect("the class's database");
+    let opts = support::cluster_options(dir.path().join("db"), 50);
+    let cluster = poollab::db::cluster::PrivateCluster::start(opts).await.expect("the class's database");
     let on_it = |cfg: &mut poollab::Config| cfg.database.database_url = Some(cluster.admin_url());
     let (dir_a, dir_b) = (support::lab_dir(), support::lab_dir());
     let first = credentialled(&dir_a, on_it).await;

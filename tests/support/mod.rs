@@ -50,6 +50,11 @@ pub fn dist() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist")
 }
 
+/// A private cluster of a test's own, under `dir`: on a free port, offering TLS but not asking it.
+pub fn cluster_options(dir: PathBuf, max_connections: u32) -> poollab::db::cluster::ClusterOptions {
+    poollab::db::cluster::ClusterOptions { dir, bin_dir: None, port: 0, max_connections, tls_only: false, tls: true }
+}
+
 /// The whole lab with a private cluster whose `max_connections` is given.
 pub async fn spawn_app(max_connections: u32) -> TestApp {
     let dir = lab_dir();

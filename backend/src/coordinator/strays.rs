@@ -68,31 +68,23 @@ mod tests {
 
     #[test]
     fn each_run_is_said_once_and_only_so_many_runs() {
-        let many: Vec<String> = (0..MAX_RUNS_SAID).map(|n| format!("run-{n}")).collect();
+        let more: Vec<String> = (2..MAX_RUNS_SAID).map(|n| format!("run-{n}")).collect();
         let mut strays = Strays::default();
-        // Each case: the run a dropped frame names, what is said, why.
-        let cases: Vec<(&str, Say, &str)> = vec![
-            ("a", Say::Warn, "a run's first stray frame is said"),
-            ("a", Say::Nothing, "its second is not"),
-            ("a", Say::Nothing, "nor its tenth"),
-            ("b", Say::Warn, "another run's first is"),
-            ("a", Say::Nothing, "the first run is still remembered"),
+        // Each case, in turn: the runs dropped frames name, what is said of each, why.
+        let cases: Vec<(Vec<&str>, Say, &str)> = vec![
+            (vec!["a"], Say::Warn, "a run's first stray frame is said"),
+            (vec!["a"; 9], Say::Nothing, "its next ones are not"),
+            (vec!["b"], Say::Warn, "another run's first is"),
+            (vec!["a"], Say::Nothing, "the first run is still remembered"),
+            (more.iter().map(String::as_str).collect(), Say::Warn, "new runs are said, up to the allowance"),
+            (vec!["one-too-many"], Say::WarnLast, "the run beyond the allowance is said, as the last"),
+            (vec!["yet-another"], Say::Nothing, "then no new run is"),
+            (vec!["one-too-many", "a"], Say::Nothing, "nor any said before"),
         ];
-        for (run, say, why) in cases {
-            assert_eq!(strays.dropped(run), say, "{why}");
-        }
-        // Two runs said; the rest of the allowance goes to new ones.
-        for run in &many[2..] {
-            assert_eq!(strays.dropped(run), Say::Warn, "{run}");
-        }
-        let cases: Vec<(&str, Say, &str)> = vec![
-            ("one-too-many", Say::WarnLast, "the run beyond the allowance is said, as the last"),
-            ("yet-another", Say::Nothing, "then no new run is"),
-            ("one-too-many", Say::Nothing, "nor the last one again"),
-            ("a", Say::Nothing, "nor any said before"),
-        ];
-        for (run, say, why) in cases {
-            assert_eq!(strays.dropped(run), say, "{why}");
+        for (runs, say, why) in cases {
+            for run in runs {
+                assert_eq!(strays.dropped(run), say, "{why}: {run}");
+            }
         }
     }
 
