@@ -358,16 +358,7 @@ async fn a_compared_step_runs_the_earlier_step_too_and_draws_both_on_one_axis() 
     assert!(!earlier.spec.cache.enabled && this.spec.cache.enabled, "{:?} then {:?}", earlier.spec, this.spec);
     assert!(earlier.submitted_at_ms <= this.submitted_at_ms, "the earlier step's run went in line first");
     // The page reported this step's run, and the lab graded it (not the lab's own run of step 1).
-    let progress: serde_json::Value = app
-        .http
-        .get(app.url("/api/class/progress"))
-        .bearer_auth(support::INSTRUCTOR_TOKEN)
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("progress");
+    let progress: serde_json::Value = app.get_as_instructor("/api/class/progress").await;
     let steps = &progress["learners"][0]["steps"];
     assert_eq!(steps.as_array().map(Vec::len), Some(1), "{progress}");
     assert_eq!((steps[0]["lesson"].as_str(), steps[0]["step"].as_u64()), (Some("14-caching"), Some(2)), "{progress}");

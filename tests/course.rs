@@ -248,16 +248,8 @@ async fn every_step_shows_its_own_view_after_its_run() {
     }
 
     // The instructor saw this learner's prediction, and whether it was close.
-    let h: poollab_shared::PredictionHistogram = app
-        .http
-        .get(app.url("/api/class/predictions?lesson=03-server-limit&step=1"))
-        .bearer_auth(support::INSTRUCTOR_TOKEN)
-        .send()
-        .await
-        .expect("GET")
-        .json()
-        .await
-        .expect("histogram");
+    let h: poollab_shared::PredictionHistogram =
+        app.get_as_instructor("/api/class/predictions?lesson=03-server-limit&step=1").await;
     assert_eq!((h.count, h.bins[0].from), (1, 10.0), "{h:?}");
     assert!(h.measured_median.is_some_and(|m| m > 10.0 * 1.25) && h.close == 0, "10 refusals was not close: {h:?}");
 

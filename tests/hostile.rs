@@ -32,6 +32,19 @@ async fn get_as(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Option<
     (status, retry, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// The class's progress as the instructor reads it, and its rows: each one learner's graded step.
+async fn read_progress(app: &TestApp) -> (Value, Vec<Value>) {
+    let (status, _, progress) = get_as(app, "/api/class/progress", Some(INSTRUCTOR_TOKEN)).await;
+    assert_eq!(status, 200, "{progress}");
+    let rows = progress["learners"]
+        .as_array()
+        .expect("learners")
+        .iter()
+        .flat_map(|l| l["steps"].as_array().expect("steps").iter().cloned())
+        .collect();
+    (progress, rows)
+}
+
 /// Opens a websocket with extra headers; the HTTP status it was refused with, if it was.
 async fn open_ws(app: &TestApp, headers: &[(&str, &str)]) -> Result<support::Ws, u16> {
     let mut request = app.ws_url().into_client_request().expect("request");
@@ -165,13 +178,7 @@ async fn progress_reports_name_real_steps_and_made_up_learners_cannot_fill_the_c
         let (status, body) = ann.post("/api/class/progress", &step("02-connect-per-request", 1, json!(guess), a)).await;
         assert_eq!(status, 200, "{body}");
     }
-    let (_, _, progress) = get_as(&app, "/api/class/progress", Some(INSTRUCTOR_TOKEN)).await;
-    let rows: Vec<&Value> = progress["learners"]
-        .as_array()
-        .expect("learners")
-        .iter()
-        .flat_map(|l| l["steps"].as_array().expect("steps"))
-        .collect();
+    let (progress, rows) = read_progress(&app).await;
     assert_eq!(rows.len(), 1, "{progress}");
     assert_eq!(rows[0]["prediction"], 10.0, "{progress}");
     let mut named = step("02-connect-per-request", 1, json!(50), b);
@@ -191,12 +198,9 @@ async fn progress_reports_name_real_steps_and_made_up_learners_cannot_fill_the_c
     let (status, body) = cat.post("/api/class/progress", &step("02-connect-per-request", 1, json!(70), c)).await;
     assert_eq!(status, 200, "a quiet learner gives way: {body}");
 
-    let (status, _, progress) = get_as(&app, "/api/class/progress", Some(INSTRUCTOR_TOKEN)).await;
-    assert_eq!(status, 200);
-    let learners = progress["learners"].as_array().expect("learners");
-    assert_eq!(learners.len(), 2, "{progress}");
-    let steps: Vec<usize> = learners.iter().map(|l| l["steps"].as_array().map_or(0, Vec::len)).collect();
-    assert_eq!(steps.iter().sum::<usize>(), 2, "Bob's step and Cat's: {progress}");
+    let (progress, rows) = read_progress(&app).await;
+    assert_eq!(progress["learners"].as_array().map(Vec::len), Some(2), "{progress}");
+    assert_eq!(rows.len(), 2, "Bob's step and Cat's: {progress}");
 
     let resp =
         app.http.get(app.url("/api/class/progress.csv")).bearer_auth(INSTRUCTOR_TOKEN).send().await.expect("GET");
@@ -276,7 +280,7 @@ async fn a_step_is_graded_only_on_the_learners_own_done_run_of_it() {
     assert!(error_of(&body).contains("running"), "{body}");
 
     // None of that was kept.
-    let (_, _, progress) = get_as(&app, "/api/class/progress", Some(INSTRUCTOR_TOKEN)).await;
+    let (progress, _) = read_progress(&app).await;
     assert_eq!(progress["learners"], json!([]), "{progress}");
 
     // Ann's own run, with figures her page claims: the lab's are kept, hers are ignored.
@@ -293,13 +297,7 @@ async fn a_step_is_graded_only_on_the_learners_own_done_run_of_it() {
     let (status, body) = bob.post("/api/class/progress", &report(&run, "02-connect-per-request", 1)).await;
     assert_eq!(status, 200, "{body}");
 
-    let (_, _, progress) = get_as(&app, "/api/class/progress", Some(INSTRUCTOR_TOKEN)).await;
-    let rows: Vec<&Value> = progress["learners"]
-        .as_array()
-        .expect("learners")
-        .iter()
-        .flat_map(|l| l["steps"].as_array().expect("steps"))
-        .collect();
+    let (progress, rows) = read_progress(&app).await;
     assert_eq!(rows.len(), 2, "Ann's and Bob's, nobody else's: {progress}");
     for row in rows {
         assert_eq!((row["run"].as_str(), &row["measured"]), (Some(run.as_str()), &json!(peak)), "{progress}");

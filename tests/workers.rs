@@ -5,7 +5,8 @@
 //! address cannot fill the line with made-up learners; a learner's cookie cannot be forged.
 //!
 //! The worker link's trust boundaries: each worker joins with a credential of its own, which the
-//! instructor issues, lists and revokes (revoking drops the worker and fails its run); a worker
+//! instructor issues, lists and revokes (revoking drops the worker and fails its run, whichever
+//! coordinator on the class's database it is joined to); a worker
 //! (here a websocket client posing as one) may report only on the run it holds, may send no
 //! timeline larger than its run could have made nor a message larger than the largest legitimate
 //! one, and cannot hold a run past the coordinator's deadline.
@@ -284,14 +285,7 @@ async fn a_worker_killed_mid_run_fails_only_its_run_the_line_goes_on_and_it_rejo
 async fn a_worker_whose_database_is_down_gets_no_runs_and_pages_are_told() {
     use poollab::db::cluster::{ClusterOptions, PrivateCluster};
     let dir = support::lab_dir();
-    let opts = ClusterOptions {
-        dir: dir.path().join("w1-db"),
-        bin_dir: None,
-        port: 0,
-        max_connections: 50,
-        tls_only: false,
-        tls: true,
-    };
+    let opts = support::cluster_options(dir.path().join("w1-db"), 50);
     let cluster = PrivateCluster::start(opts.clone()).await.expect("w1's server");
     let port = cluster.port();
     let app = coordinator(&dir).await;
@@ -752,6 +746,41 @@ async fn each_worker_joins_with_its_own_credential_which_the_instructor_issues_l
     assert!(log.contains("refused this worker's credential"), "{log}");
     worker.kill();
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_credential_revoked_on_one_coordinator_drops_its_worker_from_another() {
+    // One class, two coordinators on its one database.
+    let dir = support::lab_dir();
+    let opts = support::cluster_options(dir.path().join("db"), 50);
+    let cluster = poollab::db::cluster::PrivateCluster::start(opts).await.expect("the class's database");
+    let on_it = |cfg: &mut poollab::Config| cfg.database.database_url = Some(cluster.admin_url());
+    let (dir_a, dir_b) = (support::lab_dir(), support::lab_dir());
+    let first = credentialled(&dir_a, on_it).await;
+    let second = credentialled(&dir_b, on_it).await;
+
+    // Issued on the first, the credential lets a worker join the second, which hands it a run.
+    let (status, issued) = issue(&first, "lab-a").await;
+    assert_eq!(status, 201, "{issued}");
+    let secret = issued["secret"].as_str().expect("secret");
+    let mut worker = FakeWorker::dial(&second, secret, "lab-a").await.expect("joins the second");
+    wait_for_workers(&second, &["lab-a"], |w| w.state == WorkerState::Idle).await;
+    let ann = second.learner().await;
+    let id = submit(&ann, &slow(8000)).await;
+    assert_eq!(worker.run_order().await, id);
+
+    // Revoked on the first: the second drops it at once, and its run fails saying why.
+    let (status, body) = revoke(&first, "lab-a").await;
+    assert_eq!((status, &body["dropped"]), (200, &json!(false)), "not joined to the first: {body}");
+    assert_eq!(worker.order().await, None, "the second closed its link");
+    let failed = second.finished(&id).await;
+    assert_eq!(failed.state, RunState::Failed, "{failed:?}");
+    let why = failed.error.unwrap_or_default();
+    assert!(why.contains("lab-a") && why.contains("its credential was revoked"), "{why}");
+    assert!(!workers(&second).await.iter().any(|w| w.name == "lab-a"), "no longer listed");
+    assert_eq!(FakeWorker::dial(&second, secret, "lab-a").await.err(), Some(401), "nor let in again");
+    first.stop().await;
+    second.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

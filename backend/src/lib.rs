@@ -43,13 +43,15 @@
 //!   dials a coordinator, [`worker::local`] starts workers as processes (`--workers N`), and
 //!   [`worker::affinity`] pins each to its cores.
 //! - [`coordinator`]: hands each run to a free worker ([`coordinator::dispatch`]: a worker reports
-//!   only on the run it holds, within its run's bounds and the claim's deadline; its next run is
+//!   only on the run it holds, within its run's bounds and the claim's deadline; its frames of any
+//!   other run are dropped, and said once per run, [`coordinator::strays`]; its next run is
 //!   claimed while its last run's ending is stored), keeps the
 //!   workers ([`coordinator::registry`]) and their credentials ([`coordinator::credentials`]: each
 //!   worker its own, issued and revoked by the instructor), sends the pages what happens ([`coordinator::feed`]),
 //!   fails runs whose lease ran out (its line's work on a pool of its own, apart from the pages'
 //!   reads), and hears other coordinators on the same database
-//!   ([`coordinator::notify`], `LISTEN`/`NOTIFY`).
+//!   ([`coordinator::notify`], `LISTEN`/`NOTIFY`: the line, the class, runs, cancels, revoked
+//!   credentials).
 //! - [`db`]: how to reach a database, its migrations, the demo query, error causes.
 //!   - [`db::cluster`]: the private PostgreSQL the lab starts from the local binaries, and stops;
 //!     it reads the server's log on the way to its file, counting the connects it refuses.

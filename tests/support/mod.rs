@@ -50,6 +50,11 @@ pub fn dist() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../frontend/dist")
 }
 
+/// A private cluster of a test's own, under `dir`: on a free port, offering TLS but not asking it.
+pub fn cluster_options(dir: PathBuf, max_connections: u32) -> poollab::db::cluster::ClusterOptions {
+    poollab::db::cluster::ClusterOptions { dir, bin_dir: None, port: 0, max_connections, tls_only: false, tls: true }
+}
+
 /// The whole lab with a private cluster whose `max_connections` is given.
 pub async fn spawn_app(max_connections: u32) -> TestApp {
     let dir = lab_dir();
@@ -144,6 +149,16 @@ impl TestApp {
         assert_eq!(status, 200, "{body}");
         let run: RunView = serde_json::from_value(body).expect("run JSON");
         run.timeline.expect("asked for the timeline")
+    }
+
+    /// GETs `path` as the instructor (with the token test labs start with): its `200` answer, read
+    /// as a `T`.
+    pub async fn get_as_instructor<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let resp = self.http.get(self.url(path)).bearer_auth(INSTRUCTOR_TOKEN).send().await.expect("GET");
+        let status = resp.status().as_u16();
+        let body = resp.text().await.expect("an answer");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
     }
 
     /// Runs a sizing sweep of `run` over `sizes` to the end and returns it.

@@ -190,14 +190,7 @@ mod tests {
                 "equal runs take turns, as rounds did",
             ),
             (
-                vec![
-                    run("sue", "s", 10_000),
-                    run("sue", "s", 10_000),
-                    run("sue", "s", 10_000),
-                    run("lee", "l", 1_000),
-                    run("lee", "l", 1_000),
-                    run("lee", "l", 1_000),
-                ],
+                [vec![run("sue", "s", 10_000); 3], vec![run("lee", "l", 1_000); 3]].concat(),
                 none.clone(),
                 vec![0, 3, 4, 5, 1, 2],
                 "a sweep's runs are charged one by one: light runs go before its second",
@@ -209,12 +202,7 @@ mod tests {
                 "whoever used more lately waits",
             ),
             (
-                vec![
-                    run("x1", "evil", 5_000),
-                    run("x2", "evil", 5_000),
-                    run("x3", "evil", 5_000),
-                    run("ann", "a", 5_000),
-                ],
+                ["x1", "x2", "x3"].map(|l| run(l, "evil", 5_000)).into_iter().chain([run("ann", "a", 5_000)]).collect(),
                 none.clone(),
                 vec![0, 3, 1, 2],
                 "learners made up at one address share that address's time",

@@ -5,8 +5,9 @@
 //! SHA-256 (the secret is 32 random bytes, so there is nothing to guess and no need for a salt or
 //! a slow hash). A worker that dials with it is known by the credential's name, and by no other:
 //! what it says of itself in its hello does not change who it is. Revoking a credential deletes it,
-//! and the coordinator drops the worker joined with it at once (its run fails as a lost worker's
-//! does).
+//! and the coordinator the worker joined with it is joined to drops it at once (its run fails as a
+//! lost worker's does): the one that revoked it, or another on the same database, which hears of
+//! it ([`super::notify`]).
 //!
 //! The workers the coordinator starts itself (`--workers N`) get credentials made at start-up and
 //! kept only in memory: they last as long as the coordinator runs. The lab's shared
@@ -188,14 +189,23 @@ impl Credentials {
         Ok(names)
     }
 
-    /// A worker joined or left with credential `name`.
-    pub async fn seen(&self, name: &str) {
+    /// A worker joined or left with credential `name`; false when the credential is no longer
+    /// issued (revoked since the worker showed it).
+    pub async fn seen(&self, name: &str) -> bool {
+        if self.is_local(name) {
+            return true;
+        }
         let updated = sqlx::query("UPDATE lab.worker_credentials SET last_seen = now() WHERE name = $1")
             .bind(name)
             .execute(&self.db)
             .await;
-        if let Err(e) = updated {
-            tracing::debug!(worker = %name, error = %e, "could not note when a worker was last seen");
+        match updated {
+            Ok(done) => done.rows_affected() > 0,
+            Err(e) => {
+                // It was shown a moment ago: an unreachable database does not drop the worker.
+                tracing::debug!(worker = %name, error = %e, "could not note when a worker was last seen");
+                true
+            }
         }
     }
 }

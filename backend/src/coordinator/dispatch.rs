@@ -8,10 +8,11 @@
 //! others, and the worker gets runs again as soon as it rejoins.
 //!
 //! A worker is trusted with no more than the run it holds: what it says of any other run (a
-//! frame, an ending) is dropped with a warning; a timeline larger than its run could have made is
-//! refused, and the run failed; and every claim has a deadline of the coordinator's own (the
-//! worker's deadline and a margin): a run not ended by then is failed, the worker told to cancel
-//! it, and a worker that still holds it a while later is dropped.
+//! frame, an ending) is dropped with a warning (for frames, one per run: [`super::strays`]); a
+//! timeline larger than its run could have made is refused, and the run failed; and every claim
+//! has a deadline of the coordinator's own (the worker's deadline and a margin): a run not ended
+//! by then is failed, the worker told to cancel it, and a worker that still holds it a while later
+//! is dropped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +24,7 @@ use crate::coordinator::Coordinator;
 use crate::coordinator::credentials::Joiner;
 use crate::coordinator::feed::Audience;
 use crate::coordinator::registry::NameRule;
+use crate::coordinator::strays::{self, Say};
 use crate::db::store::Ending;
 use crate::shutdown::Shutdown;
 use crate::worker::protocol::{CoordinatorEnd, FromWorker, SILENCE_LIMIT, ToWorker, check_timeline};
@@ -85,8 +87,12 @@ impl Coordinator {
             tracing::warn!(worker = %asked, "a worker with this credential is already joined; dropping the second");
             return;
         };
-        if matches!(joiner, Joiner::Credential(_)) {
-            self.credentials.seen(&name).await;
+        // A credential revoked after the worker showed it but before it joined was revoked while
+        // no coordinator could find the worker to drop it: it is dropped here.
+        if matches!(joiner, Joiner::Credential(_)) && !self.credentials.seen(&name).await {
+            self.workers.leave(&name);
+            tracing::warn!(worker = %name, "a worker's credential was revoked as it joined: it is dropped");
+            return;
         }
         tracing::info!(worker = %name, ?cpus, max_connections = server.max_connections, database_up, "a worker joined");
         if let Some(facts) = self.workers.primary_facts()
@@ -268,8 +274,20 @@ impl Coordinator {
             (Some(id), Some(r)) if *id == r.id && !r.overdue => Some(r.audience.clone()),
             (Some(id), Some(r)) if *id == r.id => return, // of a run failed past its deadline
             (Some(id), _) => {
-                // Of a run it does not hold (never did, or no longer does): dropped.
-                tracing::warn!(worker = %name, run = %id, "a frame of a run this worker does not hold is dropped");
+                // Of a run it does not hold (never did, or no longer does): dropped, and said once
+                // per run, not once per frame.
+                let run = strays::shown(id);
+                match self.workers.stray_frame(name, id) {
+                    Say::Warn => {
+                        tracing::warn!(worker = %name, %run, "frames of a run this worker does not hold are dropped")
+                    }
+                    Say::WarnLast => tracing::warn!(
+                        worker = %name,
+                        %run,
+                        "frames of a run this worker does not hold are dropped; those of any further runs, without a word"
+                    ),
+                    Say::Nothing => {}
+                }
                 return;
             }
             (None, _) => (self.workers.primary().as_deref() == Some(name)).then_some(Audience::Everyone),

@@ -10,8 +10,9 @@
 //! in the database, a running run holds a lease its dispatcher renews (a coordinator that stops
 //! renewing it, because it stopped, loses the run: the reaper of any coordinator
 //! fails it), and changes are announced with PostgreSQL's `NOTIFY`, so a second coordinator on
-//! the same database hears the line, the class and the runs change ([`notify`]). Live frames go
-//! only to the pages of the coordinator the run's worker is joined to.
+//! the same database hears the line, the class and the runs change, and drops a worker whose
+//! credential was revoked on the first ([`notify`]). Live frames go only to the pages of the
+//! coordinator the run's worker is joined to.
 
 pub mod credentials;
 pub mod dispatch;
@@ -19,6 +20,7 @@ pub mod feed;
 pub mod notify;
 mod pages;
 pub mod registry;
+pub mod strays;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -243,14 +245,24 @@ impl Coordinator {
     }
 
     /// Revokes a worker credential, and drops the worker joined with it at once (its run, if it
-    /// had one, fails as a lost worker's does). Returns whether a worker was dropped.
+    /// had one, fails as a lost worker's does), whichever coordinator on this database it is
+    /// joined to. Returns whether a worker was dropped here.
     pub async fn revoke_credential(&self, name: &str) -> Result<bool, CredentialError> {
         self.credentials.revoke(name).await?;
+        let dropped = self.drop_revoked(name);
+        // The worker may be joined to another coordinator: that one drops it when it hears.
+        self.tell_others(Notice::Revoked { credential: name.to_owned() }).await;
+        Ok(dropped)
+    }
+
+    /// Drops the worker joined here with credential `name`, just revoked (here or by another
+    /// coordinator); whether one was.
+    fn drop_revoked(&self, name: &str) -> bool {
         let dropped = self.workers.kick(name);
         if dropped {
             tracing::warn!(worker = %name, "a worker's credential was revoked: it is dropped");
         }
-        Ok(dropped)
+        dropped
     }
 
     /// The name of the worker credential whose secret this is, if any.

@@ -3,7 +3,8 @@
 //! Whenever a coordinator changes the line, the class or a run, it sends a notice on the
 //! `poollab` channel naming what changed (never the data itself: the database has that). Every
 //! coordinator listens, skips its own notices, and for the others' reads what changed and tells
-//! its own pages (and its free workers, when runs joined the line). If the listening connection
+//! its own pages (and its free workers, when runs joined the line; and the worker joined with a
+//! credential that was revoked, which it drops). If the listening connection
 //! drops, notices sent meanwhile are lost, so after reconnecting the coordinator reads everything
 //! once again.
 
@@ -34,6 +35,10 @@ pub enum Notice {
     /// The instructor cancelled a run: whoever's worker carries it out stops it.
     Cancel {
         id: String,
+    },
+    /// The instructor revoked a worker credential: whoever has a worker joined with it drops it.
+    Revoked {
+        credential: String,
     },
 }
 
@@ -117,6 +122,9 @@ impl Coordinator {
                     let _ = orders.send(ToWorker::Cancel { id }).await;
                 }
             }
+            Notice::Revoked { credential } => {
+                self.drop_revoked(&credential);
+            }
         }
     }
 }
@@ -132,5 +140,8 @@ mod tests {
         assert_eq!(json, r#"{"origin":"c1","what":"run","id":"r"}"#);
         let back: Envelope = serde_json::from_str(r#"{"origin":"c2","what":"line"}"#).expect("envelope");
         assert_eq!(back.notice, Notice::Line);
+        let revoked: Envelope =
+            serde_json::from_str(r#"{"origin":"c3","what":"revoked","credential":"lab-a"}"#).expect("envelope");
+        assert_eq!(revoked.notice, Notice::Revoked { credential: "lab-a".into() });
     }
 }

@@ -8,6 +8,7 @@ use poollab_shared::{Frame, ServerFacts, ServerFrame, WorkerState, WorkerView};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::coordinator::strays::{Say, Strays};
 use crate::worker::protocol::ToWorker;
 
 struct Entry {
@@ -26,6 +27,8 @@ struct Entry {
     credential: bool,
     /// Fired to drop it (its credential was revoked).
     kick: CancellationToken,
+    /// The runs it sent frames of without holding them, which the log was told of.
+    strays: Strays,
 }
 
 /// How a worker joins: under its own name exactly (a credential's), or under a name made unique.
@@ -98,6 +101,7 @@ impl Workers {
                 up,
                 credential,
                 kick: kick.clone(),
+                strays: Strays::default(),
             },
         );
         Some((unique, kick))
@@ -153,6 +157,11 @@ impl Workers {
             (None, None) => {}
         }
         e.view.run = run;
+    }
+
+    /// A frame of `run`, which worker `name` does not hold, is dropped: what the log is told.
+    pub fn stray_frame(&self, name: &str, run: &str) -> Say {
+        self.lock().get_mut(name).map_or(Say::Warn, |e| e.strays.dropped(run))
     }
 
     pub fn note_frame(&self, name: &str, frame: &Frame) {

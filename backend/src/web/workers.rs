@@ -62,8 +62,9 @@ pub async fn credentials(
 }
 
 /// `DELETE /api/workers/credentials/{name}` (instructor): revokes it; the worker joined with it,
-/// if any, is dropped at once (`"dropped": true`) and its run fails. `404` for no such credential,
-/// `409` for a local worker's.
+/// if any, is dropped at once and its run fails (`"dropped": true` when it was joined to this
+/// coordinator; another coordinator on the same database drops it when it hears). `404` for no
+/// such credential, `409` for a local worker's.
 pub async fn revoke(
     _: Instructor,
     State(state): State<AppState>,
