@@ -157,8 +157,9 @@ pub struct Config {
 
     /// Connections of the coordinator's pool for the line's own work: claims, lease renewals,
     /// endings, the reaper, notices to other coordinators, and one held by LISTEN. A worker's next
-    /// run is claimed while its last run's ending is stored, on two of them.
-    #[arg(long, env = "POOLLAB_LINE_DB_CONNECTIONS", default_value_t = 5,
+    /// run is claimed while its last run's ending is stored, on two of them. (On the lab's own
+    /// PostgreSQL these are slots the runs' bursts do not get: keep it small.)
+    #[arg(long, env = "POOLLAB_LINE_DB_CONNECTIONS", default_value_t = 3,
           value_parser = clap::value_parser!(u32).range(2..=100))]
     pub line_db_connections: u32,
 
@@ -295,7 +296,7 @@ impl Config {
             claim_deadline_secs: 200,
             static_dir: None,
             demo: false,
-            line_db_connections: 5,
+            line_db_connections: 3,
             read_db_connections: 4,
             credential_failures_per_minute: 10,
             anonymous_per_second: 10,
