@@ -43,7 +43,18 @@ pub fn paired<O: Fn() -> Option<bool> + Send + Sync + 'static>(
                 r.as_ref()
                     .map(|r| format!(r#" <a href="{}">its run</a>"#, crate::route::Route::Run(r.id.clone()).href()))
             });
-            o += &format!(r#"<th scope="col">Step {n}{}</th>"#, link.unwrap_or_default());
+            // A run with failures says so over its column: its waits and its duration count them.
+            let failed = tape.run.with(|r| {
+                let s = r.as_ref()?.summary.as_ref()?;
+                (s.failed > 0).then(|| {
+                    format!(
+                        r#"<br><small data-testid="failed-note">{} of {} failed</small>"#,
+                        s.failed,
+                        s.failed + s.completed
+                    )
+                })
+            });
+            o += &format!(r#"<th scope="col">Step {n}{}{}</th>"#, link.unwrap_or_default(), failed.unwrap_or_default());
         }
         o += "</tr></thead><tbody>";
         for name in &names {
@@ -53,7 +64,12 @@ pub fn paired<O: Fn() -> Option<bool> + Send + Sync + 'static>(
                 let value = tape.run.with(|r| {
                     let r = r.as_ref().filter(|r| r.state == RunState::Done)?;
                     let s = r.summary.as_ref()?;
-                    Some(s.figure_of(&r.spec, name).map_or_else(|| "–".to_owned(), |v| with_unit(v, unit)))
+                    let value = s.figure_of(&r.spec, name).map_or_else(|| "–".to_owned(), |v| with_unit(v, unit));
+                    // A wait for a connection counts the waits that ran out, not only the answered.
+                    Some(match s.errors.acquire_timeout {
+                        n if n > 0 && name.starts_with("acquire_wait_ms.") => format!("{value} ({n} timed out)"),
+                        _ => value,
+                    })
                 });
                 o += &format!(r#"<td data-step="{n}">{}</td>"#, value.as_deref().unwrap_or("…"));
             }
@@ -77,7 +93,7 @@ pub fn Compare(tape: Tape, runs: RwSignal<Vec<RunView>>) -> impl IntoView {
     let this = Signal::derive(move || {
         let run = tape.run.get()?;
         let frames = tape.with_frames(<[poollab_shared::Frame]>::to_vec);
-        Some((run, Timeline { requests: Vec::new(), frames }))
+        Some((run, Timeline { frames, ..Timeline::default() }))
     });
     let other = RwSignal::new(None::<(RunView, Timeline)>);
     let error = RwSignal::new(None::<String>);
