@@ -8,11 +8,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use poollab_shared::activity::{AppCounts, AppFigure, AppPeaks, opening};
+use poollab_shared::activity::{AppCounts, AppFigure, AppPeaks, Opening, opening, outage_window};
 use poollab_shared::expr::{Expr, number};
 use poollab_shared::lesson::{ForUsers, for_users};
 use poollab_shared::rate::per_second;
-use poollab_shared::{ChartName, Frame, Lesson, Moment, ServerMessage};
+use poollab_shared::{ChartName, Frame, Lesson, Moment, RunEventKind, ServerMessage};
 use serde::Deserialize;
 use support::browser::{Session, save_screenshot, text, wait_for};
 use support::spawn_app;
@@ -177,6 +177,7 @@ async fn every_step_shows_its_own_view_after_its_run() {
                 // PgBouncer stands between the app and the server, with its own figures.
                 let clients = text(page, "document.querySelector('[data-testid=pooler]')?.dataset.clients ?? ''").await;
                 assert!(clients.parse::<u64>().is_ok_and(|c| c > 0), "{here}: PgBouncer's clients: {clients:?}");
+                pgbouncer_is_named_as_its_sampled_view(&app, page, step, &here).await;
             }
             for chart in &step.view.charts {
                 let id = chart_id(*chart);
@@ -206,6 +207,9 @@ async fn every_step_shows_its_own_view_after_its_run() {
                         "{here}: failed lanes and the legend: {legend}"
                     );
                 }
+            }
+            if step.preset.network.outage.is_some() && step.view.charts.contains(&ChartName::Throughput) {
+                marks_are_where_the_run_recorded_them(&app, page, &here).await;
             }
             let shown = text(page, "document.querySelector('[data-testid=measured]')?.textContent ?? ''").await;
             if let Some(c) = step.compare {
@@ -367,16 +371,100 @@ async fn app_side_is_counted_from_the_records(
             assert_eq!(shown, counted(at), "{here}: the app side at the busiest moment");
         }
         Moment::MostWaiting => {
-            let (figure, count, at) = opening(&peaks, Moment::MostWaiting).expect("a run with requests has one");
+            let Opening { figure, count, at_ms: at, .. } =
+                opening(&t.requests, &t.events, Moment::MostWaiting).expect("a run with requests has one");
             assert_eq!(figure, AppFigure::Waiting, "{here}: requests waited in this run");
             assert_eq!(drawn.moment, "most-waiting", "{here}: {drawn:?}");
             assert!((drawn.at_ms - at).abs() < 0.001, "{here}: {drawn:?}");
             assert_eq!((shown, drawn.waiting), (counted(at), count), "{here}: the app side when the most waited");
         }
+        Moment::Outage => {
+            // The picture opens inside the outage the run recorded, where the most waited in it,
+            // and its heading says so.
+            let o = opening(&t.requests, &t.events, Moment::Outage).expect("a run with requests has one");
+            let window = outage_window(&t.events, &t.requests);
+            assert_eq!(o.moment, Moment::Outage, "{here}: the run recorded its outage: {:?}", t.events);
+            assert!(window.is_some_and(|w| w.contains(o.at_ms)), "{here}: {o:?} in {window:?}");
+            assert_eq!(drawn.moment, "outage", "{here}: {drawn:?}");
+            assert!((drawn.at_ms - o.at_ms).abs() < 0.001, "{here}: {drawn:?} {o:?}");
+            assert_eq!((shown, drawn.waiting), (counted(o.at_ms), o.count), "{here}: the app side in the outage");
+            let heading = text(page, "document.querySelector('[data-testid=stage-title]').textContent").await;
+            assert!(
+                heading.starts_with("During the outage, at ")
+                    && heading.ends_with(&format!(": {} waiting for a connection", o.count)),
+                "{here}: {heading} for {o:?}"
+            );
+        }
         Moment::End => {
             assert_eq!(drawn.moment, "after-last-answer", "{here}: {drawn:?}");
             assert_eq!((shown.0, shown.1, shown.2), (0, 0, 0), "{here}: nothing goes on after the last answer");
             assert_eq!(shown, counted(drawn.at_ms), "{here}: the app side at the end");
+        }
+    }
+}
+
+/// PgBouncer's figures say they are its own sampled view (`SHOW POOLS`), apart from the app's
+/// figures counted from the records: in the picture (whose words say why the two may differ), and
+/// in its chart's words, which quote the run's stored peaks.
+async fn pgbouncer_is_named_as_its_sampled_view(
+    app: &support::TestApp,
+    page: &chromiumoxide::Page,
+    step: &poollab_shared::Step,
+    here: &str,
+) {
+    let drawn = text(page, "document.querySelector('[data-testid=picture]').textContent").await;
+    assert!(drawn.contains("Pooler, sampled"), "{here}: the pooler's heading: {drawn}");
+    let words = text(page, "document.querySelector('[data-testid=picture-text]').textContent").await;
+    assert!(words.contains("PgBouncer's SHOW POOLS (") && words.contains("A sample misses"), "{here}: {words}");
+    if !step.view.charts.contains(&ChartName::Pooler) {
+        return;
+    }
+    let id = text(page, "document.querySelector('[data-testid=picture]').dataset.run").await;
+    let (_, body) = app.get(&format!("/api/runs/{id}")).await;
+    let run: poollab_shared::RunView = serde_json::from_value(body).expect("run");
+    let s = run.summary.expect("a done run has a summary");
+    let said = text(
+        page,
+        "document.querySelector('.charts [data-testid=chart-pooler]').closest('.chart-frame').querySelector('.chart-text').textContent",
+    )
+    .await;
+    let seen = format!(
+        "PgBouncer's SHOW POOLS, read every 25 ms (a sample, which misses what lasts less): at most {} clients, {} of them waiting",
+        s.peak_pooler_clients, s.peak_pooler_waiting
+    );
+    assert!(said.starts_with(&seen), "{here}: {said}");
+}
+
+/// The throughput chart marks the outage's beginning and end, and the breaker's changes, at the
+/// instants the run recorded them (not at the end of the frame that first showed them).
+async fn marks_are_where_the_run_recorded_them(app: &support::TestApp, page: &chromiumoxide::Page, here: &str) {
+    let id = text(page, "document.querySelector('[data-testid=picture]').dataset.run").await;
+    let t = app.timeline(&id).await;
+    let kinds: Vec<_> = t.events.iter().map(|e| e.kind).collect();
+    assert!(
+        kinds.starts_with(&[RunEventKind::OutageBegins]) && kinds.contains(&RunEventKind::OutageEnds),
+        "{here}: the run recorded its outage: {:?}",
+        t.events
+    );
+    let marks: Vec<(String, f64)> = serde_json::from_str(
+        &text(
+            page,
+            "JSON.stringify([...document.querySelectorAll('.charts [data-testid=chart-throughput] [data-event]')] \
+               .map(g => [g.dataset.event, Number(g.dataset.atMs)]))",
+        )
+        .await,
+    )
+    .expect("the chart's marks");
+    for e in &t.events {
+        assert!(
+            marks.iter().any(|(label, at)| label == e.kind.label() && (at - e.at_ms).abs() < 0.06),
+            "{here}: {e:?} is marked where it happened: {marks:?}"
+        );
+    }
+    let recorded = |label: &str| t.events.iter().filter(|e| e.kind.label() == label).count();
+    for (label, _) in &marks {
+        if label.starts_with("outage") || label.starts_with("breaker") {
+            assert!(recorded(label) > 0, "{here}: {label} marked, never recorded: {marks:?}");
         }
     }
 }

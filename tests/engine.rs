@@ -7,7 +7,7 @@ mod support;
 use std::collections::BTreeSet;
 
 use poollab_shared::activity::{self, AppCounts, AppFigure, AppPeaks};
-use poollab_shared::{BreakerState, RunState, RunView, SweepView};
+use poollab_shared::{BreakerState, RunEventKind, RunState, RunView, SweepView};
 use serde_json::json;
 use support::spawn_app;
 
@@ -212,6 +212,19 @@ async fn an_outage_trips_the_breaker_which_fails_fast_and_closes_when_the_databa
     // Refused connections fail at once, and the breaker spares most requests even that.
     assert!(s.errors.circuit_open > s.errors.database_down, "{s:?}");
     let t = app.timeline(&id).await;
+    // The run recorded when the outage began and ended, 800 ms into its load and 1000 ms later,
+    // and every time the breaker opened and closed, in order, on its requests' clock.
+    let load = s.load_started_ms as f64;
+    let at = |kind: RunEventKind| t.events.iter().filter(|e| e.kind == kind).map(|e| e.at_ms).collect::<Vec<_>>();
+    let (begins, ends) = (at(RunEventKind::OutageBegins), at(RunEventKind::OutageEnds));
+    assert!(begins.len() == 1 && ends.len() == 1, "{:?}", t.events);
+    assert!((load + 800.0..load + 850.0).contains(&begins[0]), "{begins:?}, load from {load}");
+    assert!((begins[0] + 1000.0..begins[0] + 1050.0).contains(&ends[0]), "{begins:?} {ends:?}");
+    let opens = at(RunEventKind::BreakerOpens);
+    assert_eq!(opens.len() as u64, s.breaker_opened, "{:?}", t.events);
+    assert!(opens[0] > begins[0], "the breaker opened after the outage began: {:?}", t.events);
+    assert_eq!(t.events.last().map(|e| e.kind), Some(RunEventKind::BreakerCloses), "{:?}", t.events);
+    assert!(t.events.windows(2).all(|w| w[0].at_ms <= w[1].at_ms), "{:?}", t.events);
     let after: Vec<_> = t.requests.iter().filter(|r| r.start_ms > 2_300.0).collect();
     let failed: Vec<_> = after.iter().filter(|r| r.outcome != "ok").collect();
     assert!(!after.is_empty() && failed.is_empty(), "requests after the outage failed: {failed:?}");

@@ -5,7 +5,7 @@
 //! file, the step and the part, so a teacher's typo never reaches a class. `GET /api/lessons`
 //! serves them as JSON.
 
-use poollab_shared::{CompareError, GoalError, Lesson, Libraries, SpecError, SweepError, SweepSpec};
+use poollab_shared::{CompareError, GoalError, Lesson, Libraries, Moment, SpecError, SweepError, SweepSpec};
 
 include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
 
@@ -23,6 +23,10 @@ pub enum LessonError {
     NoSteps { file: String },
     #[error("lessons/{file}.toml, step {step}: the sweep is not valid: {source}")]
     Sweep { file: String, step: usize, source: SweepError },
+    #[error(
+        "lessons/{file}.toml, step {step}: its picture opens during the outage (moment = \"outage\"), and its preset stages none"
+    )]
+    NoOutage { file: String, step: usize },
     #[error("lessons/libraries.toml does not parse: {0}")]
     Libraries(toml::de::Error),
     #[error("lessons/libraries.toml: knob {knob} {problem}")]
@@ -72,6 +76,9 @@ pub fn parse(id: &str, text: &str) -> Result<Lesson, LessonError> {
             sweep.runs().map_err(|source| LessonError::Sweep { file: file.clone(), step: step_no, source })?;
         }
         lesson.compared(i).map_err(|source| LessonError::Compare { file: file.clone(), step: step_no, source })?;
+        if step.view.moment == Moment::Outage && step.preset.network.outage.is_none() {
+            return Err(LessonError::NoOutage { file, step: step_no });
+        }
     }
     Ok(lesson)
 }
@@ -105,5 +112,9 @@ preset = { strategy = "naive", requests = 0 }
         assert!(err.contains("96-compare.toml, step 1: compare = 2: a step is compared with an earlier"), "{err}");
         let back = format!("title = \"t\"\nsummary = \"s\"\n{step}{step}compare = 1\n");
         assert_eq!(parse("95-compare", &back).expect("step 2 answers step 1").steps[1].compare, Some(1));
+        // A picture opened during the outage needs one.
+        let outage = format!("title = \"t\"\nsummary = \"s\"\n{step}view = {{ moment = \"outage\" }}\n");
+        let err = parse("94-outage", &outage).unwrap_err().to_string();
+        assert!(err.contains("94-outage.toml, step 1: its picture opens during the outage"), "{err}");
     }
 }

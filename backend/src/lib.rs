@@ -33,8 +33,10 @@
 //!     [`engine::strategy::PooledStrategy`], the two ideas the course compares, and the gauges
 //!     that say what each connection is doing (opening, lent, being pinged) beside sqlx's counts;
 //!     a run's connections go plain or with TLS, as its spec asks.
-//!   - [`engine::proxy`]: network distance and staged outages between app and server.
-//!   - [`engine::recorder`]: one run's measurements (HDR histograms, every request's timeline).
+//!   - [`engine::proxy`]: network distance and staged outages between app and server (it notes
+//!     the instant each outage begins and ends, as the breaker notes when it opens and closes).
+//!   - [`engine::recorder`]: one run's measurements (HDR histograms, every request's timeline,
+//!     and those events, all on the run's one clock).
 //!   - [`engine::sampler`]: the server's view, from `pg_stat_activity` over a reserved connection.
 //!   - [`engine::hub`]: the metrics hub, the one place where events become frames: the app's side
 //!     (each instance's pool and connections) beside the server's (its backends, its refusals).

@@ -6,8 +6,9 @@
 
 use leptos::prelude::*;
 use poollab_shared::activity::{self, AppPeaks};
+use poollab_shared::frame::SHOW_POOLS_EVERY_MS;
 use poollab_shared::rate::rate;
-use poollab_shared::{BreakerState, Dec, Frame, RequestRecord};
+use poollab_shared::{BreakerState, Dec, Frame, RequestRecord, RunEvent, Summary};
 
 use crate::escape;
 use crate::tape::Tape;
@@ -27,11 +28,19 @@ pub struct Event {
     pub label: String,
 }
 
-/// The moments of a run worth marking, read from its frames: the outage beginning and ending, the
-/// breaker opening and closing, the leak detector first flagging a request, idle connections
-/// closed.
-pub fn events(frames: &[Frame]) -> Vec<Event> {
-    let mut out = Vec::new();
+/// The moments of a run worth marking: the outage beginning and ending and the breaker opening and
+/// closing, at the instants the run `recorded` them once it is over (while it goes, or for a run
+/// stored before they were recorded, at the end of the first frame that showed each); and from
+/// its frames, the leak detector first flagging a request, idle connections closed.
+pub fn events(frames: &[Frame], recorded: Option<&[RunEvent]>) -> Vec<Event> {
+    let recorded = recorded.filter(|r| !r.is_empty());
+    // The recorded ones first, then the frames' (in no order of time: each label takes a row
+    // where it runs into no other).
+    let mut out: Vec<Event> = recorded
+        .unwrap_or_default()
+        .iter()
+        .map(|e| Event { t_s: e.at_ms / 1000.0, label: e.kind.label().to_owned() })
+        .collect();
     let mut prev: Option<&Frame> = None;
     let mut leak_seen = false;
     let mut idle_marked = false;
@@ -41,7 +50,7 @@ pub fn events(frames: &[Frame]) -> Vec<Event> {
     for f in frames {
         let t_s = f.elapsed_ms as f64 / 1000.0;
         let mut mark = |label: &str| out.push(Event { t_s, label: label.to_owned() });
-        if let Some(p) = prev {
+        if let Some(p) = prev.filter(|_| recorded.is_none()) {
             if f.app.outage && !p.app.outage {
                 mark("outage begins");
             }
@@ -124,7 +133,7 @@ impl ChartKind {
             ChartKind::Throughput => "Requests answered and failed over the run",
             ChartKind::Latency => "Latency of the requests answered in each tenth of a second",
             ChartKind::Churn => "Connections opened and closed since the run started",
-            ChartKind::Pooler => "PgBouncer's clients and server connections (SHOW POOLS)",
+            ChartKind::Pooler => "PgBouncer's clients and server connections (SHOW POOLS, sampled)",
         }
     }
 
@@ -173,7 +182,7 @@ impl ChartKind {
                 ("clients waiting for a server connection", "s-wait", |f| f.pooler.map(|p| p.cl_waiting as f64)),
                 ("its server connections", "s-size", |f| f.pooler.map(|p| p.servers() as f64)),
                 ("lent to a client", "s-inuse", |f| f.pooler.map(|p| p.sv_active as f64)),
-                ("server backends of this run", "s-server", |f| {
+                ("server backends of this run (sampled)", "s-server", |f| {
                     f.pooler.is_some().then_some(f.server.run_backends as f64)
                 }),
             ],
@@ -328,7 +337,10 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
         }
         _ => None,
     });
-    let events = Signal::derive(move || tape.with_frames(events));
+    let events = Signal::derive(move || {
+        let read = tape.records_read();
+        tape.with_frames(|frames| tape.with_events(|recorded| events(frames, read.then_some(recorded))))
+    });
     // Where the picture is: its named instant once the run is over, else its frame's.
     let cursor = Signal::derive(move || {
         tape.cursor.get().or(tape.instant.get().map(|_| 0))?;
@@ -338,6 +350,12 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
         }
     });
     let description = Signal::derive(move || {
+        // PgBouncer's peaks are the summary's, once the run has one: its readings every 25 ms.
+        if let Some(said) =
+            tape.run.with(|r| r.as_ref()?.summary.as_ref().filter(|_| kind == ChartKind::Pooler).map(pooler_text))
+        {
+            return said;
+        }
         let read = tape.records_read();
         tape.with_frames(|frames| {
             let run_ms = run_ms(&tape, frames);
@@ -360,6 +378,15 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
     view! {
         <LineChart id=kind.id() title=kind.title() unit=kind.unit() series=series limit=limit events=events cursor=cursor description=description figures=figures />
     }
+}
+
+/// What PgBouncer's chart says of a run that is over: its `SHOW POOLS` peaks (the summary's) as
+/// what they are, its own readings; the picture's words set them beside the app's counts.
+pub fn pooler_text(s: &Summary) -> String {
+    format!(
+        "PgBouncer's SHOW POOLS, read every {SHOW_POOLS_EVERY_MS} ms (a sample, which misses what lasts less): at most {} clients, {} of them waiting, and {} server connections seen.",
+        s.peak_pooler_clients, s.peak_pooler_waiting, s.peak_pooler_servers
+    )
 }
 
 fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>, run_ms: u64) -> String {
@@ -414,7 +441,7 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
             f.app.totals.connects, f.app.totals.closes
         ),
         ChartKind::Pooler => format!(
-            "Over {t:.1} s PgBouncer had at most {} clients waiting at once, and {} server connections.",
+            "Over {t:.1} s PgBouncer's SHOW POOLS (sampled) showed at most {} clients waiting at once, and {} server connections.",
             most(|f| f.pooler.map_or(0.0, |p| p.cl_waiting as f64)),
             most(|f| f.pooler.map_or(0.0, |p| p.servers() as f64)),
         ),
@@ -536,7 +563,8 @@ fn svg(d: &Drawing) -> String {
         row_ends[row] = ex + e.label.len() as f64 * 5.6 + 8.0;
         let _ = write!(
             o,
-            r#"<g class="event" data-event="{label}"><line class="event-line" x1="{x:.1}" x2="{x:.1}" y1="{top}" y2="{}"/><text class="event-label" x="{:.1}" y="{}">{label}</text></g>"#,
+            r#"<g class="event" data-event="{label}" data-at-ms="{:.1}"><line class="event-line" x1="{x:.1}" x2="{x:.1}" y1="{top}" y2="{}"/><text class="event-label" x="{:.1}" y="{}">{label}</text></g>"#,
+            Dec(e.t_s * 1000.0),
             Dec(H - BOTTOM),
             Dec(ex + 3.0),
             Dec(TOP + 10.0 + row as f64 * 12.0),
@@ -747,6 +775,43 @@ mod tests {
         assert_eq!(sum("answered"), 40.0);
         assert_eq!(sum("failed"), 10.0);
         assert!(lines.iter().all(|s| s.name.ends_with("per 100 ms")), "{lines:?}");
+    }
+
+    #[test]
+    fn outage_and_breaker_are_marked_where_the_run_recorded_them_once_it_is_over() {
+        use poollab_shared::RunEventKind::{BreakerCloses, BreakerOpens, OutageBegins, OutageEnds};
+        // The frames show the outage from the one at 900 ms to the one at 1900 ms, the breaker
+        // open in the one at 1100 ms.
+        let mut f = frames(&[100, 800, 900, 1000, 1100, 1800, 1900, 2000]);
+        for f in &mut f {
+            f.app.outage = (900..1900).contains(&f.elapsed_ms);
+            f.app.breaker = Some(if f.elapsed_ms == 1100 { BreakerState::Open } else { BreakerState::Closed });
+        }
+        let at = |at_ms, kind| RunEvent { at_ms, kind };
+        let recorded =
+            [at(812.5, OutageBegins), at(1013.0, BreakerOpens), at(1812.0, OutageEnds), at(2004.0, BreakerCloses)];
+        let marks = |e: Vec<Event>| e.into_iter().map(|e| (e.t_s, e.label)).collect::<Vec<_>>();
+        let live = [(0.9, "outage begins"), (1.1, "breaker opens"), (1.8, "breaker closes"), (1.9, "outage ends")];
+        assert_eq!(marks(events(&f, None)), live.map(|(t, l)| (t, l.to_owned())));
+        // A run stored before its events were recorded keeps the frames' marks.
+        assert_eq!(marks(events(&f, Some(&[]))), live.map(|(t, l)| (t, l.to_owned())));
+        let exact =
+            [(0.8125, "outage begins"), (1.013, "breaker opens"), (1.812, "outage ends"), (2.004, "breaker closes")];
+        assert_eq!(marks(events(&f, Some(&recorded))), exact.map(|(t, l)| (t, l.to_owned())));
+    }
+
+    #[test]
+    fn pgbouncers_peaks_are_named_as_its_samples() {
+        let s = Summary {
+            peak_pooler_clients: 101,
+            peak_pooler_waiting: 40,
+            peak_pooler_servers: 20,
+            ..Summary::default()
+        };
+        assert_eq!(
+            pooler_text(&s),
+            "PgBouncer's SHOW POOLS, read every 25 ms (a sample, which misses what lasts less): at most 101 clients, 40 of them waiting, and 20 server connections seen."
+        );
     }
 
     #[test]

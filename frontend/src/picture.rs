@@ -15,6 +15,7 @@ use std::fmt::Write;
 
 use leptos::prelude::*;
 use poollab_shared::activity::{self, AppCounts, AppPeaks};
+use poollab_shared::frame::SHOW_POOLS_EVERY_MS;
 use poollab_shared::{BreakerState, Dec, Frame, InstanceFrame, Part, PoolFrame, PoolerFrame, RunSpec, Strategy};
 
 use crate::escape;
@@ -627,7 +628,8 @@ fn draw(frame: &Frame, app_side: &AppSide, spec: &RunSpec, peaks: Peaks, parts: 
     };
     svg.text("heading", at.server_x, 16.0, &heading);
     if frame.pooler.is_some() {
-        svg.text("heading", at.pooler_x, 16.0, "The pooler");
+        // PgBouncer's figures are its own readings (`SHOW POOLS`), never the app's counts.
+        svg.text("heading", at.pooler_x, 16.0, "Pooler, sampled");
     }
     svg.raw(&rest.0).raw(r#"<g data-testid="pool-slots">"#).raw(&app.0).raw("</g></svg>");
     svg.0
@@ -738,13 +740,20 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     };
     let pooler = frame.pooler.map_or_else(String::new, |p| {
         format!(
-            " PgBouncer ({} mode) has {}, {} waiting for a server connection, and {} of at most {}, {} lent.",
+            " PgBouncer's SHOW POOLS ({} mode, read every {SHOW_POOLS_EVERY_MS} ms; its latest reading at {}) shows {}, {} waiting for a server connection, and {} of at most {}, {} lent.{}",
             p.mode.as_str(),
+            crate::tape::ms_text(frame.elapsed_ms as f64),
             count(p.clients(), "client connection", "client connections"),
             p.cl_waiting,
             count(p.servers(), "server connection", "server connections"),
             p.pool_size,
-            p.sv_active
+            p.sv_active,
+            // Once the app is counted from its records, the two sides are two kinds of figure.
+            if app.source == "records" {
+                " A sample misses what lasts under 25 ms, and counts connections, not the app's requests."
+            } else {
+                ""
+            }
         )
     });
     format!(
@@ -880,5 +889,32 @@ mod tests {
         let live = draw(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec, Peaks::default(), &Part::ALL);
         assert_eq!(live.matches(r#"data-state="in-use""#).count(), 2, "{live}");
         assert!(live.contains(r#"data-source="frame""#));
+    }
+
+    #[test]
+    fn pgbouncers_figures_say_they_are_its_sampled_view() {
+        let records: Vec<RequestRecord> = (0..5).map(|n| held(n, n as f64, 9.0)).collect();
+        let frame = Frame {
+            elapsed_ms: 1200,
+            pooler: Some(PoolerFrame {
+                cl_active: 3,
+                cl_waiting: 1,
+                sv_active: 2,
+                pool_size: 2,
+                ..PoolerFrame::default()
+            }),
+            instances: vec![InstanceFrame::default()],
+            ..Frame::default()
+        };
+        let spec = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
+        let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest");
+        let svg = draw(&frame, &side, &spec, Peaks::default(), &Part::ALL);
+        assert!(svg.contains(">Pooler, sampled</text>"), "{svg}");
+        let said = describe(&frame, &side, &spec);
+        assert!(said.contains("PgBouncer's SHOW POOLS (transaction mode, read every 25 ms; its latest reading at 1.2 s) shows 4 client connections, 1 waiting"), "{said}");
+        assert!(said.contains("A sample misses what lasts under 25 ms"), "{said}");
+        // Live, both sides are the frame's: nothing to tell apart.
+        let live = describe(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec);
+        assert!(live.contains("PgBouncer's SHOW POOLS") && !live.contains("A sample misses"), "{live}");
     }
 }

@@ -3,7 +3,7 @@
 //! They all read one [`Tape`], so they always show the same frame.
 
 use leptos::prelude::*;
-use poollab_shared::activity::AppFigure;
+use poollab_shared::activity::{AppFigure, Opening};
 use poollab_shared::{ChartName, Frame, InstanceFrame, Moment, Part, PoolFrame, RunSpec, Strategy, SweepView};
 
 use crate::chart::{Chart, ChartKind};
@@ -110,15 +110,15 @@ pub fn Stage(
 
 /// What the picture of a run that is over shows, named by what it is.
 fn heading_of(shown: Shown, pooled: bool) -> String {
+    let waiting = |n: u64| format!("{n} waiting for a connection");
     match shown {
-        Shown::Busiest(AppFigure::Waiting, n, at) => {
-            format!(
-                "The most waiting: {n} {} waiting for a connection at {}",
-                if n == 1 { "request" } else { "requests" },
-                ms_text(at)
-            )
+        Shown::Opening(Opening { moment: Moment::Outage, count: n, at_ms: at, .. }) => {
+            format!("During the outage, at {}: {}", ms_text(at), waiting(n))
         }
-        Shown::Busiest(figure, n, at) => {
+        Shown::Opening(Opening { figure: AppFigure::Waiting, count: n, at_ms: at, .. }) => {
+            format!("The most waiting: {} at {}", waiting(n), ms_text(at))
+        }
+        Shown::Opening(Opening { figure, count: n, at_ms: at, .. }) => {
             let what = match figure {
                 AppFigure::Holding if pooled => {
                     format!("{n} {} in use", if n == 1 { "connection" } else { "connections" })
@@ -202,5 +202,33 @@ pub fn Details(
             {others.into_iter().map(|c| chart(tape, c, Signal::stored(None))).collect_view()}
             {children.map(|c| c())}
         </details>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pictures_heading_names_the_moment_it_shows() {
+        let o = |moment, figure, count, at_ms| Shown::Opening(Opening { moment, figure, count, at_ms });
+        let table = [
+            (
+                o(Moment::Outage, AppFigure::Waiting, 14, 1234.0),
+                "During the outage, at 1.2 s: 14 waiting for a connection",
+            ),
+            (
+                o(Moment::Outage, AppFigure::Waiting, 0, 1550.0),
+                "During the outage, at 1.6 s: 0 waiting for a connection",
+            ),
+            (
+                o(Moment::MostWaiting, AppFigure::Waiting, 1, 2500.0),
+                "The most waiting: 1 waiting for a connection at 2.5 s",
+            ),
+            (o(Moment::Busiest, AppFigure::Holding, 5, 331.0), "The busiest moment: 5 connections in use at 331 ms"),
+        ];
+        for (shown, heading) in table {
+            assert_eq!(heading_of(shown, true), heading);
+        }
     }
 }

@@ -7,8 +7,8 @@
 //! until the next.
 
 use leptos::prelude::*;
-use poollab_shared::activity::{self, AppFigure, AppPeaks};
-use poollab_shared::{Dec, Frame, Moment, RequestRecord, RunState, RunView, ServerFacts, Timeline};
+use poollab_shared::activity::{self, AppPeaks, Opening};
+use poollab_shared::{Dec, Frame, Moment, RequestRecord, RunEvent, RunState, RunView, ServerFacts, Timeline};
 
 use crate::live::Live;
 use crate::picture::AppSide;
@@ -35,9 +35,9 @@ pub struct Tape {
 /// Where the picture is in a run that is over, and why it is there.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Shown {
-    /// The moment the run opens on: the figure it is named by (waiting, for the most waiting),
-    /// how many, when.
-    Busiest(AppFigure, u64, f64),
+    /// The moment the run opens on (the busiest, the most waiting, during the outage): the
+    /// figure it is named by, how many, when.
+    Opening(Opening),
     /// A frame the scrubber was put on, at its own instant.
     Frame(f64),
     /// After the last answer (the run's end, or the last frame, is later: `frame_ms`).
@@ -48,7 +48,7 @@ impl Shown {
     /// The instant the app side is counted at.
     pub fn at_ms(self) -> f64 {
         match self {
-            Shown::Busiest(_, _, at) | Shown::Frame(at) => at,
+            Shown::Opening(Opening { at_ms: at, .. }) | Shown::Frame(at) => at,
             Shown::AfterTheLastAnswer { answer_ms, frame_ms } => answer_ms.max(frame_ms),
         }
     }
@@ -56,8 +56,11 @@ impl Shown {
     /// Its name, for `data-moment`.
     pub fn name(self) -> &'static str {
         match self {
-            Shown::Busiest(AppFigure::Waiting, ..) => "most-waiting",
-            Shown::Busiest(..) => "busiest",
+            Shown::Opening(o) => match o.moment {
+                Moment::MostWaiting => "most-waiting",
+                Moment::Outage => "outage",
+                Moment::Busiest | Moment::End => "busiest",
+            },
             Shown::Frame(_) => "frame",
             Shown::AfterTheLastAnswer { .. } => "after-last-answer",
         }
@@ -75,18 +78,18 @@ pub fn ms_text(ms: f64) -> String {
     }
 }
 
-/// Where a run that is over is shown: at `instant` if one was chosen (the busiest moment), else
+/// Where a run that is over is shown: at `instant` if one was chosen (the moment it opens on), else
 /// at the frame the scrubber is on (`frame_ms`), or after the last answer when that frame came
 /// after it or the scrubber follows the end (`following`).
 pub fn shown(
     instant: Option<f64>,
     following: bool,
-    busiest: Option<(AppFigure, u64, f64)>,
+    opening: Option<Opening>,
     frame_ms: f64,
     last_answer: f64,
 ) -> Shown {
-    match (instant, busiest) {
-        (Some(at), Some((figure, count, b))) if at == b => Shown::Busiest(figure, count, at),
+    match (instant, opening) {
+        (Some(at), Some(o)) if at == o.at_ms => Shown::Opening(o),
         (Some(at), _) if at < last_answer => Shown::Frame(at),
         (None, _) if !following && frame_ms < last_answer => Shown::Frame(frame_ms),
         (at, _) => Shown::AfterTheLastAnswer { answer_ms: last_answer, frame_ms: at.unwrap_or(frame_ms) },
@@ -171,8 +174,9 @@ impl Tape {
         });
         let app_peaks = Memo::new(move |_| {
             let id = run.with(|r| r.as_ref().map(|r| r.id.clone()))?;
-            stored
-                .with(|s| s.as_ref().filter(|(r, _)| r.id == id && is_over(r)).map(|(_, t)| AppPeaks::of(&t.requests)))
+            stored.with(|s| {
+                s.as_ref().filter(|(r, _)| r.id == id && is_over(r)).map(|(_, t)| AppPeaks::of(&t.requests[..]))
+            })
         });
         Tape { run, stored, live, cursor, instant, app_peaks, moment: RwSignal::new(Moment::Busiest), error }
     }
@@ -195,14 +199,14 @@ impl Tape {
         f(&[])
     }
 
-    /// Puts the picture on the run's [`Tape::moment`] (its busiest, [`activity::BUSIEST`], or the
-    /// most waiting, [`activity::MOST_WAITING`]), counted from its requests' records, and the
-    /// scrubber on the frame nearest it (for the server's side). A run whose records are not read
-    /// shows its busiest frame, when it is busier than its end.
+    /// Puts the picture on the run's [`Tape::moment`] (its busiest, [`activity::BUSIEST`], the
+    /// most waiting, [`activity::MOST_WAITING`], or during the outage,
+    /// [`activity::DURING_THE_OUTAGE`]), counted from its records and events, and the scrubber on
+    /// the frame nearest it (for the server's side). A run whose records are not read shows its
+    /// busiest frame, when it is busier than its end.
     pub fn go_to_busiest(&self) {
-        let moment = self.moment.get_untracked();
-        if let Some((_, _, at)) = self.app_peaks.get().and_then(|p| activity::opening(&p, moment)) {
-            self.go_to(at);
+        if let Some(o) = self.opening() {
+            self.go_to(o.at_ms);
             return;
         }
         let at = self.with_frames(|frames| {
@@ -239,11 +243,28 @@ impl Tape {
 
     /// Where the picture is, once the run is over and its records are read.
     pub fn shown(&self) -> Option<Shown> {
-        let peaks = self.app_peaks.get()?;
+        if !self.records_read() {
+            return None;
+        }
         let frame_ms = self.frame().map_or(0.0, |f| f.elapsed_ms as f64);
         let last = self.with_requests(|r| activity::last_answer_ms(r)).unwrap_or(0.0);
         let following = self.cursor.get().is_none();
-        Some(shown(self.instant.get(), following, activity::opening(&peaks, self.moment.get()), frame_ms, last))
+        Some(shown(self.instant.get(), following, self.opening(), frame_ms, last))
+    }
+
+    /// Where the run's [`Tape::moment`] is, counted from its records and events once read.
+    fn opening(&self) -> Option<Opening> {
+        let moment = self.moment.get();
+        self.with_requests(|r| self.with_events(|e| activity::opening(r, e, moment)))
+    }
+
+    /// Runs `f` on the run's recorded events (outage, breaker): none until it is over and read
+    /// back, or when it had none.
+    pub fn with_events<R>(&self, f: impl FnOnce(&[RunEvent]) -> R) -> R {
+        let id = self.id();
+        self.stored.with(|s| {
+            f(s.as_ref().filter(|(r, _)| Some(&r.id) == id.as_ref() && is_over(r)).map_or(&[][..], |(_, t)| &t.events))
+        })
     }
 
     /// Whether the run is over and its requests' records are read (the app side is counted
@@ -361,15 +382,18 @@ fn is_over(run: &RunView) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use poollab_shared::AppFigure;
+
     use super::*;
 
     #[test]
     fn a_run_that_is_over_is_shown_at_a_named_instant() {
-        let busiest = Some((AppFigure::Holding, 80, 331.0));
+        let o = Opening { moment: Moment::Busiest, figure: AppFigure::Holding, count: 80, at_ms: 331.0 };
+        let busiest = Some(o);
         // (instant, following, frame ms) -> shown; the last answer came at 400 ms.
         let table = [
-            (Some(331.0), false, 300.0, Shown::Busiest(AppFigure::Holding, 80, 331.0)),
-            (Some(331.0), true, 500.0, Shown::Busiest(AppFigure::Holding, 80, 331.0)),
+            (Some(331.0), false, 300.0, Shown::Opening(o)),
+            (Some(331.0), true, 500.0, Shown::Opening(o)),
             (None, false, 200.0, Shown::Frame(200.0)),
             (None, false, 450.0, Shown::AfterTheLastAnswer { answer_ms: 400.0, frame_ms: 450.0 }),
             // Following the end: after the last answer, even if the last frame's ms is earlier.

@@ -20,7 +20,7 @@
 //! Times are milliseconds from the run's start, as the records hold them.
 
 use crate::lesson::Moment;
-use crate::timeline::RequestRecord;
+use crate::timeline::{RequestRecord, RunEvent, RunEventKind};
 
 /// How every figure of this module is counted (the page's captions show it).
 pub const COUNTING: &str = "Counted from every request's own record at exact instants: a request counts from the \
@@ -43,9 +43,13 @@ pub const HOLDING: &str = "Connections in use: connections requests held, from t
 /// [`busiest`]'s definition.
 pub const BUSIEST: &str = "The busiest moment: the first instant the most connections were in use; in a run that \
      never held one, the first instant the most requests were in flight.";
-/// [`most_waiting`]'s definition.
+/// [`opening`]'s definition of [`Moment::MostWaiting`].
 pub const MOST_WAITING: &str = "The most waiting: the first instant the most requests were waiting for a connection; \
      in a run where none waited, its busiest moment.";
+/// [`during_the_outage`]'s definition.
+pub const DURING_THE_OUTAGE: &str = "During the outage: the first instant, from the one the outage began up to the \
+     one it ended (as the run's network recorded them), when the most requests were waiting for a connection; the \
+     outage's middle if none waited. In a run without an outage, the most waiting.";
 /// [`mean_in_use`]'s definition.
 pub const MEAN_IN_USE: &str = "Connections in use on average: the time requests held connections, added up, divided \
      by the load's duration (from the first arrival to the last answer). Little's law predicts this average, not a \
@@ -156,7 +160,13 @@ impl AppFigure {
 
 /// The most of `spans` that contain one instant, and the first such instant.
 pub fn peak_of(spans: impl IntoIterator<Item = Span>) -> Peak {
-    let (mut from, mut to): (Vec<f64>, Vec<f64>) = spans.into_iter().map(|s| (s.from, s.to)).unzip();
+    let (from, to): (Vec<f64>, Vec<f64>) = spans.into_iter().map(|s| (s.from, s.to)).unzip();
+    sweep(from, to)
+}
+
+/// [`peak_of`] of the spans' starts and ends (apart from the generic gathering, so the page
+/// carries the sweep once however many kinds of span it counts).
+fn sweep(mut from: Vec<f64>, mut to: Vec<f64>) -> Peak {
     sort_numbers(&mut from);
     sort_numbers(&mut to);
     // Walk the instants in order; at each, the spans that end there leave before those that
@@ -391,23 +401,70 @@ impl AppPeaks {
     }
 }
 
-/// The moment of `records` a picture opens on: `moment`'s figure at its peak, and when. The busiest
-/// moment ([`BUSIEST`]); or the most requests waiting ([`MOST_WAITING`]), which is the busiest
-/// moment in a run where none waited; none for [`Moment::End`] (the picture opens after the last
-/// answer) or a run without a request.
-pub fn opening(peaks: &AppPeaks, moment: Moment) -> Option<(AppFigure, u64, f64)> {
+/// The moment a picture opens on: which one it is (a run may lack the one a step asks for: it then
+/// opens on the nearest it has, named as that one; see [`opening`]), the figure it is named by,
+/// how many that counted, and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Opening {
+    pub moment: Moment,
+    pub figure: AppFigure,
+    pub count: u64,
+    pub at_ms: f64,
+}
+
+impl Opening {
+    fn of(moment: Moment, (figure, count, at_ms): (AppFigure, u64, f64)) -> Opening {
+        Opening { moment, figure, count, at_ms }
+    }
+}
+
+/// The moment of a run a picture opens on, from its `records` and `events`: the busiest
+/// ([`BUSIEST`]); the most waiting ([`MOST_WAITING`]), which is the busiest in a run where none
+/// waited; during the outage ([`DURING_THE_OUTAGE`]), which is the most waiting in a run without a
+/// recorded outage. None for [`Moment::End`] (the picture opens after the last answer) or a run
+/// without a request.
+pub fn opening(records: &[RequestRecord], events: &[RunEvent], moment: Moment) -> Option<Opening> {
+    let peaks = AppPeaks::of(records);
+    let busiest = peaks.busiest().map(|b| Opening::of(Moment::Busiest, b));
+    let most_waiting = || match peaks.waiting.at_ms {
+        Some(at) => Some(Opening::of(Moment::MostWaiting, (AppFigure::Waiting, peaks.waiting.count, at))),
+        None => busiest,
+    };
     match moment {
-        Moment::Busiest => peaks.busiest(),
-        Moment::MostWaiting => {
-            peaks.waiting.at_ms.map(|at| (AppFigure::Waiting, peaks.waiting.count, at)).or_else(|| peaks.busiest())
-        }
+        Moment::Busiest => busiest,
+        Moment::MostWaiting => most_waiting(),
+        Moment::Outage => match outage_window(events, records) {
+            Some(window) if !records.is_empty() => {
+                let (count, at) = during_the_outage(records, window);
+                Some(Opening::of(Moment::Outage, (AppFigure::Waiting, count, at)))
+            }
+            _ => most_waiting(),
+        },
         Moment::End => None,
     }
 }
 
-/// [`MOST_WAITING`] of `records`.
-pub fn most_waiting<'a>(records: impl IntoIterator<Item = &'a RequestRecord> + Clone) -> Option<(AppFigure, u64, f64)> {
-    opening(&AppPeaks::of(records), Moment::MostWaiting)
+/// When the run's (first) outage was on, from its recorded `events`: from the instant it began up
+/// to, not including, the instant it ended (the last answer of `records`, if no end was recorded).
+/// None without a recorded beginning.
+pub fn outage_window(events: &[RunEvent], records: &[RequestRecord]) -> Option<Span> {
+    let from = events.iter().find(|e| e.kind == RunEventKind::OutageBegins)?.at_ms;
+    let end = events.iter().find(|e| e.kind == RunEventKind::OutageEnds && e.at_ms >= from);
+    let to = end.map(|e| e.at_ms).or_else(|| last_answer_ms(records)).unwrap_or(from).max(from);
+    Some(Span { from, to })
+}
+
+/// [`DURING_THE_OUTAGE`]: the most requests waiting at one instant of `window`, and the first such
+/// instant; none waiting, and the window's middle, if none waited in it.
+pub fn during_the_outage(records: &[RequestRecord], window: Span) -> (u64, f64) {
+    let inside = records.iter().filter_map(|r| AppFigure::Waiting.span(r)).filter_map(|s| {
+        let s = Span { from: s.from.max(window.from), to: s.to.min(window.to) };
+        (s.from < s.to).then_some(s)
+    });
+    match peak_of(inside) {
+        Peak { count, at_ms: Some(at) } => (count, at),
+        _ => (0, (window.from + window.to) / 2.0),
+    }
 }
 
 /// Connections in use on average over the load ([`MEAN_IN_USE`]): every held stretch, clipped to
@@ -646,18 +703,47 @@ mod tests {
             req(6.0, 0.0, 0.0, Some((6.0, Some(8.0))), 8.0),
             req(7.0, 0.0, 0.0, Some((7.0, Some(8.0))), 8.0),
         ];
-        let table: [(&[RequestRecord], Moment, Option<(AppFigure, u64, f64)>); 6] = [
-            (&waited, Moment::Busiest, Some((AppFigure::Holding, 2, 4.0))),
-            (&waited, Moment::MostWaiting, Some((AppFigure::Waiting, 2, 1.0))),
-            (&waited, Moment::End, None),
-            (&none_waited, Moment::MostWaiting, Some((AppFigure::Holding, 2, 7.0))),
-            (&none_waited, Moment::Busiest, Some((AppFigure::Holding, 2, 7.0))),
-            (&[], Moment::MostWaiting, None),
+        // Requests wait 8..11, 12..15 and 13..15 (two at once from 13), and after the outage three
+        // wait 25..30 as the pool reconnects: the most waiting of the run comes after it.
+        let mut outage_run = vec![
+            req(8.0, 3.0, 0.0, Some((11.0, Some(12.0))), 12.0),
+            req(12.0, 3.0, 0.0, Some((15.0, Some(16.0))), 17.0),
+            req(13.0, 2.0, 0.0, Some((15.0, Some(16.0))), 17.0),
         ];
-        for (records, moment, want) in table {
-            assert_eq!(opening(&AppPeaks::of(records), moment), want, "{moment:?} of {} requests", records.len());
+        outage_run.extend((0..3).map(|_| req(25.0, 5.0, 0.0, Some((30.0, Some(31.0))), 32.0)));
+        let at = |at_ms, kind| RunEvent { at_ms, kind };
+        let outage = |from, to| vec![at(from, RunEventKind::OutageBegins), at(to, RunEventKind::OutageEnds)];
+        let open = |moment, figure, count, at_ms| Some(Opening { moment, figure, count, at_ms });
+        use AppFigure::{Holding, Waiting};
+        use Moment::{Busiest, End, MostWaiting, Outage};
+        // (records, events, the moment asked for) -> the moment opened on.
+        let table: Vec<(&[RequestRecord], Vec<RunEvent>, Moment, Option<Opening>)> = vec![
+            (&waited, vec![], Busiest, open(Busiest, Holding, 2, 4.0)),
+            (&waited, vec![], MostWaiting, open(MostWaiting, Waiting, 2, 1.0)),
+            (&waited, vec![], End, None),
+            (&none_waited, vec![], MostWaiting, open(Busiest, Holding, 2, 7.0)),
+            (&none_waited, vec![], Busiest, open(Busiest, Holding, 2, 7.0)),
+            (&[], vec![], MostWaiting, None),
+            (&[], outage(1.0, 2.0), Outage, None),
+            // During the outage 10..20: two waiting at 13, though three waited at 25.
+            (&outage_run, outage(10.0, 20.0), Outage, open(Outage, Waiting, 2, 13.0)),
+            (&outage_run, outage(10.0, 20.0), MostWaiting, open(MostWaiting, Waiting, 3, 25.0)),
+            // A wait begun before the outage counts from the instant it began.
+            (&outage_run, outage(10.0, 12.0), Outage, open(Outage, Waiting, 1, 10.0)),
+            // The outage's end is not in the window (half-open): at 15 the two waits are over.
+            (&outage_run, outage(15.0, 25.0), Outage, open(Outage, Waiting, 0, 20.0)),
+            // None waited during it: its middle.
+            (&outage_run, outage(20.0, 24.0), Outage, open(Outage, Waiting, 0, 22.0)),
+            (&none_waited, outage(1.0, 5.0), Outage, open(Outage, Waiting, 0, 3.0)),
+            // No end recorded: the outage lasts to the last answer (32).
+            (&outage_run, vec![at(16.0, RunEventKind::OutageBegins)], Outage, open(Outage, Waiting, 3, 25.0)),
+            // No outage recorded (a run stored before they were): the most waiting, so named.
+            (&outage_run, vec![], Outage, open(MostWaiting, Waiting, 3, 25.0)),
+            (&none_waited, vec![at(2.0, RunEventKind::BreakerOpens)], Outage, open(Busiest, Holding, 2, 7.0)),
+        ];
+        for (records, events, moment, want) in table {
+            assert_eq!(opening(records, &events, moment), want, "{moment:?} of {} requests, {events:?}", records.len());
         }
-        assert_eq!(most_waiting(&waited), Some((AppFigure::Waiting, 2, 1.0)));
     }
 
     #[test]

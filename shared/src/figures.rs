@@ -153,9 +153,9 @@ figures! {
     "peak_connecting" => "peak requests opening a connection", "";
     "mean_in_use" => "connections in use on average", "";
     "peak_idle_in_transaction" => "peak backends idle in a transaction", "";
-    "peak_pooler_servers" => "peak server connections PgBouncer held", "";
-    "peak_pooler_clients" => "peak client connections to PgBouncer", "";
-    "peak_pooler_waiting" => "peak clients waiting in PgBouncer", "";
+    "peak_pooler_servers" => "peak server connections PgBouncer held (its SHOW POOLS, sampled)", "";
+    "peak_pooler_clients" => "peak client connections to PgBouncer (its SHOW POOLS, sampled)", "";
+    "peak_pooler_waiting" => "peak clients waiting in PgBouncer (its SHOW POOLS, sampled)", "";
     "pool_size_at_end" => "pool size at the end", "";
     "connections_opened" => "connections opened", "";
     "closes_idle" => "idle connections closed", "";

@@ -35,8 +35,15 @@ pub struct Frame {
     pub worker: Option<String>,
 }
 
+/// How often the lab reads a run's PgBouncer's `SHOW POOLS`, in milliseconds.
+pub const SHOW_POOLS_EVERY_MS: u64 = 25;
+
+/// What PgBouncer's figures are, in the course's words: the page says it wherever it shows one.
+pub const SHOW_POOLS: &str = "PgBouncer's own view: its SHOW POOLS, read every 25 ms. A sample of its connections, \
+     not requests: it misses what lasts less.";
+
 /// A PgBouncer's view of the run's traffic: its clients (the app's connections) and the server
-/// connections it holds, read from its admin console's `SHOW POOLS`.
+/// connections it holds, read from its admin console's `SHOW POOLS` every [`SHOW_POOLS_EVERY_MS`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PoolerFrame {

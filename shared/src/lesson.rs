@@ -162,8 +162,13 @@ pub enum Moment {
     /// The run's last frame (when how the run ends is the point: a pool that shrank).
     End,
     /// When the most requests were waiting for a connection ([`crate::activity::MOST_WAITING`]):
-    /// an outage's worst moment, where the busiest is a quiet one before it.
+    /// a queue's worst moment, where the busiest may be a quiet one before it. (Behind an outage
+    /// it may come after it, as the pool reconnects: an outage step opens on [`Moment::Outage`].)
     MostWaiting,
+    /// During the run's outage, when the most requests waited in it
+    /// ([`crate::activity::DURING_THE_OUTAGE`]): the most waiting of a whole run may come after
+    /// the outage, as the pool reconnects.
+    Outage,
 }
 
 impl Part {

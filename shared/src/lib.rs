@@ -11,7 +11,8 @@
 //!   in range.
 //! - [`summary`]: what a finished run measured (outcomes by cause, latency percentiles, peaks).
 //! - [`frame`]: the live view, about ten times a second: the app's pool and the server's backends.
-//! - [`timeline`]: a stored run's requests and frames, for replay and export.
+//! - [`timeline`]: a stored run's requests, frames and events (outage, breaker), for replay and
+//!   export.
 //! - [`activity`]: the app's figures (in flight, waiting, opening, in use) at any instant of a
 //!   run, and their peaks, counted from its requests' records: one definition each.
 //! - [`sweep`]: the same load over several pool sizes: the sizing curve.
@@ -62,4 +63,4 @@ pub use spec::{
 };
 pub use summary::{ErrorCounts, ErrorKind, LatencySummary, RunState, RunView, Summary};
 pub use sweep::{MAX_SWEEP_SIZES, SweepError, SweepPoint, SweepSpec, SweepView};
-pub use timeline::{RequestRecord, Timeline};
+pub use timeline::{RequestRecord, RunEvent, RunEventKind, Timeline};

@@ -181,8 +181,9 @@ pub struct Summary {
     pub busiest_ms: Option<f64>,
     /// Most of this run's backends the server showed `idle in transaction` at one moment.
     pub peak_idle_in_transaction: u64,
-    /// With a pooler: the most server connections PgBouncer held at one moment, the most client
-    /// connections it had, and the most of those waiting for a server connection.
+    /// With a pooler: the most server connections PgBouncer held, the most client connections it
+    /// had, and the most of those waiting for a server connection, in any of its `SHOW POOLS`
+    /// readings (samples: see [`crate::frame::SHOW_POOLS`]).
     pub peak_pooler_servers: u64,
     pub peak_pooler_clients: u64,
     pub peak_pooler_waiting: u64,

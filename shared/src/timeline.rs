@@ -1,5 +1,6 @@
 //! A stored run's timeline: every request's own story (when it started, how long it waited for a
-//! connection, connected, queried, and how it ended) and every frame the live view sent. It is
+//! connection, connected, queried, and how it ended), every frame the live view sent, and the
+//! instants the run's network and guards changed (an outage began, the breaker opened). It is
 //! what a reopened run is replayed from, and what the CSV export holds.
 
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,40 @@ impl RequestRecord {
     }
 }
 
+/// What changed in a run's network or its guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunEventKind {
+    /// The network proxy began the staged outage (refusing, or swallowing every byte).
+    OutageBegins,
+    /// The network proxy ended it.
+    OutageEnds,
+    /// The circuit breaker opened: after failures in a row, or after a failed trial.
+    BreakerOpens,
+    /// The circuit breaker closed: its trial request succeeded.
+    BreakerCloses,
+}
+
+impl RunEventKind {
+    /// Its name on a chart's time axis.
+    pub fn label(self) -> &'static str {
+        match self {
+            RunEventKind::OutageBegins => "outage begins",
+            RunEventKind::OutageEnds => "outage ends",
+            RunEventKind::BreakerOpens => "breaker opens",
+            RunEventKind::BreakerCloses => "breaker closes",
+        }
+    }
+}
+
+/// A change, at the instant the proxy or the breaker made it: ms from the run's start, the clock
+/// of the requests' records (not the end of the frame that first showed it).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RunEvent {
+    pub at_ms: f64,
+    pub kind: RunEventKind,
+}
+
 /// Everything recorded of a run as it went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
@@ -65,4 +100,8 @@ pub struct Timeline {
     pub requests: Vec<RequestRecord>,
     /// The live frames of the run, in `seq` order.
     pub frames: Vec<Frame>,
+    /// The outage's and the breaker's changes, in time order. (Absent from runs stored before they
+    /// were recorded, and from runs with neither.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<RunEvent>,
 }

@@ -32,7 +32,7 @@ use crate::db::Database;
 use crate::db::cluster::{ClusterError, RunAs, free_port, stop_process};
 
 /// How often the run's PgBouncer is asked for `SHOW POOLS` (as often as the server is read).
-const WATCH_PERIOD: Duration = Duration::from_millis(25);
+const WATCH_PERIOD: Duration = Duration::from_millis(poollab_shared::frame::SHOW_POOLS_EVERY_MS);
 /// How long PgBouncer may take to accept its first connection.
 pub const START_LIMIT: Duration = Duration::from_secs(10);
 /// Most client connections a run can open: 20 instances × a pool of 500.

@@ -9,7 +9,9 @@
 //!
 //! Writes go through the coordinator's own pool, never a run's connections.
 
-use poollab_shared::{Frame, RequestRecord, RunSpec, RunState, RunView, Summary, SweepPoint, SweepView, Timeline};
+use poollab_shared::{
+    Frame, RequestRecord, RunEvent, RunSpec, RunState, RunView, Summary, SweepPoint, SweepView, Timeline,
+};
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
 
@@ -72,6 +74,11 @@ pub fn view_of(row: RunRow) -> RunView {
     }
 }
 
+/// A timeline's events as the store keeps them: NULL for none.
+fn events_of(timeline: &Timeline) -> Option<Json<&[RunEvent]>> {
+    (!timeline.events.is_empty()).then_some(Json(&timeline.events[..]))
+}
+
 /// How a run ended, as its worker (or the coordinator) says.
 #[derive(Debug)]
 pub enum Ending {
@@ -129,12 +136,13 @@ impl RunStore {
         let ended = match &ending {
             Ending::Done { summary, timeline } => {
                 let updated = sqlx::query(
-                    "UPDATE lab.runs SET state = 'done', summary = $2, frames = $3, lease_until = NULL \
+                    "UPDATE lab.runs SET state = 'done', summary = $2, frames = $3, events = $4, lease_until = NULL \
                      WHERE id = $1 AND state IN ('queued', 'running')",
                 )
                 .bind(id)
                 .bind(Json(summary.as_ref()))
                 .bind(Json(&timeline.frames))
+                .bind(events_of(timeline))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -146,11 +154,12 @@ impl RunStore {
             Ending::Failed { error, timeline } => {
                 let updated = sqlx::query(
                     "UPDATE lab.runs SET state = 'failed', error = $2, frames = COALESCE($3, frames), \
-                     lease_until = NULL WHERE id = $1 AND state IN ('queued', 'running')",
+                     events = COALESCE($4, events), lease_until = NULL WHERE id = $1 AND state IN ('queued', 'running')",
                 )
                 .bind(id)
                 .bind(error)
                 .bind(timeline.as_ref().map(|t| Json(&t.frames)))
+                .bind(timeline.as_deref().and_then(events_of))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -206,10 +215,14 @@ impl RunStore {
         Ok(())
     }
 
-    /// The stored frames and requests of a run (empty if it has not ended).
+    /// The stored frames, events and requests of a run (empty if it has not ended).
     pub async fn timeline(&self, id: &str) -> Result<Timeline, StoreError> {
-        let frames: Option<Json<Vec<Frame>>> =
-            sqlx::query_scalar("SELECT frames FROM lab.runs WHERE id = $1").bind(id).fetch_optional(&self.db).await?;
+        let stored: Option<(Option<Json<Vec<Frame>>>, Option<Json<Vec<RunEvent>>>)> =
+            sqlx::query_as("SELECT frames, events FROM lab.runs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db)
+                .await?;
+        let (frames, events) = stored.unwrap_or_default();
         type Row = (i64, i32, f64, f64, f64, f64, f64, String, bool, Option<f64>, Option<f64>, Option<f64>);
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT n, instance, start_ms, acquire_wait_ms, connect_ms, query_ms, total_ms, outcome, cache_hit, \
@@ -240,7 +253,11 @@ impl RunStore {
                 }
             })
             .collect();
-        Ok(Timeline { requests, frames: frames.map(|Json(f)| f).unwrap_or_default() })
+        Ok(Timeline {
+            requests,
+            frames: frames.map(|Json(f)| f).unwrap_or_default(),
+            events: events.map(|Json(e)| e).unwrap_or_default(),
+        })
     }
 
     /// Remembers a sweep: each pool size and the run that measures it.

@@ -12,7 +12,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use poollab_shared::{BreakerSpec, BreakerState};
+use poollab_shared::{BreakerSpec, BreakerState, RunEventKind};
 
 #[derive(Debug)]
 enum State {
@@ -30,7 +30,26 @@ enum State {
 pub struct CircuitBreaker {
     threshold: u32,
     open_for: Duration,
-    state: Mutex<(State, u64)>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: State,
+    /// How many times it opened.
+    opened: u64,
+    /// Every time it opened or closed, at the instant it did (the run's record of its changes;
+    /// frames only sample the state).
+    changes: Vec<(Instant, RunEventKind)>,
+}
+
+impl Inner {
+    fn open(&mut self, open_for: Duration) {
+        let now = Instant::now();
+        self.state = State::Open { until: now + open_for };
+        self.opened += 1;
+        self.changes.push((now, RunEventKind::BreakerOpens));
+    }
 }
 
 /// What the breaker says about a request about to start.
@@ -49,20 +68,20 @@ impl CircuitBreaker {
         CircuitBreaker {
             threshold: spec.failure_threshold.max(1),
             open_for: Duration::from_millis(spec.open_ms),
-            state: Mutex::new((State::Closed { failures_in_a_row: 0 }, 0)),
+            inner: Mutex::new(Inner { state: State::Closed { failures_in_a_row: 0 }, opened: 0, changes: Vec::new() }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (State, u64)> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub fn permit(&self) -> Permit {
-        let mut guard = self.lock();
-        match guard.0 {
+        let mut inner = self.lock();
+        match inner.state {
             State::Closed { .. } => Permit::Allowed,
             State::Open { until } if Instant::now() >= until => {
-                guard.0 = State::HalfOpen;
+                inner.state = State::HalfOpen;
                 Permit::Trial
             }
             State::Open { .. } | State::HalfOpen => Permit::Refused,
@@ -71,21 +90,19 @@ impl CircuitBreaker {
 
     /// Reports how an allowed (or trial) request went.
     pub fn report(&self, permit: Permit, ok: bool) {
-        let mut guard = self.lock();
-        let (state, opened) = &mut *guard;
+        let mut inner = self.lock();
         match (permit, ok) {
             (Permit::Refused, _) => {}
-            (Permit::Trial, true) => *state = State::Closed { failures_in_a_row: 0 },
-            (Permit::Trial, false) => {
-                *state = State::Open { until: Instant::now() + self.open_for };
-                *opened += 1;
+            (Permit::Trial, true) => {
+                inner.state = State::Closed { failures_in_a_row: 0 };
+                inner.changes.push((Instant::now(), RunEventKind::BreakerCloses));
             }
+            (Permit::Trial, false) => inner.open(self.open_for),
             (Permit::Allowed, ok) => {
-                if let State::Closed { failures_in_a_row } = state {
+                if let State::Closed { failures_in_a_row } = &mut inner.state {
                     *failures_in_a_row = if ok { 0 } else { *failures_in_a_row + 1 };
                     if *failures_in_a_row >= self.threshold {
-                        *state = State::Open { until: Instant::now() + self.open_for };
-                        *opened += 1;
+                        inner.open(self.open_for);
                     }
                 }
             }
@@ -93,7 +110,7 @@ impl CircuitBreaker {
     }
 
     pub fn state(&self) -> BreakerState {
-        match self.lock().0 {
+        match self.lock().state {
             State::Closed { .. } => BreakerState::Closed,
             State::Open { .. } => BreakerState::Open,
             State::HalfOpen => BreakerState::HalfOpen,
@@ -102,7 +119,12 @@ impl CircuitBreaker {
 
     /// How many times the breaker has opened.
     pub fn times_opened(&self) -> u64 {
-        self.lock().1
+        self.lock().opened
+    }
+
+    /// Every time it opened or closed so far, in order, at the instant it did.
+    pub fn changes(&self) -> Vec<(Instant, RunEventKind)> {
+        self.lock().changes.clone()
     }
 }
 
@@ -140,5 +162,11 @@ mod tests {
         let trial = b.permit();
         b.report(trial, true);
         assert_eq!((b.state(), b.permit()), (BreakerState::Closed, Permit::Allowed));
+        // Each change was recorded as it happened, in order.
+        let changes = b.changes();
+        let kinds: Vec<RunEventKind> = changes.iter().map(|c| c.1).collect();
+        use RunEventKind::{BreakerCloses, BreakerOpens};
+        assert_eq!(kinds, [BreakerOpens, BreakerOpens, BreakerCloses]);
+        assert!(changes.windows(2).all(|w| w[0].0 + Duration::from_millis(10) <= w[1].0), "{changes:?}");
     }
 }

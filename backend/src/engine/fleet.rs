@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use moka::future::Cache;
-use poollab_shared::{BreakerState, ErrorKind, RunSpec, Statements, Strategy as StrategyKind, WorkSpec};
+use poollab_shared::{BreakerState, ErrorKind, RunEventKind, RunSpec, Statements, Strategy as StrategyKind, WorkSpec};
 use sqlx::PgPool;
 use sqlx::postgres::PgConnectOptions;
 
@@ -131,6 +131,11 @@ impl Fleet {
 
     pub fn breaker_opened(&self) -> u64 {
         self.breaker.as_ref().map_or(0, CircuitBreaker::times_opened)
+    }
+
+    /// Every time the breaker opened or closed, at the instant it did (none without a breaker).
+    pub fn breaker_changes(&self) -> Vec<(std::time::Instant, RunEventKind)> {
+        self.breaker.as_ref().map(CircuitBreaker::changes).unwrap_or_default()
     }
 
     /// Requests answered by the cache, and requests it sent on to the database.

@@ -19,13 +19,16 @@
 //! the app's socket after every read, so each arriving write is acknowledged at once and the next
 //! one leaves at once; its own socket to the server has `TCP_NODELAY`, as every proxy socket does.
 //!
+//! It records the instant it begins and ends an outage ([`NetworkProxy::switches`]), so the run's
+//! record says when the outage was, not which frame first showed it.
+//!
 //! The proxy's owner drops it to stop it: its tasks end with it, and so do the connections.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use poollab_shared::OutageMode;
+use poollab_shared::{OutageMode, RunEventKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -48,6 +51,8 @@ pub enum ProxyError {
 pub struct NetworkProxy {
     addr: SocketAddr,
     outage: watch::Sender<Option<OutageMode>>,
+    /// Every outage's beginning and end, at the instant the switch was thrown.
+    switches: Mutex<Vec<(std::time::Instant, RunEventKind)>>,
     _tasks: JoinSet<()>,
 }
 
@@ -65,17 +70,31 @@ impl NetworkProxy {
         let mut tasks = JoinSet::new();
         let way = Way { upstream: Arc::new(upstream), one_way: round_trip / 2, quick_ack };
         tasks.spawn(accept_loop(listener, way, outage.clone()));
-        Ok(NetworkProxy { addr, outage, _tasks: tasks })
+        Ok(NetworkProxy { addr, outage, switches: Mutex::default(), _tasks: tasks })
     }
 
     pub fn port(&self) -> u16 {
         self.addr.port()
     }
 
-    /// Starts (`Some`) or ends (`None`) an outage.
+    /// Starts (`Some`) or ends (`None`) an outage, and records the instant it did.
     pub fn set_outage(&self, mode: Option<OutageMode>) {
-        tracing::info!(?mode, "network proxy outage");
-        self.outage.send_replace(mode);
+        let was = self.outage.send_replace(mode);
+        let switched = match (was, mode) {
+            (None, Some(_)) => Some(RunEventKind::OutageBegins),
+            (Some(_), None) => Some(RunEventKind::OutageEnds),
+            _ => None,
+        };
+        if let Some(kind) = switched {
+            let now = std::time::Instant::now();
+            self.switches.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((now, kind));
+            tracing::info!(?mode, "network proxy outage");
+        }
+    }
+
+    /// Every outage's beginning and end so far, in order, at the instant it happened.
+    pub fn switches(&self) -> Vec<(std::time::Instant, RunEventKind)> {
+        self.switches.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     pub fn outage(&self) -> Option<OutageMode> {

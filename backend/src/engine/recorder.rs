@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use poollab_shared::{AppPeaks, ErrorCounts, LatencySummary, RequestRecord, Summary};
+use poollab_shared::{AppPeaks, ErrorCounts, LatencySummary, RequestRecord, RunEvent, RunEventKind, Summary};
 
 use crate::db::pgbouncer::PoolerPeaks;
 use crate::engine::fleet::Served;
@@ -217,6 +217,21 @@ impl RunRecorder {
             held_from_ms: held_from.map(since_start),
             given_back_ms: given_back.map(since_start),
         });
+    }
+
+    /// Changes of the run's network and guards (each at the instant it happened) on the run's
+    /// clock, as its requests' records are: ms from [`RunRecorder::origin`], in time order.
+    pub fn events(&self, changes: impl IntoIterator<Item = (Instant, RunEventKind)>) -> Vec<RunEvent> {
+        let mut events: Vec<RunEvent> = changes
+            .into_iter()
+            .map(|(at, kind)| RunEvent {
+                at_ms: at.saturating_duration_since(self.origin).as_secs_f64() * 1000.0,
+                kind,
+            })
+            .collect();
+        // A stable sort: two changes at one instant keep the order they were made in.
+        events.sort_by(|a, b| a.at_ms.total_cmp(&b.at_ms));
+        events
     }
 
     /// Takes the request records (in the order the requests finished, sorted by number).

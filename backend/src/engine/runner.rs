@@ -299,6 +299,9 @@ impl Executor {
         if stop.settle(closing).await.is_none() {
             tracing::warn!(run = %id, "the stopped run's connections did not close within {STOP_GRACE:?}: left to close by themselves");
         }
+        // When the outage began and ended and the breaker opened and closed, on the run's clock.
+        let switches = proxy.as_ref().map(|p| p.switches()).unwrap_or_default();
+        let events = recorder.events(switches.into_iter().chain(fleet.breaker_changes()));
         drop(proxy);
         drop(relay);
         let pooler_peaks = pooler_watch.map(|w| w.gauge.peaks()).unwrap_or_default();
@@ -312,7 +315,7 @@ impl Executor {
         let (load_started, duration) = match fired {
             Ok(load) => load,
             Err(error) => {
-                let timeline = Timeline { requests: recorder.take_requests(), frames: peaks.frames };
+                let timeline = Timeline { requests: recorder.take_requests(), frames: peaks.frames, events };
                 return Err(Failure { error, timeline: Some(timeline) });
             }
         };
@@ -329,7 +332,7 @@ impl Executor {
             breaker_opened: fleet.breaker_opened(),
         };
         let summary = recorder.summary(&end);
-        Ok((summary, Timeline { requests: recorder.take_requests(), frames: end.hub.frames }))
+        Ok((summary, Timeline { requests: recorder.take_requests(), frames: end.hub.frames, events }))
     }
 
     /// The run proper, under `stop`: the warm-up, the load (with its outage) and the linger.

@@ -29,16 +29,25 @@ pub const RECORD_JSON_MAX: usize = 512;
 /// The longest a frame is as JSON (20 instances, each pool's figures at their widest, the server's
 /// backends by application and state: about 11 KiB).
 pub const FRAME_JSON_MAX: usize = 16 << 10;
+/// The longest a run event (an outage's or a breaker's change) is as JSON.
+pub const EVENT_JSON_MAX: usize = 80;
 /// The longest a summary is as JSON.
 pub const SUMMARY_JSON_MAX: usize = 64 << 10;
 /// The most frames a run's timeline holds: one every [`RUN_FRAME_PERIOD`] until the worker's own
 /// deadline stops it, with 20 s to spare (the stop's grace, the last frames).
 pub const MAX_TIMELINE_FRAMES: usize =
     ((RUN_DEADLINE.as_millis() + Duration::from_secs(20).as_millis()) / RUN_FRAME_PERIOD.as_millis()) as usize;
+/// The most events a run of `requests` records: the outage's beginning and end, and a breaker's
+/// change for each request at most (it opens or closes only on a request's report).
+pub const fn max_events(requests: u64) -> u64 {
+    requests + 2
+}
 /// The largest message on the link, either way (websocket message and frame alike): a `done` with
 /// the largest timeline. Anything larger closes the link (the worker is dropped; its run fails).
-pub const MAX_LINK_MESSAGE: usize =
-    *Limits::REQUESTS.end() as usize * RECORD_JSON_MAX + MAX_TIMELINE_FRAMES * FRAME_JSON_MAX + SUMMARY_JSON_MAX;
+pub const MAX_LINK_MESSAGE: usize = *Limits::REQUESTS.end() as usize * RECORD_JSON_MAX
+    + MAX_TIMELINE_FRAMES * FRAME_JSON_MAX
+    + max_events(*Limits::REQUESTS.end()) as usize * EVENT_JSON_MAX
+    + SUMMARY_JSON_MAX;
 
 /// Why a worker's timeline is refused: it holds more than the run could have made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +56,8 @@ pub enum TimelineError {
     TooManyRequests { got: usize, max: u64 },
     #[error("its timeline holds {got} frames, but a run makes at most {max}")]
     TooManyFrames { got: usize, max: usize },
+    #[error("its timeline holds {got} events, but the run records at most {max}")]
+    TooManyEvents { got: usize, max: u64 },
 }
 
 /// Whether a timeline fits the run it is said to be of (`requests`: what its spec fires).
@@ -56,6 +67,9 @@ pub fn check_timeline(timeline: &Timeline, requests: u64) -> Result<(), Timeline
     }
     if timeline.frames.len() > MAX_TIMELINE_FRAMES {
         return Err(TimelineError::TooManyFrames { got: timeline.frames.len(), max: MAX_TIMELINE_FRAMES });
+    }
+    if timeline.events.len() as u64 > max_events(requests) {
+        return Err(TimelineError::TooManyEvents { got: timeline.events.len(), max: max_events(requests) });
     }
     Ok(())
 }
@@ -130,7 +144,7 @@ pub fn pair() -> (WorkerEnd, CoordinatorEnd) {
 mod tests {
     use poollab_shared::{
         AppFrame, BreakerState, CountBy, HeldConnection, InstanceFrame, PoolFrame, PoolerFrame, RequestRecord,
-        ServerFrame,
+        RunEvent, RunEventKind, ServerFrame,
     };
 
     use super::*;
@@ -154,6 +168,10 @@ mod tests {
             held_from_ms: Some(WIDE),
             given_back_ms: Some(WIDE),
         }
+    }
+
+    fn widest_event() -> RunEvent {
+        RunEvent { at_ms: WIDE, kind: RunEventKind::BreakerCloses }
     }
 
     fn widest_frame() -> Frame {
@@ -235,6 +253,8 @@ mod tests {
         assert!(record <= RECORD_JSON_MAX, "a record of {record} bytes");
         let frame = serde_json::to_string(&widest_frame()).expect("json").len();
         assert!(frame <= FRAME_JSON_MAX, "a frame of {frame} bytes");
+        let event = serde_json::to_string(&widest_event()).expect("json").len();
+        assert!(event <= EVENT_JSON_MAX, "an event of {event} bytes");
         let summary = serde_json::to_string(&Summary::default()).expect("json").len();
         assert!(summary * 4 <= SUMMARY_JSON_MAX, "a summary of {summary} bytes");
         println!("record {record} B, frame {frame} B, summary {summary} B; link limit {MAX_LINK_MESSAGE} B");
@@ -245,6 +265,7 @@ mod tests {
         let timeline = Timeline {
             requests: vec![widest_record(); *Limits::REQUESTS.end() as usize],
             frames: vec![widest_frame(); MAX_TIMELINE_FRAMES],
+            events: vec![widest_event(); max_events(*Limits::REQUESTS.end()) as usize],
         };
         assert_eq!(check_timeline(&timeline, *Limits::REQUESTS.end()), Ok(()));
         let done = FromWorker::Done { run: "x".repeat(32), summary: Box::default(), timeline: Box::new(timeline) };
@@ -257,6 +278,7 @@ mod tests {
         let timeline = |requests: usize, frames: usize| Timeline {
             requests: vec![widest_record(); requests],
             frames: vec![Frame::default(); frames],
+            events: Vec::new(),
         };
         let cases = [
             (timeline(0, 0), 5, Ok(())),
@@ -267,6 +289,12 @@ mod tests {
                 timeline(5, MAX_TIMELINE_FRAMES + 1),
                 5,
                 Err(TimelineError::TooManyFrames { got: MAX_TIMELINE_FRAMES + 1, max: MAX_TIMELINE_FRAMES }),
+            ),
+            (Timeline { events: vec![widest_event(); 7], ..timeline(5, 10) }, 5, Ok(())),
+            (
+                Timeline { events: vec![widest_event(); 8], ..timeline(5, 10) },
+                5,
+                Err(TimelineError::TooManyEvents { got: 8, max: 7 }),
             ),
         ];
         for (t, requests, expect) in cases {
