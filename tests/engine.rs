@@ -101,6 +101,12 @@ async fn app_instances_each_bring_a_pool_and_together_meet_the_servers_limit() {
     assert!(s.failed > 0 && s.errors.acquire_timeout == s.failed, "{s:?}");
     assert_eq!(s.errors.too_many_clients, 0, "sqlx hides the refusals from the app: {s:?}");
     assert!(s.peak_server_connections <= 17, "{s:?}");
+    // The lab's own connections (the line's, its LISTEN among them) held slots at the fleet's
+    // peak too, in the same reading: together with the fleet's, never more than the server has
+    // besides the sampler's.
+    println!("fleet {} + others {} at the peak", s.peak_server_connections, s.other_backends_at_peak);
+    assert!(s.other_backends_at_peak >= 1, "{s:?}");
+    assert!(s.peak_server_connections + s.other_backends_at_peak < 25, "{s:?}");
     assert!(most_in_use > 4 && most_connecting > 0, "in use {most_in_use}, connecting {most_connecting}");
     assert!(refused > 0 && s.refused_connects == Some(refused), "the server refused {refused}: {s:?}");
     // The summary's app peaks are counted from the requests' own records, at exact instants.

@@ -146,6 +146,7 @@ figures! {
     "failed_ms.p99" => "p99 time to fail", "ms";
     "failed_ms.max" => "slowest failure", "ms";
     "peak_server_connections" => "peak server backends of this run (sampled)", "";
+    "other_backends_at_peak" => "other clients' server backends at this run's peak (sampled)", "";
     "peak_pool_size" => "peak pool size", "";
     "peak_in_use" => "peak connections in use", "";
     "peak_waiters" => "peak requests waiting for a connection", "";
@@ -283,6 +284,7 @@ impl Summary {
             "completed" => n(self.completed),
             "failed" => n(self.failed),
             "peak_server_connections" => n(self.peak_server_connections),
+            "other_backends_at_peak" => n(self.other_backends_at_peak),
             "peak_pool_size" => n(self.peak_pool_size),
             "peak_in_use" => n(self.peak_in_use),
             "peak_waiters" => n(self.peak_waiters),

@@ -160,6 +160,12 @@ pub struct Summary {
     pub failed_ms: LatencySummary,
     /// Most backends of this run that the server's `pg_stat_activity` showed at one moment.
     pub peak_server_connections: u64,
+    /// Backends of other clients in the reading where this run's first reached
+    /// `peak_server_connections`: every client backend `pg_stat_activity` showed then, less this
+    /// run's and the sampler's (the lab's own connections, other runs'). They hold slots for
+    /// applications the run could not have. A sample, like the peak. (0 in runs stored before it
+    /// was noted.)
+    pub other_backends_at_peak: u64,
     /// Largest size the run's pool reached (0 for naive runs).
     pub peak_pool_size: u64,
     /// Most connections the run's requests held at one instant (pooled: lent out by the pools;
@@ -288,6 +294,15 @@ mod tests {
             assert!(json.get(k.as_str()).is_some(), "{}", k.as_str());
         }
         assert_eq!(e.total(), 3);
+    }
+
+    #[test]
+    fn a_summary_stored_before_a_figure_was_noted_reads_it_as_zero() {
+        let old = serde_json::json!({ "completed": 5, "peak_server_connections": 87 });
+        let s: Summary = serde_json::from_value(old).unwrap();
+        assert_eq!((s.completed, s.peak_server_connections, s.other_backends_at_peak), (5, 87, 0));
+        let new = serde_json::to_value(Summary { other_backends_at_peak: 10, ..s }).unwrap();
+        assert_eq!(new["other_backends_at_peak"], 10);
     }
 
     #[test]

@@ -51,7 +51,8 @@ struct ActiveRun {
     watch: RunWatch,
     started: Instant,
     emitted: Totals,
-    peak_server: u64,
+    /// The most backends of the run in one reading, and what other clients held then.
+    peak_server: ServerPeak,
     peak_pool: u64,
     /// The most backends of the run in the readings since the last frame.
     interval_peak_server: u64,
@@ -70,6 +71,31 @@ fn belongs_to(name: &str, base: &str) -> bool {
     name.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
 }
 
+/// The run's peak of server backends, and the backends of other clients at the reading where the
+/// run first reached it: the lab's own connections (its line's, with its LISTEN, its pages' reads), other
+/// runs', anyone's but this run's and the sampler's. Those hold application slots the run cannot
+/// have, so a model of what a run can get counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerPeak {
+    /// The most of the run's backends in one reading.
+    pub run: u64,
+    /// Other clients' backends in that reading (the first to reach `run`).
+    pub others: u64,
+    /// Whether any reading has been taken.
+    seen: bool,
+}
+
+impl ServerPeak {
+    /// Takes one reading of the server: `backends`, every client backend but the sampler's, and
+    /// `run`, those of this run. A reading that raises the run's peak (or the first reading) sets
+    /// the others; a later one that only equals the peak keeps those of the first.
+    pub fn observe(&mut self, backends: u64, run: u64) {
+        if !self.seen || run > self.run {
+            *self = ServerPeak { run, others: backends.saturating_sub(run), seen: true };
+        }
+    }
+}
+
 struct HubState {
     run: Option<ActiveRun>,
     server: ServerFrame,
@@ -85,6 +111,8 @@ struct HubState {
 #[derive(Debug, Clone, Default)]
 pub struct Peaks {
     pub server_connections: u64,
+    /// Other clients' backends at the reading where the run's first reached `server_connections`.
+    pub other_backends_at_peak: u64,
     pub pool_size: u64,
     pub idle_in_transaction: u64,
     /// The pools' size in the last frame.
@@ -181,7 +209,7 @@ impl MetricsHub {
             watch,
             started,
             emitted: Totals::default(),
-            peak_server: 0,
+            peak_server: ServerPeak::default(),
             peak_pool: 0,
             interval_peak_server: 0,
             peak_idle_in_tx: 0,
@@ -205,7 +233,8 @@ impl MetricsHub {
             .run
             .take()
             .map(|r| Peaks {
-                server_connections: r.peak_server,
+                server_connections: r.peak_server.run,
+                other_backends_at_peak: r.peak_server.others,
                 pool_size: r.peak_pool,
                 idle_in_transaction: r.peak_idle_in_tx,
                 pool_size_at_end,
@@ -238,7 +267,7 @@ impl MetricsHub {
             run.interval_peak_server = run.interval_peak_server.max(server.run_backends);
             server.run_by_state =
                 by_state.into_iter().map(|(name, count)| CountBy { name: name.to_owned(), count }).collect();
-            run.peak_server = run.peak_server.max(server.run_backends);
+            run.peak_server.observe(server.backends, server.run_backends);
             run.peak_idle_in_tx = run.peak_idle_in_tx.max(server.run_in_state("idle in transaction"));
         }
         st.server = server;
@@ -416,6 +445,39 @@ impl MetricsHub {
                 _ = running.changed() => {}
                 _ = shutdown.recv() => return,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServerPeak;
+
+    #[test]
+    fn the_others_are_read_where_the_runs_backends_first_peak() {
+        // (readings as (all backends but the sampler's, the run's), want (run's peak, others then))
+        let table: [(&[(u64, u64)], (u64, u64)); 7] = [
+            // No reading: nothing seen.
+            (&[], (0, 0)),
+            // The lab's own 10 before the run's first connection, then the fleet fills up.
+            (&[(10, 0), (40, 30), (97, 87), (90, 80)], (87, 10)),
+            // The others change after the peak: those at the peak stay.
+            (&[(97, 87), (99, 87), (12, 2)], (87, 10)),
+            // The peak reached again with other others: the first reading's are kept.
+            (&[(15, 5), (96, 86), (97, 86)], (86, 10)),
+            // A run that never had a backend: the others of its first reading.
+            (&[(11, 0), (14, 0)], (0, 11)),
+            // A reading of an unreachable server (all zeros) changes nothing once one was seen.
+            (&[(50, 40), (0, 0)], (40, 10)),
+            // No other client at all.
+            (&[(3, 3), (5, 5)], (5, 0)),
+        ];
+        for (readings, want) in table {
+            let mut peak = ServerPeak::default();
+            for (backends, run) in readings {
+                peak.observe(*backends, *run);
+            }
+            assert_eq!((peak.run, peak.others), want, "{readings:?}");
         }
     }
 }

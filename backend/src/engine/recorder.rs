@@ -276,6 +276,7 @@ impl RunRecorder {
             query_ms: latency_summary(&a.query),
             failed_ms: latency_summary(&a.failed_after),
             peak_server_connections: hub.server_connections,
+            other_backends_at_peak: hub.other_backends_at_peak,
             peak_pool_size: hub.pool_size,
             peak_in_use: app.holding.count,
             peak_waiters: app.waiting.count,
