@@ -78,6 +78,26 @@ pub fn ms_text(ms: f64) -> String {
     }
 }
 
+/// The frame whose reading of the server (and of its pooler) goes with the instant `at_ms` of a
+/// run whose load ran over `load` (its first request's start to its last answer): the reading
+/// taken nearest that instant (a reading shows the server somewhere between when it was asked for
+/// and when it came), among those taken while the load ran when the instant is in it (not the
+/// server, or the pooler, still opening a warm pool; not the server after the run), else among all.
+pub fn reading_for(frames: &[Frame], at_ms: f64, load: std::ops::RangeInclusive<f64>) -> Option<usize> {
+    let read_at = |f: &Frame| {
+        f.server.read_at_ms.map_or(f.elapsed_ms as f64, |at| at as f64 + f.server.read_took_ms as f64 / 2.0)
+    };
+    let by_distance = |(_, a): &(usize, &Frame), (_, b): &(usize, &Frame)| {
+        (read_at(a) - at_ms).abs().total_cmp(&(read_at(b) - at_ms).abs())
+    };
+    let (first, last) = (*load.start(), *load.end());
+    let during = frames
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| at_ms > last || (read_at(f) <= last && (at_ms < first || read_at(f) >= first)));
+    during.min_by(by_distance).or_else(|| frames.iter().enumerate().min_by(by_distance)).map(|(i, _)| i)
+}
+
 /// Where a run that is over is shown: at `instant` if one was chosen (the moment it opens on), else
 /// at the frame the scrubber is on (`frame_ms`), or after the last answer when that frame came
 /// after it or the scrubber follows the end (`following`).
@@ -222,21 +242,9 @@ impl Tape {
     /// Puts the picture at the instant `at_ms` of a run whose records are read, and the scrubber
     /// on the frame nearest it (whose readings the server's side shows).
     pub fn go_to(&self, at_ms: f64) {
-        // The frame whose reading of the server was taken nearest that instant (a reading shows
-        // the server somewhere between when it was asked for and when it came).
-        let read_at = |f: &Frame| {
-            f.server.read_at_ms.map_or(f.elapsed_ms as f64, |at| at as f64 + f.server.read_took_ms as f64 / 2.0)
-        };
-        // An instant while requests were still answered is paired with a reading taken by the
-        // last answer, when one was: not with the server after the run.
         let last = self.with_requests(|r| activity::last_answer_ms(r)).unwrap_or(f64::INFINITY);
-        let nearest = self.with_frames(|frames| {
-            let by_distance = |(_, a): &(usize, &Frame), (_, b): &(usize, &Frame)| {
-                (read_at(a) - at_ms).abs().total_cmp(&(read_at(b) - at_ms).abs())
-            };
-            let during = frames.iter().enumerate().filter(|(_, f)| at_ms > last || read_at(f) <= last);
-            during.min_by(by_distance).or_else(|| frames.iter().enumerate().min_by(by_distance)).map(|(i, _)| i)
-        });
+        let first = self.with_requests(|r| r.iter().map(|r| r.start_ms).reduce(f64::min)).unwrap_or(0.0);
+        let nearest = self.with_frames(|frames| reading_for(frames, at_ms, first..=last));
         self.cursor.set(nearest.filter(|i| i + 1 < self.len()));
         self.instant.set(Some(at_ms));
     }
@@ -385,6 +393,36 @@ mod tests {
     use poollab_shared::AppFigure;
 
     use super::*;
+
+    #[test]
+    fn an_instant_of_the_load_goes_with_a_reading_taken_while_the_load_ran() {
+        // Readings at 84, 184, 284, 384 and 484 ms (the frames at 100 ms steps, each read 16 ms
+        // before it went out); a warm pool was opened first, so the load ran from 200 to 406 ms.
+        let frames: Vec<Frame> = (1..=5u64)
+            .map(|n| {
+                let mut f = Frame { elapsed_ms: n * 100, ..Frame::default() };
+                f.server.read_at_ms = Some(n * 100 - 16);
+                f
+            })
+            .collect();
+        let load = 200.0..=406.0;
+        // (instant, the frame whose reading goes with it)
+        let table = [
+            // Nearest is the 184 ms reading, of the pool still opening: the load's first is taken.
+            (228.0, Some(2)),
+            (300.0, Some(2)),
+            // The 484 ms reading is after the last answer: the last one of the load is taken.
+            (405.0, Some(3)),
+            // After the last answer, or before the load began, any reading.
+            (480.0, Some(4)),
+            (90.0, Some(0)),
+        ];
+        for (at, frame) in table {
+            assert_eq!(reading_for(&frames, at, load.clone()), frame, "at {at} ms");
+        }
+        // A load no reading fell in: the nearest of all.
+        assert_eq!(reading_for(&frames, 230.0, 200.0..=260.0), Some(1));
+    }
 
     #[test]
     fn a_run_that_is_over_is_shown_at_a_named_instant() {
