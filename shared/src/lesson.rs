@@ -418,7 +418,10 @@ fn fill_text(text: &str, figures: &Figures, escape: Option<&dyn Fn(&str) -> Stri
                 (Some(name), Ok(v)) => {
                     format!(r#"<span data-figure="{name}" data-value="{}">{}</span>"#, Dec(v), number(v))
                 }
-                (None, Ok(v)) => number(v),
+                // A sum in the text is worked out from its figures as the page prints them, so a
+                // reader who redoes it gets the same (`111 − 28.7` is `82.3`, whatever the digits
+                // behind them).
+                (None, Ok(v)) => number(e.eval_shown(&get).unwrap_or(v)),
                 (_, Err(_)) => "…".into(),
             },
             Piece::Figure(Err(_)) => "?".into(),
@@ -675,6 +678,17 @@ mod tests {
         // between goes through the escape given.
         let marked = fill_marked("a<b {peak_server_connections}, {requests - 50}", &after, &|t| t.replace('<', "&lt;"));
         assert_eq!(marked, r#"a&lt;b <span data-figure="peak_server_connections" data-value="97">97</span>, 100"#);
+        // A difference of two printed figures is theirs as printed: 111 − 28.7, not 110.6 − 28.74.
+        let mut s = Summary::default();
+        (s.connect_tls_ms.p50, s.connect_plain_ms.p50) = (110.6, 28.74);
+        let after = Figures { summary: Some(&s), ..before };
+        assert_eq!(
+            fill(
+                "{connect_tls_ms.p50} against {connect_plain_ms.p50}: {connect_tls_ms.p50 - connect_plain_ms.p50} more",
+                &after
+            ),
+            "111 against 28.7: 82.3 more"
+        );
     }
 
     #[test]
