@@ -447,7 +447,12 @@ fn pooler(svg: &mut Svg, p: &PoolerFrame, x: f64, y: f64) -> f64 {
     ];
     squares(svg, gx, servers_y + 14.0, cols, &clip(&states, room.min(MOST_SQUARES)));
     let below = servers_y + 14.0 + grid_h + 12.0;
-    svg.text("note", gx, below, &format!("{} lent · {idle} idle", p.sv_active));
+    // Every one of its server connections is named, so the note adds up to the describe's count.
+    let note = match p.sv_login {
+        0 => format!("{} lent · {idle} idle", p.sv_active),
+        n => format!("{} lent · {n} opening · {idle} idle", p.sv_active),
+    };
+    svg.text("note", gx, below, &note);
     svg.text("note", gx, below + 15.0, &format!("longest wait {} ms", p.maxwait_ms));
     svg.raw("</g>");
     height
@@ -579,10 +584,11 @@ fn draw(frame: &Frame, app_side: &AppSide, spec: &RunSpec, peaks: Peaks, parts: 
     let height = y.max(TOP + server_h).max(TOP + pooler_h).max(TOP + 170.0) + 10.0;
     let (width, height) = (Dec(at.width), Dec(height));
     let a = app_side;
+    // Two peaks, each at its own instant: named apart, so they are not read as one moment's sum.
     let peak_app = if pooled {
-        format!("most at once: {} in use; {} waiting", a.peak_in_use, a.peak_waiting)
+        format!("most in use: {} · most waiting: {}", a.peak_in_use, a.peak_waiting)
     } else {
-        format!("most at once: {} open; {} connecting", a.peak_in_use, a.peak_connecting)
+        format!("most open: {} · most connecting: {}", a.peak_in_use, a.peak_connecting)
     };
     let mut svg = Svg(String::with_capacity(app.0.len() + rest.0.len() + 1024));
     let _ = write!(
@@ -705,8 +711,20 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     let c = app.total;
     let app_text = match frame.pool {
         Some(p) => {
-            let [_, (_, connecting), (_, idle), (_, returning), _] =
-                pool_slots(p, c.holding, if app.source == "records" { c.waiting } else { 0 });
+            // The sums of what each instance's box shows (each pool is read, and drawn, on its own),
+            // so the sentence adds up to the boxes.
+            let counted = app.source == "records";
+            let boxes: Vec<[(Slot, u64); 5]> = match frame.instances.len() {
+                0 | 1 => vec![pool_slots(p, c.holding, if counted { c.waiting } else { 0 })],
+                _ => (frame.instances.iter().enumerate())
+                    .filter_map(|(n, i)| {
+                        let a = app.instance(n);
+                        Some(pool_slots(i.pool?, a.holding, if counted { a.waiting } else { 0 }))
+                    })
+                    .collect(),
+            };
+            let sum = |k: usize| boxes.iter().map(|b| b[k].1).sum::<u64>();
+            let (connecting, idle, returning) = (sum(1), sum(2), sum(3));
             format!(
                 "The {} {}: {} in use, {connecting} opening, {}; {} for one.",
                 if frame.instances.len() > 1 { "pools hold" } else { "pool holds" },
@@ -884,11 +902,27 @@ mod tests {
             assert!(svg.contains(attr), "{attr} in {svg}");
         }
         assert_eq!(svg.matches(r#"data-state="in-use""#).count(), 4, "{svg}");
-        assert!(svg.contains("most at once: 5 in use"), "{svg}");
+        assert!(svg.contains("most in use: 5 · most waiting:"), "{svg}");
         // Live, the frame's own figures are drawn.
         let live = draw(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec, Peaks::default(), &Part::ALL);
         assert_eq!(live.matches(r#"data-state="in-use""#).count(), 2, "{live}");
         assert!(live.contains(r#"data-source="frame""#));
+    }
+
+    #[test]
+    fn a_fleets_sentence_adds_up_to_its_boxes() {
+        // Counted from the records, instance 0 holds 5 connections at 5 ms while its pool was
+        // read at 3 (drawn as large as needs be); instance 1 holds none of its 3.
+        let records: Vec<RequestRecord> = (0..5).map(|n| held(n, 1.0, 9.0)).collect();
+        let instances = vec![
+            InstanceFrame { pool: Some(pool(3, 1, 0)), ..InstanceFrame::default() },
+            InstanceFrame { pool: Some(pool(3, 1, 0)), ..InstanceFrame::default() },
+        ];
+        let frame = Frame { pool: Some(pool(6, 2, 0)), instances, ..Frame::default() };
+        let spec = RunSpec { strategy: Strategy::Pooled, instances: 2, ..RunSpec::default() };
+        let side = AppSide::counted(&records, 5.0, 2, AppPeaks::of(&records), "busiest");
+        let said = describe(&frame, &side, &spec);
+        assert!(said.contains(": The pools hold 8 connections: 5 in use, 0 opening, 3 idle;"), "{said}");
     }
 
     #[test]
