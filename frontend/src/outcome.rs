@@ -115,7 +115,7 @@ pub fn outcome(
         // What the prediction was of, said, since the step's headline figure may be another.
         let _ = write!(
             o,
-            r#"<div class="compare" data-testid="prediction-compare" data-close="{close}" data-graded="{by}"><p class="of">Your prediction: the {}</p><p><span class="label">You predicted</span><span class="value">{}</span></p><p><span class="label">Measured</span><span class="value" data-figure="{}" data-value="{}">{}</span></p><p class="close {}" data-testid="prediction-close">{}</p></div>"#,
+            r#"<div class="compare" data-testid="prediction-compare" data-close="{close}" data-graded="{by}"><p class="of">The figure you predicted: {}</p><p><span class="label">You predicted</span><span class="value">{}</span></p><p><span class="label">Measured</span><span class="value" data-figure="{}" data-value="{}">{}</span></p><p class="close {}" data-testid="prediction-close">{}</p></div>"#,
             escape(label),
             with_unit(guess, unit),
             p.metric,
