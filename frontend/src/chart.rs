@@ -402,11 +402,11 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
             most(|f| f.server.run_backends_peak.max(f.server.run_backends) as f64),
             match (f.pool, peaks) {
                 (Some(_), Some(p)) => format!(
-                    "; counted from every request's record, at most {} connections in use and {} requests waiting at once",
+                    "; counted from every request's record, at most {} connections in use at once and, at its own moment, at most {} requests waiting",
                     p.holding.count, p.waiting.count
                 ),
                 (None, Some(p)) => format!(
-                    "; counted from every request's record, at most {} connections open and {} requests connecting at once",
+                    "; counted from every request's record, at most {} connections open at once and, at its own moment, at most {} requests connecting",
                     p.holding.count, p.connecting.count
                 ),
                 // While the run goes: the server's line only (the app's are counted once it is over).
@@ -762,7 +762,10 @@ mod tests {
         // The counted lines follow the run in windows of 5 ms (a 200th of 300 ms, at least 5).
         assert!(lines.iter().filter(|s| s.name.contains("most at once")).all(|s| s.points.len() == 60), "{lines:?}");
         let said = describe(ChartKind::Connections, &frames, Some(&records), 300);
-        assert!(said.contains(&format!("{} requests connecting at once", peaks.connecting.count)), "{said}");
+        assert!(
+            said.contains(&format!("at its own moment, at most {} requests connecting", peaks.connecting.count)),
+            "{said}"
+        );
     }
 
     #[test]
