@@ -242,8 +242,11 @@ impl Tape {
     /// Puts the picture at the instant `at_ms` of a run whose records are read, and the scrubber
     /// on the frame nearest it (whose readings the server's side shows).
     pub fn go_to(&self, at_ms: f64) {
-        let last = self.with_requests(|r| activity::last_answer_ms(r)).unwrap_or(f64::INFINITY);
-        let first = self.with_requests(|r| r.iter().map(|r| r.start_ms).reduce(f64::min)).unwrap_or(0.0);
+        // The load's span, read from the records in one borrow.
+        let (first, last) = self.with_requests(|r| {
+            let first = r.iter().map(|r| r.start_ms).reduce(f64::min).unwrap_or(0.0);
+            (first, activity::last_answer_ms(r).unwrap_or(f64::INFINITY))
+        });
         let nearest = self.with_frames(|frames| reading_for(frames, at_ms, first..=last));
         self.cursor.set(nearest.filter(|i| i + 1 < self.len()));
         self.instant.set(Some(at_ms));
