@@ -656,6 +656,35 @@ async fn a_run_can_give_the_server_fewer_cpus_and_random_arrivals() {
     app.stop().await;
 }
 
+/// `load.busy_pct`: the lab times the query on the server the run was given, sets the rate to
+/// that share of its pace, and keeps the pace for the next run of the same query and CPUs (a
+/// sweep's sizes get the same arrivals).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_paced_run_arrives_at_its_share_of_the_servers_measured_pace() {
+    let app = spawn_app(50).await;
+    let spec = json!({ "strategy": "pooled", "requests": 200, "server_cpus": 1,
+                       "pool": { "max_connections": 2, "min_connections": 2 },
+                       "work": { "query": "heavy" },
+                       "load": { "shape": "random", "rate_per_s": 20, "busy_pct": 50 } });
+    let paced = |s: &poollab_shared::Summary| s.pace.expect("a paced run says its pace");
+    let first = app.run(spec.clone()).await;
+    let first = summary(&first).clone();
+    let pace = paced(&first);
+    assert!(pace.query_ms > 0.0, "{pace:?}");
+    assert_eq!(pace.rate_per_s, poollab::engine::runner::rate_for(50, pace.query_ms).max(20), "{pace:?}");
+    // Half busy, the server keeps up: the run answers at the rate it was given, give or take the
+    // randomness of 200 arrivals.
+    assert_eq!(first.completed, 200);
+    let (rate, got) = (f64::from(pace.rate_per_s), first.throughput_per_s);
+    assert!(got > rate * 0.7 && got < rate * 1.4, "answered {got}/s at {rate}/s arrivals");
+    let again = app.run(spec).await;
+    assert_eq!(paced(summary(&again)), pace, "the next run of the same query and CPUs keeps the pace");
+    // A run without busy_pct has no pace.
+    let plain = app.run(json!({ "strategy": "pooled", "requests": 5 })).await;
+    assert_eq!(summary(&plain).pace, None);
+    app.stop().await;
+}
+
 /// The server's frame while a client sits in the middle of authenticating: PostgreSQL before 18
 /// does not list it in `pg_stat_activity`, yet it holds a connection slot, and the frame counts it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

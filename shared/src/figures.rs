@@ -357,6 +357,7 @@ impl RunSpec {
             "load.rate_per_s" => n(if self.load.shape == LoadShape::Burst { 0 } else { self.load.rate_per_s.into() }),
             "load.ramp_to_per_s" => n(self.load.ramp_to_per_s.into()),
             "load.linger_ms" => n(self.load.linger_ms),
+            "load.busy_pct" => n(self.load.busy_pct.into()),
             "network.delay_ms" => n(self.network.delay_ms),
             "network.outage.start_ms" => n(outage.map_or(0, |o| o.start_ms)),
             "network.outage.duration_ms" => n(outage.map_or(0, |o| o.duration_ms)),

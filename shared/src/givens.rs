@@ -31,6 +31,11 @@ pub struct Given {
 pub const INPUTS: &[(&str, &str, &str)] = &[
     ("requests", "requests", ""),
     ("concurrency", "in flight at once, at most", ""),
+    (
+        "load.busy_pct",
+        "arrivals, as a share of what the server answers one query at a time (timed just before the run)",
+        "%",
+    ),
     ("load.rate_per_s", "arrivals per second", "req/s"),
     ("load.ramp_to_per_s", "ramping up to", "req/s"),
     ("instances", "app instances, each with its own pool", ""),
@@ -112,7 +117,10 @@ impl Step {
                 let value = spec.figure(name);
                 let set = value.is_some_and(|v| v != 0.0) && value != default.figure(name);
                 let shown = value.is_none_or(|v| v != 0.0) && (value.is_some() || server.figure(name).is_some());
-                named.iter().any(|n| n == name) || set || (always(spec, name) && shown)
+                // A rate the lab sets from the server's pace is given as that share, not as its
+                // floor (unless the step names the floor).
+                let floor = *name == "load.rate_per_s" && spec.load.busy_pct > 0;
+                named.iter().any(|n| n == name) || (!floor && (set || (always(spec, name) && shown)))
             })
             .map(|&(name, label, unit)| Given { label, figure: Some(name), unit, words: None })
             .collect();
@@ -205,6 +213,15 @@ mod tests {
         assert!(given.contains(&"server_cpus") && !given.contains(&"server.cpus"), "{given:?}");
         assert!(given.contains(&"load.rate_per_s") && !given.contains(&"work.sleep_ms"), "{given:?}");
         assert!(query_words(&heavy).contains("20000 rows"));
+        // A rate the lab sets from the server's pace is given as that share, not as its floor.
+        let paced = step(
+            json!({ "strategy": "pooled", "server_cpus": 1, "work": { "query": "heavy" },
+                    "load": { "shape": "random", "rate_per_s": 100, "busy_pct": 85 } }),
+            "server_cpus * 2",
+            "?",
+        );
+        let given = figures(&paced);
+        assert!(given.contains(&"load.busy_pct") && !given.contains(&"load.rate_per_s"), "{given:?}");
     }
 
     #[test]

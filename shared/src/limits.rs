@@ -42,6 +42,8 @@ impl Limits {
     /// `server_cpus`: 0 leaves the server all its CPUs. (A worker may have fewer cores than
     /// asked; it then gives the server all of its own and says so in the run's frames.)
     pub const SERVER_CPUS: RangeInclusive<u64> = 0..=64;
+    /// Arrivals as a share of the server's measured pace: below 100, or the line only grows.
+    pub const BUSY_PCT: RangeInclusive<u64> = 0..=95;
     /// A run's cost ([`RunSpec::cost`]: the longest its warm-up can take, plus its load's
     /// unavoidable duration) must fit in this many milliseconds, so no run can hold a worker, and
     /// the line behind it, for long. The worker's own deadline (180 s, which also covers the
@@ -84,6 +86,10 @@ pub enum SpecError {
         "work.hold_outside_transaction needs work.transaction and a work.hold_ms above 0: it moves the hold out of the transaction"
     )]
     HoldOutsideNeedsBoth,
+    #[error(
+        "load.busy_pct sets the rate of \"rate\" or \"random\" arrivals: a burst has no rate (set load.shape, or busy_pct to 0)"
+    )]
+    BusyNeedsSteadyArrivals,
     #[error("tls \"both\" alternates the connects of a naive run: a pool opens its connections itself")]
     TlsBothNeedsNaive,
     #[error("tls cannot be used with a pooler: the lab's PgBouncer listens without TLS")]
@@ -164,6 +170,10 @@ impl RunSpec {
         check("load.rate_per_s", l.rate_per_s.into(), Limits::RATE_PER_S)?;
         check("load.ramp_to_per_s", l.ramp_to_per_s.into(), Limits::RATE_PER_S)?;
         check("load.linger_ms", l.linger_ms, Limits::LINGER_MS)?;
+        check("load.busy_pct", l.busy_pct.into(), Limits::BUSY_PCT)?;
+        if l.busy_pct > 0 && !matches!(l.shape, LoadShape::Rate | LoadShape::Random) {
+            return Err(SpecError::BusyNeedsSteadyArrivals);
+        }
         let n = &self.network;
         check("network.delay_ms", n.delay_ms, Limits::DELAY_MS)?;
         if let Some(o) = &n.outage {
@@ -268,6 +278,18 @@ impl TryFrom<RunSpec> for ValidRunSpec {
 impl From<ValidRunSpec> for RunSpec {
     fn from(valid: ValidRunSpec) -> Self {
         valid.0
+    }
+}
+
+impl ValidRunSpec {
+    /// This run at the rate its `load.busy_pct` came to, once the server's pace is measured:
+    /// never below its own `rate_per_s` (so never longer than the run its budget allowed), never
+    /// above the limit.
+    pub fn at_measured_rate(&self, rate_per_s: u32) -> ValidRunSpec {
+        let mut spec = self.0.clone();
+        let most = u32::try_from(*Limits::RATE_PER_S.end()).unwrap_or(u32::MAX);
+        spec.load.rate_per_s = rate_per_s.clamp(self.0.load.rate_per_s, most);
+        ValidRunSpec(spec)
     }
 }
 
@@ -545,5 +567,46 @@ mod tests {
         let json = serde_json::to_string(&spec).unwrap();
         assert!(json.starts_with(r#"{"strategy":"pooled""#), "{json}");
         assert_eq!(parse(&json).unwrap(), spec);
+    }
+}
+
+#[cfg(test)]
+mod pace_tests {
+    use super::*;
+
+    fn spec(shape: LoadShape, rate_per_s: u32, busy_pct: u32) -> Result<ValidRunSpec, SpecError> {
+        let mut s = RunSpec { strategy: Strategy::Pooled, requests: 100, ..RunSpec::default() };
+        s.load = crate::spec::LoadSpec { shape, rate_per_s, busy_pct, ..Default::default() };
+        s.validate()
+    }
+
+    #[test]
+    fn busy_pct_sets_a_steady_rate_and_only_that() {
+        let cases = [
+            (LoadShape::Random, 85, Ok(())),
+            (LoadShape::Rate, 95, Ok(())),
+            (LoadShape::Random, 0, Ok(())),
+            (LoadShape::Burst, 0, Ok(())),
+            (LoadShape::Random, 96, Err("load.busy_pct must be between 0 and 95")),
+            (LoadShape::Burst, 50, Err("a burst has no rate")),
+            (LoadShape::Ramp, 50, Err("a burst has no rate")),
+        ];
+        for (shape, busy, want) in cases {
+            let got = spec(shape, 100, busy).map(|_| ()).map_err(|e| e.to_string());
+            match (got, want) {
+                (Ok(()), Ok(())) => {}
+                (Err(e), Err(words)) => assert!(e.contains(words), "{shape:?} {busy}: {e}"),
+                (got, want) => panic!("{shape:?} {busy}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_measured_rate_never_goes_below_the_specs_own_nor_above_the_limit() {
+        let s = spec(LoadShape::Random, 100, 85).expect("valid");
+        let rate = |measured| s.at_measured_rate(measured).load.rate_per_s;
+        assert_eq!((rate(345), rate(40), rate(9_000)), (345, 100, 5_000));
+        // Never longer than the run its budget allowed: its least duration only shrinks.
+        assert!(s.at_measured_rate(345).least_duration_ms() < s.least_duration_ms());
     }
 }

@@ -219,11 +219,17 @@ pub struct LoadSpec {
     /// After the last request, keep watching this long (the pools stay open, frames keep coming):
     /// time to see an idle pool shrink. Not part of the run's duration or throughput.
     pub linger_ms: u64,
+    /// With `rate` or `random` arrivals: the rate is set by the lab, just before the run, to this
+    /// share (in percent) of what the run's server answers one query at a time, from the median
+    /// of the run's own query timed alone on one connection (never below `rate_per_s`, which
+    /// then bounds the run's length). 0, the default, keeps `rate_per_s`. A queue's behaviour
+    /// depends on how busy the server is, not on a rate typed for some other machine.
+    pub busy_pct: u32,
 }
 
 impl Default for LoadSpec {
     fn default() -> Self {
-        Self { shape: LoadShape::Burst, rate_per_s: 100, ramp_to_per_s: 500, linger_ms: 0 }
+        Self { shape: LoadShape::Burst, rate_per_s: 100, ramp_to_per_s: 500, linger_ms: 0, busy_pct: 0 }
     }
 }
 
@@ -572,14 +578,14 @@ mod tests {
 
     #[test]
     fn a_ramp_speeds_up_and_ends_on_time() {
-        let load = LoadSpec { shape: LoadShape::Ramp, rate_per_s: 10, ramp_to_per_s: 90, linger_ms: 0 };
+        let load = LoadSpec { shape: LoadShape::Ramp, rate_per_s: 10, ramp_to_per_s: 90, ..LoadSpec::default() };
         // 100 requests at an average of 50/s take 2 s.
         let last = load.due_ms(100, 100);
         assert!((last - 2000.0).abs() < 1.0, "{last}");
         let first_gap = load.due_ms(1, 100) - load.due_ms(0, 100);
         let last_gap = load.due_ms(100, 100) - load.due_ms(99, 100);
         assert!(first_gap > 4.0 * last_gap, "{first_gap} vs {last_gap}");
-        let flat = LoadSpec { shape: LoadShape::Ramp, rate_per_s: 20, ramp_to_per_s: 20, linger_ms: 0 };
+        let flat = LoadSpec { shape: LoadShape::Ramp, rate_per_s: 20, ramp_to_per_s: 20, ..LoadSpec::default() };
         assert!((flat.due_ms(20, 40) - 1000.0).abs() < 1e-6);
     }
 

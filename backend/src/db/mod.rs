@@ -33,6 +33,8 @@ pub mod app_name {
     pub const DEMO_POOLED: &str = "poollab-demo-pool";
     pub const SAMPLER: &str = "poollab-sampler";
     pub const ADMIN: &str = "poollab-admin";
+    /// The one connection that times a paced run's query before the run (`load.busy_pct`).
+    pub const PACE: &str = "poollab-pace";
 }
 
 /// Rows in the seeded `users` table (see `migrations/`).

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use poollab_shared::{AppPeaks, ErrorCounts, LatencySummary, RequestRecord, RunEvent, RunEventKind, Summary};
+use poollab_shared::{AppPeaks, ErrorCounts, LatencySummary, Pace, RequestRecord, RunEvent, RunEventKind, Summary};
 
 use crate::db::pgbouncer::PoolerPeaks;
 use crate::engine::fleet::Served;
@@ -111,6 +111,8 @@ pub struct RunEnd {
     pub cache_hits: u64,
     pub cache_misses: u64,
     pub breaker_opened: u64,
+    /// The pace a `busy_pct` run's rate was set from.
+    pub pace: Option<Pace>,
 }
 
 /// Collects the outcomes of one run's requests.
@@ -302,6 +304,7 @@ impl RunRecorder {
             cache_hits: end.cache_hits,
             cache_misses: end.cache_misses,
             breaker_opened: end.breaker_opened,
+            pace: end.pace,
             error_examples: a.error_examples.clone(),
         }
     }

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use poollab_shared::{Lack, Limits, Nodelay, Summary, Timeline, Tls, ValidRunSpec};
+use poollab_shared::{Lack, Limits, Nodelay, Pace, Query, Summary, Timeline, Tls, ValidRunSpec};
 use sqlx::{ConnectOptions, Connection};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -159,15 +159,63 @@ impl Drop for StagedOutage {
     }
 }
 
+/// How long a measured pace stands for later runs of the same query on the same CPUs: long
+/// enough that a sizing sweep's runs share one (the same arrivals for every pool size), short
+/// enough that a class's later sweeps measure the server as it is then.
+const PACE_KEPT: Duration = Duration::from_secs(600);
+/// Queries a pace measurement runs: the first few warm the server's caches and are not counted.
+const PACE_WARM: usize = 5;
+const PACE_TIMED: usize = 21;
+
+/// A measured pace, by server CPUs and query.
+type Paces = std::sync::Mutex<Vec<((u32, Query), Instant, f64)>>;
+
 /// Carries out runs against one database, watched by one hub (a worker's).
 pub struct Executor {
     db: Database,
     hub: Arc<MetricsHub>,
+    paces: Paces,
+}
+
+/// The arrival rate that keeps a server busy `busy_pct` percent of the time, when it answers one
+/// query in `query_ms`.
+pub fn rate_for(busy_pct: u32, query_ms: f64) -> u32 {
+    let rate = f64::from(busy_pct) * 10.0 / query_ms.max(0.01);
+    rate.round().clamp(1.0, f64::from(u32::MAX)) as u32
 }
 
 impl Executor {
     pub fn new(db: Database, hub: Arc<MetricsHub>) -> Executor {
-        Executor { db, hub }
+        Executor { db, hub, paces: Paces::default() }
+    }
+
+    /// The median time of the run's query alone on one connection of its server (on the CPUs
+    /// the run was given), kept [`PACE_KEPT`] for later runs of the same query and CPUs.
+    async fn pace(&self, spec: &ValidRunSpec) -> Result<f64, RunError> {
+        let key = (spec.server_cpus, spec.work.query);
+        let lock = |p: &Paces| p.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        if let Some((_, _, ms)) = lock(&self.paces).into_iter().find(|(k, at, _)| *k == key && at.elapsed() < PACE_KEPT)
+        {
+            return Ok(ms);
+        }
+        let unreachable = |e: sqlx::Error| RunError::DatabaseUnreachable(e.to_string());
+        let mut conn = self.db.app(app_name::PACE).connect().await.map_err(unreachable)?;
+        let mut took = Vec::with_capacity(PACE_TIMED);
+        for n in 0..(PACE_WARM + PACE_TIMED) {
+            let user = crate::db::user_for_request(n as u64, spec.work.users);
+            let start = Instant::now();
+            crate::db::run_query(&mut conn, &spec.work, user).await.map_err(unreachable)?;
+            if n >= PACE_WARM {
+                took.push(start.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        let _ = conn.close().await;
+        took.sort_by(f64::total_cmp);
+        let ms = took[took.len() / 2];
+        let mut paces = self.paces.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        paces.retain(|(k, at, _)| *k != key && at.elapsed() < PACE_KEPT);
+        paces.push((key, Instant::now(), ms));
+        Ok(ms)
     }
 
     /// Refuses to start a burst that could only collect connection errors.
@@ -256,6 +304,15 @@ impl Executor {
             0 => None,
             cpus => Some(self.db.pin_server(cpus).map_err(RunError::from)?),
         };
+        // A run paced by the server's speed gets its rate now, measured on the CPUs it was given.
+        let paced;
+        let (spec, pace) = if spec.load.busy_pct > 0 {
+            let query_ms = stop.bound(self.pace(spec)).await??;
+            paced = spec.at_measured_rate(rate_for(spec.load.busy_pct, query_ms));
+            (&paced, Some(Pace { query_ms, rate_per_s: paced.load.rate_per_s }))
+        } else {
+            (spec, None)
+        };
         // A pooler dropped here (its start stopped half-way) has no clients yet: it exits at once.
         let Plumbing { pooler, proxy, relay, routes } = stop.bound(self.plumb(spec)).await??;
         let pooler_watch = pooler.as_ref().map(PgBouncer::watch);
@@ -330,6 +387,7 @@ impl Executor {
             cache_hits,
             cache_misses,
             breaker_opened: fleet.breaker_opened(),
+            pace,
         };
         let summary = recorder.summary(&end);
         Ok((summary, Timeline { requests: recorder.take_requests(), frames: end.hub.frames, events }))
@@ -458,6 +516,15 @@ mod tests {
     use poollab_shared::{RunSpec, Strategy};
 
     use super::*;
+
+    #[test]
+    fn the_rate_keeps_the_server_as_busy_as_asked() {
+        // (busy %, median query ms, arrivals a second)
+        let cases = [(85, 2.46, 346), (85, 7.0, 121), (50, 10.0, 50), (95, 1.0, 950), (85, 0.0, 85_000)];
+        for (busy, query_ms, rate) in cases {
+            assert_eq!(rate_for(busy, query_ms), rate, "{busy}% of one query every {query_ms} ms");
+        }
+    }
 
     #[test]
     fn connects_take_turns_on_each_axis_asked_for_both() {
