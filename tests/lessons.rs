@@ -130,7 +130,10 @@ fn unreasoned(step: &Step) -> Vec<String> {
     let default = RunSpec::default();
     for (name, ..) in INPUTS {
         let set = step.preset.figure(name).filter(|v| *v != 0.0);
-        if set.is_some() && set != default.figure(name) && !given.contains(name) {
+        // A paced run's rate is set by the lab from the server's pace (given as `load.busy_pct`);
+        // its `rate_per_s` is only the floor that bounds its cost.
+        let floor = *name == "load.rate_per_s" && step.preset.load.busy_pct > 0;
+        if !floor && set.is_some() && set != default.figure(name) && !given.contains(name) {
             why.push(format!("its preset sets `{name}`, which is not given before Run"));
         }
     }

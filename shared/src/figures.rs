@@ -183,6 +183,12 @@ pub const SWEEP_FIGURES: &[FigureInfo] = &[
     FigureInfo { name: "sweep.largest_p99_ms", label: "p99 latency, largest pool", unit: "ms" },
     FigureInfo { name: "sweep.lowest_p99_ms", label: "lowest p99 latency of the sweep", unit: "ms" },
     FigureInfo { name: "sweep.lowest_p99_size", label: "pool size with the lowest p99 latency", unit: "" },
+    FigureInfo {
+        name: "sweep.pace_query_ms",
+        label: "one query alone on the server, timed before the sweep",
+        unit: "ms",
+    },
+    FigureInfo { name: "sweep.arrival_rate_per_s", label: "arrivals a second, set from that pace", unit: "req/s" },
 ];
 
 /// The words and unit of a measured figure (a run's summary, or a sweep's).
@@ -241,6 +247,9 @@ impl SweepFigures<'_> {
             "sweep.largest_p99_ms" => at(true)?.latency_p99_ms,
             "sweep.lowest_p99_ms" => lowest_p99(points)?.latency_p99_ms,
             "sweep.lowest_p99_size" => f64::from(lowest_p99(points)?.max_connections),
+            // A paced sweep's sizes share one pace (kept for them): the first size's says it.
+            "sweep.pace_query_ms" => points.iter().find_map(|p| p.pace)?.query_ms,
+            "sweep.arrival_rate_per_s" => f64::from(points.iter().find_map(|p| p.pace)?.rate_per_s),
             _ => return None,
         })
     }
@@ -520,6 +529,7 @@ mod tests {
             query_p50_ms: query,
             failed: 0,
             peak_server_connections: 0,
+            pace: None,
         };
         let points = [point(1, 1000.0, 0.6), point(4, 2600.0, 0.8), point(16, 2750.0, 2.4), point(64, 2200.0, 7.3)];
         let sizes = [1, 4, 16, 64];
@@ -538,6 +548,12 @@ mod tests {
         let before = SweepFigures { sizes: &sizes, points: None };
         assert_eq!((before.figure("sweep.largest_size"), before.figure("sweep.best_size")), (Some(64.0), None));
         assert_eq!(Figures::source("sweep.best_size"), Some(Source::Sweep));
+        // A paced sweep says the pace its sizes shared; an unpaced one has none to say.
+        let pace = crate::summary::Pace { query_ms: 2.33, rate_per_s: 365 };
+        let paced = [point(1, 294.0, 2.5), SweepPoint { pace: Some(pace), ..point(2, 355.0, 2.9) }];
+        let f = SweepFigures { sizes: &sizes, points: Some(&paced) };
+        assert_eq!((f.figure("sweep.pace_query_ms"), f.figure("sweep.arrival_rate_per_s")), (Some(2.33), Some(365.0)));
+        assert_eq!(SweepFigures { sizes: &sizes, points: Some(&points) }.figure("sweep.pace_query_ms"), None);
     }
 
     #[test]

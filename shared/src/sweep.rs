@@ -64,6 +64,9 @@ pub struct SweepPoint {
     pub query_p50_ms: f64,
     pub failed: u64,
     pub peak_server_connections: u64,
+    /// With `load.busy_pct`: the server's pace its run was set by (see [`Summary::pace`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pace: Option<crate::summary::Pace>,
 }
 
 impl SweepPoint {
@@ -82,6 +85,7 @@ impl SweepPoint {
             query_p50_ms: s.query_ms.p50,
             failed: s.failed,
             peak_server_connections: s.peak_server_connections,
+            pace: s.pace,
         }
     }
 }

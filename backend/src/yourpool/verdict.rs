@@ -217,6 +217,7 @@ mod tests {
             query_p50_ms: 5.0,
             failed,
             peak_server_connections: u64::from(size),
+            pace: None,
         }
     }
 
