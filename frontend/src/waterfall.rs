@@ -2,6 +2,7 @@
 //! querying, and the rest of its time. Drawn from the records the lab stored when the run ended.
 
 use leptos::prelude::*;
+use poollab_shared::expr::number;
 use poollab_shared::{Dec, RequestRecord};
 use wasm_bindgen::prelude::*;
 
@@ -192,20 +193,23 @@ pub fn Waterfall(
                     let s = r.as_ref()?.summary.as_ref()?;
                     let wait = match r.as_ref()?.spec.strategy {
                         poollab_shared::Strategy::Pooled => format!(
-                            "wait for a connection {:.1} ms{}, ",
-                            Dec(s.acquire_wait_ms.p50),
-                            match s.errors.acquire_timeout {
-                                0 => String::new(),
-                                n => format!(" (the {n} waits that timed out among them)"),
+                            "wait for a connection {} ms{}, ",
+                            number(s.acquire_wait_ms.p50),
+                            match (s.errors.acquire_timeout, s.cache_hits) {
+                                (0, 0) => String::new(),
+                                // A cache's hits never ask the pool: the waits are its misses'.
+                                (0, _) => format!(" (of the {} requests the cache sent on)", s.cache_misses),
+                                (n, _) => format!(" (the {n} waits that timed out among them)"),
                             }
                         ),
-                        poollab_shared::Strategy::Naive => format!("connect {:.1} ms, ", Dec(s.connect_ms.p50)),
+                        poollab_shared::Strategy::Naive => format!("connect {} ms, ", number(s.connect_ms.p50)),
                     };
                     // A query's time is an answered request's: with none answered there is none.
                     let medians = if s.completed == 0 {
                         "No request was answered, so no query finished.".to_owned()
                     } else {
-                        format!("Medians (the run's summary): {wait}query {:.1} ms.", Dec(s.query_ms.p50))
+                        // As the page prints a figure everywhere else: 0.037 ms, not a misleading 0.0.
+                        format!("Medians (the run's summary): {wait}query {} ms.", number(s.query_ms.p50))
                     };
                     Some(format!(
                         "the load took {} ms from its first request, which left {} ms into the run. {medians}",

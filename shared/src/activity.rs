@@ -311,10 +311,15 @@ fn sort_numbers(v: &mut [f64]) {
     sorted.copy_to(v);
 }
 
-/// The requests of a run with a cache that had ended by `t`, answered from the cache (`hit`) or
-/// sent on to the database.
-fn ended_by<'a>(records: impl IntoIterator<Item = &'a RequestRecord>, t: f64, hit: bool) -> u64 {
-    records.into_iter().filter(|r| r.cache_hit == hit && r.start_ms + r.total_ms <= t).count() as u64
+/// A cache's hits and misses at `t`: the requests it had answered by then, and those it had sent
+/// on to the database by then (a miss is sent on when it arrives and finds nothing, so it counts
+/// while its query runs, as the summary's `cache_misses`, "sent on to the database", does).
+fn cache_at<'a>(records: impl IntoIterator<Item = &'a RequestRecord>, t: f64) -> (u64, u64) {
+    records.into_iter().fold((0, 0), |(hits, misses), r| match r.cache_hit {
+        true if r.start_ms + r.total_ms <= t => (hits + 1, misses),
+        false if r.start_ms <= t => (hits, misses + 1),
+        _ => (hits, misses),
+    })
 }
 
 /// Every app figure at one instant, counted from the records (see each figure's definition).
@@ -326,8 +331,8 @@ pub struct AppCounts {
     pub holding: u64,
     /// How long the request waiting longest had waited by then (0 when none waited).
     pub oldest_wait_ms: f64,
-    /// Requests ended by then that the cache answered, and those it sent on to the database (a
-    /// cache's hits and misses so far; both 0 without a cache).
+    /// Requests the cache had answered by then, and requests it had sent on to the database by
+    /// then (see `cache_at`; meaningful only for a run with a cache).
     pub cache_hits: u64,
     pub cache_misses: u64,
 }
@@ -342,14 +347,15 @@ impl AppCounts {
             .filter(|s| s.contains(t))
             .map(|s| t - s.from)
             .fold(0.0, f64::max);
+        let (cache_hits, cache_misses) = cache_at(records.clone(), t);
         AppCounts {
             in_flight: AppFigure::InFlight.at(records.clone(), t),
             waiting: AppFigure::Waiting.at(records.clone(), t),
             connecting: AppFigure::Connecting.at(records.clone(), t),
             holding: AppFigure::Holding.at(records.clone(), t),
             oldest_wait_ms,
-            cache_hits: ended_by(records.clone(), t, true),
-            cache_misses: ended_by(records, t, false),
+            cache_hits,
+            cache_misses,
         }
     }
 
@@ -766,6 +772,23 @@ mod tests {
         ];
         for (records, want) in table {
             assert!((mean_in_use(&records) - want).abs() < 1e-9, "{records:?}: {}", mean_in_use(&records));
+        }
+    }
+
+    #[test]
+    fn a_cache_counts_a_hit_once_answered_and_a_miss_once_sent_on() {
+        // Two misses sent on at 0 and 1 (their queries answer at 10 and 12); a hit that waited for
+        // the first load and was answered with it at 10; a hit answered at once at 20.
+        let miss = |start, end| req(start, 0.0, 0.0, Some((start, Some(end))), end);
+        let hit = |start, end| RequestRecord { cache_hit: true, ..req(start, 0.0, 0.0, None, end) };
+        let records = [miss(0.0, 10.0), miss(1.0, 12.0), hit(0.5, 10.0), hit(20.0, 20.1)];
+        let at = |t| {
+            let c = AppCounts::at(&records, t);
+            (c.cache_hits, c.cache_misses)
+        };
+        let cases = [(0.0, (0, 1)), (5.0, (0, 2)), (10.0, (1, 2)), (30.0, (2, 2))];
+        for (t, want) in cases {
+            assert_eq!(at(t), want, "at {t} ms (hits, misses)");
         }
     }
 
