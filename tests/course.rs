@@ -363,6 +363,27 @@ async fn app_side_is_counted_from_the_records(
         (c.in_flight, c.waiting, c.connecting, c.holding)
     };
     let shown = (drawn.in_flight, drawn.waiting, drawn.connecting, drawn.in_use);
+    // The server's side goes with the app's instant: inside the run's first readings (every 10
+    // ms), the reading drawn was taken near it, not a frame's of up to 100 ms before or after.
+    let read: Vec<f64> = serde_json::from_str(
+        &text(
+            page,
+            "(() => { const s = document.querySelector('[data-testid=picture] [data-testid=server]'); \
+                     return JSON.stringify([Number(s.dataset.readAt), Number(s.dataset.readTook)]); })()",
+        )
+        .await,
+    )
+    .expect("the server's reading time");
+    let covered = t.readings.last().and_then(|r| r.read_at_ms).is_some_and(|last| drawn.at_ms <= last as f64);
+    let last_answer = poollab_shared::activity::last_answer_ms(&t.requests).unwrap_or(0.0);
+    if covered && drawn.at_ms < last_answer {
+        let shows = read[0] + read[1] / 2.0;
+        assert!(
+            read[0] >= 0.0 && (shows - drawn.at_ms).abs() <= 30.0,
+            "{here}: the app at {} ms beside the server read at {read:?}",
+            drawn.at_ms
+        );
+    }
     match step.view.moment {
         Moment::Busiest => {
             let (_, _, at) = peaks.busiest().expect("a run with requests has a busiest moment");

@@ -349,8 +349,10 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     let grid_h = (max as f64 / cols as f64).ceil() * cell;
     let _ = write!(
         svg.0,
-        r#"<g data-testid="server" data-run-backends="{}" data-starting="{starting}" data-max="{max}">"#,
-        s.run_backends
+        r#"<g data-testid="server" data-run-backends="{}" data-starting="{starting}" data-max="{max}" data-read-at="{}" data-read-took="{}">"#,
+        s.run_backends,
+        s.read_at_ms.map_or(-1, |v| v as i64),
+        s.read_took_ms
     );
     let _ = write!(
         svg.0,

@@ -8,7 +8,9 @@
 
 use leptos::prelude::*;
 use poollab_shared::activity::{self, AppPeaks, Opening};
-use poollab_shared::{Dec, Frame, Moment, RequestRecord, RunEvent, RunState, RunView, ServerFacts, Timeline};
+use poollab_shared::{
+    Dec, Frame, Moment, RequestRecord, RunEvent, RunState, RunView, ServerFacts, ServerFrame, Timeline,
+};
 
 use crate::live::Live;
 use crate::picture::AppSide;
@@ -84,18 +86,35 @@ pub fn ms_text(ms: f64) -> String {
 /// and when it came), among those taken while the load ran when the instant is in it (not the
 /// server, or the pooler, still opening a warm pool; not the server after the run), else among all.
 pub fn reading_for(frames: &[Frame], at_ms: f64, load: std::ops::RangeInclusive<f64>) -> Option<usize> {
-    let read_at = |f: &Frame| {
-        f.server.read_at_ms.map_or(f.elapsed_ms as f64, |at| at as f64 + f.server.read_took_ms as f64 / 2.0)
-    };
-    let by_distance = |(_, a): &(usize, &Frame), (_, b): &(usize, &Frame)| {
-        (read_at(a) - at_ms).abs().total_cmp(&(read_at(b) - at_ms).abs())
-    };
+    nearest_reading(frames.iter().map(|f| read_at(&f.server, f.elapsed_ms as f64)), at_ms, load)
+}
+
+/// When a reading of the server shows it: midway between when it was asked for and when it
+/// came (`otherwise`, a frame's own instant, for a reading that says neither).
+fn read_at(s: &ServerFrame, otherwise: f64) -> f64 {
+    s.read_at_ms.map_or(otherwise, |at| at as f64 + s.read_took_ms as f64 / 2.0)
+}
+
+/// Of readings taken at `read_at`, the one that goes with the instant `at_ms`, by the rule of
+/// [`reading_for`].
+fn nearest_reading(
+    read_at: impl Iterator<Item = f64> + Clone,
+    at_ms: f64,
+    load: std::ops::RangeInclusive<f64>,
+) -> Option<usize> {
+    let by_distance = |(_, a): &(usize, f64), (_, b): &(usize, f64)| (a - at_ms).abs().total_cmp(&(b - at_ms).abs());
     let (first, last) = (*load.start(), *load.end());
-    let during = frames
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| at_ms > last || (read_at(f) <= last && (at_ms < first || read_at(f) >= first)));
-    during.min_by(by_distance).or_else(|| frames.iter().enumerate().min_by(by_distance)).map(|(i, _)| i)
+    let during =
+        read_at.clone().enumerate().filter(|(_, r)| at_ms > last || (*r <= last && (at_ms < first || *r >= first)));
+    during.min_by(by_distance).or_else(|| read_at.enumerate().min_by(by_distance)).map(|(i, _)| i)
+}
+
+/// The reading of the server that goes with the instant `at_ms` among a run's first readings
+/// (`Timeline::readings`, every 10 ms), by the rule of [`reading_for`]; none past the last of
+/// them (a frame's reading is as near there) or without them.
+pub fn fine_reading_for(readings: &[ServerFrame], at_ms: f64, load: std::ops::RangeInclusive<f64>) -> Option<usize> {
+    let last = read_at(readings.last()?, 0.0);
+    (at_ms <= last).then(|| nearest_reading(readings.iter().map(|s| read_at(s, 0.0)), at_ms, load)).flatten()
 }
 
 /// Where a run that is over is shown: at `instant` if one was chosen (the moment it opens on), else
@@ -242,11 +261,7 @@ impl Tape {
     /// Puts the picture at the instant `at_ms` of a run whose records are read, and the scrubber
     /// on the frame nearest it (whose readings the server's side shows).
     pub fn go_to(&self, at_ms: f64) {
-        // The load's span, read from the records in one borrow.
-        let (first, last) = self.with_requests(|r| {
-            let first = r.iter().map(|r| r.start_ms).reduce(f64::min).unwrap_or(0.0);
-            (first, activity::last_answer_ms(r).unwrap_or(f64::INFINITY))
-        });
+        let (first, last) = self.load_span();
         let nearest = self.with_frames(|frames| reading_for(frames, at_ms, first..=last));
         self.cursor.set(nearest.filter(|i| i + 1 < self.len()));
         self.instant.set(Some(at_ms));
@@ -300,11 +315,34 @@ impl Tape {
     }
 
     /// The frame the scrubber is on (the newest when it follows).
+    /// The frame the picture draws: the scrubber's, and at a named instant of a run that is over,
+    /// with the reading of the server nearest that instant in place of the frame's own when the
+    /// run kept one nearer ([`fine_reading_for`]).
     pub fn frame(&self) -> Option<Frame> {
         let at = self.cursor.get();
-        self.with_frames(|frames| match at {
+        let mut frame = self.with_frames(|frames| match at {
             Some(i) => frames.get(i.min(frames.len().saturating_sub(1))).cloned(),
             None => frames.last().cloned(),
+        })?;
+        if let Some(at_ms) = self.instant.get() {
+            let (first, last) = self.load_span();
+            let id = self.id();
+            let fine = self.stored.with(|s| {
+                let (_, t) = s.as_ref().filter(|(r, _)| Some(&r.id) == id.as_ref() && is_over(r))?;
+                t.readings.get(fine_reading_for(&t.readings, at_ms, first..=last)?).cloned()
+            });
+            if let Some(server) = fine {
+                frame.server = server;
+            }
+        }
+        Some(frame)
+    }
+
+    /// The load's span, from its first request's start to its last answer, read from the records.
+    fn load_span(&self) -> (f64, f64) {
+        self.with_requests(|r| {
+            let first = r.iter().map(|r| r.start_ms).reduce(f64::min).unwrap_or(0.0);
+            (first, activity::last_answer_ms(r).unwrap_or(f64::INFINITY))
         })
     }
 
@@ -425,6 +463,32 @@ mod tests {
         }
         // A load no reading fell in: the nearest of all.
         assert_eq!(reading_for(&frames, 230.0, 200.0..=260.0), Some(1));
+    }
+
+    #[test]
+    fn an_instant_of_a_short_run_goes_with_the_fine_reading_nearest_it() {
+        // Readings every 10 ms from 5 ms (each took 2 ms to answer: it shows the server at 6, 16,
+        // ...), the first second's, kept by the run; the load ran from 0 to 53 ms.
+        let readings: Vec<ServerFrame> = (0..12u64)
+            .map(|n| ServerFrame { read_at_ms: Some(5 + 10 * n), read_took_ms: 2, ..ServerFrame::default() })
+            .collect();
+        let load = 0.0..=53.0;
+        // (instant, the reading that goes with it)
+        let table = [
+            // The picture at 13 ms: the reading of 16 ms, not a frame's of 84.
+            (13.0, Some(1)),
+            (39.0, Some(3)),
+            // The last answer came at 53 ms: the 56 ms reading, nearer, is after it, so the 46 ms one.
+            (52.9, Some(4)),
+            // After the last answer, any: the nearest.
+            (60.0, Some(5)),
+            // Past the last reading kept: none (a frame's reading is as near).
+            (200.0, None),
+        ];
+        for (at, want) in table {
+            assert_eq!(fine_reading_for(&readings, at, load.clone()), want, "at {at} ms");
+        }
+        assert_eq!(fine_reading_for(&[], 13.0, load), None, "a run stored before readings were kept");
     }
 
     #[test]

@@ -248,8 +248,8 @@ impl SweepFigures<'_> {
             "sweep.lowest_p99_ms" => lowest_p99(points)?.latency_p99_ms,
             "sweep.lowest_p99_size" => f64::from(lowest_p99(points)?.max_connections),
             // A paced sweep's sizes share one pace (kept for them): the first size's says it.
-            "sweep.pace_query_ms" => points.iter().find_map(|p| p.pace)?.query_ms,
-            "sweep.arrival_rate_per_s" => f64::from(points.iter().find_map(|p| p.pace)?.rate_per_s),
+            "sweep.pace_query_ms" => points.iter().find(|p| p.pace_rate_per_s > 0)?.pace_query_ms,
+            "sweep.arrival_rate_per_s" => f64::from(points.iter().find(|p| p.pace_rate_per_s > 0)?.pace_rate_per_s),
             _ => return None,
         })
     }
@@ -529,7 +529,8 @@ mod tests {
             query_p50_ms: query,
             failed: 0,
             peak_server_connections: 0,
-            pace: None,
+            pace_query_ms: 0.0,
+            pace_rate_per_s: 0,
         };
         let points = [point(1, 1000.0, 0.6), point(4, 2600.0, 0.8), point(16, 2750.0, 2.4), point(64, 2200.0, 7.3)];
         let sizes = [1, 4, 16, 64];
@@ -549,8 +550,8 @@ mod tests {
         assert_eq!((before.figure("sweep.largest_size"), before.figure("sweep.best_size")), (Some(64.0), None));
         assert_eq!(Figures::source("sweep.best_size"), Some(Source::Sweep));
         // A paced sweep says the pace its sizes shared; an unpaced one has none to say.
-        let pace = crate::summary::Pace { query_ms: 2.33, rate_per_s: 365 };
-        let paced = [point(1, 294.0, 2.5), SweepPoint { pace: Some(pace), ..point(2, 355.0, 2.9) }];
+        let paced =
+            [point(1, 294.0, 2.5), SweepPoint { pace_query_ms: 2.33, pace_rate_per_s: 365, ..point(2, 355.0, 2.9) }];
         let f = SweepFigures { sizes: &sizes, points: Some(&paced) };
         assert_eq!((f.figure("sweep.pace_query_ms"), f.figure("sweep.arrival_rate_per_s")), (Some(2.33), Some(365.0)));
         assert_eq!(SweepFigures { sizes: &sizes, points: Some(&points) }.figure("sweep.pace_query_ms"), None);

@@ -61,6 +61,6 @@ pub use spec::{
     BreakerSpec, CacheSpec, LeakSpec, LoadShape, LoadSpec, NetworkSpec, Nodelay, OutageMode, OutageSpec, PoolSpec,
     PoolerMode, PoolerSpec, Query, RunSpec, Statements, Strategy, Tls, WorkSpec,
 };
-pub use summary::{ErrorCounts, ErrorKind, LatencySummary, Pace, RunState, RunView, Summary};
+pub use summary::{ErrorCounts, ErrorKind, LatencySummary, RunState, RunView, Summary};
 pub use sweep::{MAX_SWEEP_SIZES, SweepError, SweepPoint, SweepSpec, SweepView};
 pub use timeline::{RequestRecord, RunEvent, RunEventKind, Timeline};

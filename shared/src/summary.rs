@@ -226,21 +226,13 @@ pub struct Summary {
     pub cache_misses: u64,
     /// How many times the circuit breaker opened.
     pub breaker_opened: u64,
-    /// With `load.busy_pct`: the server's pace the lab measured just before the run, and the
-    /// arrival rate it set from it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pace: Option<Pace>,
+    /// With `load.busy_pct` (0 otherwise): the median of the run's query timed alone on one
+    /// connection of its server just before the run, and the arrival rate set from it.
+    pub pace_query_ms: f64,
+    pub pace_rate_per_s: u32,
     /// The first error message of each kind that occurred (by the kind's name), in the words
     /// of the server, PgBouncer or the pool.
     pub error_examples: std::collections::BTreeMap<String, String>,
-}
-
-/// What a `load.busy_pct` run's rate was set from: the median of its query timed alone on one
-/// connection of its server (after a few to warm up), and the rate that makes `busy_pct`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct Pace {
-    pub query_ms: f64,
-    pub rate_per_s: u32,
 }
 
 /// Where a run is in its life.

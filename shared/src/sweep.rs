@@ -64,9 +64,12 @@ pub struct SweepPoint {
     pub query_p50_ms: f64,
     pub failed: u64,
     pub peak_server_connections: u64,
-    /// With `load.busy_pct`: the server's pace its run was set by (see [`Summary::pace`]).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pace: Option<crate::summary::Pace>,
+    /// With `load.busy_pct` (0 otherwise): the pace its run was set by, as the summary's
+    /// `pace_query_ms` and `pace_rate_per_s`.
+    #[serde(default)]
+    pub pace_query_ms: f64,
+    #[serde(default)]
+    pub pace_rate_per_s: u32,
 }
 
 impl SweepPoint {
@@ -85,7 +88,8 @@ impl SweepPoint {
             query_p50_ms: s.query_ms.p50,
             failed: s.failed,
             peak_server_connections: s.peak_server_connections,
-            pace: s.pace,
+            pace_query_ms: s.pace_query_ms,
+            pace_rate_per_s: s.pace_rate_per_s,
         }
     }
 }

@@ -100,6 +100,12 @@ pub struct Timeline {
     pub requests: Vec<RequestRecord>,
     /// The live frames of the run, in `seq` order.
     pub frames: Vec<Frame>,
+    /// Every reading of the server in the run's first moments (its first second's, every 10 ms,
+    /// and a little more), each as a frame would show it: a frame carries only the latest, so
+    /// the picture of an instant between two frames pairs it with the reading nearest it. (Absent
+    /// from runs stored before they were kept.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<crate::frame::ServerFrame>,
     /// The outage's and the breaker's changes, in time order. (Absent from runs stored before they
     /// were recorded, and from runs with neither.)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -64,7 +64,16 @@ struct ActiveRun {
     leak_suspects: BTreeSet<u64>,
     /// Every frame sent during the run, for its stored timeline.
     frames: Vec<Frame>,
+    /// Every reading of the server in the run's first moments (at most [`MAX_READINGS`]), for
+    /// its stored timeline.
+    readings: Vec<ServerFrame>,
 }
+
+/// The readings of the server a run's timeline keeps: its first second's, every 10 ms, and a
+/// little more. A frame carries the latest reading only, every 100 ms, so a picture of an instant
+/// inside a short run would pair the app at 13 ms with the server at 79 ms; these let it pair
+/// the instant with the reading nearest it. (Later instants pair with frames' readings.)
+pub const MAX_READINGS: usize = 120;
 
 /// Does this `application_name` belong to a run whose instances' names start with `base`?
 fn belongs_to(name: &str, base: &str) -> bool {
@@ -123,6 +132,8 @@ pub struct Peaks {
     pub leak_suspects: u64,
     /// The frames the run's watchers were sent.
     pub frames: Vec<Frame>,
+    /// The server's readings of the run's first moments ([`MAX_READINGS`]).
+    pub readings: Vec<ServerFrame>,
 }
 
 pub struct MetricsHub {
@@ -216,6 +227,7 @@ impl MetricsHub {
             refused_before,
             leak_suspects: BTreeSet::new(),
             frames: Vec::new(),
+            readings: Vec::new(),
         });
         st.last_frame = Instant::now();
         drop(st);
@@ -241,6 +253,7 @@ impl MetricsHub {
                 refused,
                 leak_suspects: r.leak_suspects.len() as u64,
                 frames: r.frames,
+                readings: r.readings,
             })
             .unwrap_or_default();
         drop(st);
@@ -269,6 +282,12 @@ impl MetricsHub {
                 by_state.into_iter().map(|(name, count)| CountBy { name: name.to_owned(), count }).collect();
             run.peak_server.observe(server.backends, server.run_backends);
             run.peak_idle_in_tx = run.peak_idle_in_tx.max(server.run_in_state("idle in transaction"));
+            if run.readings.len() < MAX_READINGS {
+                // As a frame would show it, were it the only reading since the last frame.
+                let refused = self.refused_so_far().zip(run.refused_before).map(|(now, before)| now - before);
+                let run_backends_peak = server.run_backends;
+                run.readings.push(ServerFrame { refused, run_backends_peak, ..server.clone() });
+            }
         }
         st.server = server;
         st.backends = backends;

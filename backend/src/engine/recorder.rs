@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use poollab_shared::{AppPeaks, ErrorCounts, LatencySummary, Pace, RequestRecord, RunEvent, RunEventKind, Summary};
+use poollab_shared::{AppPeaks, ErrorCounts, LatencySummary, RequestRecord, RunEvent, RunEventKind, Summary};
 
 use crate::db::pgbouncer::PoolerPeaks;
 use crate::engine::fleet::Served;
@@ -111,8 +111,8 @@ pub struct RunEnd {
     pub cache_hits: u64,
     pub cache_misses: u64,
     pub breaker_opened: u64,
-    /// The pace a `busy_pct` run's rate was set from.
-    pub pace: Option<Pace>,
+    /// A `busy_pct` run's pace: its query's median alone, in ms, and the rate set from it.
+    pub pace: Option<(f64, u32)>,
 }
 
 /// Collects the outcomes of one run's requests.
@@ -304,7 +304,8 @@ impl RunRecorder {
             cache_hits: end.cache_hits,
             cache_misses: end.cache_misses,
             breaker_opened: end.breaker_opened,
-            pace: end.pace,
+            pace_query_ms: end.pace.map_or(0.0, |p| p.0),
+            pace_rate_per_s: end.pace.map_or(0, |p| p.1),
             error_examples: a.error_examples.clone(),
         }
     }

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use poollab_shared::{Lack, Limits, Nodelay, Pace, Query, Summary, Timeline, Tls, ValidRunSpec};
+use poollab_shared::{Lack, Limits, Nodelay, Query, Summary, Timeline, Tls, ValidRunSpec};
 use sqlx::{ConnectOptions, Connection};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -309,7 +309,7 @@ impl Executor {
         let (spec, pace) = if spec.load.busy_pct > 0 {
             let query_ms = stop.bound(self.pace(spec)).await??;
             paced = spec.at_measured_rate(rate_for(spec.load.busy_pct, query_ms));
-            (&paced, Some(Pace { query_ms, rate_per_s: paced.load.rate_per_s }))
+            (&paced, Some((query_ms, paced.load.rate_per_s)))
         } else {
             (spec, None)
         };
@@ -372,7 +372,12 @@ impl Executor {
         let (load_started, duration) = match fired {
             Ok(load) => load,
             Err(error) => {
-                let timeline = Timeline { requests: recorder.take_requests(), frames: peaks.frames, events };
+                let timeline = Timeline {
+                    requests: recorder.take_requests(),
+                    frames: peaks.frames,
+                    readings: peaks.readings,
+                    events,
+                };
                 return Err(Failure { error, timeline: Some(timeline) });
             }
         };
@@ -390,7 +395,8 @@ impl Executor {
             pace,
         };
         let summary = recorder.summary(&end);
-        Ok((summary, Timeline { requests: recorder.take_requests(), frames: end.hub.frames, events }))
+        let (frames, readings) = (end.hub.frames, end.hub.readings);
+        Ok((summary, Timeline { requests: recorder.take_requests(), frames, readings, events }))
     }
 
     /// The run proper, under `stop`: the warm-up, the load (with its outage) and the linger.

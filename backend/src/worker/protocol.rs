@@ -11,7 +11,7 @@ use poollab_shared::{Frame, Limits, RunSpec, ServerFacts, Summary, Timeline};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::engine::hub::RUN_FRAME_PERIOD;
+use crate::engine::hub::{MAX_READINGS, RUN_FRAME_PERIOD};
 use crate::engine::runner::RUN_DEADLINE;
 
 /// How often a worker says it is alive (besides its frames), and how long its coordinator waits
@@ -45,7 +45,7 @@ pub const fn max_events(requests: u64) -> u64 {
 /// The largest message on the link, either way (websocket message and frame alike): a `done` with
 /// the largest timeline. Anything larger closes the link (the worker is dropped; its run fails).
 pub const MAX_LINK_MESSAGE: usize = *Limits::REQUESTS.end() as usize * RECORD_JSON_MAX
-    + MAX_TIMELINE_FRAMES * FRAME_JSON_MAX
+    + (MAX_TIMELINE_FRAMES + MAX_READINGS) * FRAME_JSON_MAX
     + max_events(*Limits::REQUESTS.end()) as usize * EVENT_JSON_MAX
     + SUMMARY_JSON_MAX;
 
@@ -58,6 +58,8 @@ pub enum TimelineError {
     TooManyFrames { got: usize, max: usize },
     #[error("its timeline holds {got} events, but the run records at most {max}")]
     TooManyEvents { got: usize, max: u64 },
+    #[error("its timeline holds {got} readings of the server, but a run keeps at most {max}")]
+    TooManyReadings { got: usize, max: usize },
 }
 
 /// Whether a timeline fits the run it is said to be of (`requests`: what its spec fires).
@@ -70,6 +72,9 @@ pub fn check_timeline(timeline: &Timeline, requests: u64) -> Result<(), Timeline
     }
     if timeline.events.len() as u64 > max_events(requests) {
         return Err(TimelineError::TooManyEvents { got: timeline.events.len(), max: max_events(requests) });
+    }
+    if timeline.readings.len() > MAX_READINGS {
+        return Err(TimelineError::TooManyReadings { got: timeline.readings.len(), max: MAX_READINGS });
     }
     Ok(())
 }
@@ -265,6 +270,7 @@ mod tests {
         let timeline = Timeline {
             requests: vec![widest_record(); *Limits::REQUESTS.end() as usize],
             frames: vec![widest_frame(); MAX_TIMELINE_FRAMES],
+            readings: vec![widest_frame().server; MAX_READINGS],
             events: vec![widest_event(); max_events(*Limits::REQUESTS.end()) as usize],
         };
         assert_eq!(check_timeline(&timeline, *Limits::REQUESTS.end()), Ok(()));
@@ -278,6 +284,7 @@ mod tests {
         let timeline = |requests: usize, frames: usize| Timeline {
             requests: vec![widest_record(); requests],
             frames: vec![Frame::default(); frames],
+            readings: Vec::new(),
             events: Vec::new(),
         };
         let cases = [
@@ -291,6 +298,12 @@ mod tests {
                 Err(TimelineError::TooManyFrames { got: MAX_TIMELINE_FRAMES + 1, max: MAX_TIMELINE_FRAMES }),
             ),
             (Timeline { events: vec![widest_event(); 7], ..timeline(5, 10) }, 5, Ok(())),
+            (Timeline { readings: vec![ServerFrame::default(); MAX_READINGS], ..timeline(5, 10) }, 5, Ok(())),
+            (
+                Timeline { readings: vec![ServerFrame::default(); MAX_READINGS + 1], ..timeline(5, 10) },
+                5,
+                Err(TimelineError::TooManyReadings { got: MAX_READINGS + 1, max: MAX_READINGS }),
+            ),
             (
                 Timeline { events: vec![widest_event(); 8], ..timeline(5, 10) },
                 5,

@@ -217,7 +217,8 @@ mod tests {
             query_p50_ms: 5.0,
             failed,
             peak_server_connections: u64::from(size),
-            pace: None,
+            pace_query_ms: 0.0,
+            pace_rate_per_s: 0,
         }
     }
 
