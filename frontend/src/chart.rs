@@ -661,7 +661,7 @@ pub fn LineChart(
     let too_quick = move || {
         let points = series.with(|s| s.first().map_or(0, |s| s.points.len()));
         if points > 0 && points < 4 {
-            r#"<p class="note-quick">This run was over in a few tenths of a second, quicker than the chart's ten frames a second can draw: its figures are in the result above.</p>"#
+            r#"<p class="note-quick">This run was over in a few tenths of a second: the lines read ten times a second (sampled) have only a few points; the others are counted from every request's record.</p>"#
         } else {
             ""
         }
