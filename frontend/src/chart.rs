@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use poollab_shared::activity::{self, AppPeaks};
 use poollab_shared::frame::SHOW_POOLS_EVERY_MS;
 use poollab_shared::rate::rate;
-use poollab_shared::{BreakerState, Dec, Frame, RequestRecord, RunEvent, Summary};
+use poollab_shared::{BreakerState, Dec, Frame, RequestRecord, RunEvent, ServerFrame, Summary};
 
 use crate::escape;
 use crate::tape::Tape;
@@ -254,24 +254,47 @@ const WINDOW_MS: f64 = 100.0;
 /// A chart's lines: from the frames while the run goes; once its `records` are read, the app's
 /// figures are counted from them (the most at once in each frame's window, and the answers in
 /// each tenth of a second) and only the sampled lines come from the frames.
-pub fn lines(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>, run_ms: u64) -> Vec<Series> {
+///
+/// The server's lines (`s-server`) read the run's first readings of the server where it kept them
+/// (`Timeline::readings`, every 10 ms), each at the instant it shows, and the frames' after them:
+/// the same readings the picture pairs with its instant.
+pub fn lines(
+    kind: ChartKind,
+    frames: &[Frame],
+    readings: &[ServerFrame],
+    records: Option<&[RequestRecord]>,
+    run_ms: u64,
+) -> Vec<Series> {
     let pooled = frames.last().is_some_and(|f| f.pool.is_some());
     let throughput = kind == ChartKind::Throughput;
     let name = |name: &str| if throughput { format!("{name} {}", rate(0.0, 0, run_ms).1) } else { name.to_owned() };
+    // The first readings as frames of their own instant (with the frames' pooler, for the lines
+    // that are drawn only with one).
+    let shows = |r: &ServerFrame| r.read_at_ms.unwrap_or(0) as f64 + r.read_took_ms as f64 / 2.0;
+    let fine: Vec<Frame> = readings
+        .iter()
+        .map(|r| Frame { server: r.clone(), pooler: frames.first().and_then(|f| f.pooler), ..Frame::default() })
+        .collect();
+    let fine_until = readings.last().map(shows);
     let from_frames = |picks: &[(&str, &'static str, Pick)]| -> Vec<Series> {
         picks
             .iter()
-            .map(|(n, class, pick)| Series {
-                name: name(n),
-                class,
-                points: frames
-                    .iter()
-                    .filter_map(|f| {
-                        let v = pick(f)?;
-                        let t = f.elapsed_ms as f64 / 1000.0;
-                        Some((t, if throughput { rate(v, f.interval_ms, run_ms).0 } else { v }))
-                    })
-                    .collect(),
+            .map(|(n, class, pick)| {
+                let server = *class == "s-server" && !throughput;
+                let mut points: Vec<(f64, f64)> = Vec::new();
+                if server {
+                    points.extend(fine.iter().zip(readings).filter_map(|(f, r)| Some((shows(r) / 1000.0, pick(f)?))));
+                }
+                // A frame's server figure may be the most since the frame before it: only frames
+                // whose whole interval is past the readings add to them.
+                let after = if server { fine_until } else { None };
+                let past = |f: &&Frame| after.is_none_or(|u| f.elapsed_ms.saturating_sub(f.interval_ms) as f64 >= u);
+                points.extend(frames.iter().filter(past).filter_map(|f| {
+                    let v = pick(f)?;
+                    let t = f.elapsed_ms as f64 / 1000.0;
+                    Some((t, if throughput { rate(v, f.interval_ms, run_ms).0 } else { v }))
+                }));
+                Series { name: name(n), class, points }
             })
             .collect()
     };
@@ -328,7 +351,9 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
         tape.with_frames(|frames| {
             // Throughput is a rate over what the run has lasted so far: per second only from 2 s.
             let run_ms = run_ms(&tape, frames);
-            tape.with_requests(|records| lines(kind, frames, read.then_some(records), run_ms))
+            tape.with_readings(|readings| {
+                tape.with_requests(|records| lines(kind, frames, readings, read.then_some(records), run_ms))
+            })
         })
     });
     let limit = Signal::derive(move || match kind {
@@ -661,7 +686,7 @@ pub fn LineChart(
     let too_quick = move || {
         let points = series.with(|s| s.first().map_or(0, |s| s.points.len()));
         if points > 0 && points < 4 {
-            r#"<p class="note-quick">This run was over in a few tenths of a second: the lines read ten times a second (sampled) have only a few points; the others are counted from every request's record.</p>"#
+            r#"<p class="note-quick">This run was over in a few tenths of a second: the sampled lines have only a few points; the others are counted from every request's record.</p>"#
         } else {
             ""
         }
@@ -751,7 +776,7 @@ mod tests {
         let records: Vec<RequestRecord> = (0..80).map(|n| naive(n, 40.0 + n as f64, n % 10 != 0)).collect();
         let frames = frames(&[100, 200, 300]);
         let peaks = AppPeaks::of(&records);
-        let lines = lines(ChartKind::Connections, &frames, Some(&records), 300);
+        let lines = lines(ChartKind::Connections, &frames, &[], Some(&records), 300);
         let most = |name: &str| {
             let s = lines.iter().find(|s| s.name.starts_with(name)).unwrap_or_else(|| panic!("no {name}: {lines:?}"));
             s.points.iter().map(|p| p.1).fold(0.0, f64::max)
@@ -771,7 +796,7 @@ mod tests {
     #[test]
     fn a_short_run_charts_answers_as_counts_per_tenth_that_add_up_to_the_run() {
         let records: Vec<RequestRecord> = (0..50).map(|n| naive(n, n as f64 * 6.0, n % 5 != 0)).collect();
-        let lines = lines(ChartKind::Throughput, &frames(&[100, 200, 300, 400]), Some(&records), 331);
+        let lines = lines(ChartKind::Throughput, &frames(&[100, 200, 300, 400]), &[], Some(&records), 331);
         let sum = |name: &str| {
             lines.iter().filter(|s| s.name.starts_with(name)).flat_map(|s| s.points.iter().map(|p| p.1)).sum::<f64>()
         };
@@ -821,8 +846,34 @@ mod tests {
     fn before_the_records_are_read_the_lines_are_the_frames() {
         let mut f = frames(&[100, 200]);
         f[1].app.connecting = 7;
-        let lines = lines(ChartKind::Connections, &f, None, 200);
+        let lines = lines(ChartKind::Connections, &f, &[], None, 200);
         let connecting = lines.iter().find(|s| s.name == "naive: connecting").map(|s| s.points.clone());
         assert_eq!(connecting, Some(vec![(0.1, 0.0), (0.2, 7.0)]));
+    }
+
+    #[test]
+    fn the_servers_line_reads_the_first_readings_then_the_frames() {
+        // Frames at 100, 200 and 300 ms with 9 backends each; the run kept readings at 10 to 30 ms
+        // and 140 ms (each took 2 ms: they show the server at 11, 21, 31 and 141 ms).
+        let mut f = frames(&[100, 200, 300]);
+        for frame in &mut f {
+            frame.server.run_backends = 9;
+        }
+        let readings: Vec<ServerFrame> = [(10, 1), (20, 4), (30, 8), (140, 9)]
+            .map(|(at, n)| ServerFrame {
+                read_at_ms: Some(at),
+                read_took_ms: 2,
+                run_backends: n,
+                ..ServerFrame::default()
+            })
+            .to_vec();
+        let lines = lines(ChartKind::Connections, &f, &readings, None, 300);
+        let server = lines.iter().find(|s| s.class == "s-server").map(|s| s.points.clone());
+        // The frame of 200 ms (its interval from 100 ms) is not wholly past the readings: its figure
+        // may be a peak of the readings already drawn.
+        assert_eq!(server, Some(vec![(0.011, 1.0), (0.021, 4.0), (0.031, 8.0), (0.141, 9.0), (0.3, 9.0)]));
+        // The pool's lines stay the frames'.
+        let in_use = lines.iter().find(|s| s.name == "naive: connections open").map(|s| s.points.len());
+        assert_eq!(in_use, Some(3));
     }
 }

@@ -284,6 +284,17 @@ impl Tape {
         self.with_requests(|r| self.with_events(|e| activity::opening(r, e, moment)))
     }
 
+    /// Runs `f` on the run's first readings of the server (`Timeline::readings`): none until it is
+    /// over and read back, or when it kept none.
+    pub fn with_readings<R>(&self, f: impl FnOnce(&[ServerFrame]) -> R) -> R {
+        let id = self.id();
+        self.stored.with(|s| {
+            f(s.as_ref()
+                .filter(|(r, _)| Some(&r.id) == id.as_ref() && is_over(r))
+                .map_or(&[][..], |(_, t)| &t.readings))
+        })
+    }
+
     /// Runs `f` on the run's recorded events (outage, breaker): none until it is over and read
     /// back, or when it had none.
     pub fn with_events<R>(&self, f: impl FnOnce(&[RunEvent]) -> R) -> R {
@@ -326,11 +337,7 @@ impl Tape {
         })?;
         if let Some(at_ms) = self.instant.get() {
             let (first, last) = self.load_span();
-            let id = self.id();
-            let fine = self.stored.with(|s| {
-                let (_, t) = s.as_ref().filter(|(r, _)| Some(&r.id) == id.as_ref() && is_over(r))?;
-                t.readings.get(fine_reading_for(&t.readings, at_ms, first..=last)?).cloned()
-            });
+            let fine = self.with_readings(|r| r.get(fine_reading_for(r, at_ms, first..=last)?).cloned());
             if let Some(server) = fine {
                 frame.server = server;
             }

@@ -184,9 +184,9 @@ pub const SWEEP_FIGURES: &[FigureInfo] = &[
     FigureInfo { name: "sweep.lowest_p99_ms", label: "lowest p99 latency of the sweep", unit: "ms" },
     FigureInfo { name: "sweep.lowest_p99_size", label: "pool size with the lowest p99 latency", unit: "" },
     FigureInfo {
-        name: "sweep.pace_query_ms",
+        name: "sweep.pace_query_us",
         label: "one query alone on the server, timed before the sweep",
-        unit: "ms",
+        unit: "µs",
     },
     FigureInfo { name: "sweep.arrival_rate_per_s", label: "arrivals a second, set from that pace", unit: "req/s" },
 ];
@@ -248,7 +248,8 @@ impl SweepFigures<'_> {
             "sweep.lowest_p99_ms" => lowest_p99(points)?.latency_p99_ms,
             "sweep.lowest_p99_size" => f64::from(lowest_p99(points)?.max_connections),
             // A paced sweep's sizes share one pace (kept for them): the first size's says it.
-            "sweep.pace_query_ms" => points.iter().find(|p| p.pace_rate_per_s > 0)?.pace_query_ms,
+            // In µs: the rate was set from the unrounded time, which "2.2 ms" would not give back.
+            "sweep.pace_query_us" => (points.iter().find(|p| p.pace_rate_per_s > 0)?.pace_query_ms * 1000.0).round(),
             "sweep.arrival_rate_per_s" => f64::from(points.iter().find(|p| p.pace_rate_per_s > 0)?.pace_rate_per_s),
             _ => return None,
         })
@@ -553,8 +554,11 @@ mod tests {
         let paced =
             [point(1, 294.0, 2.5), SweepPoint { pace_query_ms: 2.33, pace_rate_per_s: 365, ..point(2, 355.0, 2.9) }];
         let f = SweepFigures { sizes: &sizes, points: Some(&paced) };
-        assert_eq!((f.figure("sweep.pace_query_ms"), f.figure("sweep.arrival_rate_per_s")), (Some(2.33), Some(365.0)));
-        assert_eq!(SweepFigures { sizes: &sizes, points: Some(&points) }.figure("sweep.pace_query_ms"), None);
+        assert_eq!(
+            (f.figure("sweep.pace_query_us"), f.figure("sweep.arrival_rate_per_s")),
+            (Some(2330.0), Some(365.0))
+        );
+        assert_eq!(SweepFigures { sizes: &sizes, points: Some(&points) }.figure("sweep.pace_query_us"), None);
     }
 
     #[test]
