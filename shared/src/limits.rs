@@ -8,7 +8,7 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{LoadShape, Nodelay, Query, RunSpec, Strategy, Tls};
+use crate::spec::{LoadShape, Nodelay, PACE_TIMED_QUERIES, PACE_WARM_QUERIES, Query, RunSpec, Strategy, Tls};
 
 /// The documented range of every number in a [`RunSpec`]. The page uses them for its inputs.
 pub struct Limits;
@@ -101,7 +101,7 @@ pub enum SpecError {
     )]
     NodelayBothWithNetwork,
     #[error(
-        "this run would take at least {estimate_ms} ms (its arrival schedule from load and requests, or ceil(requests / concurrency) x the work per request from work.sleep_ms and work.hold_ms, plus load.linger_ms); the limit is {budget_ms} ms"
+        "this run would take at least {estimate_ms} ms (its arrival schedule from load and requests, or ceil(requests / concurrency) x the work per request from work.sleep_ms and work.hold_ms, plus load.linger_ms, plus with load.busy_pct 26 queries timed before the load); the limit is {budget_ms} ms"
     )]
     OverBudget { estimate_ms: u64, budget_ms: u64 },
     #[error(
@@ -241,7 +241,8 @@ impl RunSpec {
     }
 
     /// The least time this run can take: its arrival schedule, or its waves of `concurrency`
-    /// requests each doing its work, whichever is longer; then its linger.
+    /// requests each doing its work, whichever is longer; then its linger; and before it all, for
+    /// a paced run, the queries that time the server's pace.
     pub fn least_duration_ms(&self) -> u64 {
         // A spread of sleeps (`sleep_p99_ms`) costs its mean: a log-normal's is above its median.
         let sleep = match self.work.query {
@@ -259,7 +260,8 @@ impl RunSpec {
             LoadShape::Burst => 0,
             _ => self.load.due_ms(u64::from(self.requests), u64::from(self.requests)).ceil() as u64,
         };
-        (waves * per_request).max(schedule) + self.load.linger_ms
+        let pace = if self.load.busy_pct > 0 { (PACE_WARM_QUERIES + PACE_TIMED_QUERIES) * sleep } else { 0 };
+        (waves * per_request).max(schedule) + self.load.linger_ms + pace
     }
 }
 
@@ -608,5 +610,24 @@ mod pace_tests {
         assert_eq!((rate(345), rate(40), rate(9_000)), (345, 100, 5_000));
         // Never longer than the run its budget allowed: its least duration only shrinks.
         assert!(s.at_measured_rate(345).least_duration_ms() < s.least_duration_ms());
+    }
+
+    #[test]
+    fn the_queries_that_time_the_pace_count_in_the_budget() {
+        let paced = |sleep_ms| {
+            let mut s = RunSpec { strategy: Strategy::Pooled, requests: 10, ..RunSpec::default() };
+            s.load = crate::spec::LoadSpec { shape: LoadShape::Random, busy_pct: 50, ..Default::default() };
+            s.work = crate::spec::WorkSpec { query: Query::Sleep, sleep_ms, ..Default::default() };
+            s
+        };
+        // 26 sleeps of 5 s before the load: 130 s, over the 120 s a run may take.
+        let err = paced(5_000).validate().expect_err("too long to time");
+        assert!(err.to_string().contains("26 queries timed before the load"), "{err}");
+        assert!(matches!(err, SpecError::OverBudget { estimate_ms, .. } if estimate_ms >= 130_000), "{err:?}");
+        // Unpaced, the same work fits.
+        let mut plain = paced(5_000);
+        plain.load.busy_pct = 0;
+        assert!(plain.validate().is_ok());
+        assert!(paced(100).validate().is_ok());
     }
 }

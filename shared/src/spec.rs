@@ -207,6 +207,11 @@ pub enum LoadShape {
     Random,
 }
 
+/// Queries a paced run (`load.busy_pct`) times, one after another on one connection, before its
+/// load: the first few warm the server's caches, the median of the rest is the pace.
+pub const PACE_WARM_QUERIES: u64 = 5;
+pub const PACE_TIMED_QUERIES: u64 = 21;
+
 /// How the run's requests arrive. With `rate` and `ramp` the arrivals keep their schedule even
 /// when the database falls behind (an open loop, like real users); `concurrency` still caps how
 /// many are in flight.

@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use poollab_shared::spec::{PACE_TIMED_QUERIES, PACE_WARM_QUERIES};
 use poollab_shared::{Lack, Limits, Nodelay, Query, Summary, Timeline, Tls, ValidRunSpec};
 use sqlx::{ConnectOptions, Connection};
 use tokio::task::JoinHandle;
@@ -163,9 +164,10 @@ impl Drop for StagedOutage {
 /// enough that a sizing sweep's runs share one (the same arrivals for every pool size), short
 /// enough that a class's later sweeps measure the server as it is then.
 const PACE_KEPT: Duration = Duration::from_secs(600);
-/// Queries a pace measurement runs: the first few warm the server's caches and are not counted.
-const PACE_WARM: usize = 5;
-const PACE_TIMED: usize = 21;
+/// Queries a pace measurement runs (the spec's budget counts them): the first few warm the
+/// server's caches and are not counted.
+const PACE_WARM: usize = PACE_WARM_QUERIES as usize;
+const PACE_TIMED: usize = PACE_TIMED_QUERIES as usize;
 
 /// A measured pace, by server CPUs and query.
 type Paces = std::sync::Mutex<Vec<((u32, Query), Instant, f64)>>;
