@@ -24,8 +24,10 @@
 //! coordinator that hands runs out, the database side, the classroom, and the web surface.
 //!
 //! - [`engine`]: a run's whole life.
-//!   - [`engine::runner`]: carries out one run: builds its fleet, proxy and pooler, fires the load,
-//!     and ends only once its connections are closed and its backends have left the server.
+//!   - [`engine::runner`]: carries out one run: builds its fleet, proxy and pooler (a run paced
+//!     by `load.busy_pct` first times its query on its server and sets its rate from that pace),
+//!     fires the load, and ends only once its connections are closed and its backends have left
+//!     the server.
 //!   - [`engine::load`]: releases the requests (a burst, a steady rate, a ramp).
 //!   - [`engine::fleet`]: the app a run simulates, its instances each with its own pool, and
 //!     the cache and the circuit breaker ([`engine::breaker`]) in front of the database.
@@ -39,7 +41,9 @@
 //!     and those events, all on the run's one clock).
 //!   - [`engine::sampler`]: the server's view, from `pg_stat_activity` over a reserved connection.
 //!   - [`engine::hub`]: the metrics hub, the one place where events become frames: the app's side
-//!     (each instance's pool and connections) beside the server's (its backends, its refusals).
+//!     (each instance's pool and connections) beside the server's (its backends, its refusals);
+//!     it also keeps the server's readings of a run's first second for its timeline, so a picture
+//!     of an instant pairs it with the reading nearest it.
 //! - [`worker`]: a worker owns a database, its cores and one run at a time; it takes runs from its
 //!   coordinator and streams back frames and endings ([`worker::protocol`]); [`worker::remote`]
 //!   dials a coordinator, [`worker::local`] starts workers as processes (`--workers N`), and
