@@ -270,7 +270,7 @@ pub fn lines(
     let name = |name: &str| if throughput { format!("{name} {}", rate(0.0, 0, run_ms).1) } else { name.to_owned() };
     // The first readings as frames of their own instant (with the frames' pooler, for the lines
     // that are drawn only with one).
-    let shows = |r: &ServerFrame| r.read_at_ms.unwrap_or(0) as f64 + r.read_took_ms as f64 / 2.0;
+    let shows = |r: &ServerFrame| crate::tape::read_at(r, 0.0);
     let fine: Vec<Frame> = readings
         .iter()
         .map(|r| Frame { server: r.clone(), pooler: frames.first().and_then(|f| f.pooler), ..Frame::default() })

@@ -91,7 +91,7 @@ pub fn reading_for(frames: &[Frame], at_ms: f64, load: std::ops::RangeInclusive<
 
 /// When a reading of the server shows it: midway between when it was asked for and when it
 /// came (`otherwise`, a frame's own instant, for a reading that says neither).
-fn read_at(s: &ServerFrame, otherwise: f64) -> f64 {
+pub fn read_at(s: &ServerFrame, otherwise: f64) -> f64 {
     s.read_at_ms.map_or(otherwise, |at| at as f64 + s.read_took_ms as f64 / 2.0)
 }
 

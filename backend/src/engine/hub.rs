@@ -178,6 +178,11 @@ impl MetricsHub {
         self.refusals.as_ref().map(|r| r.load(Ordering::Relaxed))
     }
 
+    /// Connects the server has refused since `run` began (when the lab can read its log).
+    fn refused_in(&self, run: &ActiveRun) -> Option<u64> {
+        self.refused_so_far().zip(run.refused_before).map(|(now, before)| now - before)
+    }
+
     fn lock(&self) -> MutexGuard<'_, HubState> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -284,7 +289,7 @@ impl MetricsHub {
             run.peak_idle_in_tx = run.peak_idle_in_tx.max(server.run_in_state("idle in transaction"));
             if run.readings.len() < MAX_READINGS {
                 // As a frame would show it, were it the only reading since the last frame.
-                let refused = self.refused_so_far().zip(run.refused_before).map(|(now, before)| now - before);
+                let refused = self.refused_in(run);
                 let run_backends_peak = server.run_backends;
                 run.readings.push(ServerFrame { refused, run_backends_peak, ..server.clone() });
             }
@@ -429,7 +434,7 @@ impl MetricsHub {
                 .map(|(request, d)| HeldConnection { request, held_ms: d.as_millis() as u64 })
                 .collect();
         }
-        frame.server.refused = self.refused_so_far().zip(run.refused_before).map(|(now, before)| now - before);
+        frame.server.refused = self.refused_in(run);
         frame.server.run_backends_peak = run.interval_peak_server.max(frame.server.run_backends);
         run.interval_peak_server = 0;
         run.emitted = totals;

@@ -195,10 +195,10 @@ impl Executor {
     /// the run was given), kept [`PACE_KEPT`] for later runs of the same query and CPUs.
     async fn pace(&self, spec: &ValidRunSpec) -> Result<f64, RunError> {
         let key = (spec.server_cpus, spec.work.query);
-        let lock = |p: &Paces| p.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        if let Some((_, _, ms)) = lock(&self.paces).into_iter().find(|(k, at, _)| *k == key && at.elapsed() < PACE_KEPT)
-        {
-            return Ok(ms);
+        let kept = |(k, at, _): &((u32, Query), Instant, f64)| *k == key && at.elapsed() < PACE_KEPT;
+        let lock = || self.paces.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, _, ms)) = lock().iter().find(|p| kept(p)) {
+            return Ok(*ms);
         }
         let unreachable = |e: sqlx::Error| RunError::DatabaseUnreachable(e.to_string());
         let mut conn = self.db.app(app_name::PACE).connect().await.map_err(unreachable)?;
@@ -214,7 +214,7 @@ impl Executor {
         let _ = conn.close().await;
         took.sort_by(f64::total_cmp);
         let ms = took[took.len() / 2];
-        let mut paces = self.paces.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut paces = lock();
         paces.retain(|(k, at, _)| *k != key && at.elapsed() < PACE_KEPT);
         paces.push((key, Instant::now(), ms));
         Ok(ms)
