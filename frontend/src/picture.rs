@@ -410,17 +410,19 @@ fn pooler(svg: &mut Svg, p: &PoolerFrame, x: f64, y: f64) -> f64 {
     let cols = POOLER_COLS;
     let waiting_dots = p.cl_waiting.min(LINE_DOTS);
     let dots_h = if waiting_dots > 0 { rows(waiting_dots, cols) * 14.0 + 4.0 } else { 0.0 };
-    let servers_y = y + 98.0 + dots_h;
+    let servers_y = y + 112.0 + dots_h;
     let room = p.pool_size.max(p.servers());
     let grid_h = rows(room.min(MOST_SQUARES), cols) * STEP;
     let height = servers_y - y + grid_h + 58.0;
     let _ = write!(
         svg.0,
-        r#"<g data-testid="pooler" data-clients="{}" data-waiting="{}" data-servers="{}" data-lent="{}">"#,
+        r#"<g data-testid="pooler" data-clients="{}" data-waiting="{}" data-servers="{}" data-lent="{}" data-read-at="{}" data-read-took="{}">"#,
         p.clients(),
         p.cl_waiting,
         p.servers(),
-        p.sv_active
+        p.sv_active,
+        p.read_at_ms.map_or(-1, |v| v as i64),
+        p.read_took_ms
     );
     let _ = write!(
         svg.0,
@@ -434,9 +436,12 @@ fn pooler(svg: &mut Svg, p: &PoolerFrame, x: f64, y: f64) -> f64 {
     svg.text("note", gx, y + 33.0, &format!("{} mode", p.mode.as_str()));
     svg.text("note", gx, y + 46.0, &format!("pool_size {}", p.pool_size));
     svg.text("figure-text", gx, y + 66.0, &count(p.clients(), "client", "clients"));
-    svg.text("note", gx, y + 80.0, &format!("{} waiting", p.cl_waiting));
+    // Every client is named, so the notes add up to its count: waiting, served (lent a server
+    // connection), or idle (connected, with no query to run).
+    svg.text("note", gx, y + 80.0, &format!("{} waiting · {} served", p.cl_waiting, p.sv_active));
+    svg.text("note", gx, y + 94.0, &format!("{} idle (no query)", p.idle_clients()));
     for i in 0..waiting_dots as usize {
-        let (cx, cy) = (Dec(gx + 6.0 + (i % cols) as f64 * 14.0), Dec(y + 93.0 + (i / cols) as f64 * 14.0));
+        let (cx, cy) = (Dec(gx + 6.0 + (i % cols) as f64 * 14.0), Dec(y + 107.0 + (i / cols) as f64 * 14.0));
         let _ = write!(svg.0, r#"<circle class="waiter" cx="{cx:.1}" cy="{cy:.1}" r="5.5"/>"#);
     }
     svg.text("label", gx, servers_y + 6.0, "server connections");
@@ -635,9 +640,14 @@ fn draw(frame: &Frame, app_side: &AppSide, spec: &RunSpec, peaks: Peaks, parts: 
         None => "The server".to_owned(),
     };
     svg.text("heading", at.server_x, 16.0, &heading);
-    if frame.pooler.is_some() {
-        // PgBouncer's figures are its own readings (`SHOW POOLS`), never the app's counts.
-        svg.text("heading", at.pooler_x, 16.0, "Pooler, sampled");
+    if let Some(p) = frame.pooler {
+        // PgBouncer's figures are its own readings (`SHOW POOLS`), never the app's counts: when
+        // the app's side is counted at an instant, the heading says when PgBouncer was read.
+        let heading = match p.read_at_ms.filter(|_| app_side.source == "records") {
+            Some(at) => format!("PgBouncer at {}", span(at, p.read_took_ms)),
+            None => "Pooler, sampled".to_owned(),
+        };
+        svg.text("heading", at.pooler_x, 16.0, &heading);
     }
     svg.raw(&rest.0).raw(r#"<g data-testid="pool-slots">"#).raw(&app.0).raw("</g></svg>");
     svg.0
@@ -687,19 +697,24 @@ fn legend(drawn: &str) -> String {
 fn read_when(frame: &Frame, app: &AppSide) -> Option<String> {
     let s = &frame.server;
     let from = s.read_at_ms.unwrap_or(frame.elapsed_ms);
-    let to = from + s.read_took_ms;
-    let ms = |v: u64| crate::tape::ms_text(v as f64);
     // While a run goes, the picture is the newest frame: its server is the newest reading.
     if app.source != "records" || ((from as f64 - app.at_ms).abs() < 1.0 && s.read_took_ms < 2) {
         return None;
     }
-    let (a, b) = (ms(from), ms(to));
-    // `250–307 ms`, `2.5–2.6 s`; one time when both read the same (`2.5 s`, not `2.5 s–2.5 s`).
-    Some(match (a.rsplit_once(' '), b.rsplit_once(' ')) {
-        _ if s.read_took_ms < 2 || a == b => a,
+    Some(span(from, s.read_took_ms))
+}
+
+/// When a reading was taken: `250 ms`, or `250–307 ms` when it took a while to answer (it shows
+/// its source at some instant in between); `2.5–2.6 s`; one time when both read the same
+/// (`2.5 s`, not `2.5 s–2.5 s`).
+fn span(from: u64, took: u64) -> String {
+    let ms = |v: u64| crate::tape::ms_text(v as f64);
+    let (a, b) = (ms(from), ms(from + took));
+    match (a.rsplit_once(' '), b.rsplit_once(' ')) {
+        _ if took < 2 || a == b => a,
         (Some((x, unit)), Some((_, same))) if unit == same => format!("{x}–{b}"),
         _ => format!("{a}–{b}"),
-    })
+    }
 }
 
 /// `n` and a word, in the plural when `n` is not 1.
@@ -760,19 +775,23 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     };
     let pooler = frame.pooler.map_or_else(String::new, |p| {
         format!(
-            " PgBouncer's SHOW POOLS ({} mode, read every {SHOW_POOLS_EVERY_MS} ms; its latest reading at {}) shows {}, {} waiting for a server connection, and {} of at most {}, {} lent.{}",
+            " PgBouncer's SHOW POOLS ({} mode, read every {SHOW_POOLS_EVERY_MS} ms; its latest reading at {}) shows {}: {} waiting for a server connection, {} served by one, {} idle with no query to run; and {} of at most {}, {} lent.{}",
             p.mode.as_str(),
-            crate::tape::ms_text(frame.elapsed_ms as f64),
+            span(p.read_at_ms.unwrap_or(frame.elapsed_ms), p.read_took_ms),
             count(p.clients(), "client connection", "client connections"),
             p.cl_waiting,
+            p.sv_active,
+            p.idle_clients(),
             count(p.servers(), "server connection", "server connections"),
             p.pool_size,
             p.sv_active,
             // Once the app is counted from its records, the two sides are two kinds of figure.
             if app.source == "records" {
-                " A sample misses what lasts under 25 ms, and counts connections, not the app's requests."
+                format!(
+                    " A sample misses what lasts under {SHOW_POOLS_EVERY_MS} ms, and counts connections, not the app's requests."
+                )
             } else {
-                ""
+                String::new()
             }
         )
     });
@@ -946,9 +965,15 @@ mod tests {
         let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest");
         let svg = draw(&frame, &side, &spec, Peaks::default(), &Part::ALL);
         assert!(svg.contains(">Pooler, sampled</text>"), "{svg}");
+        // Its clients are named so that they add up: 1 waiting, 2 served, 1 idle of 4.
+        assert!(svg.contains(">4 clients</text>") && svg.contains(">1 waiting · 2 served</text>"), "{svg}");
+        assert!(svg.contains(">1 idle (no query)</text>"), "{svg}");
         let said = describe(&frame, &side, &spec);
-        assert!(said.contains("PgBouncer's SHOW POOLS (transaction mode, read every 25 ms; its latest reading at 1.2 s) shows 4 client connections, 1 waiting"), "{said}");
-        assert!(said.contains("A sample misses what lasts under 25 ms"), "{said}");
+        assert!(said.contains("PgBouncer's SHOW POOLS (transaction mode, read every 10 ms; its latest reading at 1.2 s) shows 4 client connections: 1 waiting for a server connection, 2 served by one, 1 idle with no query to run;"), "{said}");
+        // Read at its own instant, its heading says when.
+        let read = Frame { pooler: frame.pooler.map(|p| PoolerFrame { read_at_ms: Some(63), ..p }), ..frame.clone() };
+        assert!(draw(&read, &side, &spec, Peaks::default(), &Part::ALL).contains(">PgBouncer at 63 ms</text>"));
+        assert!(said.contains("A sample misses what lasts under 10 ms"), "{said}");
         // Live, both sides are the frame's: nothing to tell apart.
         let live = describe(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec);
         assert!(live.contains("PgBouncer's SHOW POOLS") && !live.contains("A sample misses"), "{live}");

@@ -36,10 +36,10 @@ pub struct Frame {
 }
 
 /// How often the lab reads a run's PgBouncer's `SHOW POOLS`, in milliseconds.
-pub const SHOW_POOLS_EVERY_MS: u64 = 25;
+pub const SHOW_POOLS_EVERY_MS: u64 = 10;
 
 /// What PgBouncer's figures are, in the course's words: the page says it wherever it shows one.
-pub const SHOW_POOLS: &str = "PgBouncer's own view: its SHOW POOLS, read every 25 ms. A sample of its connections, \
+pub const SHOW_POOLS: &str = "PgBouncer's own view: its SHOW POOLS, read every 10 ms. A sample of its connections, \
      not requests: it misses what lasts less.";
 
 /// A PgBouncer's view of the run's traffic: its clients (the app's connections) and the server
@@ -67,6 +67,12 @@ pub struct PoolerFrame {
     pub sv_login: u64,
     /// How long the oldest waiting client has waited, in milliseconds.
     pub maxwait_ms: u64,
+    /// When this reading was asked for, in ms from the running run's start (the clock of its
+    /// frames and records), and how long PgBouncer took to answer it: the reading shows it at
+    /// some instant in between. None when no run was going, or in runs stored before it was noted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_at_ms: Option<u64>,
+    pub read_took_ms: u64,
 }
 
 impl PoolerFrame {
@@ -75,9 +81,16 @@ impl PoolerFrame {
         self.sv_active + self.sv_idle + self.sv_used + self.sv_tested + self.sv_login
     }
 
-    /// Every client connection it has.
+    /// Every client connection it has: waiting, served (linked to one of its server
+    /// connections, `sv_active`), or idle.
     pub fn clients(&self) -> u64 {
         self.cl_active + self.cl_waiting
+    }
+
+    /// Client connections with no query to run: `cl_active` counts them with the clients linked
+    /// to a server connection.
+    pub fn idle_clients(&self) -> u64 {
+        self.cl_active.saturating_sub(self.sv_active)
     }
 }
 
@@ -253,6 +266,12 @@ pub struct ServerFrame {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub read_at_ms: Option<u64>,
     pub read_took_ms: u64,
+    /// Only in a timeline's readings ([`crate::timeline::Timeline::readings`]), of a run through
+    /// a PgBouncer: its `SHOW POOLS` as last read when this reading of the server was taken, so
+    /// the picture of an instant shows both sides read then. (A frame carries its own in
+    /// [`Frame::pooler`].)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pooler: Option<PoolerFrame>,
 }
 
 impl ServerFrame {

@@ -6,7 +6,7 @@
 //! a fresh PgBouncer (its own config in a temporary directory, its own port), so its pool starts
 //! empty and its counters are the run's own; it is stopped when the run ends.
 //!
-//! Its view comes from its admin console: [`PgBouncer::watch`] reads `SHOW POOLS` every 25 ms
+//! Its view comes from its admin console: [`PgBouncer::watch`] reads `SHOW POOLS` every 10 ms
 //! while the run goes, for the frames' `pooler` figures and the summary's peaks.
 //!
 //! PgBouncer refuses to run as root, like PostgreSQL: when the lab is root it runs as the
@@ -223,7 +223,7 @@ impl PgBouncer {
         through(options, self.port)
     }
 
-    /// Starts reading `SHOW POOLS` every 25 ms until the returned watch is dropped.
+    /// Starts reading `SHOW POOLS` every 10 ms until the returned watch is dropped.
     pub fn watch(&self) -> PoolerWatch {
         let gauge = Arc::new(PoolerGauge::new(&self.spec));
         let task = tokio::spawn(poll(self.admin.clone(), gauge.clone()));
@@ -245,7 +245,8 @@ impl Drop for PgBouncer {
 
 /// The latest `SHOW POOLS` of a run's PgBouncer, and the run's peaks.
 pub struct PoolerGauge {
-    latest: Mutex<PoolerFrame>,
+    /// The latest reading, when it was asked for, and how long it took.
+    latest: Mutex<(PoolerFrame, Instant, Duration)>,
     peak_servers: AtomicU64,
     peak_clients: AtomicU64,
     peak_waiting: AtomicU64,
@@ -262,19 +263,26 @@ pub struct PoolerPeaks {
 impl PoolerGauge {
     fn new(spec: &PoolerSpec) -> PoolerGauge {
         PoolerGauge {
-            latest: Mutex::new(PoolerFrame {
-                mode: spec.mode,
-                pool_size: spec.pool_size.into(),
-                ..PoolerFrame::default()
-            }),
+            latest: Mutex::new((
+                PoolerFrame { mode: spec.mode, pool_size: spec.pool_size.into(), ..PoolerFrame::default() },
+                Instant::now(),
+                Duration::ZERO,
+            )),
             peak_servers: AtomicU64::new(0),
             peak_clients: AtomicU64::new(0),
             peak_waiting: AtomicU64::new(0),
         }
     }
 
-    pub fn latest(&self) -> PoolerFrame {
-        *self.latest.lock().unwrap_or_else(|p| p.into_inner())
+    /// The latest reading, its time (`read_at_ms`, `read_took_ms`) counted from `run_started`.
+    pub fn latest(&self, run_started: Instant) -> PoolerFrame {
+        let (frame, asked, took) = *self.latest.lock().unwrap_or_else(|p| p.into_inner());
+        let read_at_ms = asked.saturating_duration_since(run_started).as_millis() as u64;
+        PoolerFrame { read_at_ms: Some(read_at_ms), read_took_ms: took.as_millis() as u64, ..frame }
+    }
+
+    fn latest_frame(&self) -> PoolerFrame {
+        self.latest.lock().unwrap_or_else(|p| p.into_inner()).0
     }
 
     pub fn peaks(&self) -> PoolerPeaks {
@@ -285,12 +293,13 @@ impl PoolerGauge {
         }
     }
 
-    fn observe(&self, reading: PoolerFrame) {
+    fn observe(&self, reading: PoolerFrame, asked: Instant) {
+        let took = asked.elapsed();
         self.peak_servers.fetch_max(reading.servers(), Ordering::Relaxed);
         // The lab's own console connection is not one of the app's clients.
         self.peak_clients.fetch_max(reading.clients(), Ordering::Relaxed);
         self.peak_waiting.fetch_max(reading.cl_waiting, Ordering::Relaxed);
-        *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = reading;
+        *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = (reading, asked, took);
     }
 }
 
@@ -309,15 +318,17 @@ impl Drop for PoolerWatch {
 async fn poll(admin: PgConnectOptions, gauge: Arc<PoolerGauge>) {
     let mut conn: Option<PgConnection> = None;
     loop {
+        let mut asked = Instant::now();
         let reading = async {
             let c = match conn.as_mut() {
                 Some(c) => c,
                 None => conn.insert(admin.connect().await?),
             };
-            show_pools(c, gauge.latest()).await
+            asked = Instant::now();
+            show_pools(c, gauge.latest_frame()).await
         };
         match reading.await {
-            Ok(frame) => gauge.observe(frame),
+            Ok(frame) => gauge.observe(frame, asked),
             Err(e) => {
                 tracing::debug!(error = %e, "could not read PgBouncer's SHOW POOLS");
                 conn = None;

@@ -291,7 +291,9 @@ impl MetricsHub {
                 // As a frame would show it, were it the only reading since the last frame.
                 let refused = self.refused_in(run);
                 let run_backends_peak = server.run_backends;
-                run.readings.push(ServerFrame { refused, run_backends_peak, ..server.clone() });
+                // With PgBouncer's latest reading beside it, so both sides of an instant pair.
+                let pooler = run.watch.pooler.as_ref().map(|g| g.latest(run.started));
+                run.readings.push(ServerFrame { refused, run_backends_peak, pooler, ..server.clone() });
             }
         }
         st.server = server;
@@ -453,7 +455,7 @@ impl MetricsHub {
         if let Some(p) = frame.pool {
             run.peak_pool = run.peak_pool.max(p.size).max(counters.peak_pool_size.load(Ordering::Relaxed));
         }
-        frame.pooler = run.watch.pooler.as_ref().map(|g| g.latest());
+        frame.pooler = run.watch.pooler.as_ref().map(|g| g.latest(run.started));
         run.frames.push(frame.clone());
         frame
     }

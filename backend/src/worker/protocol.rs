@@ -238,7 +238,7 @@ mod tests {
             },
             pool: Some(pool),
             instances,
-            pooler: Some(PoolerFrame { pool_size: u64::MAX, maxwait_ms: u64::MAX, ..PoolerFrame::default() }),
+            pooler: Some(WIDEST_POOLER),
             server: ServerFrame {
                 backends: u64::MAX,
                 by_application: by(apps),
@@ -246,11 +246,28 @@ mod tests {
                 run_by_state: by(states),
                 refused: Some(u64::MAX),
                 read_at_ms: Some(u64::MAX),
+                // Only a timeline's readings carry PgBouncer's beside the server's.
+                pooler: None,
                 ..ServerFrame::default()
             },
             worker: Some("x".repeat(crate::coordinator::credentials::MAX_NAME_CHARS)),
         }
     }
+
+    const WIDEST_POOLER: PoolerFrame = PoolerFrame {
+        mode: poollab_shared::PoolerMode::Transaction,
+        pool_size: u64::MAX,
+        cl_active: u64::MAX,
+        cl_waiting: u64::MAX,
+        sv_active: u64::MAX,
+        sv_idle: u64::MAX,
+        sv_used: u64::MAX,
+        sv_tested: u64::MAX,
+        sv_login: u64::MAX,
+        maxwait_ms: u64::MAX,
+        read_at_ms: Some(u64::MAX),
+        read_took_ms: u64::MAX,
+    };
 
     #[test]
     fn the_widest_record_and_frame_fit_the_links_bounds() {
@@ -270,7 +287,7 @@ mod tests {
         let timeline = Timeline {
             requests: vec![widest_record(); *Limits::REQUESTS.end() as usize],
             frames: vec![widest_frame(); MAX_TIMELINE_FRAMES],
-            readings: vec![widest_frame().server; MAX_READINGS],
+            readings: vec![ServerFrame { pooler: Some(WIDEST_POOLER), ..widest_frame().server }; MAX_READINGS],
             events: vec![widest_event(); max_events(*Limits::REQUESTS.end()) as usize],
         };
         assert_eq!(check_timeline(&timeline, *Limits::REQUESTS.end()), Ok(()));
