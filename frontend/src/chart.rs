@@ -14,11 +14,16 @@ use crate::escape;
 use crate::tape::Tape;
 
 /// One line: a name for the legend, a CSS class for its colour, and its (time s, value) points.
+/// It is drawn in steps: a value holds from its point to the next one (a sample is what was last
+/// read; a count is of its window, which starts at its point), so no line moves before the
+/// instant something was read or counted; the last value holds on to `until` (the end of the last
+/// window counted), if given.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {
     pub name: String,
     pub class: &'static str,
     pub points: Vec<(f64, f64)>,
+    pub until: Option<f64>,
 }
 
 /// Something that happened at a moment of the run, marked on the time axis.
@@ -268,22 +273,35 @@ pub fn lines(
     let pooled = frames.last().is_some_and(|f| f.pool.is_some());
     let throughput = kind == ChartKind::Throughput;
     let name = |name: &str| if throughput { format!("{name} {}", rate(0.0, 0, run_ms).1) } else { name.to_owned() };
-    // The first readings as frames of their own instant (with the frames' pooler, for the lines
-    // that are drawn only with one).
+    // The first readings as frames of their own instant, with PgBouncer's reading beside them
+    // (or the frames', for the lines that are drawn only with one).
     let shows = |r: &ServerFrame| crate::tape::read_at(r, 0.0);
     let fine: Vec<Frame> = readings
         .iter()
-        .map(|r| Frame { server: r.clone(), pooler: frames.first().and_then(|f| f.pooler), ..Frame::default() })
+        .map(|r| Frame {
+            server: r.clone(),
+            pooler: r.pooler.or(frames.first().and_then(|f| f.pooler)),
+            ..Frame::default()
+        })
         .collect();
     let fine_until = readings.last().map(shows);
+    // A frame's answers and latencies are of its interval, drawn across it.
+    let of_interval = matches!(kind, ChartKind::Throughput | ChartKind::Latency);
+    let frames_end = frames.last().map(|f| f.elapsed_ms as f64 / 1000.0);
     let from_frames = |picks: &[(&str, &'static str, Pick)]| -> Vec<Series> {
         picks
             .iter()
             .map(|(n, class, pick)| {
-                let server = *class == "s-server" && !throughput;
+                // The server's lines, and PgBouncer's (its readings kept beside the server's).
+                let server = (*class == "s-server" || kind == ChartKind::Pooler) && !throughput;
                 let mut points: Vec<(f64, f64)> = Vec::new();
                 if server {
-                    points.extend(fine.iter().zip(readings).filter_map(|(f, r)| Some((shows(r) / 1000.0, pick(f)?))));
+                    // Each at the instant it was read: PgBouncer's at its own.
+                    let at = |r: &ServerFrame| match (*class, r.pooler.and_then(|p| p.read_at_ms)) {
+                        ("s-server", _) | (_, None) => shows(r),
+                        (_, Some(at)) => at as f64,
+                    };
+                    points.extend(fine.iter().zip(readings).filter_map(|(f, r)| Some((at(r) / 1000.0, pick(f)?))));
                 }
                 // A frame's server figure may be the most since the frame before it: only frames
                 // whose whole interval is past the readings add to them.
@@ -291,10 +309,14 @@ pub fn lines(
                 let past = |f: &&Frame| after.is_none_or(|u| f.elapsed_ms.saturating_sub(f.interval_ms) as f64 >= u);
                 points.extend(frames.iter().filter(past).filter_map(|f| {
                     let v = pick(f)?;
-                    let t = f.elapsed_ms as f64 / 1000.0;
+                    // PgBouncer's lines at the instant its reading was taken; a frame's counts
+                    // of its interval (answers, latencies) from the interval's start.
+                    let read = f.pooler.and_then(|p| p.read_at_ms).filter(|_| server && *class != "s-server");
+                    let from = if of_interval { f.elapsed_ms.saturating_sub(f.interval_ms) } else { f.elapsed_ms };
+                    let t = read.unwrap_or(from) as f64 / 1000.0;
                     Some((t, if throughput { rate(v, f.interval_ms, run_ms).0 } else { v }))
                 }));
-                Series { name: name(n), class, points }
+                Series { name: name(n), class, points, until: frames_end.filter(|_| of_interval) }
             })
             .collect()
     };
@@ -302,8 +324,8 @@ pub fn lines(
         None => from_frames(kind.series()),
         Some(records) => {
             // Answers are counted per tenth of a second; the most at once in windows of a 200th of
-            // the run (5 to 100 ms), fine enough to follow the picture's instants. Each window is
-            // drawn at its middle.
+            // the run (5 to 100 ms), fine enough to follow the picture's instants. Each window's
+            // count is drawn across it, from its start to its end.
             let width = if throughput {
                 WINDOW_MS
             } else {
@@ -319,7 +341,8 @@ pub fn lines(
                     edges.push(edges.last().copied().unwrap_or(0.0) + width);
                 }
             }
-            let at: Vec<f64> = edges.windows(2).map(|w| (w[0] + w[1]) / 2.0).collect();
+            let at: Vec<f64> = edges.windows(2).map(|w| w[0]).collect();
+            let until = (edges.len() > 1).then(|| edges.last().copied().unwrap_or(0.0) / 1000.0);
             let windows = activity::windows(records, &edges);
             let mut lines = from_frames(kind.sampled_beside_counted());
             lines.extend(kind.counted(pooled).iter().map(|(n, class, counted)| {
@@ -334,13 +357,16 @@ pub fn lines(
                             (t / 1000.0, if throughput { rate(v, WINDOW_MS as u64, run_ms).0 } else { v })
                         })
                         .collect(),
+                    until,
                 }
             }));
             lines
         }
     };
-    // The legend lists only what is drawn: a naive run has no pool lines.
-    all.into_iter().filter(|s| !s.points.is_empty()).collect()
+    // The legend lists only what is drawn: a naive run has no pool lines, and a sampled line that
+    // never left 0 (a gauge whose samples missed what it counted) would lie along the axis, unseen.
+    let unseen = |s: &Series| s.name.contains("sampled") && s.points.iter().all(|p| p.1 == 0.0);
+    all.into_iter().filter(|s| !s.points.is_empty() && !unseen(s)).collect()
 }
 
 /// A run's frames as one of the [`ChartKind`] views.
@@ -375,7 +401,7 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
         }
     });
     let description = Signal::derive(move || {
-        // PgBouncer's peaks are the summary's, once the run has one: its readings every 25 ms.
+        // PgBouncer's peaks are the summary's, once the run has one: its readings every 10 ms.
         if let Some(said) =
             tape.run.with(|r| r.as_ref()?.summary.as_ref().filter(|_| kind == ChartKind::Pooler).map(pooler_text))
         {
@@ -506,7 +532,8 @@ fn svg(d: &Drawing) -> String {
     let limit = d.limit.unwrap_or(0.0);
     let fits = limit > 0.0 && limit <= data_max.max(4.0) * 1.5;
     let y_max = nice_max(if fits { limit.max(data_max) } else { data_max.max(4.0) } * 1.08);
-    let t_max = d.series.iter().flat_map(|s| s.points.last().map(|(t, _)| *t)).fold(0.5, f64::max);
+    let t_max =
+        d.series.iter().flat_map(|s| s.points.last().map(|(t, _)| s.until.unwrap_or(*t).max(*t))).fold(0.5, f64::max);
     let x = |t: f64| LEFT + t / t_max * (W - LEFT - RIGHT);
     let y = |v: f64| H - BOTTOM - v / y_max * (H - BOTTOM - TOP);
     let points = d.series.first().map_or(0, |s| s.points.len());
@@ -600,8 +627,13 @@ fn svg(d: &Drawing) -> String {
     }
     for s in d.series {
         let _ = write!(o, r#"<polyline class="line {}" data-series="{}" points=""#, s.class, escape(&s.name));
-        for (t, v) in &s.points {
+        // In steps: each value holds until the next point (or `until`).
+        let ends = s.points.iter().skip(1).map(|(t, _)| *t).chain(s.until);
+        for ((t, v), end) in s.points.iter().zip(ends.map(Some).chain(std::iter::once(None))) {
             let _ = write!(o, "{:.1},{:.1} ", Dec(x(*t)), Dec(y(*v)));
+            if let Some(end) = end {
+                let _ = write!(o, "{:.1},{:.1} ", Dec(x(end)), Dec(y(*v)));
+            }
         }
         o.push_str(r#""/>"#);
     }
@@ -829,6 +861,44 @@ mod tests {
     }
 
     #[test]
+    fn a_line_moves_only_at_the_instant_it_was_read_or_counted_from() {
+        // Ten answers from 0 to 90 ms, then ten failures from 300 ms (an outage at 300 ms).
+        let records: Vec<RequestRecord> =
+            (0..20).map(|n| naive(n, if n < 10 { n as f64 * 9.0 } else { 300.0 + n as f64 }, n < 10)).collect();
+        let lines = lines(ChartKind::Throughput, &frames(&[100, 200, 300, 400]), &[], Some(&records), 400);
+        let failed = lines.iter().find(|s| s.name.starts_with("failed")).unwrap_or_else(|| panic!("{lines:?}"));
+        // Each window's count is drawn from its start: none before the window of 300 ms.
+        let first_failure = failed.points.iter().find(|p| p.1 > 0.0).map(|p| p.0);
+        assert_eq!(first_failure, Some(0.3), "{failed:?}");
+        assert!(failed.until.is_some_and(|u| u > 0.3), "{failed:?}");
+        // Drawn in steps: a value holds until the next point, then the line goes straight up.
+        let drawn = svg(&Drawing {
+            id: "t",
+            title: "t",
+            unit: "u",
+            series: &[Series {
+                name: "s".into(),
+                class: "s-server",
+                points: vec![(0.0, 0.0), (1.0, 4.0)],
+                until: Some(2.0),
+            }],
+            limit: None,
+            events: &[],
+            cursor: None,
+            description: "",
+            figures: &[],
+        });
+        let points = drawn.split(" points=\"").nth(1).and_then(|p| p.split('"').next()).unwrap_or_default();
+        let xy: Vec<&str> = points.split_whitespace().collect();
+        assert_eq!(xy.len(), 4, "{points}");
+        let at = |i: usize| xy[i].split_once(',').unwrap_or_default();
+        // (0, 0) to (1, 0) flat, then up to (1, 4), then flat to 2.
+        assert_eq!((at(0).1, at(1).1), (at(0).1, at(0).1), "{points}");
+        assert_eq!(at(1).0, at(2).0, "{points}");
+        assert_eq!(at(2).1, at(3).1, "{points}");
+    }
+
+    #[test]
     fn pgbouncers_peaks_are_named_as_its_samples() {
         let s = Summary {
             peak_pooler_clients: 101,
@@ -838,7 +908,7 @@ mod tests {
         };
         assert_eq!(
             pooler_text(&s),
-            "PgBouncer's SHOW POOLS, read every 25 ms (a sample, which misses what lasts less): at most 101 clients, 40 of them waiting, and 20 server connections seen."
+            "PgBouncer's SHOW POOLS, read every 10 ms (a sample, which misses what lasts less): at most 101 clients, 40 of them waiting, and 20 server connections seen."
         );
     }
 

@@ -129,6 +129,7 @@ pub fn Compare(tape: Tape, runs: RwSignal<Vec<RunView>>) -> impl IntoView {
             name: format!("server backends: {}", label(r)),
             class,
             points: t.frames.iter().map(|f| (f.elapsed_ms as f64 / 1000.0, f.server.run_backends as f64)).collect(),
+            until: None,
         };
         let mut out = Vec::new();
         if let Some(t) = this.get() {
