@@ -140,18 +140,21 @@ pub fn StepView(
     let tape = Tape::new(shown_run, live);
     let run = tape.run;
     // What the step measured, once it is done: its run's summary, or its sweep's points.
-    let measured = Memo::new(move |_| {
-        if is_sweep {
-            sweep_view.with(|v| v.as_ref().filter(|v| v.done).map(|v| Measured::Sweep(v.points.clone())))
-        } else {
-            run.with(|r| {
-                r.as_ref()
-                    .filter(|r| r.state == RunState::Done)
-                    .and_then(|r| r.summary.clone())
-                    .map(|s| Measured::Run(Box::new(s)))
-            })
-        }
-    });
+    let measured = Memo::new_with_compare(
+        move |_| {
+            if is_sweep {
+                sweep_view.with(|v| v.as_ref().filter(|v| v.done).map(|v| Measured::Sweep(v.points.clone())))
+            } else {
+                run.with(|r| {
+                    r.as_ref()
+                        .filter(|r| r.state == RunState::Done)
+                        .and_then(|r| r.summary.clone())
+                        .map(|s| Measured::Run(Box::new(s)))
+                })
+            }
+        },
+        Measured::changed,
+    );
 
     // When the run ends, report it to the lab, which grades it on the stored run (the instructor
     // sees that verdict), and record the lab's verdict: what was measured, whether the prediction

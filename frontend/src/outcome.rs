@@ -62,6 +62,24 @@ pub enum Measured {
     Sweep(Vec<SweepPoint>),
 }
 
+impl Measured {
+    /// Whether `a` and `b` differ, told apart by what sets one run (or sweep) apart from another:
+    /// a done run's summary never changes, and a done sweep's points are its runs. (Cheaper in the
+    /// page than comparing every figure, which the derived `PartialEq` would.)
+    pub fn changed(a: Option<&Option<Measured>>, b: Option<&Option<Measured>>) -> bool {
+        fn key(m: &Measured) -> (u64, u64, u64, u64, Vec<&str>) {
+            match m {
+                Measured::Run(s) => (s.completed, s.failed, s.duration_ms, s.latency_ms.p50.to_bits(), Vec::new()),
+                Measured::Sweep(points) => (0, 0, 0, 0, points.iter().map(|p| p.run_id.as_str()).collect()),
+            }
+        }
+        match (a, b) {
+            (Some(a), Some(b)) => a.as_ref().map(key) != b.as_ref().map(key),
+            _ => true,
+        }
+    }
+}
+
 /// A step's outcome, once its run (or sweep) is done.
 #[component]
 pub fn Outcome(

@@ -33,7 +33,7 @@ fn described(spec: &RunSpec) -> String {
 #[component]
 pub fn RunPage(id: String, live: Live) -> impl IntoView {
     let tape = Tape::new(Signal::stored(Some(id.clone())), live);
-    let run = Memo::new(move |_| tape.run.get());
+    let run = tape.run;
     let charts = move || {
         run.with(|r| {
             let several = r.as_ref().is_some_and(|r| r.spec.instances > 1);

@@ -115,7 +115,7 @@ fn Sandbox(live: Live, initial: RunSpec) -> impl IntoView {
         })
     });
     let tape = Tape::new(shown_id, live);
-    let run = Memo::new(move |_| tape.run.get());
+    let run = tape.run;
     view! {
         <div class="layout">
             <section class="card controls" aria-labelledby="controls-title">

@@ -370,7 +370,7 @@ pub fn YourPool(live: Live, #[prop(into)] shown: Signal<Option<String>>) -> impl
 
     let own_run = Signal::derive(move || outcome.with(|o| o.as_ref().and_then(|o| o.run.clone())));
     let tape = Tape::new(own_run, live);
-    let run_view = Memo::new(move |_| tape.run.get());
+    let run_view = tape.run;
     let view_of = Signal::derive(move || outcome.with(|o| o.as_ref().map(|o| o.view.clone())));
 
     view! {
