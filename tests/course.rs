@@ -383,6 +383,21 @@ async fn app_side_is_counted_from_the_records(
             "{here}: the app at {} ms beside the server read at {read:?}",
             drawn.at_ms
         );
+        // PgBouncer's side too, when the run had one: its reading kept beside the server's.
+        let pooler = text(
+            page,
+            "(() => { const p = document.querySelector('[data-testid=picture] [data-testid=pooler]');                      return p ? JSON.stringify([Number(p.dataset.readAt), Number(p.dataset.readTook)]) : ''; })()",
+        )
+        .await;
+        if let Ok(read) = serde_json::from_str::<[f64; 2]>(&pooler) {
+            // It shows PgBouncer at some instant while it was read.
+            let shows = read[0] + read[1] / 2.0;
+            assert!(
+                read[0] >= 0.0 && (shows - drawn.at_ms).abs() <= 40.0 + read[1] / 2.0,
+                "{here}: the app at {} ms beside PgBouncer read at {read:?}",
+                drawn.at_ms
+            );
+        }
     }
     match step.view.moment {
         Moment::Busiest => {
@@ -416,6 +431,34 @@ async fn app_side_is_counted_from_the_records(
                 "{here}: {heading} for {o:?}"
             );
         }
+        Moment::ServerPeak => {
+            // The picture opens on the reading that counted the run's peak of backends (the
+            // headline's), when it was kept, with the app counted at its instant.
+            let server = |attr: &str| {
+                format!("document.querySelector('[data-testid=picture] [data-testid=server]').dataset.{attr}")
+            };
+            let backends: u64 = text(page, &server("runBackends")).await.parse().expect("the server's backends");
+            let kept = t
+                .readings
+                .iter()
+                .map(|r| (r.read_at_ms.map_or(0.0, |a| a as f64 + r.read_took_ms as f64 / 2.0), r.run_backends))
+                .chain(t.frames.iter().map(|f| {
+                    let s = &f.server;
+                    (
+                        s.read_at_ms.map_or(f.elapsed_ms as f64, |a| a as f64 + s.read_took_ms as f64 / 2.0),
+                        s.run_backends,
+                    )
+                }));
+            match poollab_shared::activity::server_peak(kept, s.peak_server_connections) {
+                Some(at) => {
+                    assert_eq!(drawn.moment, "server-peak", "{here}: {drawn:?}");
+                    assert!((drawn.at_ms - at).abs() < 0.001, "{here}: {drawn:?} at {at}");
+                    assert_eq!(backends, s.peak_server_connections, "{here}: the picture's server is the peak's");
+                    assert_eq!(shown, counted(at), "{here}: the app side at the server's peak");
+                }
+                None => assert_eq!(drawn.moment, "busiest", "{here}: no kept reading had the peak: {drawn:?}"),
+            }
+        }
         Moment::End => {
             assert_eq!(drawn.moment, "after-last-answer", "{here}: {drawn:?}");
             assert_eq!((shown.0, shown.1, shown.2), (0, 0, 0), "{here}: nothing goes on after the last answer");
@@ -434,7 +477,11 @@ async fn pgbouncer_is_named_as_its_sampled_view(
     here: &str,
 ) {
     let drawn = text(page, "document.querySelector('[data-testid=picture]').textContent").await;
-    assert!(drawn.contains("Pooler, sampled"), "{here}: the pooler's heading: {drawn}");
+    // Its heading says it is a sample, or when it was read (beside an instant of the app's).
+    assert!(
+        drawn.contains("Pooler, sampled") || drawn.contains("PgBouncer at "),
+        "{here}: the pooler's heading: {drawn}"
+    );
     let words = text(page, "document.querySelector('[data-testid=picture-text]').textContent").await;
     assert!(words.contains("PgBouncer's SHOW POOLS (") && words.contains("A sample misses"), "{here}: {words}");
     if !step.view.charts.contains(&ChartName::Pooler) {
@@ -450,8 +497,10 @@ async fn pgbouncer_is_named_as_its_sampled_view(
     )
     .await;
     let seen = format!(
-        "PgBouncer's SHOW POOLS, read every 25 ms (a sample, which misses what lasts less): at most {} clients, {} of them waiting",
-        s.peak_pooler_clients, s.peak_pooler_waiting
+        "PgBouncer's SHOW POOLS, read every {} ms (a sample, which misses what lasts less): at most {} clients, {} of them waiting",
+        poollab_shared::frame::SHOW_POOLS_EVERY_MS,
+        s.peak_pooler_clients,
+        s.peak_pooler_waiting
     );
     assert!(said.starts_with(&seen), "{here}: {said}");
 }

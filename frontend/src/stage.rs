@@ -115,6 +115,9 @@ fn heading_of(shown: Shown, pooled: bool) -> String {
         Shown::Opening(Opening { moment: Moment::Outage, count: n, at_ms: at, .. }) => {
             format!("During the outage, at {}: {}", ms_text(at), waiting(n))
         }
+        Shown::Opening(Opening { moment: Moment::ServerPeak, count: n, at_ms: at, .. }) => {
+            format!("The server's peak: {n} backends of this run, read at {}", ms_text(at))
+        }
         Shown::Opening(Opening { figure: AppFigure::Waiting, count: n, at_ms: at, .. }) => {
             format!("The most waiting: {} at {}", waiting(n), ms_text(at))
         }
@@ -190,7 +193,7 @@ pub fn Details(
 ) -> impl IntoView {
     let others: Vec<ChartName> = ALL_CHARTS.into_iter().filter(|c| !shown.contains(c)).collect();
     let frame = Signal::derive(move || tape.frame());
-    let run = Memo::new(move |_| tape.run.get());
+    let run = tape.run;
     view! {
         <details class="card details" data-testid="details">
             <summary>"Details: every figure of this run"</summary>
@@ -226,6 +229,10 @@ mod tests {
                 "The most waiting: 1 waiting for a connection at 2.5 s",
             ),
             (o(Moment::Busiest, AppFigure::Holding, 5, 331.0), "The busiest moment: 5 connections in use at 331 ms"),
+            (
+                o(Moment::ServerPeak, AppFigure::Holding, 89, 759.0),
+                "The server's peak: 89 backends of this run, read at 759 ms",
+            ),
         ];
         for (shown, heading) in table {
             assert_eq!(heading_of(shown, true), heading);

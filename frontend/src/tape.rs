@@ -61,6 +61,7 @@ impl Shown {
             Shown::Opening(o) => match o.moment {
                 Moment::MostWaiting => "most-waiting",
                 Moment::Outage => "outage",
+                Moment::ServerPeak => "server-peak",
                 Moment::Busiest | Moment::End => "busiest",
             },
             Shown::Frame(_) => "frame",
@@ -170,6 +171,20 @@ impl Peaks {
     }
 }
 
+/// Whether the run shown changed: what of a run changes as it goes (its place in line, its state,
+/// its worker, learners and error; its summary comes once, when it is done). Its id and spec are
+/// fixed, and its timeline is kept apart, so comparing every field (the derived `PartialEq`)
+/// would only add code to the page.
+fn run_changed(a: Option<&Option<RunView>>, b: Option<&Option<RunView>>) -> bool {
+    fn key(r: &RunView) -> (&str, RunState, Option<u32>, Option<&str>, u32, Option<&str>, bool) {
+        (&r.id, r.state, r.position, r.worker.as_deref(), r.learners, r.error.as_deref(), r.summary.is_some())
+    }
+    match (a, b) {
+        (Some(a), Some(b)) => a.as_ref().map(key) != b.as_ref().map(key),
+        _ => true,
+    }
+}
+
 impl Tape {
     /// The tape of the run `run_id` names.
     pub fn new(run_id: Signal<Option<String>>, live: Live) -> Tape {
@@ -177,12 +192,15 @@ impl Tape {
         let cursor = RwSignal::new(None::<usize>);
         let instant = RwSignal::new(None::<f64>);
         let error = RwSignal::new(None::<String>);
-        let run = Memo::new(move |_| {
-            let id = run_id.get()?;
-            live.runs
-                .with(|runs| runs.iter().find(|r| r.id == id).cloned())
-                .or_else(|| stored.with(|s| s.as_ref().filter(|(r, _)| r.id == id).map(|(r, _)| r.clone())))
-        });
+        let run = Memo::new_with_compare(
+            move |_| {
+                let id = run_id.get()?;
+                live.runs
+                    .with(|runs| runs.iter().find(|r| r.id == id).cloned())
+                    .or_else(|| stored.with(|s| s.as_ref().filter(|(r, _)| r.id == id).map(|(r, _)| r.clone())))
+            },
+            run_changed,
+        );
         // A run that is over (or that the live feed does not know) is read back from the store,
         // once: its frames and every request's record.
         Effect::new(move |_| {
@@ -281,7 +299,26 @@ impl Tape {
     /// Where the run's [`Tape::moment`] is, counted from its records and events once read.
     fn opening(&self) -> Option<Opening> {
         let moment = self.moment.get();
+        if moment == Moment::ServerPeak
+            && let Some(o) = self.server_peak()
+        {
+            return Some(o);
+        }
         self.with_requests(|r| self.with_events(|e| activity::opening(r, e, moment)))
+    }
+
+    /// The server's peak ([`activity::SERVER_PEAK`]): the first kept reading (the run's first
+    /// readings, then its frames') that counted the summary's peak of the run's backends.
+    fn server_peak(&self) -> Option<Opening> {
+        let peak = self.run.with(|r| Some(r.as_ref()?.summary.as_ref()?.peak_server_connections))?;
+        let at = self.with_readings(|kept| {
+            self.with_frames(|frames| {
+                let kept = kept.iter().map(|r| (read_at(r, 0.0), r.run_backends));
+                let framed = frames.iter().map(|f| (read_at(&f.server, f.elapsed_ms as f64), f.server.run_backends));
+                activity::server_peak(kept.chain(framed), peak)
+            })
+        })?;
+        Some(Opening { moment: Moment::ServerPeak, figure: activity::AppFigure::Holding, count: peak, at_ms: at })
     }
 
     /// Runs `f` on the run's first readings of the server (`Timeline::readings`): none until it is
@@ -339,6 +376,8 @@ impl Tape {
             let (first, last) = self.load_span();
             let fine = self.with_readings(|r| r.get(fine_reading_for(r, at_ms, first..=last)?).cloned());
             if let Some(server) = fine {
+                // PgBouncer's reading of then, when the run had one and kept it beside.
+                frame.pooler = server.pooler.or(frame.pooler);
                 frame.server = server;
             }
         }
@@ -438,6 +477,34 @@ fn is_over(run: &RunView) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_run_changes_when_its_place_state_or_summary_does() {
+        let run = |state, position, summary: bool| RunView {
+            id: "r1".into(),
+            state,
+            spec: poollab_shared::RunSpec::default(),
+            submitted_at_ms: 0,
+            summary: summary.then(poollab_shared::Summary::default),
+            error: None,
+            position,
+            worker: None,
+            learners: 1,
+            timeline: None,
+        };
+        let queued = Some(run(RunState::Queued, Some(2), false));
+        let table = [
+            (queued.clone(), queued.clone(), false),
+            (queued.clone(), Some(run(RunState::Queued, Some(1), false)), true),
+            (queued.clone(), Some(run(RunState::Running, None, false)), true),
+            (Some(run(RunState::Done, None, false)), Some(run(RunState::Done, None, true)), true),
+            (queued.clone(), None, true),
+        ];
+        for (a, b, changed) in table {
+            assert_eq!(run_changed(Some(&a), Some(&b)), changed, "{a:?} -> {b:?}");
+        }
+        assert!(run_changed(None, Some(&queued)), "the first value is a change");
+    }
     use poollab_shared::AppFigure;
 
     use super::*;

@@ -40,6 +40,9 @@ pub const CONNECTING: &str = "Requests opening a connection: requests of an app 
 pub const HOLDING: &str = "Connections in use: connections requests held, from the instant they got one (their own \
      connected, or the pool handed it over) to the instant they gave it back (closed it, or handed it back to the \
      pool). A leaked connection is never given back while the run goes.";
+/// [`server_peak`]'s definition, of [`Moment::ServerPeak`].
+pub const SERVER_PEAK: &str = "The server's peak: the first reading of pg_stat_activity that counted this run's most \
+     backends (the run's peak server connections), with the app counted at the instant of that reading.";
 /// [`busiest`]'s definition.
 pub const BUSIEST: &str = "The busiest moment: the first instant the most connections were in use; in a run that \
      never held one, the first instant the most requests were in flight.";
@@ -437,7 +440,9 @@ pub fn opening(records: &[RequestRecord], events: &[RunEvent], moment: Moment) -
         None => busiest,
     };
     match moment {
-        Moment::Busiest => busiest,
+        // The server's peak is found in its readings ([`server_peak`]); from the records alone, the
+        // busiest moment.
+        Moment::Busiest | Moment::ServerPeak => busiest,
         Moment::MostWaiting => most_waiting(),
         Moment::Outage => match outage_window(events, records) {
             Some(window) if !records.is_empty() => {
@@ -448,6 +453,14 @@ pub fn opening(records: &[RequestRecord], events: &[RunEvent], moment: Moment) -
         },
         Moment::End => None,
     }
+}
+
+/// [`SERVER_PEAK`]: of readings of the server, each as (the instant it shows, the run's backends
+/// in it), in time order, the instant of the first that counted `peak` (the run's most, as the
+/// summary has it). None when no kept reading did (a peak between two frames, after the first
+/// readings) or the run had no backend.
+pub fn server_peak(readings: impl Iterator<Item = (f64, u64)>, peak: u64) -> Option<f64> {
+    readings.filter(|(_, b)| peak > 0 && *b == peak).map(|(at, _)| at).reduce(f64::min)
 }
 
 /// When the run's (first) outage was on, from its recorded `events`: from the instant it began up
@@ -505,6 +518,24 @@ pub fn last_answer_ms<'a>(records: impl IntoIterator<Item = &'a RequestRecord>) 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_servers_peak_is_the_first_reading_that_counted_it() {
+        // (readings as (instant, backends), the peak, want)
+        let table: [(&[(f64, u64)], u64, Option<f64>); 5] = [
+            (&[(10.0, 3), (20.0, 8), (30.0, 8), (40.0, 5)], 8, Some(20.0)),
+            // Kept readings, then frames' (later, but a frame may repeat an earlier instant).
+            (&[(10.0, 3), (120.0, 9), (100.0, 9)], 9, Some(100.0)),
+            // The peak was read between two kept readings: not found.
+            (&[(10.0, 3), (20.0, 7)], 8, None),
+            // A run that held no backend has no server peak.
+            (&[(10.0, 0)], 0, None),
+            (&[], 4, None),
+        ];
+        for (readings, peak, want) in table {
+            assert_eq!(server_peak(readings.iter().copied(), peak), want, "{readings:?} peak {peak}");
+        }
+    }
     use super::*;
 
     /// A request that arrived at `start`, asked for a connection at `asked`, waited `wait`,

@@ -169,6 +169,10 @@ pub enum Moment {
     /// ([`crate::activity::DURING_THE_OUTAGE`]): the most waiting of a whole run may come after
     /// the outage, as the pool reconnects.
     Outage,
+    /// When the server held the most backends of this run: the reading the summary's
+    /// `peak_server_connections` was taken from ([`crate::activity::SERVER_PEAK`]), with the app
+    /// counted at its instant. (A run whose peak reading was not kept opens on its busiest.)
+    ServerPeak,
 }
 
 impl Part {
