@@ -202,14 +202,26 @@ pub fn Waterfall(
                                 (n, _) => format!(" (the {n} waits that timed out among them)"),
                             }
                         ),
-                        poollab_shared::Strategy::Naive => format!("connect {} ms, ", number(s.connect_ms.p50)),
+                        // Only connects that succeeded are connects (a refused one is a failure).
+                        poollab_shared::Strategy::Naive => format!(
+                            "connect {} ms{}, ",
+                            number(s.connect_ms.p50),
+                            if s.failed > 0 {
+                                format!(" (the {} that connected)", s.connections_opened)
+                            } else {
+                                String::new()
+                            }
+                        ),
                     };
                     // A query's time is an answered request's: with none answered there is none.
                     let medians = if s.completed == 0 {
                         "No request was answered, so no query finished.".to_owned()
                     } else {
                         // As the page prints a figure everywhere else: 0.037 ms, not a misleading 0.0.
-                        format!("Medians (the run's summary): {wait}query {} ms.", number(s.query_ms.p50))
+                        format!(
+                            "Medians (the run's summary; each part's own, so they need not add up to a request's): {wait}query {} ms.",
+                            number(s.query_ms.p50)
+                        )
                     };
                     Some(format!(
                         "the load took {} ms from its first request, which left {} ms into the run. {medians}",
