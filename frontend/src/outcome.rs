@@ -115,22 +115,25 @@ pub fn outcome(
     // every figure this page shows, so a test can check a figure shown twice is one number.
     let fill = |text: &str| fill_marked(text, &figures, &escape);
     let mut o = String::from(r#"<div class="outcome-figures">"#);
-    if let Some((i, v)) = step.figure().and_then(|name| Some((info(name)?, figures.get(name)?))) {
-        let _ = write!(
-            o,
-            r#"<div class="key-figure" data-testid="key-figure" data-figure="{}" data-value="{}"><span class="value" data-testid="measured">{}</span><span class="label">{}</span></div>"#,
-            i.name,
-            Dec(v),
-            with_unit(v, i.unit),
-            i.label
-        );
+    // The headline (the predicted figure), and the view's own figure when it is another, smaller.
+    for (name, id, class) in [(step.figure(), "key-figure", ""), (step.also(), "also-figure", " also")] {
+        if let Some((i, v)) = name.and_then(|name| Some((info(name)?, figures.get(name)?))) {
+            let _ = write!(
+                o,
+                r#"<div class="key-figure{class}" data-testid="{id}" data-figure="{}" data-value="{}"><span class="value" data-testid="{id}-value">{}</span><span class="label">{}</span></div>"#,
+                i.name,
+                Dec(v),
+                with_unit(v, i.unit),
+                i.label
+            );
+        }
     }
     if let Some(p) = &step.prediction
         && let (Some(measured), Some(guess)) = (figures.get(&p.metric), prediction)
     {
         let (unit, label) = info(&p.metric).map_or(("", ""), |i| (i.unit, i.label));
         let close = verdict.close == Some(true);
-        // What the prediction was of, said, since the step's headline figure may be another.
+        // What the prediction was of, said beside the headline (which is the same figure).
         let _ = write!(
             o,
             r#"<div class="compare" data-testid="prediction-compare" data-close="{close}" data-graded="{by}"><p class="of">The figure you predicted: {}</p><p><span class="label">You predicted</span><span class="value">{}</span></p><p><span class="label">Measured</span><span class="value" data-figure="{}" data-value="{}">{}</span></p><p class="close {}" data-testid="prediction-close">{}</p></div>"#,

@@ -409,8 +409,10 @@ fn pooler(svg: &mut Svg, p: &PoolerFrame, x: f64, y: f64) -> f64 {
     let gx = x + 9.0;
     let cols = POOLER_COLS;
     let waiting_dots = p.cl_waiting.min(LINE_DOTS);
+    let more = p.cl_waiting - waiting_dots;
     let dots_h = if waiting_dots > 0 { rows(waiting_dots, cols) * 14.0 + 4.0 } else { 0.0 };
-    let servers_y = y + 112.0 + dots_h;
+    let more_h = if more > 0 { 14.0 } else { 0.0 };
+    let servers_y = y + 112.0 + dots_h + more_h;
     let room = p.pool_size.max(p.servers());
     let grid_h = rows(room.min(MOST_SQUARES), cols) * STEP;
     let height = servers_y - y + grid_h + 58.0;
@@ -443,6 +445,10 @@ fn pooler(svg: &mut Svg, p: &PoolerFrame, x: f64, y: f64) -> f64 {
     for i in 0..waiting_dots as usize {
         let (cx, cy) = (Dec(gx + 6.0 + (i % cols) as f64 * 14.0), Dec(y + 107.0 + (i / cols) as f64 * 14.0));
         let _ = write!(svg.0, r#"<circle class="waiter" cx="{cx:.1}" cy="{cy:.1}" r="5.5"/>"#);
+    }
+    if more > 0 {
+        // Every waiting client is counted: those past the dots, in words.
+        svg.text("note", gx, y + 107.0 + dots_h, &format!("+{more} more waiting"));
     }
     svg.text("label", gx, servers_y + 6.0, "server connections");
     let idle = p.sv_idle + p.sv_used + p.sv_tested;
@@ -643,11 +649,16 @@ fn draw(frame: &Frame, app_side: &AppSide, spec: &RunSpec, peaks: Peaks, parts: 
     if let Some(p) = frame.pooler {
         // PgBouncer's figures are its own readings (`SHOW POOLS`), never the app's counts: when
         // the app's side is counted at an instant, the heading says when PgBouncer was read.
-        let heading = match p.read_at_ms.filter(|_| app_side.source == "records") {
-            Some(at) => format!("PgBouncer at {}", span(at, p.read_took_ms)),
-            None => "Pooler, sampled".to_owned(),
-        };
-        svg.text("heading", at.pooler_x, 16.0, &heading);
+        // (On a line of its own: the heading's column is narrow.)
+        match p.read_at_ms.filter(|_| app_side.source == "records") {
+            Some(read) => {
+                svg.text("heading", at.pooler_x, 16.0, "PgBouncer");
+                svg.text("note", at.pooler_x, 30.0, &format!("read at {}", span(read, p.read_took_ms)));
+            }
+            None => {
+                svg.text("heading", at.pooler_x, 16.0, "Pooler, sampled");
+            }
+        }
     }
     svg.raw(&rest.0).raw(r#"<g data-testid="pool-slots">"#).raw(&app.0).raw("</g></svg>");
     svg.0
@@ -972,7 +983,7 @@ mod tests {
         assert!(said.contains("PgBouncer's SHOW POOLS (transaction mode, read every 10 ms; its latest reading at 1.2 s) shows 4 client connections: 1 waiting for a server connection, 2 served by one, 1 idle with no query to run;"), "{said}");
         // Read at its own instant, its heading says when.
         let read = Frame { pooler: frame.pooler.map(|p| PoolerFrame { read_at_ms: Some(63), ..p }), ..frame.clone() };
-        assert!(draw(&read, &side, &spec, Peaks::default(), &Part::ALL).contains(">PgBouncer at 63 ms</text>"));
+        assert!(draw(&read, &side, &spec, Peaks::default(), &Part::ALL).contains(">read at 63 ms</text>"));
         assert!(said.contains("A sample misses what lasts under 10 ms"), "{said}");
         // Live, both sides are the frame's: nothing to tell apart.
         let live = describe(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec);

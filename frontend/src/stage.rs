@@ -115,6 +115,9 @@ fn heading_of(shown: Shown, pooled: bool) -> String {
         Shown::Opening(Opening { moment: Moment::Outage, count: n, at_ms: at, .. }) => {
             format!("During the outage, at {}: {}", ms_text(at), waiting(n))
         }
+        Shown::Opening(Opening { moment: Moment::FirstRefusal, count: n, at_ms: at, .. }) => {
+            format!("The first refusal the app heard, at {}: {n} connecting", ms_text(at))
+        }
         Shown::Opening(Opening { moment: Moment::ServerPeak, count: n, at_ms: at, .. }) => {
             format!("The server's peak: {n} backends of this run, read at {}", ms_text(at))
         }
@@ -229,6 +232,10 @@ mod tests {
                 "The most waiting: 1 waiting for a connection at 2.5 s",
             ),
             (o(Moment::Busiest, AppFigure::Holding, 5, 331.0), "The busiest moment: 5 connections in use at 331 ms"),
+            (
+                o(Moment::FirstRefusal, AppFigure::Connecting, 141, 221.0),
+                "The first refusal the app heard, at 221 ms: 141 connecting",
+            ),
             (
                 o(Moment::ServerPeak, AppFigure::Holding, 89, 759.0),
                 "The server's peak: 89 backends of this run, read at 759 ms",

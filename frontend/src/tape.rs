@@ -62,6 +62,7 @@ impl Shown {
                 Moment::MostWaiting => "most-waiting",
                 Moment::Outage => "outage",
                 Moment::ServerPeak => "server-peak",
+                Moment::FirstRefusal => "first-refusal",
                 Moment::Busiest | Moment::End => "busiest",
             },
             Shown::Frame(_) => "frame",

@@ -215,7 +215,7 @@ pub fn Waterfall(
                     };
                     // A query's time is an answered request's: with none answered there is none.
                     let medians = if s.completed == 0 {
-                        "No request was answered, so no query finished.".to_owned()
+                        "No request was answered, so there is no query median (the queries of requests that failed later are drawn, not counted).".to_owned()
                     } else {
                         // As the page prints a figure everywhere else: 0.037 ms, not a misleading 0.0.
                         format!(

@@ -43,6 +43,10 @@ pub const HOLDING: &str = "Connections in use: connections requests held, from t
 /// [`server_peak`]'s definition, of [`Moment::ServerPeak`].
 pub const SERVER_PEAK: &str = "The server's peak: the first reading of pg_stat_activity that counted this run's most \
      backends (the run's peak server connections), with the app counted at the instant of that reading.";
+/// [`first_refusal`]'s definition, of [`Moment::FirstRefusal`].
+pub const FIRST_REFUSAL: &str = "The first refusal the app heard: the instant the first request the server refused \
+     as too many clients failed (its start plus its time). The server's log counts a refusal as it makes it, a little \
+     before its client hears it.";
 /// [`busiest`]'s definition.
 pub const BUSIEST: &str = "The busiest moment: the first instant the most connections were in use; in a run that \
      never held one, the first instant the most requests were in flight.";
@@ -443,6 +447,13 @@ pub fn opening(records: &[RequestRecord], events: &[RunEvent], moment: Moment) -
         // The server's peak is found in its readings ([`server_peak`]); from the records alone, the
         // busiest moment.
         Moment::Busiest | Moment::ServerPeak => busiest,
+        Moment::FirstRefusal => match first_refusal(records) {
+            Some(at) => {
+                let connecting = AppCounts::at(records, at).connecting;
+                Some(Opening::of(Moment::FirstRefusal, (AppFigure::Connecting, connecting, at)))
+            }
+            None => busiest,
+        },
         Moment::MostWaiting => most_waiting(),
         Moment::Outage => match outage_window(events, records) {
             Some(window) if !records.is_empty() => {
@@ -453,6 +464,12 @@ pub fn opening(records: &[RequestRecord], events: &[RunEvent], moment: Moment) -
         },
         Moment::End => None,
     }
+}
+
+/// [`FIRST_REFUSAL`]: when the first request the server refused as too many clients failed; none
+/// in a run without one.
+pub fn first_refusal(records: &[RequestRecord]) -> Option<f64> {
+    records.iter().filter(|r| r.outcome == "too_many_clients").map(|r| r.start_ms + r.total_ms).reduce(f64::min)
 }
 
 /// [`SERVER_PEAK`]: of readings of the server, each as (the instant it shows, the run's backends
@@ -518,6 +535,36 @@ pub fn last_answer_ms<'a>(records: impl IntoIterator<Item = &'a RequestRecord>) 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_first_refusal_is_when_the_first_refused_request_failed() {
+        let record = |n: u64, start_ms: f64, total_ms: f64, outcome: &str| RequestRecord {
+            n,
+            instance: 0,
+            start_ms,
+            acquire_wait_ms: 0.0,
+            connect_ms: total_ms,
+            query_ms: 0.0,
+            total_ms,
+            outcome: outcome.into(),
+            cache_hit: false,
+            asked_ms: Some(start_ms),
+            held_from_ms: None,
+            given_back_ms: None,
+        };
+        // (records as (start, total, outcome), want)
+        let table: [(&[(f64, f64, &str)], Option<f64>); 4] = [
+            (&[(0.0, 300.0, "too_many_clients"), (5.0, 200.0, "too_many_clients"), (1.0, 50.0, "ok")], Some(205.0)),
+            (&[(0.0, 30.0, "ok"), (2.0, 40.0, "connect_failed")], None),
+            (&[(10.0, 5.0, "too_many_clients")], Some(15.0)),
+            (&[], None),
+        ];
+        for (rows, want) in table {
+            let records: Vec<RequestRecord> =
+                rows.iter().enumerate().map(|(n, (s, t, o))| record(n as u64, *s, *t, o)).collect();
+            assert_eq!(first_refusal(&records), want, "{rows:?}");
+        }
+    }
 
     #[test]
     fn the_servers_peak_is_the_first_reading_that_counted_it() {

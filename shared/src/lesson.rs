@@ -173,6 +173,10 @@ pub enum Moment {
     /// `peak_server_connections` was taken from ([`crate::activity::SERVER_PEAK`]), with the app
     /// counted at its instant. (A run whose peak reading was not kept opens on its busiest.)
     ServerPeak,
+    /// When the server refused its first connect as too many clients
+    /// ([`crate::activity::FIRST_REFUSAL`]): the slots are full then, with backends still
+    /// logging in among them. (A run with no refusal opens on its busiest.)
+    FirstRefusal,
 }
 
 impl Part {
@@ -229,7 +233,7 @@ impl Lesson {
 /// step's, and what each one's model measures, each once.
 pub fn compared_figures<'a>(earlier: &'a Step, step: &'a Step) -> Vec<&'a str> {
     let mut out: Vec<&str> = Vec::new();
-    let named = [earlier.figure(), step.figure()]
+    let named = [earlier.figure(), earlier.also(), step.figure(), step.also()]
         .into_iter()
         .chain([earlier, step].map(|s| s.model.as_ref().map(|m| m.measured.as_str())));
     for name in named.flatten() {
@@ -495,9 +499,16 @@ pub fn for_users(s: &Summary, targets: &Targets) -> ForUsers {
 }
 
 impl Step {
-    /// The figure the step is about.
+    /// The figure the step is about, its headline: the one its learner predicted, if it asks for
+    /// a prediction (a headline of another figure read as the answer to the question), else its
+    /// view's.
     pub fn figure(&self) -> Option<&str> {
-        self.view.figure.as_deref().or(self.prediction.as_ref().map(|p| p.metric.as_str()))
+        self.prediction.as_ref().map(|p| p.metric.as_str()).or(self.view.figure.as_deref())
+    }
+
+    /// The view's own figure when the headline is another (the predicted one): shown beside it.
+    pub fn also(&self) -> Option<&str> {
+        self.view.figure.as_deref().filter(|f| Some(*f) != self.figure())
     }
 
     /// The figures this step's texts, model and goal can name, with the server's limits and (once
@@ -767,6 +778,26 @@ mod tests {
             assert_eq!(lesson.compared(index), Err(err.clone()), "{err}");
         }
         assert!(CompareError::NotEarlier(2).to_string().contains("an earlier step of its lesson"));
+    }
+
+    #[test]
+    fn the_headline_is_the_predicted_figure_and_the_views_own_goes_beside_it() {
+        let predicted = |view: Option<&str>, metric: Option<&str>| Step {
+            prediction: metric.map(|m| Prediction { question: "?".into(), metric: m.into(), unit: String::new() }),
+            view: StepView { figure: view.map(Into::into), ..StepView::default() },
+            ..plain("x", None)
+        };
+        // (view's figure, prediction's metric, want headline, want beside it)
+        let table = [
+            (Some("connect_ms.p50"), Some("connections_opened"), Some("connections_opened"), Some("connect_ms.p50")),
+            (Some("failed"), Some("failed"), Some("failed"), None),
+            (None, Some("failed"), Some("failed"), None),
+            (Some("duration_ms"), None, Some("duration_ms"), None),
+        ];
+        for (view, metric, headline, beside) in table {
+            let step = predicted(view, metric);
+            assert_eq!((step.figure(), step.also()), (headline, beside), "{view:?} {metric:?}");
+        }
     }
 
     #[test]
