@@ -385,7 +385,7 @@ async fn app_side_is_counted_from_the_records(
         let nearest = t
             .readings
             .iter()
-            .filter_map(|r| Some(r.read_at_ms? as f64 + r.read_took_ms as f64 / 2.0))
+            .filter_map(poollab_shared::ServerFrame::shows_at)
             .filter(|shows| (first..=last_answer).contains(shows))
             .map(|shows| (shows - drawn.at_ms).abs())
             .fold(f64::INFINITY, f64::min);
@@ -449,17 +449,9 @@ async fn app_side_is_counted_from_the_records(
                 format!("document.querySelector('[data-testid=picture] [data-testid=server]').dataset.{attr}")
             };
             let backends: u64 = text(page, &server("runBackends")).await.parse().expect("the server's backends");
-            let kept = t
-                .readings
-                .iter()
-                .map(|r| (r.read_at_ms.map_or(0.0, |a| a as f64 + r.read_took_ms as f64 / 2.0), r.run_backends))
-                .chain(t.frames.iter().map(|f| {
-                    let s = &f.server;
-                    (
-                        s.read_at_ms.map_or(f.elapsed_ms as f64, |a| a as f64 + s.read_took_ms as f64 / 2.0),
-                        s.run_backends,
-                    )
-                }));
+            let kept = t.readings.iter().map(|r| (r.shows_at().unwrap_or(0.0), r.run_backends)).chain(
+                t.frames.iter().map(|f| (f.server.shows_at().unwrap_or(f.elapsed_ms as f64), f.server.run_backends)),
+            );
             match poollab_shared::activity::server_peak(kept, s.peak_server_connections) {
                 Some(at) => {
                     assert_eq!(drawn.moment, "server-peak", "{here}: {drawn:?}");

@@ -297,9 +297,9 @@ pub fn lines(
                 let mut points: Vec<(f64, f64)> = Vec::new();
                 if server {
                     // Each at the instant it was read: PgBouncer's at its own.
-                    let at = |r: &ServerFrame| match (*class, r.pooler.and_then(|p| p.read_at_ms)) {
+                    let at = |r: &ServerFrame| match (*class, r.pooler.and_then(|p| p.shows_at())) {
                         ("s-server", _) | (_, None) => shows(r),
-                        (_, Some(at)) => at as f64,
+                        (_, Some(at)) => at,
                     };
                     points.extend(fine.iter().zip(readings).filter_map(|(f, r)| Some((at(r) / 1000.0, pick(f)?))));
                 }
@@ -311,9 +311,9 @@ pub fn lines(
                     let v = pick(f)?;
                     // PgBouncer's lines at the instant its reading was taken; a frame's counts
                     // of its interval (answers, latencies) from the interval's start.
-                    let read = f.pooler.and_then(|p| p.read_at_ms).filter(|_| server && *class != "s-server");
+                    let read = f.pooler.and_then(|p| p.shows_at()).filter(|_| server && *class != "s-server");
                     let from = if of_interval { f.elapsed_ms.saturating_sub(f.interval_ms) } else { f.elapsed_ms };
-                    let t = read.unwrap_or(from) as f64 / 1000.0;
+                    let t = read.unwrap_or(from as f64) / 1000.0;
                     Some((t, if throughput { rate(v, f.interval_ms, run_ms).0 } else { v }))
                 }));
                 Series { name: name(n), class, points, until: frames_end.filter(|_| of_interval) }

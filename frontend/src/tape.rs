@@ -94,7 +94,7 @@ pub fn reading_for(frames: &[Frame], at_ms: f64, load: std::ops::RangeInclusive<
 /// When a reading of the server shows it: midway between when it was asked for and when it
 /// came (`otherwise`, a frame's own instant, for a reading that says neither).
 pub fn read_at(s: &ServerFrame, otherwise: f64) -> f64 {
-    s.read_at_ms.map_or(otherwise, |at| at as f64 + s.read_took_ms as f64 / 2.0)
+    s.shows_at().unwrap_or(otherwise)
 }
 
 /// Of readings taken at `read_at`, the one that goes with the instant `at_ms`, by the rule of

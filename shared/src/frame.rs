@@ -81,6 +81,12 @@ impl PoolerFrame {
         self.sv_active + self.sv_idle + self.sv_used + self.sv_tested + self.sv_login
     }
 
+    /// The instant this reading shows PgBouncer at, in ms from the run's start: midway between
+    /// when it was asked for and when it came (none when it says neither).
+    pub fn shows_at(&self) -> Option<f64> {
+        self.read_at_ms.map(|at| at as f64 + self.read_took_ms as f64 / 2.0)
+    }
+
     /// Every client connection it has: waiting, served (linked to one of its server
     /// connections, `sv_active`), or idle.
     pub fn clients(&self) -> u64 {
@@ -284,6 +290,12 @@ impl ServerFrame {
             tls: self.tls,
             pgbouncer: self.pgbouncer,
         }
+    }
+
+    /// The instant this reading shows the server at, in ms from the run's start: midway between
+    /// when it was asked for and when it came (a busy server answers late); none when idle.
+    pub fn shows_at(&self) -> Option<f64> {
+        self.read_at_ms.map(|at| at as f64 + self.read_took_ms as f64 / 2.0)
     }
 
     /// Backends in one state, of the whole server.
