@@ -410,16 +410,27 @@ async fn app_side_is_counted_from_the_records(
             );
         }
     }
+    // A moment counted from the app alone opens where the server was read too, when it was read
+    // while the moment's figure stood (the run's first readings, then its frames' after them).
+    let kept: Vec<f64> = t.readings.iter().map(|r| r.shows_at().unwrap_or(0.0)).collect();
+    let after = kept.last().copied().unwrap_or(f64::NEG_INFINITY);
+    let framed = t.frames.iter().map(|f| f.server.shows_at().unwrap_or(f.elapsed_ms as f64)).filter(|at| *at > after);
+    let readings: Vec<f64> = kept.iter().copied().chain(framed).collect();
+    let seen = |o| poollab_shared::activity::seen_with_the_server(&t.requests, &t.events, o, readings.iter().copied());
     match step.view.moment {
         Moment::Busiest => {
-            let (_, _, at) = peaks.busiest().expect("a run with requests has a busiest moment");
+            let (figure, count, first) = peaks.busiest().expect("a run with requests has a busiest moment");
+            assert_eq!(s.busiest_ms, Some(first), "{here}: the summary's busiest moment is the records' {s:?}");
+            // It opens where the server was read while the most were in use, when it was.
+            let at = seen(opening(&t.requests, &t.events, Moment::Busiest).expect("one")).at_ms;
             assert_eq!(drawn.moment, "busiest", "{here}: {drawn:?}");
-            assert!((drawn.at_ms - at).abs() < 0.001 && s.busiest_ms == Some(at), "{here}: {drawn:?} {s:?}");
+            assert!((drawn.at_ms - at).abs() < 0.001, "{here}: {drawn:?} at {at}");
             assert_eq!(shown, counted(at), "{here}: the app side at the busiest moment");
+            assert_eq!(figure.at(&t.requests, at), count, "{here}: the busiest moment's count: {drawn:?}");
         }
         Moment::MostWaiting => {
             let Opening { figure, count, at_ms: at, .. } =
-                opening(&t.requests, &t.events, Moment::MostWaiting).expect("a run with requests has one");
+                seen(opening(&t.requests, &t.events, Moment::MostWaiting).expect("a run with requests has one"));
             assert_eq!(figure, AppFigure::Waiting, "{here}: requests waited in this run");
             assert_eq!(drawn.moment, "most-waiting", "{here}: {drawn:?}");
             assert!((drawn.at_ms - at).abs() < 0.001, "{here}: {drawn:?}");
@@ -428,7 +439,7 @@ async fn app_side_is_counted_from_the_records(
         Moment::Outage => {
             // The picture opens inside the outage the run recorded, where the most waited in it,
             // and its heading says so.
-            let o = opening(&t.requests, &t.events, Moment::Outage).expect("a run with requests has one");
+            let o = seen(opening(&t.requests, &t.events, Moment::Outage).expect("a run with requests has one"));
             let window = outage_window(&t.events, &t.requests);
             assert_eq!(o.moment, Moment::Outage, "{here}: the run recorded its outage: {:?}", t.events);
             assert!(window.is_some_and(|w| w.contains(o.at_ms)), "{here}: {o:?} in {window:?}");

@@ -305,7 +305,20 @@ impl Tape {
         {
             return Some(o);
         }
-        self.with_requests(|r| self.with_events(|e| activity::opening(r, e, moment)))
+        let opening = self.with_requests(|r| self.with_events(|e| activity::opening(r, e, moment)))?;
+        // Moved to where the server was read too, when it was read while the figure stood
+        // ([`activity::SEEN_WITH_THE_SERVER`]): the run's first readings, then its frames' after them.
+        let readings = self.with_readings(|kept| {
+            let kept: Vec<f64> = kept.iter().map(|r| read_at(r, 0.0)).collect();
+            let after = kept.last().copied().unwrap_or(f64::NEG_INFINITY);
+            self.with_frames(|frames| {
+                let framed = frames.iter().map(|f| read_at(&f.server, f.elapsed_ms as f64)).filter(|at| *at > after);
+                kept.iter().copied().chain(framed).collect::<Vec<f64>>()
+            })
+        });
+        Some(self.with_requests(|r| {
+            self.with_events(|e| activity::seen_with_the_server(r, e, opening, readings.into_iter()))
+        }))
     }
 
     /// The server's peak ([`activity::SERVER_PEAK`]): the first kept reading (the run's first

@@ -466,6 +466,37 @@ pub fn opening(records: &[RequestRecord], events: &[RunEvent], moment: Moment) -
     }
 }
 
+/// [`seen_with_the_server`]'s definition.
+pub const SEEN_WITH_THE_SERVER: &str = "Seen with the server: the busiest moment, the most waiting and the \
+     moment during the outage are each counted from the app's records at an exact instant, while the server is \
+     read now and then. When the server was read while the moment's figure still stood at its count (before the \
+     last answer; for the outage, before it ended), the picture opens on the first such reading instead of the \
+     figure's first instant, so the app and the server are counted at one instant.";
+
+/// [`SEEN_WITH_THE_SERVER`]: `opening` moved to the first of the server's `readings` (the
+/// instants they show the server at, in any order) at or after it at which the app's figure
+/// still counts as many, and before the last answer of `records` (for an outage, before the end
+/// of its window in `events`); `opening` itself when no reading did, or for a moment found in the
+/// server's readings or at a refusal (those are an instant of their own).
+pub fn seen_with_the_server(
+    records: &[RequestRecord],
+    events: &[RunEvent],
+    opening: Opening,
+    readings: impl Iterator<Item = f64>,
+) -> Opening {
+    let until = match opening.moment {
+        Moment::Busiest | Moment::MostWaiting => last_answer_ms(records),
+        Moment::Outage => outage_window(events, records).map(|w| w.to),
+        Moment::ServerPeak | Moment::FirstRefusal | Moment::End => None,
+    };
+    let Some(until) = until else { return opening };
+    let at = readings
+        .filter(|r| (opening.at_ms..until).contains(r))
+        .filter(|r| opening.figure.at(records, *r) == opening.count)
+        .reduce(f64::min);
+    Opening { at_ms: at.unwrap_or(opening.at_ms), ..opening }
+}
+
 /// [`FIRST_REFUSAL`]: when the first request the server refused as too many clients failed; none
 /// in a run without one.
 pub fn first_refusal(records: &[RequestRecord]) -> Option<f64> {
@@ -827,6 +858,37 @@ mod tests {
         ];
         for (records, events, moment, want) in table {
             assert_eq!(opening(records, &events, moment), want, "{moment:?} of {} requests, {events:?}", records.len());
+        }
+    }
+
+    #[test]
+    fn a_moment_counted_from_the_app_opens_where_the_server_was_read_too() {
+        // Two hold 4..6, one 4..9 (the busiest: two from 4 up to 6); the last answer at 10.
+        let records =
+            [req(0.0, 4.0, 0.0, Some((4.0, Some(9.0))), 10.0), req(1.0, 3.0, 0.0, Some((4.0, Some(6.0))), 7.0)];
+        let busiest = Opening { moment: Moment::Busiest, figure: AppFigure::Holding, count: 2, at_ms: 4.0 };
+        let outage = Opening { moment: Moment::Outage, figure: AppFigure::Holding, count: 2, at_ms: 4.0 };
+        let refusal = Opening { moment: Moment::FirstRefusal, ..busiest };
+        let events = [
+            RunEvent { at_ms: 0.0, kind: RunEventKind::OutageBegins },
+            RunEvent { at_ms: 5.0, kind: RunEventKind::OutageEnds },
+        ];
+        // (the opening, readings) -> where it opens
+        let table: Vec<(Opening, Vec<f64>, f64)> = vec![
+            // The first reading while two were held, whatever the readings' order.
+            (busiest, vec![9.5, 5.5, 4.5, 3.0], 4.5),
+            // None read while they were (at 6 one was given back): the first instant stands.
+            (busiest, vec![3.0, 6.0, 7.0], 4.0),
+            (busiest, vec![], 4.0),
+            // The outage's reading must fall before it ended (at 5).
+            (outage, vec![5.5], 4.0),
+            (outage, vec![4.9, 5.5], 4.9),
+            // A refusal is an instant of its own.
+            (refusal, vec![4.5], 4.0),
+        ];
+        for (opening, readings, want) in table {
+            let got = seen_with_the_server(&records, &events, opening, readings.iter().copied());
+            assert_eq!(got, Opening { at_ms: want, ..opening }, "{opening:?} read at {readings:?}");
         }
     }
 

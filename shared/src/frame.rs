@@ -307,6 +307,18 @@ impl ServerFrame {
     pub fn run_in_state(&self, state: &str) -> u64 {
         self.run_by_state.iter().filter(|c| c.name == state).map(|c| c.count).sum()
     }
+
+    /// Backends still starting that are no one's yet (no application name).
+    pub fn unnamed_starting(&self) -> u64 {
+        self.in_state("starting").saturating_sub(self.run_in_state("starting"))
+    }
+
+    /// Other clients' backends: every client backend but the run's and those still starting that
+    /// are no one's yet, with the sampler's own (left out of `backends`, it holds a slot all the
+    /// same). What the picture draws as other clients, and the summary's `other_backends_at_peak`.
+    pub fn others(&self) -> u64 {
+        self.backends.saturating_sub(self.run_backends + self.unnamed_starting()) + u64::from(self.reachable)
+    }
 }
 
 /// A count of backends with one value of a column (application name, state).

@@ -81,9 +81,9 @@ fn belongs_to(name: &str, base: &str) -> bool {
 }
 
 /// The run's peak of server backends, and the backends of other clients at the reading where the
-/// run first reached it: the lab's own connections (its line's, with its LISTEN, its pages' reads), other
-/// runs', anyone's but this run's and the sampler's. Those hold application slots the run cannot
-/// have, so a model of what a run can get counts them.
+/// run first reached it: the lab's own connections (its line's, with its LISTEN, its pages' reads,
+/// the sampler's), other runs', anyone's but this run's. Those hold application slots the run
+/// cannot have, so a model of what a run can get counts them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServerPeak {
     /// The most of the run's backends in one reading.
@@ -95,12 +95,13 @@ pub struct ServerPeak {
 }
 
 impl ServerPeak {
-    /// Takes one reading of the server: `backends`, every client backend but the sampler's, and
-    /// `run`, those of this run. A reading that raises the run's peak (or the first reading) sets
-    /// the others; a later one that only equals the peak keeps those of the first.
-    pub fn observe(&mut self, backends: u64, run: u64) {
+    /// Takes one reading of the server: `others`, other clients' backends
+    /// ([`ServerFrame::others`]), and `run`, those of this run. A reading that raises the run's
+    /// peak (or the first reading) sets the others; a later one that only equals the peak keeps
+    /// those of the first.
+    pub fn observe(&mut self, others: u64, run: u64) {
         if !self.seen || run > self.run {
-            *self = ServerPeak { run, others: backends.saturating_sub(run), seen: true };
+            *self = ServerPeak { run, others, seen: true };
         }
     }
 }
@@ -285,7 +286,7 @@ impl MetricsHub {
             run.interval_peak_server = run.interval_peak_server.max(server.run_backends);
             server.run_by_state =
                 by_state.into_iter().map(|(name, count)| CountBy { name: name.to_owned(), count }).collect();
-            run.peak_server.observe(server.backends, server.run_backends);
+            run.peak_server.observe(server.others(), server.run_backends);
             run.peak_idle_in_tx = run.peak_idle_in_tx.max(server.run_in_state("idle in transaction"));
             if run.readings.len() < MAX_READINGS {
                 // As a frame would show it, were it the only reading since the last frame.
@@ -481,27 +482,27 @@ mod tests {
 
     #[test]
     fn the_others_are_read_where_the_runs_backends_first_peak() {
-        // (readings as (all backends but the sampler's, the run's), want (run's peak, others then))
+        // (readings as (other clients' backends, the run's), want (run's peak, others then))
         let table: [(&[(u64, u64)], (u64, u64)); 7] = [
             // No reading: nothing seen.
             (&[], (0, 0)),
             // The lab's own 10 before the run's first connection, then the fleet fills up.
-            (&[(10, 0), (40, 30), (97, 87), (90, 80)], (87, 10)),
+            (&[(10, 0), (10, 30), (10, 87), (10, 80)], (87, 10)),
             // The others change after the peak: those at the peak stay.
-            (&[(97, 87), (99, 87), (12, 2)], (87, 10)),
+            (&[(10, 87), (12, 87), (10, 2)], (87, 10)),
             // The peak reached again with other others: the first reading's are kept.
-            (&[(15, 5), (96, 86), (97, 86)], (86, 10)),
+            (&[(10, 5), (10, 86), (11, 86)], (86, 10)),
             // A run that never had a backend: the others of its first reading.
             (&[(11, 0), (14, 0)], (0, 11)),
             // A reading of an unreachable server (all zeros) changes nothing once one was seen.
-            (&[(50, 40), (0, 0)], (40, 10)),
+            (&[(10, 40), (0, 0)], (40, 10)),
             // No other client at all.
-            (&[(3, 3), (5, 5)], (5, 0)),
+            (&[(0, 3), (0, 5)], (5, 0)),
         ];
         for (readings, want) in table {
             let mut peak = ServerPeak::default();
-            for (backends, run) in readings {
-                peak.observe(*backends, *run);
+            for (others, run) in readings {
+                peak.observe(*others, *run);
             }
             assert_eq!((peak.run, peak.others), want, "{readings:?}");
         }
