@@ -497,7 +497,7 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
             most(|f| f.pooler.map_or(0.0, |p| p.servers() as f64)),
         ),
         ChartKind::Latency => format!(
-            "Over {t:.1} s: the highest p99 of a tenth of a second was {:.1} ms.",
+            "Over {t:.1} s: the highest p99 of a tenth of a second was {:.1} ms (each tenth's p99 counts only the requests answered in it; the run's own p99 counts them all together).",
             most(|f| f.app.latency_p99_ms.unwrap_or(0.0))
         ),
     }

@@ -328,10 +328,8 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     let run_other = s.run_backends.saturating_sub(active + idle + in_tx);
     // Backends still starting that are no one's yet (no application name), and those still
     // authenticating, which `pg_stat_activity` does not list: each holds a slot all the same.
-    let unnamed_starting = s.in_state("starting").saturating_sub(run("starting"));
-    let starting = unnamed_starting + s.authenticating;
-    // The sampler's own backend is left out of `backends`; it holds a slot all the same.
-    let others = s.backends.saturating_sub(s.run_backends + unnamed_starting) + u64::from(s.reachable);
+    let starting = s.unnamed_starting() + s.authenticating;
+    let others = s.others();
     let used = s.run_backends + others + starting;
     let free = max.saturating_sub(used);
     let reserved = s.reserved_connections.min(free);
@@ -382,7 +380,7 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     if in_tx > 0 {
         svg.text("note", gx + 130.0, below + 16.0, &format!("{in_tx} idle in tx"));
     }
-    svg.text("note", gx, below + 32.0, &format!("peak of this run: {} (sampled)", peaks.server));
+    svg.text("note", gx, below + 32.0, &format!("whole run's peak: {} (sampled)", peaks.server));
     let _ = write!(
         svg.0,
         r#"<text class="{}" x="{}" y="{}" data-testid="refused" data-refused="{refused}">refused: {refused}</text>"#,
@@ -477,6 +475,13 @@ fn line(svg: &mut Svg, app: &AppSide, pooled: bool, y: f64) {
     let _ = write!(svg.0, r#"<g data-testid="line" data-waiters="{waiters}">"#);
     svg.text("label", LINE_X, y + 12.0, "Requests");
     svg.text("note", LINE_X, y + 27.0, &format!("{} in flight", app.total.in_flight));
+    // A request in flight that neither waits, connects nor holds a connection is closing its own
+    // or answering: named, so the app's boxes and this count add up.
+    let t = &app.total;
+    let between = t.in_flight.saturating_sub(t.waiting + t.connecting + t.holding);
+    if !pooled && between > 0 {
+        svg.text("note", LINE_X, y + 41.0, &format!("{between} closing or answering"));
+    }
     if pooled {
         let cols = 10usize;
         let dots = waiters.min(LINE_DOTS);
@@ -753,16 +758,19 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             };
             let sum = |k: usize| boxes.iter().map(|b| b[k].1).sum::<u64>();
             let (connecting, idle, returning) = (sum(1), sum(2), sum(3));
+            // Every part the boxes draw, so the parts add up to the whole.
+            let mut parts = vec![format!("{} in use", c.holding), format!("{connecting} opening")];
+            if idle > 0 || returning == 0 {
+                parts.push(format!("{idle} idle"));
+            }
+            if returning > 0 {
+                parts.push(format!("{returning} being given back (sqlx pings each)"));
+            }
             format!(
-                "The {} {}: {} in use, {connecting} opening, {}; {} for one.",
-                if frame.instances.len() > 1 { "pools hold" } else { "pool holds" },
+                "The {} {}: {}; {} for one.",
+                if frame.instances.len() > 1 { "pools count" } else { "pool counts" },
                 count(c.holding + connecting + idle + returning, "connection", "connections"),
-                c.holding,
-                if returning > 0 {
-                    format!("{returning} being given back (sqlx pings each)")
-                } else {
-                    format!("{idle} idle")
-                },
+                parts.join(", "),
                 count(c.waiting, "request waits", "requests wait")
             )
         }
@@ -777,7 +785,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     // app's next message: the app's own work, the network, a ping on the way.
     let gap = match (c.holding > active && s.run_backends > 0, frame.pool.is_some()) {
         (true, true) => {
-            " A connection the app counts in use (lent to a request, or pinged on its way back: sqlx checks every connection it is given back) shows idle on the server while the server waits for the app's next message."
+            " A connection lent to a request, or being given back (sqlx pings each on its way back), shows idle on the server while the server waits for the app's next message."
         }
         (true, false) => {
             " A connection the app holds shows idle on the server while the server waits for the app's next message."
@@ -954,7 +962,20 @@ mod tests {
         let spec = RunSpec { strategy: Strategy::Pooled, instances: 2, ..RunSpec::default() };
         let side = AppSide::counted(&records, 5.0, 2, AppPeaks::of(&records), "busiest");
         let said = describe(&frame, &side, &spec);
-        assert!(said.contains(": The pools hold 8 connections: 5 in use, 0 opening, 3 idle;"), "{said}");
+        assert!(said.contains(": The pools count 8 connections: 5 in use, 0 opening, 3 idle;"), "{said}");
+        // A request of instance 1 waits from 4 ms to 6: its box draws its 3 as being given back,
+        // instance 0's idle (of a pool of 7 now) stay idle, and the sentence names both.
+        let mut frame = frame;
+        frame.instances[0].pool = Some(pool(7, 1, 0));
+        let mut records = records;
+        records.push(RequestRecord { n: 5, instance: 1, ..held(5, 6.0, 9.0) });
+        records[5].asked_ms = Some(4.0);
+        let side = AppSide::counted(&records, 5.0, 2, AppPeaks::of(&records), "busiest");
+        let said = describe(&frame, &side, &spec);
+        assert!(
+            said.contains(": The pools count 10 connections: 5 in use, 0 opening, 2 idle, 3 being given back (sqlx pings each); 1 request waits for one."),
+            "{said}"
+        );
     }
 
     #[test]

@@ -378,8 +378,9 @@ impl Tape {
 
     /// The frame the scrubber is on (the newest when it follows).
     /// The frame the picture draws: the scrubber's, and at a named instant of a run that is over,
-    /// with the reading of the server nearest that instant in place of the frame's own when the
-    /// run kept one nearer ([`fine_reading_for`]).
+    /// with its pools as last read at or before that instant, and the reading of the server
+    /// nearest that instant in place of the frame's own when the run kept one nearer
+    /// ([`fine_reading_for`]).
     pub fn frame(&self) -> Option<Frame> {
         let at = self.cursor.get();
         let mut frame = self.with_frames(|frames| match at {
@@ -387,6 +388,16 @@ impl Tape {
             None => frames.last().cloned(),
         })?;
         if let Some(at_ms) = self.instant.get() {
+            // sqlx's pools as last read at or before the instant: a sample holds until the next
+            // one, as the charts draw it.
+            let held = self.with_frames(|frames| {
+                let i = frames.partition_point(|f| f.elapsed_ms as f64 <= at_ms).checked_sub(1)?;
+                frames.get(i).map(|f| (f.pool, f.instances.clone()))
+            });
+            if let Some((pool, instances)) = held {
+                frame.pool = pool;
+                frame.instances = instances;
+            }
             let (first, last) = self.load_span();
             let fine = self.with_readings(|r| r.get(fine_reading_for(r, at_ms, first..=last)?).cloned());
             if let Some(server) = fine {

@@ -21,10 +21,11 @@ const SHOWN: usize = 150;
 /// The red end of a failed request's lane, in the chart's units.
 const FAILED_CAP: f64 = 4.0;
 /// Each part of a lane and its words, in the legend only when some lane has it.
-const PARTS: [(&str, &str); 5] = [
+const PARTS: [(&str, &str); 6] = [
     ("s-wait", "waiting for a pooled connection (while the pool opens one, too)"),
     ("s-connecting", "opening its own connection"),
     ("s-inuse", "querying"),
+    ("s-cache", "answered by the cache (a request that finds another loading the entry waits for that load)"),
     ("s-rest", "the rest: closing, holding between queries, answering"),
     ("s-bad", "failed"),
 ];
@@ -46,7 +47,10 @@ fn order_of(keys: &[f64]) -> Vec<usize> {
 /// all wait). The lanes and the legend both read it.
 fn lane(r: &RequestRecord) -> impl Iterator<Item = (Option<f64>, &'static str)> {
     let rest = r.total_ms - r.acquire_wait_ms - r.connect_ms - r.query_ms;
-    [(r.acquire_wait_ms, "s-wait"), (r.connect_ms, "s-connecting"), (r.query_ms, "s-inuse"), (rest, "s-rest")]
+    // A cache hit never asks the pool: its time is the cache's (and any wait for another
+    // request's load of the entry).
+    let rest = (rest, if r.cache_hit { "s-cache" } else { "s-rest" });
+    [(r.acquire_wait_ms, "s-wait"), (r.connect_ms, "s-connecting"), (r.query_ms, "s-inuse"), rest]
         .into_iter()
         .filter(|(ms, _)| *ms > 0.0)
         .map(|(ms, class)| (Some(ms), class))
@@ -333,6 +337,10 @@ mod tests {
         let drawn = bars(&lanes, axis_end(&lanes));
         let classes: Vec<&str> = drawn.iter().map(|b| b.class).collect();
         assert_eq!(classes, ["s-wait", "s-inuse", "s-rest", "s-wait", "s-bad"]);
+        // A cache hit's time is the cache's.
+        let hit = RequestRecord { cache_hit: true, ..record(0.0, 0.0, 0.0, 30.0) };
+        let classes: Vec<&str> = bars(&[hit], 30.0).iter().map(|b| b.class).collect();
+        assert_eq!(classes, ["s-cache"]);
         for pair in drawn[..3].windows(2) {
             assert!(near(pair[0].x + pair[0].w, pair[1].x), "{pair:?}");
         }
