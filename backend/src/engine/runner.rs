@@ -191,8 +191,8 @@ impl Executor {
         Executor { db, hub, paces: Paces::default() }
     }
 
-    /// The median time of one request's work alone on one connection of its server (on the CPUs
-    /// the run was given): its query, and the ping sqlx sends when the connection is given back, kept [`PACE_KEPT`] for later runs of the same query and CPUs.
+    /// The median time of the run's query alone on one connection of its server (on the CPUs
+    /// the run was given), kept [`PACE_KEPT`] for later runs of the same query and CPUs.
     async fn pace(&self, spec: &ValidRunSpec) -> Result<f64, RunError> {
         let key = (spec.server_cpus, spec.work.query);
         let kept = |(k, at, _): &((u32, Query), Instant, f64)| *k == key && at.elapsed() < PACE_KEPT;
@@ -207,9 +207,6 @@ impl Executor {
             let user = crate::db::user_for_request(n as u64, spec.work.users);
             let start = Instant::now();
             crate::db::run_query(&mut conn, &spec.work, user).await.map_err(unreachable)?;
-            // And the ping sqlx sends on every connection given back to its pool: a pool of one
-            // pays both before it can serve the next request.
-            sqlx::Connection::ping(&mut conn).await.map_err(unreachable)?;
             if n >= PACE_WARM {
                 took.push(start.elapsed().as_secs_f64() * 1000.0);
             }
