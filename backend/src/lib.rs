@@ -67,7 +67,7 @@
 //!     watch that reads its `SHOW POOLS` while the run goes.
 //!   - [`db::store`]: runs in the coordinator's database (`lab.runs`), with their timelines.
 //!   - [`db::server_cpus`]: a run that asks for fewer server CPUs gets the lab's own PostgreSQL
-//!     pinned to that many cores while it goes.
+//!     pinned to that many cores while it goes, and the app moved onto the cores left.
 //! - [`class`]: the classroom, all in the coordinator's database: lock, the step everyone
 //!   follows, bursts and predictions; [`class::identity`], who is asking (the instructor's token,
 //!   learners' signed cookies); [`class::line`], the line runs wait in, and its admission

@@ -5,8 +5,9 @@
 //! and the server share the same cores, so the app would run out of CPU as soon as the server
 //! does. A run that asks for `server_cpus` gets a server that really has that many: the lab pins
 //! its PostgreSQL (the postmaster and every process it has forked; backends forked later inherit
-//! the postmaster's cores) to that many of the worker's own cores, and gives them back when the
-//! run ends. Only the lab's private cluster can be pinned: a `DATABASE_URL` server is not its to
+//! the postmaster's cores) to that many of the worker's own cores, moves its own threads (the
+//! app's) off those cores onto the rest, so neither takes CPU from the other, and gives every
+//! process its cores back when the run ends. Only the lab's private cluster can be pinned: a `DATABASE_URL` server is not its to
 //! move.
 
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
@@ -29,11 +30,14 @@ pub struct ServerProcess {
     postmaster: Pid,
 }
 
-/// The server pinned for a run; dropping it gives the server back the cores it had.
+/// The server pinned for a run, and the app moved off its cores; dropping it gives both back
+/// the cores they had.
 #[derive(Debug)]
 pub struct Pinned {
     postmaster: Pid,
     before: CpuSet,
+    /// The cores this process's threads had, when they were moved off the server's.
+    app_before: Option<CpuSet>,
     cpus: u32,
 }
 
@@ -43,17 +47,23 @@ impl ServerProcess {
     }
 
     /// Pins the server to the first `cpus` cores this process may run on (the worker's); all of
-    /// them when it has no more.
+    /// them when it has no more. When cores are left over, this process's threads (the app: its
+    /// pools, its requests, its sampler) move onto them for the run.
     pub fn pin(&self, cpus: u32) -> Result<Pinned, PinError> {
         let ours = sched_getaffinity(Pid::from_raw(0))?;
         let mine: Vec<usize> = (0..CpuSet::count()).filter(|c| ours.is_set(*c).unwrap_or(false)).collect();
-        let mut set = CpuSet::new();
-        for &cpu in mine.iter().take(cpus as usize) {
-            set.set(cpu)?;
-        }
+        let (server_cores, app_cores) = mine.split_at((cpus as usize).min(mine.len()));
+        let server = cpu_set(server_cores)?;
         let before = sched_getaffinity(self.postmaster)?;
-        let pinned = Pinned { postmaster: self.postmaster, before, cpus: cpus.min(mine.len() as u32) };
-        apply(self.postmaster, &set)?;
+        let mut pinned =
+            Pinned { postmaster: self.postmaster, before, app_before: None, cpus: server_cores.len() as u32 };
+        apply(self.postmaster, &server)?;
+        if !app_cores.is_empty() {
+            // Set before the move, so that the guard gives the threads back their cores even when
+            // the move stops half-way.
+            pinned.app_before = Some(ours);
+            apply_to_own_threads(&cpu_set(app_cores)?)?;
+        }
         Ok(pinned)
     }
 }
@@ -70,7 +80,33 @@ impl Drop for Pinned {
         if let Err(e) = apply(self.postmaster, &self.before) {
             tracing::warn!(error = %e, "could not give the server back its CPUs");
         }
+        if let Some(app) = &self.app_before
+            && let Err(e) = apply_to_own_threads(app)
+        {
+            tracing::warn!(error = %e, "could not give the app back its CPUs");
+        }
     }
+}
+
+fn cpu_set(cores: &[usize]) -> Result<CpuSet, nix::Error> {
+    let mut set = CpuSet::new();
+    for &cpu in cores {
+        set.set(cpu)?;
+    }
+    Ok(set)
+}
+
+/// Sets the cores of every thread of this process (threads started later inherit them from the
+/// thread that starts them). A thread that ended in between is no error.
+fn apply_to_own_threads(set: &CpuSet) -> Result<(), nix::Error> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return sched_setaffinity(Pid::from_raw(0), set) };
+    for tid in tasks.flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()) {
+        match sched_setaffinity(Pid::from_raw(tid), set) {
+            Ok(()) | Err(nix::Error::ESRCH) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Sets the cores of the postmaster first (what it forks from now on inherits them), then of
