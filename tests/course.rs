@@ -412,10 +412,8 @@ async fn app_side_is_counted_from_the_records(
     }
     // A moment counted from the app alone opens where the server was read too, when it was read
     // while the moment's figure stood (the run's first readings, then its frames' after them).
-    let kept: Vec<f64> = t.readings.iter().map(|r| r.shows_at().unwrap_or(0.0)).collect();
-    let after = kept.last().copied().unwrap_or(f64::NEG_INFINITY);
-    let framed = t.frames.iter().map(|f| f.server.shows_at().unwrap_or(f.elapsed_ms as f64)).filter(|at| *at > after);
-    let readings: Vec<f64> = kept.iter().copied().chain(framed).collect();
+    let readings: Vec<f64> =
+        poollab_shared::frame::server_readings(&t.readings, &t.frames).into_iter().map(|(at, _)| at).collect();
     let seen = |o| poollab_shared::activity::seen_with_the_server(&t.requests, &t.events, o, readings.iter().copied());
     match step.view.moment {
         Moment::Busiest => {
@@ -460,9 +458,9 @@ async fn app_side_is_counted_from_the_records(
                 format!("document.querySelector('[data-testid=picture] [data-testid=server]').dataset.{attr}")
             };
             let backends: u64 = text(page, &server("runBackends")).await.parse().expect("the server's backends");
-            let kept = t.readings.iter().map(|r| (r.shows_at().unwrap_or(0.0), r.run_backends)).chain(
-                t.frames.iter().map(|f| (f.server.shows_at().unwrap_or(f.elapsed_ms as f64), f.server.run_backends)),
-            );
+            let kept = poollab_shared::frame::server_readings(&t.readings, &t.frames)
+                .into_iter()
+                .map(|(at, r)| (at, r.run_backends));
             match poollab_shared::activity::server_peak(kept, s.peak_server_connections) {
                 Some(at) => {
                     assert_eq!(drawn.moment, "server-peak", "{here}: {drawn:?}");

@@ -8,6 +8,7 @@
 
 use leptos::prelude::*;
 use poollab_shared::activity::{self, AppPeaks, Opening};
+use poollab_shared::frame;
 use poollab_shared::{
     Dec, Frame, Moment, RequestRecord, RunEvent, RunState, RunView, ServerFacts, ServerFrame, Timeline,
 };
@@ -305,34 +306,30 @@ impl Tape {
         {
             return Some(o);
         }
-        let opening = self.with_requests(|r| self.with_events(|e| activity::opening(r, e, moment)))?;
         // Moved to where the server was read too, when it was read while the figure stood
-        // ([`activity::SEEN_WITH_THE_SERVER`]): the run's first readings, then its frames' after them.
-        let readings = self.with_readings(|kept| {
-            let kept: Vec<f64> = kept.iter().map(|r| read_at(r, 0.0)).collect();
-            let after = kept.last().copied().unwrap_or(f64::NEG_INFINITY);
-            self.with_frames(|frames| {
-                let framed = frames.iter().map(|f| read_at(&f.server, f.elapsed_ms as f64)).filter(|at| *at > after);
-                kept.iter().copied().chain(framed).collect::<Vec<f64>>()
+        // ([`activity::SEEN_WITH_THE_SERVER`]).
+        let readings: Vec<f64> = self.with_server_readings(|all| all.iter().map(|(at, _)| *at).collect());
+        self.with_requests(|r| {
+            self.with_events(|e| {
+                let opening = activity::opening(r, e, moment)?;
+                Some(activity::seen_with_the_server(r, e, opening, readings.into_iter()))
             })
-        });
-        Some(self.with_requests(|r| {
-            self.with_events(|e| activity::seen_with_the_server(r, e, opening, readings.into_iter()))
-        }))
+        })
     }
 
-    /// The server's peak ([`activity::SERVER_PEAK`]): the first kept reading (the run's first
-    /// readings, then its frames') that counted the summary's peak of the run's backends.
+    /// The server's peak ([`activity::SERVER_PEAK`]): the first of the run's readings of the
+    /// server ([`frame::server_readings`]) that counted the summary's peak of the run's backends.
     fn server_peak(&self) -> Option<Opening> {
         let peak = self.run.with(|r| Some(r.as_ref()?.summary.as_ref()?.peak_server_connections))?;
-        let at = self.with_readings(|kept| {
-            self.with_frames(|frames| {
-                let kept = kept.iter().map(|r| (read_at(r, 0.0), r.run_backends));
-                let framed = frames.iter().map(|f| (read_at(&f.server, f.elapsed_ms as f64), f.server.run_backends));
-                activity::server_peak(kept.chain(framed), peak)
-            })
-        })?;
+        let at = self
+            .with_server_readings(|all| activity::server_peak(all.iter().map(|(at, r)| (*at, r.run_backends)), peak))?;
         Some(Opening { moment: Moment::ServerPeak, figure: activity::AppFigure::Holding, count: peak, at_ms: at })
+    }
+
+    /// Runs `f` on the run's readings of the server in time order ([`frame::server_readings`]):
+    /// its first readings once it is over and read back, then its frames'.
+    fn with_server_readings<R>(&self, f: impl FnOnce(&[(f64, &ServerFrame)]) -> R) -> R {
+        self.with_readings(|first| self.with_frames(|frames| f(&frame::server_readings(first, frames))))
     }
 
     /// Runs `f` on the run's first readings of the server (`Timeline::readings`): none until it is

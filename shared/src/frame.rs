@@ -280,6 +280,18 @@ pub struct ServerFrame {
     pub pooler: Option<PoolerFrame>,
 }
 
+/// The server as a run saw it, in time order, each reading beside the instant it shows: the run's
+/// first readings (taken fast while it was young; one that says no instant shows the run's
+/// start), then its frames' readings taken after the last of those (one that says no instant
+/// shows its frame's). The one list the picture's moments and the server's peak are found in.
+pub fn server_readings<'a>(first: &'a [ServerFrame], frames: &'a [Frame]) -> Vec<(f64, &'a ServerFrame)> {
+    let mut all: Vec<(f64, &ServerFrame)> = first.iter().map(|r| (r.shows_at().unwrap_or(0.0), r)).collect();
+    let after = all.last().map_or(f64::NEG_INFINITY, |(at, _)| *at);
+    let framed = frames.iter().map(|f| (f.server.shows_at().unwrap_or(f.elapsed_ms as f64), &f.server));
+    all.extend(framed.filter(|(at, _)| *at > after));
+    all
+}
+
 impl ServerFrame {
     /// The limits a lesson's text can name.
     pub fn facts(&self) -> ServerFacts {
@@ -398,6 +410,30 @@ pub enum ClientMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_servers_readings_are_the_first_ones_then_the_frames_after_them() {
+        let reading = |at: Option<u64>, took: u64, backends: u64| ServerFrame {
+            read_at_ms: at,
+            read_took_ms: took,
+            run_backends: backends,
+            ..ServerFrame::default()
+        };
+        let first = [reading(Some(0), 0, 1), reading(Some(10), 4, 2), reading(Some(20), 0, 3)];
+        let frame = |elapsed_ms: u64, server: ServerFrame| Frame { elapsed_ms, server, ..Frame::default() };
+        // The frames' first two readings are the first ones again (or older); a frame that says
+        // no instant shows its own.
+        let frames = [
+            frame(0, first[0].clone()),
+            frame(100, first[2].clone()),
+            frame(200, reading(Some(95), 10, 4)),
+            frame(300, reading(None, 0, 5)),
+        ];
+        let got: Vec<(f64, u64)> =
+            server_readings(&first, &frames).iter().map(|(at, r)| (*at, r.run_backends)).collect();
+        assert_eq!(got, [(0.0, 1), (12.0, 2), (20.0, 3), (100.0, 4), (300.0, 5)]);
+        assert_eq!(server_readings(&[], &frames).len(), 4, "without first readings, every frame's");
+    }
 
     #[test]
     fn messages_are_tagged_by_type() {
