@@ -615,6 +615,22 @@ async fn tls_connects_wait_for_delayed_acks_as_sqlx_ships_and_not_through_the_no
 }
 
 /// The CPUs a process may run on, as `/proc/<pid>/status` lists them (`0-1`, `0`).
+/// Runs that pin the server move this whole process's threads (the app's) off its cores: two
+/// tests of this file doing so at once would each see the other's move.
+static PINNING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The cores of a list as `/proc` writes it: "0-2,5".
+fn cores(list: &str) -> BTreeSet<u32> {
+    let n = |s: &str| s.trim().parse::<u32>().expect("a core");
+    list.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .flat_map(|part| match part.split_once('-') {
+            Some((a, b)) => n(a)..=n(b),
+            None => n(part)..=n(part),
+        })
+        .collect()
+}
+
 fn cpus_of(pid: u32) -> String {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the server's status");
     let line = status.lines().find(|l| l.starts_with("Cpus_allowed_list:")).expect("Cpus_allowed_list");
@@ -623,9 +639,12 @@ fn cpus_of(pid: u32) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_run_can_give_the_server_fewer_cpus_and_random_arrivals() {
+    let _pinning = PINNING.lock().await;
     let app = spawn_app(50).await;
     let postmaster = app.pg_pid.expect("the lab's own server");
     let all = cpus_of(postmaster);
+    let ours = std::process::id();
+    assert_eq!(cpus_of(ours), all, "the app and the server share every core before the run");
     let (mut ws, _) = tokio_tungstenite::connect_async(app.ws_url()).await.expect("ws");
     let id = app
         .start_run(json!({ "strategy": "pooled", "requests": 40, "server_cpus": 1,
@@ -637,7 +656,7 @@ async fn a_run_can_give_the_server_fewer_cpus_and_random_arrivals() {
     let (mut during, mut frame_cpus) = (Vec::new(), BTreeSet::new());
     let run = support::follow_run(&mut ws, &id, |f| {
         if f.run_id.as_deref() == Some(id.as_str()) {
-            during.push(cpus_of(postmaster));
+            during.push((cpus_of(postmaster), cpus_of(ours)));
             frame_cpus.insert(f.server.cpus);
         }
     })
@@ -645,9 +664,20 @@ async fn a_run_can_give_the_server_fewer_cpus_and_random_arrivals() {
     assert_eq!(summary(&run).completed, 40);
     // (The last frames may be read after the run has given the CPUs back.)
     during.truncate(during.len().saturating_sub(2));
-    assert!(!during.is_empty() && during.iter().all(|c| !c.contains(['-', ','])), "one CPU while it ran: {during:?}");
+    assert!(
+        !during.is_empty() && during.iter().all(|(c, _)| !c.contains(['-', ','])),
+        "one CPU while it ran: {during:?}"
+    );
+    // And the app (this process) ran on the other cores, not on the server's.
+    if all.contains(['-', ',']) {
+        assert!(
+            during.iter().all(|(server, app)| cores(server).is_disjoint(&cores(app)) && !cores(app).is_empty()),
+            "the app moved off: {during:?}"
+        );
+    }
     assert_eq!(frame_cpus, BTreeSet::from([1]), "the frames say the server had one CPU");
     assert_eq!(cpus_of(postmaster), all, "and it gets them all back afterwards");
+    assert_eq!(cpus_of(ours), all, "and so does the app");
     // Random arrivals: the same schedule the spec's own function gives, not evenly spaced.
     let t = app.timeline(&id).await;
     let gaps: Vec<f64> = t.requests.windows(2).map(|w| w[1].start_ms - w[0].start_ms).collect();
@@ -661,6 +691,7 @@ async fn a_run_can_give_the_server_fewer_cpus_and_random_arrivals() {
 /// sweep's sizes get the same arrivals).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_paced_run_arrives_at_its_share_of_the_servers_measured_pace() {
+    let _pinning = PINNING.lock().await;
     let app = spawn_app(50).await;
     let spec = json!({ "strategy": "pooled", "requests": 200, "server_cpus": 1,
                        "pool": { "max_connections": 2, "min_connections": 2 },
