@@ -374,6 +374,25 @@ async fn app_side_is_counted_from_the_records(
         .await,
     )
     .expect("the server's reading time");
+    // A fleet's instances, as the server sees each in the picture and in the bars, add up to the
+    // run's backends in the picture's server, all from one reading.
+    let fleet: (u64, Vec<u64>, Vec<u64>) = serde_json::from_str(
+        &text(
+            page,
+            "(() => { const s = document.querySelector('[data-testid=picture] [data-testid=server]'); \
+                     const bars = [...document.querySelectorAll('[data-testid=instance-bar]')].map(b => Number(b.dataset.backends)); \
+                     const sees = [...document.querySelectorAll('[data-testid=picture] .server-sees')].map(n => Number(n.textContent.match(/\\d+/)[0])); \
+                     return JSON.stringify([Number(s.dataset.runBackends), bars, sees]); })()",
+        )
+        .await,
+    )
+    .expect("the fleet's backends");
+    if !fleet.1.is_empty() {
+        assert_eq!(fleet.1.iter().sum::<u64>(), fleet.0, "{here}: the bars add up to the server's backends: {fleet:?}");
+    }
+    if !fleet.2.is_empty() {
+        assert_eq!(fleet.2.iter().sum::<u64>(), fleet.0, "{here}: the instances add up to the server's backends: {fleet:?}");
+    }
     let covered = t.readings.last().and_then(|r| r.read_at_ms).is_some_and(|last| drawn.at_ms <= last as f64);
     let last_answer = poollab_shared::activity::last_answer_ms(&t.requests).unwrap_or(0.0);
     if covered && drawn.at_ms < last_answer {

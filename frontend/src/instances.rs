@@ -2,9 +2,10 @@
 //! against the slots the server has for applications, at the tape's frame.
 
 use leptos::prelude::*;
-use poollab_shared::Dec;
+use poollab_shared::{Dec, PoolFrame};
 
 use crate::coord;
+use crate::picture::pool_opening;
 use crate::tape::Tape;
 
 const W: f64 = 720.0;
@@ -17,6 +18,13 @@ const BAR: f64 = 18.0;
 pub fn InstanceBars(tape: Tape) -> impl IntoView {
     let drawn = move || {
         let frame = tape.frame()?;
+        // Each instance's connections opening as the picture draws them: its pool as read, with
+        // its requests' connections in use at the instant.
+        let app = tape.app_side();
+        let opening = |i: usize, pool: PoolFrame| {
+            let in_use = app.as_ref().and_then(|a| a.instances.get(i)).map_or(pool.in_use, |c| c.holding);
+            pool_opening(pool, in_use)
+        };
         let server = frame.server.facts();
         let scale_max = (server.max_connections.max(1)) as f64;
         let x = move |v: f64| LEFT + v / scale_max * (W - LEFT - RIGHT);
@@ -42,12 +50,13 @@ pub fn InstanceBars(tape: Tape) -> impl IntoView {
                 let y = 60.0 + i as f64 * (BAR + 8.0);
                 let pool = inst.pool.unwrap_or_default();
                 let label = format!("app {}", i + 1);
-                let text = format!("{} on the server, {} opening", inst.server_backends, pool.connecting);
+                let connecting = opening(i, pool);
+                let text = format!("{} on the server, {connecting} opening", inst.server_backends);
                 view! {
                     <g data-testid="instance-bar" data-backends=inst.server_backends>
                         <text class="tick" x=coord(LEFT - 8.0) y=coord(y + 13.0) text-anchor="end">{label}</text>
                         <rect class=format!("fleet i{}", i % 6) x=coord(LEFT) y=coord(y) width=coord((x(inst.server_backends as f64) - LEFT).max(0.0)) height=coord(BAR) />
-                        <rect class="fleet-opening" x=coord(x(inst.server_backends as f64)) y=coord(y) width=coord((x((inst.server_backends + pool.connecting) as f64) - x(inst.server_backends as f64)).max(0.0)) height=coord(BAR) />
+                        <rect class="fleet-opening" x=coord(x(inst.server_backends as f64)) y=coord(y) width=coord((x((inst.server_backends + connecting) as f64) - x(inst.server_backends as f64)).max(0.0)) height=coord(BAR) />
                         <text class="note" x=coord(W - 16.0) y=coord(y + 13.0) text-anchor="end">{text}</text>
                     </g>
                 }

@@ -127,6 +127,12 @@ fn pool_slots(p: PoolFrame, in_use: u64, waiting: u64) -> [(Slot, u64); 5] {
     ]
 }
 
+/// A pool's connections opening, as the picture draws them beside `in_use` connections in use
+/// ([`pool_slots`]).
+pub fn pool_opening(p: PoolFrame, in_use: u64) -> u64 {
+    pool_slots(p, in_use, 0)[1].1
+}
+
 const W: f64 = 760.0;
 /// One square (a connection, a slot) and the gap after it.
 const SQ: f64 = 14.0;

@@ -401,6 +401,10 @@ impl Tape {
                 // PgBouncer's reading of then, when the run had one and kept it beside.
                 frame.pooler = server.pooler.or(frame.pooler);
                 frame.server = server;
+                // What the server sees of each instance, from that same reading.
+                for i in frame.instances.iter_mut().filter(|i| !i.name.is_empty()) {
+                    i.server_backends = frame.server.backends_of(&i.name);
+                }
             }
         }
         Some(frame)

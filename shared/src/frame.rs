@@ -310,6 +310,12 @@ impl ServerFrame {
         self.read_at_ms.map(|at| at as f64 + self.read_took_ms as f64 / 2.0)
     }
 
+    /// Backends of one application (`application_name`; each of a run's app instances has its
+    /// own), in any state: what "the server sees" of an instance.
+    pub fn backends_of(&self, application: &str) -> u64 {
+        self.by_application.iter().filter(|c| c.name == application).map(|c| c.count).sum()
+    }
+
     /// Backends in one state, of the whole server.
     pub fn in_state(&self, state: &str) -> u64 {
         self.by_state.iter().filter(|c| c.name == state).map(|c| c.count).sum()

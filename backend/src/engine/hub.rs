@@ -20,7 +20,7 @@ use tokio::sync::{broadcast, watch};
 use crate::db::pgbouncer::PoolerGauge;
 use crate::engine::fleet::Fleet;
 use crate::engine::recorder::{RunRecorder, Totals};
-use crate::engine::sampler::{Backends, ServerReading};
+use crate::engine::sampler::ServerReading;
 use crate::shutdown::Shutdown;
 use poollab_shared::ServerFacts;
 
@@ -109,9 +109,6 @@ impl ServerPeak {
 struct HubState {
     run: Option<ActiveRun>,
     server: ServerFrame,
-    /// The latest reading's backends by application and state, which the run's share is
-    /// picked from.
-    backends: Vec<Backends>,
     last_frame: Instant,
 }
 
@@ -171,7 +168,7 @@ impl MetricsHub {
             running: watch::Sender::new(false),
             readings: watch::Sender::new(0),
             seq: AtomicU64::new(0),
-            state: Mutex::new(HubState { run: None, server, backends: Vec::new(), last_frame: Instant::now() }),
+            state: Mutex::new(HubState { run: None, server, last_frame: Instant::now() }),
         })
     }
 
@@ -298,7 +295,6 @@ impl MetricsHub {
             }
         }
         st.server = server;
-        st.backends = backends;
         drop(st);
         self.readings.send_modify(|n| *n += 1);
     }
@@ -351,7 +347,7 @@ impl MetricsHub {
             .map(|i| {
                 let gauges = i.strategy.gauges();
                 let pool = i.strategy.pool().map(|p| gauges.pool(p, run.watch.pool_max));
-                let server_backends = st.backends.iter().filter(|b| b.application == i.name).map(|b| b.count).sum();
+                let server_backends = st.server.backends_of(&i.name);
                 InstanceFrame {
                     name: i.name.clone(),
                     connecting: pool.map_or_else(|| gauges.connecting.load(Ordering::Relaxed), |p| p.connecting),
