@@ -391,7 +391,11 @@ async fn app_side_is_counted_from_the_records(
         assert_eq!(fleet.1.iter().sum::<u64>(), fleet.0, "{here}: the bars add up to the server's backends: {fleet:?}");
     }
     if !fleet.2.is_empty() {
-        assert_eq!(fleet.2.iter().sum::<u64>(), fleet.0, "{here}: the instances add up to the server's backends: {fleet:?}");
+        assert_eq!(
+            fleet.2.iter().sum::<u64>(),
+            fleet.0,
+            "{here}: the instances add up to the server's backends: {fleet:?}"
+        );
     }
     let covered = t.readings.last().and_then(|r| r.read_at_ms).is_some_and(|last| drawn.at_ms <= last as f64);
     let last_answer = poollab_shared::activity::last_answer_ms(&t.requests).unwrap_or(0.0);
