@@ -26,7 +26,7 @@ use crate::engine::hub::{MetricsHub, RunWatch};
 use crate::engine::load::fire;
 use crate::engine::proxy::{NetworkProxy, ProxyError};
 use crate::engine::recorder::{RunEnd, RunRecorder};
-use crate::engine::strategy::{LeakJar, LiveCounters, Route};
+use crate::engine::strategy::{LeakJar, LiveCounters, Route, Strategy};
 
 /// A run still going this long after its worker took it is stopped and marked failed: the
 /// backstop for whatever the budget's estimate misses (a load slower than its least duration).
@@ -415,8 +415,13 @@ impl Executor {
     ) -> Result<(Duration, Duration), RunError> {
         if spec.pool.min_connections > 0 {
             // One pool after another, as the budget counts them (`RunSpec::cost`).
-            for pool in fleet.pools() {
-                stop.bound(warm_up(&pool, spec.pool.min_connections)).await?;
+            for instance in fleet.instances() {
+                if let Strategy::Pooled(pooled) = &instance.strategy {
+                    let failed = stop.bound(pooled.warm_up(spec.pool.min_connections)).await?;
+                    if failed > 0 {
+                        tracing::warn!(failed, "could not open every min_connections connection before the burst");
+                    }
+                }
             }
         }
         let started = Instant::now();
@@ -505,18 +510,6 @@ pub fn turns(spec: &ValidRunSpec) -> Vec<(Option<Tls>, bool)> {
         Nodelay::Both => vec![false, true],
     };
     nodelay.into_iter().flat_map(|n| tls.iter().map(move |t| (*t, n))).collect()
-}
-
-/// A warm pool: with `min_connections`, the run opens that many connections before the burst
-/// (acquiring them all at once makes the pool open each one) and returns them, so the burst meets
-/// a ready pool. sqlx would do this itself only after its first maintenance period (the idle
-/// timeout), too late for a burst. Each acquire is bounded by the pool's acquire timeout.
-async fn warm_up(pool: &sqlx::PgPool, min_connections: u32) {
-    let opened = futures_util::future::join_all((0..min_connections).map(|_| pool.acquire())).await;
-    let failed = opened.iter().filter(|c| c.is_err()).count();
-    if failed > 0 {
-        tracing::warn!(failed, "could not open every min_connections connection before the burst");
-    }
 }
 
 #[cfg(test)]

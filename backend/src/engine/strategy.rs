@@ -541,6 +541,44 @@ impl PooledStrategy {
         &self.gauges
     }
 
+    /// Gives `conn` back as dropping it would (sqlx's return: a ping, then among the idle ones),
+    /// counted as being checked (in use on the pool's gauges) until it is back, or closed.
+    /// Returns when it was handed back.
+    fn give_back(&self, mut conn: PoolConnection<Postgres>) -> Instant {
+        // (`return_to_pool` is what sqlx's `Drop` runs; the guard dropped after it has nothing
+        // left to return.)
+        let back = conn.return_to_pool();
+        drop(conn);
+        let handed_back = Instant::now();
+        self.gauges.checking.fetch_add(1, Ordering::Relaxed);
+        let gauges = self.gauges.clone();
+        tokio::spawn(async move {
+            back.await;
+            gauges.checking.fetch_sub(1, Ordering::Relaxed);
+        });
+        handed_back
+    }
+
+    /// A warm pool: opens `n` connections before the burst (acquiring them all at once makes the
+    /// pool open each one) and gives them back, each counted while sqlx pings it on its way back,
+    /// as a request's is (behind PgBouncer in session mode that ping waits for a server
+    /// connection like any query). sqlx would open them itself only after its first maintenance
+    /// period (the idle timeout), too late for a burst. Each acquire is bounded by the pool's
+    /// acquire timeout; returns how many could not be opened.
+    pub async fn warm_up(&self, n: u32) -> usize {
+        let opened = futures_util::future::join_all((0..n).map(|_| self.pool.acquire())).await;
+        let mut failed = 0;
+        for conn in opened {
+            match conn {
+                Ok(conn) => {
+                    self.give_back(conn);
+                }
+                Err(_) => failed += 1,
+            }
+        }
+        failed
+    }
+
     pub async fn serve(&self, work: &WorkSpec, request: Request<'_>) -> Outcome {
         let mut t = Timings::default();
         let start = Instant::now();
@@ -568,18 +606,8 @@ impl PooledStrategy {
         // pool on every path (errors and panics included), so it cannot be forgotten. Dropping it
         // spawns sqlx's return: a ping, then back among the idle ones. The lab spawns that same
         // return itself, to see when the connection is really back.
-        // (`return_to_pool` is what sqlx's `Drop` runs; the guard dropped after it has nothing
-        // left to return.)
-        let back = conn.return_to_pool();
-        drop(conn);
-        let handed_back = Instant::now();
-        self.gauges.checking.fetch_add(1, Ordering::Relaxed);
+        let handed_back = self.give_back(conn);
         drop(holding);
-        let gauges = self.gauges.clone();
-        tokio::spawn(async move {
-            back.await;
-            gauges.checking.fetch_sub(1, Ordering::Relaxed);
-        });
         self.counters.checkin(request.number);
         note_given_back(&mut outcome, handed_back);
         outcome
