@@ -820,8 +820,25 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             }
         )
     });
+    // A naive app's connects the server does not show yet: how the two counts meet.
+    let unseen = match (frame.pool, app.source) {
+        (None, "records") if s.read_at_ms.is_some() => {
+            let starting = s.unnamed_starting() + s.authenticating;
+            let logging_in = s.run_backends.saturating_sub(c.holding);
+            let rest = c.connecting.saturating_sub(starting + logging_in);
+            if rest > 0 {
+                format!(
+                    " Of the {} opening, the server shows {starting} starting and {logging_in} logged in; the other {rest} were not yet a backend there (waiting to be accepted, or refused before the app heard).",
+                    c.connecting
+                )
+            } else {
+                String::new()
+            }
+        }
+        _ => String::new(),
+    };
     format!(
-        "At {} of this {} run: {app_text}{pooler} The server{} has {} ({active} active) out of {} slots{}.{gap}",
+        "At {} of this {} run: {app_text}{pooler} The server{} has {} ({active} active) out of {} slots{}.{gap}{unseen}",
         crate::tape::ms_text(app.at_ms),
         spec.strategy.as_str(),
         // The server is read at sampling instants: say when, if not at the app's instant.
@@ -869,7 +886,7 @@ pub fn PoolPicture(
 
 #[cfg(test)]
 mod tests {
-    use poollab_shared::RequestRecord;
+    use poollab_shared::{CountBy, RequestRecord, ServerFrame};
 
     use super::*;
 
@@ -982,6 +999,40 @@ mod tests {
             said.contains(": The pools count 10 connections: 5 in use, 0 opening, 2 idle, 3 being given back (sqlx pings each); 1 request waits for one."),
             "{said}"
         );
+    }
+
+    #[test]
+    fn a_naive_sentence_says_where_the_connects_the_server_does_not_show_are() {
+        // At 5 ms: 2 requests hold the connection they opened (from 1 ms), 10 are still
+        // connecting (until 20 ms). The server, read then, lists 3 of the run's backends and has
+        // 4 starting: 1 listed is not yet the app's, and 10 - 4 - 1 = 5 are not a backend yet.
+        let connecting = |n: u64| RequestRecord {
+            connect_ms: 20.0,
+            held_from_ms: Some(20.0),
+            acquire_wait_ms: 0.0,
+            ..held(n, 20.0, 30.0)
+        };
+        let records: Vec<RequestRecord> = (0..2).map(|n| held(n, 1.0, 9.0)).chain((2..12).map(connecting)).collect();
+        let server = ServerFrame {
+            read_at_ms: Some(5),
+            run_backends: 3,
+            backends: 7,
+            by_state: vec![CountBy { name: "starting".into(), count: 4 }],
+            ..ServerFrame::default()
+        };
+        let frame = Frame { server, instances: vec![InstanceFrame::default()], ..Frame::default() };
+        let spec = RunSpec::default();
+        let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest");
+        let said = describe(&frame, &side, &spec);
+        assert!(said.contains("10 requests are opening a connection of its own, and 2 hold one."), "{said}");
+        assert!(
+            said.ends_with(" Of the 10 opening, the server shows 4 starting and 1 logged in; the other 5 were not yet a backend there (waiting to be accepted, or refused before the app heard)."),
+            "{said}"
+        );
+        // Live, or when every connect is on the server, nothing to reconcile.
+        let all = Frame { server: ServerFrame { run_backends: 8, ..frame.server.clone() }, ..frame.clone() };
+        assert!(!describe(&all, &side, &spec).contains("Of the"));
+        assert!(!describe(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec).contains("Of the"));
     }
 
     #[test]
