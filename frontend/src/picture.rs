@@ -824,11 +824,11 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     let unseen = match (frame.pool, app.source) {
         (None, "records") if s.read_at_ms.is_some() => {
             let starting = s.unnamed_starting() + s.authenticating;
-            let logging_in = s.run_backends.saturating_sub(c.holding);
-            let rest = c.connecting.saturating_sub(starting + logging_in);
+            let logged_in = s.run_backends.saturating_sub(c.holding);
+            let rest = c.connecting.saturating_sub(starting + logged_in);
             if rest > 0 {
                 format!(
-                    " Of the {} opening, the server shows {starting} starting and {logging_in} logged in; the other {rest} were not yet a backend there (waiting to be accepted, or refused before the app heard).",
+                    " Of the {} opening, the server shows {starting} starting and {logged_in} logged in; the other {rest} were not yet a backend there (waiting to be accepted, or refused before the app heard).",
                     c.connecting
                 )
             } else {

@@ -7,8 +7,8 @@
 //! its PostgreSQL (the postmaster and every process it has forked; backends forked later inherit
 //! the postmaster's cores) to that many of the worker's own cores, moves its own threads (the
 //! app's) off those cores onto the rest, so neither takes CPU from the other, and gives every
-//! process its cores back when the run ends. Only the lab's private cluster can be pinned: a `DATABASE_URL` server is not its to
-//! move.
+//! process its cores back when the run ends. Only the lab's private cluster can be pinned: a
+//! `DATABASE_URL` server is not its to move.
 
 use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
 use nix::unistd::Pid;
@@ -100,21 +100,20 @@ fn cpu_set(cores: &[usize]) -> Result<CpuSet, nix::Error> {
 /// thread that starts them). A thread that ended in between is no error.
 fn apply_to_own_threads(set: &CpuSet) -> Result<(), nix::Error> {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return sched_setaffinity(Pid::from_raw(0), set) };
-    for tid in tasks.flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()) {
-        match sched_setaffinity(Pid::from_raw(tid), set) {
-            Ok(()) | Err(nix::Error::ESRCH) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+    set_each(tasks.flatten().filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()).map(Pid::from_raw), set)
 }
 
 /// Sets the cores of the postmaster first (what it forks from now on inherits them), then of
 /// every process it forked before. A process that ended in between is no error.
 fn apply(postmaster: Pid, set: &CpuSet) -> Result<(), nix::Error> {
     sched_setaffinity(postmaster, set)?;
-    for child in children(postmaster) {
-        match sched_setaffinity(child, set) {
+    set_each(children(postmaster).into_iter(), set)
+}
+
+/// Sets the cores of each of `pids` (processes or threads); one that ended in between is no error.
+fn set_each(pids: impl Iterator<Item = Pid>, set: &CpuSet) -> Result<(), nix::Error> {
+    for pid in pids {
+        match sched_setaffinity(pid, set) {
             Ok(()) | Err(nix::Error::ESRCH) => {}
             Err(e) => return Err(e),
         }
