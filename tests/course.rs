@@ -432,6 +432,28 @@ async fn app_side_is_counted_from_the_records(
                 drawn.at_ms
             );
         }
+        // And the pools, as sqlx counted them with that reading: the connections the picture
+        // draws opening are the reading's, beside the connections in use counted at the instant.
+        let reading =
+            t.readings.iter().find(|r| r.read_at_ms == Some(read[0] as u64) && r.read_took_ms == read[1] as u64);
+        let pools: Vec<_> = reading.map_or(Vec::new(), |r| r.instances.iter().filter_map(|i| i.pool).collect());
+        if !pools.is_empty() {
+            let opening: u64 = pools
+                .iter()
+                .enumerate()
+                .map(|(n, p)| {
+                    let own = t.requests.iter().filter(|r| r.instance as usize == n);
+                    let in_use = AppCounts::at(own, drawn.at_ms).holding;
+                    p.connecting.min(p.max_connections.max(p.size).max(in_use) - in_use)
+                })
+                .sum();
+            let drawn_opening: u64 =
+                text(page, "String(document.querySelectorAll('[data-testid=pool-slots] rect.connecting').length)")
+                    .await
+                    .parse()
+                    .expect("a count");
+            assert_eq!(drawn_opening, opening, "{here}: the pools drawn are the ones read with the server at {read:?}");
+        }
     }
     // A moment counted from the app alone opens where the server was read too, when it was read
     // while the moment's figure stood (the run's first readings, then its frames' after them).

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use poollab_shared::activity::{self, AppPeaks, Opening};
 use poollab_shared::frame;
 use poollab_shared::{
-    Dec, Frame, Moment, RequestRecord, RunEvent, RunState, RunView, ServerFacts, ServerFrame, Timeline,
+    Dec, Frame, Moment, PoolFrame, RequestRecord, RunEvent, RunState, RunView, ServerFacts, ServerFrame, Timeline,
 };
 
 use crate::live::Live;
@@ -148,16 +148,6 @@ pub struct Peaks {
     pub holding: u64,
 }
 
-/// How much is going on in a frame: the run's backends, connections in use or opening, requests
-/// waiting (for the pool, or in a pooler), and requests failing.
-fn busyness(f: &Frame) -> u64 {
-    let pool = f.pool.map_or(0, |p| p.in_use + p.waiters);
-    // Clients waiting in a pooler, and its server connections lent out.
-    let pooler = f.pooler.map_or(0, |p| p.cl_waiting + p.sv_active);
-    // Failures count too: an outage, a breaker refusing, a pool timing requests out.
-    f.server.run_backends + pool + pooler + f.app.connecting + f.app.holding + 2 * f.app.failed_delta
-}
-
 impl Peaks {
     pub fn of(frames: &[Frame]) -> Peaks {
         frames.iter().fold(Peaks::default(), |p, f| {
@@ -261,20 +251,10 @@ impl Tape {
     /// Puts the picture on the run's [`Tape::moment`] (its busiest, [`activity::BUSIEST`], the
     /// most waiting, [`activity::MOST_WAITING`], or during the outage,
     /// [`activity::DURING_THE_OUTAGE`]), counted from its records and events, and the scrubber on
-    /// the frame nearest it (for the server's side). A run whose records are not read shows its
-    /// busiest frame, when it is busier than its end.
+    /// the frame nearest it (for the server's side). A run without a request stays at its end.
     pub fn go_to_busiest(&self) {
         if let Some(o) = self.opening() {
             self.go_to(o.at_ms);
-            return;
-        }
-        let at = self.with_frames(|frames| {
-            let last = busyness(frames.last()?);
-            let (i, f) = frames.iter().enumerate().max_by_key(|(i, f)| (busyness(f), std::cmp::Reverse(*i)))?;
-            (busyness(f) > last).then_some(i)
-        });
-        if let Some(i) = at {
-            self.cursor.set(Some(i));
         }
     }
 
@@ -373,11 +353,10 @@ impl Tape {
         self.stored.with(|s| s.as_ref().is_some_and(|(r, _)| Some(&r.id) == id.as_ref()))
     }
 
-    /// The frame the scrubber is on (the newest when it follows).
-    /// The frame the picture draws: the scrubber's, and at a named instant of a run that is over,
-    /// with its pools as last read at or before that instant, and the reading of the server
-    /// nearest that instant in place of the frame's own when the run kept one nearer
-    /// ([`fine_reading_for`]).
+    /// The frame the picture draws: the scrubber's (the newest when it follows), and at a named
+    /// instant of a run that is over, with its pools as last read at or before that instant; and
+    /// when the run kept a reading of the server nearer that instant ([`fine_reading_for`]), that
+    /// reading in place of the frame's own, with PgBouncer's and the pools' as read with it.
     pub fn frame(&self) -> Option<Frame> {
         let at = self.cursor.get();
         let mut frame = self.with_frames(|frames| match at {
@@ -401,9 +380,17 @@ impl Tape {
                 // PgBouncer's reading of then, when the run had one and kept it beside.
                 frame.pooler = server.pooler.or(frame.pooler);
                 frame.server = server;
-                // What the server sees of each instance, from that same reading.
-                for i in frame.instances.iter_mut().filter(|i| !i.name.is_empty()) {
-                    i.server_backends = frame.server.backends_of(&i.name);
+                // The app's instances (their pools, what the server sees of each) as read with it.
+                let instances = std::mem::take(&mut frame.server.instances);
+                if instances.len() == frame.instances.len() {
+                    let pools: Vec<PoolFrame> = instances.iter().filter_map(|i| i.pool).collect();
+                    frame.pool = PoolFrame::sum(&pools);
+                    frame.instances = instances;
+                } else {
+                    // A run stored before readings kept them: what the server sees, from this reading.
+                    for i in frame.instances.iter_mut().filter(|i| !i.name.is_empty()) {
+                        i.server_backends = frame.server.backends_of(&i.name);
+                    }
                 }
             }
         }

@@ -228,6 +228,25 @@ pub struct PoolFrame {
     pub instances: u64,
 }
 
+impl PoolFrame {
+    /// Several instances' pools as one: their counts added up (none for no pool).
+    pub fn sum(pools: &[PoolFrame]) -> Option<PoolFrame> {
+        let (first, rest) = pools.split_first()?;
+        let mut all = *first;
+        for p in rest {
+            all.size += p.size;
+            all.idle += p.idle;
+            all.in_use += p.in_use;
+            all.connecting += p.connecting;
+            all.waiters += p.waiters;
+            all.oldest_wait_ms = all.oldest_wait_ms.max(p.oldest_wait_ms);
+            all.max_connections += p.max_connections;
+            all.instances += p.instances;
+        }
+        Some(all)
+    }
+}
+
 /// The server's side, from `pg_stat_activity` (the sampler's own backend left out).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -278,6 +297,12 @@ pub struct ServerFrame {
     /// [`Frame::pooler`].)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pooler: Option<PoolerFrame>,
+    /// Only in a timeline's readings: the app's instances (their pools as sqlx counted them, what
+    /// this reading shows of each) when this reading's answer came, so the picture of an instant
+    /// shows the pools and the server read together. (A frame carries its own, read when it went
+    /// out.)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub instances: Vec<InstanceFrame>,
 }
 
 /// The server as a run saw it, in time order, each reading beside the instant it shows: the run's

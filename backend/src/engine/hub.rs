@@ -18,7 +18,7 @@ use poollab_shared::{
 use tokio::sync::{broadcast, watch};
 
 use crate::db::pgbouncer::PoolerGauge;
-use crate::engine::fleet::Fleet;
+use crate::engine::fleet::{Fleet, Instance};
 use crate::engine::recorder::{RunRecorder, Totals};
 use crate::engine::sampler::ServerReading;
 use crate::shutdown::Shutdown;
@@ -78,6 +78,23 @@ pub const MAX_READINGS: usize = 120;
 /// Does this `application_name` belong to a run whose instances' names start with `base`?
 fn belongs_to(name: &str, base: &str) -> bool {
     name.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+}
+
+/// Each of the fleet's instances as it is now: what its connections are doing (its pool of at
+/// most `max` as sqlx counts it), and what the `server` reading shows of it.
+fn instances_now(fleet: &Fleet, max: u64, server: &ServerFrame) -> Vec<InstanceFrame> {
+    let instance = |i: &Instance| {
+        let gauges = i.strategy.gauges();
+        let pool = i.strategy.pool().map(|p| gauges.pool(p, max));
+        InstanceFrame {
+            name: i.name.clone(),
+            connecting: pool.map_or_else(|| gauges.connecting.load(Ordering::Relaxed), |p| p.connecting),
+            holding: gauges.holding.load(Ordering::Relaxed),
+            pool,
+            server_backends: server.backends_of(&i.name),
+        }
+    };
+    fleet.instances().iter().map(instance).collect()
 }
 
 /// The run's peak of server backends, and the backends of other clients at the reading where the
@@ -291,7 +308,9 @@ impl MetricsHub {
                 let run_backends_peak = server.run_backends;
                 // With PgBouncer's latest reading beside it, so both sides of an instant pair.
                 let pooler = run.watch.pooler.as_ref().map(|g| g.latest(run.started));
-                run.readings.push(ServerFrame { refused, run_backends_peak, pooler, ..server.clone() });
+                // And the app's instances as they are now, for the same reason.
+                let instances = instances_now(&run.watch.fleet, run.watch.pool_max, &server);
+                run.readings.push(ServerFrame { refused, run_backends_peak, pooler, instances, ..server.clone() });
             }
         }
         st.server = server;
@@ -341,22 +360,7 @@ impl MetricsHub {
         };
         let fleet = run.watch.fleet.clone();
         // Each instance on its own: what its connections are doing, and what the server sees.
-        frame.instances = fleet
-            .instances()
-            .iter()
-            .map(|i| {
-                let gauges = i.strategy.gauges();
-                let pool = i.strategy.pool().map(|p| gauges.pool(p, run.watch.pool_max));
-                let server_backends = st.server.backends_of(&i.name);
-                InstanceFrame {
-                    name: i.name.clone(),
-                    connecting: pool.map_or_else(|| gauges.connecting.load(Ordering::Relaxed), |p| p.connecting),
-                    holding: gauges.holding.load(Ordering::Relaxed),
-                    pool,
-                    server_backends,
-                }
-            })
-            .collect();
+        frame.instances = instances_now(&fleet, run.watch.pool_max, &st.server);
         let pools: Vec<PoolFrame> = frame.instances.iter().filter_map(|i| i.pool).collect();
         let pool_size: u64 = pools.iter().map(|p| p.size).sum();
         let counters = &run.watch.recorder.counters;
@@ -437,16 +441,7 @@ impl MetricsHub {
         frame.server.run_backends_peak = run.interval_peak_server.max(frame.server.run_backends);
         run.interval_peak_server = 0;
         run.emitted = totals;
-        frame.pool = (!pools.is_empty()).then(|| PoolFrame {
-            size: pool_size,
-            idle: pools.iter().map(|p| p.idle).sum(),
-            in_use: pools.iter().map(|p| p.in_use).sum(),
-            connecting: pools.iter().map(|p| p.connecting).sum(),
-            waiters: pools.iter().map(|p| p.waiters).sum(),
-            oldest_wait_ms: pools.iter().map(|p| p.oldest_wait_ms).max().unwrap_or(0),
-            max_connections: run.watch.pool_max * pools.len() as u64,
-            instances: pools.len() as u64,
-        });
+        frame.pool = PoolFrame::sum(&pools);
         // A request notes the size of its own pool; with one instance that catches peaks between
         // frames, with several the frames' sums are the fleet's peak.
         if let Some(p) = frame.pool {
