@@ -119,7 +119,11 @@ fn heading_of(shown: Shown, pooled: bool) -> String {
             format!("The first refusal the app heard, at {}: {n} connecting", ms_text(at))
         }
         Shown::Opening(Opening { moment: Moment::ServerPeak, count: n, at_ms: at, .. }) => {
-            format!("The server's peak: {n} backends of this run, read at {}", ms_text(at))
+            format!(
+                "The server's peak: {n} {} of this run, read at {}",
+                if n == 1 { "backend" } else { "backends" },
+                ms_text(at)
+            )
         }
         Shown::Opening(Opening { figure: AppFigure::Waiting, count: n, at_ms: at, .. }) => {
             format!("The most waiting: {} at {}", waiting(n), ms_text(at))
@@ -135,10 +139,11 @@ fn heading_of(shown: Shown, pooled: bool) -> String {
             format!("The busiest moment: {what} at {}", ms_text(at))
         }
         Shown::Frame(at) => format!("The run at {}: drag the slider through it", ms_text(at)),
-        Shown::AfterTheLastAnswer { answer_ms, frame_ms } if frame_ms > answer_ms + 50.0 => {
-            format!("The run's end, {} in: after the last answer ({})", ms_text(frame_ms), ms_text(answer_ms))
-        }
-        Shown::AfterTheLastAnswer { answer_ms, .. } => format!("After the last answer, at {}", ms_text(answer_ms)),
+        // The picture's own instant, and the last answer's when it came earlier.
+        Shown::AfterTheLastAnswer { answer_ms, .. } => match (ms_text(answer_ms), ms_text(shown.at_ms())) {
+            (answer, at) if answer == at => format!("After the last answer, at {at}"),
+            (answer, at) => format!("At {at}: after the last answer ({answer})"),
+        },
     }
 }
 
@@ -240,6 +245,17 @@ mod tests {
                 o(Moment::ServerPeak, AppFigure::Holding, 89, 759.0),
                 "The server's peak: 89 backends of this run, read at 759 ms",
             ),
+            (
+                o(Moment::ServerPeak, AppFigure::Holding, 1, 21.0),
+                "The server's peak: 1 backend of this run, read at 21 ms",
+            ),
+            // The picture's instant, and the last answer's when it is another.
+            (
+                Shown::AfterTheLastAnswer { answer_ms: 503.0, frame_ms: 516.0 },
+                "At 516 ms: after the last answer (503 ms)",
+            ),
+            (Shown::AfterTheLastAnswer { answer_ms: 503.0, frame_ms: 503.2 }, "After the last answer, at 503 ms"),
+            (Shown::AfterTheLastAnswer { answer_ms: 400.0, frame_ms: 300.0 }, "After the last answer, at 400 ms"),
         ];
         for (shown, heading) in table {
             assert_eq!(heading_of(shown, true), heading);
