@@ -800,7 +800,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     };
     let pooler = frame.pooler.map_or_else(String::new, |p| {
         format!(
-            " PgBouncer's SHOW POOLS ({} mode, read every {SHOW_POOLS_EVERY_MS} ms; its latest reading at {}) shows {}: {} waiting for a server connection, {} served by one, {} idle with no query to run; and {} of at most {}, {} lent.{}",
+            " PgBouncer's SHOW POOLS ({} mode, read every {SHOW_POOLS_EVERY_MS} ms, here at {}) shows {}: {} waiting for a server connection, {} served by one, {} idle with no query to run; and {} of at most {}, {} lent.{}",
             p.mode.as_str(),
             span(p.read_at_ms.unwrap_or(frame.elapsed_ms), p.read_took_ms),
             count(p.clients(), "client connection", "client connections"),
@@ -1058,7 +1058,7 @@ mod tests {
         assert!(svg.contains(">4 clients</text>") && svg.contains(">1 waiting · 2 served</text>"), "{svg}");
         assert!(svg.contains(">1 idle (no query)</text>"), "{svg}");
         let said = describe(&frame, &side, &spec);
-        assert!(said.contains("PgBouncer's SHOW POOLS (transaction mode, read every 10 ms; its latest reading at 1.2 s) shows 4 client connections: 1 waiting for a server connection, 2 served by one, 1 idle with no query to run;"), "{said}");
+        assert!(said.contains("PgBouncer's SHOW POOLS (transaction mode, read every 10 ms, here at 1.2 s) shows 4 client connections: 1 waiting for a server connection, 2 served by one, 1 idle with no query to run;"), "{said}");
         // Read at its own instant, its heading says when.
         let read = Frame { pooler: frame.pooler.map(|p| PoolerFrame { read_at_ms: Some(63), ..p }), ..frame.clone() };
         assert!(draw(&read, &side, &spec, Peaks::default(), &Part::ALL).contains(">read at 63 ms</text>"));

@@ -292,8 +292,8 @@ pub struct ServerFrame {
     pub read_at_ms: Option<u64>,
     pub read_took_ms: u64,
     /// Only in a timeline's readings ([`crate::timeline::Timeline::readings`]), of a run through
-    /// a PgBouncer: its `SHOW POOLS` as last read when this reading of the server was taken, so
-    /// the picture of an instant shows both sides read then. (A frame carries its own in
+    /// a PgBouncer: its `SHOW POOLS` reading nearest this reading of the server, taken before or
+    /// after it, so the picture of an instant shows both sides read then. (A frame carries its own in
     /// [`Frame::pooler`].)
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pooler: Option<PoolerFrame>,

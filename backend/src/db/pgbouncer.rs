@@ -247,6 +247,8 @@ impl Drop for PgBouncer {
 pub struct PoolerGauge {
     /// The latest reading, when it was asked for, and how long it took.
     latest: Mutex<(PoolerFrame, Instant, Duration)>,
+    /// Every reading of the run's first moments, the same way (at most [`KEPT_READINGS`]).
+    kept: Mutex<Vec<(PoolerFrame, Instant, Duration)>>,
     peak_servers: AtomicU64,
     peak_clients: AtomicU64,
     peak_waiting: AtomicU64,
@@ -268,6 +270,7 @@ impl PoolerGauge {
                 Instant::now(),
                 Duration::ZERO,
             )),
+            kept: Mutex::new(Vec::new()),
             peak_servers: AtomicU64::new(0),
             peak_clients: AtomicU64::new(0),
             peak_waiting: AtomicU64::new(0),
@@ -276,9 +279,13 @@ impl PoolerGauge {
 
     /// The latest reading, its time (`read_at_ms`, `read_took_ms`) counted from `run_started`.
     pub fn latest(&self, run_started: Instant) -> PoolerFrame {
-        let (frame, asked, took) = *self.latest.lock().unwrap_or_else(|p| p.into_inner());
-        let read_at_ms = asked.saturating_duration_since(run_started).as_millis() as u64;
-        PoolerFrame { read_at_ms: Some(read_at_ms), read_took_ms: took.as_millis() as u64, ..frame }
+        timed(*self.latest.lock().unwrap_or_else(|p| p.into_inner()), run_started)
+    }
+
+    /// Every reading of the run's first moments (at most [`KEPT_READINGS`]), timed as
+    /// [`PoolerGauge::latest`] times one.
+    pub fn kept(&self, run_started: Instant) -> Vec<PoolerFrame> {
+        self.kept.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|r| timed(*r, run_started)).collect()
     }
 
     fn latest_frame(&self) -> PoolerFrame {
@@ -300,7 +307,23 @@ impl PoolerGauge {
         self.peak_clients.fetch_max(reading.clients(), Ordering::Relaxed);
         self.peak_waiting.fetch_max(reading.cl_waiting, Ordering::Relaxed);
         *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = (reading, asked, took);
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() < KEPT_READINGS {
+            kept.push((reading, asked, took));
+        }
     }
+}
+
+/// The readings of PgBouncer a run keeps, from its first: read every 10 ms or so, enough to pair
+/// each of the server's first readings (`hub::MAX_READINGS`, over about a second) with the one
+/// taken nearest it, before or after.
+const KEPT_READINGS: usize = 200;
+
+/// A reading, asked for at `asked` and answered after `took`, with its time counted from
+/// `run_started`.
+fn timed((frame, asked, took): (PoolerFrame, Instant, Duration), run_started: Instant) -> PoolerFrame {
+    let read_at_ms = asked.saturating_duration_since(run_started).as_millis() as u64;
+    PoolerFrame { read_at_ms: Some(read_at_ms), read_took_ms: took.as_millis() as u64, ..frame }
 }
 
 /// Reads the run's PgBouncer while the run goes; stops when dropped.
@@ -317,7 +340,11 @@ impl Drop for PoolerWatch {
 
 async fn poll(admin: PgConnectOptions, gauge: Arc<PoolerGauge>) {
     let mut conn: Option<PgConnection> = None;
+    // Every 10 ms from one reading's start to the next (a slow answer delays the next, no more).
+    let mut every = tokio::time::interval(WATCH_PERIOD);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        every.tick().await;
         let mut asked = Instant::now();
         let reading = async {
             let c = match conn.as_mut() {
@@ -334,7 +361,6 @@ async fn poll(admin: PgConnectOptions, gauge: Arc<PoolerGauge>) {
                 conn = None;
             }
         }
-        tokio::time::sleep(WATCH_PERIOD).await;
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use poollab_shared::{
-    AppFrame, CountBy, Frame, HeldConnection, InstanceFrame, OutageMode, PoolFrame, RunTotals, ServerFrame,
+    AppFrame, CountBy, Frame, HeldConnection, InstanceFrame, OutageMode, PoolFrame, PoolerFrame, RunTotals, ServerFrame,
 };
 use tokio::sync::{broadcast, watch};
 
@@ -95,6 +95,19 @@ fn instances_now(fleet: &Fleet, max: u64, server: &ServerFrame) -> Vec<InstanceF
         }
     };
     fleet.instances().iter().map(instance).collect()
+}
+
+/// Gives each of the server's `readings` that has PgBouncer's beside it the one of `poolers`
+/// (PgBouncer's readings of the run) that shows PgBouncer nearest the instant it shows the
+/// server, taken before it or after: while the run went, only the latest one was known.
+fn pair_with_nearest(readings: &mut [ServerFrame], poolers: &[PoolerFrame]) {
+    for r in readings.iter_mut().filter(|r| r.pooler.is_some()) {
+        let Some(at) = r.shows_at() else { continue };
+        let apart = |p: &&PoolerFrame| p.shows_at().map_or(f64::INFINITY, |p| (p - at).abs());
+        if let Some(p) = poolers.iter().min_by(|a, b| apart(a).total_cmp(&apart(b))) {
+            r.pooler = Some(*p);
+        }
+    }
 }
 
 /// The run's peak of server backends, and the backends of other clients at the reading where the
@@ -264,6 +277,12 @@ impl MetricsHub {
         let peaks = st
             .run
             .take()
+            .map(|mut r| {
+                if let Some(pooler) = r.watch.pooler.as_ref() {
+                    pair_with_nearest(&mut r.readings, &pooler.kept(r.started));
+                }
+                r
+            })
             .map(|r| Peaks {
                 server_connections: r.peak_server.run,
                 other_backends_at_peak: r.peak_server.others,
@@ -306,7 +325,8 @@ impl MetricsHub {
                 // As a frame would show it, were it the only reading since the last frame.
                 let refused = self.refused_in(run);
                 let run_backends_peak = server.run_backends;
-                // With PgBouncer's latest reading beside it, so both sides of an instant pair.
+                // With PgBouncer's latest reading beside it, so both sides of an instant pair (the
+                // run's end pairs it with the nearest, [`pair_with_nearest`]).
                 let pooler = run.watch.pooler.as_ref().map(|g| g.latest(run.started));
                 // And the app's instances as they are now, for the same reason.
                 let instances = instances_now(&run.watch.fleet, run.watch.pool_max, &server);
@@ -469,7 +489,7 @@ impl MetricsHub {
 
 #[cfg(test)]
 mod tests {
-    use super::ServerPeak;
+    use super::{PoolerFrame, ServerFrame, ServerPeak, pair_with_nearest};
 
     #[test]
     fn the_others_are_read_where_the_runs_backends_first_peak() {
@@ -496,6 +516,39 @@ mod tests {
                 peak.observe(*others, *run);
             }
             assert_eq!((peak.run, peak.others), want, "{readings:?}");
+        }
+    }
+
+    #[test]
+    fn each_reading_of_the_server_pairs_with_the_nearest_reading_of_pgbouncer() {
+        let pooler = |at: u64, took: u64, clients: u64| PoolerFrame {
+            read_at_ms: Some(at),
+            read_took_ms: took,
+            cl_active: clients,
+            ..PoolerFrame::default()
+        };
+        // PgBouncer read at 60 (shows 61), 70 (shows 75: it took 10 ms) and 88 ms.
+        let poolers = [pooler(60, 2, 1), pooler(70, 10, 6), pooler(88, 0, 10)];
+        let server = |at: u64, with_pooler: bool| ServerFrame {
+            read_at_ms: Some(at),
+            read_took_ms: 2,
+            pooler: with_pooler.then(|| pooler(at.saturating_sub(15), 0, 0)),
+            ..ServerFrame::default()
+        };
+        // (the server read at, whether the run kept PgBouncer's beside it, the clients paired)
+        let table = [
+            // Shows 78: the 75 ms reading, nearer than the latest known then (60).
+            (77, true, Some(6)),
+            // Shows 86: the reading that came after it, at 88.
+            (85, true, Some(10)),
+            (50, true, Some(1)),
+            // A run without PgBouncer keeps none.
+            (77, false, None),
+        ];
+        for (at, with_pooler, clients) in table {
+            let mut readings = [server(at, with_pooler)];
+            pair_with_nearest(&mut readings, &poolers);
+            assert_eq!(readings[0].pooler.map(|p| p.cl_active), clients, "read at {at} ms");
         }
     }
 }
