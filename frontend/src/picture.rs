@@ -386,7 +386,9 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     if in_tx > 0 {
         svg.text("note", gx + 130.0, below + 16.0, &format!("{in_tx} idle in tx"));
     }
-    svg.text("note", gx, below + 32.0, &format!("whole run's peak: {} (sampled)", peaks.server));
+    if frame.run_id.is_some() {
+        svg.text("note", gx, below + 32.0, &format!("whole run's peak: {} (sampled)", peaks.server));
+    }
     let _ = write!(
         svg.0,
         r#"<text class="{}" x="{}" y="{}" data-testid="refused" data-refused="{refused}">refused: {refused}</text>"#,
@@ -837,10 +839,13 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         }
         _ => String::new(),
     };
+    // Before a run, the server as it is now beside the app that will run.
+    let when = match frame.run_id {
+        Some(_) => format!("At {} of this {} run", crate::tape::ms_text(app.at_ms), spec.strategy.as_str()),
+        None => format!("Before the {} run", spec.strategy.as_str()),
+    };
     format!(
-        "At {} of this {} run: {app_text}{pooler} The server{} has {} ({active} active) out of {} slots{}.{gap}{unseen}",
-        crate::tape::ms_text(app.at_ms),
-        spec.strategy.as_str(),
+        "{when}: {app_text}{pooler} The server{} has {} ({active} active) out of {} slots{}.{gap}{unseen}",
         // The server is read at sampling instants: say when, if not at the app's instant.
         match read_when(frame, app) {
             Some(when) => format!(", as read at {when},"),
