@@ -57,6 +57,7 @@ fn the_course_has_every_lesson_and_no_text_types_a_figure() {
     assert_eq!(
         pairs,
         [
+            "01-connection-cost 2 answers 1",
             "10-slow-queries 2 answers 1",
             "11-many-instances 2 answers 1",
             "12-distance 2 answers 1",
@@ -64,6 +65,7 @@ fn the_course_has_every_lesson_and_no_text_types_a_figure() {
             "14-caching 2 answers 1",
             "15-transactions 3 answers 2",
             "16-pgbouncer 2 answers 1",
+            "17-prepared-statements 2 answers 1",
             "17-prepared-statements 4 answers 3",
         ]
     );
