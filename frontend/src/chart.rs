@@ -164,7 +164,7 @@ impl ChartKind {
                 ("naive: connecting", "s-connecting", |f| f.pool.is_none().then_some(f.app.connecting as f64)),
             ],
             ChartKind::ServerStates => &[
-                ("all client backends", "s-server", |f| Some(f.server.backends as f64)),
+                ("all client backends", "s-server", |f| Some(f.server.client_backends() as f64)),
                 ("active (running a query)", "s-inuse", |f| Some(state(f, "active"))),
                 ("idle (connected, doing nothing)", "s-size", |f| Some(state(f, "idle"))),
                 ("idle in transaction", "s-intx", |f| Some(state(f, "idle in transaction"))),
@@ -466,7 +466,7 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
         ),
         ChartKind::ServerStates => format!(
             "Over {t:.1} s the server had at most {} client backends; at the end {} active and {} idle.",
-            most(|f| f.server.backends as f64),
+            most(|f| f.server.client_backends() as f64),
             Dec(state(f, "active")),
             Dec(state(f, "idle"))
         ),

@@ -61,7 +61,7 @@ const APP: &[Figure] = &[
 /// The server's side of one frame.
 const SERVER: &[Figure] = &[
     ("backends of this run", |f, _, _| f.server.run_backends.to_string()),
-    ("all client backends", |f, _, _| f.server.backends.to_string()),
+    ("all client backends", |f, _, _| f.server.client_backends().to_string()),
     ("max_connections", |f, _, _| f.server.max_connections.to_string()),
     ("refused so far (its log)", |f, _, _| f.server.refused.map_or_else(|| "–".into(), |n| n.to_string())),
     ("server reachable", |f, _, _| if f.server.reachable { "yes" } else { "no" }.to_owned()),

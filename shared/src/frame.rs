@@ -360,7 +360,13 @@ impl ServerFrame {
     /// are no one's yet, with the sampler's own (left out of `backends`, it holds a slot all the
     /// same). What the picture draws as other clients, and the summary's `other_backends_at_peak`.
     pub fn others(&self) -> u64 {
-        self.backends.saturating_sub(self.run_backends + self.unnamed_starting()) + u64::from(self.reachable)
+        self.client_backends().saturating_sub(self.run_backends + self.unnamed_starting())
+    }
+
+    /// Every client backend, the sampler's own among them (left out of `backends`, it holds a
+    /// slot all the same): what the charts and tiles call all client backends.
+    pub fn client_backends(&self) -> u64 {
+        self.backends + u64::from(self.reachable)
     }
 }
 
