@@ -272,7 +272,13 @@ fn instance(
     let behind_pooler = spec.pooler.is_some();
     let body_y = y + 34.0;
     let _ = write!(svg.0, r#"<g class="instance" data-name="{}">"#, escape(&i.name));
-    svg.text("label", APP_X, y + 12.0, label);
+    // Each instance has its own line: say how many of the fleet's waiting requests are its own.
+    match i.pool {
+        Some(_) if several && counted => {
+            svg.text("label", APP_X, y + 12.0, &format!("{label} · {} waiting", app.waiting))
+        }
+        _ => svg.text("label", APP_X, y + 12.0, label),
+    };
     // A pool shows its every slot; a naive app only the connections its requests have.
     let (note, states, total, more) = match (spec.strategy, i.pool) {
         (Strategy::Pooled, Some(p)) => {
@@ -1003,6 +1009,13 @@ mod tests {
         assert!(
             said.contains(": The pools count 10 connections: 5 in use, 0 opening, 2 idle, 3 being given back (sqlx pings each); 1 request waits for one."),
             "{said}"
+        );
+        // Each box says whose the waiting request is: idle beside no waiting of its own.
+        let svg = draw(&frame, &side, &spec, Peaks::default(), &Part::ALL);
+        assert!(
+            svg.contains(">app 1 · pool of 10 · 0 waiting</text>")
+                && svg.contains(">app 2 · pool of 10 · 1 waiting</text>"),
+            "{svg}"
         );
     }
 
