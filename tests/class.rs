@@ -201,7 +201,7 @@ async fn the_instructor_sees_the_class_predictions_before_the_answer_and_exports
     for id in &runs {
         let run = app.finished(id).await;
         assert_eq!(run.state, RunState::Done, "{run:?}");
-        measured.push(run.summary.expect("summary").peak_server_connections as f64);
+        measured.push(run.summary.expect("summary").peak_in_use as f64);
     }
     // Ann's 10 is far from her run's peak; Cat predicts her own run's figure exactly (a script
     // can: only what the run measured is the lab's). Bob's 80 is what it is.

@@ -120,14 +120,14 @@ mod tests {
     #[test]
     fn the_verdict_is_worked_out_from_the_stored_summary_and_the_lesson() {
         let course = course();
-        // Lesson 2, step 1: connect per request. Predicted: peak_server_connections; claimed:
-        // `connections_opened == requests && peak_server_connections > requests / 2`.
+        // Lesson 2, step 1: connect per request. Predicted: peak_in_use (the most connections
+        // open at once); claimed: `connections_opened == requests && peak_in_use > requests / 2`.
         let connect = step(&course, "02-connect-per-request", 1);
         let requests = connect.preset.requests as u64;
         let run = |opened: u64, peak: u64| Summary {
             completed: requests,
             connections_opened: opened,
-            peak_server_connections: peak,
+            peak_in_use: peak,
             ..Summary::default()
         };
         let held = run(requests, requests);
