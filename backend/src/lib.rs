@@ -42,8 +42,9 @@
 //!   - [`engine::sampler`]: the server's view, from `pg_stat_activity` over a reserved connection.
 //!   - [`engine::hub`]: the metrics hub, the one place where events become frames: the app's side
 //!     (each instance's pool and connections) beside the server's (its backends, its refusals);
-//!     it also keeps the server's readings of a run's first second for its timeline, so a picture
-//!     of an instant pairs it with the reading nearest it.
+//!     it also keeps the server's readings of a run's first second for its timeline, each with
+//!     the app's pools read then and PgBouncer's reading nearest it, so a picture of an instant
+//!     pairs it with the reading nearest it, all three sides read together.
 //! - [`worker`]: a worker owns a database, its cores and one run at a time; it takes runs from its
 //!   coordinator and streams back frames and endings ([`worker::protocol`]); [`worker::remote`]
 //!   dials a coordinator, [`worker::local`] starts workers as processes (`--workers N`), and
