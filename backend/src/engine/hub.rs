@@ -281,18 +281,17 @@ impl MetricsHub {
                 if let Some(pooler) = r.watch.pooler.as_ref() {
                     pair_with_nearest(&mut r.readings, &pooler.kept(r.started));
                 }
-                r
-            })
-            .map(|r| Peaks {
-                server_connections: r.peak_server.run,
-                other_backends_at_peak: r.peak_server.others,
-                pool_size: r.peak_pool,
-                idle_in_transaction: r.peak_idle_in_tx,
-                pool_size_at_end,
-                refused,
-                leak_suspects: r.leak_suspects.len() as u64,
-                frames: r.frames,
-                readings: r.readings,
+                Peaks {
+                    server_connections: r.peak_server.run,
+                    other_backends_at_peak: r.peak_server.others,
+                    pool_size: r.peak_pool,
+                    idle_in_transaction: r.peak_idle_in_tx,
+                    pool_size_at_end,
+                    refused,
+                    leak_suspects: r.leak_suspects.len() as u64,
+                    frames: r.frames,
+                    readings: r.readings,
+                }
             })
             .unwrap_or_default();
         drop(st);
@@ -382,7 +381,7 @@ impl MetricsHub {
         // Each instance on its own: what its connections are doing, and what the server sees.
         frame.instances = instances_now(&fleet, run.watch.pool_max, &st.server);
         let pools: Vec<PoolFrame> = frame.instances.iter().filter_map(|i| i.pool).collect();
-        let pool_size: u64 = pools.iter().map(|p| p.size).sum();
+        frame.pool = PoolFrame::sum(&pools);
         let counters = &run.watch.recorder.counters;
         let (totals, p50, p99) = {
             let mut agg = run.watch.recorder.lock();
@@ -391,10 +390,9 @@ impl MetricsHub {
             agg.interval.reset();
             let connects = counters.connects.load(Ordering::Relaxed);
             // A pool's closes are what it opened minus what it still holds.
-            let closes = if pools.is_empty() {
-                counters.closes.load(Ordering::Relaxed)
-            } else {
-                connects.saturating_sub(pool_size)
+            let closes = match frame.pool {
+                None => counters.closes.load(Ordering::Relaxed),
+                Some(p) => connects.saturating_sub(p.size),
             };
             let (cache_hits, cache_misses) = fleet.cache_counts();
             let totals = Totals {
@@ -461,7 +459,6 @@ impl MetricsHub {
         frame.server.run_backends_peak = run.interval_peak_server.max(frame.server.run_backends);
         run.interval_peak_server = 0;
         run.emitted = totals;
-        frame.pool = PoolFrame::sum(&pools);
         // A request notes the size of its own pool; with one instance that catches peaks between
         // frames, with several the frames' sums are the fleet's peak.
         if let Some(p) = frame.pool {
