@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use poollab_shared::activity::{self, AppPeaks};
 use poollab_shared::frame::SHOW_POOLS_EVERY_MS;
 use poollab_shared::rate::rate;
-use poollab_shared::{BreakerState, Dec, Frame, RequestRecord, RunEvent, ServerFrame, Summary};
+use poollab_shared::{BreakerState, Dec, Frame, PoolFrame, RequestRecord, RunEvent, ServerFrame, Summary};
 
 use crate::escape;
 use crate::tape::Tape;
@@ -111,7 +111,7 @@ pub fn run_ms(tape: &Tape, frames: &[Frame]) -> u64 {
         .unwrap_or_else(|| frames.last().map_or(0, |f| f.elapsed_ms))
 }
 
-fn pool(f: &Frame, pick: fn(&poollab_shared::PoolFrame) -> u64) -> Option<f64> {
+fn pool(f: &Frame, pick: fn(&PoolFrame) -> u64) -> Option<f64> {
     f.pool.as_ref().map(|p| pick(p) as f64)
 }
 
@@ -281,6 +281,7 @@ pub fn lines(
         .map(|r| Frame {
             server: r.clone(),
             pooler: r.pooler.or(frames.first().and_then(|f| f.pooler)),
+            pool: PoolFrame::sum(&r.instances),
             ..Frame::default()
         })
         .collect();
@@ -292,26 +293,27 @@ pub fn lines(
         picks
             .iter()
             .map(|(n, class, pick)| {
-                // The server's lines, and PgBouncer's (its readings kept beside the server's).
-                let server = (*class == "s-server" || kind == ChartKind::Pooler) && !throughput;
+                // What was read with the server: its own lines, PgBouncer's (its readings kept
+                // beside the server's) and sqlx's pools (read with it), but not the app's counts.
+                let read_with_server = !of_interval && kind != ChartKind::Churn && !n.starts_with("naive");
+                // Each at the instant it was read: PgBouncer's at its own.
+                let bouncer = kind == ChartKind::Pooler && *class != "s-server";
                 let mut points: Vec<(f64, f64)> = Vec::new();
-                if server {
-                    // Each at the instant it was read: PgBouncer's at its own.
-                    let at = |r: &ServerFrame| match (*class, r.pooler.and_then(|p| p.shows_at())) {
-                        ("s-server", _) | (_, None) => shows(r),
-                        (_, Some(at)) => at,
-                    };
+                if read_with_server {
+                    let at =
+                        |r: &ServerFrame| r.pooler.and_then(|p| p.shows_at()).filter(|_| bouncer).unwrap_or(shows(r));
                     points.extend(fine.iter().zip(readings).filter_map(|(f, r)| Some((at(r) / 1000.0, pick(f)?))));
                 }
                 // A frame's server figure may be the most since the frame before it: only frames
-                // whose whole interval is past the readings add to them.
-                let after = if server { fine_until } else { None };
+                // whose whole interval is past the readings add to them (when this line had any:
+                // a stored run older than the pools' readings has the frames' only).
+                let after = fine_until.filter(|_| !points.is_empty());
                 let past = |f: &&Frame| after.is_none_or(|u| f.elapsed_ms.saturating_sub(f.interval_ms) as f64 >= u);
                 points.extend(frames.iter().filter(past).filter_map(|f| {
                     let v = pick(f)?;
                     // PgBouncer's lines at the instant its reading was taken; a frame's counts
                     // of its interval (answers, latencies) from the interval's start.
-                    let read = f.pooler.and_then(|p| p.shows_at()).filter(|_| server && *class != "s-server");
+                    let read = f.pooler.and_then(|p| p.shows_at()).filter(|_| bouncer);
                     let from = if of_interval { f.elapsed_ms.saturating_sub(f.interval_ms) } else { f.elapsed_ms };
                     let t = read.unwrap_or(from as f64) / 1000.0;
                     Some((t, if throughput { rate(v, f.interval_ms, run_ms).0 } else { v }))
@@ -945,5 +947,31 @@ mod tests {
         // The pool's lines stay the frames'.
         let in_use = lines.iter().find(|s| s.name == "naive: connections open").map(|s| s.points.len());
         assert_eq!(in_use, Some(3));
+    }
+
+    #[test]
+    fn what_was_read_with_the_server_is_drawn_at_its_readings() {
+        // A pooled run: frames at 100 and 200 ms; readings at 10 and 20 ms (each shows its instant
+        // plus 1 ms), each with an instance whose pool sqlx counted then, and the server's states.
+        let mut f = frames(&[100, 200]);
+        for frame in &mut f {
+            frame.pool = Some(PoolFrame { size: 5, ..PoolFrame::default() });
+        }
+        let reading = |at: u64, size: u64, in_tx: u64| {
+            let by_state = vec![poollab_shared::CountBy { name: "idle in transaction".into(), count: in_tx }];
+            let pool = Some(PoolFrame { size, ..PoolFrame::default() });
+            let instances = vec![poollab_shared::InstanceFrame { pool, ..Default::default() }];
+            ServerFrame { read_at_ms: Some(at), read_took_ms: 2, by_state, instances, ..ServerFrame::default() }
+        };
+        let readings = [reading(10, 1, 3), reading(20, 4, 8)];
+        let line = |kind, name: &str| {
+            let all = lines(kind, &f, &readings, None, 200);
+            all.into_iter().find(|s| s.name == name).map(|s| s.points)
+        };
+        // sqlx's pool size as read with each reading, then the frame wholly past them.
+        assert_eq!(line(ChartKind::Connections, "pool: size"), Some(vec![(0.011, 1.0), (0.021, 4.0), (0.2, 5.0)]));
+        // The server's states too: the picture's "idle in transaction" at 21 ms is the chart's.
+        let in_tx = line(ChartKind::ServerStates, "idle in transaction");
+        assert_eq!(in_tx, Some(vec![(0.011, 3.0), (0.021, 8.0), (0.2, 0.0)]));
     }
 }

@@ -383,8 +383,7 @@ impl Tape {
                 // The app's instances (their pools, what the server sees of each) as read with it.
                 let instances = std::mem::take(&mut frame.server.instances);
                 if instances.len() == frame.instances.len() {
-                    let pools: Vec<PoolFrame> = instances.iter().filter_map(|i| i.pool).collect();
-                    frame.pool = PoolFrame::sum(&pools);
+                    frame.pool = PoolFrame::sum(&instances);
                     frame.instances = instances;
                 } else {
                     // A run stored before readings kept them: what the server sees, from this reading.

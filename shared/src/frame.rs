@@ -230,10 +230,10 @@ pub struct PoolFrame {
 
 impl PoolFrame {
     /// Several instances' pools as one: their counts added up (none for no pool).
-    pub fn sum(pools: &[PoolFrame]) -> Option<PoolFrame> {
-        let (first, rest) = pools.split_first()?;
-        let mut all = *first;
-        for p in rest {
+    pub fn sum(instances: &[InstanceFrame]) -> Option<PoolFrame> {
+        let mut pools = instances.iter().filter_map(|i| i.pool);
+        let mut all = pools.next()?;
+        for p in pools {
             all.size += p.size;
             all.idle += p.idle;
             all.in_use += p.in_use;

@@ -380,8 +380,7 @@ impl MetricsHub {
         let fleet = run.watch.fleet.clone();
         // Each instance on its own: what its connections are doing, and what the server sees.
         frame.instances = instances_now(&fleet, run.watch.pool_max, &st.server);
-        let pools: Vec<PoolFrame> = frame.instances.iter().filter_map(|i| i.pool).collect();
-        frame.pool = PoolFrame::sum(&pools);
+        frame.pool = PoolFrame::sum(&frame.instances);
         let counters = &run.watch.recorder.counters;
         let (totals, p50, p99) = {
             let mut agg = run.watch.recorder.lock();
