@@ -439,7 +439,7 @@ impl<'a> Figures<'a> {
         self.spec
             .figure(name)
             .or_else(|| self.server.figure(name))
-            .or_else(|| self.summary.and_then(|s| s.figure(name)))
+            .or_else(|| self.summary.and_then(|s| s.figure_of(self.spec, name)))
     }
 
     /// Where a name comes from, or none if no figure has that name.

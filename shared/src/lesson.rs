@@ -708,7 +708,7 @@ mod tests {
 
     #[test]
     fn a_model_is_worked_out_with_the_runs_numbers() {
-        let spec = RunSpec { requests: 100, ..RunSpec::default() };
+        let spec = RunSpec { requests: 100, strategy: crate::Strategy::Pooled, ..RunSpec::default() };
         let mut s = Summary::default();
         s.acquire_wait_ms.p99 = 987.0;
         let f = Figures::of(&spec, SERVER, Some(&s));
