@@ -178,8 +178,9 @@ impl ChartKind {
                 &[("p50", "s-size", |f| f.app.latency_p50_ms), ("p99", "s-wait", |f| f.app.latency_p99_ms)]
             }
             ChartKind::Churn => &[
-                ("opened so far", "s-inuse", |f| Some(f.app.totals.connects as f64)),
+                // Wide, under the others: where everything opened has closed, both show.
                 ("closed so far", "s-closed", |f| Some(f.app.totals.closes as f64)),
+                ("opened so far", "s-inuse", |f| Some(f.app.totals.connects as f64)),
                 ("open now (pool size)", "s-size", |f| pool(f, |p| p.size)),
             ],
             ChartKind::Pooler => &[
