@@ -70,13 +70,14 @@ pub fn events(frames: &[Frame], recorded: Option<&[RunEvent]>) -> Vec<Event> {
         }
         if !leak_seen && f.app.held_too_long_count > 0 {
             leak_seen = true;
-            mark("leak detected");
+            mark("first leak named");
         }
         // A pool's closes that are not retirements are idle closes, or broken connections.
         // Failures that break connections: the server ending sessions, PgBouncer giving up on a
-        // client. (A pool's acquire timeouts and a breaker's refusals break none.)
+        // client (on a ping, too, before any request fails: behind PgBouncer a close is one).
+        // (A pool's acquire timeouts and a breaker's refusals break none.)
         let e = &f.app.totals.errors;
-        broken_seen |= f.app.outage || f.app.totals.failed > e.acquire_timeout + e.circuit_open;
+        broken_seen |= f.app.outage || f.pooler.is_some() || f.app.totals.failed > e.acquire_timeout + e.circuit_open;
         // Retirements are counted as they are decided and closes once they are done, so compare
         // what the run has done so far, not one frame's deltas.
         lifetime_so_far += f.app.closes_lifetime_delta;

@@ -110,14 +110,16 @@ impl AppSide {
 /// pool (the frame's own `in_use` gives back exactly its own counts). Counted from the records,
 /// `in_use` may differ from the frame's a little: the pool is then drawn as large as needs be.
 ///
-/// While requests wait (`waiting`, counted at the same instant as `in_use`), no connection is free:
-/// the pool's others were given back and are not yet lent again (sqlx pings every connection it
-/// takes back before it is free), so they are drawn as returning, not idle.
+/// A request waits (`waiting`, counted at the same instant as `in_use`) only while no connection
+/// is free to lend it: up to one of the pool's others for each waiting request is on its way
+/// (sqlx pings every connection it takes back, and one it lends), so it is drawn as returning,
+/// not idle; the rest are idle (7.3's pool of 64 drew 50 returning beside 1 waiting request).
 fn pool_slots(p: PoolFrame, in_use: u64, waiting: u64) -> [(Slot, u64); 5] {
     let room = p.max_connections.max(p.size).max(in_use);
     let connecting = p.connecting.min(room - in_use);
     let rest = p.size.saturating_sub(in_use + connecting);
-    let (idle, returning) = if waiting > 0 { (0, rest) } else { (rest, 0) };
+    let returning = rest.min(waiting);
+    let idle = rest - returning;
     [
         (Slot::InUse, in_use),
         (Slot::Connecting, connecting),
@@ -286,9 +288,10 @@ fn instance(
             // not lent while requests wait is one being given back.
             let states = pool_slots(p, app.holding, if counted { app.waiting } else { 0 });
             let room = states.iter().map(|(_, n)| n).sum();
-            let note = match states[3].1 {
-                0 => format!("{} in use · {} opening · {} idle", states[0].1, states[1].1, states[2].1),
-                back => format!("{} in use · {} opening · {back} being given back", states[0].1, states[1].1),
+            let note = match (states[1].1, states[3].1) {
+                (opening, 0) => format!("{} in use · {opening} opening · {} idle", states[0].1, states[2].1),
+                (0, back) => format!("{} in use · {} idle · {back} being given back", states[0].1, states[2].1),
+                (opening, back) => format!("{} in use · {opening} opening · {back} being given back", states[0].1),
             };
             (note, states.to_vec(), room, "more slots")
         }
@@ -997,8 +1000,9 @@ mod tests {
         let side = AppSide::counted(&records, 5.0, 2, AppPeaks::of(&records), "busiest");
         let said = describe(&frame, &side, &spec);
         assert!(said.contains(": The pools count 8 connections: 5 in use, 0 opening, 3 idle;"), "{said}");
-        // A request of instance 1 waits from 4 ms to 6: its box draws its 3 as being given back,
-        // instance 0's idle (of a pool of 7 now) stay idle, and the sentence names both.
+        // A request of instance 1 waits from 4 ms to 6: its box draws one of its 3 as being given
+        // back for it (the others idle), instance 0's idle (of a pool of 7 now) stay idle, and the
+        // sentence names both.
         let mut frame = frame;
         frame.instances[0].pool = Some(pool(7, 1, 0));
         let mut records = records;
@@ -1007,7 +1011,7 @@ mod tests {
         let side = AppSide::counted(&records, 5.0, 2, AppPeaks::of(&records), "busiest");
         let said = describe(&frame, &side, &spec);
         assert!(
-            said.contains(": The pools count 10 connections: 5 in use, 0 opening, 2 idle, 3 being given back (sqlx pings each); 1 request waits for one."),
+            said.contains(": The pools count 10 connections: 5 in use, 0 opening, 4 idle, 1 being given back (sqlx pings each); 1 request waits for one."),
             "{said}"
         );
         // Each box says whose the waiting request is: idle beside no waiting of its own.
