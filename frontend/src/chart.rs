@@ -165,7 +165,9 @@ impl ChartKind {
                 ("naive: connecting", "s-connecting", |f| f.pool.is_none().then_some(f.app.connecting as f64)),
             ],
             ChartKind::ServerStates => &[
-                ("all client backends", "s-server", |f| Some(f.server.client_backends() as f64)),
+                ("all client backends, the lab's own reader among them", "s-server", |f| {
+                    Some(f.server.client_backends() as f64)
+                }),
                 ("active (running a query)", "s-inuse", |f| Some(state(f, "active"))),
                 ("idle (connected, doing nothing)", "s-size", |f| Some(state(f, "idle"))),
                 ("idle in transaction", "s-intx", |f| Some(state(f, "idle in transaction"))),

@@ -223,12 +223,12 @@ pub fn Waterfall(
                     } else {
                         // As the page prints a figure everywhere else: 0.037 ms, not a misleading 0.0.
                         format!(
-                            "Medians (the run's summary; each part's own, so they need not add up to a request's): {wait}query {} ms.",
+                            "Medians (the run's summary; each part's own, so they need not add up to a request's): {wait}query {} ms (answered requests).",
                             number(s.query_ms.p50)
                         )
                     };
                     Some(format!(
-                        "the load took {} ms from its first request, which left {} ms into the run. {medians}",
+                        "the load took {} ms, from its first request at {} ms into the run. {medians}",
                         s.duration_ms, s.load_started_ms
                     ))
                 });
