@@ -284,8 +284,8 @@ fn instance(
     // A pool shows its every slot; a naive app only the connections its requests have.
     let (note, states, total, more) = match (spec.strategy, i.pool) {
         (Strategy::Pooled, Some(p)) => {
-            // Live, the pool is drawn as sqlx counts it; counted from the records, a connection
-            // not lent while requests wait is one being given back.
+            // Live, the pool is drawn as sqlx counts it; counted from the records, one connection
+            // not lent for each waiting request is on its way back ([`pool_slots`]).
             let states = pool_slots(p, app.holding, if counted { app.waiting } else { 0 });
             let room = states.iter().map(|(_, n)| n).sum();
             let note = match (states[1].1, states[3].1) {
