@@ -116,8 +116,11 @@ fn pool(f: &Frame, pick: fn(&PoolFrame) -> u64) -> Option<f64> {
     f.pool.as_ref().map(|p| pick(p) as f64)
 }
 
+/// The server's client backends in one state; the lab's own reader is active (it runs its query),
+/// so the states add up to all client backends.
 fn state(f: &Frame, name: &str) -> f64 {
-    f.server.by_state.iter().filter(|c| c.name == name).map(|c| c.count).sum::<u64>() as f64
+    let reader = name == "active" && f.server.reachable;
+    (f.server.by_state.iter().filter(|c| c.name == name).map(|c| c.count).sum::<u64>() + u64::from(reader)) as f64
 }
 
 impl ChartKind {
@@ -724,7 +727,7 @@ pub fn LineChart(
     let too_quick = move || {
         let points = series.with(|s| s.first().map_or(0, |s| s.points.len()));
         if points > 0 && points < 4 {
-            r#"<p class="note-quick">This run was over in a few tenths of a second: the sampled lines have only a few points; the others are counted from every request's record.</p>"#
+            r#"<p class="note-quick">A run of a few tenths of a second: the sampled lines have few points; the others are counted from every request's record.</p>"#
         } else {
             ""
         }

@@ -114,11 +114,15 @@ impl AppSide {
 /// is free to lend it: up to one of the pool's others for each waiting request is on its way
 /// (sqlx pings every connection it takes back, and one it lends), so it is drawn as returning,
 /// not idle; the rest are idle (7.3's pool of 64 drew 50 returning beside 1 waiting request).
+/// And the connections the pool read as busy beyond the requests' own were being pinged (the
+/// lab counts each ping), so they are drawn as returning too, waiting requests or not (16.1: an
+/// app's warm-up pings, stuck in PgBouncer's line, were drawn idle).
 fn pool_slots(p: PoolFrame, in_use: u64, waiting: u64) -> [(Slot, u64); 5] {
     let room = p.max_connections.max(p.size).max(in_use);
     let connecting = p.connecting.min(room - in_use);
     let rest = p.size.saturating_sub(in_use + connecting);
-    let returning = rest.min(waiting);
+    // Those the pool itself counted busy beyond the requests' own are being pinged, too.
+    let returning = rest.min(waiting.max(p.in_use.saturating_sub(in_use)));
     let idle = rest - returning;
     [
         (Slot::InUse, in_use),
@@ -290,8 +294,10 @@ fn instance(
             let room = states.iter().map(|(_, n)| n).sum();
             let note = match (states[1].1, states[3].1) {
                 (opening, 0) => format!("{} in use · {opening} opening · {} idle", states[0].1, states[2].1),
-                (0, back) => format!("{} in use · {} idle · {back} being given back", states[0].1, states[2].1),
-                (opening, back) => format!("{} in use · {opening} opening · {back} being given back", states[0].1),
+                (0, back) => format!("{} in use · {} idle · {back} being pinged", states[0].1, states[2].1),
+                (opening, back) => {
+                    format!("{} in use · {opening} opening · {} idle · {back} pinged", states[0].1, states[2].1)
+                }
             };
             (note, states.to_vec(), room, "more slots")
         }
@@ -703,7 +709,7 @@ const LEGEND: [(&[&str], &str, &str); 10] = [
     (
         &["\"returning\""],
         "sq returning",
-        "given back, not yet free: sqlx pings each connection it takes back before lending it again",
+        "being pinged: sqlx checks a connection as it takes it back, and before it lends it",
     ),
     (&["\"unopened\""], "sq unopened", "room in the pool"),
     (&["\"waiter\""], "dot", "a waiting request"),
@@ -781,7 +787,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                 parts.push(format!("{idle} idle"));
             }
             if returning > 0 {
-                parts.push(format!("{returning} being given back (sqlx pings each)"));
+                parts.push(format!("{returning} being pinged (sqlx checks each it takes back or lends)"));
             }
             format!(
                 "The {} {}: {}; {} for one.",
@@ -802,7 +808,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     // app's next message: the app's own work, the network, a ping on the way.
     let gap = match (c.holding > active && s.run_backends > 0, frame.pool.is_some()) {
         (true, true) => {
-            " A connection lent to a request, or being given back (sqlx pings each on its way back), shows idle on the server while the server waits for the app's next message."
+            " A connection lent to a request, or being pinged, shows idle on the server while the server waits for the app's next message."
         }
         (true, false) => {
             " A connection the app holds shows idle on the server while the server waits for the app's next message."
@@ -935,11 +941,13 @@ mod tests {
 
     #[test]
     fn a_pools_slots_are_the_frames_own_with_its_own_in_use() {
-        // (size, in use, opening; in use drawn) -> in use, opening, idle, unopened
+        // (size, in use, opening; in use drawn) -> in use, opening, idle, being pinged, unopened
         let table = [
             ((6, 4, 1), 4, [4, 1, 1, 0, 4]),
             ((6, 4, 1), 6, [6, 1, 0, 0, 3]),
-            ((6, 4, 1), 0, [0, 1, 5, 0, 4]),
+            // The pool counted 4 busy, the requests held none: those 4 were being pinged.
+            ((6, 4, 1), 0, [0, 1, 1, 4, 4]),
+            ((6, 4, 1), 3, [3, 1, 1, 1, 4]),
             ((10, 10, 0), 10, [10, 0, 0, 0, 0]),
             ((3, 3, 0), 11, [11, 0, 0, 0, 0]),
         ];
@@ -993,14 +1001,14 @@ mod tests {
         let records: Vec<RequestRecord> = (0..5).map(|n| held(n, 1.0, 9.0)).collect();
         let instances = vec![
             InstanceFrame { pool: Some(pool(3, 1, 0)), ..InstanceFrame::default() },
-            InstanceFrame { pool: Some(pool(3, 1, 0)), ..InstanceFrame::default() },
+            InstanceFrame { pool: Some(pool(3, 0, 0)), ..InstanceFrame::default() },
         ];
         let frame = Frame { pool: Some(pool(6, 2, 0)), instances, ..Frame::default() };
         let spec = RunSpec { strategy: Strategy::Pooled, instances: 2, ..RunSpec::default() };
         let side = AppSide::counted(&records, 5.0, 2, AppPeaks::of(&records), "busiest");
         let said = describe(&frame, &side, &spec);
         assert!(said.contains(": The pools count 8 connections: 5 in use, 0 opening, 3 idle;"), "{said}");
-        // A request of instance 1 waits from 4 ms to 6: its box draws one of its 3 as being given
+        // A request of instance 1 waits from 4 ms to 6: its box draws one of its 3 as being pinged
         // back for it (the others idle), instance 0's idle (of a pool of 7 now) stay idle, and the
         // sentence names both.
         let mut frame = frame;
@@ -1011,7 +1019,7 @@ mod tests {
         let side = AppSide::counted(&records, 5.0, 2, AppPeaks::of(&records), "busiest");
         let said = describe(&frame, &side, &spec);
         assert!(
-            said.contains(": The pools count 10 connections: 5 in use, 0 opening, 4 idle, 1 being given back (sqlx pings each); 1 request waits for one."),
+            said.contains(": The pools count 10 connections: 5 in use, 0 opening, 4 idle, 1 being pinged (sqlx checks each it takes back or lends); 1 request waits for one."),
             "{said}"
         );
         // Each box says whose the waiting request is: idle beside no waiting of its own.
