@@ -26,7 +26,7 @@ const PARTS: [(&str, &str); 6] = [
     ("s-connecting", "opening its own connection"),
     ("s-inuse", "querying"),
     ("s-cache", "answered by the cache (a request that finds another loading the entry waits for that load)"),
-    ("s-rest", "the rest: closing, holding between queries, answering"),
+    ("s-rest", "the rest: looking in the cache, closing, holding between queries, answering"),
     ("s-bad", "failed"),
 ];
 
@@ -46,11 +46,14 @@ fn order_of(keys: &[f64]) -> Vec<usize> {
 /// (`None`: a fixed width), however little time was left after its wait (an acquire timeout is
 /// all wait). The lanes and the legend both read it.
 fn lane(r: &RequestRecord) -> impl Iterator<Item = (Option<f64>, &'static str)> {
-    let rest = r.total_ms - r.acquire_wait_ms - r.connect_ms - r.query_ms;
+    // Its wait begins when it asked (after looking in the cache), so that its query is drawn
+    // where it held its connection, as the picture counts it.
+    let before = r.asked_ms.map_or(0.0, |a| a - r.start_ms);
+    let rest = r.total_ms - before - r.acquire_wait_ms - r.connect_ms - r.query_ms;
     // A cache hit never asks the pool: its time is the cache's (and any wait for another
     // request's load of the entry).
     let rest = (rest, if r.cache_hit { "s-cache" } else { "s-rest" });
-    [(r.acquire_wait_ms, "s-wait"), (r.connect_ms, "s-connecting"), (r.query_ms, "s-inuse"), rest]
+    [(before, "s-rest"), (r.acquire_wait_ms, "s-wait"), (r.connect_ms, "s-connecting"), (r.query_ms, "s-inuse"), rest]
         .into_iter()
         .filter(|(ms, _)| *ms > 0.0)
         .map(|(ms, class)| (Some(ms), class))
@@ -345,6 +348,14 @@ mod tests {
             assert!(near(pair[0].x + pair[0].w, pair[1].x), "{pair:?}");
         }
         assert_eq!(drawn[4].w, FAILED_CAP);
+        // One that looked in the cache first waits from the instant it asked, and queries from
+        // the instant it got its connection.
+        let miss = RequestRecord { asked_ms: Some(3.0), held_from_ms: Some(8.0), ..record(1.0, 5.0, 2.0, 12.0) };
+        let drawn = bars(&[miss], 13.0);
+        let parts: Vec<(&str, f64)> =
+            drawn.iter().map(|b| (b.class, (b.x - LEFT) * 13.0 / (WIDTH - 2.0 * LEFT))).collect();
+        assert_eq!(parts.iter().map(|p| p.0).collect::<Vec<_>>(), ["s-rest", "s-wait", "s-inuse", "s-rest"]);
+        assert!(near(parts[1].1, 3.0) && near(parts[2].1, 8.0), "{parts:?}");
         assert_eq!(axis_end(&[]), 1.0);
     }
 
