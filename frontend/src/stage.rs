@@ -141,8 +141,8 @@ fn heading_of(shown: Shown, pooled: bool) -> String {
         Shown::Frame(at) => format!("The run at {}: drag the slider through it", ms_text(at)),
         // The picture's own instant, and the last answer's when it came earlier.
         Shown::AfterTheLastAnswer { answer_ms, .. } => match (ms_text(answer_ms), ms_text(shown.at_ms())) {
-            (answer, at) if answer == at => format!("After the last answer, at {at}"),
-            (answer, at) => format!("At {at}: after the last answer ({answer})"),
+            (answer, at) if answer == at => format!("After the last request ended, at {at}"),
+            (answer, at) => format!("At {at}: after the last request ended, at {answer}"),
         },
     }
 }
@@ -252,10 +252,16 @@ mod tests {
             // The picture's instant, and the last answer's when it is another.
             (
                 Shown::AfterTheLastAnswer { answer_ms: 503.0, frame_ms: 516.0 },
-                "At 516 ms: after the last answer (503 ms)",
+                "At 516 ms: after the last request ended, at 503 ms",
             ),
-            (Shown::AfterTheLastAnswer { answer_ms: 503.0, frame_ms: 503.2 }, "After the last answer, at 503 ms"),
-            (Shown::AfterTheLastAnswer { answer_ms: 400.0, frame_ms: 300.0 }, "After the last answer, at 400 ms"),
+            (
+                Shown::AfterTheLastAnswer { answer_ms: 503.0, frame_ms: 503.2 },
+                "After the last request ended, at 503 ms",
+            ),
+            (
+                Shown::AfterTheLastAnswer { answer_ms: 400.0, frame_ms: 300.0 },
+                "After the last request ended, at 400 ms",
+            ),
         ];
         for (shown, heading) in table {
             assert_eq!(heading_of(shown, true), heading);

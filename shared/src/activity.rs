@@ -62,7 +62,7 @@ pub const MEAN_IN_USE: &str = "Connections in use on average: the time requests 
      by the load's duration (from the first arrival to the last answer). Little's law predicts this average, not a \
      peak.";
 /// [`last_answer_ms`]'s definition.
-pub const AFTER_THE_LAST_ANSWER: &str = "After the last answer: the instant the run's last request was answered \
+pub const AFTER_THE_LAST_ANSWER: &str = "After the last request ended: the instant the run's last request was answered \
      (or failed). From then on no request is in flight, waiting or opening a connection; only leaked connections \
      are still in use.";
 
