@@ -497,11 +497,16 @@ fn line(svg: &mut Svg, app: &AppSide, pooled: bool, y: f64) {
     let waiters = app.total.waiting;
     let _ = write!(svg.0, r#"<g data-testid="line" data-waiters="{waiters}">"#);
     svg.text("label", LINE_X, y + 12.0, "Requests");
-    svg.text("note", LINE_X, y + 27.0, &format!("{} in flight", app.total.in_flight));
     // A request in flight that neither waits, connects nor holds a connection is closing its own
-    // or answering: named, so the app's boxes and this count add up.
+    // or answering (pooled: answered by the cache, or answering): named, so the app's boxes and
+    // this count add up.
     let t = &app.total;
     let between = t.in_flight.saturating_sub(t.waiting + t.connecting + t.holding);
+    let flight = match between {
+        n if pooled && n > 0 => format!("{} in flight · {n} answering", t.in_flight),
+        _ => format!("{} in flight", t.in_flight),
+    };
+    svg.text("note", LINE_X, y + 27.0, &flight);
     if !pooled && between > 0 {
         svg.text("note", LINE_X, y + 41.0, &format!("{between} closing or answering"));
     }
@@ -988,6 +993,11 @@ mod tests {
         }
         assert_eq!(svg.matches(r#"data-state="in-use""#).count(), 4, "{svg}");
         assert!(svg.contains("most in use: 5 · most waiting:"), "{svg}");
+        // At 9.5 ms every request has given its connection back and is still being answered:
+        // named, so the line's in flight adds up to the boxes.
+        let after = AppSide::counted(&records, 9.5, 1, AppPeaks::of(&records), "busiest");
+        let svg = draw(&frame, &after, &spec, Peaks::default(), &Part::ALL);
+        assert!(svg.contains(">5 in flight · 5 answering</text>"), "{svg}");
         // Live, the frame's own figures are drawn.
         let live = draw(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec, Peaks::default(), &Part::ALL);
         assert_eq!(live.matches(r#"data-state="in-use""#).count(), 2, "{live}");
