@@ -1019,7 +1019,7 @@ mod tests {
         let said = describe(&frame, &side, &spec);
         assert!(said.contains(": The pools count 8 connections: 5 in use, 0 opening, 3 idle;"), "{said}");
         // A request of instance 1 waits from 4 ms to 6: its box draws one of its 3 as being pinged
-        // back for it (the others idle), instance 0's idle (of a pool of 7 now) stay idle, and the
+        // for it (the others idle), instance 0's idle (of a pool of 7 now) stay idle, and the
         // sentence names both.
         let mut frame = frame;
         frame.instances[0].pool = Some(pool(7, 1, 0));
