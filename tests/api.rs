@@ -351,7 +351,11 @@ async fn max_lifetime_recycles_connections_and_frames_show_the_closes() {
     assert_eq!(s.completed, 150, "{s:?}");
     assert!(s.connections_opened > 5, "old connections were replaced by new ones: {s:?}");
     assert!(closes > 0, "frames showed the pool retiring connections");
-    assert!(s.peak_server_connections <= 5, "{s:?}");
+    // The pool never holds more than its size, however often it renews its connections.
+    assert!(s.peak_pool_size <= 5 && s.peak_in_use <= 5, "{s:?}");
+    // The server may list a retired connection's backend for the moment it takes to exit, beside
+    // its replacement (a fresh clone's CI read 6): never more than one extra per connection.
+    assert!(s.peak_server_connections <= 2 * 5, "{s:?}");
     app.stop().await;
 }
 
