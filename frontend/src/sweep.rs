@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
+use poollab_shared::expr::number;
 use poollab_shared::{Dec, SweepPoint, SweepView};
 
 const W: f64 = 360.0;
@@ -56,11 +57,11 @@ pub fn SweepCurve(
             .map(|p| {
                 if p.throughput_per_s > 0.0 {
                     format!(
-                        "pool {}: {:.0} req/s, p99 {:.1} ms, median query {:.2} ms",
+                        "pool {}: {} req/s, p99 {} ms, median query {} ms",
                         p.max_connections,
-                        Dec(p.throughput_per_s),
-                        Dec(p.latency_p99_ms),
-                        Dec(p.query_p50_ms)
+                        number(p.throughput_per_s),
+                        number(p.latency_p99_ms),
+                        number(p.query_p50_ms)
                     )
                 } else {
                     format!("pool {}: {}", p.max_connections, p.state.as_str())
@@ -84,14 +85,14 @@ pub fn SweepCurve(
         o.push_str("</tr></thead><tbody>");
         for p in points() {
             o.push_str(&format!(
-                r#"<tr><td><a href="{}">{}</a></td><td>{}</td><td>{:.0}</td><td>{:.1}</td><td>{:.1}</td><td>{:.2}</td><td>{}</td><td>{}</td></tr>"#,
+                r#"<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
                 crate::route::Route::Run(p.run_id.clone()).href(),
                 p.max_connections,
                 p.state.as_str(),
-                Dec(p.throughput_per_s),
-                Dec(p.latency_p50_ms),
-                Dec(p.latency_p99_ms),
-                Dec(p.query_p50_ms),
+                number(p.throughput_per_s),
+                number(p.latency_p50_ms),
+                number(p.latency_p99_ms),
+                number(p.query_p50_ms),
                 p.failed,
                 p.peak_server_connections
             ));
@@ -148,7 +149,7 @@ fn curve(
             Dec(W - 16.0),
             Dec(PAD - 6.0),
             Dec(y(v) + 4.0),
-            poollab_shared::expr::number(v),
+            number(v),
             pad = Dec(PAD),
             yv = Dec(y(v))
         );

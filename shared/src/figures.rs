@@ -213,10 +213,10 @@ pub fn best_size(points: &[SweepPoint]) -> Option<u32> {
 
 /// The size whose slowest requests fared best: the lowest p99 among the sizes whose runs
 /// answered (the smallest size, when two tie).
-/// The sweep's point with the lowest p99 as the page prints it (to a tenth of a ms): of sizes that
-/// tie there, the smallest (a page that shows 17.3 ms for both 2 and 4 names 2).
+/// The sweep's point with the lowest p99 as the page prints it ([`crate::expr::shown`]): of sizes
+/// that tie there, the smallest (a page that shows 17.3 ms for both 2 and 4 names 2).
 fn lowest_p99(points: &[SweepPoint]) -> Option<&SweepPoint> {
-    let shown = |p: &SweepPoint| (p.latency_p99_ms * 10.0).round();
+    let shown = |p: &SweepPoint| crate::expr::shown(p.latency_p99_ms);
     points
         .iter()
         .filter(|p| p.throughput_per_s > 0.0)
