@@ -752,6 +752,10 @@ async fn the_tls_step_says_when_the_server_offers_no_tls_and_measures_where_it_d
     input.focus().await.expect("focus");
     input.type_str("10").await.expect("type");
     assert_eq!(text(page, "String(document.getElementById('run').disabled)").await, "true", "no Run without TLS");
+    // A step that cannot run draws no empty charts, and offers no figures of a run.
+    let hidden = "['.charts', '[data-testid=details]'].map(q => document.querySelector(q)) \
+                  .every(e => !e || getComputedStyle(e).display === 'none')";
+    assert_eq!(text(page, &format!("String({hidden})")).await, "true", "no empty waterfall or details without TLS");
     save_screenshot(page, "step-01-connection-cost-3-no-tls.png").await;
     session.close().await;
     app.stop().await;

@@ -439,7 +439,8 @@ pub fn StepView(
     let pooled = step.preset.strategy == poollab_shared::Strategy::Pooled;
 
     view! {
-        <div class="step-page">
+        // A step that cannot run here draws no empty charts (the stylesheet hides them).
+        <div class="step-page" class:lacks=move || lacks.get().is_some()>
             <nav class="crumbs" aria-label="Where you are">
                 <a href="#/">"All lessons"</a>
                 <span>{format!("Lesson {} of {}: {}", pos + 1, lessons.len(), lesson.title)}</span>
