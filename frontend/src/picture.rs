@@ -770,7 +770,7 @@ fn count(n: u64, one: &str, many: &str) -> String {
 pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     let s = &frame.server;
     let c = app.total;
-    let app_text = match frame.pool {
+    let (app_text, pinged) = match frame.pool {
         Some(p) => {
             // The sums of what each instance's box shows (each pool is read, and drawn, on its own),
             // so the sentence adds up to the boxes.
@@ -794,24 +794,28 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             if returning > 0 {
                 parts.push(format!("{returning} being pinged (sqlx checks each it takes back or lends)"));
             }
-            format!(
+            let text = format!(
                 "The {} {}: {}; {} for one.",
                 if frame.instances.len() > 1 { "pools count" } else { "pool counts" },
                 count(c.holding + connecting + idle + returning, "connection", "connections"),
                 parts.join(", "),
                 count(c.waiting, "request waits", "requests wait")
-            )
+            );
+            (text, returning)
         }
-        None => format!(
-            "{} opening a connection of its own, and {}.",
-            count(c.connecting, "request is", "requests are"),
-            count(c.holding, "holds one", "hold one")
+        None => (
+            format!(
+                "{} opening a connection of its own, and {}.",
+                count(c.connecting, "request is", "requests are"),
+                count(c.holding, "holds one", "hold one")
+            ),
+            0,
         ),
     };
     let active = s.run_in_state("active");
     // A connection the app holds is idle on the server whenever the server is waiting for the
     // app's next message: the app's own work, the network, a ping on the way.
-    let gap = match (c.holding > active && s.run_backends > 0, frame.pool.is_some()) {
+    let gap = match (c.holding + pinged > active && s.run_backends > 0, frame.pool.is_some()) {
         (true, true) => {
             " A connection lent to a request, or being pinged, shows idle on the server while the server waits for the app's next message."
         }
