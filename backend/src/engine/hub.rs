@@ -202,7 +202,7 @@ impl MetricsHub {
         })
     }
 
-    fn refused_so_far(&self) -> Option<u64> {
+    pub fn refused_so_far(&self) -> Option<u64> {
         self.refusals.as_ref().map(|r| r.load(Ordering::Relaxed))
     }
 
@@ -301,7 +301,7 @@ impl MetricsHub {
 
     /// Called by the sampler with each fresh reading of `pg_stat_activity`.
     pub fn observe_server(&self, reading: ServerReading) {
-        let ServerReading { frame: mut server, backends, asked, answered } = reading;
+        let ServerReading { frame: mut server, backends, asked, answered, refused_so_far } = reading;
         let mut st = self.lock();
         server.reserved_connections = st.server.reserved_connections;
         server.cpus = st.server.cpus;
@@ -322,7 +322,9 @@ impl MetricsHub {
             run.peak_idle_in_tx = run.peak_idle_in_tx.max(server.run_in_state("idle in transaction"));
             if run.readings.len() < MAX_READINGS {
                 // As a frame would show it, were it the only reading since the last frame.
-                let refused = self.refused_in(run);
+                // Its refusals as counted when it was asked for, not now: one taken since would
+                // be counted again among the backends it saw starting.
+                let refused = refused_so_far.zip(run.refused_before).map(|(now, before)| now.saturating_sub(before));
                 let run_backends_peak = server.run_backends;
                 // With PgBouncer's latest reading beside it, so both sides of an instant pair (the
                 // run's end pairs it with the nearest, [`pair_with_nearest`]).
