@@ -302,7 +302,9 @@ pub fn lines(
             .map(|(n, class, pick)| {
                 // What was read with the server: its own lines, PgBouncer's (its readings kept
                 // beside the server's) and sqlx's pools (read with it), but not the app's counts.
-                let read_with_server = !of_interval && kind != ChartKind::Churn && !n.starts_with("naive");
+                // (The churn chart's counts since the start are the app's; its pool size is read.)
+                let read_with_server =
+                    !of_interval && (kind != ChartKind::Churn || *class == "s-size") && !n.starts_with("naive");
                 // Each at the instant it was read: PgBouncer's at its own.
                 let bouncer = kind == ChartKind::Pooler && *class != "s-server";
                 let mut points: Vec<(f64, f64)> = Vec::new();
@@ -458,7 +460,7 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
     let peaks = records.filter(|r| !r.is_empty()).map(AppPeaks::of);
     match kind {
         ChartKind::Connections => format!(
-            "Over {t:.1} s: at most {} server backends of this run (sampled){}.",
+            "Over {t:.1} s: at most {} server backends of this run (sampled){}.{}",
             most(|f| f.server.run_backends_peak.max(f.server.run_backends) as f64),
             match (f.pool, peaks) {
                 (Some(_), Some(p)) => format!(
@@ -471,6 +473,11 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
                 ),
                 // While the run goes: the server's line only (the app's are counted once it is over).
                 (_, None) => String::new(),
+            },
+            if peaks.is_some() {
+                " A line \"most at once\" draws the most of each short window, each at its own instant in it: two such lines can add up to more than were in flight."
+            } else {
+                ""
             }
         ),
         ChartKind::ServerStates => format!(
@@ -977,6 +984,8 @@ mod tests {
         };
         // sqlx's pool size as read with each reading, then the frame wholly past them.
         assert_eq!(line(ChartKind::Connections, "pool: size"), Some(vec![(0.011, 1.0), (0.021, 4.0), (0.2, 5.0)]));
+        // The churn chart's pool size is the same line: the two charts cannot disagree on it.
+        assert_eq!(line(ChartKind::Churn, "open now (pool size)"), line(ChartKind::Connections, "pool: size"));
         // The server's states too: the picture's "idle in transaction" at 21 ms is the chart's.
         let in_tx = line(ChartKind::ServerStates, "idle in transaction");
         assert_eq!(in_tx, Some(vec![(0.011, 3.0), (0.021, 8.0), (0.2, 0.0)]));
