@@ -64,8 +64,9 @@ pub fn paired<O: Fn() -> Option<bool> + Send + Sync + 'static>(
                 let value = tape.run.with(|r| {
                     let r = r.as_ref().filter(|r| r.state == RunState::Done)?;
                     let s = r.summary.as_ref()?;
-                    let value =
-                        s.figure_of(&r.spec, name).map_or_else(|| "does not apply".to_owned(), |v| with_unit(v, unit));
+                    let value = s
+                        .figure_of(&r.spec, name)
+                        .map_or_else(|| "not measured in this run".to_owned(), |v| with_unit(v, unit));
                     // A wait for a connection counts the waits that ran out, not only the answered.
                     Some(match s.errors.acquire_timeout {
                         n if n > 0 && name.starts_with("acquire_wait_ms.") => format!("{value} ({n} timed out)"),

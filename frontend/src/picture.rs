@@ -805,8 +805,8 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         }
         None => (
             format!(
-                "{} opening a connection of its own, and {}.",
-                count(c.connecting, "request is", "requests are"),
+                "{}, and {}.",
+                count(c.connecting, "request is opening a connection of its own", "requests are opening their own"),
                 count(c.holding, "holds one", "hold one")
             ),
             0,
@@ -1068,7 +1068,7 @@ mod tests {
         let spec = RunSpec::default();
         let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest");
         let said = describe(&frame, &side, &spec);
-        assert!(said.contains("10 requests are opening a connection of its own, and 2 hold one."), "{said}");
+        assert!(said.contains("10 requests are opening their own, and 2 hold one."), "{said}");
         assert!(
             said.ends_with(" Of the 10 opening, the server shows 4 starting and 1 logged in; the other 5 were not yet a backend there (waiting to be accepted, or refused before the app heard)."),
             "{said}"
