@@ -26,7 +26,7 @@ const PARTS: [(&str, &str); 6] = [
     ("s-connecting", "opening its own connection"),
     ("s-inuse", "querying"),
     ("s-cache", "answered by the cache (a request that finds another loading the entry waits for that load)"),
-    ("s-rest", "the rest: the app's own steps (a cache lookup where it has a cache, closing, answering, between queries)"),
+    ("s-rest", "the rest: the app's own steps (a cache lookup if any, closing, answering, between queries)"),
     ("s-bad", "failed"),
 ];
 
