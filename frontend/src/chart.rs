@@ -446,7 +446,7 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
 /// what they are, its own readings; the picture's words set them beside the app's counts.
 pub fn pooler_text(s: &Summary) -> String {
     format!(
-        "PgBouncer's SHOW POOLS, read every {SHOW_POOLS_EVERY_MS} ms (a sample, which misses what lasts less): at most {} clients, {} of them waiting, and {} server connections seen.",
+        "PgBouncer's SHOW POOLS, read every {SHOW_POOLS_EVERY_MS} ms (a sample, which misses what lasts less): at most {} clients, {} of them waiting, and {} server connections seen. The lines draw only the readings taken beside the server's, so they can peak lower.",
         s.peak_pooler_clients, s.peak_pooler_waiting, s.peak_pooler_servers
     )
 }
@@ -924,7 +924,7 @@ mod tests {
         };
         assert_eq!(
             pooler_text(&s),
-            "PgBouncer's SHOW POOLS, read every 10 ms (a sample, which misses what lasts less): at most 101 clients, 40 of them waiting, and 20 server connections seen."
+            "PgBouncer's SHOW POOLS, read every 10 ms (a sample, which misses what lasts less): at most 101 clients, 40 of them waiting, and 20 server connections seen. The lines draw only the readings taken beside the server's, so they can peak lower."
         );
     }
 
