@@ -69,6 +69,14 @@ struct ActiveRun {
     readings: Vec<ServerFrame>,
 }
 
+impl ActiveRun {
+    /// The refusals of a server count (`so_far`, since the server started) that came after the
+    /// run began.
+    fn refused_since_begun(&self, so_far: Option<u64>) -> Option<u64> {
+        so_far.zip(self.refused_before).map(|(now, before)| now.saturating_sub(before))
+    }
+}
+
 /// The readings of the server a run's timeline keeps: its first second's, every 10 ms, and a
 /// little more. A frame carries the latest reading only, every 100 ms, so a picture of an instant
 /// inside a short run would pair the app at 13 ms with the server at 79 ms; these let it pair
@@ -208,7 +216,7 @@ impl MetricsHub {
 
     /// Connects the server has refused since `run` began (when the lab can read its log).
     fn refused_in(&self, run: &ActiveRun) -> Option<u64> {
-        self.refused_so_far().zip(run.refused_before).map(|(now, before)| now - before)
+        run.refused_since_begun(self.refused_so_far())
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
@@ -324,7 +332,7 @@ impl MetricsHub {
                 // As a frame would show it, were it the only reading since the last frame.
                 // Its refusals as counted when it was asked for, not now: one taken since would
                 // be counted again among the backends it saw starting.
-                let refused = refused_so_far.zip(run.refused_before).map(|(now, before)| now.saturating_sub(before));
+                let refused = run.refused_since_begun(refused_so_far);
                 let run_backends_peak = server.run_backends;
                 // With PgBouncer's latest reading beside it, so both sides of an instant pair (the
                 // run's end pairs it with the nearest, [`pair_with_nearest`]).
