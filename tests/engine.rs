@@ -522,6 +522,18 @@ async fn pgbouncer_in_transaction_mode_serves_a_fleet_of_120_client_connections_
     // nothing moves, the two views agree.
     let last = last.expect("frames");
     assert_eq!(last.server.run_backends, last.pooler.expect("pooler").servers(), "{last:?}");
+    // The stored timeline keeps PgBouncer's readings of the run's first moments (every 10 ms), and
+    // the summary's peaks are the most in exactly the readings its chart draws: those, then the
+    // frames' taken after them.
+    let timeline = app.timeline(&id).await;
+    assert!(timeline.pooler_readings.len() >= 20, "{} readings of PgBouncer kept", timeline.pooler_readings.len());
+    let drawn = poollab_shared::frame::pooler_readings(&timeline.pooler_readings, &timeline.frames);
+    let most = |pick: fn(&poollab_shared::PoolerFrame) -> u64| drawn.iter().map(pick).max().unwrap_or(0);
+    assert_eq!(
+        (most(|p| p.clients()), most(|p| p.cl_waiting), most(|p| p.servers())),
+        (s.peak_pooler_clients, s.peak_pooler_waiting, s.peak_pooler_servers),
+        "the chart's readings peak where the summary does"
+    );
     app.stop().await;
 }
 

@@ -65,7 +65,8 @@
 //!   - [`db::tls`]: the certificate authority and server certificate the lab makes for it, so a
 //!     run's connections can be encrypted and checked (`sslmode=verify-full`).
 //!   - [`db::pgbouncer`]: a real PgBouncer started for a run that asks for a pooler, and the
-//!     watch that reads its `SHOW POOLS` while the run goes.
+//!     watch that reads its `SHOW POOLS` while the run goes (keeping its first readings for the
+//!     timeline, which its chart draws and its peaks are the most of).
 //!   - [`db::store`]: runs in the coordinator's database (`lab.runs`), with their timelines.
 //!   - [`db::server_cpus`]: a run that asks for fewer server CPUs gets the lab's own PostgreSQL
 //!     pinned to that many cores while it goes, and the app moved onto the cores left.

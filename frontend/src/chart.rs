@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use poollab_shared::activity::{self, AppPeaks};
 use poollab_shared::frame::SHOW_POOLS_EVERY_MS;
 use poollab_shared::rate::rate;
-use poollab_shared::{BreakerState, Dec, Frame, PoolFrame, RequestRecord, RunEvent, ServerFrame, Summary};
+use poollab_shared::{BreakerState, Dec, Frame, PoolFrame, PoolerFrame, RequestRecord, RunEvent, ServerFrame, Summary};
 
 use crate::escape;
 use crate::tape::Tape;
@@ -37,7 +37,7 @@ pub struct Event {
 /// closing, at the instants the run `recorded` them once it is over (while it goes, or for a run
 /// stored before they were recorded, at the end of the first frame that showed each); and from
 /// its frames, the leak detector first flagging a request, idle connections closed.
-pub fn events(frames: &[Frame], recorded: Option<&[RunEvent]>) -> Vec<Event> {
+pub fn events(frames: &[Frame], readings: &[ServerFrame], recorded: Option<&[RunEvent]>) -> Vec<Event> {
     let recorded = recorded.filter(|r| !r.is_empty());
     // The recorded ones first, then the frames' (in no order of time: each label takes a row
     // where it runs into no other).
@@ -84,7 +84,14 @@ pub fn events(frames: &[Frame], recorded: Option<&[RunEvent]>) -> Vec<Event> {
         let idle_closes = f.app.totals.closes.saturating_sub(lifetime_so_far);
         if f.pool.is_some() && idle_closes > 0 && !idle_marked {
             idle_marked = true;
-            mark(if broken_seen { "broken connections closed" } else { "idle closes begin" });
+            // At the first of the run's 10 ms readings in this frame's interval to read the pools
+            // smaller than the one before it (where the churn chart's pool size steps down).
+            let size = |r: &ServerFrame| PoolFrame::sum(&r.instances).map_or(0, |p| p.size);
+            let from = f.elapsed_ms.saturating_sub(f.interval_ms + 10) as f64;
+            let shrank = readings.windows(2).map(|w| (crate::tape::read_at(&w[1], 0.0), size(&w[0]) > size(&w[1])));
+            let at = shrank.filter(|(at, _)| (from..=f.elapsed_ms as f64).contains(at)).find(|(_, fewer)| *fewer);
+            let label = if broken_seen { "broken connections closed" } else { "idle closes begin" };
+            out.push(Event { t_s: at.map_or(t_s, |(at, _)| at / 1000.0), label: label.to_owned() });
         }
         prev = Some(f);
     }
@@ -274,6 +281,7 @@ pub fn lines(
     kind: ChartKind,
     frames: &[Frame],
     readings: &[ServerFrame],
+    poolers: &[PoolerFrame],
     records: Option<&[RequestRecord]>,
     run_ms: u64,
 ) -> Vec<Series> {
@@ -308,6 +316,17 @@ pub fn lines(
                 // Each at the instant it was read: PgBouncer's at its own.
                 let bouncer = kind == ChartKind::Pooler && *class != "s-server";
                 let mut points: Vec<(f64, f64)> = Vec::new();
+                if bouncer && !poolers.is_empty() {
+                    // Every one of PgBouncer's kept readings, then the frames' taken after them:
+                    // the readings the summary's peaks are of.
+                    points.extend(poollab_shared::frame::pooler_readings(poolers, frames).into_iter().filter_map(
+                        |p| {
+                            let f = Frame { pooler: Some(p), ..Frame::default() };
+                            Some((p.shows_at()? / 1000.0, pick(&f)?))
+                        },
+                    ));
+                    return Series { name: name(n), class, points, until: None };
+                }
                 if read_with_server {
                     let at =
                         |r: &ServerFrame| r.pooler.and_then(|p| p.shows_at()).filter(|_| bouncer).unwrap_or(shows(r));
@@ -389,7 +408,11 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
             // Throughput is a rate over what the run has lasted so far: per second only from 2 s.
             let run_ms = run_ms(&tape, frames);
             tape.with_readings(|readings| {
-                tape.with_requests(|records| lines(kind, frames, readings, read.then_some(records), run_ms))
+                tape.with_poolers(|poolers| {
+                    tape.with_requests(|records| {
+                        lines(kind, frames, readings, poolers, read.then_some(records), run_ms)
+                    })
+                })
             })
         })
     });
@@ -401,7 +424,11 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
     });
     let events = Signal::derive(move || {
         let read = tape.records_read();
-        tape.with_frames(|frames| tape.with_events(|recorded| events(frames, read.then_some(recorded))))
+        tape.with_frames(|frames| {
+            tape.with_readings(|readings| {
+                tape.with_events(|recorded| events(frames, readings, read.then_some(recorded)))
+            })
+        })
     });
     // Where the picture is: its named instant once the run is over, else its frame's.
     let cursor = Signal::derive(move || {
@@ -446,7 +473,7 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
 /// what they are, its own readings; the picture's words set them beside the app's counts.
 pub fn pooler_text(s: &Summary) -> String {
     format!(
-        "PgBouncer's SHOW POOLS, read every {SHOW_POOLS_EVERY_MS} ms (a sample, which misses what lasts less): at most {} clients, {} of them waiting, and {} server connections seen. The lines draw only the readings taken beside the server's, so they can peak lower.",
+        "PgBouncer's SHOW POOLS, read every {SHOW_POOLS_EVERY_MS} ms (a sample, which misses what lasts less): at most {} clients, {} of them waiting, and {} server connections seen.",
         s.peak_pooler_clients, s.peak_pooler_waiting, s.peak_pooler_servers
     )
 }
@@ -824,7 +851,7 @@ mod tests {
         let records: Vec<RequestRecord> = (0..80).map(|n| naive(n, 40.0 + n as f64, n % 10 != 0)).collect();
         let frames = frames(&[100, 200, 300]);
         let peaks = AppPeaks::of(&records);
-        let lines = lines(ChartKind::Connections, &frames, &[], Some(&records), 300);
+        let lines = lines(ChartKind::Connections, &frames, &[], &[], Some(&records), 300);
         let most = |name: &str| {
             let s = lines.iter().find(|s| s.name.starts_with(name)).unwrap_or_else(|| panic!("no {name}: {lines:?}"));
             s.points.iter().map(|p| p.1).fold(0.0, f64::max)
@@ -844,7 +871,7 @@ mod tests {
     #[test]
     fn a_short_run_charts_answers_as_counts_per_tenth_that_add_up_to_the_run() {
         let records: Vec<RequestRecord> = (0..50).map(|n| naive(n, n as f64 * 6.0, n % 5 != 0)).collect();
-        let lines = lines(ChartKind::Throughput, &frames(&[100, 200, 300, 400]), &[], Some(&records), 331);
+        let lines = lines(ChartKind::Throughput, &frames(&[100, 200, 300, 400]), &[], &[], Some(&records), 331);
         let sum = |name: &str| {
             lines.iter().filter(|s| s.name.starts_with(name)).flat_map(|s| s.points.iter().map(|p| p.1)).sum::<f64>()
         };
@@ -868,12 +895,40 @@ mod tests {
             [at(812.5, OutageBegins), at(1013.0, BreakerOpens), at(1812.0, OutageEnds), at(2004.0, BreakerCloses)];
         let marks = |e: Vec<Event>| e.into_iter().map(|e| (e.t_s, e.label)).collect::<Vec<_>>();
         let live = [(0.9, "outage begins"), (1.1, "breaker opens"), (1.8, "breaker closes"), (1.9, "outage ends")];
-        assert_eq!(marks(events(&f, None)), live.map(|(t, l)| (t, l.to_owned())));
+        assert_eq!(marks(events(&f, &[], None)), live.map(|(t, l)| (t, l.to_owned())));
         // A run stored before its events were recorded keeps the frames' marks.
-        assert_eq!(marks(events(&f, Some(&[]))), live.map(|(t, l)| (t, l.to_owned())));
+        assert_eq!(marks(events(&f, &[], Some(&[]))), live.map(|(t, l)| (t, l.to_owned())));
         let exact =
             [(0.8125, "outage begins"), (1.013, "breaker opens"), (1.812, "outage ends"), (2.004, "breaker closes")];
-        assert_eq!(marks(events(&f, Some(&recorded))), exact.map(|(t, l)| (t, l.to_owned())));
+        assert_eq!(marks(events(&f, &[], Some(&recorded))), exact.map(|(t, l)| (t, l.to_owned())));
+    }
+
+    #[test]
+    fn idle_closes_are_marked_where_the_readings_saw_the_pool_shrink() {
+        // A pool of 4 that the frame at 700 ms counts 2 closes in; readings every 10 ms from 500.
+        let pool = |size: u64| PoolFrame { size, ..PoolFrame::default() };
+        let mut f = frames(&[500, 600, 700, 800]);
+        for f in &mut f {
+            f.pool = Some(pool(if f.elapsed_ms < 700 { 4 } else { 2 }));
+            f.app.totals.connects = 4;
+            f.app.totals.closes = if f.elapsed_ms < 700 { 0 } else { 2 };
+        }
+        let reading = |at: u64, size: u64| ServerFrame {
+            read_at_ms: Some(at),
+            instances: vec![poollab_shared::InstanceFrame { pool: Some(pool(size)), ..Default::default() }],
+            ..ServerFrame::default()
+        };
+        let marks = |readings: &[ServerFrame]| {
+            events(&f, readings, None).into_iter().map(|e| (e.t_s, e.label)).collect::<Vec<_>>()
+        };
+        let idle = |t: f64| vec![(t, "idle closes begin".to_owned())];
+        let shrinks_at =
+            |at: u64| (500..=800).step_by(10).map(|t| reading(t, if t < at { 4 } else { 3 })).collect::<Vec<_>>();
+        // (the readings, where the mark goes)
+        let cases = [(shrinks_at(620), idle(0.62)), (Vec::new(), idle(0.7)), (shrinks_at(750), idle(0.7))];
+        for (readings, want) in cases {
+            assert_eq!(marks(&readings), want, "{} readings", readings.len());
+        }
     }
 
     #[test]
@@ -881,7 +936,7 @@ mod tests {
         // Ten answers from 0 to 90 ms, then ten failures from 300 ms (an outage at 300 ms).
         let records: Vec<RequestRecord> =
             (0..20).map(|n| naive(n, if n < 10 { n as f64 * 9.0 } else { 300.0 + n as f64 }, n < 10)).collect();
-        let lines = lines(ChartKind::Throughput, &frames(&[100, 200, 300, 400]), &[], Some(&records), 400);
+        let lines = lines(ChartKind::Throughput, &frames(&[100, 200, 300, 400]), &[], &[], Some(&records), 400);
         let failed = lines.iter().find(|s| s.name.starts_with("failed")).unwrap_or_else(|| panic!("{lines:?}"));
         // Each window's count is drawn from its start: none before the window of 300 ms.
         let first_failure = failed.points.iter().find(|p| p.1 > 0.0).map(|p| p.0);
@@ -924,7 +979,7 @@ mod tests {
         };
         assert_eq!(
             pooler_text(&s),
-            "PgBouncer's SHOW POOLS, read every 10 ms (a sample, which misses what lasts less): at most 101 clients, 40 of them waiting, and 20 server connections seen. The lines draw only the readings taken beside the server's, so they can peak lower."
+            "PgBouncer's SHOW POOLS, read every 10 ms (a sample, which misses what lasts less): at most 101 clients, 40 of them waiting, and 20 server connections seen."
         );
     }
 
@@ -932,7 +987,7 @@ mod tests {
     fn before_the_records_are_read_the_lines_are_the_frames() {
         let mut f = frames(&[100, 200]);
         f[1].app.connecting = 7;
-        let lines = lines(ChartKind::Connections, &f, &[], None, 200);
+        let lines = lines(ChartKind::Connections, &f, &[], &[], None, 200);
         let connecting = lines.iter().find(|s| s.name == "naive: connecting").map(|s| s.points.clone());
         assert_eq!(connecting, Some(vec![(0.1, 0.0), (0.2, 7.0)]));
     }
@@ -953,7 +1008,7 @@ mod tests {
                 ..ServerFrame::default()
             })
             .to_vec();
-        let lines = lines(ChartKind::Connections, &f, &readings, None, 300);
+        let lines = lines(ChartKind::Connections, &f, &readings, &[], None, 300);
         let server = lines.iter().find(|s| s.class == "s-server").map(|s| s.points.clone());
         // The frame of 200 ms (its interval from 100 ms) is not wholly past the readings: its figure
         // may be a peak of the readings already drawn.
@@ -979,7 +1034,7 @@ mod tests {
         };
         let readings = [reading(10, 1, 3), reading(20, 4, 8)];
         let line = |kind, name: &str| {
-            let all = lines(kind, &f, &readings, None, 200);
+            let all = lines(kind, &f, &readings, &[], None, 200);
             all.into_iter().find(|s| s.name == name).map(|s| s.points)
         };
         // sqlx's pool size as read with each reading, then the frame wholly past them.

@@ -10,7 +10,8 @@ use leptos::prelude::*;
 use poollab_shared::activity::{self, AppPeaks, Opening};
 use poollab_shared::frame;
 use poollab_shared::{
-    Dec, Frame, Moment, PoolFrame, RequestRecord, RunEvent, RunState, RunView, ServerFacts, ServerFrame, Timeline,
+    Dec, Frame, Moment, PoolFrame, PoolerFrame, RequestRecord, RunEvent, RunState, RunView, ServerFacts, ServerFrame,
+    Timeline,
 };
 
 use crate::live::Live;
@@ -310,6 +311,17 @@ impl Tape {
     /// its first readings once it is over and read back, then its frames'.
     fn with_server_readings<R>(&self, f: impl FnOnce(&[(f64, &ServerFrame)]) -> R) -> R {
         self.with_readings(|first| self.with_frames(|frames| f(&frame::server_readings(first, frames))))
+    }
+
+    /// Runs `f` on PgBouncer's readings of the run's first moments (`Timeline::pooler_readings`):
+    /// none until it is over and read back, or when it kept none.
+    pub fn with_poolers<R>(&self, f: impl FnOnce(&[PoolerFrame]) -> R) -> R {
+        let id = self.id();
+        self.stored.with(|s| {
+            f(s.as_ref()
+                .filter(|(r, _)| Some(&r.id) == id.as_ref() && is_over(r))
+                .map_or(&[][..], |(_, t)| &t.pooler_readings))
+        })
     }
 
     /// Runs `f` on the run's first readings of the server (`Timeline::readings`): none until it is

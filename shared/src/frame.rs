@@ -317,6 +317,15 @@ pub fn server_readings<'a>(first: &'a [ServerFrame], frames: &'a [Frame]) -> Vec
     all
 }
 
+/// PgBouncer as a run saw it, in time order: the readings of its first moments it kept (`first`,
+/// `Timeline::pooler_readings`), then its frames' readings taken after the last of those. The one
+/// list its chart draws and the summary's `peak_pooler_*` are the most of.
+pub fn pooler_readings(first: &[PoolerFrame], frames: &[Frame]) -> Vec<PoolerFrame> {
+    let until = first.iter().filter_map(|p| p.read_at_ms).max();
+    let later = frames.iter().filter_map(|f| f.pooler).filter(|p| p.read_at_ms > until);
+    first.iter().copied().chain(later).collect()
+}
+
 impl ServerFrame {
     /// The limits a lesson's text can name.
     pub fn facts(&self) -> ServerFacts {
@@ -470,6 +479,25 @@ mod tests {
             server_readings(&first, &frames).iter().map(|(at, r)| (*at, r.run_backends)).collect();
         assert_eq!(got, [(0.0, 1), (12.0, 2), (20.0, 3), (100.0, 4), (300.0, 5)]);
         assert_eq!(server_readings(&[], &frames).len(), 4, "without first readings, every frame's");
+    }
+
+    #[test]
+    fn pgbouncers_readings_are_the_kept_ones_then_the_frames_after_them() {
+        let reading =
+            |at: u64, waiting: u64| PoolerFrame { read_at_ms: Some(at), cl_waiting: waiting, ..PoolerFrame::default() };
+        let kept = [reading(0, 0), reading(11, 7), reading(22, 3)];
+        let frame = |elapsed_ms: u64, pooler: Option<PoolerFrame>| Frame { elapsed_ms, pooler, ..Frame::default() };
+        // A frame's reading is the latest when it was sent: one of the kept ones, or one after.
+        let frames =
+            [frame(0, Some(kept[0])), frame(100, Some(kept[2])), frame(200, Some(reading(195, 9))), frame(300, None)];
+        let waiting = |all: Vec<PoolerFrame>| all.iter().map(|p| (p.read_at_ms, p.cl_waiting)).collect::<Vec<_>>();
+        let cases: [(&[PoolerFrame], Vec<(Option<u64>, u64)>); 2] = [
+            (&kept, vec![(Some(0), 0), (Some(11), 7), (Some(22), 3), (Some(195), 9)]),
+            (&[], vec![(Some(0), 0), (Some(22), 3), (Some(195), 9)]),
+        ];
+        for (first, want) in cases {
+            assert_eq!(waiting(pooler_readings(first, &frames)), want, "{} kept", first.len());
+        }
     }
 
     #[test]

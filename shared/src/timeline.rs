@@ -93,6 +93,10 @@ pub struct RunEvent {
     pub kind: RunEventKind,
 }
 
+/// The most of PgBouncer's readings a run's timeline keeps: its first few seconds' at
+/// [`crate::frame::SHOW_POOLS_EVERY_MS`] (each reading takes a little time of its own).
+pub const MAX_POOLER_READINGS: usize = 400;
+
 /// Everything recorded of a run as it went.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
@@ -106,6 +110,12 @@ pub struct Timeline {
     /// from runs stored before they were kept.)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub readings: Vec<crate::frame::ServerFrame>,
+    /// Every reading of PgBouncer's `SHOW POOLS` in the run's first moments (at most
+    /// [`MAX_POOLER_READINGS`], every 10 ms), each timed on the run's clock: its chart draws them
+    /// all, not only the ones paired with the server's `readings`. (Absent from runs without a
+    /// pooler, and from runs stored before they were kept.)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pooler_readings: Vec<crate::frame::PoolerFrame>,
     /// The outage's and the breaker's changes, in time order. (Absent from runs stored before they
     /// were recorded, and from runs with neither.)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -19,12 +19,12 @@ use std::io::Write;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use poollab_shared::{PoolerFrame, PoolerMode, PoolerSpec};
+use poollab_shared::timeline::MAX_POOLER_READINGS;
+use poollab_shared::{Frame, PoolerFrame, PoolerMode, PoolerSpec};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgRow};
 use sqlx::{ConnectOptions, Connection, Row};
 
@@ -243,23 +243,35 @@ impl Drop for PgBouncer {
     }
 }
 
-/// The latest `SHOW POOLS` of a run's PgBouncer, and the run's peaks.
+/// The latest `SHOW POOLS` of a run's PgBouncer, and its readings of the run's first moments.
 pub struct PoolerGauge {
     /// The latest reading, when it was asked for, and how long it took.
     latest: Mutex<(PoolerFrame, Instant, Duration)>,
-    /// Every reading of the run's first moments, the same way (at most [`KEPT_READINGS`]).
+    /// Every reading of the run's first moments, the same way (at most [`MAX_POOLER_READINGS`]).
     kept: Mutex<Vec<(PoolerFrame, Instant, Duration)>>,
-    peak_servers: AtomicU64,
-    peak_clients: AtomicU64,
-    peak_waiting: AtomicU64,
 }
 
-/// The run's most server connections, client connections and waiting clients in any reading.
+/// The run's most server connections, client connections and waiting clients in the readings of
+/// PgBouncer it keeps ([`PoolerPeaks::of`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolerPeaks {
     pub servers: u64,
     pub clients: u64,
     pub waiting: u64,
+}
+
+impl PoolerPeaks {
+    /// The most of each in a run's kept `readings` and in its `frames`' readings taken after the
+    /// last of them ([`poollab_shared::frame::pooler_readings`]): the readings its chart draws,
+    /// so that its lines peak where these do.
+    pub fn of(readings: &[PoolerFrame], frames: &[Frame]) -> PoolerPeaks {
+        let drawn = poollab_shared::frame::pooler_readings(readings, frames);
+        drawn.into_iter().fold(PoolerPeaks::default(), |most, r| PoolerPeaks {
+            servers: most.servers.max(r.servers()),
+            clients: most.clients.max(r.clients()),
+            waiting: most.waiting.max(r.cl_waiting),
+        })
+    }
 }
 
 impl PoolerGauge {
@@ -271,9 +283,6 @@ impl PoolerGauge {
                 Duration::ZERO,
             )),
             kept: Mutex::new(Vec::new()),
-            peak_servers: AtomicU64::new(0),
-            peak_clients: AtomicU64::new(0),
-            peak_waiting: AtomicU64::new(0),
         }
     }
 
@@ -282,7 +291,7 @@ impl PoolerGauge {
         timed(*self.latest.lock().unwrap_or_else(|p| p.into_inner()), run_started)
     }
 
-    /// Every reading of the run's first moments (at most [`KEPT_READINGS`]), timed as
+    /// Every reading of the run's first moments (at most [`MAX_POOLER_READINGS`]), timed as
     /// [`PoolerGauge::latest`] times one.
     pub fn kept(&self, run_started: Instant) -> Vec<PoolerFrame> {
         self.kept.lock().unwrap_or_else(|p| p.into_inner()).iter().map(|r| timed(*r, run_started)).collect()
@@ -292,32 +301,15 @@ impl PoolerGauge {
         self.latest.lock().unwrap_or_else(|p| p.into_inner()).0
     }
 
-    pub fn peaks(&self) -> PoolerPeaks {
-        PoolerPeaks {
-            servers: self.peak_servers.load(Ordering::Relaxed),
-            clients: self.peak_clients.load(Ordering::Relaxed),
-            waiting: self.peak_waiting.load(Ordering::Relaxed),
-        }
-    }
-
     fn observe(&self, reading: PoolerFrame, asked: Instant) {
         let took = asked.elapsed();
-        self.peak_servers.fetch_max(reading.servers(), Ordering::Relaxed);
-        // The lab's own console connection is not one of the app's clients.
-        self.peak_clients.fetch_max(reading.clients(), Ordering::Relaxed);
-        self.peak_waiting.fetch_max(reading.cl_waiting, Ordering::Relaxed);
         *self.latest.lock().unwrap_or_else(|p| p.into_inner()) = (reading, asked, took);
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        if kept.len() < KEPT_READINGS {
+        if kept.len() < MAX_POOLER_READINGS {
             kept.push((reading, asked, took));
         }
     }
 }
-
-/// The readings of PgBouncer a run keeps, from its first: read every 10 ms or so, enough to pair
-/// each of the server's first readings (`hub::MAX_READINGS`, over about a second) with the one
-/// taken nearest it, before or after.
-const KEPT_READINGS: usize = 200;
 
 /// A reading, asked for at `asked` and answered after `took`, with its time counted from
 /// `run_started`.

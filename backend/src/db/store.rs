@@ -10,7 +10,8 @@
 //! Writes go through the coordinator's own pool, never a run's connections.
 
 use poollab_shared::{
-    Frame, RequestRecord, RunEvent, RunSpec, RunState, RunView, ServerFrame, Summary, SweepPoint, SweepView, Timeline,
+    Frame, PoolerFrame, RequestRecord, RunEvent, RunSpec, RunState, RunView, ServerFrame, Summary, SweepPoint,
+    SweepView, Timeline,
 };
 use sqlx::types::Json;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -84,6 +85,11 @@ fn readings_of(timeline: &Timeline) -> Option<Json<&[ServerFrame]>> {
     (!timeline.readings.is_empty()).then_some(Json(&timeline.readings[..]))
 }
 
+/// PgBouncer's readings of a timeline, as stored (NULL for none).
+fn pooler_readings_of(timeline: &Timeline) -> Option<Json<&[PoolerFrame]>> {
+    (!timeline.pooler_readings.is_empty()).then_some(Json(&timeline.pooler_readings[..]))
+}
+
 /// How a run ended, as its worker (or the coordinator) says.
 #[derive(Debug)]
 pub enum Ending {
@@ -142,13 +148,14 @@ impl RunStore {
             Ending::Done { summary, timeline } => {
                 let updated = sqlx::query(
                     "UPDATE lab.runs SET state = 'done', summary = $2, frames = $3, events = $4, readings = $5, \
-                     lease_until = NULL WHERE id = $1 AND state IN ('queued', 'running')",
+                     pooler_readings = $6, lease_until = NULL WHERE id = $1 AND state IN ('queued', 'running')",
                 )
                 .bind(id)
                 .bind(Json(summary.as_ref()))
                 .bind(Json(&timeline.frames))
                 .bind(events_of(timeline))
                 .bind(readings_of(timeline))
+                .bind(pooler_readings_of(timeline))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -160,7 +167,8 @@ impl RunStore {
             Ending::Failed { error, timeline } => {
                 let updated = sqlx::query(
                     "UPDATE lab.runs SET state = 'failed', error = $2, frames = COALESCE($3, frames), \
-                     events = COALESCE($4, events), readings = COALESCE($5, readings), lease_until = NULL \
+                     events = COALESCE($4, events), readings = COALESCE($5, readings), \
+                     pooler_readings = COALESCE($6, pooler_readings), lease_until = NULL \
                      WHERE id = $1 AND state IN ('queued', 'running')",
                 )
                 .bind(id)
@@ -168,6 +176,7 @@ impl RunStore {
                 .bind(timeline.as_ref().map(|t| Json(&t.frames)))
                 .bind(timeline.as_deref().and_then(events_of))
                 .bind(timeline.as_deref().and_then(readings_of))
+                .bind(timeline.as_deref().and_then(pooler_readings_of))
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -225,12 +234,18 @@ impl RunStore {
 
     /// The stored frames, events and requests of a run (empty if it has not ended).
     pub async fn timeline(&self, id: &str) -> Result<Timeline, StoreError> {
-        type Stored = (Option<Json<Vec<Frame>>>, Option<Json<Vec<RunEvent>>>, Option<Json<Vec<ServerFrame>>>);
-        let stored: Option<Stored> = sqlx::query_as("SELECT frames, events, readings FROM lab.runs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.db)
-            .await?;
-        let (frames, events, readings) = stored.unwrap_or_default();
+        type Stored = (
+            Option<Json<Vec<Frame>>>,
+            Option<Json<Vec<RunEvent>>>,
+            Option<Json<Vec<ServerFrame>>>,
+            Option<Json<Vec<PoolerFrame>>>,
+        );
+        let stored: Option<Stored> =
+            sqlx::query_as("SELECT frames, events, readings, pooler_readings FROM lab.runs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.db)
+                .await?;
+        let (frames, events, readings, pooler_readings) = stored.unwrap_or_default();
         type Row = (i64, i32, f64, f64, f64, f64, f64, String, bool, Option<f64>, Option<f64>, Option<f64>);
         let rows: Vec<Row> = sqlx::query_as(
             "SELECT n, instance, start_ms, acquire_wait_ms, connect_ms, query_ms, total_ms, outcome, cache_hit, \
@@ -265,6 +280,7 @@ impl RunStore {
             requests,
             frames: frames.map(|Json(f)| f).unwrap_or_default(),
             readings: readings.map(|Json(r)| r).unwrap_or_default(),
+            pooler_readings: pooler_readings.map(|Json(r)| r).unwrap_or_default(),
             events: events.map(|Json(e)| e).unwrap_or_default(),
         })
     }

@@ -170,6 +170,8 @@ pub struct Peaks {
     pub frames: Vec<Frame>,
     /// The server's readings of the run's first moments ([`MAX_READINGS`]).
     pub readings: Vec<ServerFrame>,
+    /// PgBouncer's readings of the run's first moments (none without one).
+    pub pooler_readings: Vec<PoolerFrame>,
 }
 
 pub struct MetricsHub {
@@ -286,9 +288,8 @@ impl MetricsHub {
             .run
             .take()
             .map(|mut r| {
-                if let Some(pooler) = r.watch.pooler.as_ref() {
-                    pair_with_nearest(&mut r.readings, &pooler.kept(r.started));
-                }
+                let pooler_readings = r.watch.pooler.as_ref().map(|p| p.kept(r.started)).unwrap_or_default();
+                pair_with_nearest(&mut r.readings, &pooler_readings);
                 Peaks {
                     server_connections: r.peak_server.run,
                     other_backends_at_peak: r.peak_server.others,
@@ -299,6 +300,7 @@ impl MetricsHub {
                     leak_suspects: r.leak_suspects.len() as u64,
                     frames: r.frames,
                     readings: r.readings,
+                    pooler_readings,
                 }
             })
             .unwrap_or_default();

@@ -103,8 +103,6 @@ pub struct RunEnd {
     pub pooled: bool,
     /// What the hub read of the server and the pools while the run went, and the frames it sent.
     pub hub: Peaks,
-    /// PgBouncer's most, in any of its readings (zeros without one).
-    pub pooler: PoolerPeaks,
     /// Connections the leak jar let go at the end.
     pub leaked: u64,
     /// The fleet's cache: requests it answered, and requests it sent on.
@@ -253,6 +251,7 @@ impl RunRecorder {
         let secs = end.duration.as_secs_f64();
         let app = AppPeaks::of(&a.requests);
         let hub = &end.hub;
+        let pooler = PoolerPeaks::of(&hub.pooler_readings, &hub.frames);
         let counters = &self.counters;
         let (closes_idle, closes_lifetime) = if end.pooled {
             // A pool's closes: what it opened and no longer holds (the last frame's sums).
@@ -287,9 +286,9 @@ impl RunRecorder {
             mean_in_use: poollab_shared::activity::mean_in_use(&a.requests),
             busiest_ms: app.busiest().map(|(_, _, at)| at),
             peak_idle_in_transaction: hub.idle_in_transaction,
-            peak_pooler_servers: end.pooler.servers,
-            peak_pooler_clients: end.pooler.clients,
-            peak_pooler_waiting: end.pooler.waiting,
+            peak_pooler_servers: pooler.servers,
+            peak_pooler_clients: pooler.clients,
+            peak_pooler_waiting: pooler.waiting,
             pool_size_at_end: hub.pool_size_at_end,
             connections_opened: counters.connects.load(Ordering::Relaxed),
             tls_connections: counters.tls_connects.load(Ordering::Relaxed),

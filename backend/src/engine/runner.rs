@@ -363,7 +363,7 @@ impl Executor {
         let events = recorder.events(switches.into_iter().chain(fleet.breaker_changes()));
         drop(proxy);
         drop(relay);
-        let pooler_peaks = pooler_watch.map(|w| w.gauge.peaks()).unwrap_or_default();
+        drop(pooler_watch);
         if let Some(pooler) = pooler {
             // Stopping PgBouncer waits for the process: off the async threads, and for a stopped
             // run only within its grace (the process goes on exiting by itself).
@@ -378,6 +378,7 @@ impl Executor {
                     requests: recorder.take_requests(),
                     frames: peaks.frames,
                     readings: peaks.readings,
+                    pooler_readings: peaks.pooler_readings,
                     events,
                 };
                 return Err(Failure { error, timeline: Some(timeline) });
@@ -389,7 +390,6 @@ impl Executor {
             load_started,
             pooled: spec.strategy == poollab_shared::Strategy::Pooled,
             hub: peaks,
-            pooler: pooler_peaks,
             leaked,
             cache_hits,
             cache_misses,
@@ -397,8 +397,8 @@ impl Executor {
             pace,
         };
         let summary = recorder.summary(&end);
-        let (frames, readings) = (end.hub.frames, end.hub.readings);
-        Ok((summary, Timeline { requests: recorder.take_requests(), frames, readings, events }))
+        let (frames, readings, pooler_readings) = (end.hub.frames, end.hub.readings, end.hub.pooler_readings);
+        Ok((summary, Timeline { requests: recorder.take_requests(), frames, readings, pooler_readings, events }))
     }
 
     /// The run proper, under `stop`: the warm-up, the load (with its outage) and the linger.

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use poollab_shared::timeline::MAX_POOLER_READINGS;
 use poollab_shared::{Frame, Limits, RunSpec, ServerFacts, Summary, Timeline};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -29,6 +30,8 @@ pub const RECORD_JSON_MAX: usize = 512;
 /// The longest a frame is as JSON (20 instances, each pool's figures at their widest, the server's
 /// backends by application and state: about 11 KiB).
 pub const FRAME_JSON_MAX: usize = 16 << 10;
+/// The longest one of PgBouncer's readings is as JSON.
+pub const POOLER_JSON_MAX: usize = 512;
 /// The longest a run event (an outage's or a breaker's change) is as JSON.
 pub const EVENT_JSON_MAX: usize = 80;
 /// The longest a summary is as JSON.
@@ -46,6 +49,7 @@ pub const fn max_events(requests: u64) -> u64 {
 /// the largest timeline. Anything larger closes the link (the worker is dropped; its run fails).
 pub const MAX_LINK_MESSAGE: usize = *Limits::REQUESTS.end() as usize * RECORD_JSON_MAX
     + (MAX_TIMELINE_FRAMES + MAX_READINGS) * FRAME_JSON_MAX
+    + MAX_POOLER_READINGS * POOLER_JSON_MAX
     + max_events(*Limits::REQUESTS.end()) as usize * EVENT_JSON_MAX
     + SUMMARY_JSON_MAX;
 
@@ -60,6 +64,8 @@ pub enum TimelineError {
     TooManyEvents { got: usize, max: u64 },
     #[error("its timeline holds {got} readings of the server, but a run keeps at most {max}")]
     TooManyReadings { got: usize, max: usize },
+    #[error("its timeline holds {got} readings of PgBouncer, but a run keeps at most {max}")]
+    TooManyPoolerReadings { got: usize, max: usize },
 }
 
 /// Whether a timeline fits the run it is said to be of (`requests`: what its spec fires).
@@ -75,6 +81,10 @@ pub fn check_timeline(timeline: &Timeline, requests: u64) -> Result<(), Timeline
     }
     if timeline.readings.len() > MAX_READINGS {
         return Err(TimelineError::TooManyReadings { got: timeline.readings.len(), max: MAX_READINGS });
+    }
+    if timeline.pooler_readings.len() > MAX_POOLER_READINGS {
+        let got = timeline.pooler_readings.len();
+        return Err(TimelineError::TooManyPoolerReadings { got, max: MAX_POOLER_READINGS });
     }
     Ok(())
 }
@@ -277,6 +287,8 @@ mod tests {
         assert!(frame <= FRAME_JSON_MAX, "a frame of {frame} bytes");
         let event = serde_json::to_string(&widest_event()).expect("json").len();
         assert!(event <= EVENT_JSON_MAX, "an event of {event} bytes");
+        let pooler = serde_json::to_string(&WIDEST_POOLER).expect("json").len();
+        assert!(pooler <= POOLER_JSON_MAX, "a reading of PgBouncer of {pooler} bytes");
         let summary = serde_json::to_string(&Summary::default()).expect("json").len();
         assert!(summary * 4 <= SUMMARY_JSON_MAX, "a summary of {summary} bytes");
         println!("record {record} B, frame {frame} B, summary {summary} B; link limit {MAX_LINK_MESSAGE} B");
@@ -288,6 +300,7 @@ mod tests {
             requests: vec![widest_record(); *Limits::REQUESTS.end() as usize],
             frames: vec![widest_frame(); MAX_TIMELINE_FRAMES],
             readings: vec![ServerFrame { pooler: Some(WIDEST_POOLER), ..widest_frame().server }; MAX_READINGS],
+            pooler_readings: vec![WIDEST_POOLER; MAX_POOLER_READINGS],
             events: vec![widest_event(); max_events(*Limits::REQUESTS.end()) as usize],
         };
         assert_eq!(check_timeline(&timeline, *Limits::REQUESTS.end()), Ok(()));
@@ -302,6 +315,7 @@ mod tests {
             requests: vec![widest_record(); requests],
             frames: vec![Frame::default(); frames],
             readings: Vec::new(),
+            pooler_readings: Vec::new(),
             events: Vec::new(),
         };
         let cases = [
@@ -320,6 +334,16 @@ mod tests {
                 Timeline { readings: vec![ServerFrame::default(); MAX_READINGS + 1], ..timeline(5, 10) },
                 5,
                 Err(TimelineError::TooManyReadings { got: MAX_READINGS + 1, max: MAX_READINGS }),
+            ),
+            (
+                Timeline { pooler_readings: vec![PoolerFrame::default(); MAX_POOLER_READINGS], ..timeline(5, 10) },
+                5,
+                Ok(()),
+            ),
+            (
+                Timeline { pooler_readings: vec![PoolerFrame::default(); MAX_POOLER_READINGS + 1], ..timeline(5, 10) },
+                5,
+                Err(TimelineError::TooManyPoolerReadings { got: MAX_POOLER_READINGS + 1, max: MAX_POOLER_READINGS }),
             ),
             (
                 Timeline { events: vec![widest_event(); 8], ..timeline(5, 10) },
