@@ -173,7 +173,7 @@ pub fn outcome(
             number(r.measured),
             apart(r.expected, r.measured)
         );
-        if !r.holds && !m.why.is_empty() {
+        if (!r.holds || m.why_any_gap && result != number(r.measured)) && !m.why.is_empty() {
             let _ = write!(
                 o,
                 r#"<p class="why" data-testid="model-why"><strong>Why they differ: </strong>{}</p>"#,

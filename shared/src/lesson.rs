@@ -100,6 +100,10 @@ pub struct Model {
     /// than [`CLOSE_WITHIN`]: why the real system differs.
     #[serde(default)]
     pub why: String,
+    /// Whether `why` holds for a gap either way and of any size (a count a few more or fewer
+    /// than the sum), so the page gives it whenever the two printed numbers differ.
+    #[serde(default)]
+    pub why_any_gap: bool,
 }
 
 /// What the run must show, e.g. `errors.too_many_clients > 0`.
@@ -718,6 +722,7 @@ mod tests {
             measured: "acquire_wait_ms.p99".into(),
             unit: "ms".into(),
             why: String::new(),
+            why_any_gap: false,
         };
         let r = model.apply(&f).unwrap();
         assert_eq!((r.sum.as_str(), r.expected, r.measured, r.holds), ("(100 ÷ 5 − 1) × 50", 950.0, 987.0, true));
@@ -735,6 +740,7 @@ mod tests {
                 measured: m.into(),
                 unit: String::new(),
                 why: String::new(),
+                why_any_gap: false,
             }),
             goal: None,
             view: StepView { figure: Some(figure.into()), ..StepView::default() },
@@ -850,6 +856,7 @@ mod tests {
             measured: "latency_ms.p50".into(),
             unit: "ms".into(),
             why: String::new(),
+            why_any_gap: false,
         };
         let r = model.apply(&f).unwrap();
         assert_eq!((r.sum.as_str(), number(r.expected)), ("50 × (5.3 + 1.2)", "325".to_owned()));
