@@ -316,23 +316,19 @@ impl Tape {
     /// Runs `f` on PgBouncer's readings of the run's first moments (`Timeline::pooler_readings`):
     /// none until it is over and read back, or when it kept none.
     pub fn with_poolers<R>(&self, f: impl FnOnce(&[PoolerFrame]) -> R) -> R {
-        let id = self.id();
-        self.stored.with(|s| {
-            f(s.as_ref()
-                .filter(|(r, _)| Some(&r.id) == id.as_ref() && is_over(r))
-                .map_or(&[][..], |(_, t)| &t.pooler_readings))
-        })
+        self.with_stored(|t| f(t.map_or(&[][..], |t| &t.pooler_readings)))
     }
 
     /// Runs `f` on the run's first readings of the server (`Timeline::readings`): none until it is
     /// over and read back, or when it kept none.
     pub fn with_readings<R>(&self, f: impl FnOnce(&[ServerFrame]) -> R) -> R {
+        self.with_stored(|t| f(t.map_or(&[][..], |t| &t.readings)))
+    }
+
+    /// Runs `f` on the run's stored timeline, once it is over and read back.
+    fn with_stored<R>(&self, f: impl FnOnce(Option<&Timeline>) -> R) -> R {
         let id = self.id();
-        self.stored.with(|s| {
-            f(s.as_ref()
-                .filter(|(r, _)| Some(&r.id) == id.as_ref() && is_over(r))
-                .map_or(&[][..], |(_, t)| &t.readings))
-        })
+        self.stored.with(|s| f(s.as_ref().filter(|(r, _)| Some(&r.id) == id.as_ref() && is_over(r)).map(|(_, t)| t)))
     }
 
     /// Runs `f` on the run's recorded events (outage, breaker): none until it is over and read
