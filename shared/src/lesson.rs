@@ -100,8 +100,9 @@ pub struct Model {
     /// than [`CLOSE_WITHIN`]: why the real system differs.
     #[serde(default)]
     pub why: String,
-    /// Whether `why` holds for a gap either way and of any size (a count a few more or fewer
-    /// than the sum), so the page gives it whenever the two printed numbers differ.
+    /// Whether `why` holds for any gap the model can have, of any size: either way (a count a few
+    /// more or fewer than the sum), or the one way a bound allows (waves that can only take
+    /// longer than their sleeps). The page then gives it whenever the two printed numbers differ.
     #[serde(default)]
     pub why_any_gap: bool,
 }
