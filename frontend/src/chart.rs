@@ -261,6 +261,11 @@ impl ChartKind {
                 }),
                 ("pool: opening (sqlx, sampled)", "s-connecting", |f| pool(f, |p| p.connecting)),
                 ("pool: size (sqlx, sampled)", "s-size", |f| pool(f, |p| p.size)),
+                // The pool's busy connections that no request holds: sqlx is pinging them.
+                ("pool: being pinged (sqlx, sampled)", "s-pinged", |f| {
+                    let held: u64 = f.instances.iter().map(|i| i.holding).sum();
+                    pool(f, |p| p.in_use).map(|busy| (busy - held as f64).max(0.0))
+                }),
             ],
             _ => &[],
         }
@@ -297,6 +302,7 @@ pub fn lines(
             server: r.clone(),
             pooler: r.pooler.or(frames.first().and_then(|f| f.pooler)),
             pool: PoolFrame::sum(&r.instances),
+            instances: r.instances.clone(),
             ..Frame::default()
         })
         .collect();

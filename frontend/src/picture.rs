@@ -826,7 +826,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     };
     let pooler = frame.pooler.map_or_else(String::new, |p| {
         format!(
-            " PgBouncer's SHOW POOLS ({} mode, read every {SHOW_POOLS_EVERY_MS} ms, here at {}) shows {}: {} waiting for a server connection, {} served by one, {} idle with no query to run; and {} of at most {}, {} lent.{}",
+            " PgBouncer's SHOW POOLS ({} mode, read every {SHOW_POOLS_EVERY_MS} ms, here at {}) shows {}: {} waiting for a server connection, {} served by one, {} idle with no query to run; and {} of at most {}, {} lent.{}{}",
             p.mode.as_str(),
             span(p.read_at_ms.unwrap_or(frame.elapsed_ms), p.read_took_ms),
             count(p.clients(), "client connection", "client connections"),
@@ -843,6 +843,16 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                 )
             } else {
                 String::new()
+            },
+            // Two readings a few ms apart: a connection opening or closing shows on one first.
+            if p.servers() == s.run_backends {
+                String::new()
+            } else {
+                format!(
+                    " Its {} server connections and the server's {} backends differ: two readings, ms apart, and a connection being opened or closed shows on one first.",
+                    p.servers(),
+                    s.run_backends
+                )
             }
         )
     });
