@@ -817,10 +817,10 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     // app's next message: the app's own work, the network, a ping on the way.
     let gap = match (c.holding + pinged > active && s.run_backends > 0, frame.pool.is_some()) {
         (true, true) => {
-            " A connection lent to a request, or being pinged, shows idle on the server while the server waits for the app's next message."
+            " A connection lent to a request, or being pinged, shows idle on the server (idle in transaction, inside one) while the server waits for the app's next message."
         }
         (true, false) => {
-            " A connection the app holds shows idle on the server while the server waits for the app's next message."
+            " A connection the app holds shows idle on the server (idle in transaction, inside one) while the server waits for the app's next message."
         }
         _ => "",
     };
