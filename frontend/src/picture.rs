@@ -766,11 +766,14 @@ fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
+/// Why two readings of one thing can differ: the picture says it where they do.
+const APART: &str = ": two readings, ms apart, and a connection being opened or closed shows on one first.";
+
 /// One sentence of what the picture shows: its text alternative.
 pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     let s = &frame.server;
     let c = app.total;
-    let (app_text, pinged) = match frame.pool {
+    let (app_text, pinged, pooled) = match frame.pool {
         Some(p) => {
             // The sums of what each instance's box shows (each pool is read, and drawn, on its own),
             // so the sentence adds up to the boxes.
@@ -801,7 +804,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                 parts.join(", "),
                 count(c.waiting, "request waits", "requests wait")
             );
-            (text, returning)
+            (text, returning, c.holding + connecting + idle + returning)
         }
         None => (
             format!(
@@ -809,6 +812,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                 count(c.connecting, "request is opening a connection of its own", "requests are opening their own"),
                 count(c.holding, "holds one", "hold one")
             ),
+            0,
             0,
         ),
     };
@@ -848,11 +852,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             if p.servers() == s.run_backends {
                 String::new()
             } else {
-                format!(
-                    " Its {} server connections and the server's {} backends differ: two readings, ms apart, and a connection being opened or closed shows on one first.",
-                    p.servers(),
-                    s.run_backends
-                )
+                format!(" Its {} server connections and the server's {} backends differ{APART}", p.servers(), s.run_backends)
             }
         )
     });
@@ -869,6 +869,21 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                 )
             } else {
                 String::new()
+            }
+        }
+        // The pools' connections beside the server's backends of this run, when the two differ
+        // and nothing keeps a connect from the server (no outage, no refusal: those the
+        // lessons explain).
+        (Some(_), _)
+            if frame.pooler.is_none() && s.read_at_ms.is_some() && !frame.app.outage && s.refused.unwrap_or(0) == 0 =>
+        {
+            let seen = s.run_backends + s.unnamed_starting() + s.authenticating;
+            if seen == pooled {
+                String::new()
+            } else {
+                format!(
+                    " The app's {pooled} connections and the server's {seen} backends (starting ones too) differ{APART}"
+                )
             }
         }
         _ => String::new(),

@@ -41,7 +41,7 @@ pub const INPUTS: &[(&str, &str, &str)] = &[
     ("instances", "app instances, each with its own pool", ""),
     ("pool.max_connections", "pool size (the pool's own max_connections)", ""),
     ("pool.min_connections", "connections the pool keeps at least (min_connections)", ""),
-    ("pool.acquire_timeout_ms", "acquire timeout (the longest a request waits for a connection)", "ms"),
+    ("pool.acquire_timeout_ms", "acquire timeout (a request that has waited this long for a connection fails)", "ms"),
     ("pool.idle_timeout_ms", "idle timeout", "ms"),
     ("pool.max_lifetime_ms", "max lifetime", "ms"),
     ("work.sleep_ms", "each query sleeps (pg_sleep)", "ms"),
