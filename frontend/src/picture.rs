@@ -1136,4 +1136,40 @@ mod tests {
         let live = describe(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec);
         assert!(live.contains("PgBouncer's SHOW POOLS") && !live.contains("A sample misses"), "{live}");
     }
+
+    #[test]
+    fn two_readings_of_one_count_that_differ_say_why_unless_an_outage_or_a_refusal_does() {
+        // A pool of 4 connections, read ms before the server, which lists 3 of them (1 starting).
+        let records: Vec<RequestRecord> = (0..4).map(|n| held(n, n as f64, 9.0)).collect();
+        let pool = PoolFrame { size: 4, in_use: 4, ..PoolFrame::default() };
+        let server = |backends: u64, refused: u64| ServerFrame {
+            read_at_ms: Some(3),
+            run_backends: backends,
+            backends: backends + 1,
+            by_state: vec![CountBy { name: "starting".into(), count: 1 }],
+            refused: Some(refused),
+            ..ServerFrame::default()
+        };
+        let frame = |backends: u64, refused: u64, outage: bool| {
+            let mut f = Frame { pool: Some(pool), server: server(backends, refused), ..Frame::default() };
+            f.app.outage = outage;
+            f
+        };
+        let spec = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
+        let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest");
+        let note =
+            "The app's 4 connections and the server's 3 backends (starting ones too) differ: two readings, ms apart";
+        // (the server's backends of this run, its refusals, an outage) -> the note
+        let cases = [(2, 0, false, true), (3, 0, false, false), (2, 5, false, false), (2, 0, true, false)];
+        for (backends, refused, outage, noted) in cases {
+            let said = describe(&frame(backends, refused, outage), &side, &spec);
+            assert_eq!(said.contains(note), noted, "{backends} backends, {refused} refused, outage {outage}: {said}");
+        }
+        // PgBouncer's server connections beside the server's backends, the same way.
+        let bouncer = PoolerFrame { sv_active: 3, pool_size: 3, ..PoolerFrame::default() };
+        let through = Frame { pooler: Some(bouncer), ..frame(2, 0, false) };
+        let said = describe(&through, &side, &spec);
+        assert!(said.contains("Its 3 server connections and the server's 2 backends differ: two readings"), "{said}");
+        assert!(!said.contains(note), "behind PgBouncer the pools' connections are its clients: {said}");
+    }
 }
