@@ -347,9 +347,7 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     let (active, idle, in_tx) = (run("active"), run("idle"), run("idle in transaction"));
     // The run's backends still starting (no state yet) are drawn with the rest of its own.
     let run_other = s.run_backends.saturating_sub(active + idle + in_tx);
-    // Backends still starting that are no one's yet (no application name), and those still
-    // authenticating, which `pg_stat_activity` does not list: each holds a slot all the same.
-    let starting = s.unnamed_starting() + s.authenticating;
+    let starting = s.starting_unnamed();
     let others = s.others();
     let used = s.run_backends + others + starting;
     let free = max.saturating_sub(used);
@@ -859,7 +857,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     // A naive app's connects the server does not show yet: how the two counts meet.
     let unseen = match (frame.pool, app.source) {
         (None, "records") if s.read_at_ms.is_some() => {
-            let starting = s.unnamed_starting() + s.authenticating;
+            let starting = s.starting_unnamed();
             let logged_in = s.run_backends.saturating_sub(c.holding);
             let rest = c.connecting.saturating_sub(starting + logged_in);
             if rest > 0 {
@@ -877,7 +875,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         (Some(_), _)
             if frame.pooler.is_none() && s.read_at_ms.is_some() && !frame.app.outage && s.refused.unwrap_or(0) == 0 =>
         {
-            let seen = s.run_backends + s.unnamed_starting() + s.authenticating;
+            let seen = s.run_backends + s.starting_unnamed();
             if seen == pooled {
                 String::new()
             } else {

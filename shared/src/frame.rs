@@ -365,6 +365,12 @@ impl ServerFrame {
         self.in_state("starting").saturating_sub(self.run_in_state("starting"))
     }
 
+    /// Backends starting that no reading names yet: the unnamed ones still starting, and those
+    /// still authenticating, which `pg_stat_activity` does not list. Each holds a slot all the same.
+    pub fn starting_unnamed(&self) -> u64 {
+        self.unnamed_starting() + self.authenticating
+    }
+
     /// Other clients' backends: every client backend but the run's and those still starting that
     /// are no one's yet, with the sampler's own (left out of `backends`, it holds a slot all the
     /// same). What the picture draws as other clients, and the summary's `other_backends_at_peak`.
