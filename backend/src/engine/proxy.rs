@@ -170,11 +170,17 @@ async fn connection(client: TcpStream, way: Way, mut outage: watch::Receiver<Opt
     let mut pumps = JoinSet::new();
     pumps.spawn(pump(client_read, server_write, way.one_way, way.quick_ack, outage.clone()));
     pumps.spawn(pump(server_read, client_write, way.one_way, false, outage.clone()));
-    tokio::select! {
+    let closed = tokio::select! {
         // Either side closing ends the connection.
-        _ = pumps.join_next() => {}
+        _ = pumps.join_next() => true,
         // A refusal cuts every open connection.
-        _ = outage.wait_for(|m| *m == Some(OutageMode::Refuse)) => {}
+        _ = outage.wait_for(|m| *m == Some(OutageMode::Refuse)) => false,
+    };
+    // In a blackhole, a close ends the connection only once it lifts: the close is lost with
+    // everything else, so the server keeps the backend until then (as it keeps one whose
+    // client's goodbye vanished on the way).
+    if closed {
+        let _ = outage.wait_for(|m| *m != Some(OutageMode::Blackhole)).await;
     }
     // Dropping the pumps drops both halves of both sockets.
     pumps.abort_all();
