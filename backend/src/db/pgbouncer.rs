@@ -249,6 +249,8 @@ pub struct PoolerGauge {
     latest: Mutex<(PoolerFrame, Instant, Duration)>,
     /// Every reading of the run's first moments, the same way (at most [`MAX_POOLER_READINGS`]).
     kept: Mutex<Vec<(PoolerFrame, Instant, Duration)>>,
+    /// How many readings there have been, for waiting on a fresh one.
+    count: tokio::sync::watch::Sender<u64>,
 }
 
 /// The run's most server connections, client connections and waiting clients in the readings of
@@ -283,7 +285,13 @@ impl PoolerGauge {
                 Duration::ZERO,
             )),
             kept: Mutex::new(Vec::new()),
+            count: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Counts the readings as they come: a receiver that sees each one as a change.
+    pub fn readings(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.count.subscribe()
     }
 
     /// The latest reading, its time (`read_at_ms`, `read_took_ms`) counted from `run_started`.
@@ -308,6 +316,8 @@ impl PoolerGauge {
         if kept.len() < MAX_POOLER_READINGS {
             kept.push((reading, asked, took));
         }
+        drop(kept);
+        self.count.send_modify(|n| *n += 1);
     }
 }
 

@@ -105,6 +105,20 @@ fn instances_now(fleet: &Fleet, max: u64, server: &ServerFrame) -> Vec<InstanceF
     fleet.instances().iter().map(instance).collect()
 }
 
+/// Waits for the second change of `readings` from now (at most `limit`): the reading in progress
+/// may have started before this call, the one after it did not.
+async fn next_but_one(mut readings: watch::Receiver<u64>, limit: Duration) {
+    readings.mark_unchanged();
+    let two = async {
+        for _ in 0..2 {
+            if readings.changed().await.is_err() {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(limit, two).await;
+}
+
 /// Gives each of the server's `readings` that has PgBouncer's beside it the one of `poolers`
 /// (PgBouncer's readings of the run) that shows PgBouncer nearest the instant it shows the
 /// server, taken before it or after: while the run went, only the latest one was known.
@@ -349,21 +363,18 @@ impl MetricsHub {
         self.readings.send_modify(|n| *n += 1);
     }
 
-    /// Waits until the sampler has read the server after this call (at most `limit`), so that a
-    /// run's last frame pairs the app as it ended with the server as it was then, not as it was
-    /// a sampling period earlier.
-    pub async fn fresh_server_reading(&self, limit: Duration) {
-        let mut readings = self.readings.subscribe();
-        readings.mark_unchanged();
-        // The reading in progress may have started before the run ended: wait for the next one.
-        let two = async {
-            for _ in 0..2 {
-                if readings.changed().await.is_err() {
-                    return;
-                }
+    /// Waits until the sampler has read the server after this call, and the run's PgBouncer too
+    /// if it has one (each at most `limit`), so that a run's last frame pairs the app as it ended
+    /// with the server and the pooler as they were then, not as they were a sampling period
+    /// earlier (a client that got its server connection in the run's last moments is counted).
+    pub async fn fresh_readings(&self, limit: Duration) {
+        let pooler = self.lock().run.as_ref().and_then(|r| r.watch.pooler.as_ref().map(|g| g.readings()));
+        let pooler = async {
+            if let Some(readings) = pooler {
+                next_but_one(readings, limit).await;
             }
         };
-        let _ = tokio::time::timeout(limit, two).await;
+        tokio::join!(next_but_one(self.readings.subscribe(), limit), pooler);
     }
 
     /// Builds the next frame and broadcasts it.

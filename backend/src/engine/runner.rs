@@ -31,7 +31,7 @@ use crate::engine::strategy::{LeakJar, LiveCounters, Route, Strategy};
 /// A run still going this long after its worker took it is stopped and marked failed: the
 /// backstop for whatever the budget's estimate misses (a load slower than its least duration).
 pub const RUN_DEADLINE: Duration = Duration::from_secs(180);
-/// How long a run's end waits for the sampler to read the server once more.
+/// How long a run's end waits for the sampler to read the server (and its PgBouncer) once more.
 const SERVER_READING_WAIT: Duration = Duration::from_millis(250);
 /// How long a run's end waits for its backends to leave the server (a backend exits a moment
 /// after its client closed), so the next run meets a server this one has left.
@@ -336,10 +336,10 @@ impl Executor {
         if let Some(proxy) = &proxy {
             proxy.set_outage(None);
         }
-        // The last frame shows the pool as the run left it (leaks included), beside a reading of
-        // the server taken after it; only then are the leaked connections let go and the pools
+        // The last frame shows the pool as the run left it (leaks included), beside readings of
+        // the server (and of its PgBouncer) taken after it; only then are the leaked connections let go and the pools
         // closed. A stopped run does not wait for the reading.
-        let _ = stop.bound(self.hub.fresh_server_reading(SERVER_READING_WAIT)).await;
+        let _ = stop.bound(self.hub.fresh_readings(SERVER_READING_WAIT)).await;
         let peaks = self.hub.end_run();
         let leaked = jar.held();
         let stopped = stop.stopped();
