@@ -185,7 +185,7 @@ pub const SWEEP_FIGURES: &[FigureInfo] = &[
     FigureInfo { name: "sweep.lowest_p99_size", label: "pool size with the lowest p99 latency", unit: "" },
     FigureInfo {
         name: "sweep.pace_query_us",
-        label: "one query alone on the server, timed before the sweep",
+        label: "one query's time on the server kept busy, timed before the sweep",
         unit: "µs",
     },
     FigureInfo { name: "sweep.arrival_rate_per_s", label: "arrivals a second, set from that pace", unit: "req/s" },

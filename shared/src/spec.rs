@@ -207,10 +207,11 @@ pub enum LoadShape {
     Random,
 }
 
-/// Queries a paced run (`load.busy_pct`) times, one after another on one connection, before its
-/// load: the first few warm the server's caches, the median of the rest is the pace.
-pub const PACE_WARM_QUERIES: u64 = 5;
-pub const PACE_TIMED_QUERIES: u64 = 21;
+/// Queries a paced run (`load.busy_pct`) runs before its load, shared out among two connections
+/// for each of the server's CPUs that send them at once: the first few warm the server's caches;
+/// the time the rest took, over how many they were, is the pace.
+pub const PACE_WARM_QUERIES: u64 = 6;
+pub const PACE_TIMED_QUERIES: u64 = 40;
 
 /// How the run's requests arrive. With `rate` and `ramp` the arrivals keep their schedule even
 /// when the database falls behind (an open loop, like real users); `concurrency` still caps how
@@ -225,8 +226,8 @@ pub struct LoadSpec {
     /// time to see an idle pool shrink. Not part of the run's duration or throughput.
     pub linger_ms: u64,
     /// With `rate` or `random` arrivals: the rate is set by the lab, just before the run, to this
-    /// share (in percent) of what the run's server answers one query at a time, from the median
-    /// of the run's own query timed alone on one connection (never below `rate_per_s`, which
+    /// share (in percent) of what the run's server answers kept busy, from the time per query of
+    /// the run's own query sent on two connections a CPU at once (never below `rate_per_s`, which
     /// then bounds the run's length). 0, the default, keeps `rate_per_s`. A queue's behaviour
     /// depends on how busy the server is, not on a rate typed for some other machine.
     pub busy_pct: u32,

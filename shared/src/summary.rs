@@ -226,8 +226,8 @@ pub struct Summary {
     pub cache_misses: u64,
     /// How many times the circuit breaker opened.
     pub breaker_opened: u64,
-    /// With `load.busy_pct` (0 otherwise): the median of the run's query timed alone on one
-    /// connection of its server just before the run, and the arrival rate set from it.
+    /// With `load.busy_pct` (0 otherwise): the time per query of the run's query on its server
+    /// kept busy, just before the run, and the arrival rate set from it.
     pub pace_query_ms: f64,
     pub pace_rate_per_s: u32,
     /// The first error message of each kind that occurred (by the kind's name), in the words
