@@ -377,7 +377,7 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
         Dec(SERVER_X),
         Dec(y),
         Dec(W - SERVER_X - 2.0),
-        Dec(grid_h + 130.0)
+        Dec(grid_h + 160.0)
     );
     svg.text("label", gx, y + 18.0, &format!("{} of {max} slots taken", used.min(max)));
     svg.text("note", gx, y + 33.0, &format!("max_connections {max}, {} reserved", s.reserved_connections));
@@ -410,16 +410,22 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
         Dec(below + 52.0)
     );
     svg.text("note", gx, below + 67.0, "(too many clients)");
-    // Backends still starting hold slots too: why a server refuses with slots drawn free. (On a
-    // line of its own: beside "refused" it read as part of that count.)
-    if starting > 0 {
-        svg.text("note", gx, below + 82.0, &format!("{starting} still starting"));
-    }
-    if !s.reachable {
-        svg.text("refused on", gx, below + 97.0, "unreachable");
+    // Backends still starting hold slots too: why a server refuses with slots drawn free, or
+    // counts more taken than it leaves applications. (On lines of their own: beside "refused"
+    // they read as part of that count.)
+    let lines = match (s.reachable, starting) {
+        (false, _) => vec![("refused on", "unreachable".to_owned())],
+        (true, 0) => vec![],
+        (true, _) => vec![
+            ("note", format!("{starting} still starting")),
+            ("note", "(a slot each, until in or refused)".to_owned()),
+        ],
+    };
+    for (n, (class, text)) in lines.iter().enumerate() {
+        svg.text(class, gx, below + 82.0 + 14.0 * n as f64, text);
     }
     svg.raw("</g>");
-    grid_h + 146.0
+    grid_h + 176.0
 }
 
 /// The run's PgBouncer: its clients (the app's connections), those waiting for a server
@@ -466,8 +472,8 @@ fn pooler(svg: &mut Svg, p: &PoolerFrame, x: f64, y: f64) -> f64 {
         let _ = write!(svg.0, r#"<circle class="waiter" cx="{cx:.1}" cy="{cy:.1}" r="5.5"/>"#);
     }
     if more > 0 {
-        // Every waiting client is counted: those past the dots, in words.
-        svg.text("note", gx, y + 107.0 + dots_h, &format!("+{more} more waiting"));
+        // Every waiting client is counted: the dots are the first of them.
+        svg.text("note", gx, y + 107.0 + dots_h, &format!("{waiting_dots} of {} drawn", p.cl_waiting));
     }
     svg.text("label", gx, servers_y + 6.0, "server connections");
     let idle = p.sv_idle + p.sv_used + p.sv_tested;
@@ -518,7 +524,7 @@ fn line(svg: &mut Svg, app: &AppSide, pooled: bool, y: f64) {
         }
         let after = y + 70.0 + rows(dots, cols) * 14.0 + 6.0;
         if waiters > dots {
-            svg.text("note", LINE_X, after, &format!("+{} more waiting", waiters - dots));
+            svg.text("note", LINE_X, after, &format!("{dots} of {waiters} drawn"));
         }
         svg.text("note", LINE_X, after + 14.0, &format!("oldest waited {:.0} ms", Dec(app.total.oldest_wait_ms)));
         svg.text("note", LINE_X, after + 30.0, &format!("peak: {} waiting", app.peak_waiting));
@@ -796,11 +802,17 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                 parts.push(format!("{returning} being pinged (sqlx checks each it takes back or lends)"));
             }
             let text = format!(
-                "The {} {}: {}; {} for one.",
+                "The {} {}: {}; {} for one{}.",
                 if frame.instances.len() > 1 { "pools count" } else { "pool counts" },
                 count(c.holding + connecting + idle + returning, "connection", "connections"),
                 parts.join(", "),
-                count(c.waiting, "request waits", "requests wait")
+                count(c.waiting, "request waits", "requests wait"),
+                // Waiting beside idle connections: for the ping of the one it is about to get.
+                if c.waiting > 0 && idle > 0 && returning > 0 {
+                    " (or for sqlx's ping of the one it gets)"
+                } else {
+                    ""
+                }
             );
             (text, returning, c.holding + connecting + idle + returning)
         }
@@ -847,10 +859,12 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                 String::new()
             },
             // Two readings a few ms apart: a connection opening or closing shows on one first.
-            if p.servers() == s.run_backends {
-                String::new()
-            } else {
-                format!(" Its {} server connections and the server's {} backends differ{APART}", p.servers(), s.run_backends)
+            match s.run_backends + s.starting_unnamed() {
+                seen if seen == p.servers() => String::new(),
+                seen => format!(
+                    " Its {} server connections and the server's {seen} backends (starting ones too) differ{APART}",
+                    p.servers()
+                ),
             }
         )
     });
@@ -1056,7 +1070,7 @@ mod tests {
         let side = AppSide::counted(&records, 5.0, 2, AppPeaks::of(&records), "busiest");
         let said = describe(&frame, &side, &spec);
         assert!(
-            said.contains(": The pools count 10 connections: 5 in use, 0 opening, 4 idle, 1 being pinged (sqlx checks each it takes back or lends); 1 request waits for one."),
+            said.contains(": The pools count 10 connections: 5 in use, 0 opening, 4 idle, 1 being pinged (sqlx checks each it takes back or lends); 1 request waits for one (or for sqlx's ping of the one it gets)."),
             "{said}"
         );
         // Each box says whose the waiting request is: idle beside no waiting of its own.
@@ -1163,11 +1177,19 @@ mod tests {
             let said = describe(&frame(backends, refused, outage), &side, &spec);
             assert_eq!(said.contains(note), noted, "{backends} backends, {refused} refused, outage {outage}: {said}");
         }
-        // PgBouncer's server connections beside the server's backends, the same way.
+        // PgBouncer's server connections beside the server's backends (its starting one too).
         let bouncer = PoolerFrame { sv_active: 3, pool_size: 3, ..PoolerFrame::default() };
-        let through = Frame { pooler: Some(bouncer), ..frame(2, 0, false) };
-        let said = describe(&through, &side, &spec);
-        assert!(said.contains("Its 3 server connections and the server's 2 backends differ: two readings"), "{said}");
+        let through =
+            |backends: u64| describe(&Frame { pooler: Some(bouncer), ..frame(backends, 0, false) }, &side, &spec);
+        let said = through(1);
+        assert!(
+            said.contains(
+                "Its 3 server connections and the server's 2 backends (starting ones too) differ: two readings"
+            ),
+            "{said}"
+        );
         assert!(!said.contains(note), "behind PgBouncer the pools' connections are its clients: {said}");
+        let said = through(2);
+        assert!(!said.contains("differ"), "2 backends and 1 starting are PgBouncer's 3: {said}");
     }
 }
