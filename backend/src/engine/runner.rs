@@ -354,8 +354,8 @@ impl Executor {
             proxy.set_outage(None);
         }
         // The last frame shows the pool as the run left it (leaks included), beside readings of
-        // the server (and of its PgBouncer) taken after it; only then are the leaked connections let go and the pools
-        // closed. A stopped run does not wait for the reading.
+        // the server (and of its PgBouncer) taken after it; only then are the leaked connections
+        // let go and the pools closed. A stopped run does not wait for the readings.
         let _ = stop.bound(self.hub.fresh_readings(SERVER_READING_WAIT)).await;
         let peaks = self.hub.end_run();
         let leaked = jar.held();
