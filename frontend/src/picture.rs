@@ -770,8 +770,18 @@ fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// Why two readings of one thing can differ: the picture says it where they do.
-const APART: &str = ": two readings, ms apart, and a connection being opened or closed shows on one first.";
+/// Where `connections` (their count, `n`, as the app or PgBouncer read it) and the server's
+/// backends of this run, starting ones too, differ: the picture says why (two readings a few ms
+/// apart, and a connection opening or closing shows on one first).
+fn apart(connections: &str, n: u64, s: &poollab_shared::ServerFrame) -> String {
+    let seen = s.run_backends + s.starting_unnamed();
+    if seen == n {
+        return String::new();
+    }
+    format!(
+        " {connections} and the server's {seen} backends (starting ones too) differ: two readings, ms apart, and a connection being opened or closed shows on one first."
+    )
+}
 
 /// One sentence of what the picture shows: its text alternative.
 pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
@@ -858,14 +868,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             } else {
                 String::new()
             },
-            // Two readings a few ms apart: a connection opening or closing shows on one first.
-            match s.run_backends + s.starting_unnamed() {
-                seen if seen == p.servers() => String::new(),
-                seen => format!(
-                    " Its {} server connections and the server's {seen} backends (starting ones too) differ{APART}",
-                    p.servers()
-                ),
-            }
+            apart(&format!("Its {} server connections", p.servers()), p.servers(), s)
         )
     });
     // A naive app's connects the server does not show yet: how the two counts meet.
@@ -889,14 +892,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         (Some(_), _)
             if frame.pooler.is_none() && s.read_at_ms.is_some() && !frame.app.outage && s.refused.unwrap_or(0) == 0 =>
         {
-            let seen = s.run_backends + s.starting_unnamed();
-            if seen == pooled {
-                String::new()
-            } else {
-                format!(
-                    " The app's {pooled} connections and the server's {seen} backends (starting ones too) differ{APART}"
-                )
-            }
+            apart(&format!("The app's {pooled} connections"), pooled, s)
         }
         _ => String::new(),
     };
