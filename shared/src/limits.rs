@@ -8,7 +8,7 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
-use crate::spec::{LoadShape, Nodelay, PACE_TIMED_QUERIES, PACE_WARM_QUERIES, Query, RunSpec, Strategy, Tls};
+use crate::spec::{LoadShape, Nodelay, PACE_QUERIES, Query, RunSpec, Strategy, Tls};
 
 /// The documented range of every number in a [`RunSpec`]. The page uses them for its inputs.
 pub struct Limits;
@@ -101,7 +101,8 @@ pub enum SpecError {
     )]
     NodelayBothWithNetwork,
     #[error(
-        "this run would take at least {estimate_ms} ms (its arrival schedule from load and requests, or ceil(requests / concurrency) x the work per request from work.sleep_ms and work.hold_ms, plus load.linger_ms, plus with load.busy_pct 26 queries timed before the load); the limit is {budget_ms} ms"
+        "this run would take at least {estimate_ms} ms (its arrival schedule from load and requests, or ceil(requests / concurrency) x the work per request from work.sleep_ms and work.hold_ms, plus load.linger_ms, plus with load.busy_pct {} queries timed before the load); the limit is {budget_ms} ms",
+        PACE_QUERIES
     )]
     OverBudget { estimate_ms: u64, budget_ms: u64 },
     #[error(
@@ -260,7 +261,7 @@ impl RunSpec {
             LoadShape::Burst => 0,
             _ => self.load.due_ms(u64::from(self.requests), u64::from(self.requests)).ceil() as u64,
         };
-        let pace = if self.load.busy_pct > 0 { (PACE_WARM_QUERIES + PACE_TIMED_QUERIES) * sleep } else { 0 };
+        let pace = if self.load.busy_pct > 0 { PACE_QUERIES * sleep } else { 0 };
         (waves * per_request).max(schedule) + self.load.linger_ms + pace
     }
 }
@@ -620,12 +621,12 @@ mod pace_tests {
             s.work = crate::spec::WorkSpec { query: Query::Sleep, sleep_ms, ..Default::default() };
             s
         };
-        // 26 sleeps of 5 s before the load: 130 s, over the 120 s a run may take.
-        let err = paced(5_000).validate().expect_err("too long to time");
-        assert!(err.to_string().contains("26 queries timed before the load"), "{err}");
-        assert!(matches!(err, SpecError::OverBudget { estimate_ms, .. } if estimate_ms >= 130_000), "{err:?}");
+        // 126 sleeps of 1 s before the load: 126 s, over the 120 s a run may take.
+        let err = paced(1_000).validate().expect_err("too long to time");
+        assert!(err.to_string().contains("126 queries timed before the load"), "{err}");
+        assert!(matches!(err, SpecError::OverBudget { estimate_ms, .. } if estimate_ms >= 126_000), "{err:?}");
         // Unpaced, the same work fits.
-        let mut plain = paced(5_000);
+        let mut plain = paced(1_000);
         plain.load.busy_pct = 0;
         assert!(plain.validate().is_ok());
         assert!(paced(100).validate().is_ok());

@@ -209,9 +209,13 @@ pub enum LoadShape {
 
 /// Queries a paced run (`load.busy_pct`) runs before its load, shared out among two connections
 /// for each of the server's CPUs that send them at once: the first few warm the server's caches;
-/// the time the rest took, over how many they were, is the pace.
+/// then [`PACE_ROUNDS`] rounds of [`PACE_TIMED_QUERIES`] each are timed, and the pace is the
+/// fastest round's time over its count (a slower round met something else on the machine).
 pub const PACE_WARM_QUERIES: u64 = 6;
 pub const PACE_TIMED_QUERIES: u64 = 40;
+pub const PACE_ROUNDS: u64 = 3;
+/// All the queries a pace measurement runs, as the run's budget counts them.
+pub const PACE_QUERIES: u64 = PACE_WARM_QUERIES + PACE_ROUNDS * PACE_TIMED_QUERIES;
 
 /// How the run's requests arrive. With `rate` and `ramp` the arrivals keep their schedule even
 /// when the database falls behind (an open loop, like real users); `concurrency` still caps how

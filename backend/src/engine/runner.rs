@@ -11,7 +11,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use poollab_shared::spec::{PACE_TIMED_QUERIES, PACE_WARM_QUERIES};
+use poollab_shared::spec::{PACE_ROUNDS, PACE_TIMED_QUERIES, PACE_WARM_QUERIES};
 use poollab_shared::{Lack, Limits, Nodelay, Query, Summary, Timeline, Tls, ValidRunSpec, WorkSpec};
 use sqlx::postgres::PgConnection;
 use sqlx::{ConnectOptions, Connection};
@@ -166,9 +166,10 @@ impl Drop for StagedOutage {
 /// enough that a class's later sweeps measure the server as it is then.
 const PACE_KEPT: Duration = Duration::from_secs(600);
 /// Queries a pace measurement runs (the spec's budget counts them): the first few warm the
-/// server's caches and are not counted.
+/// server's caches and are not counted; then a few rounds are timed, of which the fastest counts.
 const PACE_WARM: usize = PACE_WARM_QUERIES as usize;
 const PACE_TIMED: usize = PACE_TIMED_QUERIES as usize;
+const PACE_ROUNDS_RUN: usize = PACE_ROUNDS as usize;
 
 /// A measured pace, by server CPUs and query.
 type Paces = std::sync::Mutex<Vec<((u32, Query), Instant, f64)>>;
@@ -207,7 +208,8 @@ impl Executor {
     /// The time the run's server spends on each of its queries when kept busy (on the CPUs the
     /// run was given): two connections a CPU send the queries at once, so that while one's answer
     /// travels back the other's query runs, and the pace is the time they took over how many
-    /// they ran. Kept [`PACE_KEPT`] for later runs of the same query and CPUs.
+    /// they ran, in the fastest of a few rounds: one round of about 100 ms measured 2.3 to 3.4 ms
+    /// from run to run on one machine, and a slow one set the load a third lighter than asked. Kept [`PACE_KEPT`] for later runs of the same query and CPUs.
     async fn pace(&self, spec: &ValidRunSpec) -> Result<f64, RunError> {
         let key = (spec.server_cpus, spec.work.query);
         let kept = |(k, at, _): &((u32, Query), Instant, f64)| *k == key && at.elapsed() < PACE_KEPT;
@@ -225,9 +227,13 @@ impl Executor {
         // Each lane's share of the queries, its first ones to warm the server's caches.
         let (warm, timed) = (PACE_WARM.div_ceil(lanes), PACE_TIMED.div_ceil(lanes));
         run_lanes(&mut conns, &spec.work, 0, warm).await.map_err(unreachable)?;
-        let start = Instant::now();
-        run_lanes(&mut conns, &spec.work, lanes * warm, timed).await.map_err(unreachable)?;
-        let ms = start.elapsed().as_secs_f64() * 1000.0 / (lanes * timed) as f64;
+        let mut fastest = Duration::MAX;
+        for round in 0..PACE_ROUNDS_RUN {
+            let start = Instant::now();
+            run_lanes(&mut conns, &spec.work, lanes * (warm + round * timed), timed).await.map_err(unreachable)?;
+            fastest = fastest.min(start.elapsed());
+        }
+        let ms = fastest.as_secs_f64() * 1000.0 / (lanes * timed) as f64;
         for conn in conns {
             let _ = conn.close().await;
         }
