@@ -135,9 +135,15 @@ async fn websocket_frames_add_up_to_the_runs_summary() {
             _ => {}
         }
     }
-    // A queued run may be announced again as it moves up the line.
+    // A queued run may be announced again as it moves up the line; and a run a free worker takes
+    // at once can be running by the time its submission reads it back to announce it (the page
+    // keeps a run from going back, and the contract says states only move forward).
     states.dedup();
-    assert_eq!(states, vec![RunState::Queued, RunState::Running, RunState::Done]);
+    assert!(
+        states == [RunState::Queued, RunState::Running, RunState::Done]
+            || states == [RunState::Running, RunState::Done],
+        "{states:?}"
+    );
 
     // Unknown messages get an error answer and the socket stays usable.
     ws.send(Message::Text(r#"{"type":"shout"}"#.into())).await.expect("send");

@@ -486,14 +486,24 @@ pub fn pooler_text(s: &Summary) -> String {
 
 fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>, run_ms: u64) -> String {
     let Some(f) = frames.last() else { return "No frames yet: the chart draws the next run live.".to_owned() };
-    let t = Dec(f.elapsed_ms as f64 / 1000.0);
+    // The frames span the run's warm-up, load and last readings; once it is over, say which part
+    // of them the load was, so "over 0.3 s" does not stand beside "the load took 227 ms" unexplained.
+    let over = if run_ms + 50 < f.elapsed_ms {
+        format!(
+            "Over the {:.1} s drawn (the load took {} of them)",
+            Dec(f.elapsed_ms as f64 / 1000.0),
+            crate::tape::ms_text(run_ms as f64)
+        )
+    } else {
+        format!("Over {:.1} s", Dec(f.elapsed_ms as f64 / 1000.0))
+    };
     let most = |pick: fn(&Frame) -> f64| Dec(frames.iter().map(pick).fold(0.0, f64::max));
     // Once the records are read the app's peaks are theirs, the ones the picture and the summary
     // show; before, the frames' readings.
     let peaks = records.filter(|r| !r.is_empty()).map(AppPeaks::of);
     match kind {
         ChartKind::Connections => format!(
-            "Over {t:.1} s: at most {} server backends of this run (sampled){}.{}",
+            "{over}: at most {} server backends of this run (sampled){}.{}",
             most(|f| f.server.run_backends_peak.max(f.server.run_backends) as f64),
             match (f.pool, peaks) {
                 (Some(_), Some(p)) => format!(
@@ -514,7 +524,7 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
             }
         ),
         ChartKind::ServerStates => format!(
-            "Over {t:.1} s the server had at most {} client backends; at the end {} active and {} idle.",
+            "{over} the server had at most {} client backends; at the end {} active and {} idle.",
             most(|f| f.server.client_backends() as f64),
             Dec(state(f, "active")),
             Dec(state(f, "idle"))
@@ -534,19 +544,18 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
         }
         // While the run goes; its rates are counted from the records once it is over.
         ChartKind::Throughput => {
-            format!("Over {t:.1} s: {} answered and {} failed.", f.app.totals.completed, f.app.totals.failed)
+            format!("{over}: {} answered and {} failed.", f.app.totals.completed, f.app.totals.failed)
         }
-        ChartKind::Churn => format!(
-            "Over {t:.1} s the app opened {} connections and closed {}.",
-            f.app.totals.connects, f.app.totals.closes
-        ),
+        ChartKind::Churn => {
+            format!("{over} the app opened {} connections and closed {}.", f.app.totals.connects, f.app.totals.closes)
+        }
         ChartKind::Pooler => format!(
-            "Over {t:.1} s PgBouncer's SHOW POOLS (sampled) showed at most {} clients waiting at once, and {} server connections.",
+            "{over} PgBouncer's SHOW POOLS (sampled) showed at most {} clients waiting at once, and {} server connections.",
             most(|f| f.pooler.map_or(0.0, |p| p.cl_waiting as f64)),
             most(|f| f.pooler.map_or(0.0, |p| p.servers() as f64)),
         ),
         ChartKind::Latency => format!(
-            "Over {t:.1} s: the highest p99 of a tenth of a second was {:.1} ms (each tenth's p99 counts only the requests answered in it; the run's own p99 counts them all together).",
+            "{over}: the highest p99 of a tenth of a second was {:.1} ms (each tenth's p99 counts only the requests answered in it; the run's own p99 counts them all together).",
             most(|f| f.app.latency_p99_ms.unwrap_or(0.0))
         ),
     }
@@ -872,6 +881,15 @@ mod tests {
             said.contains(&format!("at its own moment, at most {} requests connecting", peaks.connecting.count)),
             "{said}"
         );
+    }
+
+    #[test]
+    fn a_caption_says_which_part_of_the_frames_the_load_took() {
+        let records: Vec<RequestRecord> = (0..10).map(|n| naive(n, n as f64 * 6.0, true)).collect();
+        let said = |run_ms| describe(ChartKind::Connections, &frames(&[100, 200, 300]), Some(&records), run_ms);
+        // Warm-up and the last readings after a 227 ms load: the frames span 0.3 s.
+        assert!(said(227).starts_with("Over the 0.3 s drawn (the load took 227 ms of them): "), "{}", said(227));
+        assert!(said(290).starts_with("Over 0.3 s: "), "{}", said(290));
     }
 
     #[test]
