@@ -1188,4 +1188,35 @@ mod tests {
         let said = through(2);
         assert!(!said.contains("differ"), "2 backends and 1 starting are PgBouncer's 3: {said}");
     }
+
+    #[test]
+    fn dots_past_what_is_drawn_say_how_many_and_starting_backends_hold_their_slots() {
+        // 100 requests waiting at 5 ms: the line draws 60 dots and says they are 60 of 100.
+        let records: Vec<RequestRecord> = (0..100).map(|n| held(n, 50.0, 60.0)).collect();
+        let spec = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
+        let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "most waiting");
+        let server = |starting: u64, authenticating: u64| ServerFrame {
+            read_at_ms: Some(5),
+            reachable: true,
+            max_connections: 100,
+            backends: starting,
+            by_state: vec![CountBy { name: "starting".into(), count: starting }],
+            authenticating,
+            ..ServerFrame::default()
+        };
+        let pool = PoolFrame { size: 10, waiters: 100, max_connections: 10, ..PoolFrame::default() };
+        let frame = |s: ServerFrame| Frame { pool: Some(pool), server: s, ..Frame::default() };
+        let svg = draw(&frame(server(3, 2)), &side, &spec, Peaks::default(), &Part::ALL);
+        assert!(svg.contains(">100 waiting</text>") && svg.contains(">60 of 100 drawn</text>"), "{svg}");
+        assert_eq!(svg.matches(r#"class="waiter""#).count(), 60, "{svg}");
+        // 3 listed without a name and 2 still authenticating (not listed): 5 hold a slot each.
+        assert!(svg.contains(">5 still starting</text>"), "{svg}");
+        assert!(svg.contains(">(a slot each, until in or refused)</text>"), "{svg}");
+        let none = draw(&frame(server(0, 0)), &side, &spec, Peaks::default(), &Part::ALL);
+        assert!(!none.contains("still starting") && !none.contains("a slot each"), "{none}");
+        // Fewer waiting than the dots can hold: all drawn, nothing to say.
+        let few = AppSide::counted(&records[..12], 5.0, 1, AppPeaks::of(&records[..12]), "most waiting");
+        let svg = draw(&frame(server(0, 0)), &few, &spec, Peaks::default(), &Part::ALL);
+        assert!(svg.contains(">12 waiting</text>") && !svg.contains(" drawn</text>"), "{svg}");
+    }
 }
