@@ -488,14 +488,11 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
     let Some(f) = frames.last() else { return "No frames yet: the chart draws the next run live.".to_owned() };
     // The frames span the run's warm-up, load and last readings; once it is over, say which part
     // of them the load was, so "over 0.3 s" does not stand beside "the load took 227 ms" unexplained.
-    let over = if run_ms + 50 < f.elapsed_ms {
-        format!(
-            "Over the {:.1} s drawn (the load took {} of them)",
-            Dec(f.elapsed_ms as f64 / 1000.0),
-            crate::tape::ms_text(run_ms as f64)
-        )
+    let drawn = format!("{:.1}", Dec(f.elapsed_ms as f64 / 1000.0));
+    let over = if run_ms < f.elapsed_ms && format!("{:.1}", Dec(run_ms as f64 / 1000.0)) != drawn {
+        format!("Over the {drawn} s drawn (the load took {} of them)", crate::tape::ms_text(run_ms as f64))
     } else {
-        format!("Over {:.1} s", Dec(f.elapsed_ms as f64 / 1000.0))
+        format!("Over {drawn} s")
     };
     let most = |pick: fn(&Frame) -> f64| Dec(frames.iter().map(pick).fold(0.0, f64::max));
     // Once the records are read the app's peaks are theirs, the ones the picture and the summary
@@ -890,6 +887,9 @@ mod tests {
         // Warm-up and the last readings after a 227 ms load: the frames span 0.3 s.
         assert!(said(227).starts_with("Over the 0.3 s drawn (the load took 227 ms of them): "), "{}", said(227));
         assert!(said(290).starts_with("Over 0.3 s: "), "{}", said(290));
+        // 1247 ms reads 1.2 s, not the frames' 1.3 s.
+        let late = |run_ms| describe(ChartKind::Churn, &frames(&[100, 1290]), Some(&records), run_ms);
+        assert!(late(1247).starts_with("Over the 1.3 s drawn (the load took 1.2 s of them) "), "{}", late(1247));
     }
 
     #[test]

@@ -882,6 +882,19 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                     " Of the {} opening, the server shows {starting} starting and {logged_in} logged in; the other {rest} were not yet a backend there (waiting to be accepted, or refused before the app heard).",
                     c.connecting
                 )
+            } else if starting > c.connecting {
+                // A backend has no name until it logs in: more starting than the app opens are
+                // another client's, or the app's a moment from this instant within the reading.
+                let extra = starting - c.connecting;
+                format!(
+                    " The server also lists {} that the app was not opening at this instant: {}a backend has no name until it logs in, so a reading cannot say whose.",
+                    count(extra, "backend still starting", "backends still starting"),
+                    if read_when(frame, app).is_some() {
+                        "the app's, opened within the reading's span, or another client's; "
+                    } else {
+                        "another client's; "
+                    }
+                )
             } else {
                 String::new()
             }
@@ -1110,6 +1123,30 @@ mod tests {
         let all = Frame { server: ServerFrame { run_backends: 8, ..frame.server.clone() }, ..frame.clone() };
         assert!(!describe(&all, &side, &spec).contains("Of the"));
         assert!(!describe(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec).contains("Of the"));
+        // One request holds its connection, none opens one, and the server, read at that very
+        // instant, lists one backend starting: not the app's (lesson 1.1's first picture).
+        let one = [held(0, 1.0, 9.0)];
+        let side = AppSide::counted(&one, 5.0, 1, AppPeaks::of(&one), "busiest");
+        let server = |took| ServerFrame {
+            read_at_ms: Some(5),
+            read_took_ms: took,
+            run_backends: 1,
+            backends: 2,
+            by_state: vec![CountBy { name: "starting".into(), count: 1 }],
+            ..ServerFrame::default()
+        };
+        let said = |took| describe(&Frame { server: server(took), ..frame.clone() }, &side, &spec);
+        assert!(
+            said(0).ends_with(" The server also lists 1 backend still starting that the app was not opening at this instant: another client's; a backend has no name until it logs in, so a reading cannot say whose."),
+            "{}",
+            said(0)
+        );
+        // A reading that took 10 ms may have caught the app's next connect.
+        assert!(
+            said(10).contains("at this instant: the app's, opened within the reading's span, or another client's;"),
+            "{}",
+            said(10)
+        );
     }
 
     #[test]

@@ -141,8 +141,8 @@ fn heading_of(shown: Shown, pooled: bool) -> String {
         Shown::Frame(at) => format!("The run at {}: drag the slider through it", ms_text(at)),
         // The picture's own instant, and the last answer's when it came earlier.
         Shown::AfterTheLastAnswer { answer_ms, .. } => match (ms_text(answer_ms), ms_text(shown.at_ms())) {
-            (answer, at) if answer == at => format!("After the last request ended, at {at}"),
-            (answer, at) => format!("At {at}: after the last request ended, at {answer}"),
+            (answer, at) if answer == at => format!("After the last request ended, at {at} into the run"),
+            (answer, at) => format!("At {at}: after the last request ended, at {answer} into the run"),
         },
     }
 }
@@ -252,15 +252,15 @@ mod tests {
             // The picture's instant, and the last answer's when it is another.
             (
                 Shown::AfterTheLastAnswer { answer_ms: 503.0, frame_ms: 516.0 },
-                "At 516 ms: after the last request ended, at 503 ms",
+                "At 516 ms: after the last request ended, at 503 ms into the run",
             ),
             (
                 Shown::AfterTheLastAnswer { answer_ms: 503.0, frame_ms: 503.2 },
-                "After the last request ended, at 503 ms",
+                "After the last request ended, at 503 ms into the run",
             ),
             (
                 Shown::AfterTheLastAnswer { answer_ms: 400.0, frame_ms: 300.0 },
-                "After the last request ended, at 400 ms",
+                "After the last request ended, at 400 ms into the run",
             ),
         ];
         for (shown, heading) in table {
