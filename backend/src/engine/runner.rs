@@ -209,7 +209,8 @@ impl Executor {
     /// run was given): two connections a CPU send the queries at once, so that while one's answer
     /// travels back the other's query runs, and the pace is the time they took over how many
     /// they ran, in the fastest of a few rounds: one round of about 100 ms measured 2.3 to 3.4 ms
-    /// from run to run on one machine, and a slow one set the load a third lighter than asked. Kept [`PACE_KEPT`] for later runs of the same query and CPUs.
+    /// from run to run on one machine, and a slow one set the load a third lighter than asked.
+    /// Kept [`PACE_KEPT`] for later runs of the same query and CPUs.
     async fn pace(&self, spec: &ValidRunSpec) -> Result<f64, RunError> {
         let key = (spec.server_cpus, spec.work.query);
         let kept = |(k, at, _): &((u32, Query), Instant, f64)| *k == key && at.elapsed() < PACE_KEPT;
