@@ -124,14 +124,18 @@ async fn the_same_sweep_asked_twice_is_measured_once() {
     let app = spawn_app(50).await;
     let (ann, bob, carol) = (app.learner().await, app.learner().await, app.learner().await);
     keep_busy(&app, &carol).await;
-    let sweep = json!({ "run": quick_run(), "sizes": [1, 2] });
+    // Down the sizes and back up, as lesson 7.3 goes: each listing of a size is a run of its own.
+    let sweep = json!({ "run": quick_run(), "sizes": [2, 1, 1, 2] });
     let (status, first) = ann.post("/api/sweeps", &sweep).await;
     assert_eq!(status, 202, "{first}");
-    assert_eq!(first["shared"], json!([false, false]), "{first}");
+    assert_eq!(first["shared"], json!([false, false, false, false]), "{first}");
+    let runs: Vec<&str> = first["runs"].as_array().expect("runs").iter().filter_map(|r| r.as_str()).collect();
+    assert_eq!(runs.iter().collect::<std::collections::HashSet<_>>().len(), 4, "{first}");
     let (status, second) = bob.post("/api/sweeps", &sweep).await;
     assert_eq!(status, 202, "{second}");
+    // Each of bob's listings joins its own twin: not the first waiting run of its size twice.
     assert_eq!(second["runs"], first["runs"], "bob's sweep is measured by the runs of ann's");
-    assert_eq!(second["shared"], json!([true, true]), "{second}");
+    assert_eq!(second["shared"], json!([true, true, true, true]), "{second}");
     for body in [&first, &second] {
         let id = body["id"].as_str().expect("sweep id");
         let view = loop {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use poollab_shared::expr::number;
-use poollab_shared::{Dec, SweepPoint, SweepView};
+use poollab_shared::{Dec, RunState, SizePoint, SweepPoint, SweepView, by_size};
 
 const W: f64 = 360.0;
 const H: f64 = 200.0;
@@ -44,49 +44,34 @@ pub fn watch_into(id: String, view_of: RwSignal<Option<SweepView>>, error: RwSig
     });
 }
 
-/// The sizing curve of a sweep: throughput, p99 latency and the median query by pool size.
+/// The sizing curve of a sweep: throughput, p99 latency and the median query by pool size. A size
+/// that ran more than once is drawn as the mean of its runs (the line and its dot), each run a ring.
 #[component]
 pub fn SweepCurve(
     #[prop(into)] view_of: Signal<Option<SweepView>>,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let points = move || view_of.with(|v| v.as_ref().map(|v| v.points.clone()).unwrap_or_default());
-    let describe = move || {
-        points()
-            .iter()
-            .map(|p| {
-                if p.throughput_per_s > 0.0 {
-                    format!(
-                        "pool {}: {} req/s, p99 {} ms, median query {} ms",
-                        p.max_connections,
-                        number(p.throughput_per_s),
-                        number(p.latency_p99_ms),
-                        number(p.query_p50_ms)
-                    )
-                } else {
-                    format!("pool {}: {}", p.max_connections, p.state.as_str())
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
+    let describe = move || describe(&points());
     let panel =
         move |id: &'static str,
               title: &'static str,
               unit: &'static str,
-              pick: fn(&SweepPoint) -> f64,
-              class: &'static str| { move || curve(id, title, unit, &points(), pick, class, &describe()) };
+              mean: fn(&SizePoint) -> f64,
+              run: fn(&SweepPoint) -> f64,
+              class: &'static str| { move || curve(id, title, unit, &points(), mean, run, class) };
     // The table as HTML text: far less code in the page than as many elements.
     let table = move || {
         let mut o = String::from("<thead><tr>");
-        for h in ["pool size", "state", "req/s", "p50 ms", "p99 ms", "query p50 ms", "failed", "peak server"] {
+        for h in ["run", "pool size", "state", "req/s", "p50 ms", "p99 ms", "query p50 ms", "failed", "peak server"] {
             o.push_str(&format!(r#"<th scope="col">{h}</th>"#));
         }
         o.push_str("</tr></thead><tbody>");
-        for p in points() {
+        for (i, p) in points().iter().enumerate() {
             o.push_str(&format!(
-                r#"<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+                r#"<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
                 crate::route::Route::Run(p.run_id.clone()).href(),
+                i + 1,
                 p.max_connections,
                 p.state.as_str(),
                 number(p.throughput_per_s),
@@ -104,9 +89,9 @@ pub fn SweepCurve(
         <section class="card sweep" aria-labelledby="sweep-title" data-testid="sweep" data-done=move || view_of.with(|v| v.as_ref().is_some_and(|v| v.done).to_string())>
             <h2 id="sweep-title">"Sizing curve"</h2>
             <div class="sweep-panels">
-                <figure class="chart" inner_html=panel("sweep-throughput", "Throughput by pool size", "requests per second", |p| p.throughput_per_s, "s-inuse")></figure>
-                <figure class="chart" inner_html=panel("sweep-p99", "p99 latency by pool size", "milliseconds", |p| p.latency_p99_ms, "s-wait")></figure>
-                <figure class="chart" inner_html=panel("sweep-query", "Median query by pool size: how long each held its connection", "milliseconds", |p| p.query_p50_ms, "s-size")></figure>
+                <figure class="chart" inner_html=panel("sweep-throughput", "Throughput by pool size", "requests per second", |p| p.throughput_per_s, |p| p.throughput_per_s, "s-inuse")></figure>
+                <figure class="chart" inner_html=panel("sweep-p99", "p99 latency by pool size", "milliseconds", |p| p.latency_p99_ms, |p| p.latency_p99_ms, "s-wait")></figure>
+                <figure class="chart" inner_html=panel("sweep-query", "Median query by pool size: how long each held its connection", "milliseconds", |p| p.query_p50_ms, |p| p.query_p50_ms, "s-size")></figure>
             </div>
             <p class="chart-text" id="sweep-desc">{describe}</p>
             <table class="runs" inner_html=table></table>
@@ -115,23 +100,59 @@ pub fn SweepCurve(
     }
 }
 
-/// One figure of the sweep by pool size, as SVG text: sizes evenly along the bottom, the figure
-/// up the side.
+/// The curve in words, size by size, smallest first; a size that ran more than once says its
+/// figures are the mean of its runs (the table lists each run).
+pub fn describe(points: &[SweepPoint]) -> String {
+    let mut out = String::new();
+    for s in by_size(points) {
+        if !out.is_empty() {
+            out.push_str("; ");
+        }
+        out.push_str(&format!("pool {}: ", s.max_connections));
+        if s.answered == 0 {
+            let state = points.iter().find(|p| p.max_connections == s.max_connections && p.state != RunState::Done);
+            out.push_str(state.map_or(RunState::Done, |p| p.state).as_str());
+            continue;
+        }
+        if s.runs > 1 {
+            out.push_str(&format!("the mean of {} runs, ", s.answered));
+        }
+        out.push_str(&format!(
+            "{} req/s, p99 {} ms, median query {} ms",
+            number(s.throughput_per_s),
+            number(s.latency_p99_ms),
+            number(s.query_p50_ms)
+        ));
+    }
+    out
+}
+
+/// One figure of the sweep by pool size, as SVG text: sizes evenly along the bottom, smallest
+/// first, each size's mean up the side (a size that ran more than once: each run a ring).
 fn curve(
     id: &str,
     title: &str,
     unit: &str,
     points: &[SweepPoint],
-    pick: fn(&SweepPoint) -> f64,
+    mean: fn(&SizePoint) -> f64,
+    run: fn(&SweepPoint) -> f64,
     class: &str,
-    desc: &str,
 ) -> String {
     use std::fmt::Write;
+    let sizes = by_size(points);
     let done: Vec<(usize, f64)> =
-        points.iter().enumerate().filter(|(_, p)| p.throughput_per_s > 0.0).map(|(i, p)| (i, pick(p))).collect();
-    let top = crate::chart::nice_step(done.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(1e-3) / 3.0) * 3.0;
-    let top = top.max(done.iter().map(|(_, v)| *v).fold(0.0, f64::max) * 1.05);
-    let n = points.len().max(2) as f64;
+        sizes.iter().enumerate().filter(|(_, s)| s.answered > 0).map(|(i, s)| (i, mean(s))).collect();
+    // Each answered run, at its size's place, when its size ran more than once.
+    let mut rings: Vec<(usize, f64)> = Vec::new();
+    for p in points.iter().filter(|p| p.throughput_per_s > 0.0) {
+        if let Some(i) = sizes.iter().position(|s| s.max_connections == p.max_connections && s.answered > 1) {
+            rings.push((i, run(p)));
+        }
+    }
+    let highest = done.iter().chain(&rings).map(|(_, v)| *v).fold(0.0, f64::max);
+    let top = crate::chart::nice_step(highest.max(1e-3) / 3.0) * 3.0;
+    let top = top.max(highest * 1.05);
+    let n = sizes.len().max(2) as f64;
     let x = |i: usize| PAD + i as f64 / (n - 1.0) * (W - PAD - 16.0);
     let y = |v: f64| H - 36.0 - v / top * (H - 56.0);
     let mut o = format!(
@@ -154,13 +175,13 @@ fn curve(
             yv = Dec(y(v))
         );
     }
-    for (i, p) in points.iter().enumerate() {
+    for (i, s) in sizes.iter().enumerate() {
         let _ = write!(
             o,
             r#"<text class="tick" x="{:.1}" y="{}" text-anchor="middle">{}</text>"#,
             Dec(x(i)),
             Dec(H - 20.0),
-            p.max_connections
+            s.max_connections
         );
     }
     let _ = write!(
@@ -172,12 +193,49 @@ fn curve(
     );
     let line: String = done.iter().map(|(i, v)| format!("{:.1},{:.1} ", Dec(x(*i)), Dec(y(*v)))).collect();
     let _ = write!(o, r#"<polyline class="line {class}" points="{line}"/>"#);
+    for (i, v) in &rings {
+        let _ = write!(o, r#"<circle class="ring {class}" cx="{:.1}" cy="{:.1}" r="3"/>"#, Dec(x(*i)), Dec(y(*v)));
+    }
     for (i, v) in &done {
         let _ = write!(o, r#"<circle class="dot {class}" cx="{:.1}" cy="{:.1}" r="3.5"/>"#, Dec(x(*i)), Dec(y(*v)));
     }
     let _ = write!(o, r#"</svg><strong class="chart-title">{}</strong>"#, crate::escape(title));
-    let _ = desc;
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(size: u32, p99: f64, run: &str) -> SweepPoint {
+        SweepPoint {
+            throughput_per_s: 100.0,
+            latency_p99_ms: p99,
+            ..SweepPoint::of(size, run.to_owned(), RunState::Done, None)
+        }
+    }
+
+    #[test]
+    fn a_size_run_twice_reads_as_its_mean_and_draws_each_run() {
+        let down_and_up = [point(4, 30.0, "a"), point(1, 10.0, "b"), point(1, 14.0, "c"), point(4, 50.0, "d")];
+        // Smallest first, whatever order the runs went in.
+        assert_eq!(
+            describe(&down_and_up),
+            "pool 1: the mean of 2 runs, 100 req/s, p99 12 ms, median query 0 ms; \
+             pool 4: the mean of 2 runs, 100 req/s, p99 40 ms, median query 0 ms"
+        );
+        let svg = curve("c", "p99", "ms", &down_and_up, |s| s.latency_p99_ms, |p| p.latency_p99_ms, "k");
+        assert_eq!(svg.matches("<circle class=\"ring").count(), 4, "{svg}");
+        assert_eq!(svg.matches("<circle class=\"dot").count(), 2, "{svg}");
+        // A sweep of sizes run once each draws no rings and says nothing of means.
+        let once = [point(1, 10.0, "a"), point(4, 30.0, "b")];
+        assert_eq!(
+            describe(&once),
+            "pool 1: 100 req/s, p99 10 ms, median query 0 ms; pool 4: 100 req/s, p99 30 ms, median query 0 ms"
+        );
+        let svg = curve("c", "p99", "ms", &once, |s| s.latency_p99_ms, |p| p.latency_p99_ms, "k");
+        assert_eq!(svg.matches("<circle class=\"ring").count(), 0, "{svg}");
+    }
 }
 
 /// Waits in the browser without blocking it (a `setTimeout` as a future).

@@ -362,7 +362,8 @@ impl Tape {
     }
 
     /// The frame the picture draws: the scrubber's (the newest when it follows), and at a named
-    /// instant of a run that is over, with its pools as last read at or before that instant; and
+    /// instant of a run that is over, with its pools, the server and PgBouncer as last read at or
+    /// before that instant (one frame's); and
     /// when the run kept a reading of the server nearer that instant ([`fine_reading_for`]), that
     /// reading in place of the frame's own, with PgBouncer's and the pools' as read with it.
     pub fn frame(&self) -> Option<Frame> {
@@ -372,15 +373,18 @@ impl Tape {
             None => frames.last().cloned(),
         })?;
         if let Some(at_ms) = self.instant.get() {
-            // sqlx's pools as last read at or before the instant: a sample holds until the next
-            // one, as the charts draw it.
+            // sqlx's pools, and the server and PgBouncer, as last read at or before the instant:
+            // a sample holds until the next one, as the charts draw it. All from one frame, so
+            // what the server sees of each instance adds up to the run's backends it shows.
             let held = self.with_frames(|frames| {
                 let i = frames.partition_point(|f| f.elapsed_ms as f64 <= at_ms).checked_sub(1)?;
-                frames.get(i).map(|f| (f.pool, f.instances.clone()))
+                frames.get(i).map(|f| (f.pool, f.instances.clone(), f.server.clone(), f.pooler))
             });
-            if let Some((pool, instances)) = held {
+            if let Some((pool, instances, server, pooler)) = held {
                 frame.pool = pool;
                 frame.instances = instances;
+                frame.server = server;
+                frame.pooler = pooler;
             }
             let (first, last) = self.load_span();
             let fine = self.with_readings(|r| r.get(fine_reading_for(r, at_ms, first..=last)?).cloned());

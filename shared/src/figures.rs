@@ -17,7 +17,7 @@
 
 use crate::spec::{LoadShape, Query, RunSpec, Strategy, Tls};
 use crate::summary::{ErrorKind, LatencySummary, Summary};
-use crate::sweep::SweepPoint;
+use crate::sweep::{SizePoint, SweepPoint, by_size};
 
 /// What the lab knows of the server a run went to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -174,14 +174,42 @@ figures! {
 /// What a sizing sweep measured, by size: the figures a sweep step names.
 pub const SWEEP_FIGURES: &[FigureInfo] = &[
     FigureInfo { name: "sweep.best_size", label: "connections where throughput stopped growing", unit: "" },
-    FigureInfo { name: "sweep.best_throughput", label: "best throughput of the sweep", unit: "req/s" },
-    FigureInfo { name: "sweep.smallest_throughput", label: "throughput of the smallest pool", unit: "req/s" },
-    FigureInfo { name: "sweep.largest_throughput", label: "throughput of the largest pool", unit: "req/s" },
-    FigureInfo { name: "sweep.smallest_query_ms", label: "median query, smallest pool", unit: "ms" },
-    FigureInfo { name: "sweep.largest_query_ms", label: "median query, largest pool", unit: "ms" },
-    FigureInfo { name: "sweep.smallest_p99_ms", label: "p99 latency, smallest pool", unit: "ms" },
-    FigureInfo { name: "sweep.largest_p99_ms", label: "p99 latency, largest pool", unit: "ms" },
-    FigureInfo { name: "sweep.lowest_p99_ms", label: "lowest p99 latency of the sweep", unit: "ms" },
+    FigureInfo {
+        name: "sweep.best_throughput",
+        label: "best throughput of the sweep (a size's: the mean of its runs)",
+        unit: "req/s",
+    },
+    FigureInfo {
+        name: "sweep.smallest_throughput",
+        label: "throughput of the smallest pool (the mean of its runs)",
+        unit: "req/s",
+    },
+    FigureInfo {
+        name: "sweep.largest_throughput",
+        label: "throughput of the largest pool (the mean of its runs)",
+        unit: "req/s",
+    },
+    FigureInfo {
+        name: "sweep.smallest_query_ms",
+        label: "median query, smallest pool (the mean of its runs)",
+        unit: "ms",
+    },
+    FigureInfo {
+        name: "sweep.largest_query_ms",
+        label: "median query, largest pool (the mean of its runs)",
+        unit: "ms",
+    },
+    FigureInfo {
+        name: "sweep.smallest_p99_ms",
+        label: "p99 latency, smallest pool (the mean of its runs)",
+        unit: "ms",
+    },
+    FigureInfo { name: "sweep.largest_p99_ms", label: "p99 latency, largest pool (the mean of its runs)", unit: "ms" },
+    FigureInfo {
+        name: "sweep.lowest_p99_ms",
+        label: "lowest p99 latency of the sweep (a size's p99: the mean of its runs)",
+        unit: "ms",
+    },
     FigureInfo { name: "sweep.lowest_p99_size", label: "pool size with the lowest p99 latency", unit: "" },
     FigureInfo {
         name: "sweep.pace_query_us",
@@ -204,26 +232,27 @@ pub struct SweepFigures<'a> {
     pub points: Option<&'a [SweepPoint]>,
 }
 
-/// The pool size past which throughput stops growing: the smallest whose throughput is within a
-/// tenth of the sweep's best.
+/// The pool size past which throughput stops growing: the smallest whose throughput (the mean of
+/// its runs, [`by_size`]) is within a tenth of the sweep's best.
 pub fn best_size(points: &[SweepPoint]) -> Option<u32> {
-    let best = points.iter().map(|p| p.throughput_per_s).fold(0.0, f64::max);
-    points.iter().filter(|p| p.throughput_per_s >= 0.9 * best).map(|p| p.max_connections).min()
+    let sizes = by_size(points);
+    let best = sizes.iter().map(|p| p.throughput_per_s).fold(0.0, f64::max);
+    sizes.iter().filter(|p| p.answered > 0 && p.throughput_per_s >= 0.9 * best).map(|p| p.max_connections).min()
 }
 
-/// The size whose slowest requests fared best: the lowest p99 among the sizes whose runs
-/// answered (the smallest size, when two tie).
-/// The sweep's point with the lowest p99 as the page prints it ([`crate::expr::shown`]): of sizes
-/// that tie there, the smallest (a page that shows 17.3 ms for both 2 and 4 names 2).
-fn lowest_p99(points: &[SweepPoint]) -> Option<&SweepPoint> {
-    let shown = |p: &SweepPoint| crate::expr::shown(p.latency_p99_ms);
-    points
+/// The size whose slowest requests fared best: the lowest p99 (the mean of its runs) among the
+/// sizes whose runs answered, as the page prints it ([`crate::expr::shown`]): of sizes that tie
+/// there, the smallest (a page that shows 17.3 ms for both 2 and 4 names 2).
+fn lowest_p99(sizes: &[SizePoint]) -> Option<&SizePoint> {
+    let shown = |p: &SizePoint| crate::expr::shown(p.latency_p99_ms);
+    sizes
         .iter()
-        .filter(|p| p.throughput_per_s > 0.0)
+        .filter(|p| p.answered > 0)
         .min_by(|a, b| shown(a).total_cmp(&shown(b)).then(a.max_connections.cmp(&b.max_connections)))
 }
 
 impl SweepFigures<'_> {
+    /// A sweep's figure: a size's figures are the means of its runs ([`by_size`]).
     pub fn figure(&self, name: &str) -> Option<f64> {
         let size = |pick: fn(&[u32]) -> Option<&u32>| pick(self.sizes).map(|s| f64::from(*s));
         match name {
@@ -232,21 +261,22 @@ impl SweepFigures<'_> {
             _ => {}
         }
         let points = self.points?;
+        let sizes = by_size(points);
         let at = |largest: bool| {
-            let pick = points.iter().filter(|p| p.throughput_per_s > 0.0);
+            let pick = sizes.iter().filter(|p| p.answered > 0);
             if largest { pick.max_by_key(|p| p.max_connections) } else { pick.min_by_key(|p| p.max_connections) }
         };
         Some(match name {
             "sweep.best_size" => f64::from(best_size(points)?),
-            "sweep.best_throughput" => points.iter().map(|p| p.throughput_per_s).fold(0.0, f64::max),
+            "sweep.best_throughput" => sizes.iter().map(|p| p.throughput_per_s).fold(0.0, f64::max),
             "sweep.smallest_throughput" => at(false)?.throughput_per_s,
             "sweep.largest_throughput" => at(true)?.throughput_per_s,
             "sweep.smallest_query_ms" => at(false)?.query_p50_ms,
             "sweep.largest_query_ms" => at(true)?.query_p50_ms,
             "sweep.smallest_p99_ms" => at(false)?.latency_p99_ms,
             "sweep.largest_p99_ms" => at(true)?.latency_p99_ms,
-            "sweep.lowest_p99_ms" => lowest_p99(points)?.latency_p99_ms,
-            "sweep.lowest_p99_size" => f64::from(lowest_p99(points)?.max_connections),
+            "sweep.lowest_p99_ms" => lowest_p99(&sizes)?.latency_p99_ms,
+            "sweep.lowest_p99_size" => f64::from(lowest_p99(&sizes)?.max_connections),
             // A paced sweep's sizes share one pace (kept for them): the first size's says it.
             // In µs: the rate was set from the unrounded time, which "2.2 ms" would not give back.
             "sweep.pace_query_us" => (points.iter().find(|p| p.pace_rate_per_s > 0)?.pace_query_ms * 1000.0).round(),

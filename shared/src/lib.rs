@@ -62,5 +62,5 @@ pub use spec::{
     PoolerMode, PoolerSpec, Query, RunSpec, Statements, Strategy, Tls, WorkSpec,
 };
 pub use summary::{ErrorCounts, ErrorKind, LatencySummary, RunState, RunView, Summary};
-pub use sweep::{MAX_SWEEP_SIZES, SweepError, SweepPoint, SweepSpec, SweepView};
+pub use sweep::{MAX_SWEEP_SIZES, SizePoint, SweepError, SweepPoint, SweepSpec, SweepView, by_size};
 pub use timeline::{RequestRecord, RunEvent, RunEventKind, Timeline};

@@ -1,6 +1,9 @@
 //! A sizing sweep: the same load over a list of pool sizes, one run per size, to draw the
 //! "too small / too large" curve. Each point is an ordinary run (it goes through the queue and
-//! streams its frames); the sweep gathers their throughput and p99.
+//! streams its frames); the sweep gathers their throughput and p99. A size listed more than once
+//! runs once per listing, and its figures are the means of its runs' ([`by_size`]): a sweep that
+//! goes down the sizes and back up gives every size one run early and one late, so a machine
+//! that speeds up or slows down during the sweep favours none of them.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,8 +11,8 @@ use crate::limits::{SpecError, ValidRunSpec};
 use crate::spec::{RunSpec, Strategy};
 use crate::summary::{RunState, Summary};
 
-/// Most pool sizes one sweep may try.
-pub const MAX_SWEEP_SIZES: usize = 12;
+/// Most runs one sweep may ask for (a size listed twice counts twice).
+pub const MAX_SWEEP_SIZES: usize = 16;
 
 /// What `POST /api/sweeps` takes: a pooled run and the pool sizes to try it with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,7 +33,7 @@ pub enum SweepError {
 }
 
 impl SweepSpec {
-    /// One valid run spec per size, in the order given.
+    /// One valid run spec per listed size, in the order given.
     pub fn runs(&self) -> Result<Vec<ValidRunSpec>, SweepError> {
         if self.sizes.is_empty() || self.sizes.len() > MAX_SWEEP_SIZES {
             return Err(SweepError::SizeCount(self.sizes.len()));
@@ -94,6 +97,49 @@ impl SweepPoint {
     }
 }
 
+/// One pool size of a sweep, its runs taken together: each figure is the mean of its runs that
+/// answered (all zero while none has).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SizePoint {
+    pub max_connections: u32,
+    /// The runs of this size, and how many of them are done and answered.
+    pub runs: usize,
+    pub answered: usize,
+    pub throughput_per_s: f64,
+    pub latency_p50_ms: f64,
+    pub latency_p99_ms: f64,
+    pub query_p50_ms: f64,
+}
+
+/// The sweep's points by size, smallest first: a size's figures are the means of its runs that
+/// answered (a run answered when its throughput is above zero).
+pub fn by_size(points: &[SweepPoint]) -> Vec<SizePoint> {
+    // Each next size is the least above the last (no sort: its code would weigh on the page).
+    let next = |after: Option<u32>| points.iter().map(|p| p.max_connections).filter(|s| after < Some(*s)).min();
+    std::iter::successors(next(None), |last| next(Some(*last)))
+        .map(|size| {
+            let runs: Vec<&SweepPoint> = points.iter().filter(|p| p.max_connections == size).collect();
+            let answered: Vec<&&SweepPoint> = runs.iter().filter(|p| p.throughput_per_s > 0.0).collect();
+            let mean = |pick: fn(&SweepPoint) -> f64| {
+                if answered.is_empty() {
+                    0.0
+                } else {
+                    answered.iter().map(|p| pick(p)).sum::<f64>() / answered.len() as f64
+                }
+            };
+            SizePoint {
+                max_connections: size,
+                runs: runs.len(),
+                answered: answered.len(),
+                throughput_per_s: mean(|p| p.throughput_per_s),
+                latency_p50_ms: mean(|p| p.latency_p50_ms),
+                latency_p99_ms: mean(|p| p.latency_p99_ms),
+                query_p50_ms: mean(|p| p.query_p50_ms),
+            }
+        })
+        .collect()
+}
+
 /// A sweep as `GET /api/sweeps/{id}` shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepView {
@@ -116,6 +162,39 @@ mod tests {
         let runs = sweep.runs().unwrap();
         let sizes: Vec<_> = runs.iter().map(|r| (r.pool.max_connections, r.pool.min_connections)).collect();
         assert_eq!(sizes, [(1, 1), (2, 2), (8, 4)]);
+    }
+
+    fn point(size: u32, throughput: f64, p99: f64) -> SweepPoint {
+        SweepPoint {
+            max_connections: size,
+            throughput_per_s: throughput,
+            latency_p99_ms: p99,
+            ..SweepPoint::of(size, format!("r{size}"), RunState::Done, None)
+        }
+    }
+
+    #[test]
+    fn a_size_listed_twice_is_the_mean_of_its_runs_that_answered() {
+        // (points, then each size as (size, runs, answered, throughput, p99))
+        let cases: &[(&[SweepPoint], &[(u32, usize, usize, f64, f64)])] = &[
+            (&[], &[]),
+            (&[point(4, 100.0, 10.0)], &[(4, 1, 1, 100.0, 10.0)]),
+            // Down and back up: each size's two runs, smallest size first.
+            (
+                &[point(8, 100.0, 30.0), point(2, 90.0, 10.0), point(2, 110.0, 14.0), point(8, 120.0, 50.0)],
+                &[(2, 2, 2, 100.0, 12.0), (8, 2, 2, 110.0, 40.0)],
+            ),
+            // A run that answered nothing (failed, or not done yet) is not averaged in.
+            (&[point(4, 0.0, 0.0), point(4, 80.0, 20.0)], &[(4, 2, 1, 80.0, 20.0)]),
+            (&[point(4, 0.0, 0.0)], &[(4, 1, 0, 0.0, 0.0)]),
+        ];
+        for (points, want) in cases {
+            let got: Vec<_> = by_size(points)
+                .iter()
+                .map(|s| (s.max_connections, s.runs, s.answered, s.throughput_per_s, s.latency_p99_ms))
+                .collect();
+            assert_eq!(&got, want, "{points:?}");
+        }
     }
 
     #[test]

@@ -259,18 +259,23 @@ impl Line {
         // the instructor's runs go first and alone, as before.
         let mut twins: Vec<Option<String>> = vec![None; specs.len()];
         if learner.is_some() && self.caps.share_runs {
+            // A sweep that lists a size twice runs it twice: each listing joins a run of its own,
+            // never one this sweep already joined.
+            let mut taken: Vec<String> = Vec::new();
             for (twin, spec) in twins.iter_mut().zip(&specs) {
                 // FOR UPDATE: the instructor's cancel cannot end it between finding it and joining
                 // it (a worker cannot take it either: claims wait for the line's lock).
                 *twin = sqlx::query_scalar(
                     "SELECT r.id FROM lab.runs r \
                      WHERE r.state = 'queued' AND r.priority = 1 AND r.spec = $1 \
-                       AND NOT lab.run_held(r.id, r.learner) \
+                       AND NOT lab.run_held(r.id, r.learner) AND r.id <> ALL($2) \
                      ORDER BY r.place, r.seq LIMIT 1 FOR UPDATE OF r",
                 )
                 .bind(Json(spec))
+                .bind(&taken)
                 .fetch_optional(&mut *tx)
                 .await?;
+                taken.extend(twin.clone());
             }
         }
         let (all, mine, from_address): (i64, i64, i64) = sqlx::query_as(
