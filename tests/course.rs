@@ -537,6 +537,18 @@ async fn app_side_is_counted_from_the_records(
             assert_eq!(drawn.moment, "first-refusal", "{here}: {drawn:?}");
             assert!((drawn.at_ms - at).abs() < 0.001, "{here}: {drawn:?} at {at}");
             assert_eq!(shown, counted(at), "{here}: the app side at the first refusal");
+            // A reading that shows the server after the app heard its first refusal counts it.
+            let refused = text(
+                page,
+                "document.querySelector('[data-testid=picture] [data-testid=refused]')?.dataset.refused ?? ''",
+            )
+            .await;
+            if read[0] + read[1] / 2.0 >= at {
+                assert!(
+                    refused.parse::<u64>().is_ok_and(|n| n >= 1),
+                    "{here}: the server read at {read:?} has refused {refused}, after the app heard a refusal at {at} ms"
+                );
+            }
         }
         Moment::End => {
             assert_eq!(drawn.moment, "after-last-answer", "{here}: {drawn:?}");

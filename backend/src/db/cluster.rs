@@ -106,7 +106,7 @@ pub struct PrivateCluster {
     tls: TlsFiles,
     tls_only: bool,
     /// Connections the server refused for lack of slots, as its log tells.
-    refusals: Arc<AtomicU64>,
+    refusals: Arc<Refusals>,
 }
 
 /// Passwords of the two roles, made at `initdb` and kept in `<dir>/secrets` (mode 0600).
@@ -283,7 +283,7 @@ impl PrivateCluster {
         }
         let mut child = cmd.spawn().map_err(io("starting postgres"))?;
         tracing::info!(pid = child.id(), port, dir = %pgdata.display(), "private PostgreSQL starting");
-        let refusals = Arc::new(AtomicU64::new(0));
+        let refusals = Arc::new(Refusals::default());
         if let Some(stderr) = child.stderr.take() {
             copy_log(stderr, log, refusals.clone()).map_err(io("reading the postgres log"))?;
         }
@@ -366,7 +366,7 @@ impl PrivateCluster {
     /// How many connections the server has refused with SQLSTATE 53300 ("too many clients
     /// already", or the last slots being reserved for superusers) since it started. A pool
     /// retries such a refusal inside `acquire`, so the app alone never sees most of them.
-    pub fn refusals(&self) -> Arc<AtomicU64> {
+    pub fn refusals(&self) -> Arc<Refusals> {
         self.refusals.clone()
     }
 
@@ -541,14 +541,50 @@ fn is_refusal(line: &[u8]) -> bool {
         && (line.contains("too many clients already") || line.contains("connection slots are reserved"))
 }
 
+/// The connects the server has refused, as its log tells them: how many since it started, and
+/// when the lab read each (its log line comes as the refused backend gives up, so the instant is
+/// the refusal's, give or take the pipe).
+#[derive(Debug, Default)]
+pub struct Refusals {
+    /// The latest refusals' instants, oldest first (at most [`Refusals::KEPT`]).
+    times: std::sync::Mutex<std::collections::VecDeque<Instant>>,
+    count: AtomicU64,
+}
+
+impl Refusals {
+    /// Instants kept: far more than a run refuses in the span of one reading.
+    const KEPT: usize = 10_000;
+
+    fn note(&self, at: Instant) {
+        let mut times = self.times.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if times.len() == Self::KEPT {
+            times.pop_front();
+        }
+        times.push_back(at);
+        self.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Refusals since the server started.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Refusals since the server started that the lab had read by `at`.
+    pub fn count_by(&self, at: Instant) -> u64 {
+        let times = self.times.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let later = times.iter().rev().take_while(|t| **t > at).count() as u64;
+        self.count.load(Ordering::Relaxed).saturating_sub(later)
+    }
+}
+
 /// Copies the server's stderr into its log file line by line, counting refusals, until the server
 /// exits (its end of the pipe closes).
-fn copy_log(from: impl Read + Send + 'static, mut to: File, refusals: Arc<AtomicU64>) -> std::io::Result<()> {
+fn copy_log(from: impl Read + Send + 'static, mut to: File, refusals: Arc<Refusals>) -> std::io::Result<()> {
     std::thread::Builder::new().name("postgres-log".into()).spawn(move || {
         for line in BufReader::new(from).split(b'\n') {
             let Ok(line) = line else { break };
             if is_refusal(&line) {
-                refusals.fetch_add(1, Ordering::Relaxed);
+                refusals.note(Instant::now());
             }
             if to.write_all(&line).and_then(|()| to.write_all(b"\n")).is_err() {
                 break;
@@ -571,6 +607,21 @@ fn log_tail(path: &Path, from: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_are_counted_by_the_instant_they_came() {
+        let r = Refusals::default();
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        for ms in [10, 20, 20, 35] {
+            r.note(at(ms));
+        }
+        // (instant, refusals by then)
+        for (ms, want) in [(0, 0), (10, 1), (19, 1), (20, 3), (34, 3), (35, 4), (90, 4)] {
+            assert_eq!(r.count_by(at(ms)), want, "by {ms} ms");
+        }
+        assert_eq!(r.count(), 4);
+    }
 
     #[test]
     fn refusals_are_told_apart_from_other_log_lines() {

@@ -17,6 +17,7 @@ use poollab_shared::{
 };
 use tokio::sync::{broadcast, watch};
 
+use crate::db::cluster::Refusals;
 use crate::db::pgbouncer::PoolerGauge;
 use crate::engine::fleet::{Fleet, Instance};
 use crate::engine::recorder::{RunRecorder, Totals};
@@ -192,7 +193,7 @@ pub struct MetricsHub {
     tx: broadcast::Sender<Frame>,
     /// Connects the server has refused since it started, counted from its log (the private
     /// cluster's; none with `DATABASE_URL`).
-    refusals: Option<Arc<AtomicU64>>,
+    refusals: Option<Arc<Refusals>>,
     /// True while a run goes; the ticker and the sampler speed up when it turns true.
     running: watch::Sender<bool>,
     seq: AtomicU64,
@@ -205,7 +206,7 @@ impl MetricsHub {
     /// A hub for a server with these limits, which start-up has just reached (the sampler's
     /// first reading follows). `refusals` counts the connects the server refuses, if the lab can
     /// read its log.
-    pub fn new(facts: ServerFacts, refusals: Option<Arc<AtomicU64>>) -> Arc<MetricsHub> {
+    pub fn new(facts: ServerFacts, refusals: Option<Arc<Refusals>>) -> Arc<MetricsHub> {
         let (tx, _) = broadcast::channel(256);
         let server = ServerFrame {
             reachable: true,
@@ -227,7 +228,7 @@ impl MetricsHub {
     }
 
     pub fn refused_so_far(&self) -> Option<u64> {
-        self.refusals.as_ref().map(|r| r.load(Ordering::Relaxed))
+        self.refusals.as_ref().map(|r| r.count())
     }
 
     /// Connects the server has refused since `run` began (when the lab can read its log).
@@ -325,7 +326,13 @@ impl MetricsHub {
 
     /// Called by the sampler with each fresh reading of `pg_stat_activity`.
     pub fn observe_server(&self, reading: ServerReading) {
-        let ServerReading { frame: mut server, backends, asked, answered, refused_so_far } = reading;
+        let ServerReading { frame: mut server, backends, asked, answered } = reading;
+        // The server's refusals by the instant the reading shows (the middle of its asking, as
+        // the page pairs it with the app's instant). A connect refused for want of a slot is no
+        // backend in any reading; one refused for the reserved slots can be seen starting for
+        // the few milliseconds before its refusal.
+        let refused_so_far =
+            self.refusals.as_ref().map(|r| r.count_by(asked + answered.saturating_duration_since(asked) / 2));
         let mut st = self.lock();
         server.reserved_connections = st.server.reserved_connections;
         server.cpus = st.server.cpus;
@@ -346,8 +353,6 @@ impl MetricsHub {
             run.peak_idle_in_tx = run.peak_idle_in_tx.max(server.run_in_state("idle in transaction"));
             if run.readings.len() < MAX_READINGS {
                 // As a frame would show it, were it the only reading since the last frame.
-                // Its refusals as counted when it was asked for, not now: one taken since would
-                // be counted again among the backends it saw starting.
                 let refused = run.refused_since_begun(refused_so_far);
                 let run_backends_peak = server.run_backends;
                 // With PgBouncer's latest reading beside it, so both sides of an instant pair (the

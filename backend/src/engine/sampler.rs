@@ -57,10 +57,6 @@ pub struct ServerReading {
     /// When the reading was asked for, and when its answer came.
     pub asked: std::time::Instant,
     pub answered: std::time::Instant,
-    /// The server's refusals counted from its log just before the reading was asked for: a
-    /// backend refused after that is still in the reading (starting), not yet among the refused,
-    /// so the reading never counts one connect twice.
-    pub refused_so_far: Option<u64>,
 }
 
 pub struct Sampler {
@@ -101,7 +97,6 @@ impl Sampler {
                 self.conn.insert(c)
             }
         };
-        let refused_so_far = self.hub.refused_so_far();
         let asked = std::time::Instant::now();
         let rows: Vec<(String, String, i64)> = sqlx::query_as(QUERY).fetch_all(&mut *conn).await?;
         let answered = std::time::Instant::now();
@@ -129,7 +124,7 @@ impl Sampler {
             authenticating,
             ..ServerFrame::default()
         };
-        Ok(ServerReading { frame, backends, asked, answered, refused_so_far })
+        Ok(ServerReading { frame, backends, asked, answered })
     }
 
     pub async fn run(mut self, mut shutdown: Shutdown) {
@@ -151,7 +146,6 @@ impl Sampler {
                         backends: Vec::new(),
                         asked: std::time::Instant::now(),
                         answered: std::time::Instant::now(),
-                        refused_so_far: None,
                     });
                 }
             }
