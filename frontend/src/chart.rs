@@ -490,7 +490,12 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
     // of them the load was, so "over 0.3 s" does not stand beside "the load took 227 ms" unexplained.
     let drawn = format!("{:.1}", Dec(f.elapsed_ms as f64 / 1000.0));
     let over = if run_ms < f.elapsed_ms && format!("{:.1}", Dec(run_ms as f64 / 1000.0)) != drawn {
-        format!("Over the {drawn} s drawn (the load took {} of them)", crate::tape::ms_text(run_ms as f64))
+        // Where on the run's clock, when the load began later than its start (after a warm-up).
+        let first = records.and_then(|r| r.iter().map(|r| r.start_ms).reduce(f64::min)).filter(|ms| *ms >= 1.0);
+        let span = first.map_or(String::new(), |from| {
+            format!(", from {} to {}", crate::tape::ms_text(from), crate::tape::ms_text(from + run_ms as f64))
+        });
+        format!("Over the {drawn} s drawn (the load took {} of them{span})", crate::tape::ms_text(run_ms as f64))
     } else {
         format!("Over {drawn} s")
     };
@@ -890,6 +895,13 @@ mod tests {
         // 1247 ms reads 1.2 s, not the frames' 1.3 s.
         let late = |run_ms| describe(ChartKind::Churn, &frames(&[100, 1290]), Some(&records), run_ms);
         assert!(late(1247).starts_with("Over the 1.3 s drawn (the load took 1.2 s of them) "), "{}", late(1247));
+        // A load that began after the run did says where it lay on the run's clock.
+        let later: Vec<RequestRecord> = (0..10).map(|n| naive(n, 17.0 + n as f64 * 6.0, true)).collect();
+        let said = describe(ChartKind::Connections, &frames(&[100, 200, 300, 400]), Some(&later), 331);
+        assert!(
+            said.starts_with("Over the 0.4 s drawn (the load took 331 ms of them, from 17 ms to 348 ms): "),
+            "{said}"
+        );
     }
 
     #[test]

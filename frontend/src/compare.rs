@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use poollab_shared::figures::info;
 use poollab_shared::lesson::compared_figures;
-use poollab_shared::{Dec, RunState, RunView, Step, Timeline};
+use poollab_shared::{Dec, RunState, RunView, Step, Strategy, Timeline};
 
 use crate::chart::{LineChart, Series};
 use crate::escape;
@@ -64,9 +64,12 @@ pub fn paired<O: Fn() -> Option<bool> + Send + Sync + 'static>(
                 let value = tape.run.with(|r| {
                     let r = r.as_ref().filter(|r| r.state == RunState::Done)?;
                     let s = r.summary.as_ref()?;
-                    let value = s
-                        .figure_of(&r.spec, name)
-                        .map_or_else(|| "not measured in this run".to_owned(), |v| with_unit(v, unit));
+                    // sqlx's pool opens its connections inside a request's wait, and times none.
+                    let missing = match r.spec.strategy {
+                        Strategy::Pooled if name.starts_with("connect_ms.") => "not timed: part of a wait for the pool",
+                        _ => "not measured in this run",
+                    };
+                    let value = s.figure_of(&r.spec, name).map_or_else(|| missing.to_owned(), |v| with_unit(v, unit));
                     // A wait for a connection counts the waits that ran out, not only the answered.
                     Some(match s.errors.acquire_timeout {
                         n if n > 0 && name.starts_with("acquire_wait_ms.") => format!("{value} ({n} timed out)"),

@@ -206,7 +206,7 @@ pub fn Waterfall(
                                 (0, 0) => String::new(),
                                 // A cache's hits never ask the pool: the waits are its misses'.
                                 (0, _) => format!(" (of the {} requests the cache sent on)", s.cache_misses),
-                                (n, _) => format!(" (the {n} waits that timed out among them)"),
+                                (n, _) => format!(" (the median of every wait, the {n} that timed out among them)"),
                             }
                         ),
                         // Only connects that succeeded are connects (a refused one is a failure).
