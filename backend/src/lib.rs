@@ -61,7 +61,8 @@
 //!   credentials).
 //! - [`db`]: how to reach a database, its migrations, the demo query, error causes.
 //!   - [`db::cluster`]: the private PostgreSQL the lab starts from the local binaries, and stops;
-//!     it reads the server's log on the way to its file, counting the connects it refuses.
+//!     it reads the server's log on the way to its file, counting the connects it refuses and
+//!     noting when each came ([`db::cluster::Refusals`]), so a reading counts those by its instant.
 //!   - [`db::tls`]: the certificate authority and server certificate the lab makes for it, so a
 //!     run's connections can be encrypted and checked (`sslmode=verify-full`).
 //!   - [`db::pgbouncer`]: a real PgBouncer started for a run that asks for a pooler, and the

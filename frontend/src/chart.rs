@@ -490,10 +490,14 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
     // of them the load was, so "over 0.3 s" does not stand beside "the load took 227 ms" unexplained.
     let drawn = format!("{:.1}", Dec(f.elapsed_ms as f64 / 1000.0));
     let over = if run_ms < f.elapsed_ms && format!("{:.1}", Dec(run_ms as f64 / 1000.0)) != drawn {
-        // Where on the run's clock, when the load began later than its start (after a warm-up).
+        // Where on the run's clock, when the load began later than its start (after a warm-up):
+        // to its last answer as the picture names it, from there less the load's time as printed,
+        // so that the three read as a sum that holds.
         let first = records.and_then(|r| r.iter().map(|r| r.start_ms).reduce(f64::min)).filter(|ms| *ms >= 1.0);
-        let span = first.map_or(String::new(), |from| {
-            format!(", from {} to {}", crate::tape::ms_text(from), crate::tape::ms_text(from + run_ms as f64))
+        let last = records.and_then(poollab_shared::activity::last_answer_ms);
+        let span = first.zip(last).map_or(String::new(), |(_, last)| {
+            let from = crate::tape::shown_ms(last) - crate::tape::shown_ms(run_ms as f64);
+            format!(", from {} to {}", crate::tape::ms_text(from), crate::tape::ms_text(last))
         });
         format!("Over the {drawn} s drawn (the load took {} of them{span})", crate::tape::ms_text(run_ms as f64))
     } else {
@@ -895,11 +899,14 @@ mod tests {
         // 1247 ms reads 1.2 s, not the frames' 1.3 s.
         let late = |run_ms| describe(ChartKind::Churn, &frames(&[100, 1290]), Some(&records), run_ms);
         assert!(late(1247).starts_with("Over the 1.3 s drawn (the load took 1.2 s of them) "), "{}", late(1247));
-        // A load that began after the run did says where it lay on the run's clock.
-        let later: Vec<RequestRecord> = (0..10).map(|n| naive(n, 17.0 + n as f64 * 6.0, true)).collect();
-        let said = describe(ChartKind::Connections, &frames(&[100, 200, 300, 400]), Some(&later), 331);
+        // A load that began after the run did says where it lay on the run's clock, to its last
+        // answer as the picture names it, in figures whose printed sum holds: 25.4 to 359.7 ms,
+        // which took 334 ms, reads from 26 to 360.
+        let later: Vec<RequestRecord> = (0..10).map(|n| naive(n, 25.4 + n as f64 * 33.7, true)).collect();
+        assert_eq!(poollab_shared::activity::last_answer_ms(&later), Some(25.4 + 9.0 * 33.7 + 31.0));
+        let said = describe(ChartKind::Connections, &frames(&[100, 200, 300, 400]), Some(&later), 334);
         assert!(
-            said.starts_with("Over the 0.4 s drawn (the load took 331 ms of them, from 17 ms to 348 ms): "),
+            said.starts_with("Over the 0.4 s drawn (the load took 334 ms of them, from 26 ms to 360 ms): "),
             "{said}"
         );
     }

@@ -74,6 +74,17 @@ impl Shown {
 }
 
 /// A time in a run, as people say it: `331 ms`, `4.5 ms`, `2.3 s`.
+/// A time as [`ms_text`] prints it, in ms (rounded half to even, as it prints).
+pub fn shown_ms(ms: f64) -> f64 {
+    if ms >= 1000.0 {
+        (ms / 100.0).round_ties_even() * 100.0
+    } else if ms >= 10.0 {
+        ms.round_ties_even()
+    } else {
+        (ms * 10.0).round_ties_even() / 10.0
+    }
+}
+
 pub fn ms_text(ms: f64) -> String {
     if ms >= 1000.0 {
         format!("{:.1} s", Dec(ms / 1000.0))

@@ -118,7 +118,7 @@ fn drawing(lanes: &[RequestRecord], end: f64, id: &str, label: &str, describe: &
     let y = TOP + lanes.len() as f64 * LANE;
     let describe = escape(describe);
     // A run of more requests than are drawn says so.
-    let first = if lanes.len() == SHOWN { " (the first 150)" } else { "" };
+    let first = if lanes.len() == SHOWN { " (the 150 whose work began first)" } else { "" };
     let mut o = format!(
         r#"<strong class="chart-title">{label}Every request, one lane each{first}: where its time went</strong>"#
     );

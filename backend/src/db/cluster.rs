@@ -242,6 +242,9 @@ impl PrivateCluster {
             .args(["-c", "unix_socket_directories="])
             .args(["-c", &format!("max_connections={}", opts.max_connections)])
             .args(["-c", "superuser_reserved_connections=3"])
+            // Each log line opens with when it was written (seconds since the epoch, to the ms),
+            // so a refusal is counted at its own instant, however late the lab reads its line.
+            .args(["-c", "log_line_prefix=%n [%p] "])
             .stdin(Stdio::null())
             .stdout(log.try_clone().map_err(io("postgres log"))?)
             // The server logs to stderr, which the lab copies into the log file and reads on the
@@ -546,7 +549,7 @@ fn is_refusal(line: &[u8]) -> bool {
 /// the refusal's, give or take the pipe).
 #[derive(Debug, Default)]
 pub struct Refusals {
-    /// The latest refusals' instants, oldest first (at most [`Refusals::KEPT`]).
+    /// The latest refusals' instants, as their lines came (at most [`Refusals::KEPT`]).
     times: std::sync::Mutex<std::collections::VecDeque<Instant>>,
     count: AtomicU64,
 }
@@ -572,9 +575,24 @@ impl Refusals {
     /// Refusals since the server started that the lab had read by `at`.
     pub fn count_by(&self, at: Instant) -> u64 {
         let times = self.times.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let later = times.iter().rev().take_while(|t| **t > at).count() as u64;
+        // Lines come in about the order they were written, not exactly: look at them all.
+        let later = times.iter().filter(|t| **t > at).count() as u64;
         self.count.load(Ordering::Relaxed).saturating_sub(later)
     }
+}
+
+/// When the server wrote a log line, on this process's clock: from its `%n` prefix (seconds since
+/// the epoch, to the ms), given the instant `now` that is the wall clock's `wall_now`; `now` for
+/// a line without one (or one from the future).
+fn logged_at(line: &[u8], now: Instant, wall_now: std::time::SystemTime) -> Instant {
+    let stamp = || {
+        let stamp = std::str::from_utf8(line).ok()?.split(' ').next()?;
+        let (secs, ms) = stamp.split_once('.')?;
+        let at =
+            std::time::UNIX_EPOCH + Duration::from_secs(secs.parse().ok()?) + Duration::from_millis(ms.parse().ok()?);
+        now.checked_sub(wall_now.duration_since(at).ok()?)
+    };
+    stamp().unwrap_or(now)
 }
 
 /// Copies the server's stderr into its log file line by line, counting refusals, until the server
@@ -584,7 +602,7 @@ fn copy_log(from: impl Read + Send + 'static, mut to: File, refusals: Arc<Refusa
         for line in BufReader::new(from).split(b'\n') {
             let Ok(line) = line else { break };
             if is_refusal(&line) {
-                refusals.note(Instant::now());
+                refusals.note(logged_at(&line, Instant::now(), std::time::SystemTime::now()));
             }
             if to.write_all(&line).and_then(|()| to.write_all(b"\n")).is_err() {
                 break;
@@ -621,6 +639,23 @@ mod tests {
             assert_eq!(r.count_by(at(ms)), want, "by {ms} ms");
         }
         assert_eq!(r.count(), 4);
+    }
+
+    #[test]
+    fn a_refusal_is_noted_at_the_instant_its_line_was_written() {
+        let now = Instant::now();
+        let wall = std::time::UNIX_EPOCH + Duration::from_millis(1_764_000_000_250);
+        // (line, how long before now it was written)
+        let cases: &[(&[u8], Duration)] = &[
+            (b"1764000000.243 [123] FATAL:  sorry, too many clients already", Duration::from_millis(7)),
+            (b"1764000000.250 [123] FATAL:  sorry, too many clients already", Duration::ZERO),
+            // No stamp, or one from the future: read now.
+            (b"FATAL:  sorry, too many clients already", Duration::ZERO),
+            (b"1764000000.300 [123] FATAL:  sorry, too many clients already", Duration::ZERO),
+        ];
+        for (line, before) in cases {
+            assert_eq!(logged_at(line, now, wall), now - *before, "{}", String::from_utf8_lossy(line));
+        }
     }
 
     #[test]

@@ -68,6 +68,8 @@ struct ActiveRun {
     /// Every reading of the server in the run's first moments (at most [`MAX_READINGS`]), for
     /// its stored timeline.
     readings: Vec<ServerFrame>,
+    /// The instant each of `readings` shows (the middle of its asking).
+    reading_shows: Vec<Instant>,
 }
 
 impl ActiveRun {
@@ -286,6 +288,7 @@ impl MetricsHub {
             leak_suspects: BTreeSet::new(),
             frames: Vec::new(),
             readings: Vec::new(),
+            reading_shows: Vec::new(),
         });
         st.last_frame = Instant::now();
         drop(st);
@@ -305,6 +308,14 @@ impl MetricsHub {
             .map(|mut r| {
                 let pooler_readings = r.watch.pooler.as_ref().map(|p| p.kept(r.started)).unwrap_or_default();
                 pair_with_nearest(&mut r.readings, &pooler_readings);
+                // Each kept reading's refusals counted again now that the log has caught up: a
+                // refusal's line can reach the lab a few milliseconds after the app heard it, and
+                // a reading taken in between counted it late.
+                if let (Some(refusals), Some(before)) = (self.refusals.as_ref(), r.refused_before) {
+                    for (reading, shows) in r.readings.iter_mut().zip(&r.reading_shows) {
+                        reading.refused = Some(refusals.count_by(*shows).saturating_sub(before));
+                    }
+                }
                 Peaks {
                     server_connections: r.peak_server.run,
                     other_backends_at_peak: r.peak_server.others,
@@ -331,8 +342,8 @@ impl MetricsHub {
         // the page pairs it with the app's instant). A connect refused for want of a slot is no
         // backend in any reading; one refused for the reserved slots can be seen starting for
         // the few milliseconds before its refusal.
-        let refused_so_far =
-            self.refusals.as_ref().map(|r| r.count_by(asked + answered.saturating_duration_since(asked) / 2));
+        let shows = asked + answered.saturating_duration_since(asked) / 2;
+        let refused_so_far = self.refusals.as_ref().map(|r| r.count_by(shows));
         let mut st = self.lock();
         server.reserved_connections = st.server.reserved_connections;
         server.cpus = st.server.cpus;
@@ -361,6 +372,7 @@ impl MetricsHub {
                 // And the app's instances as they are now, for the same reason.
                 let instances = instances_now(&run.watch.fleet, run.watch.pool_max, &server);
                 run.readings.push(ServerFrame { refused, run_backends_peak, pooler, instances, ..server.clone() });
+                run.reading_shows.push(shows);
             }
         }
         st.server = server;
