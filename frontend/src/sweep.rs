@@ -114,7 +114,7 @@ pub fn describe(points: &[SweepPoint]) -> String {
             out.push_str(state.map_or(RunState::Done, |p| p.state).as_str());
             continue;
         }
-        if s.runs > 1 {
+        if s.answered > 1 {
             out.push_str(&format!("the mean of {} runs, ", s.answered));
         }
         out.push_str(&format!(

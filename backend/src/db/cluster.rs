@@ -545,8 +545,8 @@ fn is_refusal(line: &[u8]) -> bool {
 }
 
 /// The connects the server has refused, as its log tells them: how many since it started, and
-/// when the lab read each (its log line comes as the refused backend gives up, so the instant is
-/// the refusal's, give or take the pipe).
+/// the instant the server wrote each one's line (its own time stamp, so a line the lab reads late
+/// still counts where it belongs).
 #[derive(Debug, Default)]
 pub struct Refusals {
     /// The latest refusals' instants, as their lines came (at most [`Refusals::KEPT`]).
@@ -572,7 +572,7 @@ impl Refusals {
         self.count.load(Ordering::Relaxed)
     }
 
-    /// Refusals since the server started that the lab had read by `at`.
+    /// Refusals since the server started that it had written by `at`, of those the lab has read.
     pub fn count_by(&self, at: Instant) -> u64 {
         let times = self.times.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         // Lines come in about the order they were written, not exactly: look at them all.
