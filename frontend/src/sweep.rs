@@ -144,7 +144,7 @@ fn curve(
         sizes.iter().enumerate().filter(|(_, s)| s.answered > 0).map(|(i, s)| (i, mean(s))).collect();
     // Each answered run, at its size's place, when its size ran more than once.
     let mut rings: Vec<(usize, f64)> = Vec::new();
-    for p in points.iter().filter(|p| p.throughput_per_s > 0.0) {
+    for p in points.iter().filter(|p| p.answered()) {
         if let Some(i) = sizes.iter().position(|s| s.max_connections == p.max_connections && s.answered > 1) {
             rings.push((i, run(p)));
         }

@@ -76,6 +76,12 @@ pub struct SweepPoint {
 }
 
 impl SweepPoint {
+    /// Whether its run answered: done, with a throughput above zero (a run not done yet, or
+    /// failed, reads zero).
+    pub fn answered(&self) -> bool {
+        self.throughput_per_s > 0.0
+    }
+
     /// The point of size `max_connections` measured by run `run_id` (a run not done yet, or
     /// failed, has no summary: its figures read zero).
     pub fn of(max_connections: u32, run_id: String, state: RunState, summary: Option<&Summary>) -> SweepPoint {
@@ -106,20 +112,19 @@ pub struct SizePoint {
     pub runs: usize,
     pub answered: usize,
     pub throughput_per_s: f64,
-    pub latency_p50_ms: f64,
     pub latency_p99_ms: f64,
     pub query_p50_ms: f64,
 }
 
 /// The sweep's points by size, smallest first: a size's figures are the means of its runs that
-/// answered (a run answered when its throughput is above zero).
+/// answered ([`SweepPoint::answered`]).
 pub fn by_size(points: &[SweepPoint]) -> Vec<SizePoint> {
     // Each next size is the least above the last (no sort: its code would weigh on the page).
     let next = |after: Option<u32>| points.iter().map(|p| p.max_connections).filter(|s| after < Some(*s)).min();
     std::iter::successors(next(None), |last| next(Some(*last)))
         .map(|size| {
             let runs: Vec<&SweepPoint> = points.iter().filter(|p| p.max_connections == size).collect();
-            let answered: Vec<&&SweepPoint> = runs.iter().filter(|p| p.throughput_per_s > 0.0).collect();
+            let answered: Vec<&&SweepPoint> = runs.iter().filter(|p| p.answered()).collect();
             let mean = |pick: fn(&SweepPoint) -> f64| {
                 if answered.is_empty() {
                     0.0
@@ -132,7 +137,6 @@ pub fn by_size(points: &[SweepPoint]) -> Vec<SizePoint> {
                 runs: runs.len(),
                 answered: answered.len(),
                 throughput_per_s: mean(|p| p.throughput_per_s),
-                latency_p50_ms: mean(|p| p.latency_p50_ms),
                 latency_p99_ms: mean(|p| p.latency_p99_ms),
                 query_p50_ms: mean(|p| p.query_p50_ms),
             }
