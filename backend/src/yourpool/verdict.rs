@@ -57,7 +57,7 @@ pub struct Verdict {
 pub fn meets(point: &SweepPoint, requests: u64, target: &Target) -> bool {
     let share = if requests == 0 { 0.0 } else { point.failed as f64 / requests as f64 };
     point.state == RunState::Done
-        && point.throughput_per_s > 0.0
+        && point.answered()
         && point.latency_p99_ms <= target.p99_ms as f64
         && share <= target.error_rate
 }
@@ -186,7 +186,7 @@ pub fn verdict(m: &Measured) -> Verdict {
                 let best = m
                     .points
                     .iter()
-                    .filter(|p| p.throughput_per_s > 0.0)
+                    .filter(|p| p.answered())
                     .min_by(|a, b| a.latency_p99_ms.total_cmp(&b.latency_p99_ms));
                 format!(
                     "No pool size the lab tried ({}) met your target{}: the pool is not what limits you here, the time each request holds its connection is.",
