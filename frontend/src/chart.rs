@@ -523,10 +523,14 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
                 // While the run goes: the server's line only (the app's are counted once it is over).
                 (_, None) => String::new(),
             },
-            if peaks.is_some() {
-                " A line \"most at once\" draws the most of each short window, each at its own instant in it: two such lines can add up to more than were in flight."
-            } else {
-                ""
+            match (f.pool, peaks) {
+                (Some(_), Some(_)) => {
+                    " A line \"most at once\" draws the most of each short window, each at its own instant in it, and a sampled line one reading in it: two lines can add up to more than were in flight, and the pool's in use with its opening and being pinged to more than its size."
+                }
+                (None, Some(_)) => {
+                    " A line \"most at once\" draws the most of each short window, each at its own instant in it: two such lines can add up to more than were in flight."
+                }
+                (_, None) => "",
             }
         ),
         ChartKind::ServerStates => format!(

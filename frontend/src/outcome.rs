@@ -245,7 +245,7 @@ fn said(o: &mut String, s: &Summary) {
         if let Some(message) = s.error_examples.get(k.as_str()) {
             let _ = write!(
                 lines,
-                r#"<li><span class="kind">{} × {}</span> <q>{}</q></li>"#,
+                r#"<li><span class="kind">{} × {}</span>; the first said: <q>{}</q></li>"#,
                 s.errors.get(k),
                 k.as_str(),
                 escape(message)

@@ -849,8 +849,29 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         _ => "",
     };
     let pooler = frame.pooler.map_or_else(String::new, |p| {
+        let counted = app.source == "records";
+        // The app's connections lent to requests that PgBouncer counts idle: no query in flight.
+        let lent_idle = if counted && c.holding > p.sv_active + p.cl_waiting {
+            " A client connection the app has lent to a request is idle to PgBouncer whenever no query of it is in flight: between statements, during the app's own work, during sqlx's ping."
+        } else {
+            ""
+        };
+        // Every backend running a statement or inside a transaction is lent by PgBouncer; more of
+        // them on the server than PgBouncer lends is the two readings' instants apart.
+        let working = s.run_in_state("active") + s.run_in_state("idle in transaction");
+        let states_apart = match (p.shows_at(), s.shows_at()) {
+            (Some(bouncer), Some(server)) if working > p.sv_active => format!(
+                " The server's {working} backends running a statement or inside a transaction beside PgBouncer's {} lent: two readings{}, and a transaction that began or ended between them shows on one only.",
+                p.sv_active,
+                match (server - bouncer).abs().round() {
+                    gap if gap >= 1.0 => format!(" {} ms apart", Dec(gap)),
+                    _ => ", one after the other".to_owned(),
+                }
+            ),
+            _ => String::new(),
+        };
         format!(
-            " PgBouncer's SHOW POOLS ({} mode, read every {SHOW_POOLS_EVERY_MS} ms, here at {}) shows {}: {} waiting for a server connection, {} served by one, {} idle with no query to run; and {} of at most {}, {} lent.{}{}",
+            " PgBouncer's SHOW POOLS ({} mode, read every {SHOW_POOLS_EVERY_MS} ms, here at {}) shows {}: {} waiting for a server connection, {} served by one, {} idle with no query to run; and {} of at most {}, {} lent.{}{lent_idle}{}{states_apart}",
             p.mode.as_str(),
             span(p.read_at_ms.unwrap_or(frame.elapsed_ms), p.read_took_ms),
             count(p.clients(), "client connection", "client connections"),
@@ -861,7 +882,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             p.pool_size,
             p.sv_active,
             // Once the app is counted from its records, the two sides are two kinds of figure.
-            if app.source == "records" {
+            if counted {
                 format!(
                     " A sample misses what lasts under {SHOW_POOLS_EVERY_MS} ms, and counts connections, not the app's requests."
                 )
@@ -882,10 +903,12 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                     " Of the {} opening, the server shows {starting} starting and {logged_in} logged in; the other {rest} were not yet a backend there (waiting to be accepted, or refused before the app heard).",
                     c.connecting
                 )
-            } else if starting > c.connecting {
-                // A backend has no name until it logs in: more starting than the app opens are
-                // another client's, or the app's a moment from this instant within the reading.
-                let extra = starting - c.connecting;
+            } else if starting > 0 && starting + logged_in > c.connecting {
+                // A backend has no name until it logs in: starting ones beyond what the app opens
+                // (its logged-in ones count first: the server welcomes a connect a moment before
+                // the app has read it) are another client's, or the app's a moment from this
+                // instant within the reading.
+                let extra = (starting + logged_in - c.connecting).min(starting);
                 format!(
                     " The server also lists {} that the app was not opening at this instant: {}a backend has no name until it logs in, so a reading cannot say whose.",
                     count(extra, "backend still starting", "backends still starting"),
@@ -894,6 +917,12 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                     } else {
                         "another client's; "
                     }
+                )
+            } else if logged_in > c.connecting {
+                let extra = logged_in - c.connecting;
+                format!(
+                    " The server still lists {} of this run that the app has closed: a backend ends a moment after its client closes the connection.",
+                    count(extra, "backend", "backends")
                 )
             } else {
                 String::new()
@@ -1141,6 +1170,26 @@ mod tests {
             "{}",
             said(0)
         );
+        // One request opens its connection; the server, read at that instant, lists it logged
+        // in (it has welcomed it, the app has not read that yet) and one more starting: the
+        // starting one is not the app's (lesson 1.1's busiest moment).
+        let opening = [connecting(0)];
+        let side1 = AppSide::counted(&opening, 5.0, 1, AppPeaks::of(&opening), "busiest");
+        let frame1 = Frame { server: server(0), ..frame.clone() };
+        assert!(
+            describe(&frame1, &side1, &spec).ends_with(" The server also lists 1 backend still starting that the app was not opening at this instant: another client's; a backend has no name until it logs in, so a reading cannot say whose."),
+            "{}",
+            describe(&frame1, &side1, &spec)
+        );
+        // A backend the app has closed lingers until it reads the goodbye.
+        let gone = [held(0, 1.0, 3.0)];
+        let side2 = AppSide::counted(&gone, 5.0, 1, AppPeaks::of(&gone), "busiest");
+        let frame2 = Frame { server: ServerFrame { by_state: vec![], backends: 1, ..server(0) }, ..frame.clone() };
+        assert!(
+            describe(&frame2, &side2, &spec).ends_with(" The server still lists 1 backend of this run that the app has closed: a backend ends a moment after its client closes the connection."),
+            "{}",
+            describe(&frame2, &side2, &spec)
+        );
         // A reading that took 10 ms may have caught the app's next connect.
         assert!(
             said(10).contains("at this instant: the app's, opened within the reading's span, or another client's;"),
@@ -1180,6 +1229,33 @@ mod tests {
         // Live, both sides are the frame's: nothing to tell apart.
         let live = describe(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec);
         assert!(live.contains("PgBouncer's SHOW POOLS") && !live.contains("A sample misses"), "{live}");
+        // The app lends 5 connections, PgBouncer serves 2 and has 1 waiting: the other 2 are idle
+        // to it (no query in flight).
+        let lent = "A client connection the app has lent to a request is idle to PgBouncer whenever no query of it is in flight";
+        assert!(said.contains(lent), "{said}");
+        assert!(!live.contains(lent), "{live}");
+        // PgBouncer lends 2 at 314 ms; the server, read at 317-319 ms, has 1 active and 2 in a
+        // transaction: two readings 4 ms apart.
+        let server = ServerFrame {
+            read_at_ms: Some(317),
+            read_took_ms: 2,
+            run_backends: 3,
+            run_by_state: vec![
+                CountBy { name: "active".into(), count: 1 },
+                CountBy { name: "idle in transaction".into(), count: 2 },
+            ],
+            ..ServerFrame::default()
+        };
+        let apart =
+            Frame { pooler: frame.pooler.map(|p| PoolerFrame { read_at_ms: Some(314), ..p }), server, ..frame.clone() };
+        let said = describe(&apart, &side, &spec);
+        assert!(
+            said.contains(" The server's 3 backends running a statement or inside a transaction beside PgBouncer's 2 lent: two readings 4 ms apart, and a transaction that began or ended between them shows on one only."),
+            "{said}"
+        );
+        // As many working as lent: nothing to tell apart.
+        let bouncer = apart.pooler.map(|p| PoolerFrame { sv_active: 3, ..p });
+        assert!(!describe(&Frame { pooler: bouncer, ..apart.clone() }, &side, &spec).contains("two readings"));
     }
 
     #[test]

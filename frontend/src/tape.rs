@@ -88,7 +88,7 @@ pub fn shown_ms(ms: f64) -> f64 {
 pub fn ms_text(ms: f64) -> String {
     if ms >= 1000.0 {
         format!("{:.1} s", Dec(ms / 1000.0))
-    } else if ms >= 10.0 {
+    } else if ms >= 10.0 || ms == 0.0 {
         format!("{:.0} ms", Dec(ms))
     } else {
         format!("{:.1} ms", Dec(ms))
@@ -621,7 +621,7 @@ mod tests {
 
     #[test]
     fn times_read_as_people_say_them() {
-        let table = [(4.46, "4.5 ms"), (32.4, "32 ms"), (331.0, "331 ms"), (2345.0, "2.3 s")];
+        let table = [(0.0, "0 ms"), (4.46, "4.5 ms"), (32.4, "32 ms"), (331.0, "331 ms"), (2345.0, "2.3 s")];
         for (ms, words) in table {
             assert_eq!(ms_text(ms), words);
         }

@@ -112,13 +112,13 @@ fn drawn_end(tape: Tape) -> f64 {
 /// The waterfall as text (the charts' way, which keeps the page small): its title (after `label`,
 /// whose run it is), the lanes on a time axis from 0 to `end` ms (the lanes' own end, or one
 /// shared with another run's waterfall), `describe` as its description, and a legend of the parts
-/// drawn. `id` tells two waterfalls on one page apart.
-fn drawing(lanes: &[RequestRecord], end: f64, id: &str, label: &str, describe: &str) -> String {
+/// drawn. `id` tells two waterfalls on one page apart; `of` is how many requests the run had.
+fn drawing(lanes: &[RequestRecord], of: usize, end: f64, id: &str, label: &str, describe: &str) -> String {
     use std::fmt::Write;
     let y = TOP + lanes.len() as f64 * LANE;
     let describe = escape(describe);
     // A run of more requests than are drawn says so.
-    let first = if lanes.len() == SHOWN { " (the 150 whose work began first)" } else { "" };
+    let first = if of > lanes.len() { format!(" (the {} whose work began first)", lanes.len()) } else { String::new() };
     let mut o = format!(
         r#"<strong class="chart-title">{label}Every request, one lane each{first}: where its time went</strong>"#
     );
@@ -247,7 +247,7 @@ pub fn Waterfall(
             };
             let lanes = &rs[..rs.len().min(SHOWN)];
             let end = beside.map_or(axis_end(lanes), |other| axis_end(lanes).max(drawn_end(other)));
-            drawing(lanes, end, id, &label, &describe)
+            drawing(lanes, rs.len(), end, id, &label, &describe)
         })
     };
     let rows = move || {
@@ -362,7 +362,7 @@ mod tests {
     #[test]
     fn the_drawing_says_its_axis_and_draws_every_part_with_its_legend() {
         let quick = [record(0.0, 0.0, 1.0, 2.0), record(100.0, 0.0, 1.0, 2.0)];
-        let svg = drawing(&quick, 820.0, "-earlier", "Step 1: ", "2 requests & more");
+        let svg = drawing(&quick, quick.len(), 820.0, "-earlier", "Step 1: ", "2 requests & more");
         assert!(svg.contains(r#"data-testid="waterfall-earlier" data-requests="2" data-axis-max="820""#), "{svg}");
         assert!(svg.contains(r#"<desc id="waterfall-desc-earlier">2 requests &amp; more</desc>"#), "{svg}");
         assert_eq!(svg.matches("<rect class=").count(), bars(&quick, 820.0).len());
@@ -373,6 +373,9 @@ mod tests {
             svg.contains(">Step 1: Every request, one lane each") && !svg.contains("once the run is over"),
             "{svg}"
         );
-        assert!(drawing(&[], 1.0, "", "", "").contains("once the run is over and the lab has stored it"));
+        assert!(drawing(&[], 0, 1.0, "", "", "").contains("once the run is over and the lab has stored it"));
+        // Only a run with more requests than lanes drawn says which it draws.
+        assert!(!svg.contains("whose work began first"), "{svg}");
+        assert!(drawing(&quick, 3, 820.0, "", "", "").contains("one lane each (the 2 whose work began first):"));
     }
 }
