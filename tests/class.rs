@@ -112,6 +112,7 @@ async fn learners_runs_interleave_and_each_learner_has_a_limit() {
     let dir = support::lab_dir();
     let mut cfg = support::config(&dir, 50);
     cfg.max_queued_per_learner = 2;
+    cfg.max_queued_runs = 12;
     cfg.learner_max_requests = 50;
     // The same experiment asked twice is two runs here: the line's turns are what is tested.
     cfg.share_runs = false;
@@ -148,6 +149,17 @@ async fn learners_runs_interleave_and_each_learner_has_a_limit() {
     assert!(body["error"].as_str().unwrap_or("").contains("at most 50 requests"), "{body}");
     let (status, body) = post(&app, "/api/runs", big, None, Some(INSTRUCTOR_TOKEN)).await;
     assert_eq!(status, 202, "the instructor's run is not limited: {body}");
+
+    // A learner's sweep leaves a quarter of the line (3 of its 12 places) to the others: with 5
+    // runs waiting (6, if carol's is not taken yet), five sizes fit the line's room but not what
+    // it leaves for a sweep.
+    let five = json!({ "run": quick_run(), "sizes": [1, 2, 3, 4, 5] });
+    let (status, body) = post(&app, "/api/sweeps", five, Some(&dan), None).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("a learner's sweep leaves a quarter of the line to the others"),
+        "{body}"
+    );
 
     // Each queued run knows its place: ann, bob, ann, bob (the instructor's went first).
     let (_, view) = app.get(&format!("/api/runs/{a2}")).await;

@@ -86,8 +86,9 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=500))]
     pub demo_pool_size: u32,
 
-    /// Runs that may wait in line at once; more get 429.
-    #[arg(long, env = "POOLLAB_MAX_QUEUED_RUNS", default_value_t = 16,
+    /// Runs that may wait in line at once; more get 429. A learner's sweep must leave a quarter
+    /// of them free.
+    #[arg(long, env = "POOLLAB_MAX_QUEUED_RUNS", default_value_t = 32,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_queued_runs: u32,
 
@@ -285,7 +286,7 @@ impl Config {
                 no_live: false,
             },
             demo_pool_size: 10,
-            max_queued_runs: 16,
+            max_queued_runs: 32,
             max_queued_per_learner: 3,
             max_queued_per_address: 10,
             learner_max_requests: 10_000,

@@ -66,6 +66,11 @@ pub enum LineError {
     #[error("a sweep goes in line whole, and you have {0} runs waiting: wait for them to finish")]
     SweepWhileWaiting(usize),
     #[error(
+        "a learner's sweep leaves a quarter of the line to the others: it has room for {room} more runs of a \
+         sweep, and this sweep needs {needed}; try again when some have finished"
+    )]
+    SweepShare { room: usize, needed: usize },
+    #[error(
         "{waiting} runs from your address ({address}) are waiting already, and one address may have at most \
          {cap}: wait for one to finish"
     )]
@@ -156,8 +161,9 @@ pub struct Ask {
 /// The admission rule: whether `ask` may join the line, or why not. A learner's run is refused
 /// when it is too big, the line is full, the lab is locked or the learner paused, or the learner
 /// (or their address) already has their share waiting; a sweep goes in whole only when its
-/// learner and address have nothing else waiting, which the limits alone would forbid. Runs that
-/// join identical waiting runs take no place: only the others count against the limits.
+/// learner and address have nothing else waiting, which the limits alone would forbid, and only
+/// while it leaves a quarter of the line free for others. Runs that join identical waiting runs
+/// take no place: only the others count against the limits.
 pub fn admit(ask: &Ask, caps: &Caps, address: &str) -> Result<(), LineError> {
     if ask.learner && ask.largest > caps.learner_max_requests {
         return Err(LineError::TooBig { asked: ask.largest, max: caps.learner_max_requests });
@@ -187,6 +193,11 @@ pub fn admit(ask: &Ask, caps: &Caps, address: &str) -> Result<(), LineError> {
     let sweep = taking > 1;
     if sweep && ask.mine > 0 {
         return Err(LineError::SweepWhileWaiting(ask.mine));
+    }
+    // One learner's sweep never fills the line: a quarter of it stays for everyone else's runs.
+    let for_sweeps = room.saturating_sub(caps.capacity / 4);
+    if sweep && taking > for_sweeps {
+        return Err(LineError::SweepShare { room: for_sweeps, needed: taking });
     }
     if !sweep && ask.mine + 1 > caps.per_learner {
         return Err(LineError::LearnerLimit(ask.mine));
@@ -586,6 +597,18 @@ mod tests {
             ),
             (sweep, ok, "a sweep goes in whole when nothing else waits"),
             (
+                Ask { runs: 9, ..sweep },
+                |r| matches!(r, Err(LineError::SweepShare { room: 8, needed: 9 })),
+                "a learner's sweep leaves a quarter of the line (2 of 10) to others",
+            ),
+            (Ask { runs: 8, ..sweep }, ok, "a sweep that leaves a quarter free"),
+            (
+                Ask { waiting: 5, ..sweep },
+                |r| matches!(r, Err(LineError::SweepShare { room: 3, needed: 4 })),
+                "the quarter is kept with others' runs waiting too",
+            ),
+            (Ask { runs: 10, ..Ask { learner: false, ..sweep } }, ok, "the instructor's sweep may fill the line"),
+            (
                 Ask { mine: 1, ..sweep },
                 |r| matches!(r, Err(LineError::SweepWhileWaiting(1))),
                 "not beside the learner's own",
@@ -610,7 +633,12 @@ mod tests {
                 |r| matches!(r, Err(LineError::NoRoomForSweep { room: 1, needed: 2 })),
                 "a sweep needs room only for the points it does not join",
             ),
-            (Ask { waiting: 8, ..half_shared }, ok, "room for the points of its own"),
+            (Ask { waiting: 6, ..half_shared }, ok, "room for the points of its own"),
+            (
+                Ask { waiting: 8, ..half_shared },
+                |r| matches!(r, Err(LineError::SweepShare { room: 0, needed: 2 })),
+                "and for the quarter kept for others",
+            ),
             (
                 Ask { mine: 1, ..half_shared },
                 |r| matches!(r, Err(LineError::SweepWhileWaiting(1))),
