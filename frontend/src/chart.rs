@@ -169,7 +169,7 @@ impl ChartKind {
                 ("server backends of this run", "s-server", |f| Some(f.server.run_backends as f64)),
                 ("pool: in use", "s-inuse", |f| pool(f, |p| p.in_use)),
                 ("pool: opening", "s-connecting", |f| pool(f, |p| p.connecting)),
-                ("pool: size", "s-size", |f| pool(f, |p| p.size)),
+                ("pool: connections it has (sqlx's size)", "s-size", |f| pool(f, |p| p.size)),
                 ("waiting for a connection", "s-wait", |f| pool(f, |p| p.waiters)),
                 ("naive: connections open", "s-inuse", |f| f.pool.is_none().then_some(f.app.holding as f64)),
                 ("naive: connecting", "s-connecting", |f| f.pool.is_none().then_some(f.app.connecting as f64)),
@@ -194,7 +194,7 @@ impl ChartKind {
                 // Wide, under the others: where everything opened has closed, both show.
                 ("closed so far", "s-closed", |f| Some(f.app.totals.closes as f64)),
                 ("opened so far", "s-inuse", |f| Some(f.app.totals.connects as f64)),
-                ("open now (pool size)", "s-size", |f| pool(f, |p| p.size)),
+                ("open now (sqlx's size)", "s-size", |f| pool(f, |p| p.size)),
             ],
             ChartKind::Pooler => &[
                 ("client connections", "s-clients", |f| f.pooler.map(|p| p.clients() as f64)),
@@ -260,7 +260,7 @@ impl ChartKind {
                     Some(f.server.run_backends_peak.max(f.server.run_backends) as f64)
                 }),
                 ("pool: opening (sqlx, sampled)", "s-connecting", |f| pool(f, |p| p.connecting)),
-                ("pool: size (sqlx, sampled)", "s-size", |f| pool(f, |p| p.size)),
+                ("pool: connections it has (sqlx's size, sampled)", "s-size", |f| pool(f, |p| p.size)),
                 // The pool's busy connections that no request holds: sqlx is pinging them.
                 ("pool: being pinged (sqlx, sampled)", "s-pinged", |f| {
                     let held: u64 = f.instances.iter().map(|i| i.holding).sum();
@@ -470,8 +470,13 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
         }),
         _ => Vec::new(),
     });
+    // A naive run's connections chart draws connections only: no request waits for a pool.
+    let unit = Signal::derive(move || match kind {
+        ChartKind::Connections if tape.with_frames(|f| f.last().is_some_and(|f| f.pool.is_none())) => "connections",
+        _ => kind.unit(),
+    });
     view! {
-        <LineChart id=kind.id() title=kind.title() unit=kind.unit() series=series limit=limit events=events cursor=cursor description=description figures=figures />
+        <LineChart id=kind.id() title=kind.title() unit=unit series=series limit=limit events=events cursor=cursor description=description figures=figures />
     }
 }
 
@@ -758,7 +763,7 @@ fn rows(series: &[Series]) -> String {
 pub fn LineChart(
     id: &'static str,
     #[prop(into)] title: String,
-    unit: &'static str,
+    #[prop(into)] unit: Signal<&'static str>,
     #[prop(into)] series: Signal<Vec<Series>>,
     #[prop(into)] limit: Signal<Option<f64>>,
     #[prop(into, optional)] events: Signal<Vec<Event>>,
@@ -772,7 +777,7 @@ pub fn LineChart(
             svg(&Drawing {
                 id,
                 title: &title,
-                unit,
+                unit: unit.get(),
                 series: all,
                 limit: limit.get(),
                 events: &events.get(),
@@ -1085,9 +1090,15 @@ mod tests {
             all.into_iter().find(|s| s.name == name).map(|s| s.points)
         };
         // sqlx's pool size as read with each reading, then the frame wholly past them.
-        assert_eq!(line(ChartKind::Connections, "pool: size"), Some(vec![(0.011, 1.0), (0.021, 4.0), (0.2, 5.0)]));
+        assert_eq!(
+            line(ChartKind::Connections, "pool: connections it has (sqlx's size)"),
+            Some(vec![(0.011, 1.0), (0.021, 4.0), (0.2, 5.0)])
+        );
         // The churn chart's pool size is the same line: the two charts cannot disagree on it.
-        assert_eq!(line(ChartKind::Churn, "open now (pool size)"), line(ChartKind::Connections, "pool: size"));
+        assert_eq!(
+            line(ChartKind::Churn, "open now (sqlx's size)"),
+            line(ChartKind::Connections, "pool: connections it has (sqlx's size)")
+        );
         // The server's states too: the picture's "idle in transaction" at 21 ms is the chart's.
         let in_tx = line(ChartKind::ServerStates, "idle in transaction");
         assert_eq!(in_tx, Some(vec![(0.011, 3.0), (0.021, 8.0), (0.2, 0.0)]));

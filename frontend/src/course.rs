@@ -417,7 +417,7 @@ pub fn StepView(
         lacks.get().map(|lack| {
             view! {
                 <p class="lack" role="note" data-testid="lacks">
-                    {format!("This step cannot run on this lab: {lack}. Its text still explains what it would measure.")}
+                    {format!("This step cannot run on this lab: {}. Its text still explains what it would measure.", lack.in_words())}
                 </p>
             }
         })
@@ -452,6 +452,7 @@ pub fn StepView(
             <div class="step-top">
                 <article class="card step" aria-labelledby="step-title" data-testid="step" data-lesson=lesson.id.clone() data-step=index + 1>
                     <h2 id="step-title">{title}</h2>
+                    {lack_note}
                     <div class="step-text">{paragraphs}</div>
                     <details class="givens" open=true>
                         <summary>"What you are given"</summary>
@@ -459,7 +460,6 @@ pub fn StepView(
                     </details>
                     <form class="predict" on:submit=start>
                         {prediction_view}
-                        {lack_note}
                         <button id="run" type="submit" prop:disabled=move || busy.get() || running() || (needs_guess && !guessed()) || lacks.get().is_some()>
                             "Run the experiment"
                         </button>

@@ -50,6 +50,21 @@ pub enum Lack {
     PgBouncer,
 }
 
+impl Lack {
+    /// What a learner's page says of it: the same fact, in the words of the step rather than of
+    /// the run spec's fields.
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Lack::Tls => {
+                "this lab's PostgreSQL server offers no TLS (its ssl setting is off), so the encrypted connects this step makes cannot be made here"
+            }
+            Lack::PgBouncer => {
+                "PgBouncer is not installed where this lab carries out its runs, so the pooler this step puts in front of the server cannot be started"
+            }
+        }
+    }
+}
+
 /// How long a Linux host holds back the acknowledgement of a segment that has no answer to ride
 /// on, at the least (the kernel's `TCP_DELACK_MIN`): the wait a small write makes behind Nagle's
 /// algorithm. The lab's server runs on Linux; a lesson names it `server.delayed_ack_ms`.
