@@ -155,7 +155,7 @@ impl ChartKind {
 
     fn unit(self) -> &'static str {
         match self {
-            ChartKind::Connections => "connections, or requests waiting",
+            ChartKind::Connections => "connections, or requests (as the legend says)",
             ChartKind::ServerStates | ChartKind::Churn => "connections",
             ChartKind::Pooler => "connections, or clients waiting",
             ChartKind::Throughput => "requests (unit in the legend)",
@@ -169,7 +169,7 @@ impl ChartKind {
                 ("server backends of this run", "s-server", |f| Some(f.server.run_backends as f64)),
                 ("pool: in use", "s-inuse", |f| pool(f, |p| p.in_use)),
                 ("pool: opening", "s-connecting", |f| pool(f, |p| p.connecting)),
-                ("pool: connections it has (sqlx's size)", "s-size", |f| pool(f, |p| p.size)),
+                ("pool: connections, open or opening (sqlx's size)", "s-size", |f| pool(f, |p| p.size)),
                 ("waiting for a connection", "s-wait", |f| pool(f, |p| p.waiters)),
                 ("naive: connections open", "s-inuse", |f| f.pool.is_none().then_some(f.app.holding as f64)),
                 ("naive: connecting", "s-connecting", |f| f.pool.is_none().then_some(f.app.connecting as f64)),
@@ -260,7 +260,7 @@ impl ChartKind {
                     Some(f.server.run_backends_peak.max(f.server.run_backends) as f64)
                 }),
                 ("pool: opening (sqlx, sampled)", "s-connecting", |f| pool(f, |p| p.connecting)),
-                ("pool: connections it has (sqlx's size, sampled)", "s-size", |f| pool(f, |p| p.size)),
+                ("pool: connections, open or opening (sqlx's size, sampled)", "s-size", |f| pool(f, |p| p.size)),
                 // The pool's busy connections that no request holds: sqlx is pinging them.
                 ("pool: being pinged (sqlx, sampled)", "s-pinged", |f| {
                     let held: u64 = f.instances.iter().map(|i| i.holding).sum();
@@ -470,13 +470,8 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
         }),
         _ => Vec::new(),
     });
-    // A naive run's connections chart draws connections only: no request waits for a pool.
-    let unit = Signal::derive(move || match kind {
-        ChartKind::Connections if tape.with_frames(|f| f.last().is_some_and(|f| f.pool.is_none())) => "connections",
-        _ => kind.unit(),
-    });
     view! {
-        <LineChart id=kind.id() title=kind.title() unit=unit series=series limit=limit events=events cursor=cursor description=description figures=figures />
+        <LineChart id=kind.id() title=kind.title() unit=kind.unit() series=series limit=limit events=events cursor=cursor description=description figures=figures />
     }
 }
 
@@ -497,12 +492,19 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
     let over = if run_ms < f.elapsed_ms && format!("{:.1}", Dec(run_ms as f64 / 1000.0)) != drawn {
         // Where on the run's clock, when the load began later than its start (after a warm-up):
         // to its last answer as the picture names it, from there less the load's time as printed,
-        // so that the three read as a sum that holds.
-        let first = records.and_then(|r| r.iter().map(|r| r.start_ms).reduce(f64::min)).filter(|ms| *ms >= 1.0);
+        // so that the three read as a sum that holds; an end in seconds holds to the tenth with
+        // the first request's own start (not "from 0 ms" for a load that began at 4 ms).
+        let first = records.and_then(|r| r.iter().map(|r| r.start_ms).reduce(f64::min));
         let last = records.and_then(poollab_shared::activity::last_answer_ms);
-        let span = first.zip(last).map_or(String::new(), |(_, last)| {
-            let from = crate::tape::shown_ms(last) - crate::tape::shown_ms(run_ms as f64);
-            format!(", from {} to {}", crate::tape::ms_text(from), crate::tape::ms_text(last))
+        let span = first.zip(last).map_or(String::new(), |(first, last)| {
+            let from = match last {
+                l if l >= 1000.0 => crate::tape::ms_text(first),
+                l if l >= 10.0 => {
+                    format!("{:.0} ms", Dec((l.round_ties_even() - (run_ms as f64).round_ties_even()).max(0.0)))
+                }
+                l => crate::tape::ms_text((crate::tape::shown_ms(l) - crate::tape::shown_ms(run_ms as f64)).max(0.0)),
+            };
+            format!(", from {from} to {}", crate::tape::ms_text(last))
         });
         format!("Over the {drawn} s drawn (the load took {} of them{span})", crate::tape::ms_text(run_ms as f64))
     } else {
@@ -528,14 +530,10 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
                 // While the run goes: the server's line only (the app's are counted once it is over).
                 (_, None) => String::new(),
             },
-            match (f.pool, peaks) {
-                (Some(_), Some(_)) => {
-                    " A line \"most at once\" draws the most of each short window, each at its own instant in it, and a sampled line one reading in it: two lines can add up to more than were in flight, and the pool's in use with its opening and being pinged to more than its size."
-                }
-                (None, Some(_)) => {
-                    " A line \"most at once\" draws the most of each short window, each at its own instant in it: two such lines can add up to more than were in flight."
-                }
-                (_, None) => "",
+            if peaks.is_some() {
+                " A line \"most at once\" draws the most of each short window, each at its own instant in it, and a sampled line one reading in it: lines added together can come to more, or less, than were in flight, or than a pool's size."
+            } else {
+                ""
             }
         ),
         ChartKind::ServerStates => format!(
@@ -763,7 +761,7 @@ fn rows(series: &[Series]) -> String {
 pub fn LineChart(
     id: &'static str,
     #[prop(into)] title: String,
-    #[prop(into)] unit: Signal<&'static str>,
+    unit: &'static str,
     #[prop(into)] series: Signal<Vec<Series>>,
     #[prop(into)] limit: Signal<Option<f64>>,
     #[prop(into, optional)] events: Signal<Vec<Event>>,
@@ -777,7 +775,7 @@ pub fn LineChart(
             svg(&Drawing {
                 id,
                 title: &title,
-                unit: unit.get(),
+                unit,
                 series: all,
                 limit: limit.get(),
                 events: &events.get(),
@@ -900,14 +898,24 @@ mod tests {
 
     #[test]
     fn a_caption_says_which_part_of_the_frames_the_load_took() {
+        // The last readings after an 85 ms load from the run's start: the frames span 0.3 s.
         let records: Vec<RequestRecord> = (0..10).map(|n| naive(n, n as f64 * 6.0, true)).collect();
         let said = |run_ms| describe(ChartKind::Connections, &frames(&[100, 200, 300]), Some(&records), run_ms);
-        // Warm-up and the last readings after a 227 ms load: the frames span 0.3 s.
-        assert!(said(227).starts_with("Over the 0.3 s drawn (the load took 227 ms of them): "), "{}", said(227));
+        assert!(
+            said(85).starts_with("Over the 0.3 s drawn (the load took 85 ms of them, from 0 ms to 85 ms): "),
+            "{}",
+            said(85)
+        );
         assert!(said(290).starts_with("Over 0.3 s: "), "{}", said(290));
-        // 1247 ms reads 1.2 s, not the frames' 1.3 s.
-        let late = |run_ms| describe(ChartKind::Churn, &frames(&[100, 1290]), Some(&records), run_ms);
-        assert!(late(1247).starts_with("Over the 1.3 s drawn (the load took 1.2 s of them) "), "{}", late(1247));
+        // 1246 ms reads 1.2 s, not the frames' 1.3 s, and the load's first request its own start
+        // (the sum holds to the tenth).
+        let long: Vec<RequestRecord> = (0..10).map(|n| naive(n, 4.0 + n as f64 * 135.0, true)).collect();
+        let late = |run_ms| describe(ChartKind::Churn, &frames(&[100, 1290]), Some(&long), run_ms);
+        assert!(
+            late(1246).starts_with("Over the 1.3 s drawn (the load took 1.2 s of them, from 4.0 ms to 1.2 s) "),
+            "{}",
+            late(1246)
+        );
         // A load that began after the run did says where it lay on the run's clock, to its last
         // answer as the picture names it, in figures whose printed sum holds: 25.4 to 359.7 ms,
         // which took 334 ms, reads from 26 to 360.
@@ -1091,13 +1099,13 @@ mod tests {
         };
         // sqlx's pool size as read with each reading, then the frame wholly past them.
         assert_eq!(
-            line(ChartKind::Connections, "pool: connections it has (sqlx's size)"),
+            line(ChartKind::Connections, "pool: connections, open or opening (sqlx's size)"),
             Some(vec![(0.011, 1.0), (0.021, 4.0), (0.2, 5.0)])
         );
         // The churn chart's pool size is the same line: the two charts cannot disagree on it.
         assert_eq!(
             line(ChartKind::Churn, "open now (sqlx's size)"),
-            line(ChartKind::Connections, "pool: connections it has (sqlx's size)")
+            line(ChartKind::Connections, "pool: connections, open or opening (sqlx's size)")
         );
         // The server's states too: the picture's "idle in transaction" at 21 ms is the chart's.
         let in_tx = line(ChartKind::ServerStates, "idle in transaction");

@@ -417,7 +417,7 @@ pub fn StepView(
         lacks.get().map(|lack| {
             view! {
                 <p class="lack" role="note" data-testid="lacks">
-                    {format!("This step cannot run on this lab: {}. Its text still explains what it would measure.", lack.in_words())}
+                    {format!("This step cannot run on this lab: {lack}. Its text still explains what it would measure.")}
                 </p>
             }
         })

@@ -852,7 +852,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         let counted = app.source == "records";
         // The app's connections lent to requests that PgBouncer counts idle: no query in flight.
         let lent_idle = if counted && c.holding > p.sv_active + p.cl_waiting {
-            " A client connection the app has lent to a request is idle to PgBouncer whenever no query of it is in flight: between statements, during the app's own work, during sqlx's ping."
+            " A connection the app has lent is idle to PgBouncer while no query of it runs: between statements, in the app's own work, in sqlx's ping."
         } else {
             ""
         };
@@ -861,7 +861,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         let working = s.run_in_state("active") + s.run_in_state("idle in transaction");
         let states_apart = match (p.shows_at(), s.shows_at()) {
             (Some(bouncer), Some(server)) if working > p.sv_active => format!(
-                " The server's {working} backends running a statement or inside a transaction beside PgBouncer's {} lent: two readings{}, and a transaction that began or ended between them shows on one only.",
+                " The server has {working} backends busy or in a transaction, PgBouncer {} lent: two readings{}, and a transaction begun or ended between them shows on one only.",
                 p.sv_active,
                 match (server - bouncer).abs().round() {
                     gap if gap >= 1.0 => format!(" {} ms apart", Dec(gap)),
@@ -1231,7 +1231,7 @@ mod tests {
         assert!(live.contains("PgBouncer's SHOW POOLS") && !live.contains("A sample misses"), "{live}");
         // The app lends 5 connections, PgBouncer serves 2 and has 1 waiting: the other 2 are idle
         // to it (no query in flight).
-        let lent = "A client connection the app has lent to a request is idle to PgBouncer whenever no query of it is in flight";
+        let lent = "A connection the app has lent is idle to PgBouncer while no query of it runs";
         assert!(said.contains(lent), "{said}");
         assert!(!live.contains(lent), "{live}");
         // PgBouncer lends 2 at 314 ms; the server, read at 317-319 ms, has 1 active and 2 in a
@@ -1250,7 +1250,7 @@ mod tests {
             Frame { pooler: frame.pooler.map(|p| PoolerFrame { read_at_ms: Some(314), ..p }), server, ..frame.clone() };
         let said = describe(&apart, &side, &spec);
         assert!(
-            said.contains(" The server's 3 backends running a statement or inside a transaction beside PgBouncer's 2 lent: two readings 4 ms apart, and a transaction that began or ended between them shows on one only."),
+            said.contains(" The server has 3 backends busy or in a transaction, PgBouncer 2 lent: two readings 4 ms apart, and a transaction begun or ended between them shows on one only."),
             "{said}"
         );
         // As many working as lent: nothing to tell apart.

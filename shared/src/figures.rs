@@ -43,26 +43,11 @@ pub struct ServerFacts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Lack {
     #[error(
-        "this lab's PostgreSQL server offers no TLS (its ssl setting is off), so a run that asks for tls \"on\" or \"both\" cannot run here"
+        "this lab's PostgreSQL server offers no TLS (its ssl setting is off), so encrypted connects (tls \"on\" or \"both\") cannot be made here"
     )]
     Tls,
     #[error("PgBouncer is not installed where this lab carries out its runs, so a run with a pooler cannot run here")]
     PgBouncer,
-}
-
-impl Lack {
-    /// What a learner's page says of it: the same fact, in the words of the step rather than of
-    /// the run spec's fields.
-    pub fn in_words(self) -> &'static str {
-        match self {
-            Lack::Tls => {
-                "this lab's PostgreSQL server offers no TLS (its ssl setting is off), so the encrypted connects this step makes cannot be made here"
-            }
-            Lack::PgBouncer => {
-                "PgBouncer is not installed where this lab carries out its runs, so the pooler this step puts in front of the server cannot be started"
-            }
-        }
-    }
 }
 
 /// How long a Linux host holds back the acknowledgement of a segment that has no answer to ride
