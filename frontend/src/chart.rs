@@ -498,6 +498,8 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
         let last = records.and_then(poollab_shared::activity::last_answer_ms);
         let span = first.zip(last).map_or(String::new(), |(first, last)| {
             let from = match last {
+                // (To the ms, as the waterfall gives the load's start.)
+                l if l >= 1000.0 && first < 1000.0 => format!("{:.0} ms", Dec(first)),
                 l if l >= 1000.0 => crate::tape::ms_text(first),
                 l if l >= 10.0 => {
                     format!("{:.0} ms", Dec((l.round_ties_even() - (run_ms as f64).round_ties_even()).max(0.0)))
@@ -912,7 +914,7 @@ mod tests {
         let long: Vec<RequestRecord> = (0..10).map(|n| naive(n, 4.0 + n as f64 * 135.0, true)).collect();
         let late = |run_ms| describe(ChartKind::Churn, &frames(&[100, 1290]), Some(&long), run_ms);
         assert!(
-            late(1246).starts_with("Over the 1.3 s drawn (the load took 1.2 s of them, from 4.0 ms to 1.2 s) "),
+            late(1246).starts_with("Over the 1.3 s drawn (the load took 1.2 s of them, from 4 ms to 1.2 s) "),
             "{}",
             late(1246)
         );
