@@ -194,7 +194,7 @@ impl ChartKind {
                 // Wide, under the others: where everything opened has closed, both show.
                 ("closed so far", "s-closed", |f| Some(f.app.totals.closes as f64)),
                 ("opened so far", "s-inuse", |f| Some(f.app.totals.connects as f64)),
-                ("open now (sqlx's size)", "s-size", |f| pool(f, |p| p.size)),
+                ("open or opening (sqlx's size)", "s-size", |f| pool(f, |p| p.size)),
             ],
             ChartKind::Pooler => &[
                 ("client connections", "s-clients", |f| f.pooler.map(|p| p.clients() as f64)),
@@ -484,31 +484,32 @@ pub fn pooler_text(s: &Summary) -> String {
     )
 }
 
+/// Where a load of `run_ms` lay on its run's clock, as every caption gives it: to its last answer
+/// as the picture names it, from there less the load's time as printed, so that the three read as
+/// a sum that holds; an end in seconds holds to the tenth with the first request's own start (not
+/// "from 0 ms" for a load that began at 4 ms). None without records.
+pub fn load_span(records: &[RequestRecord], run_ms: u64) -> Option<(String, String)> {
+    let first = records.iter().map(|r| r.start_ms).reduce(f64::min)?;
+    let last = poollab_shared::activity::last_answer_ms(records)?;
+    let from = match last {
+        l if l >= 1000.0 && first < 1000.0 => format!("{:.0} ms", Dec(first)),
+        l if l >= 1000.0 => crate::tape::ms_text(first),
+        l if l >= 10.0 => format!("{:.0} ms", Dec((l.round_ties_even() - (run_ms as f64).round_ties_even()).max(0.0))),
+        l => crate::tape::ms_text((crate::tape::shown_ms(l) - crate::tape::shown_ms(run_ms as f64)).max(0.0)),
+    };
+    Some((from, crate::tape::ms_text(last)))
+}
+
 fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>, run_ms: u64) -> String {
     let Some(f) = frames.last() else { return "No frames yet: the chart draws the next run live.".to_owned() };
     // The frames span the run's warm-up, load and last readings; once it is over, say which part
     // of them the load was, so "over 0.3 s" does not stand beside "the load took 227 ms" unexplained.
     let drawn = format!("{:.1}", Dec(f.elapsed_ms as f64 / 1000.0));
     let over = if run_ms < f.elapsed_ms && format!("{:.1}", Dec(run_ms as f64 / 1000.0)) != drawn {
-        // Where on the run's clock, when the load began later than its start (after a warm-up):
-        // to its last answer as the picture names it, from there less the load's time as printed,
-        // so that the three read as a sum that holds; an end in seconds holds to the tenth with
-        // the first request's own start (not "from 0 ms" for a load that began at 4 ms).
-        let first = records.and_then(|r| r.iter().map(|r| r.start_ms).reduce(f64::min));
-        let last = records.and_then(poollab_shared::activity::last_answer_ms);
-        let span = first.zip(last).map_or(String::new(), |(first, last)| {
-            let from = match last {
-                // (To the ms, as the waterfall gives the load's start.)
-                l if l >= 1000.0 && first < 1000.0 => format!("{:.0} ms", Dec(first)),
-                l if l >= 1000.0 => crate::tape::ms_text(first),
-                l if l >= 10.0 => {
-                    format!("{:.0} ms", Dec((l.round_ties_even() - (run_ms as f64).round_ties_even()).max(0.0)))
-                }
-                l => crate::tape::ms_text((crate::tape::shown_ms(l) - crate::tape::shown_ms(run_ms as f64)).max(0.0)),
-            };
-            format!(", from {from} to {}", crate::tape::ms_text(last))
-        });
-        format!("Over the {drawn} s drawn (the load took {} of them{span})", crate::tape::ms_text(run_ms as f64))
+        let span = records
+            .and_then(|r| load_span(r, run_ms))
+            .map_or(String::new(), |(from, to)| format!(", from {from} to {to}"));
+        format!("Over the run's {drawn} s (the load took {} of them{span})", crate::tape::ms_text(run_ms as f64))
     } else {
         format!("Over {drawn} s")
     };
@@ -518,7 +519,7 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
     let peaks = records.filter(|r| !r.is_empty()).map(AppPeaks::of);
     match kind {
         ChartKind::Connections => format!(
-            "{over}: at most {} server backends of this run (sampled){}.{}",
+            "{over}: at most {} server backends of this run (sampled, each counted once logged in){}.{}",
             most(|f| f.server.run_backends_peak.max(f.server.run_backends) as f64),
             match (f.pool, peaks) {
                 (Some(_), Some(p)) => format!(
@@ -904,7 +905,7 @@ mod tests {
         let records: Vec<RequestRecord> = (0..10).map(|n| naive(n, n as f64 * 6.0, true)).collect();
         let said = |run_ms| describe(ChartKind::Connections, &frames(&[100, 200, 300]), Some(&records), run_ms);
         assert!(
-            said(85).starts_with("Over the 0.3 s drawn (the load took 85 ms of them, from 0 ms to 85 ms): "),
+            said(85).starts_with("Over the run's 0.3 s (the load took 85 ms of them, from 0 ms to 85 ms): "),
             "{}",
             said(85)
         );
@@ -914,7 +915,7 @@ mod tests {
         let long: Vec<RequestRecord> = (0..10).map(|n| naive(n, 4.0 + n as f64 * 135.0, true)).collect();
         let late = |run_ms| describe(ChartKind::Churn, &frames(&[100, 1290]), Some(&long), run_ms);
         assert!(
-            late(1246).starts_with("Over the 1.3 s drawn (the load took 1.2 s of them, from 4 ms to 1.2 s) "),
+            late(1246).starts_with("Over the run's 1.3 s (the load took 1.2 s of them, from 4 ms to 1.2 s) "),
             "{}",
             late(1246)
         );
@@ -925,7 +926,7 @@ mod tests {
         assert_eq!(poollab_shared::activity::last_answer_ms(&later), Some(25.4 + 9.0 * 33.7 + 31.0));
         let said = describe(ChartKind::Connections, &frames(&[100, 200, 300, 400]), Some(&later), 334);
         assert!(
-            said.starts_with("Over the 0.4 s drawn (the load took 334 ms of them, from 26 ms to 360 ms): "),
+            said.starts_with("Over the run's 0.4 s (the load took 334 ms of them, from 26 ms to 360 ms): "),
             "{said}"
         );
     }
@@ -1106,7 +1107,7 @@ mod tests {
         );
         // The churn chart's pool size is the same line: the two charts cannot disagree on it.
         assert_eq!(
-            line(ChartKind::Churn, "open now (sqlx's size)"),
+            line(ChartKind::Churn, "open or opening (sqlx's size)"),
             line(ChartKind::Connections, "pool: connections, open or opening (sqlx's size)")
         );
         // The server's states too: the picture's "idle in transaction" at 21 ms is the chart's.

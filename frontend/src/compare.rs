@@ -43,21 +43,15 @@ pub fn paired<O: Fn() -> Option<bool> + Send + Sync + 'static>(
                 r.as_ref()
                     .map(|r| format!(r#" <a href="{}">its run</a>"#, crate::route::Route::Run(r.id.clone()).href()))
             });
-            // A run with failures says so over its column: its waits and its duration count them.
-            let failed = tape.run.with(|r| {
-                let s = r.as_ref()?.summary.as_ref()?;
-                (s.failed > 0).then(|| {
-                    format!(
-                        r#"<br><small data-testid="failed-note">{} of {} failed</small>"#,
-                        s.failed,
-                        s.failed + s.completed
-                    )
-                })
-            });
-            o += &format!(r#"<th scope="col">Step {n}{}{}</th>"#, link.unwrap_or_default(), failed.unwrap_or_default());
+            o += &format!(r#"<th scope="col">Step {n}{}</th>"#, link.unwrap_or_default());
         }
         o += "</tr></thead><tbody>";
-        for name in &names {
+        // When either run had failures, a row says how many: their waits and durations count them.
+        let failed = runs.iter().any(|(tape, _)| {
+            tape.run.with(|r| r.as_ref().and_then(|r| r.summary.as_ref()).is_some_and(|s| s.failed > 0))
+        });
+        let failed = (failed && !names.iter().any(|n| n == "failed")).then(|| "failed".to_owned());
+        for name in names.iter().chain(failed.iter()) {
             let (label, unit) = info(name).map_or((name.as_str(), ""), |i| (i.label, i.unit));
             o += &format!(r#"<tr data-figure="{name}"><th scope="row">{}</th>"#, escape(label));
             for (tape, n) in runs {

@@ -230,10 +230,10 @@ pub fn Waterfall(
                             number(s.query_ms.p50)
                         )
                     };
-                    Some(format!(
-                        "the load took {} ms, from its first request at {} ms into the run. {medians}",
-                        s.duration_ms, s.load_started_ms
-                    ))
+                    // Where on the run's clock, in the words every caption uses.
+                    let span = crate::chart::load_span(rs, s.duration_ms)
+                        .map_or(String::new(), |(from, to)| format!(", from {from} to {to} into the run"));
+                    Some(format!("the load took {}{span}. {medians}", crate::tape::ms_text(s.duration_ms as f64)))
                 });
                 format!(
                     "{} requests; {} failed; {}",
