@@ -811,8 +811,12 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             if returning > 0 {
                 parts.push(format!("{returning} being pinged (sqlx checks each it takes back or lends)"));
             }
+            // At a named instant the pools are read with the server, not always at the instant.
+            let read = read_when(frame, app).filter(|_| frame.server.read_at_ms.is_some()).map_or(String::new(), |when| {
+                format!(" (as sqlx counted them with the server's reading at {when}; the requests' own records give the in use and the waiting at this instant)")
+            });
             let text = format!(
-                "The {} {}: {}; {} for one{}.",
+                "The {} {}{read}: {}; {} for one{}.",
                 if frame.instances.len() > 1 { "pools count" } else { "pool counts" },
                 count(c.holding + connecting + idle + returning, "connection", "connections"),
                 parts.join(", "),
@@ -1256,6 +1260,27 @@ mod tests {
         // As many working as lent: nothing to tell apart.
         let bouncer = apart.pooler.map(|p| PoolerFrame { sv_active: 3, ..p });
         assert!(!describe(&Frame { pooler: bouncer, ..apart.clone() }, &side, &spec).contains("two readings"));
+    }
+
+    #[test]
+    fn pools_read_with_a_server_reading_of_another_instant_say_when() {
+        // At 27 ms two requests hold connections and eight wait (from the records); the pool was
+        // read with the server at 34 ms, when sqlx counted all ten connections open.
+        let records: Vec<RequestRecord> =
+            (0..2).map(|n| held(n, 20.0, 40.0)).chain((2..10).map(|n| held(n, 30.0, 40.0))).collect();
+        let pool = PoolFrame { size: 10, in_use: 10, max_connections: 10, ..PoolFrame::default() };
+        let server = ServerFrame { read_at_ms: Some(34), run_backends: 6, ..ServerFrame::default() };
+        let frame = Frame { pool: Some(pool), server, ..Frame::default() };
+        let spec = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
+        let side = AppSide::counted(&records, 27.0, 1, AppPeaks::of(&records), "busiest");
+        let said = describe(&frame, &side, &spec);
+        assert!(
+            said.contains("The pool counts 10 connections (as sqlx counted them with the server's reading at 34 ms; the requests' own records give the in use and the waiting at this instant): 2 in use,"),
+            "{said}"
+        );
+        // Read at the app's own instant, nothing to say.
+        let now = Frame { server: ServerFrame { read_at_ms: Some(27), ..frame.server.clone() }, ..frame.clone() };
+        assert!(describe(&now, &side, &spec).contains("The pool counts 10 connections: 2 in use,"));
     }
 
     #[test]
