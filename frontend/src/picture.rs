@@ -862,7 +862,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         };
         // Every backend running a statement or inside a transaction is lent by PgBouncer; more of
         // them on the server than PgBouncer lends is the two readings' instants apart.
-        let working = s.run_in_state("active") + s.run_in_state("idle in transaction");
+        let working = active + s.run_in_state("idle in transaction");
         let states_apart = match (p.shows_at(), s.shows_at()) {
             (Some(bouncer), Some(server)) if working > p.sv_active => format!(
                 " The server has {working} backends busy or in a transaction, PgBouncer {} lent: two readings{}, and a transaction begun or ended between them shows on one only.",
