@@ -764,14 +764,12 @@ async fn the_tls_step_says_when_the_server_offers_no_tls_and_measures_where_it_d
     wait_for(page, "document.querySelector('[data-testid=lacks]') !== null", 20).await;
     let note = text(page, "document.querySelector('[data-testid=lacks]').textContent").await;
     assert!(note.contains("offers no TLS"), "{note}");
-    let input = page.find_element("#prediction").await.expect("prediction input");
-    input.focus().await.expect("focus");
-    input.type_str("10").await.expect("type");
     assert_eq!(text(page, "String(document.getElementById('run').disabled)").await, "true", "no Run without TLS");
-    // A step that cannot run draws no empty charts, and offers no figures of a run.
-    let hidden = "['.charts', '[data-testid=details]'].map(q => document.querySelector(q)) \
+    // A step that cannot run draws no empty charts, offers no figures of a run, and asks for no
+    // prediction of a run it cannot make.
+    let hidden = "['.charts', '[data-testid=details]', '.prediction'].map(q => document.querySelector(q)) \
                   .every(e => !e || getComputedStyle(e).display === 'none')";
-    assert_eq!(text(page, &format!("String({hidden})")).await, "true", "no empty waterfall or details without TLS");
+    assert_eq!(text(page, &format!("String({hidden})")).await, "true", "no empty waterfall, details or prediction without TLS");
     save_screenshot(page, "step-01-connection-cost-3-no-tls.png").await;
     session.close().await;
     app.stop().await;
