@@ -769,7 +769,11 @@ async fn the_tls_step_says_when_the_server_offers_no_tls_and_measures_where_it_d
     // prediction of a run it cannot make.
     let hidden = "['.charts', '[data-testid=details]', '.prediction'].map(q => document.querySelector(q)) \
                   .every(e => !e || getComputedStyle(e).display === 'none')";
-    assert_eq!(text(page, &format!("String({hidden})")).await, "true", "no empty waterfall, details or prediction without TLS");
+    assert_eq!(
+        text(page, &format!("String({hidden})")).await,
+        "true",
+        "no empty waterfall, details or prediction without TLS"
+    );
     save_screenshot(page, "step-01-connection-cost-3-no-tls.png").await;
     session.close().await;
     app.stop().await;
