@@ -104,7 +104,7 @@ impl SweepPoint {
 }
 
 /// One pool size of a sweep, its runs taken together: each figure is the mean of its runs that
-/// answered (all zero while none has).
+/// answered, each as printed ([`crate::expr::shown`]; all zero while none has).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SizePoint {
     pub max_connections: u32,
@@ -125,11 +125,15 @@ pub fn by_size(points: &[SweepPoint]) -> Vec<SizePoint> {
         .map(|size| {
             let runs: Vec<&SweepPoint> = points.iter().filter(|p| p.max_connections == size).collect();
             let answered: Vec<&&SweepPoint> = runs.iter().filter(|p| p.answered()).collect();
+            // The mean of the runs' figures as the table prints them, so that a reader's sum of
+            // them gives it, itself as printed: a mean halfway between two printed values goes
+            // up, whichever figure it is (a hair's nudge past the float noise of summing tenths).
             let mean = |pick: fn(&SweepPoint) -> f64| {
                 if answered.is_empty() {
                     0.0
                 } else {
-                    answered.iter().map(|p| pick(p)).sum::<f64>() / answered.len() as f64
+                    let m = answered.iter().map(|p| crate::expr::shown(pick(p))).sum::<f64>() / answered.len() as f64;
+                    crate::expr::shown(m + m.abs() * 1e-9)
                 }
             };
             SizePoint {
@@ -156,6 +160,7 @@ pub struct SweepView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::expr::{number, shown};
     use crate::limits::Limits;
 
     #[test]
@@ -195,9 +200,27 @@ mod tests {
         for (points, want) in cases {
             let got: Vec<_> = by_size(points)
                 .iter()
-                .map(|s| (s.max_connections, s.runs, s.answered, s.throughput_per_s, s.latency_p99_ms))
+                .map(|s| (s.max_connections, s.runs, s.answered, shown(s.throughput_per_s), shown(s.latency_p99_ms)))
                 .collect();
             assert_eq!(&got, want, "{points:?}");
+        }
+    }
+
+    #[test]
+    fn a_sizes_mean_is_of_its_runs_as_printed_and_halves_go_up() {
+        // (each run's throughput and p99 unrounded, the mean as the page prints them): runs
+        // printed 322 and 321 req/s average 321.5, printed 322, whichever run came first; 43.1
+        // and 42.4 ms, 42.8; 10.2 and 10.3, 10.3; 321 and 320, 321.
+        let cases = [
+            ((321.6, 43.1), (321.2, 42.4), ("322", "42.8")),
+            ((321.2, 10.2), (321.6, 10.3), ("322", "10.3")),
+            ((320.6, 7.6), (320.4, 7.9), ("321", "7.8")),
+            ((99.94, 7.64), (99.96, 7.86), ("100", "7.8")),
+        ];
+        for ((t1, p1), (t2, p2), want) in cases {
+            let sizes = by_size(&[point(4, t1, p1), point(4, t2, p2)]);
+            let got = (number(sizes[0].throughput_per_s), number(sizes[0].latency_p99_ms));
+            assert_eq!((got.0.as_str(), got.1.as_str()), want, "{t1} {p1} / {t2} {p2}");
         }
     }
 
