@@ -454,7 +454,9 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
         let read = tape.records_read();
         tape.with_frames(|frames| {
             let run_ms = run_ms(&tape, frames);
-            tape.with_requests(|records| describe(kind, frames, read.then_some(records), run_ms))
+            tape.with_readings(|readings| {
+                tape.with_requests(|records| describe(kind, frames, readings, read.then_some(records), run_ms))
+            })
         })
     });
     // The app's peaks the description states, marked as the page marks every figure it shows.
@@ -500,7 +502,29 @@ pub fn load_span(records: &[RequestRecord], run_ms: u64) -> Option<(String, Stri
     Some((from, crate::tape::ms_text(last)))
 }
 
-fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>, run_ms: u64) -> String {
+/// The longest the server's line holds one reading: the widest gap between the instants of two
+/// readings it draws, the run's first readings (`readings`, asked every 10 ms, each at the
+/// instant it shows: a reading answers late while the server's CPUs are busy) and then the
+/// frames' past them (one every 100 ms). None with fewer than two.
+pub fn widest_gap(readings: &[ServerFrame], frames: &[Frame]) -> Option<f64> {
+    let mut at: Vec<f64> = readings.iter().filter_map(ServerFrame::shows_at).collect();
+    let fine_until = at.last().copied();
+    at.extend(
+        frames
+            .iter()
+            .filter(|f| fine_until.is_none_or(|u| f.elapsed_ms.saturating_sub(f.interval_ms) as f64 >= u))
+            .map(|f| f.elapsed_ms as f64),
+    );
+    at.windows(2).map(|w| w[1] - w[0]).reduce(f64::max)
+}
+
+fn describe(
+    kind: ChartKind,
+    frames: &[Frame],
+    readings: &[ServerFrame],
+    records: Option<&[RequestRecord]>,
+    run_ms: u64,
+) -> String {
     let Some(f) = frames.last() else { return "No frames yet: the chart draws the next run live.".to_owned() };
     // The frames span the run's warm-up, load and last readings; once it is over, say which part
     // of them the load was, so "over 0.3 s" does not stand beside "the load took 227 ms" unexplained.
@@ -519,7 +543,7 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
     let peaks = records.filter(|r| !r.is_empty()).map(AppPeaks::of);
     match kind {
         ChartKind::Connections => format!(
-            "{over}: at most {} server backends of this run (sampled, each counted once logged in){}.{}",
+            "{over}: at most {} server backends of this run (sampled, each counted once logged in){}.{}{}",
             most(|f| f.server.run_backends_peak.max(f.server.run_backends) as f64),
             match (f.pool, peaks) {
                 (Some(_), Some(p)) => format!(
@@ -537,6 +561,14 @@ fn describe(kind: ChartKind, frames: &[Frame], records: Option<&[RequestRecord]>
                 " A line \"most at once\" draws the most of each short window, each at its own instant in it, and a sampled line one reading in it: lines added together can come to more, or less, than were in flight, or than a pool's size."
             } else {
                 ""
+            },
+            // A server line held flat for tens of ms beside a moving app line: say how long.
+            match widest_gap(readings, frames).filter(|gap| *gap >= 20.0 && peaks.is_some()) {
+                Some(gap) => format!(
+                    " The server's line holds each reading until the next: here up to {} (one waits for busy CPUs).",
+                    crate::tape::ms_text(gap)
+                ),
+                None => String::new(),
             }
         ),
         ChartKind::ServerStates => format!(
@@ -892,7 +924,7 @@ mod tests {
         assert!(peaks.connecting.count > 15, "{peaks:?}");
         // The counted lines follow the run in windows of 5 ms (a 200th of 300 ms, at least 5).
         assert!(lines.iter().filter(|s| s.name.contains("most at once")).all(|s| s.points.len() == 60), "{lines:?}");
-        let said = describe(ChartKind::Connections, &frames, Some(&records), 300);
+        let said = describe(ChartKind::Connections, &frames, &[], Some(&records), 300);
         assert!(
             said.contains(&format!("at its own moment, at most {} requests connecting", peaks.connecting.count)),
             "{said}"
@@ -900,10 +932,30 @@ mod tests {
     }
 
     #[test]
+    fn a_caption_says_how_far_apart_the_servers_line_has_its_readings() {
+        let records: Vec<RequestRecord> = (0..10).map(|n| naive(n, 5.0 + n as f64 * 10.0, true)).collect();
+        let reading = |at: u64| ServerFrame { read_at_ms: Some(at), read_took_ms: 2, ..ServerFrame::default() };
+        // Readings shown at 1..31 ms, then not until 91 ms (a busy server answered late), to 291 ms;
+        // the frames at 100..300 ms come before the last of them and are not drawn.
+        let readings: Vec<ServerFrame> =
+            [0, 10, 20, 30, 90, 100, 110].into_iter().chain((12..30).map(|n| n * 10)).map(reading).collect();
+        assert_eq!(widest_gap(&readings, &frames(&[100, 200, 300])), Some(60.0));
+        let said = describe(ChartKind::Connections, &frames(&[100, 200, 300]), &readings, Some(&records), 300);
+        assert!(said.contains("until the next: here up to 60 ms"), "{said}");
+        // Readings every 10 ms say nothing of it, while the frames past them are 100 ms apart.
+        let even: Vec<ServerFrame> = (0..30).map(|n| reading(n * 10)).collect();
+        let said = describe(ChartKind::Connections, &frames(&[100, 200, 300]), &even, Some(&records), 300);
+        assert!(!said.contains("until the next"), "{said}");
+        // The frames past the last reading (at 291 ms): 400 and 500 ms.
+        assert_eq!(widest_gap(&even, &frames(&[100, 200, 300, 400, 500])), Some(109.0));
+        assert_eq!(widest_gap(&[], &frames(&[100])), None);
+    }
+
+    #[test]
     fn a_caption_says_which_part_of_the_frames_the_load_took() {
         // The last readings after an 85 ms load from the run's start: the frames span 0.3 s.
         let records: Vec<RequestRecord> = (0..10).map(|n| naive(n, n as f64 * 6.0, true)).collect();
-        let said = |run_ms| describe(ChartKind::Connections, &frames(&[100, 200, 300]), Some(&records), run_ms);
+        let said = |run_ms| describe(ChartKind::Connections, &frames(&[100, 200, 300]), &[], Some(&records), run_ms);
         assert!(
             said(85).starts_with("Over the run's 0.3 s (the load took 85 ms of them, from 0 ms to 85 ms): "),
             "{}",
@@ -913,7 +965,7 @@ mod tests {
         // 1246 ms reads 1.2 s, not the frames' 1.3 s, and the load's first request its own start
         // (the sum holds to the tenth).
         let long: Vec<RequestRecord> = (0..10).map(|n| naive(n, 4.0 + n as f64 * 135.0, true)).collect();
-        let late = |run_ms| describe(ChartKind::Churn, &frames(&[100, 1290]), Some(&long), run_ms);
+        let late = |run_ms| describe(ChartKind::Churn, &frames(&[100, 1290]), &[], Some(&long), run_ms);
         assert!(
             late(1246).starts_with("Over the run's 1.3 s (the load took 1.2 s of them, from 4 ms to 1.2 s) "),
             "{}",
@@ -924,7 +976,7 @@ mod tests {
         // which took 334 ms, reads from 26 to 360.
         let later: Vec<RequestRecord> = (0..10).map(|n| naive(n, 25.4 + n as f64 * 33.7, true)).collect();
         assert_eq!(poollab_shared::activity::last_answer_ms(&later), Some(25.4 + 9.0 * 33.7 + 31.0));
-        let said = describe(ChartKind::Connections, &frames(&[100, 200, 300, 400]), Some(&later), 334);
+        let said = describe(ChartKind::Connections, &frames(&[100, 200, 300, 400]), &[], Some(&later), 334);
         assert!(
             said.starts_with("Over the run's 0.4 s (the load took 334 ms of them, from 26 ms to 360 ms): "),
             "{said}"
