@@ -491,7 +491,12 @@ fn pooler(svg: &mut Svg, p: &PoolerFrame, x: f64, y: f64) -> f64 {
         n => format!("{} lent · {n} opening · {idle} idle", p.sv_active),
     };
     svg.text("note", gx, below, &note);
-    svg.text("note", gx, below + 15.0, &format!("longest wait {} ms", p.maxwait_ms));
+    // SHOW POOLS gives its longest wait to the microsecond; the lab keeps whole ms.
+    let wait = match p.maxwait_ms {
+        0 if p.cl_waiting > 0 => "longest wait under 1 ms".to_owned(),
+        ms => format!("longest wait {ms} ms"),
+    };
+    svg.text("note", gx, below + 15.0, &wait);
     svg.raw("</g>");
     height
 }
@@ -852,6 +857,16 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         }
         _ => "",
     };
+    // Behind PgBouncer, a transaction's backend waits between statements for a client whose next
+    // one comes through PgBouncer: many at once are said as what they are.
+    let in_tx = s.run_in_state("idle in transaction");
+    let between = if frame.pooler.is_some() && in_tx > active {
+        format!(
+            " {in_tx} of its backends of this run are idle in a transaction: each waits for its client's next statement (after BEGIN, say), which comes through PgBouncer."
+        )
+    } else {
+        String::new()
+    };
     let pooler = frame.pooler.map_or_else(String::new, |p| {
         let counted = app.source == "records";
         // The app's connections lent to requests that PgBouncer counts idle: no query in flight.
@@ -875,9 +890,10 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             _ => String::new(),
         };
         format!(
-            " PgBouncer's SHOW POOLS ({} mode, read every {SHOW_POOLS_EVERY_MS} ms, here at {}) shows {}: {} waiting for a server connection, {} served by one, {} idle with no query to run; and {} of at most {}, {} lent.{}{lent_idle}{}{states_apart}",
+            " PgBouncer's SHOW POOLS ({} mode, read every {SHOW_POOLS_EVERY_MS} ms, here at {}{}) shows {}: {} waiting for a server connection, {} served by one, {} idle with no query to run; and {} of at most {}, {} lent.{}{lent_idle}{}{states_apart}",
             p.mode.as_str(),
             span(p.read_at_ms.unwrap_or(frame.elapsed_ms), p.read_took_ms),
+            if p.read_took_ms >= 2 { ": asked, then answered; it shows some instant between" } else { "" },
             count(p.clients(), "client connection", "client connections"),
             p.cl_waiting,
             p.sv_active,
@@ -948,7 +964,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         None => format!("Before the {} run", spec.strategy.as_str()),
     };
     format!(
-        "{when}: {app_text}{pooler} The server{} has {} ({active} active) out of {} slots{}.{gap}{unseen}",
+        "{when}: {app_text}{pooler} The server{} has {} ({active} active) out of {} slots{}.{between}{gap}{unseen}",
         // The server is read at sampling instants: say when, if not at the app's instant.
         match read_when(frame, app) {
             Some(when) => format!(", as read at {when},"),
@@ -1260,6 +1276,30 @@ mod tests {
         // As many working as lent: nothing to tell apart.
         let bouncer = apart.pooler.map(|p| PoolerFrame { sv_active: 3, ..p });
         assert!(!describe(&Frame { pooler: bouncer, ..apart.clone() }, &side, &spec).contains("two readings"));
+        // More of them in a transaction than active: said as what they are.
+        let between =
+            "2 of its backends of this run are idle in a transaction: each waits for its client's next statement";
+        assert!(said.contains(between), "{said}");
+        let busy = ServerFrame {
+            run_by_state: vec![
+                CountBy { name: "active".into(), count: 2 },
+                CountBy { name: "idle in transaction".into(), count: 1 },
+            ],
+            ..apart.server.clone()
+        };
+        assert!(!describe(&Frame { server: busy, ..apart.clone() }, &side, &spec).contains("idle in a transaction:"));
+        // Its reading took 9 ms: the sentence says what a span of two instants is; a line that
+        // waited under a millisecond reads so, not "0 ms".
+        let slow = Frame {
+            pooler: frame.pooler.map(|p| PoolerFrame { read_at_ms: Some(85), read_took_ms: 9, maxwait_ms: 0, ..p }),
+            ..frame.clone()
+        };
+        let said = describe(&slow, &side, &spec);
+        assert!(
+            said.contains("here at 85–94 ms: asked, then answered; it shows some instant between) shows"),
+            "{said}"
+        );
+        assert!(draw(&slow, &side, &spec, Peaks::default(), &Part::ALL).contains(">longest wait under 1 ms</text>"));
     }
 
     #[test]
