@@ -543,7 +543,7 @@ fn describe(
     let peaks = records.filter(|r| !r.is_empty()).map(AppPeaks::of);
     match kind {
         ChartKind::Connections => format!(
-            "{over}: at most {} server backends of this run (sampled, each counted once logged in){}.{}{}",
+            "{over}: at most {} server backends of this run (sampled, each counted from its login until its process exits, after the app closes it){}.{}{}",
             most(|f| f.server.run_backends_peak.max(f.server.run_backends) as f64),
             match (f.pool, peaks) {
                 (Some(_), Some(p)) => format!(
