@@ -35,7 +35,7 @@ pub fn CourseHome(lessons: RwSignal<Vec<Lesson>>, progress: RwSignal<Progress>) 
                 "Words you will meet: a "<strong>"naive"</strong>" app opens a new database connection for every request and closes it afterwards; a "
                 <strong>"pooled"</strong>" app borrows one from a pool of connections it keeps open (here a real sqlx pool, the Rust library). A "
                 <strong>"backend"</strong>" is the process PostgreSQL runs for each connection. "
-                <strong>"p50"</strong>" and "<strong>"p99"</strong>" are the time half of the requests stayed under, and the time all but the slowest one in a hundred stayed under. "
+                <strong>"p50"</strong>" and "<strong>"p99"</strong>" are the times half of the requests, and ninety-nine in a hundred, took or less. "
                 <strong>"SCRAM"</strong>" is the password exchange PostgreSQL asks for when a connection opens. The picture of each step is drawn from the lab's measurements, live while a run goes."
             </p>
             <ol class="lessons" data-testid="lesson-list">
