@@ -502,10 +502,11 @@ pub fn load_span(records: &[RequestRecord], run_ms: u64) -> Option<(String, Stri
     Some((from, crate::tape::ms_text(last)))
 }
 
-/// The longest the server's line holds one reading: the widest gap between the instants of two
-/// readings it draws, the run's first readings (`readings`, asked every 10 ms, each at the
-/// instant it shows: a reading answers late while the server's CPUs are busy) and then the
-/// frames' past them (one every 100 ms). None with fewer than two.
+/// The longest a sampled line (the server's, sqlx's pools read with it) holds one reading: the
+/// widest gap between the instants of two readings it draws, the run's first readings
+/// (`readings`, asked every 10 ms, each at the instant it shows: a reading answers late while the
+/// server's CPUs are busy) and then the frames' past them (one every 100 ms). None with fewer
+/// than two.
 pub fn widest_gap(readings: &[ServerFrame], frames: &[Frame]) -> Option<f64> {
     let mut at: Vec<f64> = readings.iter().filter_map(ServerFrame::shows_at).collect();
     let fine_until = at.last().copied();
@@ -562,10 +563,11 @@ fn describe(
             } else {
                 ""
             },
-            // A server line held flat for tens of ms beside a moving app line: say how long.
+            // A sampled line (the server's, sqlx's pool read with it) held flat for tens of ms
+            // beside a moving counted line: say how long.
             match widest_gap(readings, frames).filter(|gap| *gap >= 20.0 && peaks.is_some()) {
                 Some(gap) => format!(
-                    " The server's line holds each reading until the next: here up to {} (one waits for busy CPUs).",
+                    " A sampled line holds each reading until the next, here up to {} later (one waits for busy CPUs): what lasts less can fall between two.",
                     crate::tape::ms_text(gap)
                 ),
                 None => String::new(),
@@ -941,7 +943,7 @@ mod tests {
             [0, 10, 20, 30, 90, 100, 110].into_iter().chain((12..30).map(|n| n * 10)).map(reading).collect();
         assert_eq!(widest_gap(&readings, &frames(&[100, 200, 300])), Some(60.0));
         let said = describe(ChartKind::Connections, &frames(&[100, 200, 300]), &readings, Some(&records), 300);
-        assert!(said.contains("until the next: here up to 60 ms"), "{said}");
+        assert!(said.contains("until the next, here up to 60 ms later"), "{said}");
         // Readings every 10 ms say nothing of it, while the frames past them are 100 ms apart.
         let even: Vec<ServerFrame> = (0..30).map(|n| reading(n * 10)).collect();
         let said = describe(ChartKind::Connections, &frames(&[100, 200, 300]), &even, Some(&records), 300);
