@@ -577,11 +577,12 @@ fn link(svg: &mut Svg, frame: &Frame, app: &AppSide, spec: &RunSpec, parts: &[Pa
         let t = app.total;
         let _ = write!(
             svg.0,
-            r#"<g data-testid="cache"><rect class="cache" x="{}" y="{}" width="68" height="40" rx="5"/>"#,
-            Dec(mid - 34.0),
+            r#"<g data-testid="cache"><rect class="cache" x="{}" y="{}" width="84" height="40" rx="5"/>"#,
+            Dec(mid - 42.0),
             Dec(y - 64.0)
         );
-        svg.text("note mid", mid, y - 51.0, "cache")
+        // (A request waiting for another's load is in flight, counted once it ends: `describe`.)
+        svg.text("note mid", mid, y - 51.0, "cache, so far")
             .text("label mid", mid, y - 38.0, &format!("{} hits", t.cache_hits))
             .text("note mid", mid, y - 27.0, &format!("{} misses", t.cache_misses))
             .raw("</g>");
@@ -958,13 +959,23 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         }
         _ => String::new(),
     };
+    // The cache's counts are of the requests that have ended; one waiting for another's load of
+    // its entry is still in flight.
+    let cache = if spec.cache.enabled {
+        format!(
+            " Of the requests that have ended, the cache answered {} (hits) and sent {} on (misses); one still waiting for another's load of its entry is in flight.",
+            c.cache_hits, c.cache_misses
+        )
+    } else {
+        String::new()
+    };
     // Before a run, the server as it is now beside the app that will run.
     let when = match frame.run_id {
         Some(_) => format!("At {} of this {} run", crate::tape::ms_text(app.at_ms), spec.strategy.as_str()),
         None => format!("Before the {} run", spec.strategy.as_str()),
     };
     format!(
-        "{when}: {app_text}{pooler} The server{} has {} ({active} active) out of {} slots{}.{between}{gap}{unseen}",
+        "{when}: {app_text}{cache}{pooler} The server{} has {} ({active} active) out of {} slots{}.{between}{gap}{unseen}",
         // The server is read at sampling instants: say when, if not at the app's instant.
         match read_when(frame, app) {
             Some(when) => format!(", as read at {when},"),
