@@ -157,7 +157,7 @@ figures! {
     "peak_pooler_servers" => "peak server connections PgBouncer held (its SHOW POOLS, sampled)", "";
     "peak_pooler_clients" => "peak client connections to PgBouncer (its SHOW POOLS, sampled)", "";
     "peak_pooler_waiting" => "peak clients waiting in PgBouncer (its SHOW POOLS, sampled)", "";
-    "pool_size_at_end" => "pool size at the end", "";
+    "pool_size_at_end" => "connections open or opening at the end (sqlx's size)", "";
     "connections_opened" => "connections opened", "";
     "closes_idle" => "idle connections closed", "";
     "closes_lifetime" => "connections retired at max lifetime", "";
