@@ -155,7 +155,7 @@ impl ChartKind {
 
     fn unit(self) -> &'static str {
         match self {
-            ChartKind::Connections => "connections, or requests (as the legend says)",
+            ChartKind::Connections => "connections or requests (see legend)",
             ChartKind::ServerStates | ChartKind::Churn => "connections",
             ChartKind::Pooler => "connections, or clients waiting",
             ChartKind::Throughput => "requests (unit in the legend)",
@@ -567,7 +567,7 @@ fn describe(
             // beside a moving counted line: say how long.
             match widest_gap(readings, frames).filter(|gap| *gap >= 20.0 && peaks.is_some()) {
                 Some(gap) => format!(
-                    " A sampled line holds each reading until the next, here up to {} later (one waits for busy CPUs): what lasts less can fall between two.",
+                    " A sampled line holds each reading until the next, here up to {} later (a reading waits for busy CPUs on the server's machine): what lasts less can fall between two.",
                     crate::tape::ms_text(gap)
                 ),
                 None => String::new(),
@@ -640,8 +640,11 @@ fn svg(d: &Drawing) -> String {
     let limit = d.limit.unwrap_or(0.0);
     let fits = limit > 0.0 && limit <= data_max.max(4.0) * 1.5;
     let y_max = nice_max(if fits { limit.max(data_max) } else { data_max.max(4.0) } * 1.08);
+    // A little room past the last point, where each line holds its last value: a count that
+    // changed at the last instant (the churn chart's last close) shows, not only a rise at the edge.
     let t_max =
-        d.series.iter().flat_map(|s| s.points.last().map(|(t, _)| s.until.unwrap_or(*t).max(*t))).fold(0.5, f64::max);
+        d.series.iter().flat_map(|s| s.points.last().map(|(t, _)| s.until.unwrap_or(*t).max(*t))).fold(0.5, f64::max)
+            * 1.03;
     let x = |t: f64| LEFT + t / t_max * (W - LEFT - RIGHT);
     let y = |v: f64| H - BOTTOM - v / y_max * (H - BOTTOM - TOP);
     let points = d.series.first().map_or(0, |s| s.points.len());
@@ -735,8 +738,8 @@ fn svg(d: &Drawing) -> String {
     }
     for s in d.series {
         let _ = write!(o, r#"<polyline class="line {}" data-series="{}" points=""#, s.class, escape(&s.name));
-        // In steps: each value holds until the next point (or `until`).
-        let ends = s.points.iter().skip(1).map(|(t, _)| *t).chain(s.until);
+        // In steps: each value holds until the next point (or `until`, or the chart's end).
+        let ends = s.points.iter().skip(1).map(|(t, _)| *t).chain(Some(s.until.unwrap_or(t_max)));
         for ((t, v), end) in s.points.iter().zip(ends.map(Some).chain(std::iter::once(None))) {
             let _ = write!(o, "{:.1},{:.1} ", Dec(x(*t)), Dec(y(*v)));
             if let Some(end) = end {
