@@ -118,7 +118,14 @@ fn drawing(lanes: &[RequestRecord], of: usize, end: f64, id: &str, label: &str, 
     let y = TOP + lanes.len() as f64 * LANE;
     let describe = escape(describe);
     // A run of more requests than are drawn says so.
-    let first = if of > lanes.len() { format!(" (the {} whose work began first)", lanes.len()) } else { String::new() };
+    let first = if of > lanes.len() {
+        format!(
+            " (the {} of {of} whose work began first, after any wait: the longest waits may be among the rest)",
+            lanes.len()
+        )
+    } else {
+        String::new()
+    };
     let mut o = format!(
         r#"<strong class="chart-title">{label}Every request, one lane each{first}: where its time went</strong>"#
     );
@@ -376,6 +383,6 @@ mod tests {
         assert!(drawing(&[], 0, 1.0, "", "", "").contains("once the run is over and the lab has stored it"));
         // Only a run with more requests than lanes drawn says which it draws.
         assert!(!svg.contains("whose work began first"), "{svg}");
-        assert!(drawing(&quick, 3, 820.0, "", "", "").contains("one lane each (the 2 whose work began first):"));
+        assert!(drawing(&quick, 3, 820.0, "", "", "").contains("one lane each (the 2 of 3 whose work began first, after any wait: the longest waits may be among the rest):"));
     }
 }
