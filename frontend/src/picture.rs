@@ -581,7 +581,7 @@ fn link(svg: &mut Svg, frame: &Frame, app: &AppSide, spec: &RunSpec, parts: &[Pa
             Dec(mid - 42.0),
             Dec(y - 64.0)
         );
-        // (A request waiting for another's load is in flight, counted once it ends: `describe`.)
+        // (A hit is counted once answered, a miss once sent on: `describe` says so.)
         svg.text("note mid", mid, y - 51.0, "cache, so far")
             .text("label mid", mid, y - 38.0, &format!("{} hits", t.cache_hits))
             .text("note mid", mid, y - 27.0, &format!("{} misses", t.cache_misses))
@@ -959,15 +959,32 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         }
         _ => String::new(),
     };
-    // The cache's counts are of the requests that have ended; one waiting for another's load of
-    // its entry is still in flight.
+    // The requests the line calls answering: in flight, holding no connection, waiting for none.
+    let loose = c.in_flight.saturating_sub(c.waiting + c.connecting + c.holding);
+    let answering = match (loose, frame.pool) {
+        (n, Some(_)) if n > 0 => format!(
+            " {n} of the {} in flight hold no connection and wait for none: {}answering.",
+            c.in_flight,
+            if spec.cache.enabled { "at the cache, or " } else { "" }
+        ),
+        _ => String::new(),
+    };
+    // The cache's counts (`activity::cache_at`): a hit once it is answered, a miss once it is sent on.
     let cache = if spec.cache.enabled {
         format!(
-            " Of the requests that have ended, the cache answered {} (hits) and sent {} on (misses); one still waiting for another's load of its entry is in flight.",
+            " So far the cache has answered {} requests (hits, each counted as it ends; one waiting for another's load of its entry is counted then) and sent {} on to the database (misses, each counted as it arrives).",
             c.cache_hits, c.cache_misses
         )
     } else {
         String::new()
+    };
+    // Before a run, a backend still starting is another client's: it has no name to say whose.
+    let unseen = match s.starting_unnamed() {
+        n if n > 0 && frame.run_id.is_none() && app.source != "records" => format!(
+            "{unseen} It also lists {}: no run is going, so another client's (a backend has no name until it logs in).",
+            count(n, "backend still starting", "backends still starting")
+        ),
+        _ => unseen,
     };
     // Before a run, the server as it is now beside the app that will run.
     let when = match frame.run_id {
@@ -975,7 +992,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         None => format!("Before the {} run", spec.strategy.as_str()),
     };
     format!(
-        "{when}: {app_text}{cache}{pooler} The server{} has {} ({active} active) out of {} slots{}.{between}{gap}{unseen}",
+        "{when}: {app_text}{answering}{cache}{pooler} The server{} has {} ({active} active) out of {} slots{}.{between}{gap}{unseen}",
         // The server is read at sampling instants: say when, if not at the app's instant.
         match read_when(frame, app) {
             Some(when) => format!(", as read at {when},"),
@@ -1108,6 +1125,8 @@ mod tests {
         let after = AppSide::counted(&records, 9.5, 1, AppPeaks::of(&records), "busiest");
         let svg = draw(&frame, &after, &spec, Peaks::default(), &Part::ALL);
         assert!(svg.contains(">5 in flight · 5 answering</text>"), "{svg}");
+        let said = describe(&frame, &after, &spec);
+        assert!(said.contains(" 5 of the 5 in flight hold no connection and wait for none: answering."), "{said}");
         // Live, the frame's own figures are drawn.
         let live = draw(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec, Peaks::default(), &Part::ALL);
         assert_eq!(live.matches(r#"data-state="in-use""#).count(), 2, "{live}");
@@ -1407,5 +1426,17 @@ mod tests {
         let few = AppSide::counted(&records[..12], 5.0, 1, AppPeaks::of(&records[..12]), "most waiting");
         let svg = draw(&frame(server(0, 0)), &few, &spec, Peaks::default(), &Part::ALL);
         assert!(svg.contains(">12 waiting</text>") && !svg.contains(" drawn</text>"), "{svg}");
+        // Before a run, the backends still starting are said to be another client's.
+        let before = Frame { pool: None, server: server(1, 1), ..Frame::default() };
+        let naive = RunSpec::default();
+        let said = describe(&before, &AppSide::of_frame(&before, Peaks::default()), &naive);
+        assert!(said.starts_with("Before the naive run: "), "{said}");
+        assert!(
+            said.contains(" It also lists 2 backends still starting: no run is going, so another client's"),
+            "{said}"
+        );
+        let during = Frame { run_id: Some("r1".into()), ..before.clone() };
+        let said = describe(&during, &AppSide::of_frame(&during, Peaks::default()), &naive);
+        assert!(!said.contains("no run is going"), "{said}");
     }
 }
