@@ -510,7 +510,7 @@ fn line(svg: &mut Svg, app: &AppSide, pooled: bool, y: f64) {
     // or answering (pooled: answered by the cache, or answering): named, so the app's boxes and
     // this count add up.
     let t = &app.total;
-    let between = t.in_flight.saturating_sub(t.waiting + t.connecting + t.holding);
+    let between = t.answering();
     let flight = match between {
         n if pooled && n > 0 => format!("{} in flight · {n} answering", t.in_flight),
         _ => format!("{} in flight", t.in_flight),
@@ -960,8 +960,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         _ => String::new(),
     };
     // The requests the line calls answering: in flight, holding no connection, waiting for none.
-    let loose = c.in_flight.saturating_sub(c.waiting + c.connecting + c.holding);
-    let answering = match (loose, frame.pool) {
+    let answering = match (c.answering(), frame.pool) {
         (n, Some(_)) if n > 0 => format!(
             " {n} of the {} in flight hold no connection and wait for none: {}answering.",
             c.in_flight,

@@ -366,6 +366,12 @@ impl AppCounts {
         }
     }
 
+    /// Requests in flight that neither wait, connect nor hold a connection: closing their own,
+    /// at the cache, or answering (the picture names them so that its counts add up).
+    pub fn answering(&self) -> u64 {
+        self.in_flight.saturating_sub(self.waiting + self.connecting + self.holding)
+    }
+
     /// The count of one figure.
     pub fn get(&self, figure: AppFigure) -> u64 {
         match figure {
