@@ -342,7 +342,7 @@ pub fn lines(
                 // whose whole interval is past the readings add to them (when this line had any:
                 // a stored run older than the pools' readings has the frames' only).
                 let after = fine_until.filter(|_| !points.is_empty());
-                let past = |f: &&Frame| after.is_none_or(|u| f.elapsed_ms.saturating_sub(f.interval_ms) as f64 >= u);
+                let past = |f: &&Frame| past_readings(f, after);
                 points.extend(frames.iter().filter(past).filter_map(|f| {
                     let v = pick(f)?;
                     // PgBouncer's lines at the instant its reading was taken; a frame's counts
@@ -502,6 +502,12 @@ pub fn load_span(records: &[RequestRecord], run_ms: u64) -> Option<(String, Stri
     Some((from, crate::tape::ms_text(last)))
 }
 
+/// Whether a frame's whole interval comes after the run's first readings (which end at `until`,
+/// none when it kept none): only then does a sampled line draw the frame's reading beside them.
+fn past_readings(f: &Frame, until: Option<f64>) -> bool {
+    until.is_none_or(|u| f.elapsed_ms.saturating_sub(f.interval_ms) as f64 >= u)
+}
+
 /// The longest a sampled line (the server's, sqlx's pools read with it) holds one reading: the
 /// widest gap between the instants of two readings it draws, the run's first readings
 /// (`readings`, asked every 10 ms, each at the instant it shows: a reading answers late while the
@@ -510,12 +516,7 @@ pub fn load_span(records: &[RequestRecord], run_ms: u64) -> Option<(String, Stri
 pub fn widest_gap(readings: &[ServerFrame], frames: &[Frame]) -> Option<f64> {
     let mut at: Vec<f64> = readings.iter().filter_map(ServerFrame::shows_at).collect();
     let fine_until = at.last().copied();
-    at.extend(
-        frames
-            .iter()
-            .filter(|f| fine_until.is_none_or(|u| f.elapsed_ms.saturating_sub(f.interval_ms) as f64 >= u))
-            .map(|f| f.elapsed_ms as f64),
-    );
+    at.extend(frames.iter().filter(|f| past_readings(f, fine_until)).map(|f| f.elapsed_ms as f64));
     at.windows(2).map(|w| w[1] - w[0]).reduce(f64::max)
 }
 
