@@ -84,6 +84,17 @@ async fn every_step_shows_its_own_view_after_its_run() {
                 page.find_element("#run").await.expect("Run").click().await.expect("click");
             }
             wait_for(page, "document.querySelector('[data-testid=goal]') !== null", 90).await;
+            let passed = "document.querySelector('[data-testid=goal]')?.dataset.passed === 'true'";
+            if !step.sweep.is_empty() && text(page, &format!("String({passed})")).await != "true" {
+                // A sweep's claim compares runs minutes apart, paced to the server's speed before
+                // the first: a machine that slowed down between leaves the curve without a shape.
+                // A learner would run it again, and so does this test, once (as tests/lessons.rs).
+                let claim = text(page, "document.querySelector('[data-testid=goal]').textContent").await;
+                println!("{here}: try 1: {claim}");
+                page.find_element("#run").await.expect("Run").click().await.expect("run it again");
+                wait_for(page, "document.querySelector('[data-testid=goal]') === null", 30).await;
+                wait_for(page, passed, 300).await;
+            }
             let claim = text(page, "document.querySelector('[data-testid=goal]').textContent").await;
             assert_eq!(
                 text(page, "document.querySelector('[data-testid=goal]').dataset.passed").await,
