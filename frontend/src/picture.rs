@@ -861,7 +861,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     // Behind PgBouncer, a transaction's backend waits between statements for a client whose next
     // one comes through PgBouncer: many at once are said as what they are.
     let in_tx = s.run_in_state("idle in transaction");
-    let between = if frame.pooler.is_some() && in_tx > active {
+    let in_tx_text = if frame.pooler.is_some() && in_tx > active {
         format!(
             " {in_tx} of its backends of this run are idle in a transaction: each waits for its client's next statement (after BEGIN, say), which comes through PgBouncer."
         )
@@ -878,7 +878,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         };
         // Every backend running a statement or inside a transaction is lent by PgBouncer; more of
         // them on the server than PgBouncer lends is the two readings' instants apart.
-        let working = active + s.run_in_state("idle in transaction");
+        let working = active + in_tx;
         let states_apart = match (p.shows_at(), s.shows_at()) {
             (Some(bouncer), Some(server)) if working > p.sv_active => format!(
                 " The server has {working} backends busy or in a transaction, PgBouncer {} lent: two readings{}, and a transaction begun or ended between them shows on one only.",
@@ -991,7 +991,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         None => format!("Before the {} run", spec.strategy.as_str()),
     };
     format!(
-        "{when}: {app_text}{answering}{cache}{pooler} The server{} has {} ({active} active) out of {} slots{}.{between}{gap}{unseen}",
+        "{when}: {app_text}{answering}{cache}{pooler} The server{} has {} ({active} active) out of {} slots{}.{in_tx_text}{gap}{unseen}",
         // The server is read at sampling instants: say when, if not at the app's instant.
         match read_when(frame, app) {
             Some(when) => format!(", as read at {when},"),

@@ -240,15 +240,14 @@ pub fn best_size(points: &[SweepPoint]) -> Option<u32> {
     sizes.iter().filter(|p| p.answered > 0 && p.throughput_per_s >= 0.9 * best).map(|p| p.max_connections).min()
 }
 
-/// The size whose slowest requests fared best: the lowest p99 (the mean of its runs) among the
-/// sizes whose runs answered, as the page prints it ([`crate::expr::shown`]): of sizes that tie
-/// there, the smallest (a page that shows 17.3 ms for both 2 and 4 names 2).
+/// The size whose slowest requests fared best: the lowest p99 (the mean of its runs, already as
+/// the page prints it: [`by_size`]) among the sizes whose runs answered; of sizes that tie there,
+/// the smallest (a page that shows 17.3 ms for both 2 and 4 names 2).
 fn lowest_p99(sizes: &[SizePoint]) -> Option<&SizePoint> {
-    let shown = |p: &SizePoint| crate::expr::shown(p.latency_p99_ms);
     sizes
         .iter()
         .filter(|p| p.answered > 0)
-        .min_by(|a, b| shown(a).total_cmp(&shown(b)).then(a.max_connections.cmp(&b.max_connections)))
+        .min_by(|a, b| a.latency_p99_ms.total_cmp(&b.latency_p99_ms).then(a.max_connections.cmp(&b.max_connections)))
 }
 
 impl SweepFigures<'_> {
