@@ -966,6 +966,12 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             c.in_flight,
             if spec.cache.enabled { "at the cache, or " } else { "" }
         ),
+        // A naive run's two peaks, each at its own instant: the header's most connecting short of
+        // the most in flight is not a request gone missing (3: 149 beside 150 sent at once).
+        (_, None) if app.source == "records" && app.peak_connecting < app.peak_in_flight => format!(
+            " At most {} requests were opening a connection at once, fewer than the {} in flight at once: at no one instant were all of them opening one.",
+            app.peak_connecting, app.peak_in_flight
+        ),
         _ => String::new(),
     };
     // The cache's counts (`activity::cache_at`): a hit once it is answered, a miss once it is sent on.
@@ -1193,6 +1199,11 @@ mod tests {
         let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest");
         let said = describe(&frame, &side, &spec);
         assert!(said.contains("10 requests are opening their own, and 2 hold one."), "{said}");
+        // Its two peaks: 12 in flight at once, at most 10 of them opening a connection.
+        assert!(
+            said.contains(" At most 10 requests were opening a connection at once, fewer than the 12 in flight at once: at no one instant were all of them opening one."),
+            "{said}"
+        );
         assert!(
             said.ends_with(" Of the 10 opening, the server shows 4 starting and 1 logged in; the other 5 were not yet a backend there (waiting to be accepted, or refused before the app heard)."),
             "{said}"
