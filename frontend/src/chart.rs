@@ -488,18 +488,24 @@ pub fn pooler_text(s: &Summary) -> String {
 
 /// Where a load of `run_ms` lay on its run's clock, as every caption gives it: to its last answer
 /// as the picture names it, from there less the load's time as printed, so that the three read as
-/// a sum that holds; an end in seconds holds to the tenth with the first request's own start (not
-/// "from 0 ms" for a load that began at 4 ms). None without records.
+/// a sum that holds. A load that ends past a second is given in whole ms from the first request's
+/// own start (not "from 0 ms" for a load that began at 4 ms) to its last answer: the load's time,
+/// printed to the tenth of a second, is their difference rounded ("from 828 ms to 2.3 s" beside
+/// 1.4 s did not add up). None without records.
 pub fn load_span(records: &[RequestRecord], run_ms: u64) -> Option<(String, String)> {
     let first = records.iter().map(|r| r.start_ms).reduce(f64::min)?;
     let last = poollab_shared::activity::last_answer_ms(records)?;
-    let from = match last {
-        l if l >= 1000.0 && first < 1000.0 => format!("{:.0} ms", Dec(first)),
-        l if l >= 1000.0 => crate::tape::ms_text(first),
-        l if l >= 10.0 => format!("{:.0} ms", Dec((l.round_ties_even() - (run_ms as f64).round_ties_even()).max(0.0))),
-        l => crate::tape::ms_text((crate::tape::shown_ms(l) - crate::tape::shown_ms(run_ms as f64)).max(0.0)),
-    };
-    Some((from, crate::tape::ms_text(last)))
+    Some(match last {
+        l if l >= 1000.0 => (format!("{:.0} ms", Dec(first)), format!("{:.0} ms", Dec(l))),
+        l if l >= 10.0 => (
+            format!("{:.0} ms", Dec((l.round_ties_even() - (run_ms as f64).round_ties_even()).max(0.0))),
+            crate::tape::ms_text(l),
+        ),
+        l => (
+            crate::tape::ms_text((crate::tape::shown_ms(l) - crate::tape::shown_ms(run_ms as f64)).max(0.0)),
+            crate::tape::ms_text(l),
+        ),
+    })
 }
 
 /// Whether a frame's whole interval comes after the run's first readings (which end at `until`,
@@ -968,14 +974,23 @@ mod tests {
             said(85)
         );
         assert!(said(290).starts_with("Over 0.3 s: "), "{}", said(290));
-        // 1246 ms reads 1.2 s, not the frames' 1.3 s, and the load's first request its own start
-        // (the sum holds to the tenth).
+        // 1246 ms reads 1.2 s, not the frames' 1.3 s, and the load's first request its own start,
+        // in whole ms as its end: their difference is the load's time.
         let long: Vec<RequestRecord> = (0..10).map(|n| naive(n, 4.0 + n as f64 * 135.0, true)).collect();
         let late = |run_ms| describe(ChartKind::Churn, &frames(&[100, 1290]), &[], Some(&long), run_ms);
         assert!(
-            late(1246).starts_with("Over the run's 1.3 s (the load took 1.2 s of them, from 4 ms to 1.2 s) "),
+            late(1246).starts_with("Over the run's 1.3 s (the load took 1.2 s of them, from 4 ms to 1250 ms) "),
             "{}",
             late(1246)
+        );
+        // A load from 828 ms to 2254 ms took 1.4 s: in tenths of a second its ends would read
+        // 0.8 and 2.3, which do not.
+        let after: Vec<RequestRecord> = (0..10).map(|n| naive(n, 828.0 + n as f64 * 155.0, true)).collect();
+        let end = poollab_shared::activity::last_answer_ms(&after).unwrap_or_default();
+        let said = describe(ChartKind::Churn, &frames(&[100, 2400]), &[], Some(&after), (end - 828.0).round() as u64);
+        assert!(
+            said.starts_with("Over the run's 2.4 s (the load took 1.4 s of them, from 828 ms to 2254 ms) "),
+            "{said}"
         );
         // A load that began after the run did says where it lay on the run's clock, to its last
         // answer as the picture names it, in figures whose printed sum holds: 25.4 to 359.7 ms,
