@@ -59,10 +59,12 @@ fn free_port() -> u16 {
 }
 
 /// A TCP connection to `port` on 127.0.0.1 from the loopback address `from`: another client.
-async fn dial(from: [u8; 4], port: u16) -> TcpStream {
+/// Refused while nothing listens there yet (Caddy writes its root certificate before it binds
+/// its HTTPS port: a CI run dialled between the two).
+async fn dial(from: [u8; 4], port: u16) -> std::io::Result<TcpStream> {
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");
     socket.bind(SocketAddr::from((from, 0))).expect("bind a loopback source address");
-    socket.connect(SocketAddr::from(([127, 0, 0, 1], port))).await.expect("connect")
+    socket.connect(SocketAddr::from(([127, 0, 0, 1], port))).await
 }
 
 /// TLS that trusts only the authority whose root certificate is at `root` (none until Caddy has
@@ -140,7 +142,7 @@ impl Caddy {
     /// TLS to Caddy from `from`, checking its certificate for `localhost`.
     async fn tls(&self, from: [u8; 4]) -> std::io::Result<TlsStream<TcpStream>> {
         let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-        self.tls.connect(name, dial(from, self.port).await).await
+        self.tls.connect(name, dial(from, self.port).await?).await
     }
 
     async fn try_get(&self, path: &str) -> Option<u16> {
@@ -226,7 +228,7 @@ fn opened<S>(
 
 /// A websocket straight to the lab (around Caddy) from `from`, with a forged `X-Forwarded-For`.
 async fn ws_around(lab_port: u16, from: [u8; 4], forwarded_for: &str) -> Result<WebSocketStream<TcpStream>, u16> {
-    let tcp = dial(from, lab_port).await;
+    let tcp = dial(from, lab_port).await.expect("connect to the lab");
     let mut request = format!("ws://127.0.0.1:{lab_port}/ws").into_client_request().expect("request");
     request.headers_mut().insert("x-forwarded-for", forwarded_for.parse().expect("header"));
     opened(tokio_tungstenite::client_async(request, tcp).await)
@@ -234,7 +236,7 @@ async fn ws_around(lab_port: u16, from: [u8; 4], forwarded_for: &str) -> Result<
 
 /// A plain HTTP request straight to the lab from `from`, with the headers a proxy would add.
 async fn http_around(lab_port: u16, from: [u8; 4], path: &str, headers: &[(&str, &str)]) -> Answer {
-    let tcp = dial(from, lab_port).await;
+    let tcp = dial(from, lab_port).await.expect("connect to the lab");
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.expect("HTTP/1.1");
     tokio::spawn(conn);
     let mut req = hyper::Request::get(path).header("host", format!("127.0.0.1:{lab_port}"));
