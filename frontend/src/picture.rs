@@ -966,13 +966,17 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             c.in_flight,
             if spec.cache.enabled { "at the cache, or " } else { "" }
         ),
-        // A naive run's two peaks, each at its own instant: the header's most connecting short of
-        // the most in flight is not a request gone missing (3: 149 beside 150 sent at once).
-        (_, None) if app.source == "records" && app.peak_connecting < app.peak_in_flight => format!(
+        _ => String::new(),
+    };
+    // A naive run's two peaks, each at its own instant: the header's most connecting short of
+    // the most in flight is not a request gone missing (3: 149 beside 150 sent at once).
+    let peaks_apart = if frame.pool.is_none() && app.source == "records" && app.peak_connecting < app.peak_in_flight {
+        format!(
             " At most {} requests were opening a connection at once, fewer than the {} in flight at once: at no one instant were all of them opening one.",
             app.peak_connecting, app.peak_in_flight
-        ),
-        _ => String::new(),
+        )
+    } else {
+        String::new()
     };
     // The cache's counts (`activity::cache_at`): a hit once it is answered, a miss once it is sent on.
     let cache = if spec.cache.enabled {
@@ -997,7 +1001,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         None => format!("Before the {} run", spec.strategy.as_str()),
     };
     format!(
-        "{when}: {app_text}{answering}{cache}{pooler} The server{} has {} ({active} active) out of {} slots{}.{in_tx_text}{gap}{unseen}",
+        "{when}: {app_text}{answering}{peaks_apart}{cache}{pooler} The server{} has {} ({active} active) out of {} slots{}.{in_tx_text}{gap}{unseen}",
         // The server is read at sampling instants: say when, if not at the app's instant.
         match read_when(frame, app) {
             Some(when) => format!(", as read at {when},"),
