@@ -486,12 +486,13 @@ pub fn pooler_text(s: &Summary) -> String {
     )
 }
 
-/// Where a load of `run_ms` lay on its run's clock, as every caption gives it: to its last answer
-/// as the picture names it, from there less the load's time as printed, so that the three read as
-/// a sum that holds. A load that ends past a second is given in whole ms from the first request's
-/// own start (not "from 0 ms" for a load that began at 4 ms) to its last answer: the load's time,
-/// printed to the tenth of a second, is their difference rounded ("from 828 ms to 2.3 s" beside
-/// 1.4 s did not add up). None without records.
+/// Where a load of `run_ms` lay on its run's clock, as every caption gives it. A load that ends
+/// within a second: to its last answer as the picture names it, from there less the load's time as
+/// printed, so that the three read as a sum that holds. A load that ends past a second: in whole
+/// ms, from the first request's own start (not "from 0 ms" for a load that began at 4 ms) to its
+/// last answer (which the picture, naming moments past a second to the tenth, rounds): the load's
+/// time, printed to the tenth of a second, is their difference rounded ("from 828 ms to 2.3 s"
+/// beside 1.4 s did not add up). None without records.
 pub fn load_span(records: &[RequestRecord], run_ms: u64) -> Option<(String, String)> {
     let first = records.iter().map(|r| r.start_ms).reduce(f64::min)?;
     let last = poollab_shared::activity::last_answer_ms(records)?;

@@ -212,6 +212,12 @@ pub const SWEEP_FIGURES: &[FigureInfo] = &[
     },
     FigureInfo { name: "sweep.lowest_p99_size", label: "pool size with the lowest p99 latency", unit: "" },
     FigureInfo {
+        name: "sweep.near_lowest_from",
+        label: "smallest size near the lowest p99 (within a fifth)",
+        unit: "",
+    },
+    FigureInfo { name: "sweep.near_lowest_to", label: "largest size near the lowest p99 (within a fifth)", unit: "" },
+    FigureInfo {
         name: "sweep.pace_query_us",
         label: "one query's time on the server kept busy, timed before the sweep",
         unit: "µs",
@@ -250,6 +256,18 @@ fn lowest_p99(sizes: &[SizePoint]) -> Option<&SizePoint> {
         .min_by(|a, b| a.latency_p99_ms.total_cmp(&b.latency_p99_ms).then(a.max_connections.cmp(&b.max_connections)))
 }
 
+/// The sizes on both sides of the lowest p99's, next to one another, whose p99 is within a fifth of
+/// the lowest: the curve's floor, where which size is lowest is the machine's noise as much as the
+/// pool's size. A size that answered nothing, or stands higher, ends the run on its side.
+fn near_lowest(sizes: &[SizePoint]) -> Option<(u32, u32)> {
+    let low = lowest_p99(sizes)?;
+    let at = sizes.iter().position(|p| p.max_connections == low.max_connections)?;
+    let near = |p: &SizePoint| p.answered > 0 && p.latency_p99_ms <= 1.2 * low.latency_p99_ms;
+    let from = sizes[..at].iter().rev().take_while(|p| near(p)).last().unwrap_or(low);
+    let to = sizes[at + 1..].iter().take_while(|p| near(p)).last().unwrap_or(low);
+    Some((from.max_connections, to.max_connections))
+}
+
 impl SweepFigures<'_> {
     /// A sweep's figure: a size's figures are the means of its runs ([`by_size`]).
     pub fn figure(&self, name: &str) -> Option<f64> {
@@ -276,6 +294,8 @@ impl SweepFigures<'_> {
             "sweep.largest_p99_ms" => at(true)?.latency_p99_ms,
             "sweep.lowest_p99_ms" => lowest_p99(&sizes)?.latency_p99_ms,
             "sweep.lowest_p99_size" => f64::from(lowest_p99(&sizes)?.max_connections),
+            "sweep.near_lowest_from" => f64::from(near_lowest(&sizes)?.0),
+            "sweep.near_lowest_to" => f64::from(near_lowest(&sizes)?.1),
             // A paced sweep's sizes share one pace (kept for them): the first size's says it.
             // In µs: the rate was set from the unrounded time, which "2.2 ms" would not give back.
             "sweep.pace_query_us" => (points.iter().find(|p| p.pace_rate_per_s > 0)?.pace_query_ms * 1000.0).round(),
@@ -582,6 +602,18 @@ mod tests {
         let tail = [p99(1, 90.0), p99(2, 40.03), p99(4, 39.98), p99(64, 75.0)];
         let f = SweepFigures { sizes: &sizes, points: Some(&tail) };
         assert_eq!((f.figure("sweep.lowest_p99_size"), f.figure("sweep.lowest_p99_ms")), (Some(2.0), Some(40.0)));
+        // The floor: the sizes next to the lowest whose p99 is within a fifth of it (48 ms).
+        let floor = |tail: &[SweepPoint]| {
+            let f = SweepFigures { sizes: &sizes, points: Some(tail) };
+            (f.figure("sweep.near_lowest_from"), f.figure("sweep.near_lowest_to"))
+        };
+        assert_eq!(floor(&tail), (Some(2.0), Some(4.0)), "1 and 64 stand higher");
+        let wide = [p99(1, 47.0), p99(2, 40.0), p99(4, 48.0), p99(8, 48.1), p99(16, 44.0)];
+        assert_eq!(floor(&wide), (Some(1.0), Some(4.0)), "8 ends the run; 16, past it, is not next to the lowest");
+        let alone = [p99(1, 90.0), p99(2, 40.0), p99(4, 60.0)];
+        assert_eq!(floor(&alone), (Some(2.0), Some(2.0)), "no size next to it is near");
+        let silent = [SweepPoint { throughput_per_s: 0.0, ..p99(1, 0.0) }, p99(2, 40.0), p99(4, 41.0)];
+        assert_eq!(floor(&silent), (Some(2.0), Some(4.0)), "a size that answered nothing is not near");
         let before = SweepFigures { sizes: &sizes, points: None };
         assert_eq!((before.figure("sweep.largest_size"), before.figure("sweep.best_size")), (Some(64.0), None));
         assert_eq!(Figures::source("sweep.best_size"), Some(Source::Sweep));
