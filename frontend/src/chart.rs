@@ -650,9 +650,10 @@ fn svg(d: &Drawing) -> String {
     let y_max = nice_max(if fits { limit.max(data_max) } else { data_max.max(4.0) } * 1.08);
     // A little room past the last point, where each line holds its last value: a count that
     // changed at the last instant (the churn chart's last close) shows, not only a rise at the edge.
-    let t_max =
-        d.series.iter().flat_map(|s| s.points.last().map(|(t, _)| s.until.unwrap_or(*t).max(*t))).fold(0.5, f64::max)
-            * 1.03;
+    // The axis ends there (and at the last event marked), so that a caption's "over the run's
+    // 0.3 s" stands beside an axis of 0.3 s, not one stretched to a floor of half a second.
+    let last = d.series.iter().flat_map(|s| s.points.last().map(|(t, _)| s.until.unwrap_or(*t).max(*t)));
+    let t_max = last.chain(d.events.iter().map(|e| e.t_s)).fold(0.1, f64::max) * 1.03;
     let x = |t: f64| LEFT + t / t_max * (W - LEFT - RIGHT);
     let y = |v: f64| H - BOTTOM - v / y_max * (H - BOTTOM - TOP);
     let points = d.series.first().map_or(0, |s| s.points.len());
@@ -1066,6 +1067,28 @@ mod tests {
         for (readings, want) in cases {
             assert_eq!(marks(&readings), want, "{} readings", readings.len());
         }
+    }
+
+    #[test]
+    fn the_time_axis_ends_where_the_runs_lines_do() {
+        // A run whose frames end at 0.3 s (7.2's, beside "over the run's 0.3 s"): its axis ends
+        // a little past 0.3 s, not at a floor of half a second.
+        let series =
+            [Series { name: "s".into(), class: "s-server", points: vec![(0.0, 0.0), (0.3, 4.0)], until: None }];
+        let drawn = svg(&Drawing {
+            id: "t",
+            title: "t",
+            unit: "u",
+            series: &series,
+            limit: None,
+            events: &[],
+            cursor: None,
+            description: "",
+            figures: &[],
+        });
+        let ticks: Vec<&str> =
+            drawn.split(r#"class="tick""#).skip(1).filter_map(|t| t.split('>').nth(1)?.split('<').next()).collect();
+        assert!(ticks.contains(&"0.3") && !ticks.contains(&"0.35") && !ticks.contains(&"0.5"), "{ticks:?}");
     }
 
     #[test]
