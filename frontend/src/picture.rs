@@ -939,6 +939,16 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                         "another client's; "
                     }
                 )
+            } else if s.run_in_state("active") > c.holding {
+                // A backend is active only while it runs a query, which the app sends once its
+                // connect has returned: the reading, timed to the millisecond, came a moment
+                // after this instant (1.3: "1 active" beside "1 connecting · 0 open").
+                format!(
+                    " The server shows {} active where the app holds {}: a backend is active only while it runs a query, and the app sends its query once its connect returns, so the server was read (at {}, to the millisecond) a moment after this instant, once a connect had returned.",
+                    s.run_in_state("active"),
+                    c.holding,
+                    span(s.read_at_ms.unwrap_or(frame.elapsed_ms), s.read_took_ms)
+                )
             } else if logged_in > c.connecting {
                 let extra = logged_in - c.connecting;
                 format!(
@@ -1259,6 +1269,19 @@ mod tests {
             said(10).contains("at this instant: the app's, opened within the reading's span, or another client's;"),
             "{}",
             said(10)
+        );
+        // One request opens its connection; the server, read at that millisecond, lists its
+        // backend active: its query had begun, so the reading came just after (lesson 1.3).
+        let active = ServerFrame {
+            by_state: vec![],
+            run_by_state: vec![CountBy { name: "active".into(), count: 1 }],
+            backends: 1,
+            ..server(0)
+        };
+        let said = describe(&Frame { server: active, ..frame.clone() }, &side1, &spec);
+        assert!(
+            said.ends_with(" The server shows 1 active where the app holds 0: a backend is active only while it runs a query, and the app sends its query once its connect returns, so the server was read (at 5.0 ms, to the millisecond) a moment after this instant, once a connect had returned."),
+            "{said}"
         );
     }
 
