@@ -780,12 +780,18 @@ fn count(n: u64, one: &str, many: &str) -> String {
 /// backends of this run, starting ones too, differ: the picture says why (two readings a few ms
 /// apart, and a connection opening or closing shows on one first).
 fn apart(connections: &str, n: u64, s: &poollab_shared::ServerFrame) -> String {
-    let seen = s.run_backends + s.starting_unnamed();
+    let starting = s.starting_unnamed();
+    let seen = s.run_backends + starting;
     if seen == n {
         return String::new();
     }
+    // The server's part names its run's backends as the picture does, and the starting beside.
+    let whose = match starting {
+        0 => "backends of this run".to_owned(),
+        _ => format!("backends ({} of this run and {starting} still starting)", s.run_backends),
+    };
     format!(
-        " {connections} and the server's {seen} backends (starting ones too) differ: two readings, ms apart, and a connection being opened or closed shows on one first."
+        " {connections} and the server's {seen} {whose} differ: two readings, ms apart, and a connection being opened or closed shows on one first."
     )
 }
 
@@ -1411,7 +1417,7 @@ mod tests {
         let spec = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
         let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest");
         let note =
-            "The app's 4 connections and the server's 3 backends (starting ones too) differ: two readings, ms apart";
+            "The app's 4 connections and the server's 3 backends (2 of this run and 1 still starting) differ: two readings, ms apart";
         // (the server's backends of this run, its refusals, an outage) -> the note
         let cases = [(2, 0, false, true), (3, 0, false, false), (2, 5, false, false), (2, 0, true, false)];
         for (backends, refused, outage, noted) in cases {
@@ -1425,7 +1431,7 @@ mod tests {
         let said = through(1);
         assert!(
             said.contains(
-                "Its 3 server connections and the server's 2 backends (starting ones too) differ: two readings"
+                "Its 3 server connections and the server's 2 backends (1 of this run and 1 still starting) differ: two readings"
             ),
             "{said}"
         );
