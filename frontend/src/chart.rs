@@ -486,21 +486,20 @@ pub fn pooler_text(s: &Summary) -> String {
     )
 }
 
-/// Where a load of `run_ms` lay on its run's clock, as every caption gives it. A load that ends
-/// within a second: to its last answer as the picture names it, from there less the load's time as
-/// printed, so that the three read as a sum that holds. A load that ends past a second: in whole
-/// ms, from the first request's own start (not "from 0 ms" for a load that began at 4 ms) to its
-/// last answer (which the picture, naming moments past a second to the tenth, rounds): the load's
-/// time, printed to the tenth of a second, is their difference rounded ("from 828 ms to 2.3 s"
-/// beside 1.4 s did not add up). None without records.
+/// Where a load of `run_ms` lay on its run's clock, as every caption gives it: to its last answer
+/// (in whole ms from 10 ms on, past a second too, where the picture names moments to the tenth),
+/// from there less the load's time as printed elsewhere, so that the three read as a sum that
+/// holds: 8.3's "from 0 ms to 1297 ms" stood beside "the load took 1296 ms"; in tenths of a
+/// second, "from 828 ms to 2.3 s" beside 1.4 s did not add up either. The first request's own
+/// start may differ from the first end by under a millisecond. None without records.
 pub fn load_span(records: &[RequestRecord], run_ms: u64) -> Option<(String, String)> {
     let first = records.iter().map(|r| r.start_ms).reduce(f64::min)?;
     let last = poollab_shared::activity::last_answer_ms(records)?;
     Some(match last {
-        l if l >= 1000.0 => (format!("{:.0} ms", Dec(first)), format!("{:.0} ms", Dec(l))),
+        // In whole ms, past a second too (where the picture names moments to the tenth).
         l if l >= 10.0 => (
             format!("{:.0} ms", Dec((l.round_ties_even() - (run_ms as f64).round_ties_even()).max(0.0))),
-            crate::tape::ms_text(l),
+            format!("{:.0} ms", Dec(l)),
         ),
         l => (
             crate::tape::ms_text((crate::tape::shown_ms(l) - crate::tape::shown_ms(run_ms as f64)).max(0.0)),
@@ -992,6 +991,16 @@ mod tests {
         let said = describe(ChartKind::Churn, &frames(&[100, 2400]), &[], Some(&after), (end - 828.0).round() as u64);
         assert!(
             said.starts_with("Over the run's 2.4 s (the load took 1.4 s of them, from 828 ms to 2254 ms) "),
+            "{said}"
+        );
+        // 8.3: a load from 0.4 ms to 1296.6 ms that took 1296 ms (as its text prints it) reads
+        // from 1 ms to 1297 ms, whose difference is that 1296, not from 0 ms.
+        let renewed: Vec<RequestRecord> = (0..10).map(|n| naive(n, 0.4 + n as f64 * 140.6, true)).collect();
+        let end = poollab_shared::activity::last_answer_ms(&renewed).unwrap_or_default();
+        assert!((end - 1296.8).abs() < 1e-9, "{end}");
+        let said = describe(ChartKind::Churn, &frames(&[100, 1400]), &[], Some(&renewed), 1296);
+        assert!(
+            said.starts_with("Over the run's 1.4 s (the load took 1.3 s of them, from 1 ms to 1297 ms) "),
             "{said}"
         );
         // A load that began after the run did says where it lay on the run's clock, to its last

@@ -110,19 +110,16 @@ impl AppSide {
 /// pool (the frame's own `in_use` gives back exactly its own counts). Counted from the records,
 /// `in_use` may differ from the frame's a little: the pool is then drawn as large as needs be.
 ///
-/// A request waits (`waiting`, counted at the same instant as `in_use`) only while no connection
-/// is free to lend it: up to one of the pool's others for each waiting request is on its way
-/// (sqlx pings every connection it takes back, and one it lends), so it is drawn as returning,
-/// not idle; the rest are idle (7.3's pool of 64 drew 50 returning beside 1 waiting request).
-/// And the connections the pool read as busy beyond the requests' own were being pinged (the
-/// lab counts each ping), so they are drawn as returning too, waiting requests or not (16.1: an
-/// app's warm-up pings, stuck in PgBouncer's line, were drawn idle).
-fn pool_slots(p: PoolFrame, in_use: u64, waiting: u64) -> [(Slot, u64); 5] {
+/// Being pinged: the connections sqlx counted busy that no request held at the same reading
+/// (`held`, the lab's own count read with the pool): sqlx pings every connection it takes back,
+/// and one it lends. The connections chart's "being pinged" line is this same figure, drawn at
+/// every reading (7.2's picture drew 9 where the line read 2 to 5, when it guessed one on its
+/// way back for each waiting request).
+fn pool_slots(p: PoolFrame, in_use: u64, held: u64) -> [(Slot, u64); 5] {
     let room = p.max_connections.max(p.size).max(in_use);
     let connecting = p.connecting.min(room - in_use);
     let rest = p.size.saturating_sub(in_use + connecting);
-    // Those the pool itself counted busy beyond the requests' own are being pinged, too.
-    let returning = rest.min(waiting.max(p.in_use.saturating_sub(in_use)));
+    let returning = rest.min(p.in_use.saturating_sub(held));
     let idle = rest - returning;
     [
         (Slot::InUse, in_use),
@@ -136,7 +133,7 @@ fn pool_slots(p: PoolFrame, in_use: u64, waiting: u64) -> [(Slot, u64); 5] {
 /// A pool's connections opening, as the picture draws them beside `in_use` connections in use
 /// ([`pool_slots`]).
 pub fn pool_opening(p: PoolFrame, in_use: u64) -> u64 {
-    pool_slots(p, in_use, 0)[1].1
+    pool_slots(p, in_use, in_use)[1].1
 }
 
 const W: f64 = 760.0;
@@ -290,7 +287,7 @@ fn instance(
         (Strategy::Pooled, Some(p)) => {
             // Live, the pool is drawn as sqlx counts it; counted from the records, one connection
             // not lent for each waiting request is on its way back ([`pool_slots`]).
-            let states = pool_slots(p, app.holding, if counted { app.waiting } else { 0 });
+            let states = pool_slots(p, app.holding, i.holding);
             let room = states.iter().map(|(_, n)| n).sum();
             let note = match (states[1].1, states[3].1) {
                 (opening, 0) => format!("{} in use · {opening} opening · {} idle", states[0].1, states[2].1),
@@ -352,13 +349,16 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     let used = s.run_backends + others + starting;
     let free = max.saturating_sub(used);
     let reserved = s.reserved_connections.min(free);
+    // Other clients first: the lab's own connections hold slots for applications all along, so
+    // backends starting in a burst are the ones drawn in the last row, the reserved slots they
+    // may hold too (3 drew the lab's grey there, where the text says applications never reach).
     let kinds = [
+        ("other", others),
         ("run-active", active),
         ("run-in-tx", in_tx),
         ("run-idle", idle),
         ("run-other", run_other),
         ("starting", starting),
-        ("other", others),
         ("free", free - reserved),
         ("reserved", reserved),
     ];
@@ -803,14 +803,11 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         Some(p) => {
             // The sums of what each instance's box shows (each pool is read, and drawn, on its own),
             // so the sentence adds up to the boxes.
-            let counted = app.source == "records";
             let boxes: Vec<[(Slot, u64); 5]> = match frame.instances.len() {
-                0 | 1 => vec![pool_slots(p, c.holding, if counted { c.waiting } else { 0 })],
+                0 => vec![pool_slots(p, c.holding, c.holding)],
+                1 => vec![pool_slots(p, c.holding, frame.instances[0].holding)],
                 _ => (frame.instances.iter().enumerate())
-                    .filter_map(|(n, i)| {
-                        let a = app.instance(n);
-                        Some(pool_slots(i.pool?, a.holding, if counted { a.waiting } else { 0 }))
-                    })
+                    .filter_map(|(n, i)| Some(pool_slots(i.pool?, app.instance(n).holding, i.holding)))
                     .collect(),
             };
             let sum = |k: usize| boxes.iter().map(|b| b[k].1).sum::<u64>();
@@ -834,11 +831,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                 parts.join(", "),
                 count(c.waiting, "request waits", "requests wait"),
                 // Waiting beside idle connections: for the ping of the one it is about to get.
-                if c.waiting > 0 && idle > 0 && returning > 0 {
-                    " (or for sqlx's ping of the one it gets)"
-                } else {
-                    ""
-                }
+                if c.waiting > 0 && idle > 0 { " (or for sqlx's ping of the one it gets)" } else { "" }
             );
             (text, returning, c.holding + connecting + idle + returning)
         }
@@ -1098,19 +1091,23 @@ mod tests {
 
     #[test]
     fn a_pools_slots_are_the_frames_own_with_its_own_in_use() {
-        // (size, in use, opening; in use drawn) -> in use, opening, idle, being pinged, unopened
+        // (size, busy, opening as sqlx read them; in use drawn, held at the reading) -> in use,
+        // opening, idle, being pinged, unopened
         let table = [
-            ((6, 4, 1), 4, [4, 1, 1, 0, 4]),
-            ((6, 4, 1), 6, [6, 1, 0, 0, 3]),
+            ((6, 4, 1), (4, 4), [4, 1, 1, 0, 4]),
+            ((6, 4, 1), (6, 6), [6, 1, 0, 0, 3]),
             // The pool counted 4 busy, the requests held none: those 4 were being pinged.
-            ((6, 4, 1), 0, [0, 1, 1, 4, 4]),
-            ((6, 4, 1), 3, [3, 1, 1, 1, 4]),
-            ((10, 10, 0), 10, [10, 0, 0, 0, 0]),
-            ((3, 3, 0), 11, [11, 0, 0, 0, 0]),
+            ((6, 4, 1), (0, 0), [0, 1, 1, 4, 4]),
+            ((6, 4, 1), (3, 3), [3, 1, 1, 1, 4]),
+            // Drawn from the records at another instant than the reading: the pinged are the
+            // reading's own (4 busy, 4 held: none), the rest of the pool idle.
+            ((6, 4, 1), (2, 4), [2, 1, 3, 0, 4]),
+            ((10, 10, 0), (10, 10), [10, 0, 0, 0, 0]),
+            ((3, 3, 0), (11, 11), [11, 0, 0, 0, 0]),
         ];
-        for ((size, in_use, connecting), drawn, want) in table {
-            let got = pool_slots(pool(size, in_use, connecting), drawn, 0).map(|(_, n)| n);
-            assert_eq!(got, want, "{size} {in_use} {connecting} drawn with {drawn} in use");
+        for ((size, in_use, connecting), (drawn, held), want) in table {
+            let got = pool_slots(pool(size, in_use, connecting), drawn, held).map(|(_, n)| n);
+            assert_eq!(got, want, "{size} {in_use} {connecting} drawn with {drawn} in use, {held} held");
         }
     }
 
@@ -1172,9 +1169,9 @@ mod tests {
         let side = AppSide::counted(&records, 5.0, 2, AppPeaks::of(&records), "busiest");
         let said = describe(&frame, &side, &spec);
         assert!(said.contains(": The pools count 8 connections: 5 in use, 0 opening, 3 idle;"), "{said}");
-        // A request of instance 1 waits from 4 ms to 6: its box draws one of its 3 as being pinged
-        // for it (the others idle), instance 0's idle (of a pool of 7 now) stay idle, and the
-        // sentence names both.
+        // Instance 0's pool grows to 7, one of them busy at the reading where the lab counted
+        // none held: being pinged (the rest idle). A request of instance 1 waits from 4 ms to 6
+        // beside its idle ones: the sentence says what it waits for.
         let mut frame = frame;
         frame.instances[0].pool = Some(pool(7, 1, 0));
         let mut records = records;
@@ -1416,8 +1413,7 @@ mod tests {
         };
         let spec = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
         let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest");
-        let note =
-            "The app's 4 connections and the server's 3 backends (2 of this run and 1 still starting) differ: two readings, ms apart";
+        let note = "The app's 4 connections and the server's 3 backends (2 of this run and 1 still starting) differ: two readings, ms apart";
         // (the server's backends of this run, its refusals, an outage) -> the note
         let cases = [(2, 0, false, true), (3, 0, false, false), (2, 5, false, false), (2, 0, true, false)];
         for (backends, refused, outage, noted) in cases {
