@@ -29,7 +29,8 @@ for (const name of readdirSync(dir)) {
 }
 const html = readFileSync(join(dir, "index.html"), "utf8");
 const loaded = new Set(["index.html"]);
-for (const [, url] of html.matchAll(/"([^"]+\.(?:wasm|js|css))"/g)) loaded.add(url.split("/").pop());
+// Quoted or not: Trunk minifies the HTML (`href=/style-….css`; the script's '…_bg.wasm').
+for (const [, url] of html.matchAll(/[="'\s]([^"'\s=>]+\.(?:wasm|js|css))(?=["'\s>])/g)) loaded.add(url.split("/").pop());
 const total = { raw: 0, br: 0, gz: 0 };
 let wasm = 0;
 for (const name of loaded) {

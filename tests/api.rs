@@ -411,7 +411,7 @@ async fn the_page_is_served_from_the_binary_itself() {
     let html = resp.text().await.expect("html");
     assert!(html.contains("<title>Pool Lab"), "{html}");
     // The wasm the page loads comes from the binary too, with the type browsers insist on.
-    let wasm = html.split('"').find(|s| s.ends_with("_bg.wasm")).expect("index.html names its wasm").to_owned();
+    let wasm = attribute_values(&html).find(|s| s.ends_with("_bg.wasm")).expect("index.html names its wasm").to_owned();
     let wasm_url = app.url(&format!("/{}", wasm.trim_start_matches('/')));
     let resp = app.http.get(&wasm_url).send().await.expect("GET wasm");
     assert_eq!(resp.status().as_u16(), 200, "{wasm}");
@@ -448,7 +448,7 @@ async fn the_page_is_served_from_the_binary_itself() {
     let resp = app.http.get(app.url("/instructor/")).send().await.expect("GET");
     let html = resp.text().await.expect("html");
     assert!(html.contains("<title>Pool Lab: instructor"), "{html}");
-    let wasm = html.split('"').find(|s| s.ends_with("_bg.wasm")).expect("its wasm").to_owned();
+    let wasm = attribute_values(&html).find(|s| s.ends_with("_bg.wasm")).expect("its wasm").to_owned();
     assert!(wasm.starts_with("/instructor/poollab-instructor-"), "{wasm}");
     let resp = app.http.get(app.url(&wasm)).send().await.expect("GET");
     assert_eq!(resp.headers()["content-type"], "application/wasm");
@@ -504,6 +504,12 @@ async fn an_unknown_api_route_is_a_json_404_and_page_paths_still_serve_the_page(
     }
 }
 
+/// The values in a built page's HTML, quoted or not (Trunk minifies it: `href=/style-….css`, and
+/// the script's `'/poollab-frontend-…_bg.wasm'`).
+fn attribute_values(html: &str) -> impl Iterator<Item = &str> {
+    html.split(|c: char| c == '"' || c == '\'' || c == '=' || c == '>' || c.is_whitespace()).filter(|s| !s.is_empty())
+}
+
 /// The page's weight: its wasm stays under 700 KB as built, and what a learner on a classroom's
 /// Wi-Fi downloads (brotli, which every browser takes) stays under 216 KB. The build prints both, counted alike
 /// (`frontend/compress.mjs`; README, "The page's weight").
@@ -516,8 +522,7 @@ async fn the_page_is_light_on_the_wire() {
     };
     let html = std::fs::read_to_string(support::dist().join("index.html")).expect("the page is built");
     let mut on_the_wire = get("/".into()).await;
-    let assets: Vec<&str> = html
-        .split('"')
+    let assets: Vec<&str> = attribute_values(&html)
         .filter(|s| s.starts_with('/') && [".wasm", ".js", ".css"].iter().any(|e| s.ends_with(e)))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()

@@ -481,7 +481,7 @@ pub fn Chart(tape: Tape, kind: ChartKind) -> impl IntoView {
 /// what they are, its own readings; the picture's words set them beside the app's counts.
 pub fn pooler_text(s: &Summary) -> String {
     format!(
-        "PgBouncer's SHOW POOLS, read every {SHOW_POOLS_EVERY_MS} ms (a sample, which misses what lasts less): at most {} clients, {} of them waiting, and {} server connections seen.",
+        "PgBouncer's SHOW POOLS, read every {SHOW_POOLS_EVERY_MS} ms (a sample, which misses what lasts less): at most {} clients, {} of them waiting, and {} server connections seen. Its readings and the server's are taken at their own instants, a few ms apart, and the server counts a backend only once logged in: while PgBouncer opens connections, its lines can stand above the server's.",
         s.peak_pooler_clients, s.peak_pooler_waiting, s.peak_pooler_servers
     )
 }
@@ -493,7 +493,6 @@ pub fn pooler_text(s: &Summary) -> String {
 /// second, "from 828 ms to 2.3 s" beside 1.4 s did not add up either. The first request's own
 /// start may differ from the first end by under a millisecond. None without records.
 pub fn load_span(records: &[RequestRecord], run_ms: u64) -> Option<(String, String)> {
-    let first = records.iter().map(|r| r.start_ms).reduce(f64::min)?;
     let last = poollab_shared::activity::last_answer_ms(records)?;
     Some(match last {
         // In whole ms, past a second too (where the picture names moments to the tenth).
@@ -1148,7 +1147,7 @@ mod tests {
         };
         assert_eq!(
             pooler_text(&s),
-            "PgBouncer's SHOW POOLS, read every 10 ms (a sample, which misses what lasts less): at most 101 clients, 40 of them waiting, and 20 server connections seen."
+            "PgBouncer's SHOW POOLS, read every 10 ms (a sample, which misses what lasts less): at most 101 clients, 40 of them waiting, and 20 server connections seen. Its readings and the server's are taken at their own instants, a few ms apart, and the server counts a backend only once logged in: while PgBouncer opens connections, its lines can stand above the server's."
         );
     }
 

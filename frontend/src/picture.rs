@@ -285,9 +285,9 @@ fn instance(
     // A pool shows its every slot; a naive app only the connections its requests have.
     let (note, states, total, more) = match (spec.strategy, i.pool) {
         (Strategy::Pooled, Some(p)) => {
-            // Live, the pool is drawn as sqlx counts it; counted from the records, one connection
-            // not lent for each waiting request is on its way back ([`pool_slots`]).
-            let states = pool_slots(p, app.holding, i.holding);
+            // Live, the pool is drawn as sqlx counts it (its busy as in use); counted from the
+            // records, its busy that no request held at the reading as being pinged.
+            let states = pool_slots(p, app.holding, if counted { i.holding } else { app.holding });
             let room = states.iter().map(|(_, n)| n).sum();
             let note = match (states[1].1, states[3].1) {
                 (opening, 0) => format!("{} in use · {opening} opening · {} idle", states[0].1, states[2].1),
@@ -803,11 +803,15 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         Some(p) => {
             // The sums of what each instance's box shows (each pool is read, and drawn, on its own),
             // so the sentence adds up to the boxes.
+            let counted = app.source == "records";
             let boxes: Vec<[(Slot, u64); 5]> = match frame.instances.len() {
-                0 => vec![pool_slots(p, c.holding, c.holding)],
-                1 => vec![pool_slots(p, c.holding, frame.instances[0].holding)],
+                1 if counted => vec![pool_slots(p, c.holding, frame.instances[0].holding)],
+                0 | 1 => vec![pool_slots(p, c.holding, c.holding)],
                 _ => (frame.instances.iter().enumerate())
-                    .filter_map(|(n, i)| Some(pool_slots(i.pool?, app.instance(n).holding, i.holding)))
+                    .filter_map(|(n, i)| {
+                        let a = app.instance(n).holding;
+                        Some(pool_slots(i.pool?, a, if counted { i.holding } else { a }))
+                    })
                     .collect(),
             };
             let sum = |k: usize| boxes.iter().map(|b| b[k].1).sum::<u64>();
