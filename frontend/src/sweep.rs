@@ -45,7 +45,8 @@ pub fn watch_into(id: String, view_of: RwSignal<Option<SweepView>>, error: RwSig
 }
 
 /// The sizing curve of a sweep: throughput, p99 latency and the median query by pool size. A size
-/// that ran more than once is drawn as the mean of its runs (the line and its dot), each run a ring.
+/// that ran more than once is drawn as its better run, the one with the lower p99 (the line and its
+/// dot, [`by_size`]), each run a ring.
 #[component]
 pub fn SweepCurve(
     #[prop(into)] view_of: Signal<Option<SweepView>>,
@@ -57,9 +58,9 @@ pub fn SweepCurve(
         move |id: &'static str,
               title: &'static str,
               unit: &'static str,
-              mean: fn(&SizePoint) -> f64,
+              point: fn(&SizePoint) -> f64,
               run: fn(&SweepPoint) -> f64,
-              class: &'static str| { move || curve(id, title, unit, &points(), mean, run, class) };
+              class: &'static str| { move || curve(id, title, unit, &points(), point, run, class) };
     // The table as HTML text: far less code in the page than as many elements.
     let table = move || {
         let mut o = String::from("<thead><tr>");
@@ -101,7 +102,7 @@ pub fn SweepCurve(
 }
 
 /// The curve in words, size by size, smallest first; a size that ran more than once says its
-/// figures are the mean of its runs (the table lists each run).
+/// figures are its better run's, the one with the lower p99 (the table lists each run).
 pub fn describe(points: &[SweepPoint]) -> String {
     let mut out = String::new();
     for s in by_size(points) {
@@ -115,7 +116,7 @@ pub fn describe(points: &[SweepPoint]) -> String {
             continue;
         }
         if s.answered > 1 {
-            out.push_str(&format!("the mean of {} runs, ", s.answered));
+            out.push_str(&format!("the better of {} runs by p99, ", s.answered));
         }
         out.push_str(&format!(
             "{} req/s, p99 {} ms, median query {} ms",
@@ -128,20 +129,21 @@ pub fn describe(points: &[SweepPoint]) -> String {
 }
 
 /// One figure of the sweep by pool size, as SVG text: sizes evenly along the bottom, smallest
-/// first, each size's mean up the side (a size that ran more than once: each run a ring).
+/// first, each size's point up the side (a size that ran more than once: its better run, each run
+/// a ring).
 fn curve(
     id: &str,
     title: &str,
     unit: &str,
     points: &[SweepPoint],
-    mean: fn(&SizePoint) -> f64,
+    point: fn(&SizePoint) -> f64,
     run: fn(&SweepPoint) -> f64,
     class: &str,
 ) -> String {
     use std::fmt::Write;
     let sizes = by_size(points);
     let done: Vec<(usize, f64)> =
-        sizes.iter().enumerate().filter(|(_, s)| s.answered > 0).map(|(i, s)| (i, mean(s))).collect();
+        sizes.iter().enumerate().filter(|(_, s)| s.answered > 0).map(|(i, s)| (i, point(s))).collect();
     // Each answered run, at its size's place, when its size ran more than once.
     let mut rings: Vec<(usize, f64)> = Vec::new();
     for p in points.iter().filter(|p| p.answered()) {
@@ -216,18 +218,18 @@ mod tests {
     }
 
     #[test]
-    fn a_size_run_twice_reads_as_its_mean_and_draws_each_run() {
+    fn a_size_run_twice_reads_as_its_better_run_and_draws_each_run() {
         let down_and_up = [point(4, 30.0, "a"), point(1, 10.0, "b"), point(1, 14.0, "c"), point(4, 50.0, "d")];
         // Smallest first, whatever order the runs went in.
         assert_eq!(
             describe(&down_and_up),
-            "pool 1: the mean of 2 runs, 100 req/s, p99 12 ms, median query 0 ms; \
-             pool 4: the mean of 2 runs, 100 req/s, p99 40 ms, median query 0 ms"
+            "pool 1: the better of 2 runs by p99, 100 req/s, p99 10 ms, median query 0 ms; \
+             pool 4: the better of 2 runs by p99, 100 req/s, p99 30 ms, median query 0 ms"
         );
         let svg = curve("c", "p99", "ms", &down_and_up, |s| s.latency_p99_ms, |p| p.latency_p99_ms, "k");
         assert_eq!(svg.matches("<circle class=\"ring").count(), 4, "{svg}");
         assert_eq!(svg.matches("<circle class=\"dot").count(), 2, "{svg}");
-        // A sweep of sizes run once each draws no rings and says nothing of means.
+        // A sweep of sizes run once each draws no rings and says nothing of a better run.
         let once = [point(1, 10.0, "a"), point(4, 30.0, "b")];
         assert_eq!(
             describe(&once),

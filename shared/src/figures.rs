@@ -176,38 +176,42 @@ pub const SWEEP_FIGURES: &[FigureInfo] = &[
     FigureInfo { name: "sweep.best_size", label: "connections where throughput stopped growing", unit: "" },
     FigureInfo {
         name: "sweep.best_throughput",
-        label: "best throughput of the sweep (a size's: the mean of its runs)",
+        label: "best throughput of the sweep (a size's: its run with the lower p99)",
         unit: "req/s",
     },
     FigureInfo {
         name: "sweep.smallest_throughput",
-        label: "throughput of the smallest pool (the mean of its runs)",
+        label: "throughput of the smallest pool (its run with the lower p99)",
         unit: "req/s",
     },
     FigureInfo {
         name: "sweep.largest_throughput",
-        label: "throughput of the largest pool (the mean of its runs)",
+        label: "throughput of the largest pool (its run with the lower p99)",
         unit: "req/s",
     },
     FigureInfo {
         name: "sweep.smallest_query_ms",
-        label: "median query, smallest pool (the mean of its runs)",
+        label: "median query, smallest pool (its run with the lower p99)",
         unit: "ms",
     },
     FigureInfo {
         name: "sweep.largest_query_ms",
-        label: "median query, largest pool (the mean of its runs)",
+        label: "median query, largest pool (its run with the lower p99)",
         unit: "ms",
     },
     FigureInfo {
         name: "sweep.smallest_p99_ms",
-        label: "p99 latency, smallest pool (the mean of its runs)",
+        label: "p99 latency, smallest pool (its run with the lower p99)",
         unit: "ms",
     },
-    FigureInfo { name: "sweep.largest_p99_ms", label: "p99 latency, largest pool (the mean of its runs)", unit: "ms" },
+    FigureInfo {
+        name: "sweep.largest_p99_ms",
+        label: "p99 latency, largest pool (its run with the lower p99)",
+        unit: "ms",
+    },
     FigureInfo {
         name: "sweep.lowest_p99_ms",
-        label: "lowest p99 latency of the sweep (a size's p99: the mean of its runs)",
+        label: "lowest p99 latency of the sweep (a size's: its run with the lower p99)",
         unit: "ms",
     },
     FigureInfo { name: "sweep.lowest_p99_size", label: "pool size with the lowest p99 latency", unit: "" },
@@ -238,16 +242,16 @@ pub struct SweepFigures<'a> {
     pub points: Option<&'a [SweepPoint]>,
 }
 
-/// The pool size past which throughput stops growing: the smallest whose throughput (the mean of
-/// its runs, [`by_size`]) is within a tenth of the sweep's best.
+/// The pool size past which throughput stops growing: the smallest whose throughput (its better
+/// run's, [`by_size`]) is within a tenth of the sweep's best.
 pub fn best_size(points: &[SweepPoint]) -> Option<u32> {
     let sizes = by_size(points);
     let best = sizes.iter().map(|p| p.throughput_per_s).fold(0.0, f64::max);
     sizes.iter().filter(|p| p.answered > 0 && p.throughput_per_s >= 0.9 * best).map(|p| p.max_connections).min()
 }
 
-/// The size whose slowest requests fared best: the lowest p99 (the mean of its runs, already as
-/// the page prints it: [`by_size`]) among the sizes whose runs answered; of sizes that tie there,
+/// The size whose slowest requests fared best: the lowest p99 (its better run's, already as the
+/// page prints it: [`by_size`]) among the sizes whose runs answered; of sizes that tie there,
 /// the smallest (a page that shows 17.3 ms for both 2 and 4 names 2).
 fn lowest_p99(sizes: &[SizePoint]) -> Option<&SizePoint> {
     sizes
@@ -269,7 +273,7 @@ fn near_lowest(sizes: &[SizePoint]) -> Option<(u32, u32)> {
 }
 
 impl SweepFigures<'_> {
-    /// A sweep's figure: a size's figures are the means of its runs ([`by_size`]).
+    /// A sweep's figure: a size's figures are its better run's ([`by_size`]).
     pub fn figure(&self, name: &str) -> Option<f64> {
         let size = |pick: fn(&[u32]) -> Option<&u32>| pick(self.sizes).map(|s| f64::from(*s));
         match name {

@@ -1,12 +1,14 @@
 //! A sizing sweep: the same load over a list of pool sizes, one run per size, to draw the
 //! "too small / too large" curve. Each point is an ordinary run (it goes through the queue and
 //! streams its frames); the sweep gathers their throughput and p99. A size listed more than once
-//! runs once per listing, and its figures are the means of its runs' ([`by_size`]): a sweep that
-//! goes down the sizes and back up gives every size one run early and one late, so a machine
-//! that speeds up or slows down during the sweep favours none of them.
+//! runs once per listing, and its figures are its better run's ([`by_size`]): a sweep that goes
+//! down the sizes and back up gives every size one run early and one late, and a machine that
+//! slows down during one of them only adds time to it, so the better run is the nearer reading of
+//! what the pool itself does.
 
 use serde::{Deserialize, Serialize};
 
+use crate::expr::shown;
 use crate::limits::{SpecError, ValidRunSpec};
 use crate::spec::{RunSpec, Strategy};
 use crate::summary::{RunState, Summary};
@@ -103,8 +105,9 @@ impl SweepPoint {
     }
 }
 
-/// One pool size of a sweep, its runs taken together: each figure is the mean of its runs that
-/// answered, each as printed ([`crate::expr::shown`]; all zero while none has).
+/// One pool size of a sweep, its runs taken together: its figures are its better run's, the run
+/// that answered with the lower p99, each as printed ([`crate::expr::shown`]; all zero while none
+/// has answered).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SizePoint {
     pub max_connections: u32,
@@ -116,33 +119,27 @@ pub struct SizePoint {
     pub query_p50_ms: f64,
 }
 
-/// The sweep's points by size, smallest first: a size's figures are the means of its runs that
-/// answered ([`SweepPoint::answered`]).
+/// The sweep's points by size, smallest first: a size's figures are its better run's, of the runs
+/// that answered ([`SweepPoint::answered`]) the one whose p99 as printed was lower (of two alike,
+/// the earlier). A machine that slows down during a run only adds time to it: of two runs of one
+/// pool on the same arrivals, the better is the nearer reading of the pool itself, and all of a
+/// point's figures come from one run, as the runs' table prints it.
 pub fn by_size(points: &[SweepPoint]) -> Vec<SizePoint> {
     // Each next size is the least above the last (no sort: its code would weigh on the page).
     let next = |after: Option<u32>| points.iter().map(|p| p.max_connections).filter(|s| after < Some(*s)).min();
     std::iter::successors(next(None), |last| next(Some(*last)))
         .map(|size| {
             let runs: Vec<&SweepPoint> = points.iter().filter(|p| p.max_connections == size).collect();
-            let answered: Vec<&&SweepPoint> = runs.iter().filter(|p| p.answered()).collect();
-            // The mean of the runs' figures as the table prints them, so that a reader's sum of
-            // them gives it, itself as printed: a mean halfway between two printed values goes
-            // up, whichever figure it is (a hair's nudge past the float noise of summing tenths).
-            let mean = |pick: fn(&SweepPoint) -> f64| {
-                if answered.is_empty() {
-                    0.0
-                } else {
-                    let m = answered.iter().map(|p| crate::expr::shown(pick(p))).sum::<f64>() / answered.len() as f64;
-                    crate::expr::shown(m + m.abs() * 1e-9)
-                }
-            };
+            let answered = runs.iter().filter(|p| p.answered());
+            let better = answered.min_by(|a, b| shown(a.latency_p99_ms).total_cmp(&shown(b.latency_p99_ms)));
+            let figure = |pick: fn(&SweepPoint) -> f64| better.map_or(0.0, |p| shown(pick(p)));
             SizePoint {
                 max_connections: size,
                 runs: runs.len(),
-                answered: answered.len(),
-                throughput_per_s: mean(|p| p.throughput_per_s),
-                latency_p99_ms: mean(|p| p.latency_p99_ms),
-                query_p50_ms: mean(|p| p.query_p50_ms),
+                answered: runs.iter().filter(|p| p.answered()).count(),
+                throughput_per_s: figure(|p| p.throughput_per_s),
+                latency_p99_ms: figure(|p| p.latency_p99_ms),
+                query_p50_ms: figure(|p| p.query_p50_ms),
             }
         })
         .collect()
@@ -183,17 +180,18 @@ mod tests {
     }
 
     #[test]
-    fn a_size_listed_twice_is_the_mean_of_its_runs_that_answered() {
+    fn a_size_listed_twice_is_its_better_run_of_those_that_answered() {
         // (points, then each size as (size, runs, answered, throughput, p99))
         let cases: &[(&[SweepPoint], &[(u32, usize, usize, f64, f64)])] = &[
             (&[], &[]),
             (&[point(4, 100.0, 10.0)], &[(4, 1, 1, 100.0, 10.0)]),
-            // Down and back up: each size's two runs, smallest size first.
+            // Down and back up: each size's two runs, smallest size first; the run with the lower
+            // p99 gives all of a size's figures, though the other answered more a second.
             (
                 &[point(8, 100.0, 30.0), point(2, 90.0, 10.0), point(2, 110.0, 14.0), point(8, 120.0, 50.0)],
-                &[(2, 2, 2, 100.0, 12.0), (8, 2, 2, 110.0, 40.0)],
+                &[(2, 2, 2, 90.0, 10.0), (8, 2, 2, 100.0, 30.0)],
             ),
-            // A run that answered nothing (failed, or not done yet) is not averaged in.
+            // A run that answered nothing (failed, or not done yet) is never the better one.
             (&[point(4, 0.0, 0.0), point(4, 80.0, 20.0)], &[(4, 2, 1, 80.0, 20.0)]),
             (&[point(4, 0.0, 0.0)], &[(4, 1, 0, 0.0, 0.0)]),
         ];
@@ -207,15 +205,15 @@ mod tests {
     }
 
     #[test]
-    fn a_sizes_mean_is_of_its_runs_as_printed_and_halves_go_up() {
-        // (each run's throughput and p99 unrounded, the mean as the page prints them): runs
-        // printed 322 and 321 req/s average 321.5, printed 322, whichever run came first; 43.1
-        // and 42.4 ms, 42.8; 10.2 and 10.3, 10.3; 321 and 320, 321.
+    fn a_sizes_point_is_its_better_run_as_printed_and_of_two_alike_the_earlier() {
+        // (each run's throughput and p99 unrounded, the size's as the page prints them): the
+        // point is one run's row of the table, whichever came first; 7.64 and 7.61 both print
+        // 7.6, and the earlier run counts.
         let cases = [
-            ((321.6, 43.1), (321.2, 42.4), ("322", "42.8")),
-            ((321.2, 10.2), (321.6, 10.3), ("322", "10.3")),
-            ((320.6, 7.6), (320.4, 7.9), ("321", "7.8")),
-            ((99.94, 7.64), (99.96, 7.86), ("100", "7.8")),
+            ((321.6, 43.1), (321.2, 42.4), ("321", "42.4")),
+            ((321.2, 10.2), (321.6, 10.3), ("321", "10.2")),
+            ((320.6, 7.64), (320.4, 7.61), ("321", "7.6")),
+            ((99.94, 7.86), (99.96, 7.64), ("100", "7.6")),
         ];
         for ((t1, p1), (t2, p2), want) in cases {
             let sizes = by_size(&[point(4, t1, p1), point(4, t2, p2)]);
