@@ -834,8 +834,13 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                 count(c.holding + connecting + idle + returning, "connection", "connections"),
                 parts.join(", "),
                 count(c.waiting, "request waits", "requests wait"),
-                // Waiting beside idle connections: for the ping of the one it is about to get.
-                if c.waiting > 0 && idle > 0 { " (or for sqlx's ping of the one it gets)" } else { "" }
+                // Waiting beside idle connections: for the ping of the one it is about to get, or for its
+                // turn to run and take one given back (sqlx wakes one waiter per connection).
+                if c.waiting > 0 && idle > 0 {
+                    " (or for sqlx's ping of the one it gets: one given back stays idle until the request sqlx wakes for it takes it)"
+                } else {
+                    ""
+                }
             );
             (text, returning, c.holding + connecting + idle + returning)
         }
@@ -1184,7 +1189,7 @@ mod tests {
         let side = AppSide::counted(&records, 5.0, 2, AppPeaks::of(&records), "busiest");
         let said = describe(&frame, &side, &spec);
         assert!(
-            said.contains(": The pools count 10 connections: 5 in use, 0 opening, 4 idle, 1 being pinged (sqlx checks each it takes back or lends); 1 request waits for one (or for sqlx's ping of the one it gets)."),
+            said.contains(": The pools count 10 connections: 5 in use, 0 opening, 4 idle, 1 being pinged (sqlx checks each it takes back or lends); 1 request waits for one (or for sqlx's ping of the one it gets: one given back stays idle until the request sqlx wakes for it takes it)."),
             "{said}"
         );
         // Each box says whose the waiting request is: idle beside no waiting of its own.

@@ -335,9 +335,18 @@ impl MetricsHub {
         peaks
     }
 
+    /// The running run's instances, their pools as sqlx counts them now (their server backends
+    /// are filled in from the reading they go with, [`MetricsHub::observe_server`]). The sampler
+    /// asks as its reading of the server answers, so that both sides are read a moment apart.
+    pub fn pools_now(&self) -> Option<Vec<InstanceFrame>> {
+        let st = self.lock();
+        let run = st.run.as_ref()?;
+        Some(instances_now(&run.watch.fleet, run.watch.pool_max, &ServerFrame::default()))
+    }
+
     /// Called by the sampler with each fresh reading of `pg_stat_activity`.
     pub fn observe_server(&self, reading: ServerReading) {
-        let ServerReading { frame: mut server, backends, asked, answered } = reading;
+        let ServerReading { frame: mut server, backends, asked, answered, pools } = reading;
         // The server's refusals by the instant the reading shows (the middle of its asking, as
         // the page pairs it with the app's instant). A connect refused for want of a slot is no
         // backend in any reading; one refused for the reserved slots can be seen starting for
@@ -370,7 +379,17 @@ impl MetricsHub {
                 // run's end pairs it with the nearest, [`pair_with_nearest`]).
                 let pooler = run.watch.pooler.as_ref().map(|g| g.latest(run.started));
                 // And the app's instances as they are now, for the same reason.
-                let instances = instances_now(&run.watch.fleet, run.watch.pool_max, &server);
+                // As sqlx counted them when the reading answered, when the sampler could (the
+                // run's own instances: a run that began since has none counted).
+                let instances = match pools.filter(|p| p.len() == run.watch.fleet.instances().len()) {
+                    Some(mut counted) => {
+                        for i in &mut counted {
+                            i.server_backends = server.backends_of(&i.name);
+                        }
+                        counted
+                    }
+                    None => instances_now(&run.watch.fleet, run.watch.pool_max, &server),
+                };
                 run.readings.push(ServerFrame { refused, run_backends_peak, pooler, instances, ..server.clone() });
                 run.reading_shows.push(shows);
             }

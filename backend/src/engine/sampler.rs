@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poollab_shared::{CountBy, ServerFrame};
+use poollab_shared::{CountBy, InstanceFrame, ServerFrame};
 use sqlx::postgres::PgConnection;
 use sqlx::{ConnectOptions, Connection};
 
@@ -57,6 +57,8 @@ pub struct ServerReading {
     /// When the reading was asked for, and when its answer came.
     pub asked: std::time::Instant,
     pub answered: std::time::Instant,
+    /// The run's instances, their pools counted as the answer came ([`MetricsHub::pools_now`]).
+    pub pools: Option<Vec<InstanceFrame>>,
 }
 
 pub struct Sampler {
@@ -97,13 +99,23 @@ impl Sampler {
                 self.conn.insert(c)
             }
         };
+        // The backends still authenticating are looked for in /proc while the query runs, and the
+        // run's pools are counted the moment its answer comes: the scan of every process takes
+        // milliseconds, and done after the answer, it let the app's side be counted that much later
+        // than the server's (11.2: the pools had 79 connections open beside 58 backends).
+        let scan = self
+            .postmaster
+            .filter(|_| self.hides_authenticating)
+            .map(|pid| tokio::task::spawn_blocking(move || authenticating(pid)));
         let asked = std::time::Instant::now();
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(QUERY).fetch_all(&mut *conn).await?;
+        let rows: Result<Vec<(String, String, i64)>, _> = sqlx::query_as(QUERY).fetch_all(&mut *conn).await;
         let answered = std::time::Instant::now();
-        let authenticating = match self.postmaster.filter(|_| self.hides_authenticating) {
-            Some(pid) => tokio::task::spawn_blocking(move || authenticating(pid)).await.unwrap_or(0),
+        let pools = self.hub.pools_now();
+        let authenticating = match scan {
+            Some(scan) => scan.await.unwrap_or(0),
             None => 0,
         };
+        let rows = rows?;
         let mut by_app: BTreeMap<String, u64> = BTreeMap::new();
         let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
         let backends: Vec<Backends> = rows
@@ -124,7 +136,7 @@ impl Sampler {
             authenticating,
             ..ServerFrame::default()
         };
-        Ok(ServerReading { frame, backends, asked, answered })
+        Ok(ServerReading { frame, backends, asked, answered, pools })
     }
 
     pub async fn run(mut self, mut shutdown: Shutdown) {
@@ -146,6 +158,7 @@ impl Sampler {
                         backends: Vec::new(),
                         asked: std::time::Instant::now(),
                         answered: std::time::Instant::now(),
+                        pools: None,
                     });
                 }
             }
