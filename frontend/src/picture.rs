@@ -804,17 +804,21 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             // The sums of what each instance's box shows (each pool is read, and drawn, on its own),
             // so the sentence adds up to the boxes.
             let counted = app.source == "records";
-            let boxes: Vec<[(Slot, u64); 5]> = match frame.instances.len() {
-                1 if counted => vec![pool_slots(p, c.holding, frame.instances[0].holding)],
-                0 | 1 => vec![pool_slots(p, c.holding, c.holding)],
+            // Each box with its own requests waiting.
+            let boxes: Vec<([(Slot, u64); 5], u64)> = match frame.instances.len() {
+                1 if counted => vec![(pool_slots(p, c.holding, frame.instances[0].holding), c.waiting)],
+                0 | 1 => vec![(pool_slots(p, c.holding, c.holding), c.waiting)],
                 _ => (frame.instances.iter().enumerate())
                     .filter_map(|(n, i)| {
-                        let a = app.instance(n).holding;
-                        Some(pool_slots(i.pool?, a, if counted { i.holding } else { a }))
+                        let a = app.instance(n);
+                        Some((pool_slots(i.pool?, a.holding, if counted { i.holding } else { a.holding }), a.waiting))
                     })
                     .collect(),
             };
-            let sum = |k: usize| boxes.iter().map(|b| b[k].1).sum::<u64>();
+            let sum = |k: usize| boxes.iter().map(|b| b.0[k].1).sum::<u64>();
+            // Waiting beside idle connections of the same pool (16.1's idle ones were one
+            // instance's, its waiting requests the others').
+            let idle_beside_waiting = boxes.iter().any(|(b, waiting)| *waiting > 0 && b[2].1 > 0);
             let (connecting, idle, returning) = (sum(1), sum(2), sum(3));
             // Every part the boxes draw, so the parts add up to the whole.
             let mut parts = vec![format!("{} in use", c.holding), format!("{connecting} opening")];
@@ -836,7 +840,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                 count(c.waiting, "request waits", "requests wait"),
                 // Waiting beside idle connections: for the ping of the one it is about to get, or for its
                 // turn to run and take one given back (sqlx wakes one waiter per connection).
-                if c.waiting > 0 && idle > 0 {
+                if idle_beside_waiting {
                     " (or for sqlx's ping of the one it gets: one given back stays idle until the request sqlx wakes for it takes it)"
                 } else {
                     ""
@@ -1198,6 +1202,16 @@ mod tests {
             svg.contains(">app 1 · pool of 10 · 0 waiting</text>")
                 && svg.contains(">app 2 · pool of 10 · 1 waiting</text>"),
             "{svg}"
+        );
+        // The idle ones all instance 0's, the waiting request instance 1's (16.1): no sqlx
+        // waking it for one given back, which was not its pool's.
+        frame.instances[1].pool = Some(pool(0, 0, 0));
+        let said = describe(&frame, &side, &spec);
+        assert!(
+            said.contains(
+                " 1 idle, 1 being pinged (sqlx checks each it takes back or lends); 1 request waits for one."
+            ),
+            "{said}"
         );
     }
 
