@@ -39,7 +39,8 @@
 //!     the instant each outage begins and ends, as the breaker notes when it opens and closes).
 //!   - [`engine::recorder`]: one run's measurements (HDR histograms, every request's timeline,
 //!     and those events, all on the run's one clock).
-//!   - [`engine::sampler`]: the server's view, from `pg_stat_activity` over a reserved connection.
+//!   - [`engine::sampler`]: the server's view, from `pg_stat_activity` over a reserved connection; the
+//!     run's pools are counted the moment each reading answers, so both sides pair.
 //!   - [`engine::hub`]: the metrics hub, the one place where events become frames: the app's side
 //!     (each instance's pool and connections) beside the server's (its backends, its refusals);
 //!     it also keeps the server's readings of a run's first second for its timeline, each with
