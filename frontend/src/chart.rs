@@ -603,7 +603,10 @@ fn describe(
             format!("{over}: {} answered and {} failed.", f.app.totals.completed, f.app.totals.failed)
         }
         ChartKind::Churn => {
-            format!("{over} the app opened {} connections and closed {}.", f.app.totals.connects, f.app.totals.closes)
+            format!(
+                "{over} the app opened {} connections and closed {} (counted every tenth of a second: a close shows at the tenth after it).",
+                f.app.totals.connects, f.app.totals.closes
+            )
         }
         ChartKind::Pooler => format!(
             "{over} PgBouncer's SHOW POOLS (sampled) showed at most {} clients waiting at once, and {} server connections.",
