@@ -117,7 +117,10 @@ impl AppSide {
 /// way back for each waiting request).
 fn pool_slots(p: PoolFrame, in_use: u64, held: u64) -> [(Slot, u64); 5] {
     let room = p.max_connections.max(p.size).max(in_use);
-    let connecting = p.connecting.min(room - in_use);
+    // Counted from the records at a later instant than the reading, connections in use past
+    // those the reading saw open were among its opening ones (18.1 drew 8 in use and 2 opening
+    // for a pool of 8 that had 2 opening at the reading and 8 lent at the instant).
+    let connecting = p.connecting.min(p.size.saturating_sub(in_use));
     let rest = p.size.saturating_sub(in_use + connecting);
     let returning = rest.min(p.in_use.saturating_sub(held));
     let idle = rest - returning;
@@ -1108,7 +1111,10 @@ mod tests {
         // opening, idle, being pinged, unopened
         let table = [
             ((6, 4, 1), (4, 4), [4, 1, 1, 0, 4]),
-            ((6, 4, 1), (6, 6), [6, 1, 0, 0, 3]),
+            // In use past those the reading saw open: its opening one had opened and was lent
+            // (18.1 drew 8 in use and 2 opening for a pool of 8).
+            ((6, 4, 1), (6, 6), [6, 0, 0, 0, 4]),
+            ((8, 6, 2), (8, 8), [8, 0, 0, 0, 2]),
             // The pool counted 4 busy, the requests held none: those 4 were being pinged.
             ((6, 4, 1), (0, 0), [0, 1, 1, 4, 4]),
             ((6, 4, 1), (3, 3), [3, 1, 1, 1, 4]),
