@@ -864,7 +864,9 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     let active = s.run_in_state("active");
     // A connection the app holds is idle on the server whenever the server is waiting for the
     // app's next message: the app's own work, the network, a ping on the way.
-    let gap = match (c.holding + pinged > active && s.run_backends > 0, frame.pool.is_some()) {
+    // Said only where the server shows some of them so (2: "77 active · 0 idle" beside 79 held,
+    // read 27 ms apart, is the readings' gap, not this).
+    let gap = match (c.holding + pinged > active && s.run_backends > active, frame.pool.is_some()) {
         (true, true) => {
             " A connection lent to a request, or being pinged, shows idle on the server (idle in transaction, inside one) while the server waits for the app's next message."
         }
@@ -959,16 +961,29 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                 // connect has returned: the reading, timed to the millisecond, came a moment
                 // after this instant (1.3: "1 active" beside "1 connecting · 0 open").
                 format!(
-                    " The server shows {} active where the app holds {}: a backend is active only while it runs a query, and the app sends its query once its connect returns, so the server was read (at {}, to the millisecond) a moment after this instant, once a connect had returned.",
+                    " The server shows {} active where the app holds {}: a backend is active only while it runs a query, and the app sends its query once its connect returns, so the server's reading ({}) saw its backends a moment after this instant, once a connect had returned.",
                     s.run_in_state("active"),
                     c.holding,
-                    span(s.read_at_ms.unwrap_or(frame.elapsed_ms), s.read_took_ms)
+                    match s.read_took_ms {
+                        0 | 1 => format!("{}, to the millisecond", span(s.read_at_ms.unwrap_or(frame.elapsed_ms), 0)),
+                        took => format!(
+                            "{}: it shows some instant in that span",
+                            span(s.read_at_ms.unwrap_or(frame.elapsed_ms), took)
+                        ),
+                    }
                 )
             } else if logged_in > c.connecting {
                 let extra = logged_in - c.connecting;
                 format!(
                     " The server still lists {} of this run that the app has closed: a backend ends a moment after its client closes the connection.",
                     count(extra, "backend", "backends")
+                )
+            } else if let Some(when) = read_when(frame, app).filter(|_| s.run_backends + starting < c.holding) {
+                // Fewer backends than connections held, read at another instant (2: 79 held at
+                // 670 ms, 77 backends at 697): those closed or not yet opened in between.
+                format!(
+                    " The server, read at {when}, not at this instant, lists {} fewer: a connection closed, or not yet open, between the two shows on one only.",
+                    c.holding - s.run_backends - starting
                 )
             } else {
                 String::new()
@@ -1276,6 +1291,16 @@ mod tests {
             "{}",
             said(0)
         );
+        // Two requests hold theirs at 5 ms; the server, read at 30 ms, lists one backend of the
+        // run: the sentence names the other instant (2: 79 held beside 77 backends).
+        let two = [held(0, 1.0, 40.0), held(1, 1.0, 20.0)];
+        let side2 = AppSide::counted(&two, 5.0, 1, AppPeaks::of(&two), "busiest");
+        let later = ServerFrame { read_at_ms: Some(30), run_backends: 1, backends: 1, ..ServerFrame::default() };
+        let said2 = describe(&Frame { server: later, ..frame.clone() }, &side2, &spec);
+        assert!(
+            said2.ends_with(" The server, read at 30 ms, not at this instant, lists 1 fewer: a connection closed, or not yet open, between the two shows on one only."),
+            "{said2}"
+        );
         // One request opens its connection; the server, read at that instant, lists it logged
         // in (it has welcomed it, the app has not read that yet) and one more starting: the
         // starting one is not the app's (lesson 1.1's busiest moment).
@@ -1310,9 +1335,16 @@ mod tests {
             backends: 1,
             ..server(0)
         };
-        let said = describe(&Frame { server: active, ..frame.clone() }, &side1, &spec);
+        let said = describe(&Frame { server: active.clone(), ..frame.clone() }, &side1, &spec);
         assert!(
-            said.ends_with(" The server shows 1 active where the app holds 0: a backend is active only while it runs a query, and the app sends its query once its connect returns, so the server was read (at 5.0 ms, to the millisecond) a moment after this instant, once a connect had returned."),
+            said.ends_with(" The server shows 1 active where the app holds 0: a backend is active only while it runs a query, and the app sends its query once its connect returns, so the server's reading (5.0 ms, to the millisecond) saw its backends a moment after this instant, once a connect had returned."),
+            "{said}"
+        );
+        // A reading that took a while names its span, as the server's box does (1.3: "485–489 ms").
+        let slow = ServerFrame { read_at_ms: Some(3), read_took_ms: 4, ..active };
+        let said = describe(&Frame { server: slow, ..frame.clone() }, &side1, &spec);
+        assert!(
+            said.contains(" so the server's reading (3.0–7.0 ms: it shows some instant in that span) saw its backends"),
             "{said}"
         );
     }

@@ -120,7 +120,7 @@ fn heading_of(shown: Shown, pooled: bool) -> String {
         }
         Shown::Opening(Opening { moment: Moment::ServerPeak, count: n, at_ms: at, .. }) => {
             format!(
-                "The server's peak: {n} {} of this run, read at {}",
+                "The server's peak: {n} {} of this run, at {}",
                 if n == 1 { "backend" } else { "backends" },
                 ms_text(at)
             )
@@ -243,12 +243,9 @@ mod tests {
             ),
             (
                 o(Moment::ServerPeak, AppFigure::Holding, 89, 759.0),
-                "The server's peak: 89 backends of this run, read at 759 ms",
+                "The server's peak: 89 backends of this run, at 759 ms",
             ),
-            (
-                o(Moment::ServerPeak, AppFigure::Holding, 1, 21.0),
-                "The server's peak: 1 backend of this run, read at 21 ms",
-            ),
+            (o(Moment::ServerPeak, AppFigure::Holding, 1, 21.0), "The server's peak: 1 backend of this run, at 21 ms"),
             // The picture's instant, and the last answer's when it is another.
             (
                 Shown::AfterTheLastAnswer { answer_ms: 503.0, frame_ms: 516.0 },
