@@ -244,7 +244,9 @@ async fn a_step_is_graded_only_on_the_learners_own_done_run_of_it() {
     assert!(error_of(&body).contains("queued"), "{body}");
     let done = app.finished(&run).await;
     assert_eq!(done.state, RunState::Done, "{done:?}");
-    let peak = done.summary.expect("summary").peak_server_connections as f64;
+    // Lesson 2's prediction is of the most connections open at once, counted from every
+    // request's record (the server's sampled peak can read one fewer: a CI run read 40 beside 41).
+    let peak = done.summary.expect("summary").peak_in_use as f64;
 
     // Someone else's run: 403.
     let (status, body) = eve.post("/api/class/progress", &report(&run, "02-connect-per-request", 1)).await;
