@@ -961,16 +961,12 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                 // connect has returned: the reading, timed to the millisecond, came a moment
                 // after this instant (1.3: "1 active" beside "1 connecting · 0 open").
                 format!(
-                    " The server shows {} active where the app holds {}: a backend is active only while it runs a query, and the app sends its query once its connect returns, so the server's reading ({}) saw its backends a moment after this instant, once a connect had returned.",
+                    " The server shows {} active where the app holds {}: a backend is active only while it runs a query, and the app sends its query once its connect returns, so the server's reading ({}{}) saw its backends a moment after this instant, once a connect had returned.",
                     s.run_in_state("active"),
                     c.holding,
-                    match s.read_took_ms {
-                        0 | 1 => format!("{}, to the millisecond", span(s.read_at_ms.unwrap_or(frame.elapsed_ms), 0)),
-                        took => format!(
-                            "{}: it shows some instant in that span",
-                            span(s.read_at_ms.unwrap_or(frame.elapsed_ms), took)
-                        ),
-                    }
+                    span(s.read_at_ms.unwrap_or(frame.elapsed_ms), s.read_took_ms),
+                    // As `span` names it: one time below 2 ms, a span from there.
+                    if s.read_took_ms < 2 { ", to the millisecond" } else { ": it shows some instant in that span" }
                 )
             } else if logged_in > c.connecting {
                 let extra = logged_in - c.connecting;

@@ -130,13 +130,13 @@ pub fn by_size(points: &[SweepPoint]) -> Vec<SizePoint> {
     std::iter::successors(next(None), |last| next(Some(*last)))
         .map(|size| {
             let runs: Vec<&SweepPoint> = points.iter().filter(|p| p.max_connections == size).collect();
-            let answered = runs.iter().filter(|p| p.answered());
-            let better = answered.min_by(|a, b| shown(a.latency_p99_ms).total_cmp(&shown(b.latency_p99_ms)));
+            let answered: Vec<&&SweepPoint> = runs.iter().filter(|p| p.answered()).collect();
+            let better = answered.iter().min_by(|a, b| shown(a.latency_p99_ms).total_cmp(&shown(b.latency_p99_ms)));
             let figure = |pick: fn(&SweepPoint) -> f64| better.map_or(0.0, |p| shown(pick(p)));
             SizePoint {
                 max_connections: size,
                 runs: runs.len(),
-                answered: runs.iter().filter(|p| p.answered()).count(),
+                answered: answered.len(),
                 throughput_per_s: figure(|p| p.throughput_per_s),
                 latency_p99_ms: figure(|p| p.latency_p99_ms),
                 query_p50_ms: figure(|p| p.query_p50_ms),
