@@ -346,7 +346,7 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     let run = |state: &str| s.run_in_state(state);
     let (active, idle, in_tx) = (run("active"), run("idle"), run("idle in transaction"));
     // The run's backends still starting (no state yet) are drawn with the rest of its own.
-    let run_other = s.run_backends.saturating_sub(active + idle + in_tx);
+    let run_other = s.run_starting();
     let starting = s.starting_unnamed();
     let others = s.others();
     let used = s.run_backends + others + starting;
@@ -398,10 +398,14 @@ fn server(svg: &mut Svg, frame: &Frame, peaks: Peaks, y: f64) -> f64 {
     let refused = s.refused.unwrap_or(frame.app.totals.errors.too_many_clients);
     let below = gy + grid_h + 18.0;
     svg.text("figure-text", gx, below, &format!("this run: {}", count(s.run_backends, "backend", "backends")));
-    svg.text("note", gx, below + 16.0, &format!("{active} active · {idle} idle"));
-    if in_tx > 0 {
-        svg.text("note", gx + 130.0, below + 16.0, &format!("{in_tx} idle in tx"));
+    // The states add up to the run's backends: those still starting are counted as drawn.
+    let mut states = format!("{active} active · {idle} idle");
+    for (n, what) in [(in_tx, "idle in tx"), (run_other, "starting")] {
+        if n > 0 {
+            let _ = write!(states, " · {n} {what}");
+        }
     }
+    svg.text("note", gx, below + 16.0, &states);
     if frame.run_id.is_some() {
         svg.text("note", gx, below + 32.0, &format!("whole run's peak: {} (sampled)", peaks.server));
     }
@@ -933,8 +937,11 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     // A naive app's connects the server does not show yet: how the two counts meet.
     let unseen = match (frame.pool, app.source) {
         (None, "records") if s.read_at_ms.is_some() => {
-            let starting = s.starting_unnamed();
-            let logged_in = s.run_backends.saturating_sub(c.holding);
+            // Starting: those no one's yet and the run's own not yet in a state, as the grid draws
+            // them; logged in: the run's other backends past those the app holds.
+            let run_starting = s.run_starting();
+            let starting = s.starting_unnamed() + run_starting;
+            let logged_in = (s.run_backends - run_starting).saturating_sub(c.holding);
             let rest = c.connecting.saturating_sub(starting + logged_in);
             if rest > 0 {
                 format!(
@@ -1249,6 +1256,7 @@ mod tests {
             run_backends: 3,
             backends: 7,
             by_state: vec![CountBy { name: "starting".into(), count: 4 }],
+            run_by_state: vec![CountBy { name: "idle".into(), count: 3 }],
             ..ServerFrame::default()
         };
         let frame = Frame { server, instances: vec![InstanceFrame::default()], ..Frame::default() };
@@ -1265,8 +1273,35 @@ mod tests {
             said.ends_with(" Of the 10 opening, the server shows 4 starting and 1 logged in; the other 5 were not yet a backend there (waiting to be accepted, or refused before the app heard)."),
             "{said}"
         );
+        // One of the run's own backends not yet in a state is one starting, in the sentence as in
+        // the grid and the count of states below it (2: "57 backends" over "53 active · 3 idle",
+        // with one drawn starting and "0 starting" said).
+        let own = Frame {
+            server: ServerFrame {
+                run_by_state: vec![
+                    CountBy { name: "idle".into(), count: 2 },
+                    CountBy { name: "starting".into(), count: 1 },
+                ],
+                max_connections: 20,
+                ..frame.server.clone()
+            },
+            ..frame.clone()
+        };
+        let said = describe(&own, &side, &spec);
+        assert!(said.ends_with(" Of the 10 opening, the server shows 4 starting and 0 logged in; the other 6 were not yet a backend there (waiting to be accepted, or refused before the app heard)."), "{said}");
+        let svg = draw(&own, &side, &spec, Peaks::default(), &Part::ALL);
+        assert!(svg.contains(">0 active · 2 idle · 1 starting<"), "{svg}");
+        let drawn = |svg: &str, kind: &str| svg.matches(&format!("class=\"cell {kind}\"")).count();
+        assert_eq!((drawn(&svg, "run-other"), drawn(&svg, "starting")), (1, 3), "{svg}");
         // Live, or when every connect is on the server, nothing to reconcile.
-        let all = Frame { server: ServerFrame { run_backends: 8, ..frame.server.clone() }, ..frame.clone() };
+        let all = Frame {
+            server: ServerFrame {
+                run_backends: 8,
+                run_by_state: vec![CountBy { name: "idle".into(), count: 8 }],
+                ..frame.server.clone()
+            },
+            ..frame.clone()
+        };
         assert!(!describe(&all, &side, &spec).contains("Of the"));
         assert!(!describe(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec).contains("Of the"));
         // One request holds its connection, none opens one, and the server, read at that very
@@ -1279,6 +1314,7 @@ mod tests {
             run_backends: 1,
             backends: 2,
             by_state: vec![CountBy { name: "starting".into(), count: 1 }],
+            run_by_state: vec![CountBy { name: "idle".into(), count: 1 }],
             ..ServerFrame::default()
         };
         let said = |took| describe(&Frame { server: server(took), ..frame.clone() }, &side, &spec);
@@ -1291,7 +1327,13 @@ mod tests {
         // run: the sentence names the other instant (2: 79 held beside 77 backends).
         let two = [held(0, 1.0, 40.0), held(1, 1.0, 20.0)];
         let side2 = AppSide::counted(&two, 5.0, 1, AppPeaks::of(&two), "busiest");
-        let later = ServerFrame { read_at_ms: Some(30), run_backends: 1, backends: 1, ..ServerFrame::default() };
+        let later = ServerFrame {
+            read_at_ms: Some(30),
+            run_backends: 1,
+            backends: 1,
+            run_by_state: vec![CountBy { name: "idle".into(), count: 1 }],
+            ..ServerFrame::default()
+        };
         let said2 = describe(&Frame { server: later, ..frame.clone() }, &side2, &spec);
         assert!(
             said2.ends_with(" The server, read at 30 ms, not at this instant, lists 1 fewer: a connection closed, or not yet open, between the two shows on one only."),

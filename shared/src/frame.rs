@@ -360,6 +360,13 @@ impl ServerFrame {
         self.run_by_state.iter().filter(|c| c.name == state).map(|c| c.count).sum()
     }
 
+    /// The run's backends in no state yet (still starting, named by their startup message but
+    /// not logged in): the run's backends past its active, idle and idle-in-transaction ones.
+    pub fn run_starting(&self) -> u64 {
+        let settled = ["active", "idle", "idle in transaction"].map(|st| self.run_in_state(st));
+        self.run_backends.saturating_sub(settled.iter().sum())
+    }
+
     /// Backends still starting that are no one's yet (no application name).
     pub fn unnamed_starting(&self) -> u64 {
         self.in_state("starting").saturating_sub(self.run_in_state("starting"))
