@@ -786,7 +786,10 @@ fn count(n: u64, one: &str, many: &str) -> String {
 /// Where `connections` (their count, `n`, as the app or PgBouncer read it) and the server's
 /// backends of this run, starting ones too, differ: the picture says why (two readings a few ms
 /// apart, and a connection opening or closing shows on one first).
-fn apart(connections: &str, n: u64, s: &poollab_shared::ServerFrame) -> String {
+/// Why they differ: `counted_with` when the connections were counted as the server's reading
+/// was answered (the app's pools), so the two are one reading and what differs is a connect the
+/// server has not met yet; else two readings (PgBouncer's and the server's).
+fn apart(connections: &str, n: u64, s: &poollab_shared::ServerFrame, counted_with: bool) -> String {
     let starting = s.starting_unnamed();
     let seen = s.run_backends + starting;
     if seen == n {
@@ -797,9 +800,17 @@ fn apart(connections: &str, n: u64, s: &poollab_shared::ServerFrame) -> String {
         0 => "backends of this run".to_owned(),
         _ => format!("backends ({} of this run and {starting} still starting)", s.run_backends),
     };
-    format!(
-        " {connections} and the server's {seen} {whose} differ: two readings, ms apart, and a connection being opened or closed shows on one first."
-    )
+    let why = if counted_with && n > seen {
+        // 7.2: "50 connections" (24 opening) beside 26 backends, for a tenth of a second.
+        "the pool counts a connection from the moment it starts to open it, the server only once \
+         the connect has reached it, and under a burst the app's threads, which also work out each \
+         login's SCRAM proof, can take many ms to get it there"
+    } else if counted_with {
+        "the server's reading takes some ms, and a connection opened or closed within it shows on one first"
+    } else {
+        "two readings, ms apart, and a connection being opened or closed shows on one first"
+    };
+    format!(" {connections} and the server's {seen} {whose} differ: {why}.")
 }
 
 /// One sentence of what the picture shows: its text alternative.
@@ -931,7 +942,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             } else {
                 String::new()
             },
-            apart(&format!("Its {} server connections", p.servers()), p.servers(), s)
+            apart(&format!("Its {} server connections", p.servers()), p.servers(), s, false)
         )
     });
     // A naive app's connects the server does not show yet: how the two counts meet.
@@ -998,7 +1009,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         (Some(_), _)
             if frame.pooler.is_none() && s.read_at_ms.is_some() && !frame.app.outage && s.refused.unwrap_or(0) == 0 =>
         {
-            apart(&format!("The app's {pooled} connections"), pooled, s)
+            apart(&format!("The app's {pooled} connections"), pooled, s, true)
         }
         _ => String::new(),
     };
@@ -1512,7 +1523,7 @@ mod tests {
         };
         let spec = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
         let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest");
-        let note = "The app's 4 connections and the server's 3 backends (2 of this run and 1 still starting) differ: two readings, ms apart";
+        let note = "The app's 4 connections and the server's 3 backends (2 of this run and 1 still starting) differ: the pool counts a connection from the moment it starts to open it, the server only once the connect has reached it";
         // (the server's backends of this run, its refusals, an outage) -> the note
         let cases = [(2, 0, false, true), (3, 0, false, false), (2, 5, false, false), (2, 0, true, false)];
         for (backends, refused, outage, noted) in cases {
