@@ -786,7 +786,7 @@ fn count(n: u64, one: &str, many: &str) -> String {
 /// Where `connections` (their count, `n`, as the app or PgBouncer read it) and the server's
 /// backends of this run, starting ones too, differ: the picture says why. With `counted_with` the
 /// connections were counted as the server's reading was answered (the app's pools): one reading,
-/// so more connections than backends are connects the server has not met yet; else two readings
+/// so what differs is a connection's start or end, which each side meets at its own moment; else two readings
 /// a few ms apart (PgBouncer's and the server's), and a connection opening or closing shows on
 /// one first.
 fn apart(connections: &str, n: u64, s: &poollab_shared::ServerFrame, counted_with: bool) -> String {
@@ -800,13 +800,9 @@ fn apart(connections: &str, n: u64, s: &poollab_shared::ServerFrame, counted_wit
         0 => "backends of this run".to_owned(),
         _ => format!("backends ({} of this run and {starting} still starting)", s.run_backends),
     };
-    let why = if counted_with && n > seen {
-        // 7.2: "50 connections" (24 opening) beside 26 backends, for a tenth of a second.
-        "the pool counts a connection from the moment it starts to open it, the server only once \
-         the connect has reached it, and under a burst the app's threads, which also work out each \
-         login's SCRAM proof, can take many ms to get it there"
-    } else if counted_with {
-        "the server's reading takes some ms, and a connection opened or closed within it shows on one first"
+    // 7.2: "50 connections" (24 opening) beside 26 backends, for a tenth of a second.
+    let why = if counted_with {
+        "the pool counts a connection from its connect's start to its close, the server from its arrival to its exit"
     } else {
         "two readings, ms apart, and a connection being opened or closed shows on one first"
     };
@@ -1523,7 +1519,7 @@ mod tests {
         };
         let spec = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
         let side = AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest");
-        let note = "The app's 4 connections and the server's 3 backends (2 of this run and 1 still starting) differ: the pool counts a connection from the moment it starts to open it, the server only once the connect has reached it";
+        let note = "The app's 4 connections and the server's 3 backends (2 of this run and 1 still starting) differ: the pool counts a connection from its connect's start to its close, the server from its arrival to its exit";
         // (the server's backends of this run, its refusals, an outage) -> the note
         let cases = [(2, 0, false, true), (3, 0, false, false), (2, 5, false, false), (2, 0, true, false)];
         for (backends, refused, outage, noted) in cases {
