@@ -786,9 +786,9 @@ fn count(n: u64, one: &str, many: &str) -> String {
 /// Where `connections` (their count, `n`, as the app or PgBouncer read it) and the server's
 /// backends of this run, starting ones too, differ: the picture says why. With `counted_with` the
 /// connections were counted as the server's reading was answered (the app's pools): one reading,
-/// so what differs is a connection's start or end, which each side meets at its own moment; else two readings
-/// a few ms apart (PgBouncer's and the server's), and a connection opening or closing shows on
-/// one first.
+/// so what differs is a connection's start or end, which each side meets at its own moment; else
+/// two readings a few ms apart (PgBouncer's and the server's), and a connection opening or
+/// closing shows on one first.
 fn apart(connections: &str, n: u64, s: &poollab_shared::ServerFrame, counted_with: bool) -> String {
     let starting = s.starting_unnamed();
     let seen = s.run_backends + starting;
