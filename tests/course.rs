@@ -474,7 +474,7 @@ async fn app_side_is_counted_from_the_records(
                 .map(|(n, p)| {
                     let own = t.requests.iter().filter(|r| r.instance as usize == n);
                     let in_use = AppCounts::at(own, exact(&t.requests, drawn.at_ms)).holding;
-                    p.connecting.min(p.max_connections.max(p.size).max(in_use) - in_use)
+                    p.opening_beside(in_use)
                 })
                 .sum();
             let drawn_opening: u64 =

@@ -5,7 +5,6 @@ use leptos::prelude::*;
 use poollab_shared::{Dec, PoolFrame};
 
 use crate::coord;
-use crate::picture::pool_opening;
 use crate::tape::Tape;
 
 const W: f64 = 720.0;
@@ -23,7 +22,7 @@ pub fn InstanceBars(tape: Tape) -> impl IntoView {
         let app = tape.app_side();
         let opening = |i: usize, pool: PoolFrame| {
             let in_use = app.as_ref().and_then(|a| a.instances.get(i)).map_or(pool.in_use, |c| c.holding);
-            pool_opening(pool, in_use)
+            pool.opening_beside(in_use)
         };
         let server = frame.server.facts();
         let scale_max = (server.max_connections.max(1)) as f64;

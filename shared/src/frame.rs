@@ -229,6 +229,15 @@ pub struct PoolFrame {
 }
 
 impl PoolFrame {
+    /// Its connections opening beside `in_use` connections in use, counted from the requests'
+    /// records at an instant near this reading: those in use past the ones the reading saw open
+    /// were among its opening ones, so no more open than the pool's size leaves (18.1 drew 8 in
+    /// use and 2 opening for a pool of 8 that had 2 opening at the reading and 8 lent at the
+    /// instant). What the picture and the fleet's bars draw opening.
+    pub fn opening_beside(&self, in_use: u64) -> u64 {
+        self.connecting.min(self.size.saturating_sub(in_use))
+    }
+
     /// Several instances' pools as one: their counts added up (none for no pool).
     pub fn sum(instances: &[InstanceFrame]) -> Option<PoolFrame> {
         let mut pools = instances.iter().filter_map(|i| i.pool);
