@@ -117,10 +117,7 @@ impl AppSide {
 /// way back for each waiting request).
 fn pool_slots(p: PoolFrame, in_use: u64, held: u64) -> [(Slot, u64); 5] {
     let room = p.max_connections.max(p.size).max(in_use);
-    // Counted from the records at a later instant than the reading, connections in use past
-    // those the reading saw open were among its opening ones (18.1 drew 8 in use and 2 opening
-    // for a pool of 8 that had 2 opening at the reading and 8 lent at the instant).
-    let connecting = p.connecting.min(p.size.saturating_sub(in_use));
+    let connecting = p.opening_beside(in_use);
     let rest = p.size.saturating_sub(in_use + connecting);
     let returning = rest.min(p.in_use.saturating_sub(held));
     let idle = rest - returning;
@@ -131,12 +128,6 @@ fn pool_slots(p: PoolFrame, in_use: u64, held: u64) -> [(Slot, u64); 5] {
         (Slot::Returning, returning),
         (Slot::Unopened, room - in_use - connecting - rest),
     ]
-}
-
-/// A pool's connections opening, as the picture draws them beside `in_use` connections in use
-/// ([`pool_slots`]).
-pub fn pool_opening(p: PoolFrame, in_use: u64) -> u64 {
-    pool_slots(p, in_use, in_use)[1].1
 }
 
 const W: f64 = 760.0;
@@ -950,17 +941,18 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             let starting = s.starting_unnamed() + run_starting;
             let logged_in = (s.run_backends - run_starting).saturating_sub(c.holding);
             let rest = c.connecting.saturating_sub(starting + logged_in);
+            // Starting backends beyond what the app opens: its logged-in ones and its own named
+            // starting ones count first (the server welcomes a connect a moment before the app
+            // has read it), so only those no one's yet can be the extra.
+            let extra = (starting + logged_in).saturating_sub(c.connecting).min(s.starting_unnamed());
             if rest > 0 {
                 format!(
                     " Of the {} opening, the server shows {starting} starting and {logged_in} logged in; the other {rest} were not yet a backend there (waiting to be accepted, or refused before the app heard).",
                     c.connecting
                 )
-            } else if starting > 0 && starting + logged_in > c.connecting {
-                // A backend has no name until it logs in: starting ones beyond what the app opens
-                // (its logged-in ones count first: the server welcomes a connect a moment before
-                // the app has read it) are another client's, or the app's a moment from this
-                // instant within the reading.
-                let extra = (starting + logged_in - c.connecting).min(starting);
+            } else if extra > 0 {
+                // A backend has no name until it logs in: the extra ones are another client's, or
+                // the app's a moment from this instant within the reading.
                 format!(
                     " The server also lists {} that the app was not opening at this instant: {}a backend has no name until it logs in, so a reading cannot say whose.",
                     count(extra, "backend still starting", "backends still starting"),
@@ -1357,6 +1349,19 @@ mod tests {
             "{}",
             describe(&frame1, &side1, &spec)
         );
+        // The run's own backend still starting (named by its startup message) beyond what the
+        // app opens is not called nameless: only backends no one's yet are another client's.
+        let named = ServerFrame {
+            run_backends: 2,
+            by_state: vec![CountBy { name: "idle".into(), count: 1 }, CountBy { name: "starting".into(), count: 1 }],
+            run_by_state: vec![
+                CountBy { name: "idle".into(), count: 1 },
+                CountBy { name: "starting".into(), count: 1 },
+            ],
+            ..server(0)
+        };
+        let own_starting = describe(&Frame { server: named, ..frame.clone() }, &side, &spec);
+        assert!(!own_starting.contains("also lists"), "{own_starting}");
         // A backend the app has closed lingers until it reads the goodbye.
         let gone = [held(0, 1.0, 3.0)];
         let side2 = AppSide::counted(&gone, 5.0, 1, AppPeaks::of(&gone), "busiest");
