@@ -945,11 +945,25 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             // starting ones count first (the server welcomes a connect a moment before the app
             // has read it), so only those no one's yet can be the extra.
             let extra = (starting + logged_in).saturating_sub(c.connecting).min(s.starting_unnamed());
+            // A backend is active only while its query runs, which the app sends once its connect
+            // has returned: active ones past those the app holds were read a moment from this
+            // instant (1.3: "1 active" beside "1 connecting · 0 open"). Said beside any other
+            // reason the two sides differ (1.1: one more starting, too).
+            let active = match s.run_in_state("active") {
+                n if n > c.holding => format!(
+                    " The server shows {n} active where the app holds {}: a backend is active only while its query runs, so the server's reading ({}{}) saw them a moment before or after this instant, while a query ran.",
+                    c.holding,
+                    span(s.read_at_ms.unwrap_or(frame.elapsed_ms), s.read_took_ms),
+                    // As `span` names it: one time below 2 ms, a span from there.
+                    if s.read_took_ms < 2 { ", to the millisecond" } else { ": it shows some instant in that span" }
+                ),
+                _ => String::new(),
+            };
             if rest > 0 {
                 format!(
                     " Of the {} opening, the server shows {starting} starting and {logged_in} logged in; the other {rest} were not yet a backend there (waiting to be accepted, or refused before the app heard).",
                     c.connecting
-                )
+                ) + &active
             } else if extra > 0 {
                 // A backend has no name until it logs in: the extra ones are another client's, or
                 // the app's a moment from this instant within the reading.
@@ -961,19 +975,9 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
                     } else {
                         "another client's; "
                     }
-                )
-            } else if s.run_in_state("active") > c.holding {
-                // A backend is active only while it runs a query, which the app sends once its
-                // connect has returned: the reading, timed to the millisecond, came a moment
-                // after this instant (1.3: "1 active" beside "1 connecting · 0 open").
-                format!(
-                    " The server shows {} active where the app holds {}: a backend is active only while it runs a query, and the app sends its query once its connect returns, so the server's reading ({}{}) saw its backends a moment after this instant, once a connect had returned.",
-                    s.run_in_state("active"),
-                    c.holding,
-                    span(s.read_at_ms.unwrap_or(frame.elapsed_ms), s.read_took_ms),
-                    // As `span` names it: one time below 2 ms, a span from there.
-                    if s.read_took_ms < 2 { ", to the millisecond" } else { ": it shows some instant in that span" }
-                )
+                ) + &active
+            } else if !active.is_empty() {
+                active
             } else if logged_in > c.connecting {
                 let extra = logged_in - c.connecting;
                 format!(
@@ -1387,14 +1391,27 @@ mod tests {
         };
         let said = describe(&Frame { server: active.clone(), ..frame.clone() }, &side1, &spec);
         assert!(
-            said.ends_with(" The server shows 1 active where the app holds 0: a backend is active only while it runs a query, and the app sends its query once its connect returns, so the server's reading (5.0 ms, to the millisecond) saw its backends a moment after this instant, once a connect had returned."),
+            said.ends_with(" The server shows 1 active where the app holds 0: a backend is active only while its query runs, so the server's reading (5.0 ms, to the millisecond) saw them a moment before or after this instant, while a query ran."),
+            "{said}"
+        );
+        // And with one more backend starting, both are said (1.1: "1 active" and one starting
+        // beside "1 connecting · 0 open", the active one left unexplained).
+        let both = ServerFrame {
+            by_state: vec![CountBy { name: "starting".into(), count: 1 }],
+            backends: 2,
+            ..active.clone()
+        };
+        let said = describe(&Frame { server: both, ..frame.clone() }, &side1, &spec);
+        assert!(
+            said.contains(" The server also lists 1 backend still starting")
+                && said.ends_with(" saw them a moment before or after this instant, while a query ran."),
             "{said}"
         );
         // A reading that took a while names its span, as the server's box does (1.3: "485–489 ms").
         let slow = ServerFrame { read_at_ms: Some(3), read_took_ms: 4, ..active };
         let said = describe(&Frame { server: slow, ..frame.clone() }, &side1, &spec);
         assert!(
-            said.contains(" so the server's reading (3.0–7.0 ms: it shows some instant in that span) saw its backends"),
+            said.contains(" so the server's reading (3.0–7.0 ms: it shows some instant in that span) saw them"),
             "{said}"
         );
     }

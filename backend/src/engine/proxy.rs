@@ -9,7 +9,8 @@
 //! - **refuse**: every open connection is reset and new ones are reset at once, as when the
 //!   server is gone: callers fail fast;
 //! - **blackhole**: connections stay open but nothing gets through until the outage ends, as when
-//!   a network path silently drops packets: only timeouts notice.
+//!   a network path silently drops packets: only timeouts notice. A connect the client gives up
+//!   on meanwhile never reaches the server, as an abandoned connect's lost SYNs never do.
 //!
 //! It is also the lab's **no-delay relay** (`nodelay` in the run spec). sqlx 0.9.0 sets no
 //! `TCP_NODELAY` on its sockets and offers no way to, so the client's Nagle algorithm holds back
@@ -147,23 +148,57 @@ fn reset(stream: TcpStream) {
     drop(stream);
 }
 
-async fn connection(client: TcpStream, way: Way, mut outage: watch::Receiver<Option<OutageMode>>) {
+/// Most bytes a connection attempt may send while a blackhole holds it (a PostgreSQL client sends
+/// one short message, then waits for the answer).
+const HELD_MAX: usize = 16 * 1024;
+
+/// Holds a new connection while a blackhole is on: returns the outage's mode once it is no longer
+/// one, with the bytes the client sent meanwhile. A client that gives up meanwhile (closes or
+/// resets its socket) is gone for good: none (its attempt never reaches the server, as a real
+/// network's abandoned SYNs never do; without this, every connect a pool gave up on in the silence
+/// reached the server at once when it lifted, 163 of them in lesson 13.2's 1.5 s outage, and the
+/// server's forks for them slowed the pool's fresh connects).
+async fn swallowed(
+    client: &mut TcpStream,
+    outage: &mut watch::Receiver<Option<OutageMode>>,
+) -> Option<(Option<OutageMode>, Vec<u8>)> {
+    let mut held = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        tokio::select! {
+            // The outage first: with none, the connection goes on at once, reading nothing here.
+            biased;
+            mode = outage.wait_for(|m| *m != Some(OutageMode::Blackhole)) => {
+                return mode.ok().map(|m| (*m, held));
+            }
+            read = client.read(&mut chunk), if held.len() < HELD_MAX => match read {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => held.extend_from_slice(&chunk[..n]),
+            },
+        }
+    }
+}
+
+async fn connection(mut client: TcpStream, way: Way, mut outage: watch::Receiver<Option<OutageMode>>) {
     if way.quick_ack {
         quick_ack(&client);
     }
     // A blackhole swallows the connection attempt: wait, silently, until it lifts (or it turns
-    // into a refusal).
-    let Ok(mode) = outage.wait_for(|m| *m != Some(OutageMode::Blackhole)).await.map(|m| *m) else { return };
+    // into a refusal), holding what the client sends meanwhile.
+    let Some((mode, held)) = swallowed(&mut client, &mut outage).await else { return };
     if mode == Some(OutageMode::Refuse) {
         return reset(client);
     }
-    let server = match TcpStream::connect((way.upstream.0.as_str(), way.upstream.1)).await {
+    let mut server = match TcpStream::connect((way.upstream.0.as_str(), way.upstream.1)).await {
         Ok(server) => server,
         Err(e) => {
             tracing::debug!(error = %e, "proxy could not reach the database");
             return reset(client);
         }
     };
+    if server.write_all(&held).await.is_err() {
+        return reset(client);
+    }
     let _ = (client.set_nodelay(true), server.set_nodelay(true));
     let (client_read, client_write) = client.into_split();
     let (server_read, server_write) = server.into_split();
@@ -294,6 +329,52 @@ mod tests {
         }
         took.sort_by(f64::total_cmp);
         took[rounds / 2]
+    }
+
+    #[tokio::test]
+    async fn a_connect_given_up_in_a_blackhole_never_reaches_the_server() {
+        // The server: counts the connections it accepts, and echoes.
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let (accepted_tx, mut accepted) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let _ = accepted_tx.send(());
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 64];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let proxy = NetworkProxy::start(("127.0.0.1".into(), port), Duration::ZERO, false).await.expect("proxy");
+        proxy.set_outage(Some(OutageMode::Blackhole));
+        // One client gives up in the silence, after sending its first message; one waits.
+        let mut gave_up = TcpStream::connect(("127.0.0.1", proxy.port())).await.expect("connect");
+        gave_up.write_all(b"startup").await.expect("write");
+        let mut waits = TcpStream::connect(("127.0.0.1", proxy.port())).await.expect("connect");
+        waits.write_all(b"hello").await.expect("write");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        drop(gave_up);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(accepted.try_recv().is_err(), "nothing reaches the server in a blackhole");
+        proxy.set_outage(None);
+        // The one that waited gets through, with what it sent in the silence.
+        let mut back = [0u8; 5];
+        tokio::time::timeout(Duration::from_secs(5), waits.read_exact(&mut back))
+            .await
+            .expect("an answer once the blackhole lifts")
+            .expect("read");
+        assert_eq!(&back, b"hello");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut reached = 0;
+        while accepted.try_recv().is_ok() {
+            reached += 1;
+        }
+        assert_eq!(reached, 1, "only the connect still wanted reached the server");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
