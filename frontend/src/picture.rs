@@ -951,7 +951,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             // reason the two sides differ (1.1: one more starting, too).
             let active = match s.run_in_state("active") {
                 n if n > c.holding => format!(
-                    " The server shows {n} active where the app holds {}: a backend is active only while its query runs, so the server's reading ({}{}) saw them a moment before or after this instant, while a query ran.",
+                    " The server shows {n} active where the app holds {}: a backend is active while a query runs, and its reading ({}{}) saw one a moment before or after this instant.",
                     c.holding,
                     span(s.read_at_ms.unwrap_or(frame.elapsed_ms), s.read_took_ms),
                     // As `span` names it: one time below 2 ms, a span from there.
@@ -1027,7 +1027,7 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
     // The cache's counts (`activity::cache_at`): a hit once it is answered, a miss once it is sent on.
     let cache = if spec.cache.enabled {
         format!(
-            " So far the cache has answered {} requests (hits, each counted as it ends; one waiting for another's load of its entry is counted then) and sent {} on to the database (misses, each counted as it arrives).",
+            " So far the cache has answered {} requests (hits, counted as each ends) and sent {} on to the database (misses, counted as each arrives).",
             c.cache_hits, c.cache_misses
         )
     } else {
@@ -1391,7 +1391,7 @@ mod tests {
         };
         let said = describe(&Frame { server: active.clone(), ..frame.clone() }, &side1, &spec);
         assert!(
-            said.ends_with(" The server shows 1 active where the app holds 0: a backend is active only while its query runs, so the server's reading (5.0 ms, to the millisecond) saw them a moment before or after this instant, while a query ran."),
+            said.ends_with(" The server shows 1 active where the app holds 0: a backend is active while a query runs, and its reading (5.0 ms, to the millisecond) saw one a moment before or after this instant."),
             "{said}"
         );
         // And with one more backend starting, both are said (1.1: "1 active" and one starting
@@ -1404,16 +1404,13 @@ mod tests {
         let said = describe(&Frame { server: both, ..frame.clone() }, &side1, &spec);
         assert!(
             said.contains(" The server also lists 1 backend still starting")
-                && said.ends_with(" saw them a moment before or after this instant, while a query ran."),
+                && said.ends_with(" saw one a moment before or after this instant."),
             "{said}"
         );
         // A reading that took a while names its span, as the server's box does (1.3: "485–489 ms").
         let slow = ServerFrame { read_at_ms: Some(3), read_took_ms: 4, ..active };
         let said = describe(&Frame { server: slow, ..frame.clone() }, &side1, &spec);
-        assert!(
-            said.contains(" so the server's reading (3.0–7.0 ms: it shows some instant in that span) saw them"),
-            "{said}"
-        );
+        assert!(said.contains(" and its reading (3.0–7.0 ms: it shows some instant in that span) saw one"), "{said}");
     }
 
     #[test]
