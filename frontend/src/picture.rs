@@ -509,11 +509,7 @@ fn line(svg: &mut Svg, app: &AppSide, pooled: bool, y: f64) {
     // this count add up.
     let t = &app.total;
     let between = t.answering();
-    let flight = match between {
-        n if pooled && n > 0 => format!("{} in flight · {n} answering", t.in_flight),
-        _ => format!("{} in flight", t.in_flight),
-    };
-    svg.text("note", LINE_X, y + 27.0, &flight);
+    svg.text("note", LINE_X, y + 27.0, &format!("{} in flight", t.in_flight));
     if !pooled && between > 0 {
         svg.text("note", LINE_X, y + 41.0, &format!("{between} closing or answering"));
     }
@@ -529,6 +525,13 @@ fn line(svg: &mut Svg, app: &AppSide, pooled: bool, y: f64) {
         if waiters > dots {
             svg.text("note", LINE_X, after, &format!("{dots} of {waiters} drawn"));
         }
+        // On a line of its own: beside "in flight" it ran into the pool's column (14.2).
+        let after = if between > 0 {
+            svg.text("note", LINE_X, after + 14.0, &format!("{between} answering"));
+            after + 16.0
+        } else {
+            after
+        };
         svg.text("note", LINE_X, after + 14.0, &format!("oldest waited {:.0} ms", Dec(app.total.oldest_wait_ms)));
         svg.text("note", LINE_X, after + 30.0, &format!("peak: {} waiting", app.peak_waiting));
     }
@@ -1186,7 +1189,7 @@ mod tests {
         // named, so the line's in flight adds up to the boxes.
         let after = AppSide::counted(&records, 9.5, 1, AppPeaks::of(&records), "busiest");
         let svg = draw(&frame, &after, &spec, Peaks::default(), &Part::ALL);
-        assert!(svg.contains(">5 in flight · 5 answering</text>"), "{svg}");
+        assert!(svg.contains(">5 in flight</text>") && svg.contains(">5 answering</text>"), "{svg}");
         let said = describe(&frame, &after, &spec);
         assert!(said.contains(" 5 of the 5 in flight hold no connection and wait for none: answering."), "{said}");
         // Live, the frame's own figures are drawn.
