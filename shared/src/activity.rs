@@ -287,12 +287,16 @@ pub fn windows(records: &[RequestRecord], edges: &[f64]) -> Vec<Window> {
         .collect()
 }
 
-/// Edges of windows `width_ms` wide from the run's start to past its last answer, for
-/// [`windows`]: the last window holds the last answer (it may end after it).
+/// Edges of windows `width_ms` wide from the load's first request to past its last answer,
+/// after one window from the run's start to that request, in which none was yet: a window's most
+/// at once, drawn from its start, then rises where the load began. (Windows from the run's start
+/// drew 8.2's waiting line from 10 ms, beside "the load took 326 ms, from 18 ms": its first
+/// requests came at 18.) The last window holds the last answer (it may end after it).
 pub fn edges_every(width_ms: f64, records: &[RequestRecord]) -> Vec<f64> {
-    let last = last_answer_ms(records).unwrap_or(0.0);
-    let n = (last / width_ms).floor() as usize + 1;
-    (0..=n).map(|i| i as f64 * width_ms).collect()
+    let first = records.iter().map(|r| r.start_ms).reduce(f64::min).unwrap_or(0.0).max(0.0);
+    let last = last_answer_ms(records).unwrap_or(first).max(first);
+    let n = ((last - first) / width_ms).floor() as usize + 1;
+    (first > 0.0).then_some(0.0).into_iter().chain((0..=n).map(|i| first + i as f64 * width_ms)).collect()
 }
 
 /// Sorts numbers from the smallest (the lab's times are never NaN). In the page the browser's
@@ -687,6 +691,23 @@ mod tests {
         }
         assert_eq!(w.iter().map(|w| w.answered).sum::<u64>(), 29);
         assert_eq!(w.iter().map(|w| w.failed).sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn windows_begin_where_the_load_does() {
+        // Three requests from 18 ms, the last answered at 41: a window before them, then 10 ms
+        // windows from 18. Waiting is 0 before 18 and 1 in the window from 18.
+        let records: Vec<RequestRecord> =
+            (0..3).map(|i| req(18.0 + i as f64, 7.0, 0.0, Some((25.0, Some(40.0))), 41.0)).collect();
+        let edges = edges_every(10.0, &records);
+        assert_eq!(edges, vec![0.0, 18.0, 28.0, 38.0, 48.0]);
+        let w = windows(&records, &edges);
+        let waiting: Vec<u64> = w.iter().map(|w| w.most.waiting).collect();
+        assert_eq!(waiting[0], 0, "{waiting:?}");
+        assert!(waiting[1] > 0, "{waiting:?}");
+        // A load from the run's start has no window before it.
+        let from_zero: Vec<RequestRecord> = (0..3).map(|i| req(i as f64, 0.0, 5.0, None, 9.0)).collect();
+        assert_eq!(edges_every(10.0, &from_zero), vec![0.0, 10.0]);
     }
 
     #[test]
