@@ -829,7 +829,13 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
             let idle_beside_waiting = boxes.iter().any(|(b, waiting)| *waiting > 0 && b[2].1 > 0);
             let (connecting, idle, returning) = (sum(1), sum(2), sum(3));
             // Every part the boxes draw, so the parts add up to the whole.
-            let mut parts = vec![format!("{} in use", c.holding), format!("{connecting} opening")];
+            // Opening past the pool's size less those in use: the records have them lent (7.2's
+            // "0 opening" beside the connections chart's sampled 2).
+            let opening = match p.connecting.saturating_sub(connecting) {
+                0 => format!("{connecting} opening"),
+                k => format!("{connecting} opening ({k} more at sqlx's reading, lent by this instant)"),
+            };
+            let mut parts = vec![format!("{} in use", c.holding), opening];
             if idle > 0 || returning == 0 {
                 parts.push(format!("{idle} idle"));
             }
@@ -1196,6 +1202,25 @@ mod tests {
         let live = draw(&frame, &AppSide::of_frame(&frame, Peaks::default()), &spec, Peaks::default(), &Part::ALL);
         assert_eq!(live.matches(r#"data-state="in-use""#).count(), 2, "{live}");
         assert!(live.contains(r#"data-source="frame""#));
+    }
+
+    #[test]
+    fn opening_the_records_have_lent_is_said_beside_the_reading() {
+        // sqlx's reading: 5 connections, 3 busy and 2 opening; the records hold 5 at 5 ms. The
+        // picture draws none opening, and the sentence says where the chart's 2 went (7.2).
+        let records: Vec<RequestRecord> = (0..5).map(|n| held(n, 1.0, 9.0)).collect();
+        let p = pool(5, 3, 2);
+        let instances = vec![InstanceFrame { pool: Some(p), holding: 3, ..InstanceFrame::default() }];
+        let frame = Frame { pool: Some(p), instances, ..Frame::default() };
+        let spec = RunSpec { strategy: Strategy::Pooled, ..RunSpec::default() };
+        let said = describe(&frame, &AppSide::counted(&records, 5.0, 1, AppPeaks::of(&records), "busiest"), &spec);
+        assert!(
+            said.contains(": 5 in use, 0 opening (2 more at sqlx's reading, lent by this instant), 0 idle;"),
+            "{said}"
+        );
+        // Read with none held yet, its opening ones are drawn and said plainly.
+        let said = describe(&frame, &AppSide::counted(&records, 0.5, 1, AppPeaks::of(&records), "busiest"), &spec);
+        assert!(said.contains(", 2 opening, "), "{said}");
     }
 
     #[test]
