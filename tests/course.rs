@@ -428,13 +428,12 @@ async fn app_side_is_counted_from_the_records(
         // thin out) the nearest reading kept that shows the server while the load ran (the
         // page's rule: not the server after the last answer, nor before the first request).
         let first = t.requests.iter().map(|r| r.start_ms).fold(f64::INFINITY, f64::min);
-        let nearest = t
+        let while_the_load_ran = t
             .readings
             .iter()
             .filter_map(poollab_shared::ServerFrame::shows_at)
-            .filter(|shows| (first..=last_answer).contains(shows))
-            .map(|shows| (shows - drawn.at_ms).abs())
-            .fold(f64::INFINITY, f64::min);
+            .filter(|shows| (first..=last_answer).contains(shows));
+        let nearest = nearest_to(drawn.at_ms, while_the_load_ran);
         assert!(
             read[0] >= 0.0 && (shows - drawn.at_ms).abs() <= 30.0_f64.max(nearest + 0.5),
             "{here}: the app at {} ms beside the server read at {read:?} (the nearest kept: {nearest} ms away)",
@@ -451,11 +450,12 @@ async fn app_side_is_counted_from_the_records(
             // Within 40 ms, or the nearest reading the run kept (a busy PgBouncer answers late,
             // and 17.3 read the nearest 41 ms from the picture's instant).
             let shows = read[0] + read[1] / 2.0;
-            let nearest = poollab_shared::frame::pooler_readings(&t.pooler_readings, &t.frames)
-                .iter()
-                .filter_map(|p| p.shows_at())
-                .map(|at| (at - drawn.at_ms).abs())
-                .fold(f64::INFINITY, f64::min);
+            let nearest = nearest_to(
+                drawn.at_ms,
+                poollab_shared::frame::pooler_readings(&t.pooler_readings, &t.frames)
+                    .iter()
+                    .filter_map(|p| p.shows_at()),
+            );
             assert!(
                 read[0] >= 0.0 && (shows - drawn.at_ms).abs() <= (40.0 + read[1] / 2.0).max(nearest + 0.5),
                 "{here}: the app at {} ms beside PgBouncer read at {read:?} (the nearest kept: {nearest} ms away)",
@@ -815,4 +815,9 @@ async fn the_tls_step_says_when_the_server_offers_no_tls_and_measures_where_it_d
     save_screenshot(page, "tls-step-with-tls.png").await;
     session.close().await;
     app.stop().await;
+}
+
+/// How far the nearest of `instants` is from `at` (infinitely far when there is none).
+fn nearest_to(at: f64, instants: impl Iterator<Item = f64>) -> f64 {
+    instants.map(|i| (i - at).abs()).fold(f64::INFINITY, f64::min)
 }

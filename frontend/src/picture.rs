@@ -946,14 +946,14 @@ pub fn describe(frame: &Frame, app: &AppSide, spec: &RunSpec) -> String {
         (None, "records") if s.read_at_ms.is_some() => {
             // Starting: those no one's yet and the run's own not yet in a state, as the grid draws
             // them; logged in: the run's other backends past those the app holds.
-            let run_starting = s.run_starting();
-            let starting = s.starting_unnamed() + run_starting;
+            let (run_starting, unnamed) = (s.run_starting(), s.starting_unnamed());
+            let starting = unnamed + run_starting;
             let logged_in = (s.run_backends - run_starting).saturating_sub(c.holding);
             let rest = c.connecting.saturating_sub(starting + logged_in);
             // Starting backends beyond what the app opens: its logged-in ones and its own named
             // starting ones count first (the server welcomes a connect a moment before the app
             // has read it), so only those no one's yet can be the extra.
-            let extra = (starting + logged_in).saturating_sub(c.connecting).min(s.starting_unnamed());
+            let extra = (starting + logged_in).saturating_sub(c.connecting).min(unnamed);
             // A backend is active only while its query runs, which the app sends once its connect
             // has returned: active ones past those the app holds were read a moment from this
             // instant (1.3: "1 active" beside "1 connecting · 0 open"). Said beside any other
