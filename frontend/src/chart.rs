@@ -573,7 +573,7 @@ fn describe(
             // beside a moving counted line: say how long.
             match widest_gap(readings, frames).filter(|gap| *gap >= 20.0 && peaks.is_some()) {
                 Some(gap) => format!(
-                    " A sampled line holds each reading until the next, here up to {} later (a reading waits for busy CPUs on the server's machine): what lasts less can fall between two.",
+                    " A sampled line holds each reading (a dot) until the next, here up to {} later (a reading waits for busy CPUs on the server's machine): what lasts less can fall between two.",
                     crate::tape::ms_text(gap)
                 ),
                 None => String::new(),
@@ -746,8 +746,13 @@ fn svg(d: &Drawing) -> String {
             top = Dec(TOP)
         );
     }
+    let read = |s: &Series| s.name.contains("sampled") || ["chart-pooler", "chart-server-states"].contains(&d.id);
     for s in d.series {
-        let _ = write!(o, r#"<polyline class="line {}" data-series="{}" points=""#, s.class, escape(&s.name));
+        // A sampled line (so named, or any of the charts of readings only) has a dot at each
+        // reading (the page's `#dot` marker): where it holds flat past one, the reading read the
+        // same (11.1's server line held 10 across a reading beside in use rising).
+        let sampled = if read(s) { " sampled" } else { "" };
+        let _ = write!(o, r#"<polyline class="line {}{sampled}" data-series="{}" points=""#, s.class, escape(&s.name));
         // In steps: each value holds until the next point (or `until`, or the chart's end).
         let ends = s.points.iter().skip(1).map(|(t, _)| *t).chain(Some(s.until.unwrap_or(t_max)));
         for ((t, v), end) in s.points.iter().zip(ends.map(Some).chain(std::iter::once(None))) {
@@ -771,6 +776,9 @@ fn svg(d: &Drawing) -> String {
     o.push_str("</svg><ul class=\"legend\">");
     for s in d.series {
         let _ = write!(o, r#"<li><span class="swatch {}" aria-hidden="true"></span>{}</li>"#, s.class, escape(&s.name));
+    }
+    if d.series.iter().any(read) {
+        o.push_str(r#"<li><span aria-hidden="true">●</span> a reading of a sampled line</li>"#);
     }
     let _ = write!(o, r#"</ul><p class="chart-text">{}"#, escape(d.description));
     for (name, v) in d.figures {
@@ -1083,6 +1091,33 @@ mod tests {
         for (readings, want) in cases {
             assert_eq!(marks(&readings), want, "{} readings", readings.len());
         }
+    }
+
+    #[test]
+    fn a_sampled_line_is_drawn_with_a_dot_at_each_reading() {
+        let line = |name: &str, class| Series { name: name.into(), class, points: vec![(0.0, 1.0)], until: None };
+        let series =
+            [line("server backends of this run (sampled)", "s-server"), line("pool: in use (most at once)", "s-inuse")];
+        let drawn = |id| {
+            svg(&Drawing {
+                id,
+                title: "t",
+                unit: "u",
+                series: &series,
+                limit: None,
+                events: &[],
+                cursor: None,
+                description: "",
+                figures: &[],
+            })
+        };
+        let connections = drawn("chart-connections");
+        assert!(connections.contains(r#"class="line s-server sampled""#), "{connections}");
+        assert!(connections.contains(r#"class="line s-inuse" "#), "{connections}");
+        assert!(connections.contains("</span> a reading of a sampled line</li>"), "{connections}");
+        // A chart of readings only (PgBouncer's SHOW POOLS) dots every line.
+        let pooler = drawn("chart-pooler");
+        assert!(pooler.contains(r#"class="line s-inuse sampled""#), "{pooler}");
     }
 
     #[test]
