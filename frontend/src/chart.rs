@@ -748,11 +748,7 @@ fn svg(d: &Drawing) -> String {
     }
     let read = |s: &Series| s.name.contains("sampled") || ["chart-pooler", "chart-server-states"].contains(&d.id);
     for s in d.series {
-        // A sampled line (so named, or any of the charts of readings only) has a dot at each
-        // reading (the page's `#dot` marker): where it holds flat past one, the reading read the
-        // same (11.1's server line held 10 across a reading beside in use rising).
-        let sampled = if read(s) { " sampled" } else { "" };
-        let _ = write!(o, r#"<polyline class="line {}{sampled}" data-series="{}" points=""#, s.class, escape(&s.name));
+        let _ = write!(o, r#"<polyline class="line {}" data-series="{}" points=""#, s.class, escape(&s.name));
         // In steps: each value holds until the next point (or `until`, or the chart's end).
         let ends = s.points.iter().skip(1).map(|(t, _)| *t).chain(Some(s.until.unwrap_or(t_max)));
         for ((t, v), end) in s.points.iter().zip(ends.map(Some).chain(std::iter::once(None))) {
@@ -762,6 +758,16 @@ fn svg(d: &Drawing) -> String {
             }
         }
         o.push_str(r#""/>"#);
+        // A sampled line (so named, or any of the charts of readings only) has a dot at each
+        // reading, at the value it read: where it holds flat past one, the reading read the same
+        // (11.1's server line held 10 across a reading beside in use rising).
+        if read(s) {
+            o.push_str(r#"<path class="dots" d=""#);
+            for (t, v) in &s.points {
+                let _ = write!(o, "M{:.1},{:.1}h0", Dec(x(*t)), Dec(y(*v)));
+            }
+            o.push_str(r#""/>"#);
+        }
     }
     if let Some(t) = d.cursor {
         let _ = write!(
@@ -928,6 +934,21 @@ mod tests {
 
     fn frames(at: &[u64]) -> Vec<Frame> {
         at.iter().map(|&ms| Frame { elapsed_ms: ms, interval_ms: 100, ..Frame::default() }).collect()
+    }
+
+    /// A chart of `series` alone: no limit, events, cursor or words.
+    fn bare(id: &str, series: &[Series]) -> String {
+        svg(&Drawing {
+            id,
+            title: "t",
+            unit: "u",
+            series,
+            limit: None,
+            events: &[],
+            cursor: None,
+            description: "",
+            figures: &[],
+        })
     }
 
     #[test]
@@ -1098,26 +1119,15 @@ mod tests {
         let line = |name: &str, class| Series { name: name.into(), class, points: vec![(0.0, 1.0)], until: None };
         let series =
             [line("server backends of this run (sampled)", "s-server"), line("pool: in use (most at once)", "s-inuse")];
-        let drawn = |id| {
-            svg(&Drawing {
-                id,
-                title: "t",
-                unit: "u",
-                series: &series,
-                limit: None,
-                events: &[],
-                cursor: None,
-                description: "",
-                figures: &[],
-            })
-        };
-        let connections = drawn("chart-connections");
-        assert!(connections.contains(r#"class="line s-server sampled""#), "{connections}");
-        assert!(connections.contains(r#"class="line s-inuse" "#), "{connections}");
+        let connections = bare("chart-connections", &series);
+        // One dot, at the one reading's instant and value, after the server's line only.
+        let (server, rest) = connections.split_once(r#"data-series="pool: in use"#).unwrap_or_default();
+        assert_eq!(server.matches(r#"<path class="dots" d="M58.0,"#).count(), 1, "{connections}");
+        assert!(!rest.contains("dots"), "{connections}");
         assert!(connections.contains("</span> a reading of a sampled line</li>"), "{connections}");
         // A chart of readings only (PgBouncer's SHOW POOLS) dots every line.
-        let pooler = drawn("chart-pooler");
-        assert!(pooler.contains(r#"class="line s-inuse sampled""#), "{pooler}");
+        let pooler = bare("chart-pooler", &series);
+        assert_eq!(pooler.matches(r#"class="dots""#).count(), 2, "{pooler}");
     }
 
     #[test]
@@ -1126,17 +1136,7 @@ mod tests {
         // a little past 0.3 s, not at a floor of half a second.
         let series =
             [Series { name: "s".into(), class: "s-server", points: vec![(0.0, 0.0), (0.3, 4.0)], until: None }];
-        let drawn = svg(&Drawing {
-            id: "t",
-            title: "t",
-            unit: "u",
-            series: &series,
-            limit: None,
-            events: &[],
-            cursor: None,
-            description: "",
-            figures: &[],
-        });
+        let drawn = bare("t", &series);
         let ticks: Vec<&str> =
             drawn.split(r#"class="tick""#).skip(1).filter_map(|t| t.split('>').nth(1)?.split('<').next()).collect();
         assert!(ticks.contains(&"0.3") && !ticks.contains(&"0.35") && !ticks.contains(&"0.5"), "{ticks:?}");
@@ -1154,22 +1154,10 @@ mod tests {
         assert_eq!(first_failure, Some(0.3), "{failed:?}");
         assert!(failed.until.is_some_and(|u| u > 0.3), "{failed:?}");
         // Drawn in steps: a value holds until the next point, then the line goes straight up.
-        let drawn = svg(&Drawing {
-            id: "t",
-            title: "t",
-            unit: "u",
-            series: &[Series {
-                name: "s".into(),
-                class: "s-server",
-                points: vec![(0.0, 0.0), (1.0, 4.0)],
-                until: Some(2.0),
-            }],
-            limit: None,
-            events: &[],
-            cursor: None,
-            description: "",
-            figures: &[],
-        });
+        let drawn = bare(
+            "t",
+            &[Series { name: "s".into(), class: "s-server", points: vec![(0.0, 0.0), (1.0, 4.0)], until: Some(2.0) }],
+        );
         let points = drawn.split(" points=\"").nth(1).and_then(|p| p.split('"').next()).unwrap_or_default();
         let xy: Vec<&str> = points.split_whitespace().collect();
         assert_eq!(xy.len(), 4, "{points}");
