@@ -695,8 +695,9 @@ mod tests {
 
     #[test]
     fn windows_begin_where_the_load_does() {
-        // Three requests from 18 ms, the last answered at 41: a window before them, then 10 ms
-        // windows from 18. Waiting is 0 before 18 and 1 in the window from 18.
+        // Three requests from 18 ms, each waiting until 25, the last answered at 41: a window
+        // before them, then 10 ms windows from 18. None waits before 18, all three in the window
+        // from 18.
         let records: Vec<RequestRecord> =
             (0..3).map(|i| req(18.0 + i as f64, 7.0, 0.0, Some((25.0, Some(40.0))), 41.0)).collect();
         let edges = edges_every(10.0, &records);
@@ -704,7 +705,7 @@ mod tests {
         let w = windows(&records, &edges);
         let waiting: Vec<u64> = w.iter().map(|w| w.most.waiting).collect();
         assert_eq!(waiting[0], 0, "{waiting:?}");
-        assert!(waiting[1] > 0, "{waiting:?}");
+        assert_eq!(waiting[1], 3, "{waiting:?}");
         // A load from the run's start has no window before it.
         let from_zero: Vec<RequestRecord> = (0..3).map(|i| req(i as f64, 0.0, 5.0, None, 9.0)).collect();
         assert_eq!(edges_every(10.0, &from_zero), vec![0.0, 10.0]);
