@@ -593,9 +593,15 @@ fn describe(
             };
             let (unit, answered, failed) = (rate(0.0, 0, run_ms).1, most(|w| w.answered), most(|w| w.failed));
             format!(
-                "{} answered and {} failed, counted from every request's record in each tenth of a second: at most {answered:.0} answered and {failed:.0} failed {unit}.",
+                "{} answered and {} failed, counted from every request's record in each tenth of a second: at most {answered:.0} answered and {failed:.0} failed {unit}.{}",
                 records.iter().filter(|r| r.outcome == "ok").count(),
                 records.iter().filter(|r| r.outcome != "ok").count(),
+                // 13.1's 110 failed a second beside arrivals at 100.
+                if poollab_shared::rate::per_second(run_ms) {
+                    " A tenth's count times ten: one request more or less in a tenth moves it by ten."
+                } else {
+                    ""
+                }
             )
         }
         // While the run goes; its rates are counted from the records once it is over.
@@ -749,8 +755,11 @@ fn svg(d: &Drawing) -> String {
     let read = |s: &Series| s.name.contains("sampled") || ["chart-pooler", "chart-server-states"].contains(&d.id);
     for s in d.series {
         let _ = write!(o, r#"<polyline class="line {}" data-series="{}" points=""#, s.class, escape(&s.name));
-        // In steps: each value holds until the next point (or `until`, or the chart's end).
-        let ends = s.points.iter().skip(1).map(|(t, _)| *t).chain(Some(s.until.unwrap_or(t_max)));
+        // In steps: each value holds until the next point (or `until`, or the chart's end; a
+        // sampled line's last reading holds nowhere past itself: 16.1's clients stood flat past
+        // PgBouncer's last reading while the requests they were failed).
+        let last = s.points.last().map(|p| p.0).filter(|_| read(s));
+        let ends = s.points.iter().skip(1).map(|(t, _)| *t).chain(Some(last.or(s.until).unwrap_or(t_max)));
         for ((t, v), end) in s.points.iter().zip(ends.map(Some).chain(std::iter::once(None))) {
             let _ = write!(o, "{:.1},{:.1} ", Dec(x(*t)), Dec(y(*v)));
             if let Some(end) = end {
@@ -1125,6 +1134,19 @@ mod tests {
         assert_eq!(server.matches(r#"<path class="dots" d="M58.0,"#).count(), 1, "{connections}");
         assert!(!rest.contains("dots"), "{connections}");
         assert!(connections.contains("</span> a reading of a sampled line</li>"), "{connections}");
+        // The sampled line ends at its last reading; the counted one holds on to the chart's end.
+        let xs = |name: &str| -> Vec<String> {
+            let after = connections.split(&format!(r#"data-series="{name}" points=""#)).nth(1).unwrap_or_default();
+            after
+                .split('"')
+                .next()
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(|p| p.split(',').next().unwrap_or_default().to_owned())
+                .collect()
+        };
+        assert!(xs("server backends of this run (sampled)").iter().all(|x| x == "58.0"), "{connections}");
+        assert!(xs("pool: in use (most at once)").iter().any(|x| x != "58.0"), "{connections}");
         // A chart of readings only (PgBouncer's SHOW POOLS) dots every line.
         let pooler = bare("chart-pooler", &series);
         assert_eq!(pooler.matches(r#"class="dots""#).count(), 2, "{pooler}");
