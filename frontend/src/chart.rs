@@ -767,13 +767,21 @@ fn svg(d: &Drawing) -> String {
             }
         }
         o.push_str(r#""/>"#);
-        // A sampled line (so named, or any of the charts of readings only) has a dot at each
-        // reading, at the value it read: where it holds flat past one, the reading read the same
-        // (11.1's server line held 10 across a reading beside in use rising).
+        // A sampled line (so named, or any of the charts of readings only) has a dot at its
+        // readings, at the value each read: where it holds flat past one, the reading read the
+        // same (11.1's server line held 10 across a reading beside in use rising). Readings of
+        // one value closer than a dot's width share its dot (PgBouncer's, every 10 ms in 16.1,
+        // drew a black bar over its lines' colours).
         if read(s) {
             o.push_str(r#"<path class="dots" d=""#);
+            let mut drawn: Option<(f64, f64)> = None;
             for (t, v) in &s.points {
-                let _ = write!(o, "M{:.1},{:.1}h0", Dec(x(*t)), Dec(y(*v)));
+                let (px, py) = (x(*t), y(*v));
+                if drawn.is_some_and(|(dx, dy)| dy == py && px - dx < 6.0) {
+                    continue;
+                }
+                drawn = Some((px, py));
+                let _ = write!(o, "M{:.1},{:.1}h0", Dec(px), Dec(py));
             }
             o.push_str(r#""/>"#);
         }
@@ -1147,6 +1155,16 @@ mod tests {
         };
         assert!(xs("server backends of this run (sampled)").iter().all(|x| x == "58.0"), "{connections}");
         assert!(xs("pool: in use (most at once)").iter().any(|x| x != "58.0"), "{connections}");
+        // Readings of one value closer than a dot share it: 1000 readings across the chart's 650
+        // units get one dot every 6.5 units or so, about 100, not 1000.
+        let dense = [Series {
+            name: "(sampled)".into(),
+            class: "s-server",
+            points: (0..1000).map(|n| (n as f64 / 1000.0, 3.0)).collect(),
+            until: None,
+        }];
+        let dots = bare("chart-connections", &dense).matches("h0").count();
+        assert!((80..=110).contains(&dots), "{dots} dots");
         // A chart of readings only (PgBouncer's SHOW POOLS) dots every line.
         let pooler = bare("chart-pooler", &series);
         assert_eq!(pooler.matches(r#"class="dots""#).count(), 2, "{pooler}");
