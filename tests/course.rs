@@ -93,7 +93,8 @@ async fn every_step_shows_its_own_view_after_its_run() {
                 println!("{here}: try 1: {claim}");
                 page.find_element("#run").await.expect("Run").click().await.expect("run it again");
                 wait_for(page, "document.querySelector('[data-testid=goal]') === null", 30).await;
-                wait_for(page, passed, 300).await;
+                // (Its verdict, held or not: the assertion below names the claim it read.)
+                wait_for(page, "document.querySelector('[data-testid=goal]') !== null", 300).await;
             }
             let claim = text(page, "document.querySelector('[data-testid=goal]').textContent").await;
             assert_eq!(
@@ -255,6 +256,11 @@ async fn every_step_shows_its_own_view_after_its_run() {
                 let score = text(page, "document.querySelector('[data-testid=score]').textContent").await;
                 assert!(score.starts_with("Your score: ") && score.contains("peak server connections"), "{score}");
             }
+            // A step's finer points stand in a box the learner opens: opened here, so that the
+            // screenshot and the words kept hold every word a learner can read.
+            page.evaluate("document.querySelectorAll('.step-text details.more').forEach(d => d.open = true); true")
+                .await
+                .expect("open the step's finer points");
             save_screenshot(page, &format!("step-{}-{n}.png", lesson.id)).await;
             // And its words, for reading the step as a learner would (tests/artifacts/).
             let words = text(page, "document.querySelector('main').innerText").await;

@@ -306,15 +306,7 @@ pub fn StepView(
     };
     let paragraphs = {
         let (f, text) = (figures_html, step.text.clone());
-        move || {
-            f(text.clone())
-                .split("\n\n")
-                .map(|p| p.trim().to_owned())
-                .filter(|p| !p.is_empty())
-                // The lab's own text: it may mark a word's first use as a link to the glossary.
-                .map(|p| view! { <p inner_html=p></p> })
-                .collect_view()
-        }
+        move || poollab_shared::lesson::text_html(&f(text.clone()))
     };
     let prediction_view = step.prediction.clone().map(|p| {
         let unit = p.unit.clone();
@@ -453,7 +445,7 @@ pub fn StepView(
                 <article class="card step" aria-labelledby="step-title" data-testid="step" data-lesson=lesson.id.clone() data-step=index + 1>
                     <h2 id="step-title">{title}</h2>
                     {lack_note}
-                    <div class="step-text">{paragraphs}</div>
+                    <div class="step-text" inner_html=paragraphs></div>
                     <details class="givens" open=true>
                         <summary>"What you are given"</summary>
                         <dl data-testid="givens">{givens}</dl>

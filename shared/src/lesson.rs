@@ -442,6 +442,28 @@ fn fill_text(text: &str, figures: &Figures, escape: Option<&dyn Fn(&str) -> Stri
         .collect()
 }
 
+/// A step's text as the page lays it out, in HTML: its paragraphs (split at blank lines), and,
+/// after a paragraph `--- <title>`, the paragraphs a learner opens under that title when they want
+/// the finer points (why two of the run's figures differ, say), so the step's idea stays short.
+/// The text is the lab's own, HTML already (it marks a word's first use as a link to the glossary).
+pub fn text_html(text: &str) -> String {
+    let mut html = String::new();
+    let mut more = false;
+    for p in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+        match p.strip_prefix("--- ").filter(|_| !more) {
+            Some(title) => {
+                more = true;
+                html += &format!(r#"<details class="more"><summary>{}</summary>"#, title.trim());
+            }
+            None => html += &format!("<p>{p}</p>"),
+        }
+    }
+    if more {
+        html += "</details>";
+    }
+    html
+}
+
 /// Whether a text names figures only a finished run has.
 pub fn needs_run(text: &str) -> bool {
     pieces(text).iter().any(|p| match p {
@@ -608,6 +630,21 @@ mod tests {
 
     const SERVER: ServerFacts =
         ServerFacts { max_connections: 100, reserved_connections: 3, cpus: 2, tls: None, pgbouncer: None };
+
+    #[test]
+    fn a_texts_finer_points_stand_after_their_title() {
+        let more = |inner: &str| format!(r#"<details class="more"><summary>Why</summary>{inner}</details>"#);
+        let cases = [
+            ("one\n\ntwo", "<p>one</p><p>two</p>".to_owned()),
+            ("one\n\n--- Why\n\ntwo\n\nthree", format!("<p>one</p>{}", more("<p>two</p><p>three</p>"))),
+            // A second title is a paragraph of the first's box; blank lines in a row are one.
+            ("--- Why\n\n--- B", more("<p>--- B</p>")),
+            ("one\n\n\n\n--- Why", format!("<p>one</p>{}", more(""))),
+        ];
+        for (text, html) in cases {
+            assert_eq!(text_html(text), html, "{text:?}");
+        }
+    }
 
     #[test]
     fn goals_compare_arithmetic_over_the_runs_figures() {
