@@ -233,7 +233,7 @@ pub fn Waterfall(
                     } else {
                         // As the page prints a figure everywhere else: 0.037 ms, not a misleading 0.0.
                         format!(
-                            "Medians (the run's summary; each part's own, so they need not add up to a request's): {wait}query {} ms (answered requests; from sending to answer, the round trip included).",
+                            "Medians (the run's summary: of an even count, the lower of the two middle ones; each part's own, so they need not add up to a request's): {wait}query {} ms (answered requests; from sending to answer, the round trip included).",
                             number(s.query_ms.p50)
                         )
                     };
