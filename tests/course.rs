@@ -256,8 +256,17 @@ async fn every_step_shows_its_own_view_after_its_run() {
                 let score = text(page, "document.querySelector('[data-testid=score]').textContent").await;
                 assert!(score.starts_with("Your score: ") && score.contains("peak server connections"), "{score}");
             }
-            // A step's finer points stand in a box the learner opens: opened here, so that the
-            // screenshot and the words kept hold every word a learner can read.
+            // A step's finer points stand in a box the learner opens (closed at first): opened
+            // here, so that the screenshot and the words kept hold every word a learner can read.
+            let boxes =
+                text(page, "String(document.querySelectorAll('.step-text details.more:not([open]) > summary').length)")
+                    .await;
+            let titled = step.text.contains("\n\n--- ");
+            assert_eq!(
+                boxes,
+                if titled { "1" } else { "0" },
+                "{here}: a closed box of finer points where its text has a title"
+            );
             page.evaluate("document.querySelectorAll('.step-text details.more').forEach(d => d.open = true); true")
                 .await
                 .expect("open the step's finer points");
