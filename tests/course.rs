@@ -261,7 +261,7 @@ async fn every_step_shows_its_own_view_after_its_run() {
             let boxes =
                 text(page, "String(document.querySelectorAll('.step-text details.more:not([open]) > summary').length)")
                     .await;
-            let titled = step.text.contains("\n\n--- ");
+            let titled = poollab_shared::lesson::text_html(&step.text).contains(r#"<details class="more">"#);
             assert_eq!(
                 boxes,
                 if titled { "1" } else { "0" },
